@@ -1,0 +1,25 @@
+"""xform: composable function transforms (vmap, grad, jit, ...) over numpy-style code.
+
+    >>> import xform, xform.numpy as xnp
+    >>> xform.jit(lambda x: xnp.sin(x) + 1.0)(xnp.zeros(2))
+    Array([1., 1.], dtype=float32)
+"""
+
+from xform import config as config
+from xform import interpreters as interpreters
+from xform.interpreters import eval as _eval  # noqa: F401  (installs the eager evaluator)
+from xform import lax as lax
+from xform import numpy as numpy
+from xform import tree_util as tree_util
+from xform import errors as errors
+from xform.api import (
+    ShapeDtypeStruct as ShapeDtypeStruct, block_until_ready as block_until_ready,
+    device_put as device_put, devices as devices, eval_shape as eval_shape, jit as jit,
+    make_jaxpr as make_jaxpr,
+)
+from xform.config import debug_nans as debug_nans
+from xform.core.ir import ClosedJaxpr as ClosedJaxpr, Jaxpr as Jaxpr
+
+Array = numpy.ndarray
+
+__version__ = "0.1.0"

@@ -1,0 +1,271 @@
+"""``jit``, ``make_jaxpr`` and ``eval_shape``.
+
+``jit(f)`` hands ``jax.jit`` a function that traces ``f`` to an xform jaxpr and lowers it with
+the ``to_jax`` rules. JAX's C++ dispatch therefore owns the cached path (flatten, look up the
+compiled program by avals and static args, call it), and xform traces once per cache miss.
+Under another xform transform, calling a jit-ted function binds ``jit_p`` with the traced jaxpr
+instead, so that transform sees the whole program as one primitive.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, Sequence
+
+import jax
+from jax.tree_util import tree_unflatten
+
+from xform import config
+from xform._tracing import abstractify, check_leaves, fun_name, leaf_paths, stage
+from xform.core.ir import ClosedJaxpr
+from xform.core.trace import Tracer, _state
+from xform.interpreters.eval import check_nans
+from xform.interpreters.lowering import eval_closed_jaxpr_jax
+from xform.interpreters.staging import hoist_consts
+from xform.lax.call import jit_p
+
+
+def _as_tuple(x) -> tuple:
+    if x is None:
+        return ()
+    return (x,) if isinstance(x, (int, str)) else tuple(x)
+
+
+def _infer_static(fun, static_argnums, static_argnames):
+    """Like JAX: static positions and names imply each other through the signature."""
+    nums, names = _as_tuple(static_argnums), _as_tuple(static_argnames)
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return nums, names
+    positional = [p.name for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    nums = tuple(n if n >= 0 else len(positional) + n for n in nums)
+    names = names + tuple(positional[n] for n in nums if n < len(positional)
+                          and positional[n] not in names)
+    nums = nums + tuple(positional.index(n) for n in names
+                        if n in positional and positional.index(n) not in nums)
+    return nums, names
+
+
+class Traced:
+    """What ``jitted.trace(*args)`` returns: the jaxpr, output info, and ``lower()``."""
+
+    def __init__(self, jitted: Jitted, jaxpr: ClosedJaxpr, out_tree, args, kwargs):
+        self.jaxpr = jaxpr
+        self._out_tree = out_tree
+        self._jitted, self._args, self._kwargs = jitted, args, kwargs
+
+    @property
+    def out_info(self):
+        return tree_unflatten(self._out_tree, [
+            jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+            for a in self.jaxpr.out_avals])
+
+    def lower(self):
+        return self._jitted.lower(*self._args, **self._kwargs)
+
+
+class Jitted:
+    """A jit-ted function: call it, or ``.lower``, ``.trace``, ``.eval_shape``, ``.clear_cache``."""
+
+    def __init__(self, fun: Callable, static_argnums=None, static_argnames=None,
+                 donate_argnums=None, donate_argnames=None, keep_unused=False):
+        if not callable(fun):
+            raise TypeError(f"jit expected a callable as its first argument, got "
+                            f"{type(fun).__name__} {fun!r:.60}.")
+        self._fun = fun
+        self._static_argnums, self._static_argnames = _infer_static(
+            fun, static_argnums, static_argnames)
+        self._jaxpr_cache: dict = {}
+        functools.update_wrapper(self, fun)
+
+        def lowerable(*args, **kwargs):
+            return self._lowerable(*args, **kwargs)
+
+        lowerable.__name__ = lowerable.__qualname__ = fun_name(fun)  # names the HLO module
+        self._jax = jax.jit(lowerable, static_argnums=self._static_argnums or None,
+                            static_argnames=self._static_argnames or None,
+                            donate_argnums=donate_argnums, donate_argnames=donate_argnames,
+                            keep_unused=keep_unused)
+
+    # -- the cached path -------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if _state.trace is None:
+            try:
+                out = self._jax(*args, **kwargs)
+            except TypeError as e:
+                self._explain_type_error(args, kwargs, e)
+                raise
+            if config.debug_nans_enabled:
+                check_nans(f"the jit-ted function {fun_name(self._fun)}", out)
+            return out
+        return self._bind(args, kwargs)
+
+    # -- what jax.jit traces, once per cache miss -------------------------------------------
+    def _lowerable(self, *args, **kwargs):
+        dyn_args, dyn_kwargs, statics = self._split(args, kwargs)
+        closed, out_tree, leaves = self._stage(dyn_args, dyn_kwargs, statics)
+        outs = eval_closed_jaxpr_jax(closed, leaves)
+        return tree_unflatten(out_tree, outs)
+
+    def _split(self, args, kwargs):
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in self._static_argnums)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
+        statics = (tuple((i, a) for i, a in enumerate(args) if i in self._static_argnums),
+                   tuple(sorted((k, v) for k, v in kwargs.items()
+                                if k in self._static_argnames)))
+        return dyn_args, dyn_kwargs, statics
+
+    def _stage(self, dyn_args, dyn_kwargs, statics):
+        static_pos, static_kw = statics
+
+        def with_statics(*dargs, **dkwargs):
+            full, it = [], iter(dargs)
+            pos = dict(static_pos)
+            for i in range(len(dargs) + len(pos)):
+                full.append(pos[i] if i in pos else next(it))
+            return self._fun(*full, **dkwargs, **dict(static_kw))
+
+        functools.update_wrapper(with_statics, self._fun)
+        return stage(with_statics, dyn_args, dyn_kwargs, kind="jit")
+
+    # -- under another transform ------------------------------------------------------------
+    def _bind(self, args, kwargs):
+        dyn_args, dyn_kwargs, statics = self._split(args, kwargs)
+        _check_hashable(statics, self._fun)
+        leaves, in_tree = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        try:
+            key = (in_tree, tuple(abstractify(x) for x in leaves), statics)
+            hash(key)
+        except TypeError:
+            key = None
+        cached = self._jaxpr_cache.get(key) if key is not None else None
+        if cached is None:
+            closed, out_tree, _ = self._stage(dyn_args, dyn_kwargs, statics)
+            jaxpr, consts = hoist_consts(closed)
+            cached = (jaxpr, consts, out_tree)
+            if key is not None and not any(isinstance(c, Tracer) for c in consts):
+                self._jaxpr_cache[key] = cached
+        jaxpr, consts, out_tree = cached
+        outs = jit_p.bind(*consts, *leaves, jaxpr=jaxpr, name=fun_name(self._fun))
+        return tree_unflatten(out_tree, outs)
+
+    # -- errors -----------------------------------------------------------------------------
+    def _explain_type_error(self, args, kwargs, err: TypeError) -> None:
+        dyn_args, dyn_kwargs, _ = self._split(args, kwargs)
+        leaves, _ = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        paths = leaf_paths(self._fun, dyn_args, dyn_kwargs)
+        check_leaves(leaves, paths, f"jit of {fun_name(self._fun)}",
+                     "Pass arrays, or mark the argument static with static_argnums / "
+                     "static_argnames if it is a configuration value.")
+
+    # -- ahead-of-time API ------------------------------------------------------------------
+    def lower(self, *args, **kwargs):
+        """JAX's ``Lowered``: ``.as_text()`` gives StableHLO, ``.compile()`` the executable."""
+        return self._jax.lower(*args, **kwargs)
+
+    def trace(self, *args, **kwargs) -> Traced:
+        dyn_args, dyn_kwargs, statics = self._split(args, kwargs)
+        _check_hashable(statics, self._fun)
+        closed, out_tree, _ = self._stage(dyn_args, dyn_kwargs, statics)
+        return Traced(self, closed, out_tree, args, kwargs)
+
+    def eval_shape(self, *args, **kwargs):
+        return self.trace(*args, **kwargs).out_info
+
+    def clear_cache(self) -> None:
+        self._jax.clear_cache()
+        self._jaxpr_cache.clear()
+
+    def __get__(self, obj, objtype=None):  # jit-ted methods bind like functions
+        return self if obj is None else functools.partial(self, obj)
+
+    def __repr__(self):
+        return f"<xform.jit of {fun_name(self._fun)}>"
+
+
+def _check_hashable(statics, fun) -> None:
+    for i, v in statics[0] + statics[1]:
+        try:
+            hash(v)
+        except TypeError:
+            where = f"positional argument {i}" if isinstance(i, int) else f"argument `{i}`"
+            raise ValueError(
+                f"Non-hashable static arguments are not supported: {where} of "
+                f"{fun_name(fun)} is a {type(v).__name__}, which is unhashable. Static arguments "
+                "key the compilation cache; pass a tuple instead of a list, or make the argument "
+                "non-static.") from None
+
+
+def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | None = None,
+        static_argnames: str | Sequence[str] | None = None,
+        donate_argnums: int | Sequence[int] | None = None,
+        donate_argnames: str | Sequence[str] | None = None, keep_unused: bool = False,
+        **unsupported) -> Any:
+    """Compile ``fun`` with XLA; usable as ``@jit`` and ``@jit(static_argnums=...)``.
+
+    Arguments:
+        fun: the function to compile. Its arguments are pytrees of arrays, except those named
+            static, which must be hashable and key the cache.
+        static_argnums / static_argnames: positions / names of static arguments.
+        donate_argnums / donate_argnames: arguments whose buffers XLA may reuse.
+
+    Returns:
+        A callable with ``.lower``, ``.trace``, ``.eval_shape`` and ``.clear_cache``.
+
+    >>> import xform, xform.numpy as xnp
+    >>> f = xform.jit(lambda x: xnp.sin(x) * 2)
+    >>> f(xnp.zeros(3))
+    Array([0., 0., 0.], dtype=float32)
+    """
+    for k in unsupported:
+        if k not in ("inline", "device", "backend", "in_shardings", "out_shardings", "abstracted_axes"):
+            raise TypeError(f"jit() got an unexpected keyword argument {k!r}")
+    kw = dict(static_argnums=static_argnums, static_argnames=static_argnames,
+              donate_argnums=donate_argnums, donate_argnames=donate_argnames,
+              keep_unused=keep_unused)
+    if fun is None:
+        return lambda f: Jitted(f, **kw)
+    return Jitted(fun, **kw)
+
+
+def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (),
+               return_shape: bool = False) -> Callable:
+    """A function that traces ``fun`` on its arguments and returns the ``ClosedJaxpr``.
+
+    >>> import xform, xform.numpy as xnp
+    >>> print(xform.make_jaxpr(xnp.sin)(1.0))
+    { lambda ; a:f32[]. let b:f32[] = sin a in (b,) }
+    """
+    static = _as_tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def make(*args, **kwargs):
+        statics = {i: a for i, a in enumerate(args) if i in static}
+        dyn = [a for i, a in enumerate(args) if i not in static]
+
+        def with_statics(*dargs, **dkwargs):
+            it = iter(dargs)
+            full = [statics[i] if i in statics else next(it)
+                    for i in range(len(dargs) + len(statics))]
+            return fun(*full, **dkwargs)
+
+        functools.update_wrapper(with_statics, fun)
+        closed, out_tree, _ = stage(with_statics, dyn, kwargs, kind="make_jaxpr")
+        if return_shape:
+            shapes = tree_unflatten(out_tree, [
+                jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+                for a in closed.out_avals])
+            return closed, shapes
+        return closed
+
+    return make
+
+
+def eval_shape(fun: Callable, *args, **kwargs):
+    """The output shapes and dtypes of ``fun`` as ``ShapeDtypeStruct``s, without computing."""
+    closed, out_tree, _ = stage(fun, args, kwargs, kind="eval_shape")
+    return tree_unflatten(out_tree, [
+        jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in closed.out_avals])

@@ -1,0 +1,108 @@
+"""Pytree plumbing shared by the transforms: flatten arguments, name leaves by their path, trace."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Sequence
+
+import jax
+from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+
+from xform.core.avals import ShapedArray, get_aval, is_valid_value
+from xform.core.errors import user_frame
+from xform.core.trace import Tracer
+from xform.interpreters.staging import trace_to_jaxpr
+
+
+def fun_name(fun: Callable) -> str:
+    return getattr(fun, "__name__", None) or type(fun).__name__
+
+
+def fun_description(fun: Callable) -> str:
+    """``f at file.py:12``, for messages."""
+    code = getattr(inspect.unwrap(fun), "__code__", None) if callable(fun) else None
+    where = f" at {code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+    return f"{fun_name(fun)}{where}"
+
+
+def positional_names(fun: Callable, n: int) -> list[str]:
+    """Names of the first ``n`` positional parameters (``args[i]`` past a ``*args``)."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for i in range(n):
+        if i < len(params) and params[i].kind in (params[i].POSITIONAL_ONLY,
+                                                   params[i].POSITIONAL_OR_KEYWORD):
+            names.append(params[i].name)
+        else:
+            names.append(f"args[{i}]")
+    return names
+
+
+def leaf_paths(fun: Callable, args: Sequence[Any], kwargs: dict) -> list[str]:
+    """A readable path for every leaf of ``(args, kwargs)``: ``x``, ``params['w']``, ``xs[0]``."""
+    names = positional_names(fun, len(args))
+    out = []
+    for name, a in zip(names, args):
+        out += [name + keystr(p) for p, _ in tree_flatten_with_path(a)[0]]
+    for k, v in kwargs.items():
+        out += [k + keystr(p) for p, _ in tree_flatten_with_path(v)[0]]
+    return out
+
+
+def abstractify(x: Any) -> ShapedArray:
+    if isinstance(x, Tracer):
+        return x.aval
+    if isinstance(x, jax.ShapeDtypeStruct):
+        return ShapedArray(x.shape, x.dtype, getattr(x, "weak_type", False))
+    return get_aval(x)
+
+
+def check_leaves(leaves: Sequence[Any], paths: Sequence[str], what: str, fix: str) -> None:
+    """TypeError naming the first leaf that is not an array, by its pytree path."""
+    for leaf, path in zip(leaves, paths):
+        if not (isinstance(leaf, (Tracer, jax.ShapeDtypeStruct)) or is_valid_value(leaf)):
+            raise TypeError(
+                f"{what}: argument `{path}` is a {type(leaf).__name__} ({leaf!r:.60}), which is "
+                f"not an array. {fix}")
+
+
+def flatten_fun(fun: Callable, in_tree, out_paths_fun: Callable | None = None):
+    """``flat_fun(*leaves) -> (flat_outs, out_tree)`` for :func:`trace_to_jaxpr`."""
+
+    def flat_fun(*leaves):
+        args, kwargs = tree_unflatten(in_tree, leaves)
+        out = fun(*args, **kwargs)
+        flat, out_tree = tree_flatten(out)
+        for i, leaf in enumerate(flat):
+            if not (isinstance(leaf, Tracer) or is_valid_value(leaf)):
+                path = [keystr(p) for p, _ in tree_flatten_with_path(out)[0]][i]
+                raise TypeError(
+                    f"{fun_name(fun)} returned a {type(leaf).__name__} at output path "
+                    f"`out{path}`, which is not an array. A transformed function must return "
+                    "arrays (or pytrees of arrays).")
+        return flat, out_tree
+
+    return flat_fun
+
+
+def stage(fun: Callable, args: Sequence[Any], kwargs: dict, *, kind: str):
+    """Trace ``fun(*args, **kwargs)`` to a closed jaxpr on its leaves' avals.
+
+    Returns ``(closed_jaxpr, out_tree, leaves)``.
+    """
+    leaves, in_tree = tree_flatten((tuple(args), dict(kwargs)))
+    paths = leaf_paths(fun, args, kwargs)
+    check_leaves(leaves, paths, f"{kind} of {fun_name(fun)}",
+                 "Pass arrays, or mark non-array arguments static (static_argnums / "
+                 "static_argnames).")
+    avals = [abstractify(x) for x in leaves]
+    closed, out_tree = trace_to_jaxpr(flatten_fun(fun, in_tree), avals,
+                                      description=f"{kind} of {fun_description(fun)}",
+                                      kind=kind, arg_names=paths)
+    return closed, out_tree, leaves
+
+
+__all__ = ["stage", "leaf_paths", "abstractify", "user_frame"]

@@ -1,0 +1,36 @@
+"""The exceptions xform raises, named as JAX names them."""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+_XFORM_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class ConcretizationTypeError(TypeError):
+    """A traced (abstract) value was used where Python needs a concrete one (``if``, ``int()``)."""
+
+
+class TracerBoolConversionError(ConcretizationTypeError):
+    """``bool()`` of a traced value."""
+
+
+class TracerIntegerConversionError(ConcretizationTypeError):
+    """``int()``/``__index__`` of a traced value."""
+
+
+class TracerArrayConversionError(TypeError):
+    """``numpy.asarray`` of a traced value."""
+
+
+class UnexpectedTracerError(Exception):
+    """A traced value escaped the transform that created it."""
+
+
+def user_frame() -> str:
+    """``file:line (function)`` of the innermost stack frame outside xform, or ''."""
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if not os.path.abspath(frame.filename).startswith(_XFORM_DIR):
+            return f"{frame.filename}:{frame.lineno} ({frame.name})"
+    return ""

@@ -1,0 +1,72 @@
+"""Primitives and ``bind``.
+
+A primitive is a named operation; what it *does* lives in the rule tables of the interpreters
+(``abstract_eval`` here, ``to_jax`` in lowering, ``jvp_rules``, ``batch_rules``,
+``transpose_rules``). ``bind`` hands the primitive to the current trace, or, when no transform is
+active, to the eager evaluator.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from xform.core import trace as trace_mod
+
+
+class Primitive:
+    """A named operation. ``multiple_results`` primitives return a list."""
+
+    multiple_results = False
+
+    def __init__(self, name: str, multiple_results: bool = False):
+        self.name = name
+        self.multiple_results = multiple_results
+
+    def __repr__(self):
+        return self.name
+
+    def bind(self, *args, **params):
+        trace = trace_mod._state.trace
+        if trace is None:
+            return _eager_impl(self, args, params)
+        return trace.process_primitive(self, args, params)
+
+
+# shape/dtype rules: abstract_eval[p](*avals, **params) -> aval, or a list of avals when
+# p.multiple_results. They raise the user-facing shape and dtype errors.
+abstract_eval: dict[Primitive, Callable[..., Any]] = {}
+
+
+def _no_eager(prim, args, params):
+    raise RuntimeError("xform.interpreters.eval was not imported")
+
+
+_eager_impl: Callable = _no_eager
+
+
+def set_eager_impl(fn: Callable) -> None:
+    global _eager_impl
+    _eager_impl = fn
+
+
+_aval_cache: dict = {}
+
+
+def eval_abstract(prim: Primitive, avals, params: dict):
+    """The output aval(s) of ``prim`` on ``avals``; cached per (primitive, avals, params)."""
+    try:
+        key = (prim, tuple(avals), tuple(params.items()))
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None:
+        out = _aval_cache.get(key)
+        if out is not None:
+            return out
+    rule = abstract_eval.get(prim)
+    if rule is None:
+        raise NotImplementedError(f"primitive {prim.name} has no abstract evaluation rule")
+    out = rule(*avals, **params)
+    if key is not None:
+        _aval_cache[key] = out
+    return out

@@ -1,0 +1,219 @@
+"""Traces and tracers, dispatched by context.
+
+The *current trace* is a per-thread variable. ``Primitive.bind`` hands every primitive to it.
+Each trace has a parent (``None`` means eager evaluation) and runs its rules with the parent as
+the current trace, so the operations a rule emits are handled by the enclosing transform. A
+trace owns the tracers it creates; a value that is a tracer of an *ancestor* trace is an
+ordinary constant to it, and a tracer of any other trace (a finished one, or an inner one that
+leaked out) is an error. That ownership check is what prevents perturbation confusion.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from xform.core.avals import ShapedArray, get_aval
+from xform.core.errors import (
+    ConcretizationTypeError,
+    TracerArrayConversionError,
+    TracerBoolConversionError,
+    TracerIntegerConversionError,
+    UnexpectedTracerError,
+    user_frame,
+)
+
+
+class _TraceState(threading.local):
+    def __init__(self):
+        self.trace: Trace | None = None
+
+
+_state = _TraceState()
+
+
+def current_trace() -> Trace | None:
+    return _state.trace
+
+
+@contextmanager
+def set_current_trace(trace: Trace | None):
+    prev = _state.trace
+    _state.trace = trace
+    try:
+        yield
+    finally:
+        _state.trace = prev
+
+
+class Trace:
+    """Base class of the interpreters' traces.
+
+    Subclasses implement ``process_primitive(prim, args, params)``, which sees the arguments as
+    given (own tracers, ancestors' tracers, concrete values) and uses ``self.is_own`` to tell
+    them apart.
+    """
+
+    kind = "trace"  # what the transform is called in messages: "jit", "vmap", "jvp", ...
+
+    def __init__(self, parent: Trace | None, description: str = ""):
+        self.parent = parent
+        self.alive = True
+        self.description = description  # e.g. "jit of f at model.py:12"
+        self.level = 0 if parent is None else parent.level + 1
+
+    def is_own(self, x: Any) -> bool:
+        """True for this trace's tracers; False for constants; raises for foreign tracers."""
+        if not isinstance(x, Tracer):
+            return False
+        t = x._trace
+        if t is self:
+            return True
+        if t.alive and t.level < self.level:
+            anc = self.parent
+            while anc is not None and anc.level > t.level:
+                anc = anc.parent
+            if anc is t:
+                return False
+        raise escaped_tracer_error(x)
+
+    def process_primitive(self, prim, args, params):
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        self.alive = False
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.description})"
+
+
+def escaped_tracer_error(x: Tracer) -> UnexpectedTracerError:
+    t = x._trace
+    state = "has finished" if not t.alive else "is not active here"
+    return UnexpectedTracerError(
+        f"Encountered an unexpected tracer: a traced value of type {x.aval.str_short()} created by "
+        f"{t.kind} ({t.description}) was used, but that transform {state}. "
+        "This happens when a transformed function leaks a traced value out through a side effect "
+        "(a global, a list appended to, an attribute of self) and it is used later. "
+        "Fix: return the value from the transformed function instead of storing it."
+        + (f" The leaked value was used at {user_frame()}." if user_frame() else ""))
+
+
+def check_no_tracers(args) -> None:
+    """Eager evaluation must never see a tracer: raise the leak error if it does."""
+    for a in args:
+        if isinstance(a, Tracer):
+            raise escaped_tracer_error(a)
+
+
+class Tracer:
+    """A stand-in for an array inside a transform. Operators and methods are those of jax.Array;
+    ``xform.numpy`` installs them (core does not import the library built on top of it)."""
+
+    __slots__ = ("_trace", "__weakref__")
+    __array_priority__ = 1000
+    __array_ufunc__ = None  # numpy defers binary operators to us instead of iterating
+
+    @property
+    def aval(self) -> ShapedArray:
+        raise NotImplementedError
+
+    @property
+    def shape(self):
+        return self.aval.shape
+
+    @property
+    def dtype(self):
+        return self.aval.dtype
+
+    @property
+    def ndim(self):
+        return self.aval.ndim
+
+    @property
+    def size(self):
+        return self.aval.size
+
+    @property
+    def weak_type(self):
+        return self.aval.weak_type
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object (a traced scalar)")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def concrete_value(self, context: str):
+        """The concrete value behind this tracer, or a ConcretizationTypeError."""
+        raise concretization_error(self, context)
+
+    def __bool__(self):
+        return bool(self.concrete_value("bool"))
+
+    def __int__(self):
+        return int(self.concrete_value("int"))
+
+    def __float__(self):
+        return float(self.concrete_value("float"))
+
+    def __complex__(self):
+        return complex(self.concrete_value("complex"))
+
+    def __index__(self):
+        return int(self.concrete_value("index").__index__())
+
+    def __array__(self, dtype=None, copy=None):
+        try:
+            val = self.concrete_value("numpy.asarray")
+        except ConcretizationTypeError as e:
+            raise TracerArrayConversionError(
+                f"numpy.asarray() was called on a traced value of type {self.aval.str_short()}. "
+                "numpy cannot see inside a transform; use xform.numpy (e.g. `import xform.numpy "
+                "as jnp`) for operations on traced values, or move the numpy call outside the "
+                "transformed function.\n" + str(e)) from None
+        return np.asarray(val, dtype=dtype)
+
+    def __hash__(self):
+        raise TypeError(f"unhashable type: traced array of type {self.aval.str_short()}")
+
+    def __repr__(self):
+        return f"Traced<{self.aval!r}>with<{type(self._trace).__name__}>"
+
+    def __format__(self, spec):
+        return repr(self)
+
+
+_SUGGESTION = (
+    "Fixes: branch on data with xform.numpy.where(pred, x, y) or "
+    "xform.lax.cond(pred, true_fun, false_fun, *operands); loop on data with "
+    "xform.lax.while_loop / fori_loop; or, if the value is a configuration setting rather than "
+    "data, pass it as a static argument (jit's static_argnums / static_argnames).")
+
+
+def concretization_error(tracer: Tracer, context: str) -> ConcretizationTypeError:
+    cls = {"bool": TracerBoolConversionError, "int": TracerIntegerConversionError,
+           "index": TracerIntegerConversionError}.get(context, ConcretizationTypeError)
+    trace = tracer._trace
+    origin = ""
+    describe = getattr(trace, "describe_dependence", None)
+    if describe is not None:
+        origin = describe(tracer)
+    where = user_frame()
+    msg = (f"Abstract tracer value encountered where a concrete value is expected: a traced "
+           f"array of type {tracer.aval.str_short()}, used by the `{context}` function"
+           + (f" at {where}" if where else "") + ".\n"
+           f"It is abstract because it is traced by {trace.kind} ({trace.description})."
+           + (f" {origin}" if origin else "") + "\n" + _SUGGESTION)
+    return cls(msg)
+
+
+def to_aval(x: Any) -> ShapedArray:
+    return x.aval if isinstance(x, Tracer) else get_aval(x)

@@ -1,0 +1,1 @@
+"""The interpreters, each owning its rule table."""

@@ -1,0 +1,139 @@
+"""Staging: trace a Python function into a jaxpr.
+
+The staging trace records every primitive bound while it is current as an equation. Its own
+tracers become variables; constants become literals (scalars) or constvars (arrays, and tracers of
+enclosing transforms, which is how closed-over outer values become explicit operands).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import jax
+import numpy as np
+
+from xform.core.avals import ShapedArray, get_aval
+from xform.core.ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, literalable
+from xform.core.primitive import eval_abstract
+from xform.core.trace import Trace, Tracer, current_trace, set_current_trace
+
+
+class StagingTracer(Tracer):
+    __slots__ = ("_aval", "var")
+
+    def __init__(self, trace: StagingTrace, aval: ShapedArray, var: Var):
+        self._trace = trace
+        self._aval = aval
+        self.var = var
+
+    @property
+    def aval(self):
+        return self._aval
+
+
+class StagingTrace(Trace):
+    def __init__(self, parent: Trace | None, description: str = "", kind: str = "jit"):
+        super().__init__(parent, description)
+        self.kind = kind
+        self.invars: list[Var] = []
+        self.eqns: list[Eqn] = []
+        self.constvars: list[Var] = []
+        self.const_vals: list[Any] = []
+        self._const_index: dict[int, Var] = {}
+        self.arg_names: dict[Var, str] = {}
+
+    def new_arg(self, aval: ShapedArray, name: str | None = None) -> StagingTracer:
+        v = Var(aval)
+        self.invars.append(v)
+        if name is not None:
+            self.arg_names[v] = name
+        return StagingTracer(self, aval, v)
+
+    def getvar(self, x: Any):
+        if self.is_own(x):
+            return x.var
+        if not isinstance(x, Tracer):
+            if literalable(x):
+                return Literal(x, get_aval(x))
+            if isinstance(x, jax.Array) and x.ndim == 0 and not isinstance(x, jax.core.Tracer):
+                return Literal(np.asarray(x), get_aval(x))
+        v = self._const_index.get(id(x))
+        if v is None:
+            aval = x.aval if isinstance(x, Tracer) else get_aval(x)
+            v = self._const_index[id(x)] = Var(aval)
+            self.constvars.append(v)
+            self.const_vals.append(x)
+        return v
+
+    def process_primitive(self, prim, args, params):
+        invars = [self.getvar(x) for x in args]
+        out = eval_abstract(prim, [v.aval for v in invars], params)
+        out_avals = out if prim.multiple_results else [out]
+        outvars = [Var(a) for a in out_avals]
+        self.eqns.append(Eqn(prim, invars, params, outvars))
+        tracers = [StagingTracer(self, v.aval, v) for v in outvars]
+        return tracers if prim.multiple_results else tracers[0]
+
+    def to_closed_jaxpr(self, outs: Sequence[Any]) -> ClosedJaxpr:
+        outvars = [self.getvar(x) for x in outs]
+        jaxpr = Jaxpr(self.constvars, self.invars, self.eqns, outvars)
+        return ClosedJaxpr(jaxpr, self.const_vals)
+
+    def describe_dependence(self, tracer: StagingTracer) -> str:
+        """Which arguments of the traced function a value depends on (for error messages)."""
+        needed = {tracer.var}
+        for eqn in reversed(self.eqns):
+            if any(o in needed for o in eqn.outvars):
+                needed.update(v for v in eqn.invars if isinstance(v, Var))
+        names = [self.arg_names.get(v, "?") for v in self.invars if v in needed]
+        if not names:
+            return "It does not depend on any argument."
+        return ("It depends on the argument" + ("s " if len(names) > 1 else " ")
+                + ", ".join(f"`{n}`" for n in names) + ".")
+
+
+def trace_to_jaxpr(fun: Callable, in_avals: Sequence[ShapedArray], *, description: str = "",
+                   kind: str = "jit", arg_names: Sequence[str] | None = None):
+    """Trace the flat function ``fun(*args) -> list`` on ``in_avals``.
+
+    Returns ``(closed_jaxpr, outs_tree_aux)`` where ``outs_tree_aux`` is whatever ``fun``
+    returned besides its flat list (``fun`` returns ``(flat_outs, aux)``).
+    """
+    trace = StagingTrace(current_trace(), description, kind)
+    try:
+        names = arg_names if arg_names is not None else [None] * len(in_avals)
+        args = [trace.new_arg(a, n) for a, n in zip(in_avals, names)]
+        with set_current_trace(trace):
+            flat_outs, aux = fun(*args)
+        closed = trace.to_closed_jaxpr(flat_outs)
+    finally:
+        trace.finish()
+    return closed, aux
+
+
+def hoist_consts(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list]:
+    """Turn constvars into leading invars: returns (const-free closed jaxpr, the consts)."""
+    j = closed.jaxpr
+    if not j.constvars:
+        return closed, []
+    return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), []), closed.consts
+
+
+def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
+    """Re-bind each equation of ``jaxpr`` under the current trace (the generic interpreter)."""
+    env: dict = {}
+
+    def read(a):
+        return a.val if isinstance(a, Literal) else env[a]
+
+    for v, x in zip(jaxpr.constvars, consts):
+        env[v] = x
+    for v, x in zip(jaxpr.invars, args):
+        env[v] = x
+    for eqn in jaxpr.eqns:
+        outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+        if not eqn.primitive.multiple_results:
+            outs = (outs,)
+        for v, x in zip(eqn.outvars, outs):
+            env[v] = x
+    return [read(v) for v in jaxpr.outvars]

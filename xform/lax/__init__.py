@@ -1,0 +1,28 @@
+"""xform.lax: the primitives, with jax.lax's function names and signatures.
+
+Each family module defines its primitives with every rule registered next to them, and the
+public functions built on them; this package re-exports the public functions.
+"""
+
+from xform.lax.call import jit_p as jit_p
+from xform.lax.elementwise import (
+    abs as abs, acos as acos, acosh as acosh, add as add, asin as asin, asinh as asinh,
+    atan as atan, atan2 as atan2, atanh as atanh, bitwise_and as bitwise_and,
+    bitwise_not as bitwise_not, bitwise_or as bitwise_or, bitwise_xor as bitwise_xor,
+    cbrt as cbrt, ceil as ceil, clamp as clamp, conj as conj,
+    convert_element_type as convert_element_type, cos as cos, cosh as cosh,
+    digamma as digamma, div as div, eq as eq, erf as erf, erf_inv as erf_inv, erfc as erfc,
+    exp as exp, exp2 as exp2, expm1 as expm1, floor as floor, ge as ge, gt as gt, imag as imag,
+    integer_pow as integer_pow, is_finite as is_finite, le as le, lgamma as lgamma, log as log,
+    log1p as log1p, logistic as logistic, lt as lt, max as max, min as min, mul as mul,
+    ne as ne, neg as neg, nextafter as nextafter, pow as pow, real as real, rem as rem,
+    round as round, rsqrt as rsqrt, select as select, select_n as select_n,
+    shift_left as shift_left, shift_right_arithmetic as shift_right_arithmetic,
+    shift_right_logical as shift_right_logical, sign as sign, sin as sin, sinh as sinh,
+    sqrt as sqrt, square as square, sub as sub, tan as tan, tanh as tanh,
+)
+from xform.lax.indexing import *  # noqa: F401,F403
+from xform.lax.linear import *  # noqa: F401,F403
+from xform.lax.reductions import *  # noqa: F401,F403
+from xform.lax.shape import *  # noqa: F401,F403
+from xform.lax.sorting import *  # noqa: F401,F403

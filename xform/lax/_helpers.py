@@ -1,0 +1,132 @@
+"""Family helpers for defining primitives in a few lines, and argument handling shared by the
+public ``xform.lax`` functions."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import jax
+import numpy as np
+
+from xform.core.avals import ShapedArray, dtype_of_scalar, is_python_scalar
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import to_aval
+from xform.interpreters.lowering import to_jax
+
+# dtype classes a primitive accepts, named as JAX's messages name them
+FLOAT = ("floating", "complexfloating")
+REAL_FLOAT = ("floating",)
+NUMBER = ("integer", "floating", "complexfloating")
+INTEGER = ("integer",)
+INT_OR_BOOL = ("integer", "bool")
+ANY = ("integer", "floating", "complexfloating", "bool")
+_CLASSES = {"floating": np.floating, "complexfloating": np.complexfloating,
+            "integer": np.integer, "signedinteger": np.signedinteger,
+            "unsignedinteger": np.unsignedinteger, "bool": np.bool_}
+
+
+def check_dtype(name: str, aval: ShapedArray, accepted: Sequence[str], arg: str = "") -> None:
+    if not any(jax.dtypes.issubdtype(aval.dtype, _CLASSES[c]) for c in accepted):
+        what = f" for {arg}" if arg else ""
+        raise TypeError(f"{name} does not accept dtype {aval.dtype.name}{what}. Accepted dtypes "
+                        f"are subtypes of {', '.join(accepted)}.")
+
+
+def shape_str(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def broadcast_shapes_lax(name: str, *avals: ShapedArray) -> tuple:
+    """lax's rule: equal shapes, or rank-0 operands next to arrays."""
+    shapes = [a.shape for a in avals if a.ndim]
+    if any(s != shapes[0] for s in shapes[1:]):
+        raise TypeError(f"{name} got incompatible shapes for broadcasting: "
+                        f"{', '.join(shape_str(a.shape) for a in avals)}. lax operations need "
+                        "equal shapes; use xform.numpy (which broadcasts) or "
+                        "xform.lax.broadcast_in_dim first.")
+    return shapes[0] if shapes else ()
+
+
+def unop(name: str, accepted: Sequence[str], jax_fn: Callable, *,
+         result_dtype: Callable | None = None) -> Primitive:
+    """An elementwise primitive of one operand (shape and weak type kept)."""
+    p = Primitive(name)
+
+    def rule(x: ShapedArray, **params):
+        check_dtype(name, x, accepted)
+        dtype = result_dtype(x.dtype) if result_dtype else x.dtype
+        return ShapedArray(x.shape, dtype, x.weak_type)
+
+    abstract_eval[p] = rule
+    to_jax[p] = jax_fn
+    return p
+
+
+def naryop(name: str, accepted: Sequence[str], jax_fn: Callable, *,
+           result_dtype: Callable | None = None, same_dtypes: bool = True) -> Primitive:
+    """An elementwise primitive of several operands of one dtype (rank-0 operands broadcast)."""
+    p = Primitive(name)
+
+    def rule(*avals: ShapedArray, **params):
+        for i, a in enumerate(avals):
+            check_dtype(name, a, accepted, f"operand {i}")
+        if same_dtypes and any(a.dtype != avals[0].dtype for a in avals[1:]):
+            raise TypeError(
+                f"lax.{name} requires arguments to have the same dtypes, got "
+                f"{', '.join(a.dtype.name for a in avals)}. (Tip: xform.numpy.{name} is a "
+                "similar function that does automatic type promotion on inputs).")
+        shape = broadcast_shapes_lax(name, *avals)
+        dtype = result_dtype(avals[0].dtype) if result_dtype else avals[0].dtype
+        return ShapedArray(shape, dtype, all(a.weak_type for a in avals))
+
+    abstract_eval[p] = rule
+    to_jax[p] = jax_fn
+    return p
+
+
+def bool_result(_dtype) -> np.dtype:
+    return np.dtype(np.bool_)
+
+
+def real_result(dtype) -> np.dtype:
+    return np.finfo(dtype).dtype if np.issubdtype(dtype, np.complexfloating) else np.dtype(dtype)
+
+
+# -- arguments of the public functions ------------------------------------------------------
+
+_weak_convert_cache: dict = {}
+
+
+def weak_scalar(val: Any, dtype) -> Any:
+    """A weakly typed scalar of ``dtype``: the Python scalar itself when its default dtype is
+    ``dtype`` already, else a concrete weak jax.Array."""
+    dtype = np.dtype(dtype)
+    if dtype_of_scalar(val) == dtype:
+        return val
+    fn = _weak_convert_cache.get(dtype)
+    if fn is None:
+        from jax._src.lax.lax import _convert_element_type
+        fn = _weak_convert_cache[dtype] = jax.jit(
+            lambda v: _convert_element_type(v, dtype, weak_type=True))
+    return fn(val)
+
+
+def match_scalars(name: str, *args: Any) -> list:
+    """lax's handling of Python scalars next to arrays: they take the array's dtype when it is
+    of the same kind (JAX's weak typing), otherwise the dtype error is raised."""
+    arrays = [a for a in args if not is_python_scalar(a)]
+    if not arrays or len(arrays) == len(args):
+        return list(args)
+    target = to_aval(arrays[0]).dtype
+    out = []
+    for a in args:
+        if is_python_scalar(a):
+            dtype = jax.dtypes.result_type(target, a)
+            if np.dtype(dtype) != target:
+                raise TypeError(
+                    f"lax.{name} requires arguments to have the same dtypes, got "
+                    f"{target.name}, {type(a).__name__} scalar {a!r}. (Tip: xform.numpy.{name} "
+                    "is a similar function that does automatic type promotion on inputs).")
+            a = weak_scalar(a, target)
+        out.append(a)
+    return out
