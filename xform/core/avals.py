@@ -115,14 +115,22 @@ def is_valid_value(x: Any) -> bool:
         return False
 
 
+class _WeakTyped:
+    """What jax.dtypes reads weak types from: an object with ``.dtype`` and ``.aval``."""
+
+    __slots__ = ("aval", "dtype", "shape")
+
+    def __init__(self, aval: ShapedArray):
+        self.aval, self.dtype, self.shape = aval, aval.dtype, aval.shape
+
+
 def result_type(*args: Any, return_weak_type_flag: bool = False):
     """JAX's promotion of values, avals or dtypes (weak types included)."""
     converted = []
     for a in args:
         if isinstance(a, ShapedArray) or hasattr(a, "aval") and isinstance(a.aval, ShapedArray):
             av = a if isinstance(a, ShapedArray) else a.aval
-            # a ShapeDtypeStruct-like stand-in keeps weak_type in jax's lattice
-            converted.append(jax.ShapeDtypeStruct(av.shape, av.dtype, weak_type=av.weak_type))
+            converted.append(_WeakTyped(av))
         else:
             converted.append(a)
     dtype, weak = jax_dtypes.result_type(*converted, return_weak_type_flag=True)

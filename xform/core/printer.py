@@ -12,6 +12,7 @@ broken the way JAX breaks it.
 
 from __future__ import annotations
 
+import enum
 import html
 from typing import Any
 
@@ -79,6 +80,8 @@ def _param_str(v: Any, names, indent: int) -> str:
         return np.dtype(v).name
     if isinstance(v, str):
         return v
+    if isinstance(v, enum.IntEnum):  # e.g. round's rounding_method prints as 0
+        return str(int(v))
     if callable(v) and hasattr(v, "__name__"):
         return v.__name__
     return repr(v)

@@ -11,7 +11,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from xform.core.primitive import Primitive, set_eager_impl
+from xform.core.avals import get_aval
+from xform.core.primitive import Primitive, eval_abstract, set_eager_impl
 from xform.core.trace import check_no_tracers
 from xform.interpreters.lowering import to_jax
 from xform import config
@@ -40,8 +41,10 @@ def eval_primitive(prim: Primitive, args, params):
             _cache[key] = fn
     try:
         out = fn(*args)
-    except TypeError:
+    except (TypeError, ValueError):
+        # Off the fast path: explain with xform's own shape/dtype rule where it has an opinion
         check_no_tracers(args)
+        eval_abstract(prim, [get_aval(a) for a in args], params)
         raise
     if config.debug_nans_enabled:
         check_nans(prim.name, out)

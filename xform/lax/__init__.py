@@ -19,7 +19,7 @@ from xform.lax.elementwise import (
     round as round, rsqrt as rsqrt, select as select, select_n as select_n,
     shift_left as shift_left, shift_right_arithmetic as shift_right_arithmetic,
     shift_right_logical as shift_right_logical, sign as sign, sin as sin, sinh as sinh,
-    sqrt as sqrt, square as square, sub as sub, tan as tan, tanh as tanh,
+    sqrt as sqrt, square as square, stop_gradient as stop_gradient, sub as sub, tan as tan, tanh as tanh,
 )
 from xform.lax.indexing import *  # noqa: F401,F403
 from xform.lax.linear import *  # noqa: F401,F403

@@ -8,9 +8,8 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
-from xform.core.avals import ShapedArray, dtype_of_scalar, is_python_scalar
+from xform.core.avals import ShapedArray, dtype_of_scalar
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import to_aval
 from xform.interpreters.lowering import to_jax
 
 # dtype classes a primitive accepts, named as JAX's messages name them
@@ -109,24 +108,3 @@ def weak_scalar(val: Any, dtype) -> Any:
         fn = _weak_convert_cache[dtype] = jax.jit(
             lambda v: _convert_element_type(v, dtype, weak_type=True))
     return fn(val)
-
-
-def match_scalars(name: str, *args: Any) -> list:
-    """lax's handling of Python scalars next to arrays: they take the array's dtype when it is
-    of the same kind (JAX's weak typing), otherwise the dtype error is raised."""
-    arrays = [a for a in args if not is_python_scalar(a)]
-    if not arrays or len(arrays) == len(args):
-        return list(args)
-    target = to_aval(arrays[0]).dtype
-    out = []
-    for a in args:
-        if is_python_scalar(a):
-            dtype = jax.dtypes.result_type(target, a)
-            if np.dtype(dtype) != target:
-                raise TypeError(
-                    f"lax.{name} requires arguments to have the same dtypes, got "
-                    f"{target.name}, {type(a).__name__} scalar {a!r}. (Tip: xform.numpy.{name} "
-                    "is a similar function that does automatic type promotion on inputs).")
-            a = weak_scalar(a, target)
-        out.append(a)
-    return out

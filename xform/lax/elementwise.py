@@ -13,7 +13,8 @@ from xform.core.avals import ShapedArray, canonicalize_dtype
 from xform.core.primitive import Primitive, abstract_eval
 from xform.interpreters.lowering import to_jax
 from xform.lax._helpers import (
-    ANY, FLOAT, INT_OR_BOOL, INTEGER, NUMBER, REAL_FLOAT, bool_result, check_dtype, match_scalars, naryop, real_result, shape_str, unop,
+    ANY, FLOAT, INT_OR_BOOL, INTEGER, NUMBER, REAL_FLOAT, bool_result, broadcast_shapes_lax,
+    check_dtype, naryop, real_result, shape_str, unop,
 )
 
 # -- unary ----------------------------------------------------------------------------------
@@ -79,7 +80,6 @@ sub_p = naryop("sub", NUMBER, jlax.sub)
 mul_p = naryop("mul", NUMBER, jlax.mul)
 div_p = naryop("div", NUMBER, jlax.div)
 rem_p = naryop("rem", ("integer", "floating"), jlax.rem)
-pow_p = naryop("pow", FLOAT, jlax.pow)
 max_p = naryop("max", ANY, jlax.max)
 min_p = naryop("min", ANY, jlax.min)
 atan2_p = naryop("atan2", REAL_FLOAT, jlax.atan2)
@@ -97,6 +97,24 @@ lt_p = naryop("lt", ("integer", "floating", "bool"), jlax.lt, result_dtype=bool_
 le_p = naryop("le", ("integer", "floating", "bool"), jlax.le, result_dtype=bool_result)
 gt_p = naryop("gt", ("integer", "floating", "bool"), jlax.gt, result_dtype=bool_result)
 ge_p = naryop("ge", ("integer", "floating", "bool"), jlax.ge, result_dtype=bool_result)
+
+# pow: a floating/complex base with an exponent of the same dtype or of an integer dtype
+pow_p = Primitive("pow")
+
+
+def _pow_abstract_eval(x: ShapedArray, y: ShapedArray):
+    check_dtype("pow", x, FLOAT, "the base")
+    if not np.issubdtype(y.dtype, np.integer) and y.dtype != x.dtype:
+        raise TypeError(f"lax.pow requires the exponent to have the base's dtype or an integer "
+                        f"dtype, got {x.dtype.name} and {y.dtype.name}.")
+    return ShapedArray(broadcast_shapes_lax("pow", x, y), x.dtype, x.weak_type and y.weak_type)
+
+
+abstract_eval[pow_p] = _pow_abstract_eval
+to_jax[pow_p] = jlax.pow
+
+# stop_gradient: the identity, with a zero derivative (its JVP rule is its whole point)
+stop_gradient_p = unop("stop_gradient", ANY, lambda x: x)
 
 # -- select_n, clamp, convert_element_type --------------------------------------------------
 select_n_p = Primitive("select_n")
@@ -162,7 +180,7 @@ def _unary(p: Primitive, doc: str):
 
 def _binary(p: Primitive, public: str):
     def f(x: Any, y: Any) -> Any:
-        return p.bind(*match_scalars(public, x, y))
+        return p.bind(x, y)
     f.__name__ = f.__qualname__ = public
     f.__doc__ = (f"Elementwise ``{public}`` of two operands of one dtype, as "
                  f"``jax.lax.{public}``.")
@@ -230,10 +248,14 @@ ge = _binary(ge_p, "ge")
 
 
 def pow(x: Any, y: Any) -> Any:  # noqa: A001 - jax.lax's name
-    """Elementwise power ``x ** y`` (a Python int ``y`` becomes ``integer_pow``)."""
-    if type(y) is int:
-        return integer_pow(x, y)
-    return pow_p.bind(*match_scalars("pow", x, y))
+    """Elementwise power ``x ** y``; ``y`` may have ``x``'s dtype or an integer dtype."""
+    return pow_p.bind(x, y)
+
+
+def stop_gradient(x: Any) -> Any:
+    """The identity whose derivative is zero, on every leaf of the pytree ``x``."""
+    import jax
+    return jax.tree_util.tree_map(stop_gradient_p.bind, x)
 
 
 def integer_pow(x: Any, y: int) -> Any:
@@ -264,7 +286,7 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
 
 def clamp(min: Any, x: Any, max: Any) -> Any:  # noqa: A002 - jax.lax's names
     """``min(max(x, min), max)`` elementwise, as ``jax.lax.clamp``."""
-    return clamp_p.bind(*match_scalars("clamp", min, x, max))
+    return clamp_p.bind(min, x, max)
 
 
 def convert_element_type(operand: Any, new_dtype: Any) -> Any:

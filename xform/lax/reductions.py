@@ -1,3 +1,299 @@
-"""(being written)"""
+"""Reductions over axes (sum, max, min, prod, and, or), argmax/argmin, the cumulative ops
+(cumsum, cumprod, cummax, cummin, cumlogsumexp) and ``reduce`` for the monoids it recognises.
 
-__all__: list[str] = []
+Like jax.lax, these take non-negative axes only; ``xform.numpy`` normalizes negative ones.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from jax import lax as jlax
+
+from xform.core.avals import ShapedArray, canonicalize_dtype
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import Tracer, to_aval
+from xform.interpreters.lowering import to_jax
+from xform.lax import elementwise as ew
+from xform.lax._helpers import ANY, FLOAT, NUMBER, check_dtype, shape_str
+
+__all__ = [
+    "argmax",
+    "argmin",
+    "cumlogsumexp",
+    "cummax",
+    "cummin",
+    "cumprod",
+    "cumsum",
+    "reduce",
+    "reduce_and",
+    "reduce_max",
+    "reduce_min",
+    "reduce_or",
+    "reduce_prod",
+    "reduce_sum",
+]
+
+
+def _check_axes(name: str, aval: ShapedArray, axes: tuple) -> None:
+    """Axes of a reduction: in [0, ndim) and without repeats."""
+    bad = [a for a in axes if not 0 <= a < aval.ndim]
+    if bad:
+        hint = (" lax reductions take non-negative axes (use axis % ndim, or xform.numpy, "
+                "which accepts negative ones)." if all(a < 0 for a in bad) else "")
+        raise ValueError(f"{name}: axes {axes} are out of range for an operand of shape "
+                         f"{shape_str(aval.shape)}; valid axes are 0 to {aval.ndim - 1}.{hint}")
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{name}: axes {axes} repeat an axis (operand shape "
+                         f"{shape_str(aval.shape)}); list each axis once.")
+
+
+def _check_axis(name: str, aval: ShapedArray, axis: int) -> None:
+    if not 0 <= axis < aval.ndim:
+        hint = (" lax operations take non-negative axes (use axis % ndim)." if axis < 0 else "")
+        raise ValueError(f"{name}: axis {axis} is out of range for an operand of shape "
+                         f"{shape_str(aval.shape)}; valid axes are 0 to {aval.ndim - 1}.{hint}")
+
+
+def _reduced_shape(shape: tuple, axes: tuple) -> tuple:
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+# -- reduce_sum, reduce_max, reduce_min, reduce_prod, reduce_and, reduce_or -----------------
+def _reducer(name: str, accepted: Sequence[str] | None, jax_fn: Callable) -> Primitive:
+    """A reduction over ``axes``; the result keeps the operand's dtype and weak type."""
+    p = Primitive(name)
+
+    def rule(x: ShapedArray, *, axes: tuple):
+        if accepted is None:  # the logical reductions: bool or integer
+            if not (x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer)):
+                raise TypeError(f"{name} (a logical reduction) requires a bool or integer "
+                                f"operand, got {x.dtype.name}. Compare with a value first "
+                                "(e.g. xform.lax.ne(x, 0)) to get a bool array.")
+        else:
+            check_dtype(name, x, accepted)
+        _check_axes(name, x, axes)
+        return ShapedArray(_reduced_shape(x.shape, axes), x.dtype, x.weak_type)
+
+    abstract_eval[p] = rule
+    to_jax[p] = lambda x, *, axes: jax_fn(x, axes)
+    return p
+
+
+reduce_sum_p = _reducer("reduce_sum", NUMBER, jlax.reduce_sum)
+reduce_prod_p = _reducer("reduce_prod", NUMBER, jlax.reduce_prod)
+reduce_max_p = _reducer("reduce_max", ANY, jlax.reduce_max)
+reduce_min_p = _reducer("reduce_min", ANY, jlax.reduce_min)
+reduce_and_p = _reducer("reduce_and", None, jlax.reduce_and)
+reduce_or_p = _reducer("reduce_or", None, jlax.reduce_or)
+
+# -- argmax, argmin -------------------------------------------------------------------------
+
+
+def _argminmax(name: str, jax_fn: Callable) -> Primitive:
+    """The index of the extreme value along the single axis in ``axes``, as ``index_dtype``."""
+    p = Primitive(name)
+
+    def rule(x: ShapedArray, *, axes: tuple, index_dtype: np.dtype):
+        check_dtype(name, x, ("integer", "floating", "bool"))
+        if not np.issubdtype(index_dtype, np.integer):
+            raise TypeError(f"{name}: index_dtype must be an integer dtype, got "
+                            f"{np.dtype(index_dtype).name}. Pass e.g. numpy.int32.")
+        (axis,) = axes
+        _check_axis(name, x, axis)
+        if x.shape[axis] == 0:
+            raise ValueError(f"{name} needs a non-empty reduced dimension: operand shape "
+                             f"{shape_str(x.shape)} has size 0 along axis {axis}.")
+        return ShapedArray(_reduced_shape(x.shape, axes), index_dtype)
+
+    abstract_eval[p] = rule
+    to_jax[p] = lambda x, *, axes, index_dtype: jax_fn(x, axes[0], index_dtype)
+    return p
+
+
+argmax_p = _argminmax("argmax", jlax.argmax)
+argmin_p = _argminmax("argmin", jlax.argmin)
+
+# -- cumulative ops -------------------------------------------------------------------------
+
+
+def _cumulative(name: str, accepted: Sequence[str], jax_fn: Callable) -> Primitive:
+    """A scan along ``axis`` (from the end when ``reverse``); shape, dtype, weak type kept."""
+    p = Primitive(name)
+
+    def rule(x: ShapedArray, *, axis: int, reverse: bool):
+        check_dtype(name, x, accepted)
+        _check_axis(name, x, axis)
+        return x
+
+    abstract_eval[p] = rule
+    to_jax[p] = lambda x, *, axis, reverse: jax_fn(x, axis=axis, reverse=reverse)
+    return p
+
+
+cumsum_p = _cumulative("cumsum", NUMBER, jlax.cumsum)
+cumprod_p = _cumulative("cumprod", NUMBER, jlax.cumprod)
+cummax_p = _cumulative("cummax", NUMBER, jlax.cummax)
+cummin_p = _cumulative("cummin", NUMBER, jlax.cummin)
+cumlogsumexp_p = _cumulative("cumlogsumexp", FLOAT, jlax.cumlogsumexp)
+
+
+# -- public functions with jax.lax's signatures ---------------------------------------------
+def _axes_param(name: str, axes: Sequence[int]) -> tuple:
+    try:
+        return tuple(operator.index(a) for a in axes)
+    except TypeError:
+        raise TypeError(f"{name}: axes must be a sequence of ints, got {axes!r}") from None
+
+
+def _axis_param(name: str, axis: Any) -> int:
+    try:
+        return operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{name}: axis must be an int, got {axis!r}") from None
+
+
+def reduce_sum(operand: Any, axes: Sequence[int]) -> Any:
+    """Sum over ``axes``, as ``jax.lax.reduce_sum``.
+
+    >>> xform.lax.reduce_sum(jnp.ones((2, 3)), (1,))   # [3., 3.]
+    """
+    return reduce_sum_p.bind(operand, axes=_axes_param("reduce_sum", axes))
+
+
+def reduce_prod(operand: Any, axes: Sequence[int]) -> Any:
+    """Product over ``axes``, as ``jax.lax.reduce_prod``."""
+    return reduce_prod_p.bind(operand, axes=_axes_param("reduce_prod", axes))
+
+
+def reduce_max(operand: Any, axes: Sequence[int]) -> Any:
+    """Maximum over ``axes``, as ``jax.lax.reduce_max``."""
+    return reduce_max_p.bind(operand, axes=_axes_param("reduce_max", axes))
+
+
+def reduce_min(operand: Any, axes: Sequence[int]) -> Any:
+    """Minimum over ``axes``, as ``jax.lax.reduce_min``."""
+    return reduce_min_p.bind(operand, axes=_axes_param("reduce_min", axes))
+
+
+def reduce_and(operand: Any, axes: Sequence[int]) -> Any:
+    """Logical/bitwise and over ``axes`` of a bool or integer array, as ``jax.lax.reduce_and``."""
+    return reduce_and_p.bind(operand, axes=_axes_param("reduce_and", axes))
+
+
+def reduce_or(operand: Any, axes: Sequence[int]) -> Any:
+    """Logical/bitwise or over ``axes`` of a bool or integer array, as ``jax.lax.reduce_or``."""
+    return reduce_or_p.bind(operand, axes=_axes_param("reduce_or", axes))
+
+
+def argmax(operand: Any, axis: int, index_dtype: Any) -> Any:
+    """Index of the largest element along ``axis`` (first one on ties), as ``jax.lax.argmax``."""
+    return argmax_p.bind(operand, axes=(_axis_param("argmax", axis),),
+                         index_dtype=canonicalize_dtype(index_dtype))
+
+
+def argmin(operand: Any, axis: int, index_dtype: Any) -> Any:
+    """Index of the smallest element along ``axis`` (first one on ties), as ``jax.lax.argmin``."""
+    return argmin_p.bind(operand, axes=(_axis_param("argmin", axis),),
+                         index_dtype=canonicalize_dtype(index_dtype))
+
+
+def _cumulative_fn(p: Primitive, what: str):
+    def f(operand: Any, axis: int = 0, reverse: bool = False) -> Any:
+        return p.bind(operand, axis=_axis_param(p.name, axis), reverse=bool(reverse))
+    f.__name__ = f.__qualname__ = p.name
+    f.__doc__ = (f"Cumulative {what} along ``axis`` (from the end when ``reverse``), as "
+                 f"``jax.lax.{p.name}``.")
+    return f
+
+
+cumsum = _cumulative_fn(cumsum_p, "sum")
+cumprod = _cumulative_fn(cumprod_p, "product")
+cummax = _cumulative_fn(cummax_p, "maximum")
+cummin = _cumulative_fn(cummin_p, "minimum")
+cumlogsumexp = _cumulative_fn(cumlogsumexp_p, "log-sum-exp")
+
+# -- reduce: recognised monoids -------------------------------------------------------------
+
+
+def _max_identity(dtype: np.dtype):
+    if dtype == np.bool_:
+        return False
+    if np.issubdtype(dtype, np.integer):
+        return np.iinfo(dtype).min
+    return -np.inf
+
+
+def _min_identity(dtype: np.dtype):
+    if dtype == np.bool_:
+        return True
+    if np.issubdtype(dtype, np.integer):
+        return np.iinfo(dtype).max
+    return np.inf
+
+
+def _all_ones(dtype: np.dtype):
+    if dtype == np.bool_:
+        return True
+    return np.iinfo(dtype).max if np.issubdtype(dtype, np.unsignedinteger) else -1
+
+
+# computation -> (reducer, identity of the operand's dtype)
+_MONOIDS: dict = {}
+for _fns, _reducer_fn, _identity in [
+        ((ew.add, jlax.add), reduce_sum, lambda dt: 0),
+        ((ew.mul, jlax.mul), reduce_prod, lambda dt: 1),
+        ((ew.max, jlax.max), reduce_max, _max_identity),
+        ((ew.min, jlax.min), reduce_min, _min_identity),
+        ((ew.bitwise_or, jlax.bitwise_or), reduce_or, lambda dt: 0),
+        ((ew.bitwise_and, jlax.bitwise_and), reduce_and, _all_ones)]:
+    for _fn in _fns:
+        _MONOIDS[_fn] = (_reducer_fn, _identity)
+del _fns, _fn, _reducer_fn, _identity
+
+_SUPPORTED = ("add with init 0, mul with 1, max with the dtype's lowest value (-inf), min with "
+              "its highest (inf), bitwise_or with 0/False, bitwise_and with -1/True; the "
+              "computation given as xform.lax's or jax.lax's function")
+
+
+def reduce(operands: Any, init_values: Any, computation: Callable[[Any, Any], Any],
+           dimensions: Sequence[int]) -> Any:
+    """Reduce ``operands`` over ``dimensions`` with ``computation``, as ``jax.lax.reduce``.
+
+    Only the monoids with a reduction primitive are supported: ``computation`` one of
+    ``add``, ``mul``, ``max``, ``min``, ``bitwise_or``, ``bitwise_and`` (xform.lax's or
+    jax.lax's) with that operation's identity as the init value, on a single operand; those
+    become ``reduce_sum`` etc. Anything else raises NotImplementedError.
+
+    >>> xform.lax.reduce(x, 0.0, xform.lax.add, (0,))   # same as reduce_sum(x, (0,))
+    """
+    flat_ops, _ = jax.tree_util.tree_flatten(operands)
+    flat_inits, _ = jax.tree_util.tree_flatten(init_values)
+    if len(flat_ops) != 1 or len(flat_inits) != 1:
+        raise NotImplementedError(
+            f"xform.lax.reduce supports a single operand with a single init value, got "
+            f"{len(flat_ops)} operands and {len(flat_inits)} init values. Supported: {_SUPPORTED}.")
+    monoid = _MONOIDS.get(computation)
+    if monoid is None:
+        raise NotImplementedError(
+            f"xform.lax.reduce does not support the computation {computation!r}. "
+            f"Supported: {_SUPPORTED}.")
+    reducer, identity = monoid
+    (operand,), (init,) = flat_ops, flat_inits
+    if isinstance(init, Tracer):
+        raise NotImplementedError(
+            "xform.lax.reduce needs a concrete init value to recognise the monoid, got a traced "
+            f"one. Supported: {_SUPPORTED}.")
+    dtype = to_aval(operand).dtype
+    want = identity(dtype)
+    init_arr = np.asarray(init)
+    if init_arr.shape != () or init_arr.item() != want:
+        raise NotImplementedError(
+            f"xform.lax.reduce with {reducer.__name__.removeprefix('reduce_')} needs the "
+            f"identity {want!r} as init value for dtype {dtype.name}, got {init!r}. "
+            f"Supported: {_SUPPORTED}.")
+    return reducer(operand, dimensions)

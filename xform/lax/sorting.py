@@ -1,3 +1,129 @@
-"""(being written)"""
+"""Sorting: ``sort`` (several operands sorted together by their first ``num_keys``),
+``sort_key_val`` and ``top_k``."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from jax import lax as jlax
+
+from xform.core.avals import ShapedArray
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import to_aval
+from xform.interpreters.lowering import to_jax
+from xform.lax._helpers import shape_str
+
+__all__ = ["sort", "sort_key_val", "top_k"]
+
+
+def _normalize_axis(name: str, axis: Any, ndim: int) -> int:
+    """A negative axis counts from the end; out-of-range ones are left for the shape rule."""
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{name}: the axis must be an int, got {axis!r}") from None
+    return axis + ndim if -ndim <= axis < 0 else axis
+
+
+# -- sort -----------------------------------------------------------------------------------
+sort_p = Primitive("sort", multiple_results=True)
+
+
+def _sort_abstract_eval(*operands: ShapedArray, dimension: int, is_stable: bool,
+                        num_keys: int) -> list:
+    if not operands:
+        raise TypeError("sort needs at least one operand")
+    shape = operands[0].shape
+    for i, a in enumerate(operands[1:], 1):
+        if a.shape != shape:
+            raise TypeError(f"sort operands must have equal shapes, got operand 0 of shape "
+                            f"{shape_str(shape)} and operand {i} of shape {shape_str(a.shape)}. "
+                            "Broadcast them to one shape first.")
+    if not 1 <= num_keys <= len(operands):
+        raise ValueError(f"sort: num_keys={num_keys} must be between 1 and the number of "
+                         f"operands ({len(operands)}).")
+    if not 0 <= dimension < len(shape):
+        raise ValueError(f"sort: dimension {dimension} is out of range for operands of shape "
+                         f"{shape_str(shape)}; valid dimensions are {-len(shape)} to "
+                         f"{len(shape) - 1}.")
+    return list(operands)
+
+
+abstract_eval[sort_p] = _sort_abstract_eval
+to_jax[sort_p] = lambda *xs, dimension, is_stable, num_keys: jlax.sort(
+    xs, dimension=dimension, is_stable=is_stable, num_keys=num_keys)
+
+# -- top_k ----------------------------------------------------------------------------------
+top_k_p = Primitive("top_k", multiple_results=True)
+
+
+def _top_k_abstract_eval(x: ShapedArray, *, k: int, axis: int) -> list:
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise ValueError(f"top_k does not accept complex operands (got {x.dtype.name}): "
+                         "complex numbers have no order. Pass e.g. xform.lax.abs(x).")
+    if not 0 <= axis < x.ndim:
+        raise ValueError(f"top_k: axis {axis} is out of range for an operand of shape "
+                         f"{shape_str(x.shape)}; top_k needs an operand of rank >= 1.")
+    if k < 0:
+        raise ValueError(f"top_k: k must be non-negative, got k={k}")
+    if k > x.shape[axis]:
+        raise ValueError(f"top_k: k={k} is larger than the size {x.shape[axis]} of axis {axis} "
+                         f"of the operand of shape {shape_str(x.shape)}; pass k <= "
+                         f"{x.shape[axis]}.")
+    shape = x.shape[:axis] + (k,) + x.shape[axis + 1:]
+    # as in JAX, the indices take the operand's weak type
+    return [ShapedArray(shape, x.dtype, x.weak_type),
+            ShapedArray(shape, np.int32, x.weak_type)]
+
+
+abstract_eval[top_k_p] = _top_k_abstract_eval
+to_jax[top_k_p] = lambda x, *, k, axis: jlax.top_k(x, k, axis=axis)
+
+
+# -- public functions with jax.lax's signatures ---------------------------------------------
+def sort(operand: Any | Sequence[Any], dimension: int = -1, is_stable: bool = True,
+         num_keys: int = 1) -> Any:
+    """Sort along ``dimension``, as ``jax.lax.sort``.
+
+    ``operand`` is one array, or a sequence of arrays of one shape sorted together: the first
+    ``num_keys`` of them are the keys (lexicographically), the rest follow the same permutation.
+    Returns an array for an array, a tuple for a sequence.
+
+    >>> keys, vals = xform.lax.sort((jnp.array([3, 1, 2]), jnp.array([0, 1, 2])))
+    >>> vals   # [1, 2, 0]
+    """
+    single = not isinstance(operand, (tuple, list))
+    operands = (operand,) if single else tuple(operand)
+    if not operands:
+        raise TypeError("sort needs at least one operand, got an empty sequence")
+    ndim = to_aval(operands[0]).ndim
+    try:
+        num_keys = operator.index(num_keys)
+    except TypeError:
+        raise TypeError(f"sort: num_keys must be an int, got {num_keys!r}") from None
+    out = sort_p.bind(*operands, dimension=_normalize_axis("sort", dimension, ndim),
+                      is_stable=bool(is_stable), num_keys=num_keys)
+    return out[0] if single else tuple(out)
+
+
+def sort_key_val(keys: Any, values: Any, dimension: int = -1,
+                 is_stable: bool = True) -> tuple[Any, Any]:
+    """Sort ``keys`` along ``dimension`` and ``values`` by the same permutation, as
+    ``jax.lax.sort_key_val``. Returns ``(sorted_keys, sorted_values)``."""
+    k, v = sort((keys, values), dimension=dimension, is_stable=is_stable, num_keys=1)
+    return k, v
+
+
+def top_k(operand: Any, k: int, *, axis: int = -1) -> list[Any]:
+    """The ``k`` largest entries along ``axis`` (last by default) in descending order and their
+    int32 indices, as ``jax.lax.top_k`` (which returns them as a list).
+
+    >>> vals, idx = xform.lax.top_k(jnp.array([1., 5., 3.]), 2)   # [5., 3.], [1, 2]
+    """
+    if int(k) != k:
+        raise TypeError(f"top_k: k must be an integer, got {k!r}")
+    ndim = to_aval(operand).ndim
+    return top_k_p.bind(operand, k=int(k), axis=_normalize_axis("top_k", axis, ndim))

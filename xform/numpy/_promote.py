@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from xform.core.avals import is_python_scalar, result_type
+from xform.core.avals import ShapedArray, canonicalize_dtype, is_python_scalar, result_type
 from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
+from xform.lax._helpers import weak_scalar
+
+
+def is_array_like(x: Any) -> bool:
+    return isinstance(x, Tracer) or hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def check_arraylike(name: str, *args: Any) -> None:
+    """jax.numpy's rule: arrays and scalars only (a list is not silently converted)."""
+    for i, a in enumerate(args):
+        if not (is_python_scalar(a) or is_array_like(a) or isinstance(a, np.generic)):
+            raise TypeError(f"{name} requires ndarray or scalar arguments, but got "
+                            f"{type(a).__name__} at position {i}. Convert it first with "
+                            "xform.numpy.asarray.")
+
+
+def aval_of(x: Any) -> ShapedArray:
+    return to_aval(x)
+
+
+def convert(x: Any, dtype: Any, weak_type: bool = False) -> Any:
+    """``x`` as ``dtype`` (and weak type), emitting convert_element_type only when needed."""
+    dtype = canonicalize_dtype(dtype)
+    if is_python_scalar(x):
+        if weak_type:
+            return weak_scalar(x, dtype)
+        x = weak_scalar(x, dtype)
+    aval = to_aval(x)
+    if aval.dtype == dtype and aval.weak_type == weak_type:
+        return x
+    return lax_ew._convert_weak(x, dtype, weak_type)
 
 
 def promote_dtypes(*args: Any) -> list:
@@ -19,7 +50,6 @@ def promote_dtypes(*args: Any) -> list:
     out = []
     for a in args:
         if is_python_scalar(a):
-            from xform.lax._helpers import weak_scalar
             out.append(weak_scalar(a, dtype))
             continue
         aval = to_aval(a)
@@ -29,16 +59,74 @@ def promote_dtypes(*args: Any) -> list:
     return out
 
 
+def _to_inexact_dtype(dtype: np.dtype) -> np.dtype:
+    if np.issubdtype(dtype, np.inexact) or dtype == np.dtype("bfloat16"):
+        return dtype
+    return result_type(dtype, 1.0)
+
+
 def promote_to_inexact(*args: Any) -> list:
     """Integer and bool arguments become the default float dtype first (as jnp.sin(int))."""
+    if len(args) > 1:
+        args = promote_dtypes(*args)
     out = []
     for a in args:
+        if is_python_scalar(a):
+            a = float(a) if not isinstance(a, complex) else a
+            out.append(a)
+            continue
         aval = to_aval(a)
-        if not np.issubdtype(aval.dtype, np.inexact):
-            a = lax_ew._convert_weak(a, result_type(aval.dtype, 1.0), aval.weak_type)
+        dtype = _to_inexact_dtype(aval.dtype)
+        if dtype != aval.dtype:
+            a = lax_ew._convert_weak(a, dtype, aval.weak_type)
         out.append(a)
-    return promote_dtypes(*out) if len(out) > 1 else out
+    return out
 
 
-def is_array_like(x: Any) -> bool:
-    return isinstance(x, Tracer) or hasattr(x, "shape") and hasattr(x, "dtype")
+def shape_of(x: Any) -> tuple:
+    return () if is_python_scalar(x) else tuple(to_aval(x).shape)
+
+
+def broadcast_shapes(name: str, *shapes: Sequence[int]) -> tuple:
+    try:
+        return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+    except ValueError:
+        raise ValueError(
+            f"{name}: incompatible shapes for broadcasting: "
+            f"{', '.join(str(tuple(s)) for s in shapes)}. Trailing dimensions must be equal or "
+            "1; reshape or expand_dims an operand first.") from None
+
+
+def broadcast_to_shape(x: Any, shape: tuple) -> Any:
+    """broadcast_in_dim ``x`` to ``shape`` (numpy's right-aligned rule); no-op when equal."""
+    from xform import lax
+    xs = shape_of(x)
+    if xs == tuple(shape):
+        return x
+    if is_python_scalar(x):
+        x = weak_scalar(x, result_type(x))
+    nd = len(shape) - len(xs)
+    dims = tuple(range(nd, len(shape)))
+    return lax.broadcast_in_dim(x, tuple(shape), dims)
+
+
+def broadcast_for_binop(name: str, *args: Any) -> list:
+    """Broadcast array operands to the common shape; rank-0 operands stay as they are (lax's
+    binary operations accept them next to arrays)."""
+    shapes = [shape_of(a) for a in args]
+    if all(s == shapes[0] for s in shapes):
+        return list(args)
+    out_shape = broadcast_shapes(name, *shapes)
+    return [a if s == out_shape or s == () else broadcast_to_shape(a, out_shape)
+            for a, s in zip(args, shapes)]
+
+
+def promote_args(name: str, *args: Any) -> list:
+    """jax.numpy's binary-op preparation: check, promote dtypes, broadcast shapes."""
+    check_arraylike(name, *args)
+    return broadcast_for_binop(name, *promote_dtypes(*args))
+
+
+def promote_args_inexact(name: str, *args: Any) -> list:
+    check_arraylike(name, *args)
+    return broadcast_for_binop(name, *promote_to_inexact(*args))

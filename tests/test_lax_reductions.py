@@ -1,0 +1,234 @@
+"""Reductions, argmax/argmin, cumulative ops, reduce, sort and top_k against jax.lax on the same
+inputs, eager and under jit; their shape and dtype errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax as jlax
+from op_records import OpRecord, check_eager, check_jit
+
+import xform
+from xform import lax
+
+
+def _f32(*shape):
+    return lambda rng: rng.uniform(-2.0, 2.0, shape).astype(np.float32)
+
+
+def _i32(*shape, lo=-5, hi=6):
+    return lambda rng: rng.integers(lo, hi, shape).astype(np.int32)
+
+
+def _bool(*shape):
+    return lambda rng: rng.integers(0, 2, shape).astype(np.bool_)
+
+
+def _args(*makers):
+    return lambda rng: [m(rng) for m in makers]
+
+
+def _same_call(name, *args, **kwargs):
+    """``(xform.lax.name, jax.lax.name)`` applied to the array arguments, with fixed extras."""
+    return (lambda *xs: getattr(lax, name)(*xs, *args, **kwargs),
+            lambda *xs: getattr(jlax, name)(*xs, *args, **kwargs))
+
+
+def _rec(label, name, maker, *args, tol=1e-6, **kwargs):
+    fun, ref = _same_call(name, *args, **kwargs)
+    return OpRecord(label, fun, ref, _args(maker), tol=tol)
+
+
+REDUCE_AXES = [(0,), (1,), (0, 1), (), (2, 0)]
+CUMULATIVE = ["cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"]
+
+RECORDS = (
+    [_rec(f"{n}_f32_{axes}", n, _f32(2, 3, 4), axes, tol=1e-5)
+     for n in ["reduce_sum", "reduce_max", "reduce_min", "reduce_prod"] for axes in REDUCE_AXES]
+    + [_rec(f"{n}_i32_{axes}", n, _i32(2, 3, 4, lo=-2, hi=3), axes)
+       for n in ["reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and",
+                 "reduce_or"] for axes in [(1,), (0, 2)]]
+    + [_rec(f"{n}_bool_{axes}", n, _bool(3, 4), axes)
+       for n in ["reduce_and", "reduce_or", "reduce_max", "reduce_min"] for axes in [(0,), (0, 1)]]
+    + [_rec(f"{n}_{dt}_axis{axis}", n, mk(3, 4), axis, idt)
+       for n in ["argmax", "argmin"] for dt, mk in [("f32", _f32), ("i32", _i32), ("bool", _bool)]
+       for axis in [0, 1] for idt in [np.int32]]
+    + [_rec("argmax_uint8_index", "argmax", _f32(5), 0, np.uint8)]
+    + [_rec(f"{n}_f32_axis{axis}_rev{rev}", n, _f32(3, 4), axis, rev, tol=1e-5)
+       for n in CUMULATIVE for axis in [0, 1] for rev in [False, True]]
+    + [_rec(f"{n}_i32_rev{rev}", n, _i32(5, lo=-3, hi=4), 0, rev)
+       for n in ["cumsum", "cumprod", "cummax", "cummin"] for rev in [False, True]]
+    + [_rec(f"sort_f32_dim{d}", "sort", _f32(3, 4), dimension=d) for d in [0, 1, -1, -2]]
+    + [_rec("sort_i32", "sort", _i32(6)), _rec("sort_bool", "sort", _bool(6)),
+       _rec("sort_unstable", "sort", _f32(6), is_stable=False)]
+    + [OpRecord(f"sort_two_operands_keys{nk}_dim{d}",
+                lambda a, b, nk=nk, d=d: lax.sort((a, b), dimension=d, num_keys=nk),
+                lambda a, b, nk=nk, d=d: jlax.sort((a, b), dimension=d, num_keys=nk),
+                # few distinct keys so that ties exercise the second key
+                _args(_i32(3, 4, lo=0, hi=2), _f32(3, 4)))
+       for nk in [1, 2] for d in [0, 1]]
+    + [OpRecord("sort_list_of_one", lambda a: lax.sort([a]), lambda a: jlax.sort([a]),
+                _args(_f32(5))),
+       OpRecord("sort_key_val", lax.sort_key_val, jlax.sort_key_val,
+                _args(_f32(3, 4), _i32(3, 4))),
+       OpRecord("sort_key_val_dim0", lambda k, v: lax.sort_key_val(k, v, 0),
+                lambda k, v: jlax.sort_key_val(k, v, 0), _args(_i32(3, 4, lo=0, hi=2),
+                                                              _f32(3, 4)))]
+    + [_rec(f"top_k_{dt}_k{k}", "top_k", mk(3, 5), k)
+       for dt, mk in [("f32", _f32), ("i32", _i32)] for k in [0, 1, 3, 5]]
+    + [_rec("top_k_axis0", "top_k", _f32(4, 3), 2, axis=0),
+       _rec("top_k_1d", "top_k", _f32(6), 4)]
+    + [OpRecord(f"reduce_{c}_{dt}", lambda x, c=c, i=i: lax.reduce(x, i, getattr(lax, c), (0,)),
+                lambda x, c=c, i=i: jlax.reduce(x, i, getattr(jlax, c), (0,)), _args(mk(3, 2)))
+       for c, i, dt, mk in [("add", 0.0, "f32", _f32), ("mul", 1.0, "f32", _f32),
+                            ("max", -np.inf, "f32", _f32), ("min", np.inf, "f32", _f32),
+                            ("add", 0, "i32", _i32),
+                            ("max", np.iinfo(np.int32).min, "i32", _i32),
+                            ("bitwise_and", True, "bool", _bool),
+                            ("bitwise_or", False, "bool", _bool),
+                            ("bitwise_and", -1, "i32", _i32), ("max", False, "bool", _bool)]]
+    + [OpRecord("reduce_jax_lax_computation", lambda x: lax.reduce(x, 0.0, jlax.add, (0, 1)),
+                lambda x: jlax.reduce(x, 0.0, jlax.add, (0, 1)), _args(_f32(2, 3)))]
+)
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
+def test_eager(rec):
+    check_eager(rec)
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
+def test_jit(rec):
+    check_jit(rec)
+
+
+def test_weak_type_is_kept_as_in_jax():
+    w = jlax.broadcast(1.0, (3, 4))  # a weakly typed f32 array
+    for f in [lambda L: L.reduce_sum(w, (0,)), lambda L: L.cumsum(w, 1),
+              lambda L: L.argmax(w, 0, np.int32), lambda L: L.sort(w), lambda L: L.top_k(w, 2)]:
+        got, want = f(lax), f(jlax)
+        for g, e in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            assert (g.dtype, g.weak_type) == (e.dtype, e.weak_type)
+
+
+def test_sort_returns_the_structure_it_was_given():
+    x = jnp.array([3.0, 1.0, 2.0])
+    assert isinstance(lax.sort(x), jax.Array)
+    assert isinstance(lax.sort([x, x]), tuple) and len(lax.sort([x, x])) == 2
+    assert isinstance(lax.sort((x,)), tuple)
+
+
+@pytest.mark.parametrize("f", [
+    lambda L: lambda x: L.reduce_sum(x, (0, 1)),
+    lambda L: lambda x: L.reduce_max(x, (1,)),
+    lambda L: lambda x: L.reduce_and(L.gt(x, 0.0), (1,)),
+    lambda L: lambda x: L.argmax(x, 1, np.int32),
+    lambda L: lambda x: L.argmin(x, 0, np.int32),
+    lambda L: lambda x: L.cumsum(x, 1, reverse=True),
+    lambda L: lambda x: L.cumlogsumexp(x),
+    lambda L: lambda x: L.sort((x, x), dimension=0, num_keys=2),
+    lambda L: lambda x: L.sort(x),
+    lambda L: lambda x: L.sort_key_val(x, x),
+    lambda L: lambda x: L.top_k(x, 2),
+    lambda L: lambda x: L.reduce(x, 1.0, L.mul, (0,)),
+])
+def test_jaxpr_text_matches_jax(f):
+    x = jnp.ones((3, 4))
+    want = str(jax.make_jaxpr(f(jlax))(x)).replace(" out_sharding=None", "")
+    assert str(xform.make_jaxpr(f(lax))(x)) == want
+
+
+# -- errors -----------------------------------------------------------------------------------
+X = np.ones((3, 4), np.float32)
+
+
+def test_reduction_axes_errors():
+    with pytest.raises(ValueError, match=r"reduce_sum: axes \(2,\) are out of range for an "
+                                         r"operand of shape \(3, 4\)"):
+        lax.reduce_sum(X, (2,))
+    with pytest.raises(ValueError, match=r"axes \(-1,\).*non-negative"):
+        lax.reduce_max(X, (-1,))
+    with pytest.raises(ValueError, match=r"reduce_min: axes \(0, 0\) repeat an axis.*\(3, 4\)"):
+        lax.reduce_min(X, (0, 0))
+    with pytest.raises(TypeError, match="axes must be a sequence of ints"):
+        lax.reduce_sum(X, (0.5,))
+    with pytest.raises(ValueError, match="out of range"):
+        xform.make_jaxpr(lambda x: lax.reduce_prod(x, (5,)))(X)
+
+
+def test_reduction_dtype_errors():
+    with pytest.raises(TypeError, match="reduce_and .*requires a bool or integer operand, "
+                                        "got float32"):
+        lax.reduce_and(X, (0,))
+    with pytest.raises(TypeError, match="reduce_or .*got complex64"):
+        lax.reduce_or(X.astype(np.complex64), (0,))
+    with pytest.raises(TypeError, match="reduce_sum does not accept dtype bool"):
+        lax.reduce_sum(X > 0, (0,))
+    with pytest.raises(TypeError, match="reduce_prod does not accept dtype bool"):
+        lax.reduce_prod(X > 0, (0,))
+
+
+def test_argmax_errors():
+    with pytest.raises(TypeError, match="argmax: index_dtype must be an integer dtype, got "
+                                        "float32"):
+        lax.argmax(X, 0, np.float32)
+    with pytest.raises(ValueError, match=r"argmin: axis 2 is out of range.*\(3, 4\)"):
+        lax.argmin(X, 2, np.int32)
+    with pytest.raises(ValueError, match=r"argmax: axis -1 .*non-negative"):
+        lax.argmax(X, -1, np.int32)
+    with pytest.raises(ValueError, match=r"non-empty reduced dimension.*\(0, 3\)"):
+        lax.argmax(np.ones((0, 3), np.float32), 0, np.int32)
+    with pytest.raises(TypeError, match="argmax does not accept dtype complex64"):
+        lax.argmax(X.astype(np.complex64), 0, np.int32)
+
+
+def test_cumulative_errors():
+    with pytest.raises(ValueError, match=r"cumsum: axis 2 is out of range.*\(3, 4\)"):
+        lax.cumsum(X, 2)
+    with pytest.raises(ValueError, match="cummax: axis -1 .*non-negative"):
+        lax.cummax(X, -1)
+    with pytest.raises(TypeError, match="cumprod does not accept dtype bool"):
+        lax.cumprod(X > 0)
+    with pytest.raises(TypeError, match="cumlogsumexp does not accept dtype int32"):
+        lax.cumlogsumexp(X.astype(np.int32))
+
+
+def test_sort_errors():
+    with pytest.raises(TypeError, match=r"sort operands must have equal shapes.*operand 0 of "
+                                        r"shape \(3, 4\) and operand 1 of shape \(4, 3\)"):
+        lax.sort((X, X.T))
+    with pytest.raises(ValueError, match=r"num_keys=3 must be between 1 and the number of "
+                                         r"operands \(2\)"):
+        lax.sort((X, X), num_keys=3)
+    with pytest.raises(ValueError, match=r"sort: dimension 2 is out of range.*\(3, 4\)"):
+        lax.sort(X, dimension=2)
+    with pytest.raises(ValueError, match="dimension -3 is out of range"):
+        xform.make_jaxpr(lambda x: lax.sort(x, dimension=-3))(X)
+    with pytest.raises(TypeError, match="empty sequence"):
+        lax.sort([])
+
+
+def test_top_k_errors():
+    with pytest.raises(ValueError, match=r"top_k: k=5 is larger than the size 4 of axis 1 .*"
+                                         r"\(3, 4\); pass k <= 4"):
+        lax.top_k(X, 5)
+    with pytest.raises(ValueError, match="k must be non-negative, got k=-1"):
+        lax.top_k(X, -1)
+    with pytest.raises(ValueError, match="rank >= 1"):
+        lax.top_k(np.float32(1.0), 1)
+    with pytest.raises(ValueError, match="top_k does not accept complex"):
+        lax.top_k(X.astype(np.complex64), 1)
+
+
+def test_reduce_unsupported_raises_not_implemented():
+    with pytest.raises(NotImplementedError, match="does not support the computation.*Supported: "
+                                                  "add with init 0"):
+        lax.reduce(X, 0.0, lax.sub, (0,))
+    with pytest.raises(NotImplementedError, match="reduce with sum needs the identity 0"):
+        lax.reduce(X, 1.0, lax.add, (0,))
+    with pytest.raises(NotImplementedError, match="reduce with max needs the identity -inf"):
+        lax.reduce(X, 0.0, jlax.max, (0,))
+    with pytest.raises(NotImplementedError, match="single operand"):
+        lax.reduce((X, X), (0.0, 0.0), lax.add, (0,))
+    with pytest.raises(NotImplementedError, match="concrete init value"):
+        xform.make_jaxpr(lambda x, i: lax.reduce(x, i, lax.add, (0,)))(X, np.float32(0))

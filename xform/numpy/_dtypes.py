@@ -1,0 +1,81 @@
+"""dtype objects, promotion queries and constants of xform.numpy (JAX's lattice and names)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as _jnp_consts  # dtype objects and finfo/iinfo only: no computation
+import numpy as np
+from jax import dtypes as _jax_dtypes
+
+from xform.core.avals import canonicalize_dtype, result_type as _result_type
+
+# JAX's scalar-type objects: ``xnp.float32(1.0)`` and ``dtype=xnp.float32`` work as in jax.numpy
+float16 = _jnp_consts.float16
+bfloat16 = _jnp_consts.bfloat16
+float32 = _jnp_consts.float32
+float64 = _jnp_consts.float64
+int8 = _jnp_consts.int8
+int16 = _jnp_consts.int16
+int32 = _jnp_consts.int32
+int64 = _jnp_consts.int64
+uint8 = _jnp_consts.uint8
+uint16 = _jnp_consts.uint16
+uint32 = _jnp_consts.uint32
+uint64 = _jnp_consts.uint64
+bool_ = _jnp_consts.bool_
+complex64 = _jnp_consts.complex64
+complex128 = _jnp_consts.complex128
+dtype = np.dtype
+
+# abstract classes for issubdtype
+generic = np.generic
+number = np.number
+inexact = np.inexact
+floating = np.floating
+complexfloating = np.complexfloating
+integer = np.integer
+signedinteger = np.signedinteger
+unsignedinteger = np.unsignedinteger
+
+pi = float(np.pi)
+e = float(np.e)
+inf = float(np.inf)
+nan = float(np.nan)
+euler_gamma = float(np.euler_gamma)
+newaxis = None
+
+finfo = _jnp_consts.finfo
+iinfo = _jnp_consts.iinfo
+
+
+def result_type(*args: Any) -> np.dtype:
+    """The dtype JAX's promotion lattice gives ``args`` (arrays, dtypes or Python scalars).
+
+    >>> result_type(int8, 1)
+    dtype('int8')
+    """
+    return _result_type(*args)
+
+
+def promote_types(a: Any, b: Any) -> np.dtype:
+    """The promoted dtype of two dtypes, as ``jax.numpy.promote_types`` (no weak types)."""
+    return canonicalize_dtype(_jax_dtypes.promote_types(a, b))
+
+
+def issubdtype(arg1: Any, arg2: Any) -> bool:
+    """True if ``arg1`` is a sub-dtype of ``arg2`` (bfloat16 counts as floating)."""
+    return bool(_jax_dtypes.issubdtype(arg1, arg2))
+
+
+def can_cast(from_: Any, to: Any, casting: str = "safe") -> bool:
+    """numpy's ``can_cast`` on dtypes."""
+    return bool(np.can_cast(np.dtype(from_), np.dtype(to), casting))
+
+
+def default_float() -> np.dtype:
+    return canonicalize_dtype(np.float64)
+
+
+def default_int() -> np.dtype:
+    return canonicalize_dtype(np.int64)
