@@ -34,7 +34,7 @@ def test_coverage_rows_are_sorted_and_complete():
 
 
 def _first_bash_block(text: str) -> list[str]:
-    match = re.search(r"```bash\n(.*?)```", text, re.S)
+    match = re.search(r"```bash\n(.*?)```", text, re.DOTALL)
     assert match, "README.md has no ```bash block"
     return [line for line in match.group(1).splitlines() if line.strip()]
 

@@ -135,7 +135,10 @@ def test_sort_returns_the_structure_it_was_given():
 def test_jaxpr_text_matches_jax(f):
     x = jnp.ones((3, 4))
     want = str(jax.make_jaxpr(f(jlax))(x)).replace(" out_sharding=None", "")
-    assert str(xform.make_jaxpr(f(lax))(x)) == want
+    got = str(xform.make_jaxpr(f(lax))(x))
+    if "reduce_sum" in want:  # the omitted param changes where JAX breaks the line
+        got, want = " ".join(got.split()), " ".join(want.split())
+    assert got == want
 
 
 # -- errors -----------------------------------------------------------------------------------

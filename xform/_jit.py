@@ -17,7 +17,9 @@ import jax
 from jax.tree_util import tree_unflatten
 
 from xform import config
-from xform._tracing import abstractify, check_leaves, fun_name, leaf_paths, stage
+from xform._tracing import (
+    abstractify, check_leaves, dynamic_names, fun_name, leaf_paths, stage,
+)
 from xform.core.ir import ClosedJaxpr
 from xform.core.trace import Tracer, _state
 from xform.interpreters.eval import check_nans
@@ -129,7 +131,8 @@ class Jitted:
             return self._fun(*full, **dkwargs, **dict(static_kw))
 
         functools.update_wrapper(with_statics, self._fun)
-        return stage(with_statics, dyn_args, dyn_kwargs, kind="jit")
+        names = dynamic_names(self._fun, len(dyn_args) + len(static_pos), dict(static_pos))
+        return stage(with_statics, dyn_args, dyn_kwargs, kind="jit", names=names)
 
     # -- under another transform ------------------------------------------------------------
     def _bind(self, args, kwargs):
@@ -156,7 +159,8 @@ class Jitted:
     def _explain_type_error(self, args, kwargs, err: TypeError) -> None:
         dyn_args, dyn_kwargs, _ = self._split(args, kwargs)
         leaves, _ = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
-        paths = leaf_paths(self._fun, dyn_args, dyn_kwargs)
+        names = dynamic_names(self._fun, len(args), self._static_argnums)
+        paths = leaf_paths(self._fun, dyn_args, dyn_kwargs, names)
         check_leaves(leaves, paths, f"jit of {fun_name(self._fun)}",
                      "Pass arrays, or mark the argument static with static_argnums / "
                      "static_argnames if it is a configuration value.")
@@ -253,7 +257,8 @@ def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (),
             return fun(*full, **dkwargs)
 
         functools.update_wrapper(with_statics, fun)
-        closed, out_tree, _ = stage(with_statics, dyn, kwargs, kind="make_jaxpr")
+        names = dynamic_names(fun, len(args), static)
+        closed, out_tree, _ = stage(with_statics, dyn, kwargs, kind="make_jaxpr", names=names)
         if return_shape:
             shapes = tree_unflatten(out_tree, [
                 jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)

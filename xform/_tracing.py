@@ -41,9 +41,12 @@ def positional_names(fun: Callable, n: int) -> list[str]:
     return names
 
 
-def leaf_paths(fun: Callable, args: Sequence[Any], kwargs: dict) -> list[str]:
-    """A readable path for every leaf of ``(args, kwargs)``: ``x``, ``params['w']``, ``xs[0]``."""
-    names = positional_names(fun, len(args))
+def leaf_paths(fun: Callable, args: Sequence[Any], kwargs: dict,
+               names: Sequence[str] | None = None) -> list[str]:
+    """A readable path for every leaf of ``(args, kwargs)``: ``x``, ``params['w']``, ``xs[0]``.
+
+    ``names`` overrides the positional parameter names (when static arguments were removed)."""
+    names = positional_names(fun, len(args)) if names is None else names
     out = []
     for name, a in zip(names, args):
         out += [name + keystr(p) for p, _ in tree_flatten_with_path(a)[0]]
@@ -88,13 +91,19 @@ def flatten_fun(fun: Callable, in_tree, out_paths_fun: Callable | None = None):
     return flat_fun
 
 
-def stage(fun: Callable, args: Sequence[Any], kwargs: dict, *, kind: str):
+def dynamic_names(fun: Callable, n_total: int, static: Sequence[int]) -> list[str]:
+    """Parameter names of the positional arguments left once the static ones are taken out."""
+    return [n for i, n in enumerate(positional_names(fun, n_total)) if i not in static]
+
+
+def stage(fun: Callable, args: Sequence[Any], kwargs: dict, *, kind: str,
+          names: Sequence[str] | None = None):
     """Trace ``fun(*args, **kwargs)`` to a closed jaxpr on its leaves' avals.
 
     Returns ``(closed_jaxpr, out_tree, leaves)``.
     """
     leaves, in_tree = tree_flatten((tuple(args), dict(kwargs)))
-    paths = leaf_paths(fun, args, kwargs)
+    paths = leaf_paths(fun, args, kwargs, names)
     check_leaves(leaves, paths, f"{kind} of {fun_name(fun)}",
                  "Pass arrays, or mark non-array arguments static (static_argnums / "
                  "static_argnames).")

@@ -82,6 +82,8 @@ def _param_str(v: Any, names, indent: int) -> str:
         return v
     if isinstance(v, enum.IntEnum):  # e.g. round's rounding_method prints as 0
         return str(int(v))
+    if isinstance(v, enum.Enum):  # e.g. mode=GatherScatterMode.CLIP
+        return str(v)
     if callable(v) and hasattr(v, "__name__"):
         return v.__name__
     return repr(v)

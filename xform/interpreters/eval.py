@@ -41,7 +41,7 @@ def eval_primitive(prim: Primitive, args, params):
             _cache[key] = fn
     try:
         out = fn(*args)
-    except (TypeError, ValueError):
+    except Exception:
         # Off the fast path: explain with xform's own shape/dtype rule where it has an opinion
         check_no_tracers(args)
         eval_abstract(prim, [get_aval(a) for a in args], params)

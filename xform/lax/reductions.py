@@ -142,6 +142,16 @@ cummin_p = _cumulative("cummin", NUMBER, jlax.cummin)
 cumlogsumexp_p = _cumulative("cumlogsumexp", FLOAT, jlax.cumlogsumexp)
 
 
+def _cumlogsumexp_to_jax(x, *, axis: int, reverse: bool):
+    # jax.lax fails on integers with an OverflowError; the eager path only consults the shape
+    # rule on TypeError/ValueError, so the dtype is checked here too (once per compile).
+    check_dtype("cumlogsumexp", x, FLOAT)
+    return jlax.cumlogsumexp(x, axis=axis, reverse=reverse)
+
+
+to_jax[cumlogsumexp_p] = _cumlogsumexp_to_jax
+
+
 # -- public functions with jax.lax's signatures ---------------------------------------------
 def _axes_param(name: str, axes: Sequence[int]) -> tuple:
     try:

@@ -1,3 +1,759 @@
-"""(being written)"""
+"""Shape primitives: broadcasting, reshaping, squeezing, transposing, reversing, padding,
+concatenating, static and dynamic slicing, dynamic updates, iota; and the public functions built
+on them (``expand_dims``, ``full``, the ``*_in_dim`` helpers, ...).
 
-__all__: list[str] = []
+Every shape rule below is written by hand: it names the operation, the shapes and dimensions
+involved, and what to change. Where JAX returns the operand itself for a no-op (a reshape to the
+same shape, an identity transpose), the public function does the same, so jaxprs match JAX's.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax as jlax
+
+from xform.core.avals import (
+    ShapedArray, canonicalize_dtype, dtype_of_scalar, is_integer, is_python_scalar,
+)
+from xform.core.errors import ConcretizationTypeError
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import Tracer, to_aval
+from xform.interpreters.lowering import to_jax
+from xform.lax._helpers import NUMBER, check_dtype, weak_scalar
+from xform.lax.elementwise import _convert_weak, add, convert_element_type, lt, select
+
+__all__ = [
+    "broadcast", "broadcast_in_dim", "broadcast_to_rank", "reshape", "squeeze", "expand_dims",
+    "transpose", "rev", "pad", "concatenate", "slice", "slice_in_dim", "index_in_dim",
+    "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim", "dynamic_update_slice",
+    "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim", "iota", "broadcasted_iota",
+    "full", "full_like", "zeros_like_array",
+]
+
+
+# -- static arguments -----------------------------------------------------------------------
+def _ints(name: str, arg: str, values: Any) -> tuple[int, ...]:
+    """``values`` as a tuple of Python ints, or a TypeError naming the argument."""
+    try:
+        return tuple(operator.index(v) for v in values)
+    except ConcretizationTypeError:
+        raise
+    except TypeError:
+        raise TypeError(f"{name} {arg} must be a sequence of Python ints (static values known "
+                        f"while tracing), got {values!r}.") from None
+
+
+def _shape(name: str, shape: Any, arg: str = "shape") -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return _ints(name, arg, shape)
+
+
+def _axis(name: str, axis: Any, ndim: int) -> int:
+    """A possibly negative axis as an index in ``range(ndim)``; ValueError when out of range."""
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis} is out of bounds for an array of dimension {ndim} "
+                         f"(valid axes are {-ndim}..{ndim - 1}).")
+    return axis % ndim if ndim else axis
+
+
+def _is_array(x: Any) -> bool:
+    """jax.Arrays and xform tracers: what a no-op may hand back unchanged."""
+    return isinstance(x, (jax.Array, Tracer))
+
+
+def _asarray(x: Any) -> Any:
+    return x if _is_array(x) else jnp.asarray(x)
+
+
+# -- broadcast_in_dim -----------------------------------------------------------------------
+broadcast_in_dim_p = Primitive("broadcast_in_dim")
+# the target shape is the output's type, so the jaxpr does not print it (as in JAX)
+broadcast_in_dim_p.param_order = ("broadcast_dimensions",)  # type: ignore[attr-defined]
+
+
+def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensions):
+    dims = broadcast_dimensions
+    if any(d < 0 for d in shape):
+        raise TypeError(f"broadcast_in_dim shape must have every element be nonnegative, got "
+                        f"{shape}.")
+    if len(dims) != x.ndim:
+        raise TypeError(
+            f"broadcast_in_dim broadcast_dimensions must have length equal to operand ndim; got "
+            f"broadcast_dimensions {dims} for operand of shape {x.shape} (ndim {x.ndim}). Give "
+            "one output dimension for each operand dimension.")
+    if len(shape) < x.ndim:
+        raise TypeError(f"broadcast_in_dim target shape {shape} has lower rank than the operand "
+                        f"of shape {x.shape}; the target must have rank >= {x.ndim}.")
+    if any(not 0 <= d < len(shape) for d in dims):
+        raise TypeError(
+            f"broadcast_in_dim broadcast_dimensions must be a subset of output dimensions, got "
+            f"{dims} for operand ndim {x.ndim} and shape {shape}; each entry must be in "
+            f"0..{len(shape) - 1}.")
+    if len(set(dims)) != len(dims):
+        raise TypeError(f"broadcast_in_dim broadcast_dimensions must not contain duplicates, "
+                        f"got {dims}.")
+    for i, d in enumerate(dims):
+        if x.shape[i] not in (1, shape[d]):
+            raise TypeError(
+                f"broadcast_in_dim operand dimension sizes must either be 1, or be equal to their "
+                f"corresponding dimensions in the target broadcast shape; got operand of shape "
+                f"{x.shape}, target broadcast shape {shape}, broadcast_dimensions {dims}: operand "
+                f"dimension {i} (size {x.shape[i]}) maps to output dimension {d} (size "
+                f"{shape[d]}).")
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+abstract_eval[broadcast_in_dim_p] = _broadcast_in_dim_abstract_eval
+to_jax[broadcast_in_dim_p] = lambda x, *, shape, broadcast_dimensions: jlax.broadcast_in_dim(
+    x, shape, broadcast_dimensions)
+
+
+# -- reshape --------------------------------------------------------------------------------
+reshape_p = Primitive("reshape")
+
+
+def _reshape_abstract_eval(x: ShapedArray, *, new_sizes, dimensions):
+    if any(d < 0 for d in new_sizes):
+        raise TypeError(f"reshape new_sizes must all be nonnegative, got {new_sizes}.")
+    if dimensions is not None and sorted(dimensions) != list(range(x.ndim)):
+        raise TypeError(f"reshape dimensions must be a permutation of operand dimensions, got "
+                        f"dimensions {dimensions} for shape {x.shape}.")
+    size = math.prod(new_sizes)
+    if size != x.size:
+        raise TypeError(
+            f"reshape total size must be unchanged: cannot reshape an operand of shape {x.shape} "
+            f"(size {x.size}) into new_sizes {new_sizes} (size {size}). Choose new_sizes whose "
+            f"product is {x.size}.")
+    return ShapedArray(new_sizes, x.dtype, x.weak_type)
+
+
+abstract_eval[reshape_p] = _reshape_abstract_eval
+to_jax[reshape_p] = lambda x, *, new_sizes, dimensions: jlax.reshape(x, new_sizes, dimensions)
+
+
+# -- squeeze --------------------------------------------------------------------------------
+squeeze_p = Primitive("squeeze")
+
+
+def _squeeze_abstract_eval(x: ShapedArray, *, dimensions):
+    for d in dimensions:
+        if not 0 <= d < x.ndim:
+            raise ValueError(f"squeeze: axis {d} is out of bounds for an array of dimension "
+                             f"{x.ndim}.")
+        if x.shape[d] != 1:
+            raise ValueError(
+                f"cannot select an axis to squeeze out which has size not equal to one, got "
+                f"shape={x.shape} and dimensions={dimensions}: axis {d} has size {x.shape[d]}.")
+    if len(set(dimensions)) != len(dimensions):
+        raise ValueError(f"squeeze dimensions are not unique: {dimensions}.")
+    shape = tuple(s for i, s in enumerate(x.shape) if i not in dimensions)
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+abstract_eval[squeeze_p] = _squeeze_abstract_eval
+to_jax[squeeze_p] = lambda x, *, dimensions: jlax.squeeze(x, dimensions)
+
+
+# -- transpose ------------------------------------------------------------------------------
+transpose_p = Primitive("transpose")
+
+
+def _transpose_abstract_eval(x: ShapedArray, *, permutation):
+    if sorted(permutation) != list(range(x.ndim)):
+        raise TypeError(
+            f"transpose permutation isn't a permutation of operand dimensions, got permutation "
+            f"{permutation} for operand shape {x.shape}. It must list each of 0..{x.ndim - 1} "
+            "exactly once.")
+    return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype, x.weak_type)
+
+
+abstract_eval[transpose_p] = _transpose_abstract_eval
+to_jax[transpose_p] = lambda x, *, permutation: jlax.transpose(x, permutation)
+
+
+# -- rev ------------------------------------------------------------------------------------
+rev_p = Primitive("rev")
+
+
+def _rev_abstract_eval(x: ShapedArray, *, dimensions):
+    if len(set(dimensions)) != len(dimensions):
+        raise TypeError(f"rev dimensions must be unique, got {dimensions}.")
+    if any(not 0 <= d < x.ndim for d in dimensions):
+        raise TypeError(f"rev dimensions must all be in 0..{x.ndim - 1} (nonnegative and less "
+                        f"than operand ndim), got dimensions {dimensions} for operand of shape "
+                        f"{x.shape}.")
+    return x
+
+
+abstract_eval[rev_p] = _rev_abstract_eval
+to_jax[rev_p] = lambda x, *, dimensions: jlax.rev(x, dimensions)
+
+
+# -- pad ------------------------------------------------------------------------------------
+pad_p = Primitive("pad")
+
+
+def _pad_abstract_eval(x: ShapedArray, padding_value: ShapedArray, *, padding_config):
+    if padding_value.ndim != 0:
+        raise ValueError(f"pad padding_value must be a scalar; got one of shape "
+                         f"{padding_value.shape}.")
+    if x.dtype != padding_value.dtype:
+        raise TypeError(f"pad operand and padding_value must be same dtype: got "
+                        f"{x.dtype.name} and {padding_value.dtype.name}. Convert the padding "
+                        "value to the operand's dtype.")
+    if len(padding_config) != x.ndim:
+        raise ValueError(f"length of padding_config must equal the number of axes of operand, "
+                         f"got padding_config {padding_config} for operand shape {x.shape}.")
+    if any(interior < 0 for _, _, interior in padding_config):
+        raise ValueError(f"interior padding in padding_config must be nonnegative, got "
+                         f"padding_config {padding_config}.")
+    shape = tuple(lo + hi + d + max(d - 1, 0) * interior
+                  for d, (lo, hi, interior) in zip(x.shape, padding_config))
+    if any(d < 0 for d in shape):
+        raise ValueError(f"Dimension size after padding is not at least 0, got result shape "
+                         f"{shape}, for padding_config {padding_config} and operand shape "
+                         f"{x.shape}.")
+    return ShapedArray(shape, x.dtype, x.weak_type and padding_value.weak_type)
+
+
+abstract_eval[pad_p] = _pad_abstract_eval
+to_jax[pad_p] = lambda x, padding_value, *, padding_config: jlax.pad(
+    x, padding_value, padding_config)
+
+
+# -- concatenate ----------------------------------------------------------------------------
+concatenate_p = Primitive("concatenate")
+
+
+def _concatenate_abstract_eval(*xs: ShapedArray, dimension):
+    if not xs:
+        raise ValueError("concatenate requires a non-empty sequence of arrays.")
+    shapes = ", ".join(map(str, (x.shape for x in xs)))
+    if any(x.dtype != xs[0].dtype for x in xs[1:]):
+        raise TypeError(
+            f"lax.concatenate requires arguments to have the same dtypes, got "
+            f"{', '.join(x.dtype.name for x in xs)}. (Tip: xform.numpy.concatenate is a similar "
+            "function that does automatic type promotion on inputs).")
+    if any(x.ndim != xs[0].ndim for x in xs[1:]):
+        raise TypeError(f"Cannot concatenate arrays with different numbers of dimensions: got "
+                        f"{shapes}.")
+    if not 0 <= dimension < xs[0].ndim:
+        raise TypeError(f"concatenate dimension out of bounds: dimension {dimension} for shapes "
+                        f"{shapes}; it must be in 0..{xs[0].ndim - 1}.")
+    for i, x in enumerate(xs[1:], 1):
+        for d, (n, n0) in enumerate(zip(x.shape, xs[0].shape)):
+            if d != dimension and n != n0:
+                raise TypeError(
+                    f"Cannot concatenate arrays with shapes that differ in dimensions other than "
+                    f"the one being concatenated: concatenating along dimension {dimension} for "
+                    f"shapes {shapes}; operand {i} has size {n} in dimension {d} where operand 0 "
+                    f"has size {n0}.")
+    shape = list(xs[0].shape)
+    shape[dimension] = sum(x.shape[dimension] for x in xs)
+    return ShapedArray(shape, xs[0].dtype, all(x.weak_type for x in xs))
+
+
+abstract_eval[concatenate_p] = _concatenate_abstract_eval
+to_jax[concatenate_p] = lambda *xs, dimension: jlax.concatenate(xs, dimension)
+
+
+# -- slice ----------------------------------------------------------------------------------
+slice_p = Primitive("slice")
+
+
+def _slice_abstract_eval(x: ShapedArray, *, start_indices, limit_indices, strides):
+    for arg, v in (("start_indices", start_indices), ("limit_indices", limit_indices),
+                   ("strides", strides)):
+        if v is not None and len(v) != x.ndim:
+            raise TypeError(f"slice {arg} must have length equal to the number of dimensions of "
+                            f"the operand, got {arg} {v} for operand shape {x.shape}.")
+    strides = strides if strides is not None else (1,) * x.ndim
+    if any(s <= 0 for s in strides):
+        raise TypeError(f"slice strides must be positive, got {strides}.")
+    if any(s < 0 for s in start_indices):
+        raise TypeError(f"slice start_indices must have every element be nonnegative, got "
+                        f"{start_indices}.")
+    for d, (lim, n) in enumerate(zip(limit_indices, x.shape)):
+        if lim > n:
+            raise TypeError(
+                f"slice limit_indices must be less than or equal to operand shape, got "
+                f"limit_indices {limit_indices} for operand shape {x.shape}: dimension {d} has "
+                f"size {n} but the limit is {lim}.")
+    if any(lim < s for s, lim in zip(start_indices, limit_indices)):
+        raise TypeError(f"slice limit_indices must be greater than or equal to start_indices, "
+                        f"got start_indices {start_indices} and limit_indices {limit_indices}.")
+    shape = tuple(-(-(lim - s) // st) for s, lim, st in zip(start_indices, limit_indices, strides))
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+abstract_eval[slice_p] = _slice_abstract_eval
+to_jax[slice_p] = lambda x, *, start_indices, limit_indices, strides: jlax.slice(
+    x, start_indices, limit_indices, strides)
+
+
+# -- dynamic_slice and dynamic_update_slice -------------------------------------------------
+def _check_start_indices(name: str, x: ShapedArray, indices: Sequence[ShapedArray]) -> None:
+    if len(indices) != x.ndim:
+        raise TypeError(f"{name} takes one start index per operand dimension: got "
+                        f"{len(indices)} for operand of shape {x.shape}.")
+    if any(i.ndim != 0 for i in indices):
+        raise TypeError(f"start_indices arguments to {name} must be scalars, got indices of "
+                        f"shapes {', '.join(str(i.shape) for i in indices)}.")
+    if any(not is_integer(i.dtype) or i.dtype != indices[0].dtype for i in indices):
+        raise TypeError(f"index arguments to {name} must be integers of the same type, got: "
+                        f"{', '.join(i.dtype.name for i in indices)}.")
+
+
+dynamic_slice_p = Primitive("dynamic_slice")
+
+
+def _dynamic_slice_abstract_eval(x: ShapedArray, *start_indices: ShapedArray, slice_sizes):
+    _check_start_indices("dynamic_slice", x, start_indices)
+    if len(slice_sizes) != x.ndim:
+        raise TypeError(f"dynamic_slice slice_sizes must have one entry per operand dimension, "
+                        f"got slice_sizes {slice_sizes} for operand shape {x.shape}.")
+    if any(s < 0 for s in slice_sizes):
+        raise TypeError(f"dynamic_slice slice_sizes must be greater than or equal to zero, got "
+                        f"slice_sizes of {slice_sizes}.")
+    for d, (s, n) in enumerate(zip(slice_sizes, x.shape)):
+        if s > n:
+            raise TypeError(
+                f"dynamic_slice slice_sizes must be less than or equal to operand shape, got "
+                f"slice_sizes {slice_sizes} for operand shape {x.shape}: dimension {d} has size "
+                f"{n} but the slice asks for {s}.")
+    return ShapedArray(slice_sizes, x.dtype, x.weak_type)
+
+
+abstract_eval[dynamic_slice_p] = _dynamic_slice_abstract_eval
+# the public function has already wrapped negative indices; the primitive only clamps
+to_jax[dynamic_slice_p] = lambda x, *idx, slice_sizes: jlax.dynamic_slice(
+    x, idx, slice_sizes, allow_negative_indices=False)
+
+dynamic_update_slice_p = Primitive("dynamic_update_slice")
+
+
+def _dynamic_update_slice_abstract_eval(x: ShapedArray, update: ShapedArray,
+                                        *start_indices: ShapedArray):
+    if x.dtype != update.dtype:
+        raise TypeError(f"lax.dynamic_update_slice requires arguments to have the same dtypes, "
+                        f"got {x.dtype.name}, {update.dtype.name}.")
+    if x.ndim != update.ndim:
+        raise TypeError(f"dynamic_update_slice update must have the same rank as operand, got "
+                        f"update shape {update.shape} for operand shape {x.shape}.")
+    for d, (u, n) in enumerate(zip(update.shape, x.shape)):
+        if u > n:
+            raise TypeError(
+                f"dynamic_update_slice update shape must be smaller than operand shape, got "
+                f"update shape {update.shape} for operand shape {x.shape}: dimension {d} of "
+                f"the update has size {u} > {n}.")
+    _check_start_indices("dynamic_update_slice", x, start_indices)
+    weak = x.weak_type and update.weak_type and all(i.weak_type for i in start_indices)
+    return ShapedArray(x.shape, x.dtype, weak)
+
+
+abstract_eval[dynamic_update_slice_p] = _dynamic_update_slice_abstract_eval
+to_jax[dynamic_update_slice_p] = lambda x, update, *idx: jlax.dynamic_update_slice(
+    x, update, idx, allow_negative_indices=False)
+
+
+# -- iota -----------------------------------------------------------------------------------
+iota_p = Primitive("iota")
+
+
+def _iota_abstract_eval(*, dtype, shape, dimension):
+    check_dtype("iota", ShapedArray((), dtype), NUMBER)
+    if any(d < 0 for d in shape):
+        raise TypeError(f"iota shape must have every element be nonnegative, got {shape}.")
+    if not 0 <= dimension < len(shape):
+        raise ValueError(f"iota dimension must be between 0 and len(shape), got "
+                         f"dimension={dimension} for shape={shape}.")
+    return ShapedArray(shape, dtype, False)
+
+
+abstract_eval[iota_p] = _iota_abstract_eval
+to_jax[iota_p] = lambda *, dtype, shape, dimension: jlax.broadcasted_iota(dtype, shape, dimension)
+
+
+# -- public functions with jax.lax's signatures ---------------------------------------------
+def broadcast_in_dim(operand: Any, shape: Sequence[int],
+                     broadcast_dimensions: Sequence[int]) -> Any:
+    """Broadcast ``operand`` to ``shape``: its dimension ``i`` becomes output dimension
+    ``broadcast_dimensions[i]`` (of the same size, or broadcast from size 1).
+
+    >>> broadcast_in_dim(jnp.ones(3), (2, 3), (1,)).shape
+    (2, 3)
+    """
+    shape = _shape("broadcast_in_dim", shape)
+    dims = _ints("broadcast_in_dim", "broadcast_dimensions", broadcast_dimensions)
+    aval = to_aval(operand)
+    if _is_array(operand) and aval.shape == shape and dims == tuple(range(aval.ndim)):
+        return operand
+    return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=dims)
+
+
+def broadcast(operand: Any, sizes: Sequence[int]) -> Any:
+    """Add leading dimensions of sizes ``sizes``: the result has shape ``sizes + shape``."""
+    sizes = _shape("broadcast", sizes, "sizes")
+    if not sizes:
+        return _asarray(operand)
+    aval = to_aval(operand)
+    dims = tuple(range(len(sizes), len(sizes) + aval.ndim))
+    return broadcast_in_dim(operand, sizes + aval.shape, dims)
+
+
+def broadcast_to_rank(x: Any, rank: int) -> Any:
+    """Add leading dimensions of size 1 to give ``x`` rank ``rank``."""
+    ndim = to_aval(x).ndim
+    if ndim >= rank:
+        return _asarray(x)
+    return broadcast(x, (1,) * (rank - ndim))
+
+
+def reshape(operand: Any, new_sizes: Sequence[int],
+            dimensions: Sequence[int] | None = None) -> Any:
+    """Reshape to ``new_sizes`` (same number of elements), reading the operand in the order of
+    ``dimensions`` (a permutation; default: row-major).
+
+    >>> reshape(jnp.arange(6), (2, 3)).shape
+    (2, 3)
+    """
+    new_sizes = _shape("reshape", new_sizes, "new_sizes")
+    aval = to_aval(operand)
+    dims = None if dimensions is None else _ints("reshape", "dimensions", dimensions)
+    same_dims = dims is None or dims == tuple(range(aval.ndim))
+    if aval.shape and aval.shape == new_sizes and same_dims and _is_array(operand):
+        return operand
+    return reshape_p.bind(operand, new_sizes=new_sizes, dimensions=None if same_dims else dims)
+
+
+def squeeze(array: Any, dimensions: Sequence[int]) -> Any:
+    """Remove the size-1 dimensions ``dimensions`` (negative values count from the end)."""
+    ndim = to_aval(array).ndim
+    dims = _ints("squeeze", "dimensions", dimensions)
+    dims = tuple(sorted(_axis("squeeze", d, ndim) for d in dims))
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"squeeze dimensions are not unique: {tuple(dimensions)}.")
+    if not dims and _is_array(array):
+        return array
+    return squeeze_p.bind(array, dimensions=dims)
+
+
+def expand_dims(array: Any, dimensions: Sequence[int]) -> Any:
+    """Insert size-1 dimensions at ``dimensions`` (positions in the result; negative values
+    count from its end). Binds ``broadcast_in_dim``, as JAX does.
+
+    >>> expand_dims(jnp.ones((2, 3)), (0, -1)).shape
+    (1, 2, 3, 1)
+    """
+    aval = to_aval(array)
+    dims = _ints("expand_dims", "dimensions", dimensions)
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"repeated axis in lax.expand_dims: {dims}.")
+    ndim_out = aval.ndim + len(dims)
+    dims = tuple(_axis("expand_dims", d, ndim_out) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"repeated axis in lax.expand_dims: {tuple(dimensions)} names the same "
+                         f"axes {dims} of the rank-{ndim_out} result.")
+    shape = list(aval.shape)
+    for d in sorted(dims):
+        shape.insert(d, 1)
+    kept = tuple(d for d in range(ndim_out) if d not in dims)
+    return broadcast_in_dim(array, tuple(shape), kept)
+
+
+def transpose(operand: Any, permutation: Sequence[int]) -> Any:
+    """Permute dimensions: output dimension ``i`` is operand dimension ``permutation[i]``."""
+    perm = _ints("transpose", "permutation", permutation)
+    if perm == tuple(range(to_aval(operand).ndim)) and _is_array(operand):
+        return operand
+    return transpose_p.bind(operand, permutation=perm)
+
+
+def rev(operand: Any, dimensions: Sequence[int]) -> Any:
+    """Reverse the order of elements along each of ``dimensions``."""
+    return rev_p.bind(operand, dimensions=_ints("rev", "dimensions", dimensions))
+
+
+def pad(operand: Any, padding_value: Any,
+        padding_config: Sequence[tuple[int, int, int]]) -> Any:
+    """Pad with the scalar ``padding_value`` (of the operand's dtype): per dimension a
+    ``(low, high, interior)`` triple; negative ``low``/``high`` remove elements.
+
+    >>> pad(jnp.ones(2), 0.0, [(1, 0, 1)])
+    Array([0., 1., 0., 1.], dtype=float32)
+    """
+    config = []
+    for triple in padding_config:
+        t = _ints("pad", "padding_config", triple)
+        if len(t) != 3:
+            raise ValueError(f"pad padding_config entries must be (low, high, interior) "
+                             f"triples, got {tuple(triple)}.")
+        config.append(t)
+    return pad_p.bind(operand, padding_value, padding_config=tuple(config))
+
+
+def concatenate(operands: Sequence[Any], dimension: int) -> Any:
+    """Join ``operands`` (equal shapes except along ``dimension``) along ``dimension``."""
+    operands = list(operands)
+    if not operands:
+        raise ValueError("concatenate requires a non-empty sequence of arrays.")
+    if len(operands) == 1 and _is_array(operands[0]):
+        return operands[0]
+    return concatenate_p.bind(*operands, dimension=operator.index(dimension))
+
+
+def slice(operand: Any, start_indices: Sequence[int], limit_indices: Sequence[int],  # noqa: A001
+          strides: Sequence[int] | None = None) -> Any:
+    """The static slice ``operand[start:limit:stride]`` in every dimension.
+
+    >>> slice(jnp.arange(6), (1,), (6,), (2,))
+    Array([1, 3, 5], dtype=int32)
+    """
+    return slice_p.bind(
+        operand, start_indices=_ints("slice", "start_indices", start_indices),
+        limit_indices=_ints("slice", "limit_indices", limit_indices),
+        strides=None if strides is None else _ints("slice", "strides", strides))
+
+
+def slice_in_dim(operand: Any, start_index: int | None, limit_index: int | None,
+                 stride: int = 1, axis: int = 0) -> Any:
+    """``slice`` along one axis; ``None`` bounds mean the whole axis, negative ones count from
+    the end."""
+    shape = to_aval(operand).shape
+    axis = _axis("slice_in_dim", axis, len(shape))
+    n = shape[axis]
+    start = 0 if start_index is None else operator.index(start_index)
+    limit = n if limit_index is None else operator.index(limit_index)
+    start, limit = start + n if start < 0 else start, limit + n if limit < 0 else limit
+    starts, limits, strides = [0] * len(shape), list(shape), [1] * len(shape)
+    starts[axis], limits[axis], strides[axis] = start, limit, operator.index(stride)
+    return slice(operand, starts, limits, strides)
+
+
+def index_in_dim(operand: Any, index: int, axis: int = 0, keepdims: bool = True) -> Any:
+    """Element ``index`` (static; negative counts from the end) along ``axis``; the axis is
+    kept with size 1 unless ``keepdims`` is false."""
+    shape = to_aval(operand).shape
+    axis = _axis("index_in_dim", axis, len(shape))
+    index, n = operator.index(index), shape[axis]
+    wrapped = index + n if index < 0 else index
+    if not 0 <= wrapped < n:
+        raise IndexError(f"index {index} is out of bounds for axis {axis} with size {n}")
+    result = slice_in_dim(operand, wrapped, wrapped + 1, 1, axis)
+    return result if keepdims else squeeze(result, (axis,))
+
+
+def _start_index(i: Any, size: int, allow_negative: bool) -> Any:
+    """One start index of a dynamic slice, negative values wrapped as JAX wraps them: static
+    integers here, traced ones with ``select(i < 0, i + size, i)`` in the program."""
+    if isinstance(i, (int, np.integer)):
+        dtype = dtype_of_scalar(i) if isinstance(i, int) else canonicalize_dtype(i.dtype)
+        if np.issubdtype(dtype, np.unsignedinteger):
+            return i
+        if i < 0 and not allow_negative:
+            raise ValueError(f"Index {i} is out of bounds for dimension {size} if "
+                             "allow_negative_indices=False")
+        return np.asarray(i + size if i < 0 else i, dtype)
+    dtype = to_aval(i).dtype
+    if not allow_negative or not np.issubdtype(dtype, np.signedinteger):
+        return i  # unsigned can't be negative; other dtypes get the primitive's dtype error
+    shifted = add(convert_element_type(i, dtype), np.asarray(size, dtype))
+    return select(lt(i, 0), shifted, i)
+
+
+def _start_indices(name: str, aval: ShapedArray, start_indices: Any,
+                   allow_negative: bool | Sequence[bool]) -> list:
+    if _is_array(start_indices) or isinstance(start_indices, np.ndarray):
+        ia = to_aval(start_indices)
+        if ia.ndim != 1:
+            raise ValueError(f"{name} start indices must be a 1D sequence, got an array of shape "
+                             f"{ia.shape}.")
+        start_indices = [index_in_dim(start_indices, k, keepdims=False)
+                         for k in range(ia.shape[0])]
+    start_indices = list(start_indices)
+    if len(start_indices) != aval.ndim:
+        raise ValueError(f"{name}: got {len(start_indices)} start indices for an operand of "
+                         f"shape {aval.shape}; pass one scalar index per dimension "
+                         f"({aval.ndim}).")
+    if isinstance(allow_negative, (bool, np.bool_)):
+        allow_negative = [bool(allow_negative)] * aval.ndim
+    return [_start_index(i, n, neg) for i, n, neg in zip(start_indices, aval.shape,
+                                                          allow_negative)]
+
+
+def _zero_index_like(i: Any) -> Any:
+    """The index 0 of ``i``'s dtype, for the dimensions an ``*_in_dim`` helper leaves alone."""
+    return 0 if is_python_scalar(i) else np.zeros((), to_aval(i).dtype)
+
+
+def dynamic_slice(operand: Any, start_indices: Any, slice_sizes: Sequence[int], *,
+                  allow_negative_indices: bool | Sequence[bool] = True) -> Any:
+    """A slice of static size ``slice_sizes`` starting at the (possibly traced) scalar
+    ``start_indices``; negative starts count from the end, and starts are clamped so the slice
+    fits in the operand.
+
+    >>> dynamic_slice(jnp.arange(5), (3,), (3,))
+    Array([2, 3, 4], dtype=int32)
+    """
+    aval = to_aval(operand)
+    idx = _start_indices("dynamic_slice", aval, start_indices, allow_negative_indices)
+    sizes = _shape("dynamic_slice", slice_sizes, "slice_sizes")
+    return dynamic_slice_p.bind(operand, *idx, slice_sizes=sizes)
+
+
+def dynamic_slice_in_dim(operand: Any, start_index: Any, slice_size: int, axis: int = 0, *,
+                         allow_negative_indices: bool = True) -> Any:
+    """``dynamic_slice`` along one axis, taking the whole of the others."""
+    shape = to_aval(operand).shape
+    axis = _axis("dynamic_slice_in_dim", axis, len(shape))
+    starts = [_zero_index_like(start_index)] * len(shape)
+    starts[axis] = start_index
+    allow = [False] * len(shape)
+    allow[axis] = allow_negative_indices
+    sizes = list(shape)
+    sizes[axis] = operator.index(slice_size)
+    return dynamic_slice(operand, starts, sizes, allow_negative_indices=allow)
+
+
+def _dynamic_index_in_dim(operand, index, axis=0, keepdims=True, allow_negative_indices=True):
+    result = dynamic_slice_in_dim(operand, index, 1, axis,
+                                  allow_negative_indices=allow_negative_indices)
+    return result if keepdims else squeeze(result, (axis,))
+
+
+def _dynamic_update_index_in_dim(operand, update, index, axis, allow_negative_indices=True):
+    axis = _axis("dynamic_update_index_in_dim", axis, to_aval(operand).ndim)
+    if to_aval(update).ndim != to_aval(operand).ndim:
+        update = expand_dims(update, (axis,))
+    return dynamic_update_slice_in_dim(operand, update, index, axis,
+                                       allow_negative_indices=allow_negative_indices)
+
+
+_dynamic_index_in_dim.__name__ = "dynamic_index_in_dim"
+_dynamic_update_index_in_dim.__name__ = "dynamic_update_index_in_dim"
+_jitted: dict = {}
+
+
+def _jit(fun):
+    """``fun`` under ``xform.jit`` with its configuration arguments static, as JAX jits these
+    two helpers (their jaxprs show a ``jit`` equation). Built on first use: xform.lax is
+    imported before the jit machinery."""
+    jitted = _jitted.get(fun)
+    if jitted is None:
+        from xform._jit import jit
+        jitted = _jitted[fun] = jit(
+            fun, static_argnames=("axis", "keepdims", "allow_negative_indices"))
+    return jitted
+
+
+def dynamic_index_in_dim(operand: Any, index: Any, axis: int = 0, keepdims: bool = True, *,
+                         allow_negative_indices: bool = True) -> Any:
+    """Element ``index`` (possibly traced) along ``axis``; the axis is kept with size 1 unless
+    ``keepdims`` is false."""
+    return _jit(_dynamic_index_in_dim)(operand, index, axis=operator.index(axis),
+                                       keepdims=bool(keepdims),
+                                       allow_negative_indices=bool(allow_negative_indices))
+
+
+def dynamic_update_slice(operand: Any, update: Any, start_indices: Any, *,
+                         allow_negative_indices: bool | Sequence[bool] = True) -> Any:
+    """``operand`` with ``update`` written at the (possibly traced) ``start_indices``; starts
+    are clamped so the update fits.
+
+    >>> dynamic_update_slice(jnp.zeros(4), jnp.ones(2), (1,))
+    Array([0., 1., 1., 0.], dtype=float32)
+    """
+    aval = to_aval(operand)
+    idx = _start_indices("dynamic_update_slice", aval, start_indices, allow_negative_indices)
+    return dynamic_update_slice_p.bind(operand, update, *idx)
+
+
+def dynamic_update_slice_in_dim(operand: Any, update: Any, start_index: Any, axis: int, *,
+                                allow_negative_indices: bool = True) -> Any:
+    """``dynamic_update_slice`` at ``start_index`` along ``axis`` (0 along the others)."""
+    ndim = to_aval(operand).ndim
+    axis = _axis("dynamic_update_slice_in_dim", axis, ndim)
+    starts = [_zero_index_like(start_index)] * ndim
+    starts[axis] = start_index
+    allow = [False] * ndim
+    allow[axis] = allow_negative_indices
+    return dynamic_update_slice(operand, update, starts, allow_negative_indices=allow)
+
+
+def dynamic_update_index_in_dim(operand: Any, update: Any, index: Any, axis: int, *,
+                                allow_negative_indices: bool = True) -> Any:
+    """Write ``update`` (with or without the size-1 ``axis``) at ``index`` along ``axis``."""
+    return _jit(_dynamic_update_index_in_dim)(
+        operand, update, index, axis=operator.index(axis),
+        allow_negative_indices=bool(allow_negative_indices))
+
+
+def broadcasted_iota(dtype: Any, shape: Sequence[int], dimension: int) -> Any:
+    """An array of ``shape`` whose value is its index along ``dimension``."""
+    return iota_p.bind(dtype=canonicalize_dtype(dtype),
+                       shape=_shape("broadcasted_iota", shape),
+                       dimension=operator.index(dimension))
+
+
+def iota(dtype: Any, size: int) -> Any:
+    """``[0, 1, ..., size - 1]`` of ``dtype``.
+
+    >>> iota(np.int32, 3)
+    Array([0, 1, 2], dtype=int32)
+    """
+    return broadcasted_iota(dtype, (size,), 0)
+
+
+def _convert(x: Any, dtype: np.dtype, weak_type: bool) -> Any:
+    """``x`` as ``dtype`` with the given weak type; constants stay constants."""
+    if is_python_scalar(x):
+        return weak_scalar(x, dtype) if weak_type else np.asarray(x, dtype)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.asarray(x, dtype)
+    aval = to_aval(x)
+    if aval.dtype == dtype and aval.weak_type == weak_type:
+        return x
+    return _convert_weak(x, dtype, weak_type)
+
+
+def full(shape: Sequence[int], fill_value: Any, dtype: Any = None) -> Any:
+    """An array of ``shape`` filled with the scalar ``fill_value`` (cast to ``dtype`` if given;
+    otherwise of its own dtype, weakly typed for Python scalars).
+
+    >>> full((2,), 3)
+    Array([3, 3], dtype=int32, weak_type=True)
+    """
+    shape = _shape("full", shape)
+    aval = to_aval(fill_value)
+    if aval.ndim:
+        raise TypeError(f"full must be called with scalar fill_value, got fill_value.shape "
+                        f"{aval.shape}.")
+    if dtype is None:
+        value = _convert(fill_value, aval.dtype, aval.weak_type)
+    else:
+        value = _convert(fill_value, canonicalize_dtype(dtype), False)
+    return broadcast(value, shape)
+
+
+def full_like(x: Any, fill_value: Any, dtype: Any = None,
+              shape: Sequence[int] | None = None) -> Any:
+    """An array like ``x`` (its shape and dtype unless ``shape``/``dtype`` are given) filled with
+    ``fill_value``; weakly typed when ``x`` is and ``dtype`` is not given."""
+    aval = to_aval(x)
+    fill_shape = aval.shape if shape is None else _shape("full_like", shape)
+    weak = dtype is None and aval.weak_type
+    dtype = aval.dtype if dtype is None else canonicalize_dtype(dtype)
+    return full(fill_shape, _convert(fill_value, dtype, weak))
+
+
+def zeros_like_array(x: Any) -> Any:
+    """Zeros of ``x``'s shape and dtype (and weak type)."""
+    return full_like(x, 0)

@@ -1,0 +1,386 @@
+"""dot_general, convolutions and windowed reductions against jax.lax, eager and under jit."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax as jlax
+from jax._src.lax import windowed_reductions as jax_windowed
+
+import xform
+from xform import lax
+from xform.lax import linear
+from xform.lax.elementwise import add_p, ge_p
+from op_records import OpRecord, check_eager, check_jit
+
+
+def _arr(*shape, dtype=np.float32, lo=-2.0, hi=2.0):
+    if np.issubdtype(dtype, np.integer):
+        return lambda rng: rng.integers(int(lo), int(hi) + 1, shape).astype(dtype)
+    return lambda rng: rng.uniform(lo, hi, shape).astype(dtype)
+
+
+def _args(*makers):
+    return lambda rng: [m(rng) for m in makers]
+
+
+def _distinct(*shape):
+    # a permutation, so that max/min windows have one winner and gradients are unambiguous
+    return lambda rng: rng.permutation(int(np.prod(shape))).reshape(shape).astype(np.float32)
+
+
+def _both(name, fn, *, tol=1e-5, **kw):
+    """A record whose xform and jax functions are ``fn(xform.lax)`` and ``fn(jax.lax)``."""
+    return OpRecord(name, fn(lax), fn(jlax), tol=tol, **kw)
+
+
+CONTRACT = (((1,), (1,)), ((), ()))
+BATCHED = (((2,), (1,)), ((0,), (0,)))
+BATCH_IN_MIDDLE = (((2,), (0,)), ((1,), (1,)))
+
+DOT_RECORDS = [
+    _both("dot_general_contract", lambda m: lambda a, b: m.dot_general(a, b, CONTRACT),
+          args_maker=_args(_arr(3, 4), _arr(5, 4))),
+    _both("dot_general_batch", lambda m: lambda a, b: m.dot_general(a, b, BATCHED),
+          args_maker=_args(_arr(2, 3, 4), _arr(2, 4, 5))),
+    _both("dot_general_batch_in_middle",
+          lambda m: lambda a, b: m.dot_general(a, b, BATCH_IN_MIDDLE),
+          args_maker=_args(_arr(3, 2, 4), _arr(4, 2, 5))),
+    _both("dot_general_two_contractions",
+          lambda m: lambda a, b: m.dot_general(a, b, (((0, 2), (2, 0)), ((), ()))),
+          args_maker=_args(_arr(2, 3, 4), _arr(4, 5, 2))),
+    _both("dot_general_outer", lambda m: lambda a, b: m.dot_general(a, b, (((), ()), ((), ()))),
+          args_maker=_args(_arr(3), _arr(2))),
+    _both("dot_general_i32", lambda m: lambda a, b: m.dot_general(a, b, CONTRACT),
+          args_maker=_args(_arr(3, 4, dtype=np.int32, lo=-5, hi=5),
+                           _arr(2, 4, dtype=np.int32, lo=-5, hi=5))),
+    _both("dot_general_i32_to_f32",
+          lambda m: lambda a, b: m.dot_general(a, b, CONTRACT,
+                                               preferred_element_type=np.float32),
+          args_maker=_args(_arr(3, 4, dtype=np.int32, lo=-5, hi=5),
+                           _arr(2, 4, dtype=np.int32, lo=-5, hi=5))),
+    _both("dot_general_f16_to_f32",
+          lambda m: lambda a, b: m.dot_general(a, b, CONTRACT,
+                                               preferred_element_type=jnp.float32),
+          args_maker=_args(_arr(3, 4, dtype=np.float16), _arr(2, 4, dtype=np.float16)),
+          tol=1e-3),
+    _both("dot_general_i8_i32", lambda m: lambda a, b: m.dot_general(a, b, CONTRACT),
+          args_maker=_args(_arr(3, 4, dtype=np.int8, lo=-5, hi=5),
+                           _arr(2, 4, dtype=np.int32, lo=-5, hi=5))),
+    _both("dot_general_i32_f32", lambda m: lambda a, b: m.dot_general(a, b, CONTRACT),
+          args_maker=_args(_arr(3, 4, dtype=np.int32, lo=-5, hi=5), _arr(2, 4))),
+    _both("dot_general_highest",
+          lambda m: lambda a, b: m.dot_general(a, b, CONTRACT, precision=jlax.Precision.HIGHEST),
+          args_maker=_args(_arr(3, 4), _arr(2, 4))),
+    _both("dot_general_python_scalars",
+          lambda m: lambda a, b: m.dot_general(a, b, (((), ()), ((), ()))),
+          args_maker=lambda rng: [1.5, -2.0]),
+    _both("dot_vv", lambda m: m.dot, args_maker=_args(_arr(4), _arr(4))),
+    _both("dot_mv", lambda m: m.dot, args_maker=_args(_arr(3, 4), _arr(4))),
+    _both("dot_vm", lambda m: m.dot, args_maker=_args(_arr(3), _arr(3, 4))),
+    _both("dot_mm", lambda m: m.dot, args_maker=_args(_arr(3, 4), _arr(4, 2))),
+    _both("dot_i32_to_f32",
+          lambda m: lambda a, b: m.dot(a, b, preferred_element_type=np.float32),
+          args_maker=_args(_arr(3, 4, dtype=np.int32), _arr(4, 2, dtype=np.int32))),
+    _both("batch_matmul", lambda m: m.batch_matmul,
+          args_maker=_args(_arr(2, 3, 4), _arr(2, 4, 5))),
+]
+
+NCHW_2D = _args(_arr(2, 2, 5, 6), _arr(3, 2, 3, 2))
+CONV_RECORDS = [
+    _both("conv_1d_valid_stride",
+          lambda m: lambda x, w: m.conv_general_dilated(x, w, (2,), "VALID"),
+          args_maker=_args(_arr(2, 3, 7), _arr(4, 3, 3))),
+    _both("conv_1d_same_lower",
+          lambda m: lambda x, w: m.conv_general_dilated(x, w, (2,), "SAME_LOWER"),
+          args_maker=_args(_arr(1, 2, 8), _arr(3, 2, 4))),
+    _both("conv_2d_same", lambda m: lambda x, w: m.conv_general_dilated(x, w, (1, 1), "SAME"),
+          args_maker=NCHW_2D),
+    _both("conv_2d_strides_padding",
+          lambda m: lambda x, w: m.conv_general_dilated(x, w, (2, 1), ((1, 0), (2, 2))),
+          args_maker=NCHW_2D),
+    _both("conv_2d_dilations",
+          lambda m: lambda x, w: m.conv_general_dilated(x, w, (1, 2), ((1, 1), (0, 1)),
+                                                        lhs_dilation=(2, 1),
+                                                        rhs_dilation=(1, 2)),
+          args_maker=NCHW_2D),
+    _both("conv_2d_rhs_dilation_same",
+          lambda m: lambda x, w: m.conv_general_dilated(x, w, (1, 1), "SAME",
+                                                        rhs_dilation=(2, 2)),
+          args_maker=NCHW_2D),
+    _both("conv_feature_groups",
+          lambda m: lambda x, w: m.conv_general_dilated(x, w, (1, 1), "SAME",
+                                                        feature_group_count=2),
+          args_maker=_args(_arr(2, 4, 4, 4), _arr(6, 2, 3, 3))),
+    _both("conv_batch_groups",
+          lambda m: lambda x, w: m.conv_general_dilated(x, w, (1, 1), "VALID",
+                                                        batch_group_count=2),
+          args_maker=_args(_arr(4, 3, 4, 4), _arr(6, 3, 2, 2))),
+    _both("conv_nhwc",
+          lambda m: lambda x, w: m.conv_general_dilated(
+              x, w, (2, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")),
+          args_maker=_args(_arr(2, 5, 4, 3), _arr(3, 2, 3, 4))),
+    _both("conv_dimension_numbers_object",
+          lambda m: lambda x, w: m.conv_general_dilated(
+              x, w, (1, 1), "VALID",
+              dimension_numbers=jlax.conv_dimension_numbers(x.shape, w.shape,
+                                                           ("NCHW", "HWIO", "NHWC"))),
+          args_maker=_args(_arr(1, 3, 4, 4), _arr(2, 2, 3, 2))),
+    _both("conv_f16_to_f32",
+          lambda m: lambda x, w: m.conv_general_dilated(x, w, (1, 1), "VALID",
+                                                        preferred_element_type=np.float32),
+          args_maker=_args(_arr(1, 2, 4, 4, dtype=np.float16),
+                           _arr(2, 2, 2, 2, dtype=np.float16)), tol=1e-3),
+    _both("conv", lambda m: lambda x, w: m.conv(x, w, (1, 2), "SAME"), args_maker=NCHW_2D),
+    _both("conv_with_general_padding",
+          lambda m: lambda x, w: m.conv_with_general_padding(x, w, (1, 1), ((0, 1), (1, 0)),
+                                                             (1, 2), None),
+          args_maker=NCHW_2D),
+]
+
+WINDOW_RECORDS = [
+    _both("reduce_window_sum_valid",
+          lambda m: lambda x: m.reduce_window(x, 0.0, m.add, (2, 2)),
+          args_maker=_args(_arr(4, 5))),
+    _both("reduce_window_sum_strides_padding",
+          lambda m: lambda x: m.reduce_window(x, 0.0, m.add, (2, 3), (2, 1), ((1, 0), (1, 2))),
+          args_maker=_args(_arr(4, 5))),
+    _both("reduce_window_sum_i32_same",
+          lambda m: lambda x: m.reduce_window(x, 0, m.add, (3, 2), (2, 2), "SAME"),
+          args_maker=_args(_arr(5, 4, dtype=np.int32))),
+    _both("reduce_window_max_same",
+          lambda m: lambda x: m.reduce_window(x, -jnp.inf, m.max, (1, 2, 2), (1, 2, 2), "SAME"),
+          args_maker=_args(_arr(2, 5, 5))),
+    _both("reduce_window_max_dilations",
+          lambda m: lambda x: m.reduce_window(x, -np.inf, m.max, (2, 2), (1, 1),
+                                              ((0, 1), (1, 0)), (1, 2), (2, 1)),
+          args_maker=_args(_arr(4, 4))),
+    _both("reduce_window_max_i32",
+          lambda m: lambda x: m.reduce_window(x, np.iinfo(np.int32).min, m.max, (2,), (2,)),
+          args_maker=_args(_arr(7, dtype=np.int32, lo=-9, hi=9))),
+    _both("reduce_window_min_strides_padding",
+          lambda m: lambda x: m.reduce_window(x, np.inf, m.min, (3, 2), (2, 1),
+                                              ((1, 1), (0, 1))),
+          args_maker=_args(_arr(5, 4))),
+    _both("reduce_window_min_bool",
+          lambda m: lambda x: m.reduce_window(x, True, m.min, (2,)),
+          args_maker=lambda rng: [rng.integers(0, 2, (5,)).astype(bool)]),
+]
+
+# max-pooling's derivatives, against the functions jax's own rules call
+GE_POOL = dict(window_dimensions=(2, 2), window_strides=(2, 1), padding=((0, 1), (1, 0)))
+DILATED = dict(base_dilation=(1, 2), window_dilation=(2, 1))
+
+
+def _scatter_ref(select_prim):
+    return lambda s, o: jax_windowed._select_and_scatter_add(s, o, select_prim, **GE_POOL)
+
+
+def _gather_ref(select_prim, dil):
+    return lambda t, o: jax_windowed._select_and_gather_add(t, o, select_prim, **GE_POOL,
+                                                            **dil)
+
+
+SELECT_RECORDS = [
+    OpRecord("select_and_scatter_add_ge",
+             lambda s, o: linear._select_and_scatter_add(s, o, ge_p, **GE_POOL),
+             _scatter_ref(jlax.ge_p), _args(_arr(3, 4), _distinct(4, 4)), tol=1e-6),
+    OpRecord("select_and_scatter_add_le",
+             lambda s, o: linear._select_and_scatter_add(s, o, jlax.le_p, **GE_POOL),
+             _scatter_ref(jlax.le_p), _args(_arr(3, 4), _distinct(4, 4)), tol=1e-6),
+    OpRecord("select_and_gather_add_ge",
+             lambda t, o: linear._select_and_gather_add(t, o, ge_p, **GE_POOL,
+                                                        base_dilation=(1, 1),
+                                                        window_dilation=(1, 1)),
+             _gather_ref(jlax.ge_p, dict(base_dilation=(1, 1), window_dilation=(1, 1))),
+             _args(_arr(4, 4), _distinct(4, 4)), tol=1e-6),
+    OpRecord("select_and_gather_add_le_dilated",
+             lambda t, o: linear._select_and_gather_add(t, o, jlax.le_p, **GE_POOL, **DILATED),
+             _gather_ref(jlax.le_p, DILATED), _args(_arr(4, 4), _distinct(4, 4)), tol=1e-6),
+]
+
+RECORDS = DOT_RECORDS + CONV_RECORDS + WINDOW_RECORDS + SELECT_RECORDS
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
+def test_eager(rec):
+    check_eager(rec)
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
+def test_jit(rec):
+    check_jit(rec)
+
+
+# -- printed jaxprs match JAX's -------------------------------------------------------------
+def _texts(fn, *args):
+    def strip(text):  # JAX prints sharding params that xform leaves out
+        return "\n".join(ln for ln in text.splitlines() if "out_sharding=" not in ln)
+    return str(xform.make_jaxpr(fn(lax))(*args)), strip(str(jax.make_jaxpr(fn(jlax))(*args)))
+
+
+def test_dot_general_jaxpr_text_matches_jax():
+    a = np.ones((3, 4), np.float32)
+    got = str(xform.make_jaxpr(lambda a, b: lax.dot_general(a, b, CONTRACT))(a, a))
+    want = str(jax.make_jaxpr(lambda a, b: jlax.dot_general(a, b, CONTRACT))(a, a))
+    assert got == want
+
+
+@pytest.mark.parametrize("fn,shapes", [
+    (lambda m: lambda a, b: m.dot_general(a, b, BATCHED, preferred_element_type=np.float32),
+     [((2, 3, 4), np.int32), ((2, 4, 5), np.int32)]),
+    (lambda m: lambda a, b: m.dot(a, b, precision="highest"),
+     [((3, 4), np.float32), ((4,), np.float32)]),
+    (lambda m: lambda x, w: m.conv_general_dilated(x, w, (2, 1), "SAME", rhs_dilation=(1, 2),
+                                                   dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                                                   feature_group_count=3),
+     [((1, 5, 5, 3), np.float32), ((2, 2, 1, 6), np.float32)]),
+    (lambda m: lambda x: m.reduce_window(x, -jnp.inf, m.max, (2, 2), (1, 1), "SAME"),
+     [((4, 4), np.float32)]),
+    (lambda m: lambda x: m.reduce_window(x, jnp.inf, m.min, (2, 2), (1, 1), ((0, 1), (1, 0)),
+                                         (1, 2), (2, 1)),
+     [((4, 4), np.float32)]),
+    (lambda m: lambda x: m.reduce_window(x, 0, m.add, (3,), (2,), "SAME"),
+     [((7,), np.int32)]),
+], ids=["dot_general_preferred", "dot_precision", "conv_nhwc", "reduce_window_max",
+        "reduce_window_min", "reduce_window_sum"])
+def test_jaxpr_text_matches_jax(fn, shapes):
+    args = [np.zeros(s, d) for s, d in shapes]
+    got, want = _texts(fn, *args)
+    assert got == want
+
+
+def test_max_pool_derivative_primitives_print_as_jax():
+    x = np.zeros((4, 4), np.float32)
+    got = str(xform.make_jaxpr(
+        lambda c, a: linear._select_and_scatter_add(c, a, ge_p, (2, 2), (1, 1),
+                                                    ((0, 1), (0, 1))))(x, x))
+    assert "select_and_scatter_add[\n      padding=((0, 1), (0, 1))\n      select_prim=ge" in got
+    want = str(jax.make_jaxpr(jax.grad(
+        lambda x: jlax.reduce_window(x, -jnp.inf, jlax.max, (2, 2), (1, 1), "SAME").sum()))(x))
+    body = got.split("select_and_scatter_add")[1].split("]")[0]
+    assert body in want
+
+
+def test_reduce_window_accepts_jax_and_xform_computations():
+    x = np.arange(6.0, dtype=np.float32)
+    for add in (lax.add, jlax.add):
+        np.testing.assert_array_equal(lax.reduce_window(x, 0.0, add, (2,)),
+                                      jlax.reduce_window(x, 0.0, jlax.add, (2,)))
+
+
+def test_padtype_to_pads_matches_jax():
+    for pad in ("SAME", "SAME_LOWER", "VALID", "same"):
+        for shape, window, stride in (((5, 6), (2, 3), (1, 2)), ((7,), (4,), (3,))):
+            assert linear.padtype_to_pads(shape, window, stride, pad) == \
+                jlax.padtype_to_pads(shape, window, stride, pad)
+
+
+# -- errors ---------------------------------------------------------------------------------
+def test_dot_general_contracting_mismatch_names_shapes_and_dims():
+    a, b = np.ones((3, 4), np.float32), np.ones((5, 6), np.float32)
+    msg = (r"dot_general requires contracting dimensions to have the same shape, got \(4,\) "
+           r"and \(5,\): lhs of shape \(3, 4\) has contracting dimensions \[1\], rhs of shape "
+           r"\(5, 6\) has contracting dimensions \[0\]")
+    with pytest.raises(TypeError, match=msg):
+        lax.dot_general(a, b, (((1,), (0,)), ((), ())))
+    with pytest.raises(TypeError, match=msg):
+        xform.jit(lambda a, b: lax.dot_general(a, b, (((1,), (0,)), ((), ()))))(a, b)
+
+
+@pytest.mark.parametrize("dims,match", [
+    ((((2,), (0,)), ((), ())), r"lhs dimension numbers to be nonnegative and less than .* "
+                               r"lhs of shape \(3, 4\) \(rank 2\)"),
+    ((((1,), (0,)), ((0,), ())), r"equal numbers of lhs_batch and rhs_batch"),
+    ((((1,), (1,)), ((0,), (0,))), r"batch dimensions to have the same shape, got \(3,\) and "
+                                   r"\(4,\)"),
+    ((((1, 1), (0, 1)), ((), ())), r"lhs contracting dimensions to be distinct"),
+    ((((1,), (1,)), ((1,), (0,))), r"lhs batch dimensions to be disjoint"),
+])
+def test_dot_general_dimension_errors(dims, match):
+    with pytest.raises(TypeError, match=match):
+        lax.dot_general(np.ones((3, 4), np.float32), np.ones((4, 4), np.float32), dims)
+
+
+def test_dot_general_malformed_dimension_numbers():
+    with pytest.raises(TypeError, match="dimension_numbers must be"):
+        lax.dot_general(np.ones((3, 4)), np.ones((4, 4)), ((1,), (0,)))
+
+
+def test_dot_general_preferred_narrower_int():
+    a = np.ones((2, 2), np.int32)
+    with pytest.raises(TypeError, match="must not be narrower.*int8 for result type of int32"):
+        lax.dot_general(a, a, CONTRACT, preferred_element_type=np.int8)
+
+
+def test_dot_errors():
+    with pytest.raises(ValueError, match=r"1-D or 2-D operands, got shapes \(2, 3, 4\)"):
+        lax.dot(np.ones((2, 3, 4)), np.ones((4,)))
+    with pytest.raises(ValueError, match=r"last axis of lhs \(4\) must equal the first axis "
+                                         r"of rhs \(5\)"):
+        lax.dot(np.ones((3, 4)), np.ones((5, 6)))
+    with pytest.raises(ValueError, match="at least 2D"):
+        lax.batch_matmul(np.ones((3,)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="same ndim"):
+        lax.batch_matmul(np.ones((2, 3, 3)), np.ones((3, 3)))
+
+
+def test_conv_errors():
+    x, w = np.ones((2, 4, 5, 5), np.float32), np.ones((6, 3, 3, 3), np.float32)
+    with pytest.raises(ValueError, match=r"4 // 1 != 3 \(lhs of shape \(2, 4, 5, 5\), rhs of "
+                                         r"shape \(6, 3, 3, 3\)"):
+        lax.conv_general_dilated(x, w, (1, 1), "VALID")
+    with pytest.raises(ValueError, match="feature_group_count must divide lhs feature"):
+        lax.conv_general_dilated(x, w, (1, 1), "VALID", feature_group_count=3)
+    with pytest.raises(ValueError, match="batch_group_count must divide lhs batch"):
+        lax.conv_general_dilated(x, np.ones((6, 4, 3, 3), np.float32), (1, 1), "VALID",
+                                 batch_group_count=3)
+    with pytest.raises(ValueError, match="At most one of batch_group_count"):
+        lax.conv_general_dilated(np.ones((4, 4, 5, 5), np.float32),
+                                 np.ones((4, 2, 3, 3), np.float32), (1, 1), "VALID",
+                                 feature_group_count=2, batch_group_count=2)
+    with pytest.raises(TypeError, match="same dtypes, got float32, int32"):
+        lax.conv_general_dilated(x, np.ones((6, 4, 3, 3), np.int32), (1, 1), "VALID")
+    with pytest.raises(ValueError, match="String padding is not implemented"):
+        lax.conv_general_dilated(x, w, (1, 1), "SAME", lhs_dilation=(2, 2))
+    with pytest.raises(ValueError, match="window_strides must have one entry per spatial"):
+        lax.conv_general_dilated(x, np.ones((6, 4, 3, 3), np.float32), (1,), "VALID")
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        lax.conv_general_dilated(x, np.ones((6, 4, 3), np.float32), (1, 1), "VALID")
+    with pytest.raises(ValueError, match="sequence of \\(low, high\\) pairs"):
+        lax.conv_general_dilated(x, np.ones((6, 4, 3, 3), np.float32), (1, 1), (1, 1))
+    with pytest.raises(RuntimeError, match="Unrecognized padding type"):
+        lax.conv_general_dilated(x, np.ones((6, 4, 3, 3), np.float32), (1, 1), "FULL")
+
+
+def test_reduce_window_errors():
+    x = np.ones((4, 4), np.float32)
+    with pytest.raises(NotImplementedError, match="supports computation"):
+        lax.reduce_window(x, 1.0, lax.mul, (2, 2))
+    with pytest.raises(NotImplementedError, match="supports only its identity"):
+        lax.reduce_window(x, 1.0, lax.add, (2, 2))
+    with pytest.raises(TypeError, match=r"wrong number of window_dimensions .* operand shape "
+                                        r"\(4, 4\) with window_dimensions \(2,\)"):
+        lax.reduce_window(x, 0.0, lax.add, (2,))
+    with pytest.raises(TypeError, match="inconsistent window_strides"):
+        lax.reduce_window(x, 0.0, lax.add, (2, 2), (1,))
+    with pytest.raises(TypeError, match="window_dimensions to be positive"):
+        lax.reduce_window(x, 0.0, lax.add, (0, 2))
+    with pytest.raises(TypeError, match="reduce_window_sum does not accept dtype bool"):
+        lax.reduce_window(x > 0, 0, lax.add, (2, 2))
+    with pytest.raises(TypeError, match="init_value must be a scalar"):
+        lax.reduce_window(x, np.zeros(2), lax.add, (2, 2))
+
+
+def test_select_and_window_errors():
+    x = np.ones((4, 4), np.float32)
+    with pytest.raises(TypeError, match=r"tangents and operand shapes must match, got "
+                                        r"\(3, 4\) and \(4, 4\)"):
+        linear._select_and_gather_add(np.ones((3, 4), np.float32), x, ge_p, (2, 2), (1, 1),
+                                      ((0, 0), (0, 0)), (1, 1), (1, 1))
+    with pytest.raises(TypeError, match="select_prim ge .* or le"):
+        linear._select_and_gather_add(x, x, add_p, (2, 2), (1, 1), ((0, 0), (0, 0)),
+                                      (1, 1), (1, 1))
+    with pytest.raises(TypeError, match=r"source must have the shape of the windowed reduction "
+                                        r"of operand, \(3, 3\)"):
+        linear._select_and_scatter_add(x, x, ge_p, (2, 2), (1, 1), ((0, 0), (0, 0)))
