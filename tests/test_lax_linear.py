@@ -184,10 +184,10 @@ def _gather_ref(select_prim, dil):
 SELECT_RECORDS = [
     OpRecord("select_and_scatter_add_ge",
              lambda s, o: linear._select_and_scatter_add(s, o, ge_p, **GE_POOL),
-             _scatter_ref(jlax.ge_p), _args(_arr(3, 4), _distinct(4, 4)), tol=1e-6),
+             _scatter_ref(jlax.ge_p), _args(_arr(2, 4), _distinct(4, 4)), tol=1e-6),
     OpRecord("select_and_scatter_add_le",
              lambda s, o: linear._select_and_scatter_add(s, o, jlax.le_p, **GE_POOL),
-             _scatter_ref(jlax.le_p), _args(_arr(3, 4), _distinct(4, 4)), tol=1e-6),
+             _scatter_ref(jlax.le_p), _args(_arr(2, 4), _distinct(4, 4)), tol=1e-6),
     OpRecord("select_and_gather_add_ge",
              lambda t, o: linear._select_and_gather_add(t, o, ge_p, **GE_POOL,
                                                         base_dilation=(1, 1),
@@ -370,6 +370,8 @@ def test_reduce_window_errors():
         lax.reduce_window(x > 0, 0, lax.add, (2, 2))
     with pytest.raises(TypeError, match="init_value must be a scalar"):
         lax.reduce_window(x, np.zeros(2), lax.add, (2, 2))
+    with pytest.raises(NotImplementedError, match="needs a concrete init_value"):
+        xform.jit(lambda x, i: lax.reduce_window(x, i, lax.max, (2, 2)))(x, -np.inf)
 
 
 def test_select_and_window_errors():

@@ -97,6 +97,8 @@ def _pp_eqn(eqn, names, indent: int) -> str:
     order = getattr(eqn.primitive, "param_order", None)  # e.g. jit prints name first
     items = ([(k, eqn.params[k]) for k in order if k in eqn.params] if order
              else sorted(eqn.params.items()))
+    omit = getattr(eqn.primitive, "pp_omit_none", ())  # params JAX hides when None
+    items = [(k, v) for k, v in items if not (v is None and k in omit)]
     one = [f"{k}={_param_str(v, names, indent + 2)}" for k, v in items]
     head = f"{pad}{outs} = {eqn.primitive.name}"
     if not one:

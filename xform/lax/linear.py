@@ -20,7 +20,7 @@ from jax._src.lax.lax import canonicalize_precision as _canonicalize_precision
 
 from xform.core.avals import ShapedArray, canonicalize_dtype
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import to_aval
+from xform.core.trace import Tracer, to_aval
 from xform.interpreters.lowering import to_jax
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import ANY, NUMBER, check_dtype, shape_str
@@ -186,9 +186,8 @@ def _dot_general_to_jax(lhs, rhs, *, dimension_numbers, precision=None,
                             preferred_element_type=preferred_element_type)
 
 
-# ``precision`` and ``preferred_element_type`` are params only when they are not None: JAX
-# leaves None-valued ones out of dot_general's printed form, and so do we by not having them.
 dot_general_p = Primitive("dot_general")
+dot_general_p.pp_omit_none = ("precision", "preferred_element_type")  # as JAX prints it
 abstract_eval[dot_general_p] = _dot_general_abstract_eval
 to_jax[dot_general_p] = _dot_general_to_jax
 
@@ -200,17 +199,14 @@ def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = Non
     ``dimension_numbers`` is ``((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch))``.
     The result's axes are the batch axes, then lhs's remaining axes, then rhs's.
 
-    >>> import xform.numpy as xnp
-    >>> dot_general(xnp.ones((2, 3)), xnp.ones((4, 3)), (((1,), (1,)), ((), ()))).shape
+    >>> import numpy as np
+    >>> dot_general(np.ones((2, 3)), np.ones((4, 3)), (((1,), (1,)), ((), ()))).shape
     (2, 4)
     """
-    params: dict[str, Any] = {"dimension_numbers": _dot_dimension_numbers(dimension_numbers)}
-    precision = _canonicalize_precision(precision)
-    if precision is not None:
-        params["precision"] = precision
-    if preferred_element_type is not None:
-        params["preferred_element_type"] = _user_dtype(preferred_element_type)
-    return dot_general_p.bind(lhs, rhs, **params)
+    return dot_general_p.bind(
+        lhs, rhs, dimension_numbers=_dot_dimension_numbers(dimension_numbers),
+        precision=_canonicalize_precision(precision),
+        preferred_element_type=_user_dtype(preferred_element_type))
 
 
 def dot(lhs: Any, rhs: Any, precision: Any = None, preferred_element_type: Any = None, *,
@@ -368,8 +364,8 @@ def conv_general_dilated(lhs: Any, rhs: Any, window_strides: Sequence[int], padd
         dimension_numbers: ``None`` (``("NCH..", "OIH..", "NCH..")``), three layout strings
             such as ``("NHWC", "HWIO", "NHWC")``, or a ``ConvDimensionNumbers``.
 
-    >>> import xform.numpy as xnp
-    >>> conv_general_dilated(xnp.ones((1, 2, 5, 5)), xnp.ones((3, 2, 3, 3)), (1, 1),
+    >>> import numpy as np
+    >>> conv_general_dilated(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), (1, 1),
     ...                      "SAME").shape
     (1, 3, 5, 5)
     """
@@ -652,8 +648,8 @@ def reduce_window(operand: Any, init_value: Any, computation: Any,
     as ``init_value`` (0, -inf / the dtype's minimum, +inf / the dtype's maximum): a windowed
     sum, max-pool or min-pool.
 
-    >>> import xform, xform.numpy as xnp
-    >>> reduce_window(xnp.arange(4.0), 0.0, xform.lax.add, (2,))
+    >>> import numpy as np, xform
+    >>> reduce_window(np.arange(4.0, dtype=np.float32), 0.0, xform.lax.add, (2,))
     Array([1., 3., 5.], dtype=float32)
     """
     name = "reduce_window"
@@ -663,6 +659,10 @@ def reduce_window(operand: Any, init_value: Any, computation: Any,
         raise NotImplementedError(
             f"{name} supports computation xform.lax.add, max or min (or jax.lax's), got "
             f"{computation!r}. Write other window reductions with these, or with slicing.")
+    if isinstance(init_value, Tracer):
+        raise NotImplementedError(
+            f"{name} needs a concrete init_value (the identity of {kind}), got a traced value "
+            f"of type {init_value.aval.str_short()}. Pass a Python or numpy scalar.")
     init = np.asarray(init_value)
     if init.shape != ():
         raise TypeError(f"{name} init_value must be a scalar, got shape "

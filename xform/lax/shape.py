@@ -565,8 +565,9 @@ def _start_index(i: Any, size: int, allow_negative: bool) -> Any:
     dtype = to_aval(i).dtype
     if not allow_negative or not np.issubdtype(dtype, np.signedinteger):
         return i  # unsigned can't be negative; other dtypes get the primitive's dtype error
+    negative = lt(i, 0)
     shifted = add(convert_element_type(i, dtype), np.asarray(size, dtype))
-    return select(lt(i, 0), shifted, i)
+    return select(negative, shifted, i)
 
 
 def _start_indices(name: str, aval: ShapedArray, start_indices: Any,

@@ -1,0 +1,233 @@
+"""Products: dot, vdot, matmul, einsum, tensordot, inner, outer — all ``dot_general``.
+
+einsum takes its contraction order from opt_einsum (a jax dependency), then lowers each pairwise
+step to one ``dot_general`` (batch and contracting dimensions) plus the reductions, diagonals
+and transposes the step needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from xform.core.avals import result_type
+from xform.core.trace import to_aval
+from xform.lax import elementwise as lax_ew
+from xform.numpy._promote import check_arraylike, convert, promote_dtypes
+
+
+def _lax():
+    from xform import lax
+    return lax
+
+
+def _as_array(a: Any) -> Any:
+    from xform.numpy._creation import array
+    return a if hasattr(a, "shape") else array(a)
+
+
+def _dot_general(a: Any, b: Any, dims: tuple, preferred_element_type: Any = None) -> Any:
+    (lc, rc), (lb, rb) = dims
+    dims = ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
+    pet = preferred_element_type
+    if pet is None:
+        pet = to_aval(a).dtype
+    return _lax().dot_general(a, b, dims, preferred_element_type=np.dtype(pet))
+
+
+def _promote(name: str, a: Any, b: Any) -> tuple:
+    check_arraylike(name, a, b)
+    a, b = promote_dtypes(_as_array(a), _as_array(b))
+    return a, b
+
+
+def dot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
+    """numpy's ``dot``: products for scalars, inner product for vectors, matrix product, and
+    a sum over the last axis of ``a`` and the second-to-last of ``b`` in general."""
+    a, b = _promote("dot", a, b)
+    an, bn = to_aval(a).ndim, to_aval(b).ndim
+    if an == 0 or bn == 0:
+        return lax_ew.mul(a, b)
+    rc = 0 if bn == 1 else bn - 2
+    _check_contract("dot", to_aval(a).shape, an - 1, to_aval(b).shape, rc)
+    return _dot_general(a, b, (((an - 1,), (rc,)), ((), ())), preferred_element_type)
+
+
+def _check_contract(name: str, ashape: tuple, ai: int, bshape: tuple, bi: int) -> None:
+    if ashape[ai] != bshape[bi]:
+        raise TypeError(f"{name}: incompatible shapes for contraction: {ashape} and {bshape} "
+                        f"(axis {ai} of the first has size {ashape[ai]}, axis {bi} of the "
+                        f"second has size {bshape[bi]}).")
+
+
+def vdot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
+    """Inner product of the flattened arrays, conjugating ``a``, as ``jax.numpy.vdot``."""
+    from xform.numpy._shape import ravel
+    from xform.numpy._ufuncs import conj
+    a, b = _promote("vdot", a, b)
+    if np.issubdtype(to_aval(a).dtype, np.complexfloating):
+        a = conj(a)
+    return dot(ravel(a), ravel(b), preferred_element_type=preferred_element_type)
+
+
+def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
+    """Matrix product with broadcast batch dimensions, as ``jax.numpy.matmul`` (``a @ b``)."""
+    from xform.numpy._shape import broadcast_to, squeeze
+    a, b = _promote("matmul", a, b)
+    ashape, bshape = to_aval(a).shape, to_aval(b).shape
+    if not ashape or not bshape:
+        raise ValueError(f"matmul: operands must be at least 1-dimensional, got shapes "
+                         f"{ashape} and {bshape}; use * for scalar multiplication.")
+    a_vec, b_vec = len(ashape) == 1, len(bshape) == 1
+    if a_vec:
+        a = _lax().broadcast_in_dim(a, (1,) + ashape, (1,))
+    if b_vec:
+        b = _lax().broadcast_in_dim(b, bshape + (1,), (0,))
+    ashape, bshape = to_aval(a).shape, to_aval(b).shape
+    if ashape[-1] != bshape[-2]:
+        raise TypeError(f"matmul: contracting dimensions differ: {ashape[-1]} (last axis of "
+                        f"a, shape {to_aval(a).shape}) vs {bshape[-2]} (axis -2 of b, shape "
+                        f"{to_aval(b).shape}).")
+    abatch, bbatch = ashape[:-2], bshape[:-2]
+    if abatch == bbatch:
+        nb = len(abatch)
+        batch = tuple(range(nb))
+        out = _dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)), preferred_element_type)
+    elif not bbatch:
+        na = len(ashape)
+        out = _dot_general(a, b, (((na - 1,), (0,)), ((), ())), preferred_element_type)
+    else:
+        batch_shape = tuple(np.broadcast_shapes(abatch, bbatch))
+        a = broadcast_to(a, batch_shape + ashape[-2:])
+        b = broadcast_to(b, batch_shape + bshape[-2:])
+        nb = len(batch_shape)
+        batch = tuple(range(nb))
+        out = _dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)), preferred_element_type)
+    ndim = to_aval(out).ndim
+    drop = ((ndim - 2,) if a_vec else ()) + ((ndim - 1,) if b_vec else ())
+    return squeeze(out, drop) if drop else out
+
+
+def tensordot(a: Any, b: Any, axes: Any = 2, *, precision: Any = None,
+              preferred_element_type: Any = None) -> Any:
+    """Sum over the last ``axes`` axes of ``a`` and the first of ``b`` (or the given pairs)."""
+    a, b = _promote("tensordot", a, b)
+    an, bn = to_aval(a).ndim, to_aval(b).ndim
+    if isinstance(axes, int):
+        ac, bc = tuple(range(an - axes, an)), tuple(range(axes))
+    else:
+        ac, bc = axes
+        ac = (ac,) if isinstance(ac, int) else tuple(ac)
+        bc = (bc,) if isinstance(bc, int) else tuple(bc)
+        ac = tuple(x % an for x in ac)
+        bc = tuple(x % bn for x in bc)
+    return _dot_general(a, b, ((ac, bc), ((), ())), preferred_element_type)
+
+
+def inner(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
+    """Sum over the last axes of ``a`` and ``b``, as ``jax.numpy.inner``."""
+    a, b = _promote("inner", a, b)
+    an, bn = to_aval(a).ndim, to_aval(b).ndim
+    if an == 0 or bn == 0:
+        return lax_ew.mul(a, b)
+    return _dot_general(a, b, (((an - 1,), (bn - 1,)), ((), ())), preferred_element_type)
+
+
+def outer(a: Any, b: Any, out: None = None) -> Any:
+    """Outer product of the flattened arrays, as ``jax.numpy.outer``."""
+    from xform.numpy._shape import ravel
+    from xform.numpy._ufuncs import multiply
+    a, b = ravel(_as_array(a)), ravel(_as_array(b))
+    n, m = to_aval(a).shape[0], to_aval(b).shape[0]
+    return multiply(_lax().broadcast_in_dim(a, (n, m), (0,)), b)
+
+
+# -- einsum ---------------------------------------------------------------------------------
+def _sum_axes(x: Any, names: str, drop: set) -> tuple:
+    axes = tuple(i for i, c in enumerate(names) if c in drop)
+    if not axes:
+        return x, names
+    x = _lax().reduce_sum(x, axes)
+    return x, "".join(c for c in names if c not in drop)
+
+
+def _diagonals(x: Any, names: str) -> tuple:
+    """Collapse repeated subscripts of one operand (``ii -> i``) to their diagonal."""
+    while len(set(names)) != len(names):
+        c = next(ch for ch in names if names.count(ch) > 1)
+        p = names.index(c)
+        q = names.index(c, p + 1)
+        shape = to_aval(x).shape
+        from xform.numpy._creation import _iota
+        mask = lax_ew.eq(_iota(np.int32, shape, p), _iota(np.int32, shape, q))
+        from xform.numpy._ufuncs import where
+        x = where(mask, x, convert(0, to_aval(x).dtype, True))
+        x = _lax().reduce_sum(x, (q,))
+        names = names[:q] + names[q + 1:]
+    return x, names
+
+
+def _transpose_to(x: Any, names: str, target: str) -> Any:
+    from xform.numpy._shape import transpose
+    if names == target:
+        return x
+    return transpose(x, [names.index(c) for c in target])
+
+
+def _einsum_step(operands: list, inputs: list, output: str, pet: Any) -> Any:
+    if len(operands) == 1:
+        x, names = _diagonals(operands[0], inputs[0])
+        x, names = _sum_axes(x, names, set(names) - set(output))
+        return _transpose_to(x, names, output)
+    (x, xn), (y, yn) = [_diagonals(o, n) for o, n in zip(operands, inputs)]
+    # indices only one side needs and the output does not: sum them out first
+    x, xn = _sum_axes(x, xn, set(xn) - set(yn) - set(output))
+    y, yn = _sum_axes(y, yn, set(yn) - set(xn) - set(output))
+    batch = [c for c in xn if c in yn and c in output]
+    contract = [c for c in xn if c in yn and c not in output]
+    dims = ((tuple(xn.index(c) for c in contract), tuple(yn.index(c) for c in contract)),
+            (tuple(xn.index(c) for c in batch), tuple(yn.index(c) for c in batch)))
+    out = _dot_general(x, y, dims, pet)
+    names = ("".join(batch) + "".join(c for c in xn if c not in batch and c not in contract)
+             + "".join(c for c in yn if c not in batch and c not in contract))
+    return _transpose_to(out, names, output)
+
+
+def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any = "auto",
+           precision: Any = None, preferred_element_type: Any = None,
+           _dot_general: Any = None) -> Any:
+    """Einstein summation, as ``jax.numpy.einsum``.
+
+    >>> einsum("ij,jk->ik", ones((2, 3)), ones((3, 4))).shape
+    (2, 4)
+    """
+    import opt_einsum
+    if not isinstance(subscripts, str):
+        raise NotImplementedError("einsum: only the string form of subscripts is supported")
+    check_arraylike("einsum", *operands)
+    operands = [_as_array(o) for o in operands]
+    operands = promote_dtypes(*operands) if len(operands) > 1 else operands
+    dtype = result_type(*operands) if operands else None
+    pet = dtype if preferred_element_type is None else preferred_element_type
+    shapes = [to_aval(o).shape for o in operands]
+    if optimize is True:
+        optimize = "optimal"
+    elif optimize is False or optimize is None:
+        optimize = "greedy"
+    try:
+        _, contractions = opt_einsum.contract_path(subscripts, *shapes, shapes=True,
+                                                   einsum_call=True, use_blas=True,
+                                                   optimize=optimize)
+    except ValueError as err:
+        raise ValueError(f"einsum: subscripts {subscripts!r} do not fit the operand shapes "
+                         f"{shapes}: {err}") from None
+    operands = list(operands)
+    for contract_inds, _, einsum_str, _, _ in contractions:
+        ins, out_names = einsum_str.split("->")
+        step_ops = [operands.pop(i) for i in contract_inds]
+        operands.append(_einsum_step(step_ops, ins.split(","), out_names, pet))
+    (result,) = operands
+    if preferred_element_type is None and to_aval(result).dtype != dtype:
+        result = convert(result, dtype)
+    return result
