@@ -72,7 +72,8 @@ def test_printer_matches_jax_simple():
 
 
 def test_printer_one_line_form():
-    assert str(xform.make_jaxpr(lax.sin)(1.0)) == "{ lambda ; a:f32[]. let b:f32[] = sin a in (b,) }"
+    text = "{ lambda ; a:f32[]. let b:f32[] = sin a in (b,) }"
+    assert str(xform.make_jaxpr(lax.sin)(1.0)) == text
 
 
 def test_printer_names_past_z():
@@ -91,7 +92,8 @@ def test_printer_constvars_literals_and_int_types():
     closed = xform.make_jaxpr(lambda x: lax.add(lax.mul(x, w), 1.0))(jnp.ones(3))
     assert str(closed) == str(jax.make_jaxpr(lambda x: jlax.add(jlax.mul(x, w), 1.0))(jnp.ones(3)))
     assert str(closed).startswith("{ lambda a:f32[3]; b:f32[3]. let")
-    assert len(closed.consts) == 1 and closed.jaxpr.constvars[0].aval == ShapedArray((3,), np.float32)
+    assert len(closed.consts) == 1
+    assert closed.jaxpr.constvars[0].aval == ShapedArray((3,), np.float32)
     ints = xform.make_jaxpr(lambda i: lax.add(i, 1))(jnp.int32(3))
     assert "add a 1:i32[]" in str(ints)
 
@@ -107,19 +109,38 @@ def test_printer_multiple_outputs_and_unused():
     assert "_:f32[] = sin a" in str(j)
 
 
-def test_printer_sub_jaxpr_and_long_params():
+def test_printer_sub_jaxpr_matches_jax():
     f = xform.jit(lambda x: lax.mul(lax.sin(x), 2.0))
-    text = str(xform.make_jaxpr(lambda x: f(x))(jnp.ones(3)))
-    assert text == (
+    g = jax.jit(lambda x: jlax.mul(jlax.sin(x), 2.0))
+    x = jnp.ones(3)
+    assert str(xform.make_jaxpr(lambda x: f(x))(x)) == str(jax.make_jaxpr(lambda x: g(x))(x))
+    # With an equation after the call, JAX's names inside the call jump around (its printer
+    # shares one name table between the call and its caller); xform names the call afresh.
+    assert str(xform.make_jaxpr(lambda x: lax.add(f(x), 1.0))(x)) == (
         "{ lambda ; a:f32[3]. let\n"
         "    b:f32[3] = jit[\n"
         "      name=<lambda>\n"
-        "      jaxpr={ lambda ; c:f32[3]. let\n"
-        "          d:f32[3] = sin c\n"
-        "          e:f32[3] = mul d 2.0:f32[]\n"
-        "        in (e,) }\n"
+        "      jaxpr={ lambda ; a:f32[3]. let\n"
+        "          b:f32[3] = sin a\n"
+        "          c:f32[3] = mul b 2.0:f32[]\n"
+        "        in (c,) }\n"
         "    ] a\n"
-        "  in (b,) }")
+        "    c:f32[3] = add b 1.0:f32[]\n"
+        "  in (c,) }")
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_printer_breaks_long_params_as_jax(rank):
+    x = jnp.ones((4,) * rank)
+
+    def f(lx):
+        return lambda x: lx.slice(x, (0,) * rank, (2,) * rank, (1,) * rank)
+
+    assert str(xform.make_jaxpr(f(lax))(x)) == str(jax.make_jaxpr(f(jlax))(x))
+
+
+def test_printer_empty_body():
+    assert str(xform.make_jaxpr(lambda x: x)(1.0)) == str(jax.make_jaxpr(lambda x: x)(1.0))
 
 
 def test_closed_jaxpr_api_and_html():

@@ -17,6 +17,9 @@ class Primitive:
     """A named operation. ``multiple_results`` primitives return a list."""
 
     multiple_results = False
+    # How the printer shows params: ``pp_params(params) -> [(name, value), ...]``. The default
+    # is every param, sorted by name; a primitive sets its own where JAX prints it differently.
+    pp_params: Callable[[dict], list] | None = None
 
     def __init__(self, name: str, multiple_results: bool = False):
         self.name = name

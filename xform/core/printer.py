@@ -94,18 +94,18 @@ def _pp_eqn(eqn, names, indent: int) -> str:
     outs = " ".join(_binder(v, names) for v in eqn.outvars)
     # name the outputs before the sub-jaxprs, as JAX does: outputs come first in reading order
     args = " ".join(_atom(a, names) for a in eqn.invars)
-    order = getattr(eqn.primitive, "param_order", None)  # e.g. jit prints name first
-    items = ([(k, eqn.params[k]) for k in order if k in eqn.params] if order
-             else sorted(eqn.params.items()))
-    omit = getattr(eqn.primitive, "pp_omit_none", ())  # params JAX hides when None
-    items = [(k, v) for k, v in items if not (v is None and k in omit)]
-    one = [f"{k}={_param_str(v, names, indent + 2)}" for k, v in items]
+    custom = eqn.primitive.pp_params
+    items = custom(eqn.params) if custom else sorted(eqn.params.items())
+    # a call's jaxpr is printed with names of its own (JAX does so for jit); other sub-jaxprs,
+    # like control-flow branches, continue the enclosing sequence
+    sub_names = _Names() if getattr(eqn.primitive, "pp_fresh_names", False) else names
+    one = [f"{k}={_param_str(v, sub_names, indent + 2)}" for k, v in items]
     head = f"{pad}{outs} = {eqn.primitive.name}"
     if not one:
         return f"{head} {args}".rstrip()
-    line = f"{head}[{' '.join(one)}] {args}".rstrip()
-    if len(line) <= WIDTH and "\n" not in line:
-        return line
+    # the params stay on one line when they fit up to their closing bracket
+    if len(head) + sum(len(o) + 1 for o in one) + 1 <= WIDTH and not any("\n" in o for o in one):
+        return f"{head}[{' '.join(one)}] {args}".rstrip()
     inner = "".join(f"{pad}  {p}\n" for p in one)
     return f"{head}[\n{inner}{pad}] {args}".rstrip()
 
@@ -123,7 +123,7 @@ def _pp(jaxpr: Jaxpr, names, indent: int) -> str:
         tail = "in () }"
     flat = [b.strip() for b in body]
     if all("\n" not in b for b in flat):
-        one = f"{header} {' '.join(flat)} {tail}" if flat else f"{header} {tail}"
+        one = f"{header} {' '.join(flat)} {tail}"
         if indent + len(one) <= WIDTH:
             return one
     pad = " " * indent

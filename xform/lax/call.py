@@ -11,7 +11,8 @@ from xform.core.primitive import Primitive, abstract_eval
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 
 jit_p = Primitive("jit", multiple_results=True)
-jit_p.param_order = ("name", "jaxpr")  # type: ignore[attr-defined]
+jit_p.pp_params = lambda params: [("name", params["name"]), ("jaxpr", params["jaxpr"])]
+jit_p.pp_fresh_names = True  # type: ignore[attr-defined]
 
 
 def _jit_abstract_eval(*avals, jaxpr, name):

@@ -187,7 +187,9 @@ def _dot_general_to_jax(lhs, rhs, *, dimension_numbers, precision=None,
 
 
 dot_general_p = Primitive("dot_general")
-dot_general_p.pp_omit_none = ("precision", "preferred_element_type")  # as JAX prints it
+# JAX leaves None-valued precision and preferred_element_type out of the printed form
+dot_general_p.pp_params = lambda params: [
+    (k, v) for k, v in sorted(params.items()) if v is not None or k == "dimension_numbers"]
 abstract_eval[dot_general_p] = _dot_general_abstract_eval
 to_jax[dot_general_p] = _dot_general_to_jax
 

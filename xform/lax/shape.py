@@ -76,7 +76,10 @@ def _asarray(x: Any) -> Any:
 # -- broadcast_in_dim -----------------------------------------------------------------------
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
 # the target shape is the output's type, so the jaxpr does not print it (as in JAX)
-broadcast_in_dim_p.param_order = ("broadcast_dimensions",)  # type: ignore[attr-defined]
+# JAX hides the shape (the output type shows it) and empty broadcast_dimensions
+broadcast_in_dim_p.pp_params = lambda params: (
+    [("broadcast_dimensions", params["broadcast_dimensions"])]
+    if params["broadcast_dimensions"] else [])
 
 
 def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensions):

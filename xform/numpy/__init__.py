@@ -1,10 +1,71 @@
-"""xform.numpy: jax.numpy's API on xform primitives (being written)."""
+"""xform.numpy: jax.numpy's API built from xform.lax primitives, so it traces and transforms.
+
+    >>> import xform, xform.numpy as xnp
+    >>> xform.jit(lambda x: xnp.sum(xnp.sin(x) * 2.0))(xnp.zeros(3))
+    Array(0., dtype=float32)
+
+Importing it also gives xform's tracers jax.Array's operators and methods.
+"""
 
 from jax import Array as _JaxArray
 
 from xform.core.trace import Tracer as _Tracer
-from xform.lax import elementwise as _ew
-from xform.numpy._promote import promote_dtypes as _promote, promote_to_inexact as _inexact
+from xform.numpy import _array_methods
+from xform.numpy._creation import (
+    arange as arange, array as array, asarray as asarray, empty as empty,
+    empty_like as empty_like, eye as eye, full as full, full_like as full_like,
+    identity as identity, linspace as linspace, ones as ones, ones_like as ones_like,
+    zeros as zeros, zeros_like as zeros_like,
+)
+from xform.numpy._dtypes import (
+    bfloat16 as bfloat16, bool_ as bool_, can_cast as can_cast, complex64 as complex64,
+    complex128 as complex128, complexfloating as complexfloating, dtype as dtype, e as e,
+    euler_gamma as euler_gamma, finfo as finfo, float16 as float16, float32 as float32,
+    float64 as float64, floating as floating, generic as generic, iinfo as iinfo, inexact as inexact,
+    inf as inf, int8 as int8, int16 as int16, int32 as int32, int64 as int64, integer as integer,
+    issubdtype as issubdtype, nan as nan, newaxis as newaxis, number as number, pi as pi,
+    promote_types as promote_types, result_type as result_type,
+    signedinteger as signedinteger, uint8 as uint8, uint16 as uint16, uint32 as uint32,
+    uint64 as uint64, unsignedinteger as unsignedinteger,
+)
+from xform.numpy._indexing import (
+    NonConcreteBooleanIndexError as NonConcreteBooleanIndexError, take as take,
+    take_along_axis as take_along_axis,
+)
+from xform.numpy._linalg_ops import (
+    dot as dot, einsum as einsum, inner as inner, matmul as matmul, outer as outer,
+    tensordot as tensordot, vdot as vdot,
+)
+from xform.numpy._reductions import (
+    all as all, amax as amax, amin as amin, any as any, argmax as argmax, argmin as argmin,
+    cumprod as cumprod, cumsum as cumsum, max as max, mean as mean, min as min, prod as prod,
+    std as std, sum as sum, var as var,
+)
+from xform.numpy._shape import (
+    broadcast_arrays as broadcast_arrays, broadcast_to as broadcast_to,
+    concatenate as concatenate, expand_dims as expand_dims, matrix_transpose as matrix_transpose,
+    moveaxis as moveaxis, ndim as ndim, ravel as ravel, reshape as reshape, shape as shape,
+    size as size, squeeze as squeeze, stack as stack, swapaxes as swapaxes,
+    transpose as transpose,
+)
+from xform.numpy._ufuncs import (
+    abs as abs, absolute as absolute, add as add, arccos as arccos, arccosh as arccosh,
+    arcsin as arcsin, arcsinh as arcsinh, arctan as arctan, arctan2 as arctan2,
+    arctanh as arctanh, around as around, bitwise_and as bitwise_and,
+    bitwise_not as bitwise_not, bitwise_or as bitwise_or, bitwise_xor as bitwise_xor,
+    cbrt as cbrt, ceil as ceil, clip as clip, conj as conj, conjugate as conjugate, cos as cos,
+    cosh as cosh, divide as divide, equal as equal, exp as exp, exp2 as exp2, expm1 as expm1,
+    floor as floor, floor_divide as floor_divide, greater as greater,
+    greater_equal as greater_equal, imag as imag, invert as invert, left_shift as left_shift,
+    less as less, less_equal as less_equal, log as log, log1p as log1p, log2 as log2,
+    log10 as log10, logical_and as logical_and, logical_not as logical_not,
+    logical_or as logical_or, logical_xor as logical_xor, maximum as maximum,
+    minimum as minimum, mod as mod, multiply as multiply, negative as negative,
+    not_equal as not_equal, positive as positive, power as power, real as real,
+    remainder as remainder, right_shift as right_shift, round as round, sign as sign, sin as sin,
+    sinh as sinh, sqrt as sqrt, square as square, subtract as subtract, tan as tan, tanh as tanh,
+    true_divide as true_divide, where as where,
+)
 
 
 class _ArrayMeta(type):
@@ -16,13 +77,4 @@ class ndarray(metaclass=_ArrayMeta):
     """For ``isinstance(x, xnp.ndarray)``: true for jax.Arrays and xform tracers."""
 
 
-def sin(x):
-    return _ew.sin(*_inexact(x))
-
-
-def add(x, y):
-    return _ew.add(*_promote(x, y))
-
-
-def multiply(x, y):
-    return _ew.mul(*_promote(x, y))
+_array_methods.install(_Tracer)

@@ -35,11 +35,30 @@ def convert(x: Any, dtype: Any, weak_type: bool = False) -> Any:
     if is_python_scalar(x):
         if weak_type:
             return weak_scalar(x, dtype)
-        x = weak_scalar(x, dtype)
+        return _strong_scalar(x, dtype)
     aval = to_aval(x)
     if aval.dtype == dtype and aval.weak_type == weak_type:
         return x
     return lax_ew._convert_weak(x, dtype, weak_type)
+
+
+_strong_cache: dict = {}
+
+
+def _strong_scalar(x: Any, dtype: np.dtype) -> Any:
+    """A concrete 0-d jax.Array of ``dtype`` (a literal when staged), cached by value."""
+    key = (type(x), x, dtype)
+    try:
+        out = _strong_cache.get(key)
+    except TypeError:
+        out, key = None, None
+    if out is None:
+        import jax
+        with np.errstate(all="ignore"):
+            out = jax.device_put(np.asarray(x).astype(dtype))
+        if key is not None and len(_strong_cache) < 4096:
+            _strong_cache[key] = out
+    return out
 
 
 def promote_dtypes(*args: Any) -> list:
