@@ -73,3 +73,60 @@ def all_records() -> list[OpRecord]:
             continue
         out += list(getattr(mod, "RECORDS", []))
     return out
+
+
+def check_grads_record(rec: OpRecord, order: int = 2) -> None:
+    """Forward and reverse derivatives of ``rec.fun`` against finite differences, to ``order``.
+
+    Only the inexact (float/complex) arguments are differentiated; the others stay fixed."""
+    from xform.test_util import check_grads
+    args = rec.make_args(2)
+    diff = [i for i, a in enumerate(args)
+            if np.issubdtype(np.asarray(a).dtype, np.inexact)]
+    if not diff:
+        return
+
+    def f(*dargs):
+        full = list(args)
+        for i, a in zip(diff, dargs):
+            full[i] = a
+        return rec.fun(*full)
+
+    check_grads(f, [args[i] for i in diff], order, **rec.extra.get("grad_tols", {}))
+
+
+def _vmap_cases(args: list) -> list[tuple]:
+    """(batched argument positions, batch axis) pairs: every non-empty subset of the array
+    arguments, batched on axis 0 and on the last axis (one case when those coincide)."""
+    import itertools
+    arrays = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+    cases = []
+    for r in range(1, len(arrays) + 1):
+        for subset in itertools.combinations(arrays, r):
+            cases.append((subset, 0))
+            if any(np.ndim(args[i]) > 0 for i in subset):
+                cases.append((subset, -1))
+    return cases
+
+
+def check_vmap(rec: OpRecord, n: int = 3) -> None:
+    """``xform.vmap(rec.fun)`` against a Python loop over ``n`` examples (made with different
+    seeds, stacked), for every subset of batched array arguments and batch axis 0 and last.
+    Unbatched arguments take the first example's value."""
+    examples = [rec.make_args(seed) for seed in range(n)]
+    for batched, axis in _vmap_cases(examples[0]):
+        in_axes = tuple(axis if i in batched else None for i in range(len(examples[0])))
+        args = [np.stack([ex[i] for ex in examples], axis=axis) if i in batched else a
+                for i, a in enumerate(examples[0])]
+        per_example = [rec.fun(*[ex[i] if i in batched else a
+                                 for i, a in enumerate(examples[0])]) for ex in examples]
+        want = jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]),
+                                      *per_example)
+        got = xform.vmap(rec.fun, in_axes=in_axes)(*args)
+        what = f"{rec.name} vmap in_axes={in_axes}"
+        assert_same(got, want, rec.tol, False, what)
+        if rec.check_weak_type:
+            for g, w in zip(jax.tree_util.tree_leaves(got),
+                            jax.tree_util.tree_leaves(per_example[0])):
+                if hasattr(g, "weak_type") and hasattr(w, "weak_type"):
+                    assert g.weak_type == w.weak_type, f"{what}: weak_type {g.weak_type}"

@@ -8,7 +8,7 @@ from jax import lax as jlax
 
 import xform
 from xform import lax
-from op_records import OpRecord, check_eager, check_jit
+from op_records import OpRecord, check_eager, check_grads_record, check_jit
 
 
 def _f32(*shape, lo=-2.0, hi=2.0):
@@ -164,3 +164,17 @@ def test_clamp_shape_error():
 def test_jaxpr_text_matches_jax(f):
     x = jnp.ones(3)
     assert str(xform.make_jaxpr(f(lax))(x)) == str(jax.make_jaxpr(f(jlax))(x))
+
+
+GRAD_RECORDS = [r for r in RECORDS if r.differentiable and r.name not in (
+    # not differentiable where sampled, or piecewise constant: checked separately below
+    "sign", "floor", "ceil", "round_away", "round_even", "is_finite", "rem_f32",
+    "nextafter_f32", "eq_f32", "ne_f32", "lt_f32", "le_f32", "gt_f32", "ge_f32", "abs",
+    "max_f32", "min_f32", "clamp", "stop_gradient", "lgamma", "digamma",
+    # integer output (float0 tangent) and float16 output (finite differences too coarse)
+    "convert_f32_i32", "convert_f32_f16")]
+
+
+@pytest.mark.parametrize("rec", GRAD_RECORDS, ids=lambda r: r.name)
+def test_grads(rec):
+    check_grads_record(rec, order=2)

@@ -15,7 +15,12 @@ from xform import errors as errors
 from xform.api import (
     ShapeDtypeStruct as ShapeDtypeStruct, block_until_ready as block_until_ready,
     device_put as device_put, devices as devices, eval_shape as eval_shape, jit as jit,
-    make_jaxpr as make_jaxpr,
+    make_jaxpr as make_jaxpr, vmap as vmap,
+)
+from xform.api import (
+    grad as grad, hessian as hessian, jacfwd as jacfwd, jacrev as jacrev, jvp as jvp,
+    linear_transpose as linear_transpose, linearize as linearize,
+    value_and_grad as value_and_grad, vjp as vjp,
 )
 from xform.config import debug_nans as debug_nans
 from xform.core.ir import ClosedJaxpr as ClosedJaxpr, Jaxpr as Jaxpr

@@ -8,6 +8,12 @@ import jax
 
 from xform._jit import Jitted as Jitted, Traced as Traced, eval_shape as eval_shape
 from xform._jit import jit as jit, make_jaxpr as make_jaxpr
+from xform._vmap import vmap as vmap
+from xform._autodiff import (
+    grad as grad, hessian as hessian, jacfwd as jacfwd, jacrev as jacrev, jvp as jvp,
+    linear_transpose as linear_transpose, linearize as linearize,
+    value_and_grad as value_and_grad, vjp as vjp,
+)
 
 ShapeDtypeStruct = jax.ShapeDtypeStruct
 

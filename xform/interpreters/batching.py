@@ -8,17 +8,57 @@ where it is when the operation allows and move it only when they must.
 ``batch_rules[p](axis_size, vals, dims, **params) -> (out, out_dim)`` (lists for primitives with
 multiple results). Rules are written with xform primitives, so they run under the enclosing
 transform like any other code.
+
+Named axes: a ``BatchTrace`` carries the ``axis_name`` of its vmap. A collective primitive (one
+registered in ``collective_rules``) names the axes it reduces over in its ``axes`` param. The
+trace whose name is among them applies ``collective_rules[p]`` (even when the operand is not
+batched: ``psum`` of an unbatched value is still a sum over the axis); any other trace batches it
+with its ordinary ``batch_rules[p]``, like any other operation, and hands it on to its parent.
+
+Helpers for rule writers (every one binds xform primitives only, so rules stay transformable):
+
+- :func:`moveaxis`, :func:`bdim_at_front`, :func:`move_bdim` -- put a batch axis where a rule
+  needs it (a transpose only when it actually moves; a broadcast for an unbatched operand).
+- :func:`shift_axis`, :func:`bdim_after_removing` -- translate per-example axis numbers into
+  axis numbers of the batched value, and find the batch axis after some axes are removed.
+- :func:`vectorized_batcher` (unary elementwise), :func:`broadcast_batcher` (n-ary elementwise
+  with lax's broadcasting), :func:`full_broadcast_batcher` (operands that must have the full
+  shape, like ``select_n``'s cases), :func:`reducer_batcher` (reductions with an ``axes``
+  param).
+- :func:`batch_jaxpr` -- batch a sub-jaxpr (the jit call now; cond/scan/while later).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import threading
+from typing import Any, Callable, Sequence
 
 from xform.core.avals import ShapedArray
-from xform.core.trace import Trace, Tracer, set_current_trace
+from xform.core.ir import ClosedJaxpr
+from xform.core.primitive import Primitive, eval_abstract
+from xform.core.trace import (
+    Trace, Tracer, concretization_error, current_trace, set_current_trace, to_aval,
+)
 
 not_mapped = None
 batch_rules: dict[Any, Callable[..., Any]] = {}
+# Collectives: collective_rules[p](axis_size, vals, dims, **params) -> (out, out_dim), applied
+# by the BatchTrace whose axis_name is in params["axes"], with params["axes"] holding only that
+# name. The collective modules register them; see xform/lax/parallel.py.
+collective_rules: dict[Any, Callable[..., Any]] = {}
+
+
+class _RuleState(threading.local):
+    def __init__(self):
+        self.traces: list[BatchTrace] = []
+
+
+_rule_state = _RuleState()
+
+
+def current_axis_name() -> Any:
+    """The ``axis_name`` of the vmap whose rule is running (for rules that batch sub-jaxprs)."""
+    return _rule_state.traces[-1].axis_name if _rule_state.traces else None
 
 
 class BatchTracer(Tracer):
@@ -31,9 +71,12 @@ class BatchTracer(Tracer):
 
     @property
     def aval(self) -> ShapedArray:
-        from xform.core.trace import to_aval
         a = to_aval(self.val)
         return ShapedArray(a.shape[:self.bdim] + a.shape[self.bdim + 1:], a.dtype, a.weak_type)
+
+    def concrete_value(self, context: str):
+        # A batched value has one value per example, so Python cannot branch on it.
+        raise concretization_error(self, context)
 
 
 class BatchTrace(Trace):
@@ -55,15 +98,262 @@ class BatchTrace(Trace):
 
     def process_primitive(self, prim, args, params):
         vals, dims = zip(*map(self.unpack, args)) if args else ((), ())
+        if prim in collective_rules and self.axis_name is not None \
+                and self.axis_name in params["axes"]:
+            return self._process_collective(prim, list(vals), list(dims), params)
         with set_current_trace(self.parent):
             if all(d is not_mapped for d in dims):
                 return prim.bind(*vals, **params)
-            rule = batch_rules.get(prim)
-            if rule is None:
-                raise NotImplementedError(
-                    f"vmap: primitive {prim.name} has no batching rule. This is a bug in xform "
-                    "(every primitive should have one; see docs/primitives.md).")
-            out, out_dim = rule(self.axis_size, list(vals), list(dims), **params)
+            out, out_dim = self._apply(batch_rules.get(prim), prim, vals, dims, params)
+        return self._wrap_out(prim, out, out_dim)
+
+    def _apply(self, rule, prim, vals, dims, params):
+        if rule is None:
+            raise NotImplementedError(
+                f"vmap: primitive {prim.name} has no batching rule. This is a bug in xform "
+                "(every primitive should have one; see docs/primitives.md).")
+        _rule_state.traces.append(self)
+        try:
+            return rule(self.axis_size, list(vals), list(dims), **params)
+        finally:
+            _rule_state.traces.pop()
+
+    def _wrap_out(self, prim, out, out_dim):
         if prim.multiple_results:
             return [self.wrap(v, d) for v, d in zip(out, out_dim)]
         return self.wrap(out, out_dim)
+
+    def _process_collective(self, prim, vals, dims, params):
+        # This vmap's own part of the collective; the rest (other names) goes to the parent.
+        rest = tuple(a for a in params["axes"] if a != self.axis_name)
+        own = dict(params, axes=(self.axis_name,))
+        with set_current_trace(self.parent):
+            out, out_dim = self._apply(collective_rules[prim], prim, vals, dims, own)
+            if rest:
+                vals2, dims2 = (out, out_dim) if prim.multiple_results else ([out], [out_dim])
+                if all(d is not_mapped for d in dims2):
+                    out = prim.bind(*vals2, **dict(params, axes=rest))
+                else:
+                    out, out_dim = self._apply(batch_rules.get(prim), prim, vals2, dims2,
+                                               dict(params, axes=rest))
+        return self._wrap_out(prim, out, out_dim)
+
+    def describe_dependence(self, tracer: BatchTracer) -> str:
+        name = "" if self.axis_name is None else f" named {self.axis_name!r}"
+        return (f"The value is batched: it has one value for each of the {self.axis_size} "
+                f"examples of the vmap{name} (batch axis {tracer.bdim} of an array of shape "
+                f"{to_aval(tracer.val).shape}), so Python cannot branch on it or turn it into "
+                "one number. Python control flow inside vmap works only on unbatched values.")
+
+
+def axis_names_in_scope() -> dict:
+    """``{axis_name: axis_size}`` of the named vmaps enclosing the current trace."""
+    out: dict = {}
+    t = current_trace()
+    while t is not None:
+        if isinstance(t, BatchTrace) and t.axis_name is not None:
+            out.setdefault(t.axis_name, t.axis_size)
+        t = t.parent
+    return out
+
+
+# -- helpers for rule writers -----------------------------------------------------------------
+def _shape_prims():
+    # xform.lax sits above the interpreters, so its primitives are imported when first needed.
+    from xform.lax import shape
+    return shape
+
+
+def moveaxis(x: Any, src: int, dst: int) -> Any:
+    """``x`` with axis ``src`` moved to position ``dst`` (negative values count from the end);
+    ``x`` itself when the axis is already there (no transpose is emitted)."""
+    ndim = to_aval(x).ndim
+    src, dst = src % ndim, dst % ndim
+    if src == dst:
+        return x
+    perm = [i for i in range(ndim) if i != src]
+    perm.insert(dst, src)
+    return _shape_prims().transpose_p.bind(x, permutation=tuple(perm))
+
+
+def broadcast_batch(x: Any, size: int, dst: int) -> Any:
+    """An unbatched ``x`` broadcast along a new batch axis of ``size`` at position ``dst``."""
+    aval = to_aval(x)
+    shape = list(aval.shape)
+    shape.insert(dst, size)
+    dims = tuple(i for i in range(aval.ndim + 1) if i != dst)
+    return _shape_prims().broadcast_in_dim_p.bind(x, shape=tuple(shape), broadcast_dimensions=dims)
+
+
+def move_bdim(x: Any, bdim: int | None, dst: int, size: int) -> Any:
+    """``x`` with its batch axis at ``dst``: moved if batched, broadcast (to ``size``) if not."""
+    if bdim is not_mapped:
+        return broadcast_batch(x, size, dst)
+    return moveaxis(x, bdim, dst)
+
+
+def bdim_at_front(x: Any, bdim: int | None, size: int) -> Any:
+    """``x`` with its batch axis first (broadcast to ``size`` when ``bdim`` is ``not_mapped``)."""
+    return move_bdim(x, bdim, 0, size)
+
+
+def shift_axis(axis: int, bdim: int | None) -> int:
+    """The axis of the batched value that is per-example axis ``axis`` (non-negative)."""
+    return axis if bdim is not_mapped or axis < bdim else axis + 1
+
+
+def bdim_after_removing(bdim: int, removed: Sequence[int]) -> int:
+    """Where batch axis ``bdim`` ends up once the batched value's axes ``removed`` are gone."""
+    return bdim - sum(1 for a in removed if a < bdim)
+
+
+def _unit_batch(x: Any, bdim: int | None, dst: int, out_ndim: int) -> Any:
+    """``x`` (per-example rank 0 or ``out_ndim - 1``) reshaped to rank ``out_ndim`` with its batch
+    axis (or a size-1 axis when unbatched) at ``dst``, ready for lax's size-1 broadcasting."""
+    aval = to_aval(x)
+    if bdim is not_mapped:
+        shape = list(aval.shape)
+        shape.insert(dst, 1)
+        dims = tuple(i for i in range(out_ndim) if i != dst)
+    elif aval.ndim == 1 and out_ndim > 1:  # a batched per-example scalar
+        shape = [1] * out_ndim
+        shape[dst] = aval.shape[0]
+        dims = (dst,)
+    else:
+        return moveaxis(x, bdim, dst)
+    return _shape_prims().broadcast_in_dim_p.bind(x, shape=tuple(shape), broadcast_dimensions=dims)
+
+
+def vectorized_batcher(prim: Primitive) -> Callable:
+    """The rule of a unary elementwise primitive: bind on the batched value, keep its axis."""
+    def rule(axis_size, vals, dims, **params):
+        return prim.bind(*vals, **params), dims[0]
+    return rule
+
+
+def broadcast_batcher(prim: Primitive) -> Callable:
+    """The rule of an n-ary elementwise primitive under lax's broadcasting (equal ranks with
+    size-1 dims, or rank-0 operands next to arrays).
+
+    Batched operands of the output's rank with one batch axis bind as they are, next to
+    unbatched scalars. Otherwise every batch axis moves to the first full-rank batched operand's
+    axis, batched scalars become ``[1, .., n, .., 1]`` and unbatched arrays get a size-1 batch
+    axis, which lax broadcasts (as JAX emits: ``broadcast_in_dim`` to ``f32[1,3]``, then ``add``).
+    """
+    def rule(axis_size, vals, dims, **params):
+        avals = [to_aval(v) for v in vals]
+        ranks = [a.ndim - (d is not not_mapped) for a, d in zip(avals, dims)]
+        out_rank = max(ranks)
+        batched = [(a.ndim, d) for a, d, r in zip(avals, dims, ranks)
+                   if d is not not_mapped and r == out_rank]
+        if (len(set(batched)) == 1 and len(batched) == sum(d is not not_mapped for d in dims)
+                and all(a.ndim == 0 for a, d in zip(avals, dims) if d is not_mapped)):
+            return prim.bind(*vals, **params), batched[0][1]
+        # the per-example shape rule raises the error an unbatched call would raise
+        eval_abstract(prim, [_unbatched_aval(a, d) for a, d in zip(avals, dims)], params)
+        # one batch axis for all: 0 when an operand has it there already (out_axes=0 is the
+        # common case), else the first full-rank batched operand's, so it needs no transpose
+        dst = 0 if not batched or any(d == 0 for _, d in batched) else batched[0][1]
+        args = [v if d is not_mapped and r == 0 else _unit_batch(v, d, dst, out_rank + 1)
+                for v, d, r in zip(vals, dims, ranks)]
+        return prim.bind(*args, **params), dst
+    return rule
+
+
+def _unbatched_aval(a: ShapedArray, d: int | None) -> ShapedArray:
+    if d is not_mapped:
+        return a
+    return ShapedArray(a.shape[:d] + a.shape[d + 1:], a.dtype, a.weak_type)
+
+
+def full_broadcast_batcher(prim: Primitive, scalar_ok: Sequence[int] = ()) -> Callable:
+    """The rule of an elementwise primitive whose operands must have the output's full shape,
+    except those at positions ``scalar_ok``, which may also be rank 0 (``select_n``'s
+    predicate, ``clamp``'s bounds). Batched operands move to one batch axis; an operand that
+    is not batched (or a batched scalar) is broadcast to the full batched shape when needed."""
+    def rule(axis_size, vals, dims, **params):
+        avals = [to_aval(v) for v in vals]
+        ex = [_unbatched_aval(a, d) for a, d in zip(avals, dims)]
+        out = eval_abstract(prim, ex, params)
+        rank = len(out.shape)
+        full = [i for i, a in enumerate(ex) if a.ndim == rank and dims[i] is not not_mapped]
+        dst = dims[full[0]] if full else 0
+        shape = list(out.shape)
+        shape.insert(dst, axis_size)
+        args = []
+        for i, (v, d, a) in enumerate(zip(vals, dims, ex)):
+            if d is not_mapped and a.ndim == 0 and (i in scalar_ok or rank == 0):
+                args.append(v)
+            elif d is not_mapped or a.ndim != rank:
+                if d is not_mapped:
+                    bdims = tuple(j + (j >= dst) for j in range(rank)) if a.ndim else ()
+                else:
+                    bdims = (dst,)
+                args.append(_shape_prims().broadcast_in_dim_p.bind(
+                    v, shape=tuple(shape), broadcast_dimensions=bdims))
+            else:
+                args.append(moveaxis(v, d, dst))
+        return prim.bind(*args, **params), dst
+    return rule
+
+
+def reducer_batcher(prim: Primitive) -> Callable:
+    """The rule of a one-operand reduction with an ``axes`` param (per-example axes): the axes
+    shift past the batch axis, which stays where it is among the remaining axes."""
+    def rule(axis_size, vals, dims, *, axes, **params):
+        (x,), (bdim,) = vals, dims
+        new_axes = tuple(shift_axis(a, bdim) for a in axes)
+        out = prim.bind(x, axes=new_axes, **params)
+        return out, bdim_after_removing(bdim, new_axes)
+    return rule
+
+
+# -- sub-jaxprs -------------------------------------------------------------------------------
+_batched_jaxprs: dict = {}
+
+
+def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | None],
+                axis_name: Any = None) -> tuple[ClosedJaxpr, list[int | None]]:
+    """Batch ``closed`` (a jaxpr of per-example values) into a jaxpr of batched values.
+
+    ``in_dims[i]`` is the batch axis of operand ``i`` in the new jaxpr (``not_mapped`` for one
+    passed unbatched). Batched outputs come out with their batch axis at 0, unbatched outputs
+    stay unbatched; the second result lists the out dims (0 or ``not_mapped``). Results are
+    cached per (jaxpr, axis_size, in_dims, axis_name), so eager ``vmap(jit(f))`` compiles once.
+    """
+    from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
+    key = (closed, axis_size, tuple(in_dims), axis_name)
+    try:
+        hit = _batched_jaxprs.get(key)
+    except TypeError:
+        key, hit = None, None
+    if hit is not None:
+        return hit
+    in_avals = []
+    for a, d in zip(closed.in_avals, in_dims):
+        if d is not_mapped:
+            in_avals.append(a)
+        else:
+            shape = list(a.shape)
+            shape.insert(d, axis_size)
+            in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type))
+
+    def batched_fun(*args):
+        outer = current_trace()
+        trace = BatchTrace(outer, axis_size, axis_name, "vmap of a jit-ted function")
+        try:
+            with set_current_trace(trace):
+                outs = eval_jaxpr(closed.jaxpr, closed.consts,
+                                  *[trace.wrap(x, d) for x, d in zip(args, in_dims)])
+            unpacked = [trace.unpack(o) if isinstance(o, Tracer) else (o, not_mapped)
+                        for o in outs]
+        finally:
+            trace.finish()
+        flat = [v if d is not_mapped else moveaxis(v, d, 0) for v, d in unpacked]
+        return flat, [not_mapped if d is not_mapped else 0 for _, d in unpacked]
+
+    out = trace_to_jaxpr(batched_fun, in_avals, description="vmap of a jit-ted function",
+                         kind="jit")
+    if key is not None:
+        _batched_jaxprs[key] = out
+    return out

@@ -1,10 +1,168 @@
-"""Forward mode (JVP). Owns ``jvp_rules``: ``jvp_rules[p](primals, tangents, **params) ->
-(primals_out, tangents_out)``, written with xform primitives so they are themselves
-transformable. The interpreter arrives with the autodiff work; the table exists now so that the
-rule-coverage table can report it."""
+"""Forward mode: the JVP interpreter.
+
+A ``JVPTracer`` carries a primal value and its tangent. Tangents may be the symbolic ``Zero``,
+which costs nothing: a primitive whose inputs all have zero tangents is not differentiated at
+all, and rules skip the terms of zero tangents. Values not owned by this trace are constants
+(zero tangent), which is what keeps nested ``jvp``s of the same function apart.
+
+``jvp_rules[p](primals, tangents, **params) -> (primal_out, tangent_out)``; for primitives with
+multiple results both are lists. Rules are written with xform primitives, so they are themselves
+differentiable (higher order) and batchable.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+from xform.core.avals import ShapedArray, float0
+from xform.core.trace import Trace, Tracer, set_current_trace, to_aval
 
 jvp_rules: dict[Any, Callable[..., Any]] = {}
+
+
+class Zero:
+    """A symbolic zero tangent of type ``aval``."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Zero({self.aval.str_short()})"
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    """Tangents of integer and bool values are float0, as in JAX; others keep the dtype."""
+    import numpy as np
+    if np.issubdtype(aval.dtype, np.inexact):
+        return ShapedArray(aval.shape, aval.dtype, aval.weak_type)
+    return ShapedArray(aval.shape, float0)
+
+
+def zeros_like_aval(aval: ShapedArray) -> Any:
+    """A concrete-or-traced array of zeros (bound under the current trace)."""
+    from xform.lax.shape import full
+    if aval.dtype == float0:
+        import numpy as np
+        return np.zeros(aval.shape, float0)
+    return full(aval.shape, 0, aval.dtype)
+
+
+def instantiate(t: Any) -> Any:
+    return zeros_like_aval(t.aval) if isinstance(t, Zero) else t
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace: JVPTrace, primal: Any, tangent: Any):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self) -> ShapedArray:
+        return to_aval(self.primal)
+
+    def concrete_value(self, context: str):
+        # Python control flow on concrete values keeps working under (eager) differentiation
+        p = self.primal
+        return p.concrete_value(context) if isinstance(p, Tracer) else p
+
+
+class JVPTrace(Trace):
+    kind = "jvp"
+
+    def unpack(self, x: Any) -> tuple[Any, Any]:
+        if self.is_own(x):
+            return x.primal, x.tangent
+        return x, Zero(tangent_aval(to_aval(x)))
+
+    def wrap(self, primal: Any, tangent: Any) -> Any:
+        return primal if isinstance(tangent, Zero) else JVPTracer(self, primal, tangent)
+
+    def process_primitive(self, prim, args, params):
+        primals, tangents = zip(*map(self.unpack, args)) if args else ((), ())
+        with set_current_trace(self.parent):
+            if all(isinstance(t, Zero) for t in tangents):
+                return prim.bind(*primals, **params)
+            rule = jvp_rules.get(prim)
+            if rule is None:
+                raise NotImplementedError(
+                    f"Differentiation rule for '{prim.name}' not implemented. This is a bug in "
+                    "xform (every primitive should have one; see docs/primitives.md).")
+            p_out, t_out = rule(list(primals), list(tangents), **params)
+        if prim.multiple_results:
+            return [self.wrap(p, t) for p, t in zip(p_out, t_out)]
+        return self.wrap(p_out, t_out)
+
+
+def jvp_flat(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
+             description: str = "") -> tuple[list, list, Any]:
+    """Run ``fun(*tracers) -> (flat_outs, aux)`` under a fresh JVP trace.
+
+    Returns ``(primal_outs, tangent_outs, aux)``; tangent outs may be ``Zero``.
+    """
+    from xform.core.trace import current_trace
+    trace = JVPTrace(current_trace(), description)
+    try:
+        ins = [trace.wrap(p, t) for p, t in zip(primals, tangents)]
+        with set_current_trace(trace):
+            outs, aux = fun(*ins)
+        unpacked = [trace.unpack(o) for o in outs]
+    finally:
+        trace.finish()
+    return [p for p, _ in unpacked], [t for _, t in unpacked], aux
+
+
+# -- helpers for writing rules --------------------------------------------------------------
+def add_tangents(x: Any, y: Any) -> Any:
+    """Sum of two tangents, either of which may be ``Zero``."""
+    from xform.lax.elementwise import add
+    if isinstance(x, Zero):
+        return y
+    if isinstance(y, Zero):
+        return x
+    return add(x, y)
+
+
+def defjvp(prim, *partials: Callable | None) -> None:
+    """Register a rule from one function per operand: ``partial_i(t_i, ans, *primals)`` gives that
+    operand's contribution to the output tangent (linear in ``t_i``); ``None`` means the
+    primitive is not differentiable in that operand. Zero tangents contribute nothing."""
+
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        out = None
+        for fn, t in zip(partials, tangents):
+            if fn is None or isinstance(t, Zero):
+                continue
+            term = fn(t, ans, *primals, **params)
+            out = term if out is None else add_tangents(out, term)
+        return ans, (Zero(tangent_aval(to_aval(ans))) if out is None else out)
+
+    jvp_rules[prim] = rule
+
+
+def defjvp_zero(prim) -> None:
+    """The output does not depend differentiably on any input (comparisons, floor, ...)."""
+
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        if prim.multiple_results:
+            return ans, [Zero(tangent_aval(to_aval(a))) for a in ans]
+        return ans, Zero(tangent_aval(to_aval(ans)))
+
+    jvp_rules[prim] = rule
+
+
+def deflinear_jvp(prim) -> None:
+    """A primitive linear in all its operands: the tangent is the primitive on the tangents."""
+
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        ts = [instantiate(t) for t in tangents]
+        return ans, prim.bind(*ts, **params)
+
+    jvp_rules[prim] = rule

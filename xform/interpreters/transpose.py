@@ -1,9 +1,105 @@
-"""Transposition (the backward pass). Owns ``transpose_rules``: ``transpose_rules[p](cts, *args,
-**params) -> cotangents of the linear inputs``. The interpreter arrives with the autodiff work;
-the table exists now so that the rule-coverage table can report it."""
+"""Transposition: the backward pass over a linear jaxpr.
+
+The inputs a jaxpr is linear in are marked ``UndefinedPrimal``; the others are known values.
+Equations with no linear input are evaluated forward first; then the linear equations are
+walked in reverse, each primitive's transpose rule turning the cotangents of its outputs into
+cotangents of its linear inputs, which are summed where a variable is read more than once.
+
+``transpose_rules[p](ct, *args, **params) -> [ct_in or None per arg]`` where ``ct`` is the output
+cotangent (a list for primitives with multiple results, entries possibly ``Zero``) and ``args``
+holds ``UndefinedPrimal`` for the linear operands and values for the rest. Rules bind xform
+primitives, so the backward pass itself runs under any enclosing transform.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+from xform.core.avals import ShapedArray
+from xform.core.ir import Jaxpr, Literal, Var
+from xform.interpreters.jvp import Zero, add_tangents
 
 transpose_rules: dict[Any, Callable[..., Any]] = {}
+
+
+class UndefinedPrimal:
+    """A linear input of a transposed primitive: only its type is known."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"UndefinedPrimal({self.aval.str_short()})"
+
+
+def is_undefined(x: Any) -> bool:
+    return isinstance(x, UndefinedPrimal)
+
+
+def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any],
+                  cts_out: Sequence[Any]) -> list:
+    """Cotangents of ``jaxpr``'s invars (``Zero`` for known ones and unreached ones)."""
+    env: dict = {}
+    linear: set = set()
+
+    def read(a):
+        return a.val if isinstance(a, Literal) else env[a]
+
+    for v, c in zip(jaxpr.constvars, consts):
+        env[v] = c
+    for v, a in zip(jaxpr.invars, args):
+        if is_undefined(a):
+            linear.add(v)
+        else:
+            env[v] = a
+    linear_eqns = []
+    for eqn in jaxpr.eqns:
+        if any(isinstance(a, Var) and a in linear for a in eqn.invars):
+            linear.update(eqn.outvars)
+            linear_eqns.append(eqn)
+            continue
+        outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+        for v, x in zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]):
+            env[v] = x
+
+    cts: dict = {}
+
+    def accumulate(v, ct):
+        if isinstance(v, Var) and v in linear and ct is not None and not isinstance(ct, Zero):
+            cts[v] = add_tangents(cts[v], ct) if v in cts else ct
+
+    for v, ct in zip(jaxpr.outvars, cts_out):
+        accumulate(v, ct)
+    for eqn in reversed(linear_eqns):
+        ct_outs = [cts.pop(v, None) for v in eqn.outvars]
+        if all(c is None for c in ct_outs):
+            continue
+        ct_outs = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, ct_outs)]
+        rule = transpose_rules.get(eqn.primitive)
+        if rule is None:
+            raise NotImplementedError(
+                f"Transpose rule (for reverse-mode differentiation) for '{eqn.primitive.name}' "
+                "not implemented. This is a bug in xform if the primitive is linear in the "
+                "differentiated input; see docs/primitives.md.")
+        invals = [UndefinedPrimal(a.aval) if isinstance(a, Var) and a in linear else read(a)
+                  for a in eqn.invars]
+        ct_in = rule(ct_outs if eqn.primitive.multiple_results else ct_outs[0], *invals,
+                     **eqn.params)
+        for a, ct in zip(eqn.invars, ct_in):
+            accumulate(a, ct)
+    return [cts.get(v, Zero(v.aval)) if v in linear else Zero(v.aval) for v in jaxpr.invars]
+
+
+# -- helpers for writing rules --------------------------------------------------------------
+def deflinear(prim, transpose_fn: Callable[..., Any]) -> None:
+    """A primitive linear in its single operand: ``transpose_fn(ct, **params)`` gives the
+    operand's cotangent. Zero cotangents stay Zero."""
+
+    def rule(ct, x, **params):
+        if isinstance(ct, Zero):
+            return [Zero(x.aval)]
+        return [transpose_fn(ct, x_aval=x.aval, **params)]
+
+    transpose_rules[prim] = rule

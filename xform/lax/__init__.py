@@ -23,6 +23,7 @@ from xform.lax.elementwise import (
 )
 from xform.lax.indexing import *  # noqa: F401,F403
 from xform.lax.linear import *  # noqa: F401,F403
+from xform.lax.parallel import *  # noqa: F401,F403
 from xform.lax.reductions import *  # noqa: F401,F403
 from xform.lax.shape import *  # noqa: F401,F403
 from xform.lax.sorting import *  # noqa: F401,F403

@@ -36,14 +36,26 @@ def shape_str(shape) -> str:
 
 
 def broadcast_shapes_lax(name: str, *avals: ShapedArray) -> tuple:
-    """lax's rule: equal shapes, or rank-0 operands next to arrays."""
+    """lax's rule: rank-0 operands next to arrays; arrays of one rank whose sizes agree in each
+    dimension or are 1 there (the result takes the other size), as ``jax.lax.add`` accepts."""
     shapes = [a.shape for a in avals if a.ndim]
-    if any(s != shapes[0] for s in shapes[1:]):
-        raise TypeError(f"{name} got incompatible shapes for broadcasting: "
-                        f"{', '.join(shape_str(a.shape) for a in avals)}. lax operations need "
-                        "equal shapes; use xform.numpy (which broadcasts) or "
-                        "xform.lax.broadcast_in_dim first.")
-    return shapes[0] if shapes else ()
+    if not shapes:
+        return ()
+    if len({len(s) for s in shapes}) != 1:
+        raise TypeError(f"{name}: arrays must have the same number of dimensions, got "
+                        f"{', '.join(shape_str(a.shape) for a in avals)}. lax operations do not "
+                        "add leading dimensions; use xform.numpy (which broadcasts) or "
+                        "xform.lax.broadcast_in_dim / expand_dims first.")
+    out = []
+    for sizes in zip(*shapes):
+        big = {d for d in sizes if d != 1}
+        if len(big) > 1:
+            raise TypeError(f"{name} got incompatible shapes for broadcasting: "
+                            f"{', '.join(shape_str(a.shape) for a in avals)}. lax operations "
+                            "need equal sizes in each dimension (or size 1); use xform.numpy "
+                            "(which broadcasts) or xform.lax.broadcast_in_dim first.")
+        out.append(big.pop() if big else 1)
+    return tuple(out)
 
 
 def unop(name: str, accepted: Sequence[str], jax_fn: Callable, *,

@@ -8,7 +8,15 @@ closed jaxpr and the function's name; closed-over values arrive as leading opera
 from __future__ import annotations
 
 from xform.core.primitive import Primitive, abstract_eval
+from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
+from xform.core.trace import to_aval
+from xform.interpreters.jvp import Zero, instantiate, jvp_rules
+from xform.interpreters.partial_eval import linearize_jaxpr
+from xform.interpreters.staging import hoist_consts, trace_to_jaxpr
+from xform.interpreters.transpose import (
+    UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
+)
 
 jit_p = Primitive("jit", multiple_results=True)
 jit_p.pp_params = lambda params: [("name", params["name"]), ("jaxpr", params["jaxpr"])]
@@ -25,5 +33,65 @@ def _jit_to_jax(*args, jaxpr, name):
     return eval_closed_jaxpr_jax(jaxpr, args)
 
 
+_hoisted: dict = {}
+
+
+def _jit_batch_rule(axis_size, vals, dims, *, jaxpr, name):
+    # Batch the body into a new jaxpr (batched outputs at axis 0) and call that: one program.
+    batched, out_dims = batch_jaxpr(jaxpr, axis_size, dims, current_axis_name())
+    hoisted = _hoisted.get(batched)
+    if hoisted is None:  # one body object per batched jaxpr keeps the eager jit cache warm
+        hoisted = _hoisted[batched] = hoist_consts(batched)
+    body, consts = hoisted
+    return jit_p.bind(*consts, *vals, jaxpr=body, name=name), out_dims
+
+
 abstract_eval[jit_p] = _jit_abstract_eval
 to_jax[jit_p] = _jit_to_jax
+batch_rules[jit_p] = _jit_batch_rule
+
+
+_linearized: dict = {}
+
+
+def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
+    # Linearize the body once per (body, which tangents are nonzero): a known call computes the
+    # primal outputs and the residuals, a linear call maps residuals and tangents to the output
+    # tangents. Under linearize, the first runs now and only the second is staged; transposing
+    # it is transposing a call.
+    nonzero = tuple(not isinstance(t, Zero) for t in tangents)
+    key = (jaxpr, nonzero)
+    if key not in _linearized:
+        known, linear, _ = linearize_jaxpr(jaxpr, nonzero)
+        _linearized[key] = (*hoist_consts(known), linear)
+    known, known_consts, linear = _linearized[key]
+    outs = jit_p.bind(*known_consts, *primals, jaxpr=known, name=name)
+    n_out = len(jaxpr.out_avals)
+    primal_out, residuals = outs[:n_out], outs[n_out:]
+    tangent_out = jit_p.bind(*residuals, *[t for t in tangents if not isinstance(t, Zero)],
+                             jaxpr=linear, name=f"jvp({name})")
+    return primal_out, tangent_out
+
+
+def _jit_transpose_rule(cts, *args, jaxpr, name):
+    undefined = [is_undefined(a) for a in args]
+    known_vals = [a for a in args if not is_undefined(a)]
+    cts = [instantiate(c) for c in cts]
+
+    def backward(*known_and_cts):
+        known, ct_vals = known_and_cts[:len(known_vals)], known_and_cts[len(known_vals):]
+        it = iter(known)
+        full = [UndefinedPrimal(a.aval) if u else next(it) for a, u in zip(args, undefined)]
+        res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, ct_vals)
+        return [instantiate(r) for r, u in zip(res, undefined) if u], None
+
+    avals = [to_aval(x) for x in known_vals] + [to_aval(c) for c in cts]
+    closed, _ = trace_to_jaxpr(backward, avals, description=f"transpose of {name}",
+                               kind="transpose")
+    body, consts = hoist_consts(closed)
+    outs = iter(jit_p.bind(*consts, *known_vals, *cts, jaxpr=body, name=f"transpose({name})"))
+    return [next(outs) if u else None for u in undefined]
+
+
+jvp_rules[jit_p] = _jit_jvp_rule
+transpose_rules[jit_p] = _jit_transpose_rule

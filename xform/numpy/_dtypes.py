@@ -60,7 +60,7 @@ def result_type(*args: Any) -> np.dtype:
 
 def promote_types(a: Any, b: Any) -> np.dtype:
     """The promoted dtype of two dtypes, as ``jax.numpy.promote_types`` (no weak types)."""
-    return canonicalize_dtype(_jax_dtypes.promote_types(a, b))
+    return canonicalize_dtype(_jnp_consts.promote_types(a, b))
 
 
 def issubdtype(arg1: Any, arg2: Any) -> bool:

@@ -15,6 +15,7 @@ per element, from an iota) and new axes from ``None``.
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -183,6 +184,12 @@ def _normalize_index_array(i: Any, n: int) -> Any:
     return lax_ew.select_n(neg, i, lax_ew.add(i, n))
 
 
+def _as_index_dtype(i: Any) -> Any:
+    if isinstance(i, np.ndarray):
+        return i.astype(_INDEX_DTYPE)
+    return convert(i, _INDEX_DTYPE)
+
+
 def _is_static_index(entries: list) -> bool:
     return all(e is None or isinstance(e, slice) or _is_int_scalar(e)
                or (_is_array(e) and to_aval(e).ndim == 0) for e in entries)
@@ -230,8 +237,8 @@ def _static_take(x: Any, entries: list) -> Any:
         x = lax.rev(x, tuple(rev_dims))
     if dyn:
         cur = to_aval(x).shape
-        idx = [_normalize_index_array(dyn[k], cur[k]) if k in dyn else np.int32(0)
-               for k in range(len(cur))]
+        # lax.dynamic_slice counts negative indices from the end itself
+        idx = [_as_index_dtype(dyn[k]) if k in dyn else np.int32(0) for k in range(len(cur))]
         sizes = tuple(1 if k in dyn else cur[k] for k in range(len(cur)))
         x = lax.dynamic_slice(x, idx, sizes)
     if int_dims:
@@ -267,7 +274,7 @@ class _Plan(NamedTuple):
     adv: list             # (operand dim, normalized index array) in operand-dim order
 
 
-def _plan(shape: tuple, entries: list, all_ints_advanced: bool = True) -> _Plan:
+def _plan(shape: tuple, entries: list, check_bounds: bool = True) -> _Plan:
     from xform.numpy._shape import broadcast_to
     adv, slices = [], []
     adv_positions = []  # positions in entries (for contiguity)
@@ -279,7 +286,7 @@ def _plan(shape: tuple, entries: list, all_ints_advanced: bool = True) -> _Plan:
         if isinstance(e, slice):
             slices.append((k, (d,) + _slice_params(e, shape[d])))
         else:
-            if _is_int_scalar(e):
+            if _is_int_scalar(e) and check_bounds:
                 _check_int(e, shape[d], d)
             adv.append((d, e))
             adv_positions.append(k)
@@ -296,7 +303,7 @@ def _plan(shape: tuple, entries: list, all_ints_advanced: bool = True) -> _Plan:
         adv_positions == list(range(adv_positions[0], adv_positions[-1] + 1))
     adv_block = [_Axis("adv", -1, 0, 0, n) for n in bshape]
     axes: list = [] if contiguous else list(adv_block)
-    for k, e in enumerate(entries):
+    for k in range(len(entries)):
         if contiguous and adv_positions and k == adv_positions[0]:
             axes += adv_block
         for kk, s in slices:
@@ -404,8 +411,16 @@ def scatter_update(arr: Any, idx: Any, values: Any, scatter_fn: Any, *,
     aval = to_aval(arr)
     shape = aval.shape
     entries = _normalize_entries(shape, idx)
-    plan = _plan(shape, entries)
+    plan = _plan(shape, entries, check_bounds=False)  # out-of-bounds updates are dropped
     out_shape = tuple(a.size for a in plan.axes)
+    if _is_array(values) or is_python_scalar(values):
+        from xform.core.avals import result_type
+        if result_type(aval.dtype, values) != aval.dtype:
+            warnings.warn(
+                f"scatter inputs have incompatible types: cannot safely cast value from "
+                f"dtype={to_aval(values).dtype} to dtype={aval.dtype}. In future releases this "
+                "will be an error; convert the values with .astype first.", FutureWarning,
+                stacklevel=3)
     values = convert(asarray(values) if not _is_array(values) and not is_python_scalar(values)
                      else values, aval.dtype, False)
     if is_python_scalar(values):

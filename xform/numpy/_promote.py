@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import jax
 import numpy as np
 
 from xform.core.avals import ShapedArray, canonicalize_dtype, is_python_scalar, result_type
 from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
 from xform.lax._helpers import weak_scalar
+
+
+_FAST_TYPES = (jax.Array, Tracer)
 
 
 def is_array_like(x: Any) -> bool:
@@ -19,7 +23,8 @@ def is_array_like(x: Any) -> bool:
 def check_arraylike(name: str, *args: Any) -> None:
     """jax.numpy's rule: arrays and scalars only (a list is not silently converted)."""
     for i, a in enumerate(args):
-        if not (is_python_scalar(a) or is_array_like(a) or isinstance(a, np.generic)):
+        if not (isinstance(a, _FAST_TYPES) or is_python_scalar(a) or is_array_like(a)
+                or isinstance(a, np.generic)):
             raise TypeError(f"{name} requires ndarray or scalar arguments, but got "
                             f"{type(a).__name__} at position {i}. Convert it first with "
                             "xform.numpy.asarray.")
@@ -42,22 +47,41 @@ def convert(x: Any, dtype: Any, weak_type: bool = False) -> Any:
     return lax_ew._convert_weak(x, dtype, weak_type)
 
 
-_strong_cache: dict = {}
-
-
 def _strong_scalar(x: Any, dtype: np.dtype) -> Any:
-    """A concrete 0-d jax.Array of ``dtype`` (a literal when staged), cached by value."""
-    key = (type(x), x, dtype)
-    try:
-        out = _strong_cache.get(key)
-    except TypeError:
-        out, key = None, None
+    """A strongly typed 0-d numpy value of ``dtype``: written inline (a literal) when staged.
+
+    numpy rather than a jax.Array, so that building it inside jax.jit's tracing (xform.jit
+    lowers through it) never makes a jax tracer."""
+    with np.errstate(all="ignore"):
+        return np.asarray(x).astype(dtype)
+
+
+_promotion_cache: dict = {}
+_SCALAR_DEFAULTS: dict = {}
+
+
+def _promotion_key(a: Any) -> Any:
+    if isinstance(a, _FAST_TYPES):
+        return (a.dtype, a.weak_type)
+    if type(a) in (bool, int, float, complex):
+        return type(a)
+    return None
+
+
+def _cached_result_type(args: tuple) -> tuple:
+    """``result_type(*args, return_weak_type_flag=True)``, cached on the dtypes, weak types
+    and Python scalar types (eager calls pay for JAX's lattice walk once)."""
+    keys = tuple(_promotion_key(a) for a in args)
+    if None in keys:
+        return result_type(*args, return_weak_type_flag=True)
+    key = (keys, bool(jax.config.jax_enable_x64))
+    out = _promotion_cache.get(key)
     if out is None:
-        import jax
-        with np.errstate(all="ignore"):
-            out = jax.device_put(np.asarray(x).astype(dtype))
-        if key is not None and len(_strong_cache) < 4096:
-            _strong_cache[key] = out
+        out = _promotion_cache[key] = result_type(*args, return_weak_type_flag=True)
+        if not _SCALAR_DEFAULTS or key[1] != _SCALAR_DEFAULTS.get("x64"):
+            _SCALAR_DEFAULTS.clear()
+            _SCALAR_DEFAULTS.update({t: result_type(t(0)) for t in (bool, int, float, complex)})
+            _SCALAR_DEFAULTS["x64"] = key[1]
     return out
 
 
@@ -65,11 +89,18 @@ def promote_dtypes(*args: Any) -> list:
     """Convert every argument to the common dtype JAX's lattice gives them."""
     if len(args) < 2:
         return list(args)
-    dtype, weak = result_type(*args, return_weak_type_flag=True)
+    first = args[0]
+    if isinstance(first, _FAST_TYPES):
+        # fast path (eager calls): arrays of one dtype and weak type need no promotion
+        dt, wk = first.dtype, first.weak_type
+        if all(isinstance(a, _FAST_TYPES) and a.dtype == dt and a.weak_type == wk
+               for a in args[1:]):
+            return list(args)
+    dtype, weak = _cached_result_type(args)
     out = []
     for a in args:
         if is_python_scalar(a):
-            out.append(weak_scalar(a, dtype))
+            out.append(a if _SCALAR_DEFAULTS.get(type(a)) == dtype else weak_scalar(a, dtype))
             continue
         aval = to_aval(a)
         if aval.dtype != dtype or aval.weak_type != weak:
@@ -103,6 +134,8 @@ def promote_to_inexact(*args: Any) -> list:
 
 
 def shape_of(x: Any) -> tuple:
+    if isinstance(x, _FAST_TYPES):
+        return x.shape
     return () if is_python_scalar(x) else tuple(to_aval(x).shape)
 
 
@@ -133,8 +166,9 @@ def broadcast_for_binop(name: str, *args: Any) -> list:
     """Broadcast array operands to the common shape; rank-0 operands stay as they are (lax's
     binary operations accept them next to arrays)."""
     shapes = [shape_of(a) for a in args]
-    if all(s == shapes[0] for s in shapes):
-        return list(args)
+    nonscalar = [s for s in shapes if s]
+    if all(s == nonscalar[0] for s in nonscalar[1:]):
+        return list(args)  # equal shapes, rank-0 operands aside: lax takes them as they are
     out_shape = broadcast_shapes(name, *shapes)
     return [a if s == out_shape or s == () else broadcast_to_shape(a, out_shape)
             for a, s in zip(args, shapes)]

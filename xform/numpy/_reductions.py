@@ -93,7 +93,8 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: None = None,  # noqa: 
         promote_integers: bool = True) -> Any:
     """Sum over ``axis`` (all axes by default), as ``jax.numpy.sum``.
 
-    >>> sum(ones((2, 3)), axis=1)
+    >>> import xform.numpy as xnp
+    >>> xnp.sum(xnp.ones((2, 3)), axis=1)
     Array([3., 3.], dtype=float32)
     """
     return _reduction("sum", _lax().reduce_sum, a, axis, dtype, keepdims, initial, where,
@@ -202,8 +203,8 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int
     axes = _reduction_axes(axis, aval.ndim, "var")
     comp = _inexact_dtype(aval.dtype)
     a = convert(a, comp)
-    centered = lax_ew.sub(a, mean(a, axis, keepdims=True, where=where)) \
-        if aval.ndim else lax_ew.sub(a, a)
+    from xform.numpy._ufuncs import subtract
+    centered = subtract(a, mean(a, axis, keepdims=True, where=where))
     if np.issubdtype(comp, np.complexfloating):
         sq = lax_ew.real(lax_ew.mul(centered, lax_ew.conj(centered)))
     else:

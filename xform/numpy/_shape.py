@@ -11,7 +11,7 @@ import numpy as np
 from xform.core.avals import is_python_scalar
 from xform.core.trace import to_aval
 from xform.numpy._promote import (
-    broadcast_shapes, broadcast_to_shape, check_arraylike, convert, promote_dtypes,
+    broadcast_shapes, check_arraylike, convert, promote_dtypes,
 )
 
 
@@ -175,7 +175,11 @@ def broadcast_to(array: Any, shape: Any) -> Any:
     array = _as_array(array)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     src = to_aval(array).shape
-    if len(src) > len(shape) or broadcast_shapes("broadcast_to", src, shape) != shape:
+    try:
+        ok = len(src) <= len(shape) and tuple(np.broadcast_shapes(src, shape)) == shape
+    except ValueError:
+        ok = False
+    if not ok:
         raise ValueError(f"Incompatible shapes for broadcasting: {src} and requested shape "
                          f"{shape}")
     if src == shape:

@@ -307,7 +307,7 @@ def _int_pow(x: Any, y: Any) -> Any:
     if np.issubdtype(d, np.signedinteger):
         acc = lax.select(lax.lt(y, zero), lax.select(lax.eq(x, one), acc, lax.mul(acc, zero)),
                          acc)
-    return acc
+    return convert(acc, d, aval_of(x).weak_type and aval_of(y).weak_type)
 
 
 def power(x1: Any, x2: Any, /) -> Any:

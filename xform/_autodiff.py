@@ -1,0 +1,422 @@
+"""The differentiation API: jvp, linearize, vjp, grad, value_and_grad, linear_transpose,
+jacfwd, jacrev, hessian. Each is argument checking and pytree handling around the interpreters:
+``jvp`` is the JVP trace; ``linearize`` is JVP under partial evaluation; ``vjp`` is linearize
+followed by the backward pass; everything else is built from those."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from jax.tree_util import tree_flatten, tree_unflatten
+
+from xform._tracing import fun_description, fun_name, positional_names
+from xform.core.avals import ShapedArray, float0
+from xform.core.trace import to_aval
+from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval, zeros_like_aval
+from xform.interpreters.partial_eval import linearize_flat
+from xform.interpreters.transpose import UndefinedPrimal, backward_pass
+
+
+def _flat_fun(fun: Callable, in_tree, has_aux: bool):
+    """``fun`` on flat leaves, returning ``(flat_outs, (out_tree, aux))``."""
+
+    def flat(*leaves):
+        args = tree_unflatten(in_tree, leaves)
+        out = fun(*args)
+        aux = None
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError(f"{fun_name(fun)} was differentiated with has_aux=True, so it "
+                                "must return a pair (output, auxiliary data); it returned "
+                                f"{type(out).__name__}.")
+            out, aux = out
+        outs, out_tree = tree_flatten(out)
+        return outs, (out_tree, aux)
+
+    return flat
+
+
+def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
+    p, t = to_aval(primal), to_aval(tangent)
+    want = tangent_aval(p)
+    if t.shape != p.shape or t.dtype != want.dtype:
+        raise ValueError(
+            f"jvp called with a tangent of type {t.str_short()} for the primal `{path}` of type "
+            f"{p.str_short()}; the tangent must have shape {p.shape} and dtype "
+            f"{want.dtype.name if want.dtype != float0 else 'float0'} (tangents of integer and "
+            "bool primals are float0).")
+
+
+def _strip_zero(t: Any) -> Any:
+    return instantiate(t) if isinstance(t, Zero) else t
+
+
+def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False):
+    """Forward-mode derivative: ``(fun(*primals), J(primals) @ tangents)``.
+
+    >>> import xform, xform.numpy as xnp
+    >>> xform.jvp(xnp.sin, (0.0,), (1.0,))
+    (Array(0., dtype=float32, weak_type=True), Array(1., dtype=float32, weak_type=True))
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp expects primals and tangents as tuples or lists, got "
+                        f"{type(primals).__name__} and {type(tangents).__name__}.")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp got {len(primals)} primals and {len(tangents)} tangents; give "
+                         "one tangent per primal.")
+    flat_p, in_tree = tree_flatten(tuple(primals))
+    flat_t, t_tree = tree_flatten(tuple(tangents))
+    if in_tree != t_tree:
+        raise ValueError(f"jvp: the tangents' structure {t_tree} differs from the primals' "
+                         f"structure {in_tree}.")
+    paths = positional_names(fun, len(primals))
+    leaf_paths = [f"primals[{i}] ({n})" for i, n in enumerate(paths)
+                  for _ in tree_flatten(primals[i])[0]]
+    for path, p, t in zip(leaf_paths, flat_p, flat_t):
+        _check_tangent(path, p, t)
+    p_out, t_out, (out_tree, aux) = jvp_flat(_flat_fun(fun, in_tree, has_aux), flat_p, flat_t,
+                                             f"jvp of {fun_description(fun)}")
+    p_res = tree_unflatten(out_tree, p_out)
+    t_res = tree_unflatten(out_tree, [_strip_zero(t) for t in t_out])
+    return (p_res, t_res, aux) if has_aux else (p_res, t_res)
+
+
+def _linearize(fun, primals, has_aux, diff_mask=None, what="linearize"):
+    flat_p, in_tree = tree_flatten(tuple(primals))
+    mask = [True] * len(flat_p) if diff_mask is None else diff_mask
+    t_avals = [tangent_aval(to_aval(p)) if m else None for p, m in zip(flat_p, mask)]
+    p_out, linear, (out_tree, aux) = linearize_flat(
+        _flat_fun(fun, in_tree, has_aux), flat_p, t_avals, f"{what} of {fun_description(fun)}")
+    return flat_p, in_tree, t_avals, p_out, linear, out_tree, aux
+
+
+def linearize(fun: Callable, *primals: Any, has_aux: bool = False):
+    """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` evaluates the linearized function
+    (a staged linear jaxpr: the primal computation is not repeated)."""
+    flat_p, in_tree, t_avals, p_out, linear, out_tree, aux = _linearize(fun, primals, has_aux)
+    from xform.interpreters.staging import eval_jaxpr
+
+    def f_jvp(*tangents):
+        flat_t, t_tree = tree_flatten(tuple(tangents))
+        if t_tree != in_tree:
+            raise ValueError(f"linearized function expects tangents of structure {in_tree}, "
+                             f"got {t_tree}.")
+        for i, (p, t) in enumerate(zip(flat_p, flat_t)):
+            _check_tangent(f"leaf {i}", p, t)
+        outs = eval_jaxpr(linear.jaxpr, linear.consts, *flat_t)
+        return tree_unflatten(out_tree, outs)
+
+    out = tree_unflatten(out_tree, p_out)
+    return (out, f_jvp, aux) if has_aux else (out, f_jvp)
+
+
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
+    """``(fun(*primals), vjp_fn)``; ``vjp_fn(ct)`` returns a tuple with one cotangent per primal.
+
+    >>> import xform, xform.numpy as xnp
+    >>> y, f_vjp = xform.vjp(xnp.sin, 0.0)
+    >>> f_vjp(1.0)
+    (Array(1., dtype=float32, weak_type=True),)
+    """
+    flat_p, in_tree, t_avals, p_out, linear, out_tree, aux = _linearize(
+        fun, primals, has_aux, what="vjp")
+    out_avals = [to_aval(p) for p in p_out]
+
+    def vjp_fn(ct):
+        flat_ct, ct_tree = tree_flatten(ct)
+        if ct_tree != out_tree:
+            raise ValueError(f"vjp_fn expects a cotangent with the output's structure "
+                             f"{out_tree}, got {ct_tree}.")
+        for i, (c, a) in enumerate(zip(flat_ct, out_avals)):
+            ca = to_aval(c)
+            if ca.shape != a.shape or tangent_aval(ca).dtype != tangent_aval(a).dtype:
+                raise ValueError(f"vjp_fn: cotangent {i} has type {ca.str_short()}, but the "
+                                 f"primal output it pairs with has type {a.str_short()}; they "
+                                 "must have the same shape and dtype.")
+        cts = backward_pass(linear.jaxpr, linear.consts,
+                            [UndefinedPrimal(a) for a in t_avals], flat_ct)
+        cts = [_strip_zero(c) for c in cts]
+        return tree_unflatten(in_tree, cts)
+
+    out = tree_unflatten(out_tree, p_out)
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def linear_transpose(fun: Callable, *primals: Any, reduce_axes=()):
+    """The transpose of the linear function ``fun``, specialised to ``primals``' types."""
+    from xform._tracing import abstractify
+    from xform.interpreters.staging import trace_to_jaxpr
+    flat_p, in_tree = tree_flatten(tuple(primals))
+    avals = [abstractify(p) for p in flat_p]
+
+    def flat_fun(*xs):
+        return tree_flatten(fun(*tree_unflatten(in_tree, xs)))
+
+    closed, out_tree = trace_to_jaxpr(flat_fun, avals, kind="linear_transpose",
+                                      description=f"linear_transpose of {fun_description(fun)}")
+
+    def transposed(*cts):
+        ct = cts[0] if len(cts) == 1 else cts
+        flat_ct, ct_tree = tree_flatten(ct)
+        if ct_tree != out_tree:
+            raise ValueError(f"transposed function expects cotangents of structure {out_tree}, "
+                             f"got {ct_tree}.")
+        res = backward_pass(closed.jaxpr, closed.consts, [UndefinedPrimal(a) for a in avals],
+                            flat_ct)
+        return tree_unflatten(in_tree, [_strip_zero(r) for r in res])
+
+    return transposed
+
+
+# -- grad -----------------------------------------------------------------------------------
+def _argnums_tuple(argnums, nargs: int, fun) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not isinstance(n, (int, np.integer)):
+            raise TypeError(f"argnums must be an int or a sequence of ints, got {argnums!r}.")
+        if not -nargs <= n < nargs:
+            raise ValueError(
+                f"argnums {argnums!r} is out of range for {fun_name(fun)}, which was called "
+                f"with {nargs} positional argument(s); valid argnums are 0..{nargs - 1}.")
+    return tuple(n % nargs for n in nums)
+
+
+def _check_diff_input(path: str, x: Any, holomorphic: bool, allow_int: bool, what: str):
+    aval = to_aval(x)
+    if holomorphic:
+        if not np.issubdtype(aval.dtype, np.complexfloating):
+            raise TypeError(f"{what} with holomorphic=True requires complex inputs, but "
+                            f"`{path}` has dtype {aval.dtype.name}. Convert it with "
+                            ".astype(xform.numpy.complex64), or drop holomorphic=True.")
+        return
+    if not np.issubdtype(aval.dtype, np.inexact) and not allow_int:
+        raise TypeError(
+            f"{what} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
+            f"np.inexact), but `{path}` has dtype {aval.dtype.name}. If you want to "
+            "differentiate with respect to it anyway (getting float0 zeros), pass "
+            "allow_int=True; otherwise convert it with .astype(float) or leave it out of "
+            "argnums.")
+
+
+def _check_scalar_output(out: Any, fun, holomorphic: bool, what: str) -> None:
+    aval = to_aval(out)
+    if aval.shape != ():
+        raise TypeError(
+            f"{what} requires a scalar output, but {fun_name(fun)} returned an array of shape "
+            f"{aval.shape} ({aval.str_short()}). For a vector output use xform.jacrev (the full "
+            "Jacobian) or xform.vjp; for per-example gradients, xform.vmap(xform.grad(f)); or "
+            "reduce the output to a scalar, e.g. with .sum().")
+    if holomorphic:
+        if not np.issubdtype(aval.dtype, np.complexfloating):
+            raise TypeError(f"{what} with holomorphic=True requires a complex output, got "
+                            f"{aval.dtype.name}.")
+    elif not np.issubdtype(aval.dtype, np.floating):
+        raise TypeError(f"{what} requires a real-valued (float) output, but {fun_name(fun)} "
+                        f"returned dtype {aval.dtype.name}. For complex outputs use "
+                        "holomorphic=True or differentiate the real part.")
+
+
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+                   holomorphic: bool = False, allow_int: bool = False, reduce_axes=()):
+    """A function returning ``(fun(*args), gradient of fun w.r.t. args[argnums])``.
+
+    >>> import xform, xform.numpy as xnp
+    >>> xform.value_and_grad(lambda x: xnp.sum(x ** 2))(xnp.arange(3.0))
+    (Array(5., dtype=float32), Array([0., 2., 4.], dtype=float32))
+    """
+    what = "grad"
+
+    @wraps(fun)
+    def value_and_grad_f(*args, **kwargs):
+        nums = _argnums_tuple(argnums, len(args), fun)
+        names = positional_names(fun, len(args))
+        for n in nums:
+            for i, leaf in enumerate(tree_flatten(args[n])[0]):
+                _check_diff_input(names[n] if i == 0 else f"{names[n]} (leaf {i})", leaf,
+                                  holomorphic, allow_int, what)
+        diff_args = tuple(args[n] for n in nums)
+
+        def f_of_diff(*dargs):
+            full = list(args)
+            for n, a in zip(nums, dargs):
+                full[n] = a
+            return fun(*full, **kwargs)
+
+        flat_p, in_tree, t_avals, p_out, linear, out_tree, aux = _linearize(
+            f_of_diff, diff_args, has_aux, what="grad")
+        if out_tree.num_leaves != 1:
+            raise TypeError(f"{what} requires a scalar output, but {fun_name(fun)} returned a "
+                            f"pytree with {out_tree.num_leaves} leaves. Use xform.jacrev or "
+                            "xform.vjp, or reduce it to one scalar.")
+        _check_scalar_output(p_out[0], fun, holomorphic, what)
+        one = _ones_like(p_out[0])
+        cts = backward_pass(linear.jaxpr, linear.consts, [UndefinedPrimal(a) for a in t_avals],
+                            [one])
+        grads = [_grad_leaf(c, a) for c, a in zip(cts, t_avals)]
+        g = tree_unflatten(in_tree, grads)
+        g = g[0] if isinstance(argnums, int) else g
+        value = tree_unflatten(out_tree, p_out)
+        return ((value, aux), g) if has_aux else (value, g)
+
+    return value_and_grad_f
+
+
+def _ones_like(x: Any) -> Any:
+    from xform.lax.shape import full
+    a = to_aval(x)
+    return full(a.shape, 1, a.dtype)
+
+
+def _grad_leaf(ct: Any, aval: ShapedArray) -> Any:
+    if isinstance(ct, Zero):
+        return zeros_like_aval(aval)
+    return ct
+
+
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False, allow_int: bool = False, reduce_axes=()):
+    """The gradient of the scalar function ``fun`` w.r.t. ``args[argnums]``.
+
+    >>> import xform, xform.numpy as xnp
+    >>> xform.grad(lambda x: xnp.sin(x))(0.0)
+    Array(1., dtype=float32, weak_type=True)
+    """
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
+
+    @wraps(fun)
+    def grad_f(*args, **kwargs):
+        out, g = vg(*args, **kwargs)
+        return (g, out[1]) if has_aux else g
+
+    return grad_f
+
+
+# -- jacobians ------------------------------------------------------------------------------
+def _std_basis(flat: list) -> tuple[Any, list[int]]:
+    """The identity basis over all leaves, as one stacked batch per leaf."""
+    from xform import numpy as xnp
+    sizes = [int(np.prod(to_aval(x).shape, dtype=np.int64)) for x in flat]
+    total = sum(sizes)
+    basis = []
+    offset = 0
+    for x, n in zip(flat, sizes):
+        a = to_aval(x)
+        dtype = a.dtype if np.issubdtype(a.dtype, np.inexact) else np.float32
+        eye = xnp.eye(total, dtype=dtype)[:, offset:offset + n]
+        basis.append(xnp.reshape(eye, (total,) + a.shape))
+        offset += n
+    return basis, sizes
+
+
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False, *, chunk_size: int | None = None):
+    """The Jacobian of ``fun`` by forward mode: ``vmap`` of ``jvp`` over the input basis.
+
+    ``chunk_size`` (beyond JAX): push that many basis vectors at a time (bounded memory).
+    """
+    from xform import numpy as xnp
+    from xform._vmap import vmap
+
+    @wraps(fun)
+    def jac(*args, **kwargs):
+        nums = _argnums_tuple(argnums, len(args), fun)
+        names = positional_names(fun, len(args))
+        for n in nums:
+            for leaf in tree_flatten(args[n])[0]:
+                _check_diff_input(names[n], leaf, holomorphic, False, "jacfwd")
+        dargs = tuple(args[n] for n in nums)
+        flat, in_tree = tree_flatten(dargs)
+
+        def f_flat(*leaves):
+            full = list(args)
+            for n, a in zip(nums, tree_unflatten(in_tree, leaves)):
+                full[n] = a
+            return fun(*full, **kwargs)
+
+        basis, sizes = _std_basis(flat)
+
+        def push(*tangent_leaves):
+            out = jvp(f_flat, tuple(flat), tuple(tangent_leaves), has_aux=has_aux)
+            return (out[1], out[2]) if has_aux else out[1]
+
+        pushed = vmap(push, in_axes=0, out_axes=-1, chunk_size=chunk_size)(*basis)
+        tangents = pushed[0] if has_aux else pushed
+        y_full = f_flat(*flat)
+        y, aux = (y_full if has_aux else (y_full, None))
+        y_flat, y_tree = tree_flatten(y)
+        t_flat = tree_flatten(tangents)[0]
+        # split the trailing basis axis into one block per input leaf
+        per_out = []
+        for yo, to in zip(y_flat, t_flat):
+            blocks, off = [], 0
+            for x, n in zip(flat, sizes):
+                blk = to[..., off:off + n]
+                blocks.append(xnp.reshape(blk, to_aval(yo).shape + to_aval(x).shape))
+                off += n
+            per_out.append(tree_unflatten(in_tree, blocks))
+        res = [p if not isinstance(argnums, int) else p[0] for p in per_out]
+        out = tree_unflatten(y_tree, res)
+        return (out, aux) if has_aux else out
+
+    return jac
+
+
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False, allow_int: bool = False, *,
+           chunk_size: int | None = None):
+    """The Jacobian of ``fun`` by reverse mode: ``vmap`` of the VJP over the output basis.
+
+    ``chunk_size`` (beyond JAX): pull back that many basis vectors at a time.
+    """
+    from xform import numpy as xnp
+    from xform._vmap import vmap
+
+    @wraps(fun)
+    def jac(*args, **kwargs):
+        nums = _argnums_tuple(argnums, len(args), fun)
+        names = positional_names(fun, len(args))
+        for n in nums:
+            for leaf in tree_flatten(args[n])[0]:
+                _check_diff_input(names[n], leaf, holomorphic, allow_int, "jacrev")
+        dargs = tuple(args[n] for n in nums)
+
+        def f_d(*d):
+            full = list(args)
+            for n, a in zip(nums, d):
+                full[n] = a
+            return fun(*full, **kwargs)
+
+        if has_aux:
+            y, f_vjp, aux = vjp(f_d, *dargs, has_aux=True)
+        else:
+            y, f_vjp = vjp(f_d, *dargs)
+        y_flat, y_tree = tree_flatten(y)
+        basis, sizes = _std_basis(y_flat)
+
+        def pull(*ct_leaves):
+            return f_vjp(tree_unflatten(y_tree, list(ct_leaves)))
+
+        cts = vmap(pull, chunk_size=chunk_size)(*basis)  # tuple over dargs, leading basis axis
+        in_flat, in_tree = tree_flatten(cts)
+        d_flat = tree_flatten(dargs)[0]
+        per_out = []
+        off = 0
+        for yo, n in zip(y_flat, sizes):
+            blocks = [xnp.reshape(c[off:off + n], to_aval(yo).shape + to_aval(d).shape)
+                      for c, d in zip(in_flat, d_flat)]
+            tree = tree_unflatten(in_tree, blocks)
+            per_out.append(tree[0] if isinstance(argnums, int) else tree)
+            off += n
+        out = tree_unflatten(y_tree, per_out)
+        return (out, aux) if has_aux else out
+
+    return jac
+
+
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+            holomorphic: bool = False, *, chunk_size: int | None = None):
+    """The Hessian: ``jacfwd(jacrev(fun))``."""
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic, chunk_size=chunk_size), argnums,
+                  has_aux, holomorphic, chunk_size=chunk_size)

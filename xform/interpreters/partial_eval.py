@@ -1,0 +1,93 @@
+"""Partial evaluation: split a computation into what is known now and what is not.
+
+The partial-eval trace is a staging trace that stages only the equations with an *unknown*
+input (one of its own tracers); an equation whose inputs are all known is handed to the parent
+trace and runs now. Known values an unknown equation reads become the staged jaxpr's consts:
+the residuals.
+
+``linearize`` is JVP on top of it: the primals are known and the tangents unknown, so running a
+function under a JVP trace whose parent is a partial-eval trace computes the primal outputs now
+and stages exactly the tangent computation, a linear jaxpr of the tangent inputs. Transposing
+that jaxpr gives the VJP.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from xform.core.avals import ShapedArray
+from xform.core.ir import ClosedJaxpr
+from xform.core.trace import current_trace, set_current_trace
+from xform.interpreters.jvp import JVPTrace, Zero, instantiate, tangent_aval
+from xform.interpreters.staging import StagingTrace, hoist_consts, trace_to_jaxpr
+
+
+class PartialEvalTrace(StagingTrace):
+    kind = "linearize"
+
+    def process_primitive(self, prim, args, params):
+        if any(self.is_own(x) for x in args):
+            return super().process_primitive(prim, args, params)
+        with set_current_trace(self.parent):
+            return prim.bind(*args, **params)
+
+
+def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequence[ShapedArray],
+                   description: str = ""):
+    """Linearize ``fun(*xs) -> (flat_outs, aux)`` at ``primals``.
+
+    ``tangent_avals[i]`` is None for a primal that is not differentiated. Returns
+    ``(primal_outs, linear, aux)`` where ``linear`` is a ClosedJaxpr from the tangents of the
+    differentiated inputs to the output tangents (consts: the residuals).
+    """
+    pe = PartialEvalTrace(current_trace(), description, kind="linearize")
+    jvp = JVPTrace(pe, description)
+    try:
+        tangents = [Zero(tangent_aval(a)) if ta is None else pe.new_arg(ta)
+                    for a, ta in zip([_aval(p) for p in primals], tangent_avals)]
+        ins = [jvp.wrap(p, t) for p, t in zip(primals, tangents)]
+        with set_current_trace(jvp):
+            outs, aux = fun(*ins)
+        unpacked = [jvp.unpack(o) for o in outs]
+        jvp.finish()
+        primal_outs = [p for p, _ in unpacked]
+        with set_current_trace(pe):
+            tangent_outs = [instantiate(t) for _, t in unpacked]
+        linear = pe.to_closed_jaxpr(tangent_outs)
+    finally:
+        jvp.finish()
+        pe.finish()
+    return primal_outs, linear, aux
+
+
+def _aval(x):
+    from xform.core.trace import to_aval
+    return to_aval(x)
+
+
+def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool]):
+    """Split a const-free closed jaxpr into its known part and its linear part.
+
+    Returns ``(known, linear, n_res)``: ``known`` (a closed jaxpr, possibly with consts) maps
+    the primal inputs to the primal outputs followed by ``n_res`` residuals; ``linear`` (const
+    free) maps the residuals followed by the tangents of the inputs marked ``nonzero`` to the
+    output tangents. This is how ``jit`` inside ``grad`` keeps the primal computation compiled
+    and the tangent computation linear.
+    """
+    from xform.interpreters.staging import eval_jaxpr
+    holder: dict = {}
+
+    def known_fun(*primals):
+        def f(*xs):
+            return eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *xs), None
+
+        t_avals = [tangent_aval(v.aval) if nz else None
+                   for v, nz in zip(jaxpr.jaxpr.invars, nonzero)]
+        outs, linear, _ = linearize_flat(f, primals, t_avals)
+        lin, residuals = hoist_consts(linear)
+        holder["linear"] = lin
+        return list(outs) + list(residuals), len(residuals)
+
+    known, n_res = trace_to_jaxpr(known_fun, [v.aval for v in jaxpr.jaxpr.invars],
+                                  description="linearize of a call", kind="linearize")
+    return known, holder["linear"], n_res

@@ -1,0 +1,456 @@
+"""Collectives over named axes: ``psum pmean pmax pmin all_gather axis_index ppermute
+psum_scatter all_to_all``, with jax.lax's signatures.
+
+A collective only has a meaning inside a transform that binds its axis name (``vmap`` with
+``axis_name=``). Each primitive's ``axes`` param names the axes it works over. The vmap whose
+name is among them applies the primitive's ``collective_rules`` entry, which rewrites it into
+ordinary operations on the batched value (``psum`` becomes ``reduce_sum`` over the batch axis);
+any other vmap batches it with its ``batch_rules`` entry, as an ordinary operation, and hands it
+on. Nothing is left of a collective once every vmap has run, so ``to_jax`` is only reached for an
+axis no vmap binds, and says so. The public functions look their axis up first and raise
+``NameError: unbound axis name: i`` outside the vmaps that bind it, as JAX does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+
+from xform.core.avals import ShapedArray, canonicalize_dtype
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import to_aval
+from xform.interpreters.batching import (
+    axis_names_in_scope, batch_rules, bdim_at_front, broadcast_batch, collective_rules,
+    moveaxis, not_mapped,
+)
+from xform.interpreters.lowering import to_jax
+from xform.lax._helpers import shape_str, weak_scalar
+
+__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "ppermute",
+           "psum_scatter", "all_to_all"]
+
+
+def _lax():
+    # the other families' primitives, imported on first use (no import cycle at load time)
+    from xform.lax import elementwise, reductions, shape
+    return elementwise, reductions, shape
+
+
+def _names(axis_name: Any) -> tuple:
+    return tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
+
+
+def _sizes(axis_name: Any) -> list[int]:
+    """The sizes of the named axes; NameError for a name no enclosing vmap binds."""
+    scope = axis_names_in_scope()
+    out = []
+    for n in _names(axis_name):
+        if n not in scope:
+            raise NameError(f"unbound axis name: {n}. A collective needs an enclosing "
+                            f"transform that binds the name, e.g. xform.vmap(f, axis_name={n!r})"
+                            + (f"; the names bound here are {sorted(map(str, scope))}."
+                               if scope else "; no named vmap encloses this call."))
+        out.append(scope[n])
+    return out
+
+
+def _single(name: str, axis_name: Any) -> None:
+    if len(_names(axis_name)) != 1:
+        raise NotImplementedError(f"{name} over several axis names {axis_name!r} is not "
+                                  "supported; nest one call per name.")
+
+
+def _no_groups(name: str, axis_index_groups: Any) -> None:
+    if axis_index_groups is not None:
+        raise NotImplementedError(f"{name}: axis_index_groups is not supported under vmap "
+                                  "(as in JAX).")
+
+
+def _unbound_to_jax(prim: Primitive):
+    def rule(*args, axes, **params):
+        raise NameError(f"unbound axis name: {axes[0]}. {prim.name} reached compilation "
+                        "outside any vmap that binds the name.")
+    return rule
+
+
+def _collective(name: str) -> Primitive:
+    p = Primitive(name)
+    to_jax[p] = _unbound_to_jax(p)
+    return p
+
+
+# -- psum / pmax / pmin: reductions over the axis -----------------------------------------------
+def _same_aval(x: ShapedArray, **params) -> ShapedArray:
+    return x
+
+
+def _reduce_collective(reducer_name: str, unmapped):
+    def rule(axis_size, vals, dims, *, axes, **params):
+        (x,), (d,) = vals, dims
+        _, reductions, _ = _lax()
+        if d is not_mapped:
+            return unmapped(x, axis_size), not_mapped
+        return getattr(reductions, reducer_name + "_p").bind(x, axes=(d,)), not_mapped
+    return rule
+
+
+def _elementwise_batch(prim: Primitive):
+    # under a vmap of another name: an elementwise op on the batched value, axis kept
+    def rule(axis_size, vals, dims, **params):
+        return prim.bind(vals[0], **params), dims[0]
+    return rule
+
+
+def _times(x: Any, n: int) -> Any:
+    elementwise, _, _ = _lax()
+    aval = to_aval(x)
+    if aval.dtype == np.bool_:
+        x = elementwise._convert_weak(x, np.dtype(np.int32), aval.weak_type)
+        aval = to_aval(x)
+    return elementwise.mul_p.bind(x, weak_scalar(n, aval.dtype))
+
+
+psum_p = _collective("psum")
+abstract_eval[psum_p] = _same_aval
+collective_rules[psum_p] = _reduce_collective("reduce_sum", _times)
+batch_rules[psum_p] = _elementwise_batch(psum_p)
+
+pmax_p = _collective("pmax")
+abstract_eval[pmax_p] = _same_aval
+collective_rules[pmax_p] = _reduce_collective("reduce_max", lambda x, n: x)
+batch_rules[pmax_p] = _elementwise_batch(pmax_p)
+
+pmin_p = _collective("pmin")
+abstract_eval[pmin_p] = _same_aval
+collective_rules[pmin_p] = _reduce_collective("reduce_min", lambda x, n: x)
+batch_rules[pmin_p] = _elementwise_batch(pmin_p)
+
+
+# -- axis_index -------------------------------------------------------------------------------
+axis_index_p = _collective("axis_index")
+abstract_eval[axis_index_p] = lambda *, axes: ShapedArray((), np.dtype(np.int32))
+
+
+def _axis_index_collective(axis_size, vals, dims, *, axes):
+    _, _, shape = _lax()
+    return shape.iota_p.bind(dtype=np.dtype(np.int32), shape=(axis_size,), dimension=0), 0
+
+
+collective_rules[axis_index_p] = _axis_index_collective
+# no batch rule: it has no operands, so another vmap never sees it batched
+
+
+# -- all_gather -------------------------------------------------------------------------------
+all_gather_p = _collective("all_gather")
+
+
+def _all_gather_abstract_eval(x: ShapedArray, *, axes, axis, axis_size, tiled,
+                              axis_index_groups):
+    if tiled:
+        if not 0 <= axis < x.ndim:
+            raise ValueError(f"all_gather axis {axis} is out of bounds for an operand of shape "
+                             f"{shape_str(x.shape)} (tiled=True concatenates along an existing "
+                             "axis).")
+        shape = x.shape[:axis] + (x.shape[axis] * axis_size,) + x.shape[axis + 1:]
+    else:
+        if not 0 <= axis <= x.ndim:
+            raise ValueError(f"all_gather axis {axis} is out of bounds for the result of rank "
+                             f"{x.ndim + 1} (operand shape {shape_str(x.shape)}).")
+        shape = x.shape[:axis] + (axis_size,) + x.shape[axis:]
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+def _merge_axes(x: Any, axis: int) -> Any:
+    """``x`` with axes ``axis`` and ``axis + 1`` merged into one (row-major)."""
+    _, _, shape = _lax()
+    s = to_aval(x).shape
+    new = s[:axis] + (s[axis] * s[axis + 1],) + s[axis + 2:]
+    return shape.reshape_p.bind(x, new_sizes=new, dimensions=None)
+
+
+def _split_axis(x: Any, axis: int, n: int) -> Any:
+    """``x`` with axis ``axis`` split into ``(n, size // n)``."""
+    _, _, shape = _lax()
+    s = to_aval(x).shape
+    new = s[:axis] + (n, s[axis] // n) + s[axis + 1:]
+    return shape.reshape_p.bind(x, new_sizes=new, dimensions=None)
+
+
+def _all_gather_collective(n, vals, dims, *, axes, axis, axis_size, tiled, **_):
+    (x,), (d,) = vals, dims
+    out = broadcast_batch(x, n, axis) if d is not_mapped else moveaxis(x, d, axis)
+    return (_merge_axes(out, axis) if tiled else out), not_mapped
+
+
+def _all_gather_batch(n, vals, dims, *, axis, **params):
+    x = bdim_at_front(vals[0], dims[0], n)
+    return all_gather_p.bind(x, axis=axis + 1, **params), 0
+
+
+abstract_eval[all_gather_p] = _all_gather_abstract_eval
+collective_rules[all_gather_p] = _all_gather_collective
+batch_rules[all_gather_p] = _all_gather_batch
+
+
+# -- ppermute ---------------------------------------------------------------------------------
+ppermute_p = _collective("ppermute")
+abstract_eval[ppermute_p] = _same_aval
+
+
+def _ppermute_collective(axis_size, vals, dims, *, axes, perm):
+    # example dst receives example src's value for (src, dst) in perm, zeros if no one sends
+    _, _, shape = _lax()
+    x = bdim_at_front(vals[0], dims[0], axis_size)
+    aval = to_aval(x)
+    src_of = {dst: src for src, dst in perm}
+    if sorted(src_of.items()) == [(i, i) for i in range(axis_size)]:
+        return x, 0
+    pieces = []
+    for dst in range(axis_size):
+        if dst in src_of:
+            s = src_of[dst]
+            pieces.append(shape.slice_p.bind(
+                x, start_indices=(s,) + (0,) * (aval.ndim - 1),
+                limit_indices=(s + 1,) + aval.shape[1:], strides=None))
+        else:
+            pieces.append(shape.full((1,) + aval.shape[1:], 0, aval.dtype))
+    return shape.concatenate_p.bind(*pieces, dimension=0), 0
+
+
+collective_rules[ppermute_p] = _ppermute_collective
+batch_rules[ppermute_p] = _elementwise_batch(ppermute_p)
+
+
+# -- psum_scatter -----------------------------------------------------------------------------
+psum_scatter_p = _collective("reduce_scatter")
+
+
+def _psum_scatter_abstract_eval(x: ShapedArray, *, axes, scatter_dimension, axis_size, tiled,
+                                axis_index_groups):
+    sd = scatter_dimension
+    if not 0 <= sd < x.ndim:
+        raise ValueError(f"psum_scatter scatter_dimension {sd} is out of bounds for an operand "
+                         f"of shape {shape_str(x.shape)}.")
+    if tiled:
+        if x.shape[sd] % axis_size:
+            raise ValueError(f"psum_scatter with tiled=True requires the size of dimension {sd} "
+                             f"({x.shape[sd]}) to be a multiple of the axis size {axis_size}.")
+        shape = x.shape[:sd] + (x.shape[sd] // axis_size,) + x.shape[sd + 1:]
+    else:
+        if x.shape[sd] != axis_size:
+            raise ValueError(f"psum_scatter requires the size of scatter_dimension {sd} "
+                             f"({x.shape[sd]}) to equal the axis size {axis_size} (or pass "
+                             "tiled=True to split it into equal blocks).")
+        shape = x.shape[:sd] + x.shape[sd + 1:]
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+def _psum_scatter_collective(n, vals, dims, *, axes, scatter_dimension, tiled, **_):
+    (x,), (d,) = vals, dims
+    _, reductions, _ = _lax()
+    total = _times(x, n) if d is not_mapped else reductions.reduce_sum_p.bind(
+        x, axes=(d,))
+    # example i keeps block i of the sum: the scattered dimension becomes the batch axis
+    if tiled:
+        total = _split_axis(total, scatter_dimension, n)
+    return total, scatter_dimension
+
+
+def _psum_scatter_batch(n, vals, dims, *, scatter_dimension, **params):
+    x = bdim_at_front(vals[0], dims[0], n)
+    return psum_scatter_p.bind(x, scatter_dimension=scatter_dimension + 1, **params), 0
+
+
+abstract_eval[psum_scatter_p] = _psum_scatter_abstract_eval
+collective_rules[psum_scatter_p] = _psum_scatter_collective
+batch_rules[psum_scatter_p] = _psum_scatter_batch
+
+
+# -- all_to_all -------------------------------------------------------------------------------
+all_to_all_p = _collective("all_to_all")
+
+
+def _all_to_all_abstract_eval(x: ShapedArray, *, axes, split_axis, concat_axis, axis_size,
+                              tiled, axis_index_groups):
+    for what, a in (("split_axis", split_axis), ("concat_axis", concat_axis)):
+        if not 0 <= a < x.ndim:
+            raise ValueError(f"all_to_all {what} {a} is out of bounds for an operand of shape "
+                             f"{shape_str(x.shape)}.")
+    if tiled:
+        if x.shape[split_axis] % axis_size:
+            raise ValueError(f"all_to_all with tiled=True requires the size of split_axis "
+                             f"{split_axis} ({x.shape[split_axis]}) to be a multiple of the axis "
+                             f"size {axis_size}.")
+        shape = list(x.shape)
+        shape[split_axis] //= axis_size
+        shape[concat_axis] *= axis_size
+        return ShapedArray(tuple(shape), x.dtype, x.weak_type)
+    if x.shape[split_axis] != axis_size:
+        raise ValueError(f"all_to_all requires the size of the mapped axis to equal "
+                         f"x.shape[split_axis], but they are {axis_size} and "
+                         f"{x.shape[split_axis]} respectively.")
+    shape = list(x.shape[:split_axis] + x.shape[split_axis + 1:])
+    shape.insert(concat_axis, axis_size)
+    return ShapedArray(tuple(shape), x.dtype, x.weak_type)
+
+
+def _all_to_all_collective(n, vals, dims, *, axes, split_axis, concat_axis, tiled, **_):
+    # X[i] is example i's value. Example j receives block j of every X[i] (along split_axis),
+    # stacked (or, tiled, concatenated) along concat_axis in order of i.
+    x = bdim_at_front(vals[0], dims[0], n)                   # (i, *per-example)
+    if not tiled:
+        x = moveaxis(x, split_axis + 1, 0)                     # (j, i, rest)
+        return moveaxis(x, 1, concat_axis + 1), 0
+    x = _split_axis(x, split_axis + 1, n)                      # split into (j, block)
+    x = moveaxis(x, split_axis + 1, 0)                         # (j, i, ..block..)
+    x = moveaxis(x, 1, concat_axis + 1)                        # i just before concat_axis
+    return _merge_axes(x, concat_axis + 1), 0
+
+
+def _all_to_all_batch(n, vals, dims, *, split_axis, concat_axis, **params):
+    x = bdim_at_front(vals[0], dims[0], n)
+    return all_to_all_p.bind(x, split_axis=split_axis + 1, concat_axis=concat_axis + 1,
+                             **params), 0
+
+
+abstract_eval[all_to_all_p] = _all_to_all_abstract_eval
+collective_rules[all_to_all_p] = _all_to_all_collective
+batch_rules[all_to_all_p] = _all_to_all_batch
+
+
+# -- public functions with jax.lax's signatures -----------------------------------------------
+def _axis(name: str, axis: int, ndim: int) -> int:
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis} is out of bounds for an operand of rank {ndim}.")
+    return axis % ndim
+
+
+def psum(x: Any, axis_name: Any, *, axis_index_groups: Any = None) -> Any:
+    """Sum ``x`` (a pytree) over the named axis (or tuple of axes): every example gets the
+    total. ``psum(1, 'i')`` is the axis size.
+
+    >>> import xform, xform.numpy as xnp
+    >>> xform.vmap(lambda v: psum(v, 'i'), axis_name='i')(xnp.arange(3.0))
+    Array([3., 3., 3.], dtype=float32)
+    """
+    _no_groups("psum", axis_index_groups)
+    _sizes(axis_name)
+    names = _names(axis_name)
+    return jax.tree_util.tree_map(lambda v: psum_p.bind(v, axes=names), x)
+
+
+def pmax(x: Any, axis_name: Any, *, axis_index_groups: Any = None) -> Any:
+    """The maximum of ``x`` (a pytree) over the named axis, given to every example."""
+    _no_groups("pmax", axis_index_groups)
+    _sizes(axis_name)
+    names = _names(axis_name)
+    return jax.tree_util.tree_map(lambda v: pmax_p.bind(v, axes=names), x)
+
+
+def pmin(x: Any, axis_name: Any, *, axis_index_groups: Any = None) -> Any:
+    """The minimum of ``x`` (a pytree) over the named axis, given to every example."""
+    _no_groups("pmin", axis_index_groups)
+    _sizes(axis_name)
+    names = _names(axis_name)
+    return jax.tree_util.tree_map(lambda v: pmin_p.bind(v, axes=names), x)
+
+
+def pmean(x: Any, axis_name: Any, *, axis_index_groups: Any = None) -> Any:
+    """The mean of ``x`` (a pytree) over the named axis; integers give floats, as in JAX."""
+    elementwise, _, _ = _lax()
+    n = int(np.prod(_sizes(axis_name)))
+
+    def mean(v):
+        total = psum(v, axis_name, axis_index_groups=axis_index_groups)
+        aval = to_aval(total)
+        if not np.issubdtype(aval.dtype, np.inexact):
+            total = elementwise._convert_weak(total, canonicalize_dtype(np.float64),
+                                              aval.weak_type)
+            aval = to_aval(total)
+        return elementwise.div_p.bind(total, weak_scalar(float(n), aval.dtype))
+
+    return jax.tree_util.tree_map(mean, x)
+
+
+def axis_index(axis_name: Any) -> Any:
+    """This example's index along the named axis (int32); for a tuple of names, the index in
+    their flattened product, the first name major."""
+    sizes = _sizes(axis_name)
+    names = _names(axis_name)
+    elementwise, _, _ = _lax()
+    out = None
+    for name, size in zip(names, sizes):
+        i = axis_index_p.bind(axes=(name,))
+        out = i if out is None else elementwise.add_p.bind(
+            elementwise.mul_p.bind(out, np.int32(size)), i)
+    return out
+
+
+def all_gather(x: Any, axis_name: Any, *, axis_index_groups: Any = None, axis: int = 0,
+               tiled: bool = False) -> Any:
+    """Every example's ``x`` (a pytree), stacked along a new axis ``axis`` (or, ``tiled``,
+    concatenated along the existing axis ``axis``), given to every example."""
+    _no_groups("all_gather", axis_index_groups)
+    _single("all_gather", axis_name)
+    (size,) = _sizes(axis_name)
+
+    def gather(v):
+        ndim = to_aval(v).ndim
+        ax = _axis("all_gather", axis, ndim if tiled else ndim + 1)
+        return all_gather_p.bind(v, axes=_names(axis_name), axis=ax, axis_size=size,
+                                 tiled=bool(tiled), axis_index_groups=None)
+
+    return jax.tree_util.tree_map(gather, x)
+
+
+def ppermute(x: Any, axis_name: Any, perm: Sequence[tuple[int, int]]) -> Any:
+    """Send example ``src``'s ``x`` (a pytree) to example ``dst`` for each ``(src, dst)`` in
+    ``perm``; an example no one sends to gets zeros."""
+    _single("ppermute", axis_name)
+    (size,) = _sizes(axis_name)
+    perm = tuple((int(s), int(d)) for s, d in perm)
+    srcs, dsts = [s for s, _ in perm], [d for _, d in perm]
+    if len(set(srcs)) != len(srcs) or len(set(dsts)) != len(dsts):
+        raise ValueError(f"ppermute perm must not repeat a source or a destination, got {perm}.")
+    if any(not 0 <= i < size for i in srcs + dsts):
+        raise ValueError(f"ppermute perm {perm} names an index outside the axis "
+                         f"{axis_name!r} of size {size}.")
+    return jax.tree_util.tree_map(
+        lambda v: ppermute_p.bind(v, axes=_names(axis_name), perm=perm), x)
+
+
+def psum_scatter(x: Any, axis_name: Any, *, scatter_dimension: int = 0,
+                 axis_index_groups: Any = None, tiled: bool = False) -> Any:
+    """``psum`` followed by a scatter: example ``i`` gets block ``i`` of the total along
+    ``scatter_dimension`` (which must have the axis size, or with ``tiled`` a multiple)."""
+    _no_groups("psum_scatter", axis_index_groups)
+    _single("psum_scatter", axis_name)
+    (size,) = _sizes(axis_name)
+
+    def scatter(v):
+        sd = _axis("psum_scatter", scatter_dimension, to_aval(v).ndim)
+        return psum_scatter_p.bind(v, axes=_names(axis_name), scatter_dimension=sd,
+                                   axis_size=size, tiled=bool(tiled), axis_index_groups=None)
+
+    return jax.tree_util.tree_map(scatter, x)
+
+
+def all_to_all(x: Any, axis_name: Any, split_axis: int, concat_axis: int, *,
+               axis_index_groups: Any = None, tiled: bool = False) -> Any:
+    """Example ``j`` gets block ``j`` (along ``split_axis``) of every example's ``x``, stacked
+    along ``concat_axis`` (concatenated when ``tiled``) in example order."""
+    _no_groups("all_to_all", axis_index_groups)
+    _single("all_to_all", axis_name)
+    (size,) = _sizes(axis_name)
+
+    def exchange(v):
+        ndim = to_aval(v).ndim
+        sa = _axis("all_to_all", split_axis, ndim)
+        ca = _axis("all_to_all", concat_axis, ndim)
+        return all_to_all_p.bind(v, axes=_names(axis_name), split_axis=sa, concat_axis=ca,
+                                 axis_size=size, tiled=bool(tiled), axis_index_groups=None)
+
+    return jax.tree_util.tree_map(exchange, x)
+
