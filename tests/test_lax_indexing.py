@@ -1,11 +1,12 @@
-"""Gather and the scatter family against jax.lax on the same inputs, eager and under jit."""
+"""Gather and the scatter family against jax.lax on the same inputs: eager, jit, derivatives
+(finite differences and jax.grad), and vmap (a Python loop, and the batched program's ops)."""
 
 
 import jax
 import numpy as np
 import pytest
 from jax import lax as jlax
-from op_records import OpRecord, check_eager, check_jit
+from op_records import OpRecord, check_eager, check_grads_record, check_jit, check_vmap
 
 import xform
 from xform import lax
@@ -151,6 +152,25 @@ def test_eager(rec):
 @pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
 def test_jit(rec):
     check_jit(rec)
+
+
+# Records whose derivatives are checked against finite differences, and why the others are not:
+# - gather_fill_default: its out-of-bounds slices read NaN, so finite differences are NaN;
+# - scatter_mul with repeated indices: JAX differentiates scatter_mul in its updates only for
+#   unique indices (test_scatter_mul_* below cover the operand and the error).
+NOT_DIFFERENTIATED = {"gather_fill_default", "scatter_mul_duplicates",
+                      "scatter_mul_rows_duplicates"}
+GRAD_RECORDS = [r for r in RECORDS if r.name not in NOT_DIFFERENTIATED]
+
+
+@pytest.mark.parametrize("rec", GRAD_RECORDS, ids=lambda r: r.name)
+def test_grads(rec):
+    check_grads_record(rec, order=2)
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
+def test_vmap(rec):
+    check_vmap(rec)
 
 
 # -- printed jaxprs ----------------------------------------------------------------------------
@@ -352,3 +372,210 @@ def test_scatter_wrong_dimension_numbers_type():
     with pytest.raises(TypeError, match="scatter_add: dimension_numbers must be a "
                                         "jax.lax.ScatterDimensionNumbers"):
         lax.scatter_add(X, IDX, np.ones((2, 4), np.float32), TAKE_ROW)
+
+
+# -- vmap of indexing patterns, with different indices per example ----------------------------
+B = 3
+RNG = np.random.default_rng(7)
+XB = RNG.uniform(-2, 2, (B, 5, 4)).astype(np.float32)        # B examples of f32[5, 4]
+IB = RNG.integers(0, 5, (B, 6, 1)).astype(np.int32)          # B examples of 6 row indices
+PB = np.stack([RNG.integers(0, 5, (B, 2)), RNG.integers(0, 4, (B, 2))], -1).astype(np.int32)
+UB = RNG.uniform(-2, 2, (B, 6, 4)).astype(np.float32)        # B examples of 6 rows
+
+
+def _take_rows(x, i):  # x[i[:, 0]]
+    return lax.gather(x, i, TAKE_ROW, (1, x.shape[1]))
+
+
+def _take_points(x, i):  # x[i[:, 0], i[:, 1]]
+    return lax.gather(x, i, POINT_2D, (1, 1), mode="clip")
+
+
+def _add_rows(x, i, u):  # x.at[i[:, 0]].add(u)
+    return lax.scatter_add(x, i, u, SCATTER_ROWS)
+
+
+def _max_rows(x, i, u):  # x.at[i[:, 0]].max(u)
+    return lax.scatter_max(x, i, u, SCATTER_ROWS)
+
+
+def _set_rows(x, i, u):  # x.at[i[:, 0]].set(u), with i unique per example
+    return lax.scatter(x, i, u, SCATTER_ROWS, unique_indices=True)
+
+
+UNIQUE_IB = np.stack([RNG.permutation(5)[:2, None] for _ in range(B)]).astype(np.int32)
+CASES = [
+    ("take_rows", _take_rows, [XB, IB]),
+    ("take_points", _take_points, [XB, PB]),
+    ("add_rows", _add_rows, [XB, IB, UB]),
+    ("max_rows", _max_rows, [XB, IB, UB]),
+    ("set_rows", _set_rows, [XB, UNIQUE_IB, UB[:, :2]]),
+]
+
+
+def _in_axes_cases(nargs):
+    """Every non-empty subset of batched arguments, with batch axis 0 or last."""
+    out = []
+    for mask in range(1, 2 ** nargs):
+        for axis in (0, -1):
+            out.append(tuple(axis if mask >> k & 1 else None for k in range(nargs)))
+    return out
+
+
+@pytest.mark.parametrize("name,fn,stacked", CASES, ids=[c[0] for c in CASES])
+def test_vmap_indexing_against_loop(name, fn, stacked):
+    for in_axes in _in_axes_cases(len(stacked)):
+        args = [a[0] if ax is None else np.moveaxis(a, 0, ax) for a, ax in zip(stacked, in_axes)]
+        want = np.stack([np.asarray(fn(*[a[0] if ax is None else a[b]
+                                         for a, ax in zip(stacked, in_axes)]))
+                         for b in range(B)])
+        got = xform.vmap(fn, in_axes=in_axes)(*args)
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6, atol=1e-6,
+                                   err_msg=f"{name} in_axes={in_axes}")
+
+
+@pytest.mark.parametrize("name,fn,stacked", CASES, ids=[c[0] for c in CASES])
+def test_vmap_indexing_nested(name, fn, stacked):
+    # vmap over vmap: the inner batch axis already uses the batching dims
+    args = [np.stack([a, a[::-1]]) for a in stacked]
+    got = xform.vmap(xform.vmap(fn))(*args)
+    want = jax.vmap(jax.vmap(_jax_twin(fn)))(*args)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-6)
+
+
+def _jax_twin(fn):
+    """The same function on jax.lax (the module-level name ``lax`` swapped)."""
+    import types
+    return types.FunctionType(fn.__code__, dict(fn.__globals__, lax=jlax), fn.__name__)
+
+
+def _ops(jaxpr):
+    return [e.primitive.name for e in jaxpr.eqns]
+
+
+@pytest.mark.parametrize("in_axes", [(0, None), (None, 0), (0, 0)],
+                         ids=["operand", "indices", "both"])
+def test_vmap_gather_is_one_gather(in_axes):
+    args = [XB if in_axes[0] == 0 else XB[0], IB if in_axes[1] == 0 else IB[0]]
+    got = xform.make_jaxpr(xform.vmap(_take_rows, in_axes=in_axes))(*args)
+    want = jax.make_jaxpr(jax.vmap(_jax_twin(_take_rows), in_axes=in_axes))(*args)
+    assert _ops(got) == ["gather"] == _ops(want)
+    assert got.eqns[0].params["dimension_numbers"] == want.eqns[0].params["dimension_numbers"]
+
+
+@pytest.mark.parametrize("in_axes", [(0, None, 0), (None, 0, 0), (0, 0, 0), (0, None, None)],
+                         ids=["operand_updates", "indices_updates", "all", "operand"])
+def test_vmap_scatter_add_is_one_scatter(in_axes):
+    args = [a if ax == 0 else a[0] for a, ax in zip([XB, IB, UB], in_axes)]
+    got = _ops(xform.make_jaxpr(xform.vmap(_add_rows, in_axes=in_axes))(*args))
+    want = _ops(jax.make_jaxpr(jax.vmap(_jax_twin(_add_rows), in_axes=in_axes))(*args))
+    assert got.count("scatter-add") == 1 and "transpose" not in got
+    assert got == want
+
+
+def test_vmap_batch_axis_stays_put():
+    # batch axis last in the operand: it becomes an offset dim where it is, no transpose
+    x = np.moveaxis(XB, 0, -1)
+    jaxpr = xform.make_jaxpr(xform.vmap(_take_rows, in_axes=(2, None), out_axes=2))(x, IB[0])
+    assert _ops(jaxpr) == ["gather"]
+    np.testing.assert_allclose(
+        np.asarray(xform.vmap(_take_rows, in_axes=(2, None), out_axes=2)(x, IB[0])),
+        np.stack([np.asarray(_take_rows(XB[b], IB[0])) for b in range(B)], -1))
+    # updates batched in their last axis, indices unbatched: the batch is a window dim there
+    u = np.moveaxis(UB, 0, -1)
+    f = xform.vmap(_add_rows, in_axes=(2, None, 2), out_axes=2)
+    assert _ops(xform.make_jaxpr(f)(x, IB[0], u)) == ["scatter-add"]
+    np.testing.assert_allclose(
+        np.asarray(f(x, IB[0], u)),
+        np.stack([np.asarray(_add_rows(XB[b], IB[0], UB[b])) for b in range(B)], -1),
+        rtol=1e-6)
+
+
+# -- gradients against jax.grad ----------------------------------------------------------------
+def _loss(mod):
+    def f(x, u):
+        y = mod.scatter_add(x, IB[0], u, SCATTER_ROWS)
+        z = mod.gather(mod.sin(y), PB[0], POINT_2D, (1, 1))
+        w = mod.gather(y, IB[1], TAKE_ROW, (1, 4), mode="fill", fill_value=0.0)
+        return (z * z).sum() + (w * mod.cos(w)).sum()
+    return f
+
+
+def test_grad_against_jax():
+    x, u = XB[0], UB[0]
+    got = xform.grad(_loss(lax), argnums=(0, 1))(x, u)
+    want = jax.grad(_loss(jlax), argnums=(0, 1))(x, u)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
+
+
+def test_hessian_vector_against_jax():
+    x, u = XB[0], UB[0]
+
+    def hvp(mod, grad, jvp):
+        return jvp(lambda x: grad(_loss(mod))(x, u), (x,), (XB[1],))[1]
+
+    got = hvp(lax, xform.grad, xform.jvp)
+    want = hvp(jlax, jax.grad, jax.jvp)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("public", ["scatter", "scatter_max", "scatter_min"])
+def test_scatter_grad_duplicates_against_jax(public):
+    # repeated indices (rows 2 and 0 twice): the derivative goes to the update that lands, or
+    # is shared among tied values, as JAX defines it
+    idx = np.array([[2], [0], [2], [0]], np.int32)
+    u = UB[0, :4].copy()
+    u[2] = u[0]  # plain scatter: the winner among repeats is unspecified, so make them equal
+
+    def loss(mod):
+        return lambda x, u: (mod.sin(getattr(mod, public)(x, idx, u, SCATTER_ROWS)) ** 2).sum()
+    got = xform.grad(loss(lax), argnums=(0, 1))(XB[0], u)
+    want = jax.grad(loss(jlax), argnums=(0, 1))(XB[0], u)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
+
+
+def test_vmap_of_grad_per_example():
+    g = xform.vmap(xform.grad(_loss(lax), argnums=(0, 1)))(XB, UB)
+    want = jax.vmap(jax.grad(_loss(jlax), argnums=(0, 1)))(XB, UB)
+    for a, b in zip(g, want):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def test_scatter_mul_grad_operand_with_duplicates():
+    f = SCATTER_RECORDS[1].fun  # scatter_mul_duplicates
+    args = SCATTER_RECORDS[1].make_args(2)
+    from xform.test_util import check_grads
+    check_grads(lambda x: f(x, args[1], args[2]), [args[0]], order=2)
+
+
+def test_scatter_mul_grad_updates_needs_unique():
+    x, u = np.ones(5, np.float32), np.ones(3, np.float32)
+    with pytest.raises(NotImplementedError, match="unique_indices=True"):
+        xform.grad(lambda u: lax.scatter_mul(x, DUP(None), u, SCATTER_1D).sum())(u)
+
+
+def test_scatter_transpose_needs_unique():
+    x, u = np.ones(5, np.float32), np.ones(3, np.float32)
+
+    def f(x, u):
+        return lax.scatter(x, DUP(None), u, SCATTER_1D)
+    # differentiating works (through the update that lands) ...
+    xform.grad(lambda x, u: f(x, u).sum(), argnums=(0, 1))(x, u)
+    # ... but transposing the scatter itself needs the promise, as in JAX
+    t = xform.linear_transpose(f, x, u)
+    with pytest.raises(NotImplementedError, match="unique_indices=True"):
+        t(np.ones(5, np.float32))
+
+
+def test_scatter_linear_transpose_unique():
+    x, u = XB[0], UB[0, :2]
+
+    def f(mod):
+        return lambda x, u: mod.scatter(x, UNIQUE_IB[0], u, SCATTER_ROWS, unique_indices=True)
+    ct = XB[1]
+    got = xform.linear_transpose(f(lax), x, u)(ct)
+    want = jax.linear_transpose(f(jlax), x, u)(ct)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w))

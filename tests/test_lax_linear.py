@@ -9,9 +9,10 @@ from jax._src.lax import windowed_reductions as jax_windowed
 
 import xform
 from xform import lax
+from xform.test_util import check_grads
 from xform.lax import linear
 from xform.lax.elementwise import add_p, ge_p
-from op_records import OpRecord, check_eager, check_jit
+from op_records import OpRecord, check_eager, check_grads_record, check_jit, check_vmap
 
 
 def _arr(*shape, dtype=np.float32, lo=-2.0, hi=2.0):
@@ -35,6 +36,11 @@ def _both(name, fn, *, tol=1e-5, **kw):
 
 
 CONTRACT = (((1,), (1,)), ((), ()))
+# The records below are bilinear, so central differences are exact for any step: float16
+# inputs take a large one (a small step drowns in float16 rounding), and Python floats, which
+# the checker sees as float64 but which compute in float32, take float32's.
+F16_GRAD_TOLS = {"grad_tols": dict(eps=0.25)}
+PY_SCALAR_GRAD_TOLS = {"grad_tols": dict(eps=1e-2, atol=2e-2, rtol=2e-2)}
 BATCHED = (((2,), (1,)), ((0,), (0,)))
 BATCH_IN_MIDDLE = (((2,), (0,)), ((1,), (1,)))
 
@@ -63,7 +69,7 @@ DOT_RECORDS = [
           lambda m: lambda a, b: m.dot_general(a, b, CONTRACT,
                                                preferred_element_type=jnp.float32),
           args_maker=_args(_arr(3, 4, dtype=np.float16), _arr(2, 4, dtype=np.float16)),
-          tol=1e-3),
+          tol=1e-3, extra=F16_GRAD_TOLS),
     _both("dot_general_i8_i32", lambda m: lambda a, b: m.dot_general(a, b, CONTRACT),
           args_maker=_args(_arr(3, 4, dtype=np.int8, lo=-5, hi=5),
                            _arr(2, 4, dtype=np.int32, lo=-5, hi=5))),
@@ -74,7 +80,7 @@ DOT_RECORDS = [
           args_maker=_args(_arr(3, 4), _arr(2, 4))),
     _both("dot_general_python_scalars",
           lambda m: lambda a, b: m.dot_general(a, b, (((), ()), ((), ()))),
-          args_maker=lambda rng: [1.5, -2.0]),
+          args_maker=lambda rng: [1.5, -2.0], extra=PY_SCALAR_GRAD_TOLS),
     _both("dot_vv", lambda m: m.dot, args_maker=_args(_arr(4), _arr(4))),
     _both("dot_mv", lambda m: m.dot, args_maker=_args(_arr(3, 4), _arr(4))),
     _both("dot_vm", lambda m: m.dot, args_maker=_args(_arr(3), _arr(3, 4))),
@@ -130,7 +136,7 @@ CONV_RECORDS = [
           lambda m: lambda x, w: m.conv_general_dilated(x, w, (1, 1), "VALID",
                                                         preferred_element_type=np.float32),
           args_maker=_args(_arr(1, 2, 4, 4, dtype=np.float16),
-                           _arr(2, 2, 2, 2, dtype=np.float16)), tol=1e-3),
+                           _arr(2, 2, 2, 2, dtype=np.float16)), tol=1e-3, extra=F16_GRAD_TOLS),
     _both("conv", lambda m: lambda x, w: m.conv(x, w, (1, 2), "SAME"), args_maker=NCHW_2D),
     _both("conv_with_general_padding",
           lambda m: lambda x, w: m.conv_with_general_padding(x, w, (1, 1), ((0, 1), (1, 0)),
@@ -210,6 +216,211 @@ def test_eager(rec):
 @pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
 def test_jit(rec):
     check_jit(rec)
+
+
+# -- derivatives and vmap over the records --------------------------------------------------
+# Reverse mode of a max/min window reduction with window dilation is not implemented (as in
+# JAX: the transpose of select_and_gather_add needs select_and_scatter_add over a dilated
+# window, which XLA does not have); those records are checked in forward mode only.
+FWD_ONLY = {"reduce_window_max_dilations", "select_and_gather_add_le_dilated"}
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
+def test_grads(rec):
+    if rec.name in FWD_ONLY:
+        args = rec.make_args(2)
+        check_grads(rec.fun, args, order=2, modes=("fwd",))
+        with pytest.raises(NotImplementedError, match="window_dilation"):
+            xform.vjp(rec.fun, *args)[1](rec.fun(*args))
+    else:
+        check_grads_record(rec, order=2)
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
+def test_vmap(rec):
+    check_vmap(rec)
+
+
+# -- what the rules emit --------------------------------------------------------------------
+def _ops(closed):
+    return [eqn.primitive.name for eqn in closed.jaxpr.eqns]
+
+
+def _eqns(closed, name):
+    return [eqn for eqn in closed.jaxpr.eqns if eqn.primitive.name == name]
+
+
+def test_vmap_matrix_vector_is_one_dot_general_without_transpose():
+    w = np.arange(15, dtype=np.float32).reshape(3, 5)
+    xs = np.linspace(-1, 1, 20, dtype=np.float32).reshape(4, 5)
+    f = xform.vmap(lambda x: lax.dot(w, x))
+    assert _ops(xform.make_jaxpr(f)(xs)) == ["dot_general"]
+    np.testing.assert_allclose(f(xs), xs @ w.T, rtol=1e-6)
+    # batched over axis 1 of the input
+    g = xform.vmap(lambda x: lax.dot(w, x), in_axes=1)
+    assert _ops(xform.make_jaxpr(g)(xs.T)) == ["dot_general"]
+    np.testing.assert_allclose(g(xs.T), xs @ w.T, rtol=1e-6)
+
+
+def test_vmap_neuron_matches_hand_batched_einsum():
+    # the jakevdp seed: vmap(model) emits the operations of the hand-batched model
+    w = np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32)
+    vs = np.random.default_rng(1).standard_normal((4, 5)).astype(np.float32)
+
+    def model(v):
+        return xform.numpy.tanh(lax.dot(w, v) + 1.0).sum()
+
+    def batched(vs):
+        return xform.numpy.tanh(lax.dot_general(vs, w, CONTRACT) + 1.0).sum(1)
+
+    got, want = xform.make_jaxpr(xform.vmap(model))(vs), xform.make_jaxpr(batched)(vs)
+    assert _ops(got) == ["dot_general", "add", "tanh", "reduce_sum"]
+    assert str(got) == str(want)
+
+
+def _dense(w, x):
+    return xform.numpy.tanh(lax.dot(x, w)).sum()
+
+
+def test_weight_gradient_of_x_at_w_needs_no_transpose():
+    w = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    x = np.random.default_rng(1).standard_normal(6).astype(np.float32)
+    closed = xform.make_jaxpr(xform.grad(_dense))(w, x)
+    assert "transpose" not in _ops(closed)
+    np.testing.assert_allclose(xform.grad(_dense)(w, x),
+                               jax.grad(lambda w, x: jnp.tanh(x @ w).sum())(w, x), rtol=1e-5)
+
+
+def test_per_example_weight_gradients_come_out_in_layout():
+    # the per-example weight gradient is a batched outer product emitted directly as
+    # (batch, in, out): JAX emits (batch, out, in) and then transposes the whole result
+    w = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    xs = np.random.default_rng(1).standard_normal((5, 6)).astype(np.float32)
+    f = xform.vmap(xform.grad(_dense), in_axes=(None, 0))
+    closed = xform.make_jaxpr(f)(w, xs)
+    assert "transpose" not in _ops(closed)
+    outer = [e for e in _eqns(closed, "dot_general") if e.outvars[0].aval.shape == (5, 6, 4)]
+    assert len(outer) == 1
+    want = jax.vmap(jax.grad(lambda w, x: jnp.tanh(x @ w).sum()), in_axes=(None, 0))(w, xs)
+    np.testing.assert_allclose(f(w, xs), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dims,lhs_shape,rhs_shape", [
+    ((((1,), (0,)), ((), ())), (3, 4), (4, 5)),         # matmul
+    ((((1,), (1,)), ((), ())), (3, 4), (5, 4)),         # x @ w.T
+    ((((0,), (0,)), ((), ())), (4, 3), (4, 5)),         # x.T @ w
+    ((((2,), (1,)), ((0,), (0,))), (2, 3, 4), (2, 4, 5)),
+])
+def test_dot_general_transposes_emit_no_transpose(dims, lhs_shape, rhs_shape):
+    a, b = np.ones(lhs_shape, np.float32), np.ones(rhs_shape, np.float32)
+    f = lambda a, b: lax.dot_general(a, b, dims).sum()  # noqa: E731
+    closed = xform.make_jaxpr(xform.grad(f, argnums=(0, 1)))(a, b)
+    assert "transpose" not in _ops(closed)
+
+
+def test_dot_general_transpose_with_permuted_contraction_is_correct():
+    # contracting axes listed out of order, batch axis in the middle: the layouts that do
+    # need a transpose
+    dims = (((2, 0), (0, 3)), ((1,), (2,)))
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 2, 4, 5)).astype(np.float32)
+    b = rng.standard_normal((4, 6, 2, 3)).astype(np.float32)
+    check_grads(lambda a, b: lax.dot_general(a, b, dims), [a, b], order=2)
+
+
+def test_dot_general_per_operand_precision_follows_its_operand():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((4,)).astype(
+        np.float32)
+    prec = (jlax.Precision.HIGHEST, jlax.Precision.DEFAULT)
+    f = xform.vmap(lambda b: lax.dot(a, b, precision=prec))
+    (eqn,) = _eqns(xform.make_jaxpr(f)(np.stack([b, b])), "dot_general")
+    assert eqn.params["precision"] == prec[::-1]  # operands swapped, precisions with them
+    check_grads(lambda a, b: lax.dot(a, b, precision=prec), [a, b], order=1)
+
+
+CONV_DN = ("NCHW", "OIHW", "NCHW")
+
+
+def _conv(x, k, **kw):
+    return lax.conv_general_dilated(x, k, (1, 1), "SAME", dimension_numbers=CONV_DN, **kw)
+
+
+def _conv_loop(xs, ks, **kw):
+    return np.stack([np.asarray(_conv(x, k, **kw)) for x, k in zip(xs, ks)])
+
+
+def test_vmap_conv_batched_kernel_is_one_conv():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    ks = rng.standard_normal((4, 6, 3, 3, 3)).astype(np.float32)
+    f = xform.vmap(_conv, in_axes=(None, 0))
+    closed = xform.make_jaxpr(f)(x, ks)
+    (eqn,) = _eqns(closed, "conv_general_dilated")
+    assert eqn.invars[1].aval.shape == (24, 3, 3, 3)  # the kernels fold into output features
+    np.testing.assert_allclose(f(x, ks), _conv_loop([x] * 4, ks), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+def test_vmap_conv_batched_input_and_kernel_uses_feature_groups(groups):
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((4, 2, 3, 5, 5)).astype(np.float32)
+    ks = rng.standard_normal((4, 6, 3 // groups, 3, 3)).astype(np.float32)
+    f = xform.vmap(lambda x, k: _conv(x, k, feature_group_count=groups))
+    closed = xform.make_jaxpr(f)(xs, ks)
+    (eqn,) = _eqns(closed, "conv_general_dilated")
+    assert eqn.params["feature_group_count"] == 4 * groups
+    np.testing.assert_allclose(f(xs, ks), _conv_loop(xs, ks, feature_group_count=groups),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_vmap_conv_batched_input_folds_into_batch_dim():
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((4, 2, 3, 5, 5)).astype(np.float32)
+    k = rng.standard_normal((6, 3, 3, 3)).astype(np.float32)
+    closed = xform.make_jaxpr(xform.vmap(_conv, in_axes=(0, None)))(xs, k)
+    assert _ops(closed) == ["reshape", "conv_general_dilated", "reshape"]
+    (eqn,) = _eqns(closed, "conv_general_dilated")
+    assert eqn.invars[0].aval.shape == (8, 3, 5, 5)
+
+
+def test_vmap_of_conv_gradients_matches_jax():
+    # per-example kernel gradients: the rhs transpose (a conv with batch groups) under vmap
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((3, 2, 2, 5, 5)).astype(np.float32)
+    k = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+
+    def loss(m):
+        return lambda k, x: m.numpy.tanh(m.lax.conv_general_dilated(
+            x, k, (2, 1), ((1, 0), (0, 1)), rhs_dilation=(1, 2))).sum()
+
+    got = xform.vmap(xform.grad(loss(xform), argnums=(0, 1)), in_axes=(None, 0))(k, xs)
+    want = jax.vmap(jax.grad(loss(jax), argnums=(0, 1)), in_axes=(None, 0))(k, xs)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+def test_max_pool_gradients_match_jax_under_vmap():
+    rng = np.random.default_rng(0)
+    xs = rng.permutation(3 * 2 * 6 * 6).reshape(3, 2, 6, 6).astype(np.float32)
+
+    def pool_loss(m):
+        return lambda x: (m.lax.reduce_window(x, -jnp.inf, m.lax.max, (1, 2, 2), (1, 2, 2),
+                                              "SAME") ** 2).sum()
+
+    got = xform.vmap(xform.grad(pool_loss(xform)))(xs)
+    want = jax.vmap(jax.grad(pool_loss(jax)))(xs)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_reduce_window_vmap_adds_a_unit_window():
+    xs = np.ones((3, 4, 5), np.float32)
+    # the batch axis stays where it is: with out_axes=1 nothing but the reduction is emitted
+    f = xform.vmap(lambda x: lax.reduce_window(x, 0.0, lax.add, (2, 2)), in_axes=1,
+                   out_axes=1)
+    (eqn,) = xform.make_jaxpr(f)(xs).jaxpr.eqns
+    assert eqn.params["window_dimensions"] == (2, 1, 2)
+    np.testing.assert_array_equal(f(xs), np.full((2, 4, 4), 4.0, np.float32))
 
 
 # -- printed jaxprs match JAX's -------------------------------------------------------------

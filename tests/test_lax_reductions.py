@@ -1,12 +1,14 @@
 """Reductions, argmax/argmin, cumulative ops, reduce, sort and top_k against jax.lax on the same
 inputs, eager and under jit; their shape and dtype errors."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax import lax as jlax
-from op_records import OpRecord, check_eager, check_jit
+from op_records import OpRecord, check_eager, check_grads_record, check_jit, check_vmap
 
 import xform
 from xform import lax
@@ -100,6 +102,160 @@ def test_eager(rec):
 @pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
 def test_jit(rec):
     check_jit(rec)
+
+
+# -- derivatives --------------------------------------------------------------------------------
+def _inexact_outputs(rec: OpRecord) -> OpRecord:
+    """``rec`` with its integer outputs (top_k's indices, sorted integer keys) dropped: their
+    tangents are float0, which finite differences have nothing to compare with."""
+    def fun(*args):
+        out = rec.fun(*args)
+        if not isinstance(out, (tuple, list)):
+            return out
+        return [o for o in out if jnp.issubdtype(o.dtype, jnp.inexact)]
+    return dataclasses.replace(rec, fun=fun)
+
+
+GRAD_RECORDS = [_inexact_outputs(r) for r in RECORDS if r.differentiable and not r.name.startswith(
+    # integer outputs only: nothing to differentiate
+    ("argmax", "argmin"))]
+
+
+@pytest.mark.parametrize("rec", GRAD_RECORDS, ids=lambda r: r.name)
+def test_grads(rec):
+    check_grads_record(rec, order=2)
+
+
+def _jax_and_xform_grads(f, x):
+    """Gradients of ``sum(f(lax)(x) * w)`` by xform and by JAX, for a fixed weighting ``w``."""
+    w = np.linspace(0.5, 1.5, np.size(f(jlax)(x))).reshape(np.shape(f(jlax)(x)))
+    w = w.astype(np.float32)
+    got = xform.grad(lambda x: lax.reduce_sum(lax.mul(f(lax)(x), w),
+                                              tuple(range(np.ndim(w)))))(x)
+    want = jax.grad(lambda x: jnp.sum(f(jlax)(x) * w))(x)
+    return np.asarray(got), np.asarray(want)
+
+
+TIES = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, -1.0], [0.0, 0.0, 1.0, 1.0]], np.float32)
+ZEROS = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 1.0], [1.5, -2.0, 0.5]], np.float32)
+
+
+@pytest.mark.parametrize("f", [
+    lambda L: lambda x: L.reduce_max(x, (1,)),
+    lambda L: lambda x: L.reduce_min(x, (0, 1)),
+    lambda L: lambda x: L.cummax(x, 1),
+    lambda L: lambda x: L.cummin(x, 0, reverse=True),
+    lambda L: lambda x: L.sort(x, 1),
+    lambda L: lambda x: L.top_k(x, 3)[0],
+], ids=["reduce_max", "reduce_min", "cummax", "cummin_rev", "sort", "top_k"])
+def test_ties_get_jaxs_derivative(f):
+    got, want = _jax_and_xform_grads(f, TIES)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("f", [
+    lambda L: lambda x: L.reduce_prod(x, (1,)),
+    lambda L: lambda x: L.reduce_prod(x, (0, 1)),
+    lambda L: lambda x: L.cumprod(x, 1),
+    lambda L: lambda x: L.cumprod(x, 0, reverse=True),
+], ids=["reduce_prod", "reduce_prod_all", "cumprod", "cumprod_rev"])
+def test_products_are_exact_at_zeros(f):
+    got, want = _jax_and_xform_grads(f, ZEROS)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    # and to second order: the hessian of the product at zeros is finite and JAX's
+    axes = tuple(range(np.ndim(f(jlax)(ZEROS))))
+    h = xform.hessian(lambda x: lax.reduce_sum(f(lax)(x), axes))(ZEROS)
+    h_want = jax.hessian(lambda x: jnp.sum(f(jlax)(x)))(ZEROS)
+    np.testing.assert_allclose(np.asarray(h), np.asarray(h_want), rtol=1e-6)
+
+
+def test_cumlogsumexp_derivative_is_finite_with_infinities():
+    x = np.array([-np.inf, 0.0, 1.0, 100.0], np.float32)
+    got, want = _jax_and_xform_grads(lambda L: lambda x: L.cumlogsumexp(x), x)
+    np.testing.assert_allclose(got[1:], want[1:], rtol=1e-5)
+
+
+def test_sort_tangents_follow_every_operand():
+    keys = np.array([[2, 0, 1], [1, 1, 0]], np.int32)
+    a = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], np.float32)
+    b = a * 10
+    f = lambda L: lambda a, b: L.sort((keys, a, b), dimension=1, num_keys=1)  # noqa: E731
+    t = (np.ones_like(a), 2 * np.ones_like(a) + a)
+    _, got = xform.jvp(f(lax), (a, b), t)
+    _, want = jax.jvp(f(jlax), (a, b), t)
+    for g, w in zip(got[1:], want[1:]):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w))
+    assert got[0].dtype == jax.dtypes.float0
+
+
+def test_zero_tangents_stay_symbolic():
+    # argmax and the logical reductions do not depend differentiably on anything
+    jaxpr = xform.make_jaxpr(lambda x: xform.jvp(
+        lambda x: lax.convert_element_type(lax.argmax(x, 0, np.int32), np.float32),
+        (x,), (x,)))(np.ones(3, np.float32))
+    assert "mul" not in str(jaxpr) and "gather" not in str(jaxpr)
+
+
+def test_transposes_of_the_linear_ones():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for f in [lambda L: lambda x: L.reduce_sum(x, (1,)),
+              lambda L: lambda x: L.reduce_sum(x, (0, 1)),
+              lambda L: lambda x: L.cumsum(x, 1),
+              lambda L: lambda x: L.cumsum(x, 0, reverse=True)]:
+        ct = np.asarray(f(jlax)(x)) + 1.0
+        got = xform.linear_transpose(f(lax), x)(ct)
+        want = jax.linear_transpose(f(jlax), x)(ct)
+        np.testing.assert_allclose(np.asarray(got[0]), np.asarray(want[0]))
+
+
+# -- batching -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
+def test_vmap(rec):
+    check_vmap(rec)
+
+
+def _ops(jaxpr) -> list:
+    return [e.primitive.name for e in jaxpr.jaxpr.eqns]
+
+
+# (function, in_axes, out_axes): where the batch axis lands without moving it
+@pytest.mark.parametrize("f,in_axes,out_axes", [
+    (lambda L: lambda x: L.reduce_sum(x, (0,)), 1, 0),
+    (lambda L: lambda x: L.reduce_max(x, (1,)), 0, 0),
+    (lambda L: lambda x: L.reduce_prod(x, (0,)), 2, 1),
+    (lambda L: lambda x: L.argmin(x, 1, np.int32), 2, 1),
+    (lambda L: lambda x: L.cumsum(x, 0), 1, 1),
+    (lambda L: lambda x: L.cumlogsumexp(x, 1, reverse=True), 0, 0),
+    (lambda L: lambda x: L.sort(x, 0), 1, 1),
+    (lambda L: lambda x: L.top_k(x, 2), 2, 2),
+], ids=["reduce_sum", "reduce_max", "reduce_prod", "argmin", "cumsum", "cumlogsumexp", "sort",
+        "top_k"])
+def test_vmap_shifts_axes_and_leaves_the_batch_axis_in_place(f, in_axes, out_axes):
+    x = np.ones((3, 4, 5), np.float32)
+    got = xform.make_jaxpr(xform.vmap(f(lax), in_axes=in_axes, out_axes=out_axes))(x)
+    want = jax.make_jaxpr(jax.vmap(f(jlax), in_axes=in_axes, out_axes=out_axes))(x)
+    assert _ops(got) == [e.primitive.name for e in want.jaxpr.eqns]
+    assert len(_ops(got)) == 1
+
+
+def test_vmap_sort_broadcasts_only_the_unbatched_operand():
+    k, v = np.ones((3, 4), np.float32), np.ones(3, np.int32)
+    f = lambda L: lambda k, v: L.sort_key_val(k, v)  # noqa: E731
+    got = xform.make_jaxpr(xform.vmap(f(lax), in_axes=(1, None)))(k, v)
+    want = jax.make_jaxpr(jax.vmap(f(jlax), in_axes=(1, None)))(k, v)
+    assert _ops(got) == [e.primitive.name for e in want.jaxpr.eqns] == ["broadcast_in_dim",
+                                                                          "sort"]
+
+
+def test_per_example_gradients_through_sort_and_reductions():
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 5)).astype(np.float32)
+
+    def loss(L, S):
+        return lambda x: S(L.top_k(L.sort(x), 3)[0] * L.cumprod(x)[:3]) + L.reduce_max(x, (0,))
+    got = xform.vmap(xform.grad(loss(lax, lambda y: lax.reduce_sum(y, (0,)))))(x)
+    want = jax.vmap(jax.grad(loss(jlax, jnp.sum)))(x)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5)
 
 
 def test_weak_type_is_kept_as_in_jax():

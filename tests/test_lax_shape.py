@@ -1,8 +1,10 @@
 """Shape primitives: values against jax.lax (eager and under jit), jaxprs against JAX's, the
-no-op cases that hand the operand back, and the errors of the shape rules."""
+no-op cases that hand the operand back, the errors of the shape rules; derivatives (jvp,
+transpose) and batching of every primitive, with the programs vmap emits."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import jax
@@ -14,7 +16,7 @@ from jax import lax as jlax
 import xform
 from xform import lax
 from xform.core import check_jaxpr
-from op_records import OpRecord, check_eager, check_jit
+from op_records import OpRecord, check_eager, check_grads_record, check_jit, check_vmap
 
 
 def f32(rng, *shape):
@@ -104,6 +106,19 @@ RECORDS = [
          lambda m: lambda x: m.full_like(x, 3, np.int32, (4,)), lambda r: [f32(r, 2)]),
     rec("zeros_like_array", lax.zeros_like_array, lambda x: jlax.full_like(x, 0),
         lambda r: [i32(r, 2, 2)]),
+    # for the derivative and batching rules: size-1 and new dimensions broadcast at once,
+    # padding differentiated in both operands, start indices that differ between examples
+    same("broadcast_in_dim_grown_and_new",
+         lambda m: lambda x: m.broadcast_in_dim(x, (2, 4, 3, 5), (0, 2, 3)),
+         lambda r: [f32(r, 1, 3, 1)]),
+    same("pad_both_operands", lambda m: lambda x, v: m.pad(x, v, ((-1, 2, 1), (1, -2, 0))),
+         lambda r: [f32(r, 3, 4), jnp.float32(r.standard_normal())]),
+    same("dynamic_slice_varying_index",
+         lambda m: lambda x, i, j: m.dynamic_slice(x, (i, j), (2, 3)),
+         lambda r: [f32(r, 4, 5), jnp.int32(r.integers(-5, 5)), jnp.int32(r.integers(-5, 5))]),
+    same("dynamic_update_slice_varying_index",
+         lambda m: lambda x, u, i: m.dynamic_update_slice(x, u, (1, i)),
+         lambda r: [f32(r, 3, 5), f32(r, 2, 2), jnp.int32(r.integers(-6, 6))]),
 ]
 
 
@@ -120,6 +135,201 @@ def test_jit(rec):
 @pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
 def test_jaxpr_typechecks(rec):
     check_jaxpr(xform.make_jaxpr(rec.fun)(*rec.make_args()))
+
+
+# -- derivatives and batching of every record ------------------------------------------------
+def _as_arrays(rec: OpRecord) -> OpRecord:
+    """``rec`` with its scalar and jax.Array arguments as numpy arrays: check_vmap batches numpy
+    arrays only (so Python int start indices become int32 arrays, batched too), and
+    check_grads picks its tolerances from the arguments' dtype (a Python float reads as
+    float64, far tighter than the float32 computation it feeds)."""
+    def convert(a):
+        if isinstance(a, (jax.Array, np.generic)):
+            return np.asarray(a)
+        if isinstance(a, float):
+            return np.asarray(a, np.float32)
+        if isinstance(a, int):
+            return np.asarray(a, np.int32)
+        return a
+    make = rec.args_maker
+    return dataclasses.replace(rec, args_maker=lambda r: [convert(a) for a in make(r)])
+
+
+# Integer results have float0 tangents only: nothing to compare with finite differences.
+_INTEGER_OUTPUT = {"full_dtype", "full_like_dtype_shape"}
+GRAD_RECORDS = [r for r in RECORDS if r.name not in _INTEGER_OUTPUT]
+
+
+@pytest.mark.parametrize("rec", GRAD_RECORDS, ids=lambda r: r.name)
+def test_grads(rec):
+    check_grads_record(_as_arrays(rec), order=2)
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: r.name)
+def test_vmap(rec):
+    check_vmap(_as_arrays(rec))
+
+
+# reverse mode against JAX's on the same inputs (the transpose rules, value for value)
+VJP_CASES = [
+    ("broadcast_in_dim", lambda m: lambda x: m.broadcast_in_dim(x, (2, 4, 3, 5), (0, 2, 3)),
+     [(1, 3, 1)]),
+    ("reshape_dimensions", lambda m: lambda x: m.reshape(x, (3, 4), (2, 0, 1)), [(2, 3, 2)]),
+    ("squeeze", lambda m: lambda x: m.squeeze(x, (0, 2)), [(1, 3, 1)]),
+    ("transpose", lambda m: lambda x: m.transpose(x, (2, 0, 1)), [(2, 3, 4)]),
+    ("rev", lambda m: lambda x: m.rev(x, (1,)), [(2, 3)]),
+    ("pad_negative", lambda m: lambda x, v: m.pad(x, v, ((-2, 1, 2), (3, -1, 0))),
+     [(4, 3), ()]),
+    ("pad_cut_to_nothing", lambda m: lambda x, v: m.pad(x, v, ((-2, -1, 0),)), [(3,), ()]),
+    ("concatenate", lambda m: lambda x, y: m.concatenate([x, y, x], 0), [(1, 2), (3, 2)]),
+    ("slice_strides", lambda m: lambda x: m.slice(x, (1, 0), (6, 3), (3, 2)), [(7, 3)]),
+    ("slice_empty", lambda m: lambda x: m.slice(x, (2,), (2,)), [(4,)]),
+    ("dynamic_slice_clamped", lambda m: lambda x: m.dynamic_slice(x, (3, -9), (2, 2)),
+     [(4, 3)]),
+    ("dynamic_update_slice", lambda m: lambda x, u: m.dynamic_update_slice(x, u, (5, 1)),
+     [(4, 3), (2, 2)]),
+]
+
+
+@pytest.mark.parametrize("make,shapes", [c[1:] for c in VJP_CASES],
+                         ids=[c[0] for c in VJP_CASES])
+def test_vjp_matches_jax(make, shapes):
+    rng = np.random.default_rng(0)
+    args = [f32(rng, *s) for s in shapes]
+    out, pullback = xform.vjp(make(lax), *args)
+    want_out, want_pullback = jax.vjp(make(jlax), *args)
+    ct = f32(rng, *want_out.shape)
+    for got, want in zip(pullback(ct), want_pullback(ct)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-6)
+
+
+def test_jvp_index_operands_get_no_tangent():
+    f = lambda x, i: lax.dynamic_slice(x, (i,), (2,))  # noqa: E731
+    no_tangent = np.zeros((), jax.dtypes.float0)
+    x, i = jnp.arange(5.0), jnp.int32(2)
+    _, t = xform.jvp(f, (x, i), (jnp.ones(5), no_tangent))
+    np.testing.assert_array_equal(np.asarray(t), [1.0, 1.0])
+    jaxpr = xform.make_jaxpr(lambda x, i, t: xform.jvp(f, (x, i), (t, no_tangent))[1])(x, i, x)
+    # the primal's slice and the tangent's, at the same (primal) index
+    assert _ops(jaxpr).count("dynamic_slice") == 2
+
+
+def test_grad_of_pad_value_counts_padded_places():
+    f = lambda x, v: lax.reduce_sum(lax.pad(x, v, ((1, -1, 2),)), (0,))  # noqa: E731
+    gx, gv = xform.grad(f, argnums=(0, 1))(jnp.ones(3), jnp.float32(0.0))
+    # output: [v, x0, v, v, x1, v, v] (x2 cut off): x0 and x1 counted once, v five times
+    np.testing.assert_array_equal(np.asarray(gx), [1.0, 1.0, 0.0])
+    assert float(gv) == 5.0
+
+
+def test_higher_order_through_dynamic_update_slice():
+    def f(x):
+        y = lax.dynamic_update_slice(x, lax.mul(x[:2], x[:2]), (1,))
+        return lax.reduce_sum(lax.mul(y, y), (0,))
+    jf = lambda x: jnp.sum(jlax.dynamic_update_slice(x, x[:2] ** 2, (1,)) ** 2)  # noqa: E731
+    x = jnp.array([0.5, -1.0, 2.0, 3.0])
+    np.testing.assert_allclose(xform.hessian(f)(x), jax.hessian(jf)(x), rtol=1e-5)
+
+
+# -- the programs vmap emits ----------------------------------------------------------------
+def _ops(jaxpr) -> list[str]:
+    return [e.primitive.name for e in jaxpr.eqns]
+
+
+def _vmap_ops(make, in_axes, *args):
+    got = xform.make_jaxpr(xform.vmap(make(lax), in_axes=in_axes))(*args)
+    want = jax.make_jaxpr(jax.vmap(make(jlax), in_axes=in_axes))(*args)
+    return _ops(got), [e.primitive.name for e in want.jaxpr.eqns]
+
+
+X3 = jnp.zeros((5, 3, 4), jnp.float32)
+IDX = jnp.arange(5, dtype=jnp.int32)
+VMAP_AS_JAX = [
+    ("broadcast_in_dim", lambda m: lambda x: m.broadcast_in_dim(x, (2, 3, 4), (1, 2)), 0, [X3]),
+    ("reshape", lambda m: lambda x: m.reshape(x, (12,)), 0, [X3]),
+    ("pad", lambda m: lambda x: m.pad(x, 0.0, ((1, 1, 1), (0, -1, 0))), 0, [X3]),
+    ("pad_batched_value", lambda m: lambda x, v: m.pad(x, v, ((1, 1, 1), (0, -1, 0))), 0,
+     [X3, jnp.ones(5)]),
+    ("concatenate_unbatched_operand", lambda m: lambda x, y: m.concatenate([x, y], 1),
+     (0, None), [X3, X3[0]]),
+    ("slice", lambda m: lambda x: m.slice(x, (1, 0), (3, 4), (1, 2)), 0, [X3]),
+    ("dynamic_slice_batched_indices",
+     lambda m: lambda x, i: m.dynamic_slice(x, (i, 1), (2, 2)), 0, [X3, IDX]),
+    ("dynamic_slice_only_indices_batched",
+     lambda m: lambda x, i: m.dynamic_slice(x, (i, 1), (2, 2)), (None, 0), [X3[0], IDX]),
+    ("dynamic_update_slice_batched_indices",
+     lambda m: lambda x, u, i: m.dynamic_update_slice(x, u, (i, 1)), 0,
+     [X3, jnp.ones((5, 2, 2)), IDX]),
+]
+
+
+@pytest.mark.parametrize("make,in_axes,args", [c[1:] for c in VMAP_AS_JAX],
+                         ids=[c[0] for c in VMAP_AS_JAX])
+def test_vmap_emits_what_jax_emits(make, in_axes, args):
+    got, want = _vmap_ops(make, in_axes, *args)
+    assert got == want
+
+
+def test_vmap_batched_indices_become_one_gather_or_scatter():
+    got, _ = _vmap_ops(lambda m: lambda x, i: m.dynamic_slice(x, (i, 1), (2, 2)), 0, X3, IDX)
+    assert got.count("gather") == 1 and "dynamic_slice" not in got and "transpose" not in got
+    # operand batched on its last axis: the scatter's batching dimension, left in place
+    f = xform.vmap(lambda x, u, i: lax.dynamic_update_slice(x, u, (i, 1)),
+                   in_axes=(2, None, 0), out_axes=2)
+    got = _ops(xform.make_jaxpr(f)(jnp.zeros((3, 4, 5)), jnp.ones((2, 2)), IDX))
+    assert got.count("scatter") == 1 and "transpose" not in got
+
+
+def test_vmap_unbatched_indices_stay_dynamic_slice():
+    # one start position for the whole batch: slice all of the batch axis, no gather
+    for make in (lambda x: lax.dynamic_slice(x, (1, 2), (2, 2)),
+                 lambda x: lax.dynamic_update_slice(x, jnp.ones((2, 2)), (1, 2))):
+        for axis in (0, 1, 2):
+            ops = _ops(xform.make_jaxpr(xform.vmap(make, in_axes=axis))(X3))
+            assert "gather" not in ops and "scatter" not in ops and "transpose" not in ops
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_vmap_moves_no_batch_axis_where_not_needed(axis):
+    shape = [3, 4]
+    shape.insert(axis, 6)
+    x = jnp.zeros(shape, jnp.float32)
+    for f in (lambda x: lax.broadcast_in_dim(x, (2, 3, 4), (1, 2)),
+              lambda x: lax.squeeze(lax.expand_dims(x, (0,)), (0,)),
+              lambda x: lax.rev(x, (1,)),
+              lambda x: lax.pad(x, 0.0, ((1, 0, 1), (0, 0, 0))),
+              lambda x: lax.slice(x, (0, 1), (3, 4)),
+              lambda x: lax.concatenate([x, x], 1)):
+        assert "transpose" not in _ops(xform.make_jaxpr(xform.vmap(f, in_axes=axis))(x))
+    # a leading or trailing batch axis keeps its place through a reshape
+    if axis != 1:
+        ops = _ops(xform.make_jaxpr(xform.vmap(lambda x: lax.reshape(x, (12,)),
+                                               in_axes=axis))(x))
+        assert ops == ["reshape"]
+
+
+def test_vmap_transpose_keeps_batch_axis_in_place():
+    x = jnp.zeros((2, 6, 3), jnp.float32)
+    jaxpr = xform.make_jaxpr(xform.vmap(lambda x: lax.transpose(x, (1, 0)), in_axes=1,
+                                        out_axes=1))(x)
+    assert _ops(jaxpr) == ["transpose"]
+
+
+def test_vmap_of_grad_and_grad_of_vmap_with_dynamic_indices():
+    def f(x, i):
+        y = lax.dynamic_slice(x, (i,), (2,))
+        return lax.reduce_sum(lax.mul(y, y), (0,))
+
+    def jf(x, i):
+        return jnp.sum(jlax.dynamic_slice(x, (i,), (2,)) ** 2)
+
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((4, 5)), jnp.float32)
+    i = jnp.array([0, 3, -1, 9], jnp.int32)
+    np.testing.assert_allclose(xform.vmap(xform.grad(f))(x, i), jax.vmap(jax.grad(jf))(x, i),
+                               rtol=1e-6)
+    g = xform.grad(lambda x: lax.reduce_sum(xform.vmap(f)(x, i), (0,)))(x)
+    want = jax.grad(lambda x: jnp.sum(jax.vmap(jf)(x, i)))(x)
+    np.testing.assert_allclose(g, want, rtol=1e-6)
 
 
 # -- jaxprs as JAX prints them --------------------------------------------------------------

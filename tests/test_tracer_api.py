@@ -112,9 +112,6 @@ def test_same_as_jax_jit(name):
     assert_same(got, want, 1e-5, True, name)
 
 
-@pytest.mark.xfail(reason="the staging tracer's IR-variable slot is named `var`, which hides "
-                   "the jax.Array method x.var(); needs a rename in xform/interpreters/staging.py",
-                   raises=TypeError, strict=False)
 def test_var_method():
     f = lambda x: (x.var(), x.var(axis=0, ddof=1))  # noqa: E731
     assert_same(xform.jit(f)(M), jax.jit(f)(M), 1e-5, True, "var")

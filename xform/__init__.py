@@ -22,6 +22,9 @@ from xform.api import (
     linear_transpose as linear_transpose, linearize as linearize,
     value_and_grad as value_and_grad, vjp as vjp,
 )
+from xform.api import custom_jvp as custom_jvp, custom_vjp as custom_vjp
+from xform.api import checkpoint as checkpoint, checkpoint_policies as checkpoint_policies, remat as remat  # noqa: E501
+from xform import ad_checkpoint as ad_checkpoint
 from xform.config import debug_nans as debug_nans
 from xform.core.ir import ClosedJaxpr as ClosedJaxpr, Jaxpr as Jaxpr
 

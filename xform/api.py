@@ -14,6 +14,8 @@ from xform._autodiff import (
     linear_transpose as linear_transpose, linearize as linearize,
     value_and_grad as value_and_grad, vjp as vjp,
 )
+from xform._custom import custom_jvp as custom_jvp, custom_vjp as custom_vjp
+from xform._checkpoint import checkpoint as checkpoint, checkpoint_policies as checkpoint_policies, remat as remat  # noqa: E501
 
 ShapeDtypeStruct = jax.ShapeDtypeStruct
 

@@ -19,12 +19,12 @@ from xform.core.trace import Trace, Tracer, current_trace, set_current_trace
 
 
 class StagingTracer(Tracer):
-    __slots__ = ("_aval", "var")
+    __slots__ = ("_aval", "ir_var")
 
     def __init__(self, trace: StagingTrace, aval: ShapedArray, var: Var):
         self._trace = trace
         self._aval = aval
-        self.var = var
+        self.ir_var = var
 
     @property
     def aval(self):
@@ -51,7 +51,7 @@ class StagingTrace(Trace):
 
     def getvar(self, x: Any):
         if self.is_own(x):
-            return x.var
+            return x.ir_var
         if not isinstance(x, Tracer):
             if literalable(x):
                 return Literal(x, get_aval(x))
@@ -81,7 +81,7 @@ class StagingTrace(Trace):
 
     def describe_dependence(self, tracer: StagingTracer) -> str:
         """Which arguments of the traced function a value depends on (for error messages)."""
-        needed = {tracer.var}
+        needed = {tracer.ir_var}
         for eqn in reversed(self.eqns):
             if any(o in needed for o in eqn.outvars):
                 needed.update(v for v in eqn.invars if isinstance(v, Var))

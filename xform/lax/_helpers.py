@@ -119,4 +119,5 @@ def weak_scalar(val: Any, dtype) -> Any:
         from jax._src.lax.lax import _convert_element_type
         fn = _weak_convert_cache[dtype] = jax.jit(
             lambda v: _convert_element_type(v, dtype, weak_type=True))
-    return fn(val)
+    with jax.ensure_compile_time_eval():  # concrete even while jax.jit traces xform's program
+        return fn(val)

@@ -32,9 +32,14 @@ from xform.core.avals import ShapedArray
 from xform.core.ir import Eqn, Jaxpr, Var
 from xform.core.primitive import Primitive, abstract_eval, eval_abstract
 from xform.core.trace import current_trace, to_aval
+from xform.interpreters.batching import batch_rules, broadcast_batch, moveaxis, not_mapped
+from xform.interpreters.jvp import Zero, defjvp, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
+from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax._helpers import shape_str
-from xform.lax.elementwise import add_p, max_p, min_p, mul_p
+from xform.lax.elementwise import (
+    add, add_p, div, eq, max_p, min_p, mul, mul_p, select, sub,
+)
 
 __all__ = [
     "GatherDimensionNumbers", "GatherScatterMode", "ScatterDimensionNumbers", "gather",
@@ -111,6 +116,72 @@ def _check_index_map(op: str, field: str, index_map: Sequence[int], operand: Sha
                 f"an operand of shape {shape_str(operand.shape)}", must_sort=False)
 
 
+# -- helpers for the derivative and batching rules --------------------------------------------
+def _is_float0(t: Any) -> bool:
+    return to_aval(t).dtype == jax.dtypes.float0
+
+
+def _zeros(shape: Sequence[int], dtype: Any) -> Any:
+    from xform.lax.shape import full
+    return full(shape, 0, dtype)
+
+
+def _shift_dims(dims: Sequence[int], at: int) -> tuple:
+    """``dims`` numbered in an array that gains a new axis at position ``at``."""
+    return tuple(d + (d >= at) for d in dims)
+
+
+def _insert(seq: Sequence[Any], at: int, value: Any) -> tuple:
+    return tuple(seq[:at]) + (value,) + tuple(seq[at:])
+
+
+def _pair_batching(op_dims: tuple, idx_dims: tuple, ob: int, ib: int) -> tuple[tuple, tuple]:
+    """Add the pair (operand axis ``ob``, indices axis ``ib``) to the batching dims (already
+    numbered with those axes in place); operand batching dims stay sorted, pairs stay paired."""
+    pos = sum(1 for d in op_dims if d < ob)
+    return _insert(op_dims, pos, ob), _insert(idx_dims, pos, ib)
+
+
+def _indices_bdim_ok(indices: Any, ib: int) -> tuple[Any, int]:
+    """The index vectors must stay in the last dimension: a batch axis there moves to 0."""
+    ndim = to_aval(indices).ndim
+    if ib == ndim - 1:
+        return moveaxis(indices, ib, 0), 0
+    return indices, ib
+
+
+def _gather_dnums_of_scatter(dn: ScatterDimensionNumbers) -> GatherDimensionNumbers:
+    """The gather that reads back the windows a scatter with ``dn`` writes."""
+    return GatherDimensionNumbers(
+        offset_dims=dn.update_window_dims, collapsed_slice_dims=dn.inserted_window_dims,
+        start_index_map=dn.scatter_dims_to_operand_dims,
+        operand_batching_dims=dn.operand_batching_dims,
+        start_indices_batching_dims=dn.scatter_indices_batching_dims)
+
+
+def _scatter_dnums_of_gather(dn: GatherDimensionNumbers) -> ScatterDimensionNumbers:
+    """The scatter that writes the slices a gather with ``dn`` reads."""
+    return ScatterDimensionNumbers(
+        update_window_dims=dn.offset_dims, inserted_window_dims=dn.collapsed_slice_dims,
+        scatter_dims_to_operand_dims=dn.start_index_map,
+        operand_batching_dims=dn.operand_batching_dims,
+        scatter_indices_batching_dims=dn.start_indices_batching_dims)
+
+
+def _window_sizes(dn: ScatterDimensionNumbers, operand_ndim: int,
+                  updates_shape: Sequence[int]) -> tuple:
+    """The slice sizes of the gather reading back a scatter's windows (sizes from updates)."""
+    dropped = set(dn.inserted_window_dims) | set(dn.operand_batching_dims)
+    window = iter(dn.update_window_dims)
+    return tuple(1 if d in dropped else updates_shape[next(window)]
+                 for d in range(operand_ndim))
+
+
+def _bind_gather(operand, indices, dn, slice_sizes, params):
+    return gather_p.bind(operand, indices, dimension_numbers=dn,
+                         slice_sizes=tuple(slice_sizes), **params)
+
+
 # -- gather ----------------------------------------------------------------------------------
 gather_p = Primitive("gather")
 
@@ -177,6 +248,87 @@ to_jax[gather_p] = lambda operand, indices, *, dimension_numbers, slice_sizes, u
     indices_are_sorted, mode, fill_value: jlax.gather(
         operand, indices, dimension_numbers, slice_sizes, unique_indices=unique_indices,
         indices_are_sorted=indices_are_sorted, mode=mode, fill_value=fill_value)
+
+
+# Derivatives. Gather is linear in the operand: its tangent gathers the operand's tangent (out
+# of bounds slices read 0 in "fill" mode), and its transpose adds the cotangent back into zeros
+# at the same positions: a scatter-add with the mirror-image dimension numbers.
+def _gather_jvp(t, ans, operand, indices, *, dimension_numbers, slice_sizes, unique_indices,
+                indices_are_sorted, mode, fill_value):
+    if _is_float0(t):  # integer operands have float0 tangents: nothing to gather
+        return Zero(tangent_aval(to_aval(ans)))
+    return gather(t, indices, dimension_numbers, slice_sizes, unique_indices=unique_indices,
+                  indices_are_sorted=indices_are_sorted, mode=mode, fill_value=0)
+
+
+def _gather_transpose(ct, operand, indices, *, dimension_numbers, slice_sizes, unique_indices,
+                      indices_are_sorted, mode, fill_value):
+    if is_undefined(indices):
+        raise NotImplementedError("gather is not linear in its indices; only the operand can "
+                                  "be transposed.")
+    if isinstance(ct, Zero):
+        return [None, None]
+    zeros = _zeros(operand.aval.shape, operand.aval.dtype)
+    out = scatter_add(zeros, indices, ct, _scatter_dnums_of_gather(dimension_numbers),
+                      indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
+                      mode=mode)
+    return [out, None]
+
+
+# Batching uses the dimension numbers' batching dims, so a batched gather stays one gather and
+# the batch axis stays where it is whenever the dimension numbers can express its place:
+# - batched operand only: the batch axis is one more offset dim, sliced whole;
+# - batched indices (with or without a batched operand): the batch axis is one more batch dim
+#   of the indices; a batched operand pairs its batch axis with it as a batching dim.
+def _gather_batch_rule(axis_size, vals, dims, *, dimension_numbers, slice_sizes,
+                       unique_indices, indices_are_sorted, mode, fill_value):
+    (operand, indices), (ob, ib) = vals, dims
+    dn = dimension_numbers
+    params = {"unique_indices": unique_indices, "indices_are_sorted": indices_are_sorted,
+              "mode": mode, "fill_value": fill_value}
+    offsets = dn.offset_dims
+    if ib is not_mapped:
+        dropped = set(dn.collapsed_slice_dims) | set(dn.operand_batching_dims)
+        k = sum(1 for d in range(ob) if d not in dropped)  # kept slice dims before the batch
+        out_b = offsets[k - 1] + 1 if k else 0
+        new_dn = GatherDimensionNumbers(
+            offset_dims=offsets[:k] + (out_b,) + tuple(o + 1 for o in offsets[k:]),
+            collapsed_slice_dims=_shift_dims(dn.collapsed_slice_dims, ob),
+            start_index_map=_shift_dims(dn.start_index_map, ob),
+            operand_batching_dims=_shift_dims(dn.operand_batching_dims, ob),
+            start_indices_batching_dims=dn.start_indices_batching_dims)
+        sizes = _insert(slice_sizes, ob, axis_size)
+        return _bind_gather(operand, indices, new_dn, sizes, params), out_b
+
+    indices, ib = _indices_bdim_ok(indices, ib)
+    # the output's batch dims are the indices' batch dims, in order, around the offset dims
+    out_rank = len(offsets) + to_aval(indices).ndim - 2
+    free = [d for d in range(out_rank) if d not in offsets]
+    out_b = free[ib - 1] + 1 if ib else 0
+    idx_batching = _shift_dims(dn.start_indices_batching_dims, ib)
+    if ob is not_mapped:
+        # several index sets into one array: the promises about the indices no longer hold
+        params.update(unique_indices=False, indices_are_sorted=False)
+        new_dn = GatherDimensionNumbers(
+            offset_dims=_shift_dims(offsets, out_b),
+            collapsed_slice_dims=dn.collapsed_slice_dims, start_index_map=dn.start_index_map,
+            operand_batching_dims=dn.operand_batching_dims,
+            start_indices_batching_dims=idx_batching)
+        return _bind_gather(operand, indices, new_dn, slice_sizes, params), out_b
+    op_batching, idx_batching = _pair_batching(
+        _shift_dims(dn.operand_batching_dims, ob), idx_batching, ob, ib)
+    new_dn = GatherDimensionNumbers(
+        offset_dims=_shift_dims(offsets, out_b),
+        collapsed_slice_dims=_shift_dims(dn.collapsed_slice_dims, ob),
+        start_index_map=_shift_dims(dn.start_index_map, ob),
+        operand_batching_dims=op_batching, start_indices_batching_dims=idx_batching)
+    sizes = _insert(slice_sizes, ob, min(axis_size, 1))
+    return _bind_gather(operand, indices, new_dn, sizes, params), out_b
+
+
+defjvp(gather_p, _gather_jvp, None)
+transpose_rules[gather_p] = _gather_transpose
+batch_rules[gather_p] = _gather_batch_rule
 
 
 # -- scatter family ---------------------------------------------------------------------------
@@ -246,25 +398,314 @@ def _scatter_to_jax(jax_fn):
     return rule
 
 
+# -- scatter derivatives ------------------------------------------------------------------------
+# JAX's definitions throughout. Indices are never differentiated. scatter-add is linear in
+# operand and updates; its transpose hands the cotangent to the operand and gathers it back at
+# the scattered windows for the updates. scatter-mul is linear in the operand (for fixed
+# updates); its derivative in the updates needs unique indices, as in JAX. scatter-min/max split
+# the derivative evenly among the values that tie for the result. scatter with repeated indices
+# differentiates through the update that lands, found by scattering update ids.
+def _scatter_opts(indices_are_sorted, unique_indices, mode):
+    return {"indices_are_sorted": indices_are_sorted, "unique_indices": unique_indices,
+            "mode": mode}
+
+
+def _zero_out(ans):
+    return Zero(tangent_aval(to_aval(ans)))
+
+
+def _scatter_add_jvp(primals, tangents, **params):
+    operand, indices, updates = primals
+    t_operand, _, t_updates = tangents
+    ans = scatter_add_p.bind(operand, indices, updates, **params)
+    if isinstance(t_updates, Zero):
+        # adding nothing: the operand's tangent passes through (or the output has none)
+        return ans, _zero_out(ans) if isinstance(t_operand, Zero) else t_operand
+    if isinstance(t_operand, Zero):
+        t_operand = _zeros(to_aval(operand).shape, to_aval(t_updates).dtype)
+    return ans, scatter_add_p.bind(t_operand, indices, t_updates, **params)
+
+
+def _gather_updates_ct(ct, indices, updates_shape, dn, mode):
+    """The cotangent of a scatter's updates: the output cotangent read at their windows."""
+    return gather(ct, indices, _gather_dnums_of_scatter(dn),
+                  _window_sizes(dn, to_aval(ct).ndim, updates_shape), mode=mode, fill_value=0)
+
+
+def _check_indices_known(name, indices):
+    if is_undefined(indices):
+        raise NotImplementedError(f"{name} is not linear in its indices; only the operand and "
+                                  "updates can be transposed.")
+
+
+def _scatter_add_transpose(ct, operand, indices, updates, *, dimension_numbers, mode, **_):
+    _check_indices_known("scatter-add", indices)
+    if isinstance(ct, Zero):
+        return [None, None, None]
+    operand_ct = ct if is_undefined(operand) else None
+    updates_ct = None
+    if is_undefined(updates):
+        updates_ct = _gather_updates_ct(ct, indices, updates.aval.shape, dimension_numbers,
+                                        mode)
+    return [operand_ct, None, updates_ct]
+
+
+def _scatter_mul_jvp_operand(t, ans, operand, indices, updates, **params):
+    return scatter_mul_p.bind(t, indices, updates, **params)
+
+
+def _needs_unique(name: str, unique_indices: bool) -> None:
+    if not unique_indices:
+        raise NotImplementedError(
+            f"{name} gradients with respect to the updates are only implemented if "
+            "`unique_indices=True` (as in JAX): with repeated indices, the derivative of one "
+            "update depends on the others at the same position. Pass unique_indices=True when "
+            "the indices are unique, or differentiate only with respect to the operand.")
+
+
+def _scatter_mul_jvp_updates(t, ans, operand, indices, updates, *, dimension_numbers,
+                             indices_are_sorted, unique_indices, mode, **_):
+    # out = x * u at the scattered positions: d out = x * (t scattered into zeros)
+    _needs_unique("scatter_mul", unique_indices)
+    zeros = _zeros(to_aval(operand).shape, to_aval(t).dtype)
+    return mul(operand, scatter_add(zeros, indices, t, dimension_numbers,
+                                    **_scatter_opts(indices_are_sorted, unique_indices, mode)))
+
+
+def _scatter_mul_transpose(ct, operand, indices, updates, *, dimension_numbers,
+                           indices_are_sorted, unique_indices, mode, **_):
+    _check_indices_known("scatter-mul", indices)
+    if is_undefined(operand) and is_undefined(updates):
+        raise NotImplementedError("scatter-mul is not linear in operand and updates at once.")
+    if isinstance(ct, Zero):
+        return [None, None, None]
+    opts = _scatter_opts(indices_are_sorted, unique_indices, mode)
+    if is_undefined(operand):
+        return [scatter_mul(ct, indices, updates, dimension_numbers, **opts), None, None]
+    _needs_unique("scatter_mul", unique_indices)
+    return [None, None, _gather_updates_ct(mul(ct, operand), indices, updates.aval.shape,
+                                           dimension_numbers, mode)]
+
+
+def _scatter_extremal_jvp(prim):
+    """scatter-min/max: the result at a position is the operand's value or an update's; the
+    derivative there is the average of the tangents of every value equal to the result."""
+    def rule(primals, tangents, **params):
+        operand, indices, updates = primals
+        t_operand, _, t_updates = tangents
+        ans = prim.bind(operand, indices, updates, **params)
+        dn, mode = params["dimension_numbers"], params["mode"]
+        opts = _scatter_opts(params["indices_are_sorted"], params["unique_indices"], mode)
+        op_aval, up_aval = to_aval(operand), to_aval(updates)
+        gdn = _gather_dnums_of_scatter(dn)
+        sizes = _window_sizes(dn, op_aval.ndim, up_aval.shape)
+
+        def read(x):  # the values at each update's window
+            return gather(x, indices, gdn, sizes, mode=mode, fill_value=0)
+
+        def count(x):  # how many of the updates ``x`` (0/1) land at each update's window
+            return read(scatter_add(_zeros(op_aval.shape, op_aval.dtype), indices, x, dn,
+                                    mode=mode))
+
+        target = read(ans)
+        won = eq(updates, target)          # this update is (one of) the result
+        kept = eq(read(operand), target)   # the operand's value is (one of) the result
+        one, zero = _full_like(updates, 1), _full_like(updates, 0)
+        n_won = count(select(won, one, zero))
+        n_refs = count(one)
+        share = select(kept, div(one, add(n_won, one)), div(one, n_won))
+        updates_coef = select(won, share, zero)
+        # spread over the n_refs updates reading this position: each removes its part of the
+        # operand's tangent, so that the operand keeps 1/(n_won + 1) of it (or nothing)
+        operand_coef = div(sub(select(kept, div(one, add(n_won, one)), zero), one), n_refs)
+        terms = []
+        if not isinstance(t_operand, Zero):
+            terms.append(mul(read(t_operand), operand_coef))
+        if not isinstance(t_updates, Zero):
+            terms.append(mul(t_updates, updates_coef))
+        t_scattered = terms[0] if len(terms) == 1 else add(*terms)
+        if isinstance(t_operand, Zero):
+            t_operand = _zeros(op_aval.shape, to_aval(t_scattered).dtype)
+        return ans, scatter_add(t_operand, indices, t_scattered, dn, **opts)
+    return rule
+
+
+def _scatter_jvp(primals, tangents, **params):
+    operand, indices, updates = primals
+    t_operand, _, t_updates = tangents
+    dn, mode = params["dimension_numbers"], params["mode"]
+    opts = _scatter_opts(params["indices_are_sorted"], params["unique_indices"], mode)
+    if params["unique_indices"]:
+        # no overlaps: the tangents scatter the same way
+        ans = scatter_p.bind(operand, indices, updates, **params)
+        up_aval = to_aval(updates)
+        if isinstance(t_updates, Zero):
+            t_updates = _zeros(up_aval.shape, to_aval(t_operand).dtype)
+        if isinstance(t_operand, Zero):
+            t_operand = _zeros(to_aval(operand).shape, to_aval(t_updates).dtype)
+        return ans, scatter_p.bind(t_operand, indices, t_updates, **params)
+    # Repeated indices: which update lands is unspecified. Scatter a positive id per update,
+    # read the ids back at each update's window: the updates whose id is read back are the ones
+    # that landed, positions holding id 0 kept the operand. The result (primal and tangent) is
+    # then a scatter-add of the masked values, consistent with each other by construction.
+    op_aval, up_aval = to_aval(operand), to_aval(updates)
+    ids = _update_ids(up_aval.shape, dn.update_window_dims)
+    scattered = scatter(_zeros(op_aval.shape, np.int32), indices, ids, dn, **opts)
+    read_back = gather(scattered, indices, _gather_dnums_of_scatter(dn),
+                       _window_sizes(dn, op_aval.ndim, up_aval.shape), mode=mode, fill_value=0)
+    keep_operand = eq(scattered, _zeros(op_aval.shape, np.int32))
+    landed = eq(ids, read_back)
+
+    def combine(x, u):
+        xm = select(keep_operand, x, _full_like(x, 0))
+        if u is None:
+            return xm
+        return scatter_add(xm, indices, select(landed, u, _full_like(u, 0)), dn, **opts)
+
+    ans = combine(operand, updates)
+    if isinstance(t_operand, Zero) and isinstance(t_updates, Zero):
+        return ans, _zero_out(ans)
+    if isinstance(t_operand, Zero):
+        t_operand = _zeros(op_aval.shape, to_aval(t_updates).dtype)
+    return ans, combine(t_operand, None if isinstance(t_updates, Zero) else t_updates)
+
+
+def _update_ids(updates_shape: Sequence[int], window_dims: Sequence[int]) -> Any:
+    """int32 ids 1, 2, ... numbering the updates' windows, broadcast over each window."""
+    from xform.lax.shape import broadcast_in_dim, full, iota, reshape
+    scatter_pos = tuple(d for d in range(len(updates_shape)) if d not in window_dims)
+    scatter_shape = tuple(updates_shape[d] for d in scatter_pos)
+    n = int(np.prod(scatter_shape, dtype=np.int64))
+    ids = add(iota(np.int32, n), full((n,), 1, np.int32))
+    return broadcast_in_dim(reshape(ids, scatter_shape), tuple(updates_shape), scatter_pos)
+
+
+def _scatter_transpose(ct, operand, indices, updates, *, dimension_numbers,
+                       indices_are_sorted, unique_indices, mode, **_):
+    # Linear in (operand, updates) jointly when no two updates overlap: the operand's
+    # cotangent is ct with the overwritten windows zeroed, the updates' is ct read there.
+    _check_indices_known("scatter", indices)
+    if not unique_indices:
+        raise NotImplementedError(
+            "scatter transpose is only implemented where unique_indices=True (as in JAX): "
+            "with repeated indices, which update lands is unspecified. Differentiating "
+            "(grad, vjp) a scatter with repeated indices works; only linear_transpose of one "
+            "needs the promise.")
+    if isinstance(ct, Zero):
+        return [None, None, None]
+    up_shape = updates.aval.shape if is_undefined(updates) else to_aval(updates).shape
+    operand_ct = updates_ct = None
+    if is_undefined(operand):
+        operand_ct = scatter(ct, indices, _zeros(up_shape, to_aval(ct).dtype),
+                             dimension_numbers, indices_are_sorted=indices_are_sorted,
+                             unique_indices=True, mode=mode)
+    if is_undefined(updates):
+        updates_ct = _gather_updates_ct(ct, indices, up_shape, dimension_numbers, mode)
+    return [operand_ct, None, updates_ct]
+
+
+def _full_like(x: Any, value: Any) -> Any:
+    from xform.lax.shape import full_like
+    return full_like(x, value)
+
+
+# -- scatter batching ---------------------------------------------------------------------------
+# One scatter with the batch axis in the dimension numbers, kept where it is when they allow:
+# - unbatched indices: the batch axis is one more window dim (the updates' batch axis moves only
+#   if it sits outside the range of update dims that can hold that window dim);
+# - batched indices: a batching-dims pair (operand axis, indices axis), the updates' batch axis
+#   being the matching scatter dim of the updates (the smaller of indices and updates moves
+#   when they disagree). An unbatched operand is broadcast: each example writes its own copy.
+def _scatter_batch_rule(prim):
+    def rule(axis_size, vals, dims, *, dimension_numbers, **params):
+        (operand, indices, updates), (ob, ib, ub) = vals, dims
+        dn = dimension_numbers
+        window = dn.update_window_dims
+        up_rank = to_aval(updates).ndim - (ub is not not_mapped)
+        if ib is not_mapped:
+            dropped = set(dn.inserted_window_dims) | set(dn.operand_batching_dims)
+            op_windows = [d for d in range(to_aval(operand).ndim - (ob is not not_mapped))
+                          if d not in dropped]
+            if ob is not_mapped:
+                k = sum(1 for w in window if w < ub)  # window dims before the updates' axis
+                ob = op_windows[k - 1] + 1 if k else 0
+                operand = broadcast_batch(operand, axis_size, ob)
+            else:
+                k = sum(1 for d in op_windows if d < ob)
+                lo = window[k - 1] + 1 if k else 0
+                hi = window[k] if k < len(window) else up_rank
+                if ub is not_mapped:
+                    updates, ub = broadcast_batch(updates, axis_size, lo), lo
+                elif not lo <= ub <= hi:
+                    updates, ub = moveaxis(updates, ub, lo), lo
+            new_dn = ScatterDimensionNumbers(
+                update_window_dims=window[:k] + (ub,) + tuple(w + 1 for w in window[k:]),
+                inserted_window_dims=_shift_dims(dn.inserted_window_dims, ob),
+                scatter_dims_to_operand_dims=_shift_dims(dn.scatter_dims_to_operand_dims, ob),
+                operand_batching_dims=_shift_dims(dn.operand_batching_dims, ob),
+                scatter_indices_batching_dims=dn.scatter_indices_batching_dims)
+            return prim.bind(operand, indices, updates, dimension_numbers=new_dn,
+                             **params), ob
+
+        indices, ib = _indices_bdim_ok(indices, ib)
+        # the updates' scatter dims are the indices' batch dims, in order
+        free = [d for d in range(up_rank) if d not in window]
+        lo = free[ib - 1] + 1 if ib else 0
+        hi = free[ib] if ib < len(free) else up_rank
+        if ub is not_mapped:
+            updates, ub = broadcast_batch(updates, axis_size, lo), lo
+        elif not lo <= ub <= hi:
+            if to_aval(indices).size <= to_aval(updates).size:
+                dst = sum(1 for d in free if d < ub)
+                indices, ib = moveaxis(indices, ib, dst), dst
+            else:
+                updates, ub = moveaxis(updates, ub, lo), lo
+        if ob is not_mapped:
+            operand, ob = broadcast_batch(operand, axis_size, 0), 0
+        op_batching, idx_batching = _pair_batching(
+            _shift_dims(dn.operand_batching_dims, ob),
+            _shift_dims(dn.scatter_indices_batching_dims, ib), ob, ib)
+        new_dn = ScatterDimensionNumbers(
+            update_window_dims=_shift_dims(window, ub),
+            inserted_window_dims=_shift_dims(dn.inserted_window_dims, ob),
+            scatter_dims_to_operand_dims=_shift_dims(dn.scatter_dims_to_operand_dims, ob),
+            operand_batching_dims=op_batching, scatter_indices_batching_dims=idx_batching)
+        return prim.bind(operand, indices, updates, dimension_numbers=new_dn, **params), ob
+    return rule
+
+
 scatter_p = Primitive("scatter")
 abstract_eval[scatter_p] = _scatter_abstract_eval("scatter")
 to_jax[scatter_p] = _scatter_to_jax(jlax.scatter)
+jvp_rules[scatter_p] = _scatter_jvp
+transpose_rules[scatter_p] = _scatter_transpose
+batch_rules[scatter_p] = _scatter_batch_rule(scatter_p)
 
 scatter_add_p = Primitive("scatter-add")
 abstract_eval[scatter_add_p] = _scatter_abstract_eval("scatter-add")
 to_jax[scatter_add_p] = _scatter_to_jax(jlax.scatter_add)
+jvp_rules[scatter_add_p] = _scatter_add_jvp
+transpose_rules[scatter_add_p] = _scatter_add_transpose
+batch_rules[scatter_add_p] = _scatter_batch_rule(scatter_add_p)
 
 scatter_mul_p = Primitive("scatter-mul")
 abstract_eval[scatter_mul_p] = _scatter_abstract_eval("scatter-mul")
 to_jax[scatter_mul_p] = _scatter_to_jax(jlax.scatter_mul)
+defjvp(scatter_mul_p, _scatter_mul_jvp_operand, None, _scatter_mul_jvp_updates)
+transpose_rules[scatter_mul_p] = _scatter_mul_transpose
+batch_rules[scatter_mul_p] = _scatter_batch_rule(scatter_mul_p)
 
 scatter_min_p = Primitive("scatter-min")
 abstract_eval[scatter_min_p] = _scatter_abstract_eval("scatter-min")
 to_jax[scatter_min_p] = _scatter_to_jax(jlax.scatter_min)
+jvp_rules[scatter_min_p] = _scatter_extremal_jvp(scatter_min_p)
+batch_rules[scatter_min_p] = _scatter_batch_rule(scatter_min_p)
 
 scatter_max_p = Primitive("scatter-max")
 abstract_eval[scatter_max_p] = _scatter_abstract_eval("scatter-max")
 to_jax[scatter_max_p] = _scatter_to_jax(jlax.scatter_max)
+jvp_rules[scatter_max_p] = _scatter_extremal_jvp(scatter_max_p)
+batch_rules[scatter_max_p] = _scatter_batch_rule(scatter_max_p)
 
 # the combining function each scatter carries in its update_jaxpr param (None for scatter)
 _COMBINERS = {scatter_add_p: add_p, scatter_mul_p: mul_p, scatter_min_p: min_p,

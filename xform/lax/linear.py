@@ -19,11 +19,22 @@ from jax._src.lax import windowed_reductions as _jax_windowed
 from jax._src.lax.lax import canonicalize_precision as _canonicalize_precision
 
 from xform.core.avals import ShapedArray, canonicalize_dtype
-from xform.core.primitive import Primitive, abstract_eval
+from xform.core.primitive import Primitive, abstract_eval, eval_abstract
 from xform.core.trace import Tracer, to_aval
+from xform.interpreters.batching import (
+    batch_rules, move_bdim, moveaxis, not_mapped, shift_axis,
+)
+from xform.interpreters.jvp import Zero, defjvp, deflinear_jvp
 from xform.interpreters.lowering import to_jax
+from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import ANY, NUMBER, check_dtype, shape_str
+from xform.lax.shape import full as _full
+from xform.lax.shape import pad as _pad
+from xform.lax.shape import reshape as _reshape
+from xform.lax.shape import rev as _rev
+from xform.lax.shape import slice as _slice
+from xform.lax.shape import transpose as _transpose
 
 __all__ = [
     "ConvDimensionNumbers", "batch_matmul", "conv", "conv_dimension_numbers",
@@ -194,6 +205,120 @@ abstract_eval[dot_general_p] = _dot_general_abstract_eval
 to_jax[dot_general_p] = _dot_general_to_jax
 
 
+# dot_general is bilinear: each operand's tangent goes through the same contraction.
+defjvp(dot_general_p,
+       lambda t, ans, lhs, rhs, **params: dot_general_p.bind(t, rhs, **params),
+       lambda t, ans, lhs, rhs, **params: dot_general_p.bind(lhs, t, **params))
+
+
+def _is_pair(precision: Any) -> bool:
+    # (lhs, rhs) precisions follow their operands when these trade places; a single setting
+    # or a dot algorithm applies to both
+    return isinstance(precision, tuple) and len(precision) == 2
+
+
+def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract, x_batch,
+                    y_batch, x_is_lhs: bool, precision: Any, preferred_element_type: Any) -> Any:
+    """The cotangent of operand ``x`` of ``dot_general`` (``y`` is the other operand).
+
+    It is one contraction of ``ct`` with ``y`` over ``y``'s free axes, batched over the batch
+    axes, whose result is laid out as ``batch + ct's free + y's free`` or, with the operands
+    swapped, ``batch + y's free + ct's free`` (batch pairs listed in ``x``'s axis order). The
+    rule takes the order that already is ``x``'s layout, so it emits no transpose where one
+    can be avoided. For ``x @ w`` the weight gradient is the outer product of ``x`` and ``ct``:
+    emitted as ``dot_general(x, ct)`` it comes out as ``(in, out)`` directly (and under vmap
+    as ``(batch, in, out)``), where ``dot_general(ct, x)`` would need a transpose of the whole
+    result.
+    """
+    nb = len(x_batch)
+    x_free = [d for d in range(x_aval.ndim) if d not in x_contract and d not in x_batch]
+    y_free = [d for d in range(to_aval(y).ndim) if d not in y_contract and d not in y_batch]
+    # ct's axes: the batch axes, then lhs's free axes, then rhs's
+    start = nb if x_is_lhs else nb + len(y_free)
+    ct_x = list(range(start, start + len(x_free)))
+    ct_y = [a for a in range(nb, nb + len(x_free) + len(y_free)) if a not in ct_x]
+    order = sorted(range(nb), key=lambda i: x_batch[i])
+    ct_batch, y_batch_sorted = _Axes(order), _Axes(y_batch[i] for i in order)
+    # y's axes left after the contraction are its contracting axes (in y's axis order), which
+    # are x's contracting axes
+    x_from_y = [x_contract[i] for i in np.argsort(y_contract)]
+    x_batch_sorted = [x_batch[i] for i in order]
+    identity = list(range(x_aval.ndim))
+    ct_first = x_batch_sorted + x_free + x_from_y
+    y_first = x_batch_sorted + x_from_y + x_free
+    if _is_pair(precision):
+        x_prec, y_prec = precision if x_is_lhs else precision[::-1]
+    if ct_first != identity and y_first == identity:
+        dims = ((_Axes(y_free), _Axes(ct_y)), (y_batch_sorted, ct_batch))
+        prec = (y_prec, x_prec) if _is_pair(precision) else precision
+        out = dot_general_p.bind(y, ct, dimension_numbers=dims, precision=prec,
+                                 preferred_element_type=preferred_element_type)
+        layout = y_first
+    else:
+        dims = ((_Axes(ct_y), _Axes(y_free)), (ct_batch, y_batch_sorted))
+        prec = (x_prec, y_prec) if _is_pair(precision) else precision
+        out = dot_general_p.bind(ct, y, dimension_numbers=dims, precision=prec,
+                                 preferred_element_type=preferred_element_type)
+        layout = ct_first
+    if layout != identity:
+        out = _transpose(out, tuple(int(i) for i in np.argsort(layout)))
+    if to_aval(out).dtype != x_aval.dtype:
+        out = _ew.convert_element_type(out, x_aval.dtype)
+    return out
+
+
+def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, precision,
+                           preferred_element_type):
+    if is_undefined(lhs) and is_undefined(rhs):
+        raise NotImplementedError("dot_general is linear in each operand separately, not in "
+                                  "both together.")
+    if isinstance(ct, Zero):
+        return [None, None]
+    (lc, rc), (lb, rb) = dimension_numbers
+    if is_undefined(lhs):
+        return [_dot_operand_ct(ct, lhs.aval, rhs, lc, rc, lb, rb, True, precision,
+                                preferred_element_type), None]
+    return [None, _dot_operand_ct(ct, rhs.aval, lhs, rc, lc, rb, lb, False, precision,
+                                  preferred_element_type)]
+
+
+transpose_rules[dot_general_p] = _dot_general_transpose
+
+
+def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,
+                       preferred_element_type):
+    """Both operands batched: the batch axes pair up as one more dot_general batch dimension
+    (the result's first axis). One batched: its batch axis is one more free axis, and the
+    result's batch axis is reported where it lands (no transpose). When only rhs is batched
+    and that is its only free axis (``w @ x`` with a batched vector), the operands trade
+    places so that the batch axis comes out in front, as a hand-batched ``x @ w.T`` would."""
+    (lhs, rhs), (lbd, rbd) = vals, dims
+    (lc, rc), (lb, rb) = dimension_numbers
+
+    def shifted(axes, bdim):
+        return _Axes(shift_axis(a, bdim) for a in axes)
+
+    lc, lb, rc, rb = shifted(lc, lbd), shifted(lb, lbd), shifted(rc, rbd), shifted(rb, rbd)
+    params = dict(precision=precision, preferred_element_type=preferred_element_type)
+    if lbd is not not_mapped and rbd is not not_mapped:
+        dn = ((lc, rc), (_Axes((lbd, *lb)), _Axes((rbd, *rb))))
+        return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, **params), 0
+    lhs_free = [d for d in range(to_aval(lhs).ndim) if d not in lc and d not in lb]
+    rhs_free = [d for d in range(to_aval(rhs).ndim) if d not in rc and d not in rb]
+    out = dot_general_p.bind(lhs, rhs, dimension_numbers=((lc, rc), (lb, rb)), **params) \
+        if lbd is not not_mapped or rhs_free != [rbd] or not lhs_free else None
+    if lbd is not not_mapped:
+        return out, len(lb) + lhs_free.index(lbd)
+    if out is not None:
+        return out, len(lb) + len(lhs_free) + rhs_free.index(rbd)
+    swapped = dict(params, precision=precision[::-1] if _is_pair(precision) else precision)
+    out = dot_general_p.bind(rhs, lhs, dimension_numbers=((rc, lc), (rb, lb)), **swapped)
+    return out, len(rb)
+
+
+batch_rules[dot_general_p] = _dot_general_batch
+
+
 def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None,
                 preferred_element_type: Any = None) -> Any:
     """General contraction, as ``jax.lax.dot_general``.
@@ -351,6 +476,204 @@ abstract_eval[conv_general_dilated_p] = _conv_abstract_eval
 to_jax[conv_general_dilated_p] = _conv_to_jax
 
 
+# -- conv_general_dilated's rules -----------------------------------------------------------
+# conv is bilinear, like dot_general: each operand's tangent goes through the same conv.
+defjvp(conv_general_dilated_p,
+       lambda t, ans, lhs, rhs, **params: conv_general_dilated_p.bind(t, rhs, **params),
+       lambda t, ans, lhs, rhs, **params: conv_general_dilated_p.bind(lhs, t, **params))
+
+
+def _reshape_axis_into(x: Any, src: int, dst: int) -> Any:
+    """Merge axis ``src`` of ``x`` into axis ``dst`` (numbered with ``src`` removed), ``src``
+    becoming the major part: a transpose only if ``src`` is not already next to ``dst``."""
+    shape = list(to_aval(x).shape)
+    size = shape.pop(src)
+    shape[dst] *= size
+    return _reshape(moveaxis(x, src, dst), shape)
+
+
+def _reshape_axis_out_of(x: Any, src: int, size: int) -> Any:
+    """Split axis ``src`` of ``x`` into ``(size, rest)``."""
+    shape = list(to_aval(x).shape)
+    shape[src:src + 1] = [size, shape[src] // size]
+    return _reshape(x, shape)
+
+
+def _conv_spec_transpose(spec: Sequence[int]) -> tuple:
+    # the spec of the same array read with its first two (batch/feature) roles exchanged
+    return (spec[1], spec[0], *spec[2:])
+
+
+def _vjp_lhs_padding(in_sizes, window_sizes, strides, out_sizes, padding, lhs_dilation,
+                     rhs_dilation) -> tuple:
+    """The padding of the conv that transposes a conv with respect to its input: it slides
+    the flipped kernel over the stride-dilated cotangent, so that each input position meets
+    every output position whose window covered it."""
+    pads = []
+    for n, w, s, o, (lo, _), ld, rd in zip(in_sizes, window_sizes, strides, out_sizes, padding,
+                                           lhs_dilation, rhs_dilation):
+        window = _dilate(w, rd)
+        before = window - lo - 1
+        after = _dilate(n, ld) + window - 1 - _dilate(o, s) - before
+        pads.append((before, after))
+    return tuple(pads)
+
+
+def _vjp_rhs_padding(in_sizes, window_sizes, strides, out_sizes, padding, lhs_dilation,
+                     rhs_dilation) -> tuple:
+    """The padding of the conv of the input with the cotangent that gives the kernel's
+    cotangent: the forward low padding, and a high padding that makes the result the
+    kernel's (dilated) size."""
+    pads = []
+    for n, w, s, o, (lo, _), ld, rd in zip(in_sizes, window_sizes, strides, out_sizes, padding,
+                                           lhs_dilation, rhs_dilation):
+        hi = _dilate(o, s) - _dilate(n, ld) + _dilate(w, rd) - lo - 1
+        pads.append((lo, hi))
+    return tuple(pads)
+
+
+def _conv_lhs_ct(ct, lhs_aval, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
+                 dimension_numbers, feature_group_count, batch_group_count, precision,
+                 preferred_element_type):
+    # the input's cotangent: ct convolved with the spatially flipped kernel whose in/out
+    # feature roles are exchanged; strides become lhs dilation (the holes a stride skipped)
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    rhs_aval = to_aval(rhs)
+    groups = max(feature_group_count, batch_group_count)
+    if groups > 1:
+        # the kernel's output features are (group, per-group); the group part moves to the
+        # input-feature axis, which is the transposed kernel's output-feature axis
+        rhs = _reshape_axis_out_of(rhs, rhs_spec[0], groups)
+        rhs = _reshape_axis_into(rhs, rhs_spec[0], rhs_spec[1])
+    ct_aval = to_aval(ct)
+    pads = _vjp_lhs_padding([lhs_aval.shape[d] for d in lhs_spec[2:]],
+                            [rhs_aval.shape[d] for d in rhs_spec[2:]], window_strides,
+                            [ct_aval.shape[d] for d in out_spec[2:]], padding, lhs_dilation,
+                            rhs_dilation)
+    kernel = _rev(rhs, tuple(rhs_spec[2:]))
+    if to_aval(kernel).dtype != ct_aval.dtype:
+        kernel = _ew.convert_element_type(kernel, ct_aval.dtype)
+    dnums = ConvDimensionNumbers(tuple(out_spec), _conv_spec_transpose(rhs_spec),
+                                 tuple(lhs_spec))
+    out = conv_general_dilated_p.bind(
+        ct, kernel, window_strides=tuple(lhs_dilation), padding=pads,
+        lhs_dilation=tuple(window_strides), rhs_dilation=tuple(rhs_dilation),
+        dimension_numbers=dnums, feature_group_count=groups, batch_group_count=1,
+        precision=precision, preferred_element_type=preferred_element_type)
+    if to_aval(out).dtype != lhs_aval.dtype:
+        out = _ew.convert_element_type(out, lhs_aval.dtype)
+    if batch_group_count > 1:
+        # the groups came out on the feature axis; they belong to the batch axis
+        out = _reshape_axis_out_of(out, lhs_spec[1], batch_group_count)
+        out = _reshape_axis_into(out, lhs_spec[1], lhs_spec[0])
+    return out
+
+
+def _conv_rhs_ct(ct, lhs, rhs_aval, *, window_strides, padding, lhs_dilation, rhs_dilation,
+                 dimension_numbers, feature_group_count, batch_group_count, precision,
+                 preferred_element_type):
+    # the kernel's cotangent: the input convolved with ct (as the kernel), batch and feature
+    # roles exchanged in all three layouts; strides and kernel dilation trade places, and
+    # feature groups become batch groups (and back)
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    lhs_aval, ct_aval = to_aval(lhs), to_aval(ct)
+    pads = _vjp_rhs_padding([lhs_aval.shape[d] for d in lhs_spec[2:]],
+                            [rhs_aval.shape[d] for d in rhs_spec[2:]], window_strides,
+                            [ct_aval.shape[d] for d in out_spec[2:]], padding, lhs_dilation,
+                            rhs_dilation)
+    if lhs_aval.dtype != ct_aval.dtype:
+        lhs = _ew.convert_element_type(lhs, ct_aval.dtype)
+    dnums = ConvDimensionNumbers(_conv_spec_transpose(lhs_spec), _conv_spec_transpose(out_spec),
+                                 _conv_spec_transpose(rhs_spec))
+    out = conv_general_dilated_p.bind(
+        lhs, ct, window_strides=tuple(rhs_dilation), padding=pads,
+        lhs_dilation=tuple(lhs_dilation), rhs_dilation=tuple(window_strides),
+        dimension_numbers=dnums, feature_group_count=batch_group_count,
+        batch_group_count=feature_group_count, precision=precision,
+        preferred_element_type=preferred_element_type)
+    if to_aval(out).dtype != rhs_aval.dtype:
+        out = _ew.convert_element_type(out, rhs_aval.dtype)
+    return out
+
+
+def _conv_transpose(ct, lhs, rhs, **params):
+    if is_undefined(lhs) and is_undefined(rhs):
+        raise NotImplementedError("conv_general_dilated is linear in each operand "
+                                  "separately, not in both together.")
+    if isinstance(ct, Zero):
+        return [None, None]
+    if is_undefined(lhs):
+        return [_conv_lhs_ct(ct, lhs.aval, rhs, **params), None]
+    if to_aval(ct).size == 0:  # a kernel of zero spatial size would come out of the conv
+        return [None, _full(rhs.aval.shape, 0, rhs.aval.dtype)]
+    return [None, _conv_rhs_ct(ct, lhs, rhs.aval, **params)]
+
+
+transpose_rules[conv_general_dilated_p] = _conv_transpose
+
+
+def _conv_batch(axis_size, vals, dims, **params):
+    """vmap of a conv, always one conv:
+
+    - batched input: the batch axis folds into the input's batch axis N (as the major part);
+    - batched kernel: it folds into the kernel's output features (inside each feature or
+      batch group, so the groups stay outermost); the input is shared;
+    - both: the feature-group trick: the batch folds into the input's features and the
+      kernel's output features, and ``feature_group_count`` (or, for a conv that already
+      uses ``batch_group_count``, that) is multiplied by the batch size, so example ``b``'s
+      input meets only example ``b``'s kernel.
+    """
+    (lhs, rhs), (lbd, rbd) = vals, dims
+    lhs_spec, rhs_spec, out_spec = params["dimension_numbers"]
+    fgc, bgc = params["feature_group_count"], params["batch_group_count"]
+    if axis_size == 0:
+        per_example = [ShapedArray(a.shape[:d] + a.shape[d + 1:], a.dtype)
+                       if d is not not_mapped else a
+                       for a, d in zip(map(to_aval, vals), dims)]
+        out = eval_abstract(conv_general_dilated_p, per_example, params)
+        return _full((0, *out.shape), 0, out.dtype), 0
+    if lbd is not not_mapped and rbd is not not_mapped:
+        if bgc > 1:
+            lhs = _reshape_axis_into(lhs, lbd, lhs_spec[0])
+            groups = dict(batch_group_count=bgc * axis_size)
+        else:
+            lhs = _reshape_axis_into(lhs, lbd, lhs_spec[1])
+            groups = dict(feature_group_count=fgc * axis_size)
+        rhs = _reshape_axis_into(rhs, rbd, rhs_spec[0])
+        out = conv_general_dilated_p.bind(lhs, rhs, **dict(params, **groups))
+        return _reshape_axis_out_of(out, out_spec[1], axis_size), out_spec[1]
+    if lbd is not not_mapped:
+        if bgc == 1:
+            lhs = _reshape_axis_into(lhs, lbd, lhs_spec[0])
+        else:
+            # N is (group, per-group): fold the batch into the per-group part
+            n = lhs_spec[0] + (lbd <= lhs_spec[0])
+            lhs = _reshape_axis_out_of(lhs, n, bgc)
+            lhs = _reshape_axis_into(lhs, lbd + (lbd > n), lhs_spec[0] + 1)
+            lhs = _reshape_axis_into(lhs, lhs_spec[0], lhs_spec[0])
+        out = conv_general_dilated_p.bind(lhs, rhs, **params)
+        return _reshape_axis_out_of(out, out_spec[0], axis_size), out_spec[0]
+    groups = max(fgc, bgc)
+    if groups == 1:
+        rhs = _reshape_axis_into(rhs, rbd, rhs_spec[0])
+        out = conv_general_dilated_p.bind(lhs, rhs, **params)
+        return _reshape_axis_out_of(out, out_spec[1], axis_size), out_spec[1]
+    # O is (group, per-group): fold the batch into the per-group part, then take it out of
+    # the result's features the same way
+    o = rhs_spec[0] + (rbd <= rhs_spec[0])
+    rhs = _reshape_axis_out_of(rhs, o, groups)
+    rhs = _reshape_axis_into(rhs, rbd + (rbd > o), rhs_spec[0] + 1)
+    rhs = _reshape_axis_into(rhs, rhs_spec[0], rhs_spec[0])
+    out = conv_general_dilated_p.bind(lhs, rhs, **params)
+    f = out_spec[1]
+    out = _reshape_axis_out_of(out, f, groups)
+    out = _reshape_axis_out_of(out, f + 1, axis_size)
+    return _reshape_axis_into(out, f, f + 1), f
+
+
+batch_rules[conv_general_dilated_p] = _conv_batch
+
+
 def conv_general_dilated(lhs: Any, rhs: Any, window_strides: Sequence[int], padding: Any,
                          lhs_dilation: Sequence[int] | None = None,
                          rhs_dilation: Sequence[int] | None = None,
@@ -474,6 +797,68 @@ reduce_window_max_p = _reduce_window_primitive("reduce_window_max", ANY,
 reduce_window_min_p = _reduce_window_primitive("reduce_window_min", ANY,
                                                _jax_windowed._reduce_window_min)
 
+
+# -- the windowed reductions' rules ---------------------------------------------------------
+def _insert(seq: Sequence, pos: int, value: Any) -> tuple:
+    return (*seq[:pos], value, *seq[pos:])
+
+
+def _window_batch(p: Primitive, ndim_param: str = "window_dimensions"):
+    """The batch axis gets a window of size 1 (stride 1, no padding or dilation), so the
+    reduction runs on every example at once and the batch axis stays where it is. Operands
+    of two-operand primitives move to the first batched one's batch axis."""
+    def rule(axis_size, vals, dims, **params):
+        bdim = next(d for d in dims if d is not not_mapped)
+        vals = [move_bdim(v, d, bdim, axis_size) for v, d in zip(vals, dims)]
+        new = dict(params, window_dimensions=_insert(params["window_dimensions"], bdim, 1),
+                   window_strides=_insert(params["window_strides"], bdim, 1),
+                   padding=_insert(params["padding"], bdim, (0, 0)))
+        for name in ("base_dilation", "window_dilation"):
+            if name in params:
+                new[name] = _insert(params[name], bdim, 1)
+        return p.bind(*vals, **new), bdim
+    return rule
+
+
+def _reduce_window_sum_transpose(ct, operand, *, window_dimensions, window_strides, padding,
+                                 base_dilation, window_dilation):
+    # Each input element is summed into every window that covers it. Spreading ct back: put
+    # stride - 1 zeros between its elements, pad its edges so every input position sees the
+    # windows that covered it, and sum windows of the same (dilated) shape over it at steps
+    # of base_dilation (positions between dilated input elements are skipped). A window of
+    # ones reads the same flipped, so no rev is needed.
+    if isinstance(ct, Zero):
+        return [None]
+    shape = operand.aval.shape
+    ct_shape = to_aval(ct).shape
+    pads = _vjp_lhs_padding(shape, window_dimensions, window_strides, ct_shape, padding,
+                            base_dilation, window_dilation)
+    config = tuple((lo, hi, s - 1) for (lo, hi), s in zip(pads, window_strides))
+    padded = _pad(ct, _ew._const(ct, 0.0), config)
+    out = reduce_window_sum_p.bind(
+        padded, window_dimensions=window_dimensions, window_strides=tuple(base_dilation),
+        padding=((0, 0),) * len(shape), base_dilation=(1,) * len(shape),
+        window_dilation=window_dilation)
+    return [out]
+
+
+deflinear_jvp(reduce_window_sum_p)
+transpose_rules[reduce_window_sum_p] = _reduce_window_sum_transpose
+batch_rules[reduce_window_sum_p] = _window_batch(reduce_window_sum_p)
+
+
+def _chooser_jvp(select_prim):
+    # The tangent of a window max (min) is the tangent of the element that wins the window.
+    def partial(t, ans, operand, **params):
+        return select_and_gather_add_p.bind(t, operand, select_prim=select_prim, **params)
+    return partial
+
+
+defjvp(reduce_window_max_p, _chooser_jvp(_ew.ge_p))
+batch_rules[reduce_window_max_p] = _window_batch(reduce_window_max_p)
+defjvp(reduce_window_min_p, _chooser_jvp(_ew.le_p))
+batch_rules[reduce_window_min_p] = _window_batch(reduce_window_min_p)
+
 # max-pooling's derivatives: select_prim is ge (max) or le (min), the comparison that picks
 # the winning element of a window.
 _JAX_SELECT = {_ew.ge_p: jlax.ge_p, _ew.le_p: jlax.le_p}
@@ -515,6 +900,29 @@ abstract_eval[select_and_scatter_add_p] = _select_and_scatter_add_abstract_eval
 to_jax[select_and_scatter_add_p] = _select_and_scatter_add_to_jax
 
 
+def _select_and_scatter_add_transpose(ct, source, operand, *, select_prim, window_dimensions,
+                                      window_strides, padding):
+    # linear in source; its transpose reads, for every window, ct at the winning position
+    if is_undefined(operand):
+        raise NotImplementedError("select_and_scatter_add is linear in its source only.")
+    if isinstance(ct, Zero):
+        return [None, None]
+    ones = (1,) * len(window_dimensions)
+    return [select_and_gather_add_p.bind(
+        ct, operand, select_prim=select_prim, window_dimensions=window_dimensions,
+        window_strides=window_strides, padding=padding, base_dilation=ones,
+        window_dilation=ones), None]
+
+
+# linear in source; the choice of winners is piecewise constant in operand
+defjvp(select_and_scatter_add_p,
+       lambda t, ans, source, operand, **params:
+       select_and_scatter_add_p.bind(t, operand, **params),
+       None)
+transpose_rules[select_and_scatter_add_p] = _select_and_scatter_add_transpose
+batch_rules[select_and_scatter_add_p] = _window_batch(select_and_scatter_add_p)
+
+
 def _select_and_gather_add_abstract_eval(tangents: ShapedArray, operand: ShapedArray, *,
                                          select_prim, window_dimensions, window_strides,
                                          padding, base_dilation, window_dilation):
@@ -541,6 +949,44 @@ def _select_and_gather_add_to_jax(tangents, operand, *, select_prim, window_dime
 select_and_gather_add_p = Primitive("select_and_gather_add")
 abstract_eval[select_and_gather_add_p] = _select_and_gather_add_abstract_eval
 to_jax[select_and_gather_add_p] = _select_and_gather_add_to_jax
+
+
+def _select_and_gather_add_transpose(ct, tangents, operand, *, select_prim, window_dimensions,
+                                     window_strides, padding, base_dilation, window_dilation):
+    # linear in tangents; its transpose adds each window's ct into the window's winner. With
+    # base dilation the windows run over the dilated operand: dilate it with the selection's
+    # losing value (so holes never win), scatter there, and keep the real positions.
+    if is_undefined(operand):
+        raise NotImplementedError("select_and_gather_add is linear in its tangents only.")
+    if any(d != 1 for d in window_dilation):
+        raise NotImplementedError(
+            "Reverse-mode differentiation of a max/min window reduction (its JVP, "
+            "select_and_gather_add) with window_dilation other than 1 is not implemented, "
+            f"got window_dilation={tuple(window_dilation)}; as in JAX. Use forward mode "
+            "(jacfwd/jvp), or dilate the operand instead of the window.")
+    if isinstance(ct, Zero):
+        return [None, None]
+    aval = to_aval(operand)
+    dilated = any(d != 1 for d in base_dilation)
+    if dilated:
+        loser = _identity("max" if select_prim is _ew.ge_p else "min", aval.dtype)
+        operand = _pad(operand, np.array(loser, aval.dtype),
+                       tuple((0, 0, d - 1) for d in base_dilation))
+    out = select_and_scatter_add_p.bind(
+        ct, operand, select_prim=select_prim, window_dimensions=window_dimensions,
+        window_strides=window_strides, padding=padding)
+    if dilated:
+        out = _slice(out, (0,) * aval.ndim, to_aval(out).shape, tuple(base_dilation))
+    return [out, None]
+
+
+# linear in tangents; the choice of winners is piecewise constant in operand
+defjvp(select_and_gather_add_p,
+       lambda t, ans, tangents, operand, **params:
+       select_and_gather_add_p.bind(t, operand, **params),
+       None)
+transpose_rules[select_and_gather_add_p] = _select_and_gather_add_transpose
+batch_rules[select_and_gather_add_p] = _window_batch(select_and_gather_add_p)
 
 
 def _window_params(name: str, shape: tuple, window_dimensions, window_strides, padding,

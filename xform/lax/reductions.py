@@ -14,11 +14,17 @@ import jax
 import numpy as np
 from jax import lax as jlax
 
-from xform.core.avals import ShapedArray, canonicalize_dtype
+from xform.core.avals import ShapedArray, canonicalize_dtype, float0
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
+from xform.interpreters.batching import (
+    batch_rules, reducer_batcher, shift_axis,
+)
+from xform.interpreters.jvp import Zero, defjvp, defjvp_zero, jvp_flat, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
+from xform.interpreters.transpose import deflinear
 from xform.lax import elementwise as ew
+from xform.lax import shape as sh
 from xform.lax._helpers import ANY, FLOAT, NUMBER, check_dtype, shape_str
 
 __all__ = [
@@ -91,6 +97,87 @@ reduce_min_p = _reducer("reduce_min", ANY, jlax.reduce_min)
 reduce_and_p = _reducer("reduce_and", None, jlax.reduce_and)
 reduce_or_p = _reducer("reduce_or", None, jlax.reduce_or)
 
+
+# Derivatives. Integer and bool operands have float0 tangents, which the rules pass on as
+# symbolic zeros. reduce_sum is linear: its transpose broadcasts the cotangent back over the
+# reduced axes. Batching shifts the reduced axes past the batch axis, which stays in place.
+def _no_tangent(t: Any) -> bool:
+    return isinstance(t, Zero) or to_aval(t).dtype == float0
+
+
+def _zero_like(ans: Any) -> Zero:
+    return Zero(tangent_aval(to_aval(ans)))
+
+
+def _kept_dims(ndim: int, axes: tuple) -> tuple:
+    return tuple(i for i in range(ndim) if i not in axes)
+
+
+def _reduce_sum_jvp(primals, tangents, *, axes):
+    (x,), (t,) = primals, tangents
+    ans = reduce_sum_p.bind(x, axes=axes)
+    return ans, _zero_like(ans) if _no_tangent(t) else reduce_sum_p.bind(t, axes=axes)
+
+
+def _reduce_sum_transpose(ct, *, x_aval, axes):
+    return sh.broadcast_in_dim(ct, x_aval.shape, _kept_dims(x_aval.ndim, axes))
+
+
+jvp_rules[reduce_sum_p] = _reduce_sum_jvp
+deflinear(reduce_sum_p, _reduce_sum_transpose)
+batch_rules[reduce_sum_p] = reducer_batcher(reduce_sum_p)
+
+
+def _chooser_jvp(t, ans, x, *, axes):
+    # The tangent of the chosen element; on ties, the mean of the tied elements' tangents (the
+    # location-indicator rule), which is what JAX computes.
+    if _no_tangent(t):
+        return _zero_like(ans)
+    t_aval = to_aval(t)
+    x_aval = to_aval(x)
+    chosen = ew.eq(x, sh.broadcast_in_dim(ans, x_aval.shape, _kept_dims(x_aval.ndim, axes)))
+    indicator = ew._convert_weak(chosen, t_aval.dtype, t_aval.weak_type)
+    return ew.div(reduce_sum(ew.mul(t, indicator), axes), reduce_sum(indicator, axes))
+
+
+defjvp(reduce_max_p, _chooser_jvp)
+batch_rules[reduce_max_p] = reducer_batcher(reduce_max_p)
+defjvp(reduce_min_p, _chooser_jvp)
+batch_rules[reduce_min_p] = reducer_batcher(reduce_min_p)
+
+
+def _reduce_prod_jvp(t, ans, x, *, axes):
+    # Multiply pairs of halves in a tree, carrying the product rule along: no division, so
+    # zeros in the operand give exact (not NaN) derivatives, to any order (as in JAX).
+    if _no_tangent(t):
+        return _zero_like(ans)
+    shape = to_aval(x).shape
+    kept = _kept_dims(len(shape), axes)
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    flat_shape = (n,) + tuple(shape[i] for i in kept)
+    perm = tuple(axes) + kept
+    x = sh.reshape(x, flat_shape, perm)
+    t = sh.reshape(t, flat_shape, perm)
+    if n == 0:
+        return sh.full_like(t, 0, shape=flat_shape[1:])
+    while n > 1:
+        h = n // 2
+        x1, x2 = sh.slice_in_dim(x, 0, h), sh.slice_in_dim(x, h, 2 * h)
+        t1, t2 = sh.slice_in_dim(t, 0, h), sh.slice_in_dim(t, h, 2 * h)
+        new_x, new_t = ew.mul(x1, x2), ew.add(ew.mul(t1, x2), ew.mul(x1, t2))
+        if n % 2:  # the odd one out joins the next round
+            new_x = sh.concatenate([new_x, sh.slice_in_dim(x, n - 1, n)], 0)
+            new_t = sh.concatenate([new_t, sh.slice_in_dim(t, n - 1, n)], 0)
+        x, t, n = new_x, new_t, h + n % 2
+    return sh.reshape(t, flat_shape[1:])
+
+
+defjvp(reduce_prod_p, _reduce_prod_jvp)
+batch_rules[reduce_prod_p] = reducer_batcher(reduce_prod_p)
+for _p in (reduce_and_p, reduce_or_p):
+    defjvp_zero(_p)
+    batch_rules[_p] = reducer_batcher(_p)
+
 # -- argmax, argmin -------------------------------------------------------------------------
 
 
@@ -117,6 +204,10 @@ def _argminmax(name: str, jax_fn: Callable) -> Primitive:
 
 argmax_p = _argminmax("argmax", jlax.argmax)
 argmin_p = _argminmax("argmin", jlax.argmin)
+for _p in (argmax_p, argmin_p):
+    defjvp_zero(_p)
+    batch_rules[_p] = reducer_batcher(_p)  # the index axis shifts like a reduced axis
+del _p
 
 # -- cumulative ops -------------------------------------------------------------------------
 
@@ -135,11 +226,96 @@ def _cumulative(name: str, accepted: Sequence[str], jax_fn: Callable) -> Primiti
     return p
 
 
+def _cumulative_batch_rule(p: Primitive):
+    def rule(axis_size, vals, dims, *, axis, reverse):
+        (x,), (bdim,) = vals, dims
+        return p.bind(x, axis=shift_axis(axis, bdim), reverse=reverse), bdim
+    return rule
+
+
+# The scans other than cumsum are differentiated through a parallel prefix scan of their
+# combining function written with xform primitives (as JAX does), so every derivative is
+# again made of differentiable, batchable primitives: cumprod stays exact at zeros, and
+# cummax/cummin split a tie the way max and min do.
+def _interleave(a: Any, b: Any, axis: int) -> Any:
+    """``a[0], b[0], a[1], b[1], ...`` along ``axis``; ``a`` is as long as ``b`` or one longer."""
+    na, nb = to_aval(a).shape[axis], to_aval(b).shape[axis]
+    pairs = sh.concatenate([sh.expand_dims(sh.slice_in_dim(a, 0, nb, axis=axis), (axis + 1,)),
+                            sh.expand_dims(b, (axis + 1,))], axis + 1)
+    shape = list(to_aval(b).shape)
+    shape[axis] = 2 * nb
+    out = sh.reshape(pairs, shape)
+    if na > nb:
+        out = sh.concatenate([out, sh.slice_in_dim(a, nb, na, axis=axis)], axis)
+    return out
+
+
+def _prefix_scan(combine: Callable, x: Any, axis: int) -> Any:
+    """Inclusive scan of ``x`` along ``axis`` with an associative ``combine``, in O(log n)
+    rounds: scan the combined neighbouring pairs, then fill in the positions between them."""
+    n = to_aval(x).shape[axis]
+    if n < 2:
+        return x
+    pairs = combine(sh.slice_in_dim(x, 0, n - 1, 2, axis), sh.slice_in_dim(x, 1, n, 2, axis))
+    odd = _prefix_scan(combine, pairs, axis)  # results at positions 1, 3, 5, ...
+    prev = odd if n % 2 else sh.slice_in_dim(odd, 0, n // 2 - 1, axis=axis)
+    even = combine(prev, sh.slice_in_dim(x, 2, n, 2, axis))  # positions 2, 4, ...
+    even = sh.concatenate([sh.slice_in_dim(x, 0, 1, axis=axis), even], axis)
+    return _interleave(even, odd, axis)
+
+
+def _logaddexp(a: Any, b: Any) -> Any:
+    # log(exp(a - m) + exp(b - m)) + m is the same function for every m; taking m = max(a, b)
+    # without a derivative keeps it finite and its derivatives exact (exp(a - out)) even at ties
+    m = ew.stop_gradient(ew.max(a, b))
+    m = ew.select(ew.is_finite(m), m, sh.full_like(m, 0))
+    return ew.add(m, ew.log(ew.add(ew.exp(ew.sub(a, m)), ew.exp(ew.sub(b, m)))))
+
+
+def _scan_jvp(p: Primitive, combine: Callable):
+    def rule(primals, tangents, *, axis, reverse):
+        (x,), (t,) = primals, tangents
+        if _no_tangent(t):
+            ans = p.bind(x, axis=axis, reverse=reverse)
+            return ans, _zero_like(ans)
+
+        def scan(x):
+            if reverse:
+                return [sh.rev(_prefix_scan(combine, sh.rev(x, (axis,)), axis), (axis,))], None
+            return [_prefix_scan(combine, x, axis)], None
+
+        (ans,), (t_out,), _ = jvp_flat(scan, [x], [t], f"derivative of {p.name}")
+        return ans, t_out
+    return rule
+
+
+def _cumsum_jvp(primals, tangents, *, axis, reverse):
+    (x,), (t,) = primals, tangents
+    ans = cumsum_p.bind(x, axis=axis, reverse=reverse)
+    return ans, _zero_like(ans) if _no_tangent(t) else cumsum_p.bind(t, axis=axis, reverse=reverse)
+
+
+def _cumsum_transpose(ct, *, x_aval, axis, reverse):
+    # each input feeds every output at or after it: the cotangents are summed the other way
+    return cumsum_p.bind(ct, axis=axis, reverse=not reverse)
+
+
 cumsum_p = _cumulative("cumsum", NUMBER, jlax.cumsum)
+jvp_rules[cumsum_p] = _cumsum_jvp
+deflinear(cumsum_p, _cumsum_transpose)
+batch_rules[cumsum_p] = _cumulative_batch_rule(cumsum_p)
 cumprod_p = _cumulative("cumprod", NUMBER, jlax.cumprod)
+jvp_rules[cumprod_p] = _scan_jvp(cumprod_p, ew.mul)
+batch_rules[cumprod_p] = _cumulative_batch_rule(cumprod_p)
 cummax_p = _cumulative("cummax", NUMBER, jlax.cummax)
+jvp_rules[cummax_p] = _scan_jvp(cummax_p, ew.max)
+batch_rules[cummax_p] = _cumulative_batch_rule(cummax_p)
 cummin_p = _cumulative("cummin", NUMBER, jlax.cummin)
+jvp_rules[cummin_p] = _scan_jvp(cummin_p, ew.min)
+batch_rules[cummin_p] = _cumulative_batch_rule(cummin_p)
 cumlogsumexp_p = _cumulative("cumlogsumexp", FLOAT, jlax.cumlogsumexp)
+jvp_rules[cumlogsumexp_p] = _scan_jvp(cumlogsumexp_p, _logaddexp)
+batch_rules[cumlogsumexp_p] = _cumulative_batch_rule(cumlogsumexp_p)
 
 
 def _cumlogsumexp_to_jax(x, *, axis: int, reverse: bool):

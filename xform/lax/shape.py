@@ -19,14 +19,20 @@ import numpy as np
 from jax import lax as jlax
 
 from xform.core.avals import (
-    ShapedArray, canonicalize_dtype, dtype_of_scalar, is_integer, is_python_scalar,
+    ShapedArray, canonicalize_dtype, dtype_of_scalar, float0, is_integer, is_python_scalar,
 )
 from xform.core.errors import ConcretizationTypeError
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
+from xform.interpreters.batching import (
+    batch_rules, bdim_after_removing, broadcast_batch, move_bdim, moveaxis, not_mapped,
+    shift_axis,
+)
+from xform.interpreters.jvp import Zero, defjvp_zero, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
+from xform.interpreters.transpose import deflinear, is_undefined, transpose_rules
 from xform.lax._helpers import NUMBER, check_dtype, weak_scalar
-from xform.lax.elementwise import _convert_weak, add, convert_element_type, lt, select
+from xform.lax.elementwise import _convert_weak, add, convert_element_type, lt, select, sub
 
 __all__ = [
     "broadcast", "broadcast_in_dim", "broadcast_to_rank", "reshape", "squeeze", "expand_dims",
@@ -73,6 +79,53 @@ def _asarray(x: Any) -> Any:
     return x if _is_array(x) else jnp.asarray(x)
 
 
+# -- helpers for the derivative and batching rules -----------------------------------------
+# Every primitive here is linear in its array operands (the start indices of the dynamic ones
+# are not differentiated), so JVPs apply the primitive to the tangents and transposes undo the
+# data movement. Rules bind xform primitives only, so they differentiate and batch again.
+def _is_zero(t: Any) -> bool:
+    """A tangent that contributes nothing: symbolic, or the float0 of an integer primal."""
+    return isinstance(t, Zero) or getattr(t, "dtype", None) == float0
+
+
+def _zero_tangent(ans: Any) -> Zero:
+    return Zero(tangent_aval(to_aval(ans)))
+
+
+def _jvp_linear_in_first(prim: Primitive) -> None:
+    """The JVP of a primitive linear in its first operand, whose other operands (start
+    indices) get no tangent: the primitive applied to the tangent."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        if _is_zero(tangents[0]):
+            return ans, _zero_tangent(ans)
+        return ans, prim.bind(tangents[0], *primals[1:], **params)
+    jvp_rules[prim] = rule
+
+
+def _aval_of(x: Any) -> ShapedArray:
+    """The type of a transpose rule's argument, linear (UndefinedPrimal) or known."""
+    return x.aval if is_undefined(x) else to_aval(x)
+
+
+def _zero_scalar(aval: ShapedArray) -> Any:
+    """A scalar 0 of ``aval``'s dtype and weak type (padding values of cotangents)."""
+    if aval.weak_type:
+        return weak_scalar(False if aval.dtype == np.bool_ else 0, aval.dtype)
+    return np.zeros((), aval.dtype)
+
+
+def _sum_all(x: Any) -> Any:
+    from xform.lax.reductions import reduce_sum
+    ndim = to_aval(x).ndim
+    return reduce_sum(x, tuple(range(ndim))) if ndim else x
+
+
+def _index_zero(indices: Sequence[Any]) -> Any:
+    """The start index 0 for a batch axis, of the dtype the other start indices have."""
+    return np.zeros((), to_aval(indices[0]).dtype if indices else np.int32)
+
+
 # -- broadcast_in_dim -----------------------------------------------------------------------
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
 # the target shape is the output's type, so the jaxpr does not print it (as in JAX)
@@ -117,6 +170,40 @@ def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensio
 abstract_eval[broadcast_in_dim_p] = _broadcast_in_dim_abstract_eval
 to_jax[broadcast_in_dim_p] = lambda x, *, shape, broadcast_dimensions: jlax.broadcast_in_dim(
     x, shape, broadcast_dimensions)
+_jvp_linear_in_first(broadcast_in_dim_p)
+
+
+def _broadcast_in_dim_transpose(ct, *, x_aval, shape, broadcast_dimensions):
+    # Sum out the dimensions the broadcast created: the new ones, and those broadcast from size
+    # 1 (which come back as size 1 by a reshape).
+    from xform.lax.reductions import reduce_sum
+    dims = broadcast_dimensions
+    grown = [i for i, d in enumerate(dims) if x_aval.shape[i] == 1 and shape[d] != 1]
+    summed = tuple(sorted(set(range(len(shape))) - set(dims) | {dims[i] for i in grown}))
+    out = reduce_sum(ct, summed) if summed else ct
+    kept = [i for i in range(x_aval.ndim) if i not in grown]
+    by_position = sorted(kept, key=lambda i: dims[i])  # the order out has them in
+    out = transpose(out, [by_position.index(i) for i in kept])
+    return out if to_aval(out).shape == x_aval.shape else reshape(out, x_aval.shape)
+
+
+def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimensions):
+    # The batch axis maps to an output axis right after the one the operand axis before it maps
+    # to (or first), which keeps broadcast_dimensions increasing: no transpose, and a batch
+    # axis in front stays in front.
+    (x,), (bdim,) = vals, dims
+    bd = broadcast_dimensions
+    out_bdim = bd[bdim - 1] + 1 if bdim > 0 else 0
+    new_dims = [d + (d >= out_bdim) for d in bd]
+    new_dims.insert(bdim, out_bdim)
+    new_shape = list(shape)
+    new_shape.insert(out_bdim, axis_size)
+    return broadcast_in_dim_p.bind(x, shape=tuple(new_shape),
+                                   broadcast_dimensions=tuple(new_dims)), out_bdim
+
+
+deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
+batch_rules[broadcast_in_dim_p] = _broadcast_in_dim_batch
 
 
 # -- reshape --------------------------------------------------------------------------------
@@ -140,6 +227,30 @@ def _reshape_abstract_eval(x: ShapedArray, *, new_sizes, dimensions):
 
 abstract_eval[reshape_p] = _reshape_abstract_eval
 to_jax[reshape_p] = lambda x, *, new_sizes, dimensions: jlax.reshape(x, new_sizes, dimensions)
+_jvp_linear_in_first(reshape_p)
+
+
+def _reshape_transpose(ct, *, x_aval, new_sizes, dimensions):
+    if dimensions is None:
+        return reshape(ct, x_aval.shape)
+    # reshape with ``dimensions`` = transpose(x, dimensions), then reshape
+    read = reshape(ct, tuple(x_aval.shape[d] for d in dimensions))
+    return transpose(read, tuple(np.argsort(dimensions)))
+
+
+def _reshape_batch(axis_size, vals, dims, *, new_sizes, dimensions):
+    (x,), (bdim,) = vals, dims
+    ndim = to_aval(x).ndim
+    if dimensions is not None:  # the reshape transposes anyway: read the batch axis first
+        perm = (bdim,) + tuple(shift_axis(d, bdim) for d in dimensions)
+        return reshape(x, (axis_size,) + new_sizes, perm), 0
+    if bdim == ndim - 1 and bdim > 0:  # row-major order keeps a trailing batch axis trailing
+        return reshape(x, new_sizes + (axis_size,)), len(new_sizes)
+    return reshape(moveaxis(x, bdim, 0), (axis_size,) + new_sizes), 0
+
+
+deflinear(reshape_p, _reshape_transpose)
+batch_rules[reshape_p] = _reshape_batch
 
 
 # -- squeeze --------------------------------------------------------------------------------
@@ -163,6 +274,17 @@ def _squeeze_abstract_eval(x: ShapedArray, *, dimensions):
 
 abstract_eval[squeeze_p] = _squeeze_abstract_eval
 to_jax[squeeze_p] = lambda x, *, dimensions: jlax.squeeze(x, dimensions)
+_jvp_linear_in_first(squeeze_p)
+
+
+def _squeeze_batch(axis_size, vals, dims, *, dimensions):
+    (x,), (bdim,) = vals, dims
+    new_dims = tuple(shift_axis(d, bdim) for d in dimensions)
+    return squeeze_p.bind(x, dimensions=new_dims), bdim_after_removing(bdim, new_dims)
+
+
+deflinear(squeeze_p, lambda ct, *, x_aval, dimensions: expand_dims(ct, dimensions))
+batch_rules[squeeze_p] = _squeeze_batch
 
 
 # -- transpose ------------------------------------------------------------------------------
@@ -180,6 +302,20 @@ def _transpose_abstract_eval(x: ShapedArray, *, permutation):
 
 abstract_eval[transpose_p] = _transpose_abstract_eval
 to_jax[transpose_p] = lambda x, *, permutation: jlax.transpose(x, permutation)
+_jvp_linear_in_first(transpose_p)
+
+
+def _transpose_batch(axis_size, vals, dims, *, permutation):
+    # the batch axis keeps its position; the others move as per example
+    (x,), (bdim,) = vals, dims
+    perm = [shift_axis(p, bdim) for p in permutation]
+    perm.insert(bdim, bdim)
+    return transpose_p.bind(x, permutation=tuple(perm)), bdim
+
+
+deflinear(transpose_p, lambda ct, *, x_aval, permutation: transpose(
+    ct, tuple(int(i) for i in np.argsort(permutation))))
+batch_rules[transpose_p] = _transpose_batch
 
 
 # -- rev ------------------------------------------------------------------------------------
@@ -198,6 +334,10 @@ def _rev_abstract_eval(x: ShapedArray, *, dimensions):
 
 abstract_eval[rev_p] = _rev_abstract_eval
 to_jax[rev_p] = lambda x, *, dimensions: jlax.rev(x, dimensions)
+_jvp_linear_in_first(rev_p)
+deflinear(rev_p, lambda ct, *, x_aval, dimensions: rev_p.bind(ct, dimensions=dimensions))
+batch_rules[rev_p] = lambda axis_size, vals, dims, *, dimensions: (
+    rev_p.bind(vals[0], dimensions=tuple(shift_axis(d, dims[0]) for d in dimensions)), dims[0])
 
 
 # -- pad ------------------------------------------------------------------------------------
@@ -230,6 +370,59 @@ def _pad_abstract_eval(x: ShapedArray, padding_value: ShapedArray, *, padding_co
 abstract_eval[pad_p] = _pad_abstract_eval
 to_jax[pad_p] = lambda x, padding_value, *, padding_config: jlax.pad(
     x, padding_value, padding_config)
+
+
+def _pad_jvp(primals, tangents, *, padding_config):
+    # linear in (operand, padding_value) together
+    ans = pad_p.bind(*primals, padding_config=padding_config)
+    (t_x, t_v), (x, _) = tangents, primals
+    if _is_zero(t_x) and _is_zero(t_v):
+        return ans, _zero_tangent(ans)
+    t_x = instantiate(Zero(tangent_aval(to_aval(x)))) if _is_zero(t_x) else t_x
+    t_v = t_v if not _is_zero(t_v) else _zero_scalar(to_aval(t_x))
+    return ans, pad_p.bind(t_x, t_v, padding_config=padding_config)
+
+
+def _pad_transpose(ct, x, padding_value, *, padding_config):
+    if isinstance(ct, Zero):
+        return [Zero(x.aval) if is_undefined(x) else None,
+                Zero(padding_value.aval) if is_undefined(padding_value) else None]
+    # Undo low/high padding by padding with their negations (cropping what was added, putting
+    # back zeros for what a negative padding cut off), then step over the interior padding.
+    unpadded = ct
+    if any(lo or hi for lo, hi, _ in padding_config):
+        unpadded = pad(ct, _zero_scalar(to_aval(ct)),
+                       [(-lo, -hi, 0) for lo, hi, _ in padding_config])
+    ct_x = unpadded
+    if any(interior for _, _, interior in padding_config):
+        shape = to_aval(unpadded).shape
+        ct_x = slice(unpadded, (0,) * len(shape), shape,
+                     tuple(interior + 1 for _, _, interior in padding_config))
+    # the padding value lands everywhere the operand does not
+    ct_v = sub(_sum_all(ct), _sum_all(ct_x)) if is_undefined(padding_value) else None
+    return [ct_x if is_undefined(x) else None, ct_v]
+
+
+def _pad_batch(axis_size, vals, dims, *, padding_config):
+    (x, v), (x_bdim, v_bdim) = vals, dims
+    x_bdim = 0 if x_bdim is not_mapped else x_bdim
+    x = move_bdim(x, dims[0], x_bdim, axis_size)
+    config = list(padding_config)
+    config.insert(x_bdim, (0, 0, 0))
+    if v_bdim is not_mapped:
+        return pad_p.bind(x, v, padding_config=tuple(config)), x_bdim
+    # one padding value per example: pad with zeros, then select the padded places
+    padded = pad_p.bind(x, _zero_scalar(to_aval(x)), padding_config=tuple(config))
+    shape = to_aval(padded).shape
+    inside = pad_p.bind(full(to_aval(x).shape, True), np.bool_(False),
+                        padding_config=tuple(config))
+    values = broadcast_in_dim_p.bind(v, shape=shape, broadcast_dimensions=(x_bdim,))
+    return select(inside, padded, values), x_bdim
+
+
+jvp_rules[pad_p] = _pad_jvp
+transpose_rules[pad_p] = _pad_transpose
+batch_rules[pad_p] = _pad_batch
 
 
 # -- concatenate ----------------------------------------------------------------------------
@@ -268,6 +461,40 @@ abstract_eval[concatenate_p] = _concatenate_abstract_eval
 to_jax[concatenate_p] = lambda *xs, dimension: jlax.concatenate(xs, dimension)
 
 
+def _concatenate_jvp(primals, tangents, *, dimension):
+    ans = concatenate_p.bind(*primals, dimension=dimension)
+    if all(_is_zero(t) for t in tangents):
+        return ans, _zero_tangent(ans)
+    ts = [instantiate(Zero(tangent_aval(to_aval(x)))) if _is_zero(t) else t
+          for x, t in zip(primals, tangents)]
+    return ans, concatenate_p.bind(*ts, dimension=dimension)
+
+
+def _concatenate_transpose(ct, *xs, dimension):
+    if isinstance(ct, Zero):
+        return [Zero(x.aval) if is_undefined(x) else None for x in xs]
+    out, start = [], 0
+    for x in xs:
+        size = _aval_of(x).shape[dimension]
+        out.append(slice_in_dim(ct, start, start + size, axis=dimension)
+                   if is_undefined(x) else None)
+        start += size
+    return out
+
+
+def _concatenate_batch(axis_size, vals, dims, *, dimension):
+    # all operands meet at the batch axis most of them have (unbatched ones are broadcast)
+    batched = [d for d in dims if d is not not_mapped]
+    dst = max(batched, key=batched.count)
+    args = [move_bdim(x, d, dst, axis_size) for x, d in zip(vals, dims)]
+    return concatenate_p.bind(*args, dimension=shift_axis(dimension, dst)), dst
+
+
+jvp_rules[concatenate_p] = _concatenate_jvp
+transpose_rules[concatenate_p] = _concatenate_transpose
+batch_rules[concatenate_p] = _concatenate_batch
+
+
 # -- slice ----------------------------------------------------------------------------------
 slice_p = Primitive("slice")
 
@@ -300,6 +527,36 @@ def _slice_abstract_eval(x: ShapedArray, *, start_indices, limit_indices, stride
 abstract_eval[slice_p] = _slice_abstract_eval
 to_jax[slice_p] = lambda x, *, start_indices, limit_indices, strides: jlax.slice(
     x, start_indices, limit_indices, strides)
+_jvp_linear_in_first(slice_p)
+
+
+def _slice_transpose(ct, *, x_aval, start_indices, limit_indices, strides):
+    # pad the cotangent back: zeros before the start, after the last element taken, and
+    # between elements taken with a stride
+    strides = strides if strides is not None else (1,) * x_aval.ndim
+    config = []
+    for n, start, stride, size in zip(x_aval.shape, start_indices, strides,
+                                      to_aval(ct).shape):
+        end = start + (size - 1) * stride + 1 if size else start
+        config.append((start, n - end, stride - 1))
+    return pad(ct, _zero_scalar(to_aval(ct)), config)
+
+
+def _slice_batch(axis_size, vals, dims, *, start_indices, limit_indices, strides):
+    (x,), (bdim,) = vals, dims
+    starts, limits = list(start_indices), list(limit_indices)
+    starts.insert(bdim, 0)
+    limits.insert(bdim, axis_size)
+    if strides is not None:
+        strides = list(strides)
+        strides.insert(bdim, 1)
+        strides = tuple(strides)
+    return slice_p.bind(x, start_indices=tuple(starts), limit_indices=tuple(limits),
+                        strides=strides), bdim
+
+
+deflinear(slice_p, _slice_transpose)
+batch_rules[slice_p] = _slice_batch
 
 
 # -- dynamic_slice and dynamic_update_slice -------------------------------------------------
@@ -339,6 +596,56 @@ abstract_eval[dynamic_slice_p] = _dynamic_slice_abstract_eval
 # the public function has already wrapped negative indices; the primitive only clamps
 to_jax[dynamic_slice_p] = lambda x, *idx, slice_sizes: jlax.dynamic_slice(
     x, idx, slice_sizes, allow_negative_indices=False)
+_jvp_linear_in_first(dynamic_slice_p)
+
+
+def _dynamic_slice_transpose(ct, x, *idx, slice_sizes):
+    none = [None] * len(idx)
+    if isinstance(ct, Zero):
+        return [Zero(x.aval)] + none
+    zeros = full(x.aval.shape, _zero_scalar(x.aval))
+    return [dynamic_update_slice_p.bind(zeros, ct, *idx)] + none
+
+
+def _batched_start_indices(axis_size, idx, idx_dims):
+    """The start indices of a batch of examples as gather/scatter index vectors, ``[B, n]``."""
+    columns = [broadcast_in_dim_p.bind(i, shape=(axis_size, 1),
+                                       broadcast_dimensions=() if d is not_mapped else (0,))
+               for i, d in zip(idx, idx_dims)]
+    return concatenate(columns, 1)
+
+
+def _dynamic_slice_batch(axis_size, vals, dims, *, slice_sizes):
+    (x, *idx), (x_bdim, *idx_dims) = vals, dims
+    if all(d is not_mapped for d in idx_dims):
+        # one slice position for all: take the whole batch axis
+        idx.insert(x_bdim, _index_zero(idx))
+        sizes = list(slice_sizes)
+        sizes.insert(x_bdim, axis_size)
+        return dynamic_slice_p.bind(x, *idx, slice_sizes=tuple(sizes)), x_bdim
+    # A start position per example: a gather, with the operand's batch axis (if any) as a
+    # batching dimension, so the batch axis stays where it is. "clip" clamps the starts as
+    # dynamic_slice does (and keeps the gradient, a scatter-add, clamped the same way).
+    from xform.lax.indexing import GatherDimensionNumbers, gather
+    indices = _batched_start_indices(axis_size, idx, idx_dims)
+    n = len(slice_sizes)
+    if x_bdim is not_mapped:
+        dnums = GatherDimensionNumbers(offset_dims=tuple(range(1, n + 1)),
+                                       collapsed_slice_dims=(), start_index_map=tuple(range(n)))
+        return gather(x, indices, dnums, slice_sizes, mode="clip"), 0
+    dnums = GatherDimensionNumbers(
+        offset_dims=tuple(d for d in range(n + 1) if d != x_bdim), collapsed_slice_dims=(),
+        start_index_map=tuple(shift_axis(d, x_bdim) for d in range(n)),
+        operand_batching_dims=(x_bdim,), start_indices_batching_dims=(0,))
+    sizes = list(slice_sizes)
+    sizes.insert(x_bdim, 1)
+    # each example reads its own operand slice: the indices are unique and (per example) sorted
+    return gather(x, indices, dnums, sizes, unique_indices=True, indices_are_sorted=True,
+                  mode="clip"), x_bdim
+
+
+transpose_rules[dynamic_slice_p] = _dynamic_slice_transpose
+batch_rules[dynamic_slice_p] = _dynamic_slice_batch
 
 dynamic_update_slice_p = Primitive("dynamic_update_slice")
 
@@ -367,6 +674,66 @@ to_jax[dynamic_update_slice_p] = lambda x, update, *idx: jlax.dynamic_update_sli
     x, update, idx, allow_negative_indices=False)
 
 
+def _dynamic_update_slice_jvp(primals, tangents):
+    x, update, *idx = primals
+    ans = dynamic_update_slice_p.bind(x, update, *idx)
+    t_x, t_u = tangents[:2]
+    if _is_zero(t_x) and _is_zero(t_u):
+        return ans, _zero_tangent(ans)
+    t_x = instantiate(Zero(tangent_aval(to_aval(x)))) if _is_zero(t_x) else t_x
+    t_u = instantiate(Zero(tangent_aval(to_aval(update)))) if _is_zero(t_u) else t_u
+    return ans, dynamic_update_slice_p.bind(t_x, t_u, *idx)
+
+
+def _dynamic_update_slice_transpose(ct, x, update, *idx):
+    none = [None] * len(idx)
+    u_aval = _aval_of(update)
+    if isinstance(ct, Zero):
+        return [Zero(x.aval) if is_undefined(x) else None,
+                Zero(u_aval) if is_undefined(update) else None] + none
+    ct_x = ct_u = None
+    if is_undefined(x):  # the operand's values under the update are overwritten
+        zeros = full(u_aval.shape, _zero_scalar(to_aval(ct)))
+        ct_x = dynamic_update_slice_p.bind(ct, zeros, *idx)
+    if is_undefined(update):
+        ct_u = dynamic_slice_p.bind(ct, *idx, slice_sizes=u_aval.shape)
+    return [ct_x, ct_u] + none
+
+
+def _dynamic_update_slice_batch(axis_size, vals, dims):
+    (x, update, *idx), (x_bdim, u_bdim, *idx_dims) = vals, dims
+    if all(d is not_mapped for d in idx_dims):
+        # one position for all: update the whole batch axis of operand and update at once
+        dst = x_bdim if x_bdim is not not_mapped else u_bdim
+        x, update = move_bdim(x, x_bdim, dst, axis_size), move_bdim(update, u_bdim, dst,
+                                                                   axis_size)
+        idx.insert(dst, _index_zero(idx))
+        return dynamic_update_slice_p.bind(x, update, *idx), dst
+    # A position per example: a scatter with the batch axes of operand and update as batching
+    # dimensions (they need not be at the same place). "clip" clamps as dynamic_update_slice.
+    from xform.lax.indexing import ScatterDimensionNumbers, scatter
+    if x_bdim is not_mapped:
+        x_bdim = 0
+        x = broadcast_batch(x, axis_size, 0)
+    if u_bdim is not_mapped:
+        u_bdim = 0
+        update = broadcast_batch(update, axis_size, 0)
+    n = to_aval(update).ndim - 1
+    dnums = ScatterDimensionNumbers(
+        update_window_dims=tuple(d for d in range(n + 1) if d != u_bdim),
+        inserted_window_dims=(),
+        scatter_dims_to_operand_dims=tuple(shift_axis(d, x_bdim) for d in range(n)),
+        operand_batching_dims=(x_bdim,), scatter_indices_batching_dims=(0,))
+    indices = _batched_start_indices(axis_size, idx, idx_dims)
+    return scatter(x, indices, update, dnums, indices_are_sorted=True, unique_indices=True,
+                   mode="clip"), x_bdim
+
+
+jvp_rules[dynamic_update_slice_p] = _dynamic_update_slice_jvp
+transpose_rules[dynamic_update_slice_p] = _dynamic_update_slice_transpose
+batch_rules[dynamic_update_slice_p] = _dynamic_update_slice_batch
+
+
 # -- iota -----------------------------------------------------------------------------------
 iota_p = Primitive("iota")
 
@@ -383,6 +750,11 @@ def _iota_abstract_eval(*, dtype, shape, dimension):
 
 abstract_eval[iota_p] = _iota_abstract_eval
 to_jax[iota_p] = lambda *, dtype, shape, dimension: jlax.broadcasted_iota(dtype, shape, dimension)
+defjvp_zero(iota_p)
+# iota has no operands, so vmap never batches it (it stays one unbatched constant); the rule
+# is here for completeness of the table
+batch_rules[iota_p] = lambda axis_size, vals, dims, **params: (iota_p.bind(**params),
+                                                                 not_mapped)
 
 
 # -- public functions with jax.lax's signatures ---------------------------------------------

@@ -10,11 +10,15 @@ from typing import Any
 import numpy as np
 from jax import lax as jlax
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, float0
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
+from xform.interpreters.batching import batch_rules, move_bdim, not_mapped, shift_axis
+from xform.interpreters.jvp import Zero, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
+from xform.lax import shape as sh
 from xform.lax._helpers import shape_str
+from xform.lax.indexing import GatherDimensionNumbers, gather
 
 __all__ = ["sort", "sort_key_val", "top_k"]
 
@@ -56,6 +60,51 @@ abstract_eval[sort_p] = _sort_abstract_eval
 to_jax[sort_p] = lambda *xs, dimension, is_stable, num_keys: jlax.sort(
     xs, dimension=dimension, is_stable=is_stable, num_keys=num_keys)
 
+
+def _no_tangent(t: Any) -> bool:
+    return isinstance(t, Zero) or to_aval(t).dtype == float0
+
+
+def _take_along(t: Any, idx: Any, axis: int) -> Any:
+    """``t`` indexed by ``idx`` along ``axis``, elementwise in every other axis (numpy's
+    take_along_axis): one gather whose other axes are batching dims, so it batches and
+    transposes (to a scatter-add) like any gather."""
+    ndim = to_aval(t).ndim
+    others = tuple(i for i in range(ndim) if i != axis)
+    dnums = GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(axis,),
+                                   start_index_map=(axis,), operand_batching_dims=others,
+                                   start_indices_batching_dims=others)
+    return gather(t, sh.expand_dims(idx, (ndim,)), dnums, (1,) * ndim,
+                  mode="promise_in_bounds")
+
+
+def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
+    # Sort positions along with the keys to learn the permutation, then move every tangent
+    # by it; the tangents of the keys follow their values.
+    shape = to_aval(primals[0]).shape
+    if all(_no_tangent(t) for t in tangents):
+        out = sort_p.bind(*primals, dimension=dimension, is_stable=is_stable, num_keys=num_keys)
+        return out, [Zero(tangent_aval(to_aval(o))) for o in out]
+    iota = sh.broadcasted_iota(np.int32, shape, dimension)
+    *out, perm = sort_p.bind(*primals, iota, dimension=dimension, is_stable=is_stable,
+                             num_keys=num_keys)
+    return out, [Zero(tangent_aval(to_aval(o))) if _no_tangent(t)
+                 else _take_along(t, perm, dimension) for o, t in zip(out, tangents)]
+
+
+def _sort_batch_rule(axis_size, vals, dims, *, dimension, is_stable, num_keys):
+    # Keep the first batched operand's batch axis; the others move there (unbatched ones are
+    # broadcast), and the sorted dimension shifts past it.
+    bdim = next(d for d in dims if d is not not_mapped)
+    args = [move_bdim(v, d, bdim, axis_size) for v, d in zip(vals, dims)]
+    out = sort_p.bind(*args, dimension=shift_axis(dimension, bdim), is_stable=is_stable,
+                      num_keys=num_keys)
+    return out, [bdim] * len(out)
+
+
+jvp_rules[sort_p] = _sort_jvp
+batch_rules[sort_p] = _sort_batch_rule
+
 # -- top_k ----------------------------------------------------------------------------------
 top_k_p = Primitive("top_k", multiple_results=True)
 
@@ -81,6 +130,22 @@ def _top_k_abstract_eval(x: ShapedArray, *, k: int, axis: int) -> list:
 
 abstract_eval[top_k_p] = _top_k_abstract_eval
 to_jax[top_k_p] = lambda x, *, k, axis: jlax.top_k(x, k, axis=axis)
+
+
+def _top_k_jvp(primals, tangents, *, k, axis):
+    (x,), (t,) = primals, tangents
+    vals, idx = top_k_p.bind(x, k=k, axis=axis)
+    t_vals = Zero(tangent_aval(to_aval(vals))) if _no_tangent(t) else _take_along(t, idx, axis)
+    return [vals, idx], [t_vals, Zero(tangent_aval(to_aval(idx)))]
+
+
+def _top_k_batch_rule(axis_size, vals, dims, *, k, axis):
+    (x,), (bdim,) = vals, dims
+    return top_k_p.bind(x, k=k, axis=shift_axis(axis, bdim)), [bdim, bdim]
+
+
+jvp_rules[top_k_p] = _top_k_jvp
+batch_rules[top_k_p] = _top_k_batch_rule
 
 
 # -- public functions with jax.lax's signatures ---------------------------------------------

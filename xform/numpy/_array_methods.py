@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from xform.core.avals import is_python_scalar
-from xform.core.trace import Tracer, to_aval
+from xform.core.trace import Tracer
 from xform.numpy import _indexing, _linalg_ops, _reductions, _shape, _ufuncs
 from xform.numpy._promote import convert
 
@@ -150,7 +150,3 @@ def install(cls: type = Tracer) -> None:
         setattr(cls, name, prop)
     # __eq__ without __hash__ would make the class unhashable by default; keep core's message
     cls.__hash__ = Tracer.__dict__.get("__hash__", cls.__hash__)
-
-
-def _aval_dtype(x: Any) -> np.dtype:
-    return to_aval(x).dtype

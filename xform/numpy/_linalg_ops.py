@@ -72,41 +72,37 @@ def vdot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any =
 
 
 def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
-    """Matrix product with broadcast batch dimensions, as ``jax.numpy.matmul`` (``a @ b``)."""
-    from xform.numpy._shape import broadcast_to, squeeze
+    """Matrix product with broadcast batch dimensions, as ``jax.numpy.matmul`` (``a @ b``).
+
+    Vectors are contracted directly (``W @ v`` is one ``dot_general``, as in JAX)."""
+    from xform.numpy._shape import broadcast_to
     a, b = _promote("matmul", a, b)
     ashape, bshape = to_aval(a).shape, to_aval(b).shape
     if not ashape or not bshape:
         raise ValueError(f"matmul: operands must be at least 1-dimensional, got shapes "
                          f"{ashape} and {bshape}; use * for scalar multiplication.")
-    a_vec, b_vec = len(ashape) == 1, len(bshape) == 1
-    if a_vec:
-        a = _lax().broadcast_in_dim(a, (1,) + ashape, (1,))
-    if b_vec:
-        b = _lax().broadcast_in_dim(b, bshape + (1,), (0,))
-    ashape, bshape = to_aval(a).shape, to_aval(b).shape
-    if ashape[-1] != bshape[-2]:
-        raise TypeError(f"matmul: contracting dimensions differ: {ashape[-1]} (last axis of "
-                        f"a, shape {to_aval(a).shape}) vs {bshape[-2]} (axis -2 of b, shape "
-                        f"{to_aval(b).shape}).")
-    abatch, bbatch = ashape[:-2], bshape[:-2]
-    if abatch == bbatch:
-        nb = len(abatch)
-        batch = tuple(range(nb))
-        out = _dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)), preferred_element_type)
-    elif not bbatch:
-        na = len(ashape)
-        out = _dot_general(a, b, (((na - 1,), (0,)), ((), ())), preferred_element_type)
-    else:
-        batch_shape = tuple(np.broadcast_shapes(abatch, bbatch))
+    a_k = len(ashape) - 1
+    b_k = 0 if len(bshape) == 1 else len(bshape) - 2
+    if ashape[a_k] != bshape[b_k]:
+        raise TypeError(f"matmul: contracting dimensions differ: {ashape[a_k]} (last axis of "
+                        f"a, shape {ashape}) vs {bshape[b_k]} (axis {b_k - len(bshape)} of b, "
+                        f"shape {bshape}).")
+    a_batch, b_batch = ashape[:-2], bshape[:-2]
+    if a_batch and b_batch and a_batch != b_batch:
+        batch_shape = tuple(np.broadcast_shapes(a_batch, b_batch))
         a = broadcast_to(a, batch_shape + ashape[-2:])
         b = broadcast_to(b, batch_shape + bshape[-2:])
-        nb = len(batch_shape)
+        a_batch = b_batch = batch_shape
+    if a_batch and a_batch == b_batch:
+        nb = len(a_batch)
         batch = tuple(range(nb))
-        out = _dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)), preferred_element_type)
-    ndim = to_aval(out).ndim
-    drop = ((ndim - 2,) if a_vec else ()) + ((ndim - 1,) if b_vec else ())
-    return squeeze(out, drop) if drop else out
+        return _dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)), preferred_element_type)
+    out = _dot_general(a, b, (((a_k,), (b_k,)), ((), ())), preferred_element_type)
+    if b_batch and len(ashape) > 1:
+        # dot_general put a's row axis first; matmul wants b's batch axes first
+        nb = len(b_batch)
+        out = _lax().transpose(out, tuple(range(1, nb + 1)) + (0, nb + 1))
+    return out
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2, *, precision: Any = None,

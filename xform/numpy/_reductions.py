@@ -6,6 +6,7 @@ dtypes follow jax.numpy: bool and small integers sum in the default integer type
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import numpy as np
@@ -14,6 +15,7 @@ from xform.core.avals import canonicalize_dtype, is_python_scalar, result_type
 from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
 from xform.numpy._promote import check_arraylike, convert
+from xform.numpy._eager import eager_jit
 
 
 def _lax():
@@ -46,6 +48,7 @@ def _keep(x: Any, in_shape: tuple, axes: tuple) -> Any:
     return _lax().broadcast_in_dim(x, out_shape, dims)
 
 
+@functools.lru_cache(maxsize=None)
 def _promoted_int(dtype: np.dtype) -> np.dtype:
     default = canonicalize_dtype(np.int64)
     if dtype == np.bool_:
@@ -88,6 +91,7 @@ def _reduction(name: str, lax_reducer: Callable, a: Any, axis: Any, dtype: Any, 
     return out
 
 
+@eager_jit(static_argnames=('axis', 'dtype', 'keepdims', 'promote_integers'))
 def sum(a: Any, axis: Any = None, dtype: Any = None, out: None = None,  # noqa: A001
         keepdims: bool = False, initial: Any = None, where: Any = None,
         promote_integers: bool = True) -> Any:
@@ -101,6 +105,7 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: None = None,  # noqa: 
                       lambda dt: 0, lax_ew.add, promote_integers, bool_ok=False)
 
 
+@eager_jit(static_argnames=('axis', 'dtype', 'keepdims', 'promote_integers'))
 def prod(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
          keepdims: bool = False, initial: Any = None, where: Any = None,
          promote_integers: bool = True) -> Any:
@@ -121,6 +126,7 @@ def _max_value(dt: np.dtype) -> Any:
     return int(np.iinfo(dt).max) if np.issubdtype(dt, np.integer) else np.inf
 
 
+@eager_jit(static_argnames=('axis', 'keepdims'))
 def max(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # noqa: A001
         initial: Any = None, where: Any = None) -> Any:
     """Maximum over ``axis``, as ``jax.numpy.max``."""
@@ -128,6 +134,7 @@ def max(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # n
                       None if initial is None else _min_value, lax_ew.max)
 
 
+@eager_jit(static_argnames=('axis', 'keepdims'))
 def min(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # noqa: A001
         initial: Any = None, where: Any = None) -> Any:
     """Minimum over ``axis``, as ``jax.numpy.min``."""
@@ -144,6 +151,7 @@ def _to_bool(a: Any) -> Any:
     return tb(a)
 
 
+@eager_jit(static_argnames=('axis', 'keepdims'))
 def all(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # noqa: A001
         *, where: Any = None) -> Any:
     """True where every element along ``axis`` is nonzero, as ``jax.numpy.all``."""
@@ -152,6 +160,7 @@ def all(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # n
                       lambda dt: True, lax_ew.bitwise_and)
 
 
+@eager_jit(static_argnames=('axis', 'keepdims'))
 def any(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # noqa: A001
         *, where: Any = None) -> Any:
     """True where some element along ``axis`` is nonzero, as ``jax.numpy.any``."""
@@ -173,6 +182,7 @@ def _count(shape: tuple, axes: tuple) -> int:
     return n
 
 
+@eager_jit(static_argnames=('axis', 'dtype', 'keepdims'))
 def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None, keepdims: bool = False,
          *, where: Any = None) -> Any:
     """Arithmetic mean over ``axis`` (integers give floats), as ``jax.numpy.mean``."""
@@ -191,6 +201,7 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None, keepdims
     return lax_ew.div(total, n)
 
 
+@eager_jit(static_argnames=('axis', 'dtype', 'ddof', 'keepdims', 'correction'))
 def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int = 0,
         keepdims: bool = False, *, where: Any = None, correction: Any = None) -> Any:
     """Variance over ``axis`` with ``ddof`` (or ``correction``) degrees of freedom removed, as
@@ -223,6 +234,7 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int
     return out
 
 
+@eager_jit(static_argnames=('axis', 'dtype', 'ddof', 'keepdims', 'correction'))
 def std(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int = 0,
         keepdims: bool = False, *, where: Any = None, correction: Any = None) -> Any:
     """Standard deviation over ``axis``, as ``jax.numpy.std``."""
@@ -248,6 +260,7 @@ def _arg_reduction(name: str, lax_fn: Callable, a: Any, axis: Any, keepdims: Any
     return _keep(out, aval.shape, (ax,)) if keepdims else out
 
 
+@eager_jit(static_argnames=('axis', 'keepdims'))
 def argmax(a: Any, axis: int | None = None, out: None = None,
            keepdims: bool | None = None) -> Any:
     """Index of the maximum along ``axis`` (of the flattened array by default), as
@@ -255,6 +268,7 @@ def argmax(a: Any, axis: int | None = None, out: None = None,
     return _arg_reduction("argmax", _lax().argmax, a, axis, keepdims)
 
 
+@eager_jit(static_argnames=('axis', 'keepdims'))
 def argmin(a: Any, axis: int | None = None, out: None = None,
            keepdims: bool | None = None) -> Any:
     """Index of the minimum along ``axis``, as ``jax.numpy.argmin``."""
@@ -277,12 +291,14 @@ def _cumulative(name: str, lax_fn: Callable, a: Any, axis: Any, dtype: Any) -> A
     return lax_fn(a, axis, reverse=False)
 
 
+@eager_jit(static_argnames=('axis', 'dtype'))
 def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: None = None) -> Any:
     """Cumulative sum along ``axis`` (of the flattened array by default), as
     ``jax.numpy.cumsum``."""
     return _cumulative("cumsum", _lax().cumsum, a, axis, dtype)
 
 
+@eager_jit(static_argnames=('axis', 'dtype'))
 def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: None = None) -> Any:
     """Cumulative product along ``axis``, as ``jax.numpy.cumprod``."""
     return _cumulative("cumprod", _lax().cumprod, a, axis, dtype)

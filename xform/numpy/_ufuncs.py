@@ -9,6 +9,7 @@ import numpy as np
 
 from xform.core.avals import is_python_scalar
 from xform.lax import elementwise as lax
+from xform.numpy._eager import eager_jit
 from xform.numpy._promote import (
     aval_of, broadcast_shapes, broadcast_to_shape, check_arraylike, convert, promote_args,
     promote_args_inexact, promote_to_inexact, shape_of,
@@ -31,7 +32,7 @@ def _unary_inexact(name: str, lax_fn: Callable, doc: str) -> Callable:
     f.__name__ = f.__qualname__ = name
     f.__doc__ = (f"Elementwise {doc}, as ``jax.numpy.{name}`` (integer and bool inputs are "
                  "promoted to the default float dtype).")
-    return f
+    return eager_jit()(f)
 
 
 def _binary(name: str, lax_fn: Callable, doc: str, inexact: bool = False) -> Callable:
@@ -41,7 +42,7 @@ def _binary(name: str, lax_fn: Callable, doc: str, inexact: bool = False) -> Cal
         return lax_fn(*promote(name, x, y))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise {doc} with numpy broadcasting, as ``jax.numpy.{name}``."
-    return f
+    return eager_jit()(f)
 
 
 sin = _unary_inexact("sin", lax.sin, "sine")

@@ -1,0 +1,519 @@
+"""Custom derivative rules: ``custom_jvp`` and ``custom_vjp``.
+
+Both are call primitives. Binding one stages the user's function into a const-free jaxpr (its
+closed-over values become leading operands, ``num_consts`` of them), which is what ``jit``
+lowers and what eager evaluation runs; the rule travels next to it as a Python callable on flat
+lists, called lazily by the interpreter that needs it (tracing it eagerly would recurse forever
+when a rule calls the function it belongs to, which rules usually do).
+
+- ``custom_jvp_call``: the JVP interpreter calls the rule instead of differentiating the body;
+  vmap batches both the body and the rule; the rest evaluate the body.
+- ``custom_vjp_call``: the JVP interpreter runs ``fwd`` now and emits ``custom_lin``, a
+  primitive linear in the input tangents whose transpose rule is ``bwd``. Under ``linearize``
+  (so under ``vjp``/``grad``) ``custom_lin`` is staged into the linear jaxpr and transposed;
+  evaluating it (plain forward mode) is the error JAX raises.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, Sequence
+
+from jax.tree_util import tree_flatten, tree_map, tree_unflatten
+
+from xform._tracing import fun_name
+from xform.core.avals import float0
+from xform.core.ir import ClosedJaxpr
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import Tracer, _state, current_trace, set_current_trace, to_aval
+from xform.interpreters.batching import (
+    BatchTrace, batch_rules, current_axis_name, move_bdim, not_mapped,
+)
+from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval
+from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
+from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
+from xform.interpreters.transpose import (
+    UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
+)
+
+__all__ = ["custom_jvp", "custom_vjp", "CustomVJPException"]
+
+
+class CustomVJPException(Exception):
+    """Differentiation of a custom rule's function w.r.t. a value it closes over."""
+
+    def __init__(self, kind: str = "custom_vjp"):
+        super().__init__(
+            f"Detected differentiation of a {kind} function with respect to a closed-over "
+            f"value. That isn't supported because the custom rule only specifies how to "
+            f"differentiate the {kind} function with respect to explicit input parameters. "
+            f"Try passing the closed-over value into the {kind} function as an argument, and "
+            "adapting the custom rule.")
+
+
+class _CallPrimitive(Primitive):
+    """A call primitive whose eager evaluation runs its body op by op (as JAX's impl does),
+    instead of compiling one program per (primitive, params): the params hold fresh rules."""
+
+    def bind(self, *args, **params):
+        trace = _state.trace
+        if trace is None:
+            closed = params["call_jaxpr"]
+            return eval_jaxpr(closed.jaxpr, closed.consts, *args)
+        return trace.process_primitive(self, args, params)
+
+
+def _pp_call(params: dict) -> list:
+    shown = [("name", params["name"]), ("call_jaxpr", params["call_jaxpr"])]
+    rule = "jvp" if "jvp" in params else "bwd"
+    shown.append((rule, fun_name(params[rule])))
+    return shown + [("num_consts", params["num_consts"]), ("symbolic_zeros", False)]
+
+
+def _call_abstract_eval(*avals, call_jaxpr, **_):
+    return list(call_jaxpr.out_avals)
+
+
+def _call_to_jax(*args, call_jaxpr, **_):
+    return eval_closed_jaxpr_jax(call_jaxpr, args)
+
+
+def _call_transpose(cts, *args, call_jaxpr, **_):
+    # A custom call used linearly (a rule applying a custom function to tangents): transpose
+    # its body like any call.
+    res = backward_pass(call_jaxpr.jaxpr, call_jaxpr.consts, list(args),
+                        [instantiate(c) for c in cts])
+    return [None if not is_undefined(a) else r for a, r in zip(args, res)]
+
+
+# -- shared plumbing ------------------------------------------------------------------------
+def _resolve_args(fun: Callable, args: tuple, kwargs: dict) -> tuple:
+    """Keyword arguments become positional ones, as JAX's custom rules require."""
+    if not kwargs:
+        return args
+    try:
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{fun_name(fun)}: {e}") from None
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TypeError(f"keyword-only arguments are not supported by custom rules; "
+                        f"{fun_name(fun)} got {sorted(bound.kwargs)}.")
+    return tuple(bound.args)
+
+
+def _split_args(args: tuple, nondiff_argnums: tuple[int, ...]):
+    nondiff = [args[i] for i in nondiff_argnums]
+    diff = tuple(a for i, a in enumerate(args) if i not in nondiff_argnums)
+    return nondiff, diff
+
+
+def _merge_args(nondiff: Sequence[Any], diff: Sequence[Any], nondiff_argnums, n: int) -> list:
+    nd, d = iter(nondiff), iter(diff)
+    return [next(nd) if i in nondiff_argnums else next(d) for i in range(n)]
+
+
+def _stage_body(flat_fun: Callable, leaves: Sequence[Any], name: str):
+    """The const-free jaxpr of ``flat_fun`` at ``leaves``' types, and its consts."""
+    closed, _ = trace_to_jaxpr(lambda *xs: (flat_fun(*xs), None),
+                               [to_aval(x) for x in leaves], description=f"custom rule of {name}",
+                               kind="jit")
+    return hoist_consts(closed)
+
+
+def _batched_callable(fn: Callable, axis_size: int, in_dims: Sequence[Any], axis_name: Any,
+                      name: str) -> Callable:
+    """``fn`` (flat list in, flat list out) on batched values: ``in_dims`` says where each
+    input's batch axis is; every output comes back batched at axis 0 (``None`` stays)."""
+
+    def batched(*vals):
+        parent = current_trace()
+        trace = BatchTrace(parent, axis_size, axis_name, f"vmap of {name}")
+        try:
+            with set_current_trace(trace):
+                outs = fn(*[trace.wrap(v, d) for v, d in zip(vals, in_dims)])
+            unpacked = [None if o is None else trace.unpack(o) for o in outs]
+        finally:
+            trace.finish()
+        return [None if u is None else move_bdim(u[0], u[1], 0, axis_size) for u in unpacked]
+
+    batched.__name__ = f"vmap({getattr(fn, '__name__', name)})"
+    return batched
+
+
+def _batch_body(closed: ClosedJaxpr, axis_size: int, dims, axis_name, name: str):
+    """The body batched with every output at axis 0: (const-free jaxpr, new leading consts)."""
+    fn = _batched_callable(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs), axis_size,
+                           dims, axis_name, name)
+    avals = []
+    for a, d in zip(closed.in_avals, dims):
+        shape = list(a.shape)
+        if d is not not_mapped:
+            shape.insert(d, axis_size)
+        avals.append(type(a)(tuple(shape), a.dtype, a.weak_type))
+    staged, _ = trace_to_jaxpr(lambda *xs: (fn(*xs), None), avals,
+                               description=f"vmap of {name}", kind="jit")
+    return hoist_consts(staged)
+
+
+def _check_closed_over(tangents: Sequence[Any], num_consts: int, kind: str) -> None:
+    if any(not isinstance(t, Zero) for t in tangents[:num_consts]):
+        raise CustomVJPException(kind)
+
+
+# -- custom_jvp -----------------------------------------------------------------------------
+custom_jvp_call_p = _CallPrimitive("custom_jvp_call", multiple_results=True)
+custom_jvp_call_p.pp_params = _pp_call
+
+
+def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, name):
+    _check_closed_over(tangents, num_consts, "custom_jvp")
+    args, ts = primals[num_consts:], tangents[num_consts:]
+    ts = [instantiate(t) for t in ts]
+    outs = jvp(*args, *ts)
+    n = len(call_jaxpr.out_avals)
+    return outs[:n], outs[n:]
+
+
+def _custom_jvp_call_batch(axis_size, vals, dims, *, call_jaxpr, jvp, num_consts, name):
+    axis_name = current_axis_name()
+    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name, name)
+    arg_dims = list(dims[num_consts:])
+    batched_jvp = _batched_callable(jvp, axis_size, arg_dims + arg_dims, axis_name, name)
+    outs = custom_jvp_call_p.bind(*new_consts, *vals, call_jaxpr=body, jvp=batched_jvp,
+                                  num_consts=len(new_consts) + num_consts, name=name)
+    return outs, [0] * len(outs)
+
+
+abstract_eval[custom_jvp_call_p] = _call_abstract_eval
+to_jax[custom_jvp_call_p] = _call_to_jax
+jvp_rules[custom_jvp_call_p] = _custom_jvp_call_jvp
+batch_rules[custom_jvp_call_p] = _custom_jvp_call_batch
+transpose_rules[custom_jvp_call_p] = _call_transpose
+
+
+def _check_rule_outputs(name: str, out_tree, out_avals, p_tree, p_leaves, t_tree, t_leaves):
+    if p_tree != out_tree:
+        raise TypeError(
+            f"Custom JVP rule of {name} must produce primal outputs with the same container "
+            f"(pytree) structure as the output of the function it differentiates, but got "
+            f"{p_tree} from the rule and {out_tree} from the function.")
+    if t_tree != p_tree:
+        raise TypeError(
+            f"Custom JVP rule of {name} must produce primal and tangent outputs with equal "
+            f"container (pytree) structures, but got {p_tree} and {t_tree} respectively.")
+    for i, (a, p, t) in enumerate(zip(out_avals, p_leaves, t_leaves)):
+        pa, ta = to_aval(p), to_aval(t)
+        want = tangent_aval(a)
+        if pa.shape != a.shape or ta.shape != a.shape or (
+                ta.dtype != want.dtype and not (want.dtype == float0)):
+            raise TypeError(
+                f"Custom JVP rule of {name} must produce primal and tangent outputs with "
+                f"corresponding shapes and dtypes: output {i} of the function has type "
+                f"{a.str_short()}, the rule's primal output has type {pa.str_short()} and its "
+                f"tangent output has type {ta.str_short()} (expected "
+                f"{want.str_short()}).")
+
+
+class custom_jvp:
+    """Give a function a custom forward-mode derivative rule (JAX's ``jax.custom_jvp``).
+
+    Reverse mode follows from it by linearization and transposition, so the rule must be
+    linear in the tangents. ``nondiff_argnums`` are passed to the rule first and get no
+    tangents.
+
+    >>> import xform, xform.numpy as xnp
+    >>> @xform.custom_jvp
+    ... def log1pexp(x):
+    ...     return xnp.log(1. + xnp.exp(x))
+    >>> @log1pexp.defjvp
+    ... def log1pexp_jvp(primals, tangents):
+    ...     x, = primals
+    ...     x_dot, = tangents
+    ...     return log1pexp(x), x_dot * (1. - 1. / (1. + xnp.exp(x)))
+    >>> xform.grad(log1pexp)(100.)
+    Array(1., dtype=float32, weak_type=True)
+    """
+
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp: Callable | None = None
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else functools.partial(self, instance)
+
+    def defjvp(self, jvp: Callable, symbolic_zeros: bool = False) -> Callable:
+        """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (primal_out, tangent_out)``.
+
+        Usable as a decorator; returns ``jvp``."""
+        if symbolic_zeros:
+            raise NotImplementedError("custom_jvp.defjvp(symbolic_zeros=True) is not supported "
+                                      "by xform; zero tangents arrive as arrays of zeros.")
+        self.jvp = jvp
+        return jvp
+
+    def defjvps(self, *jvps: Callable | None) -> None:
+        """One rule per argument, ``jvp_i(t_i, primal_out, *primals)``; ``None`` for an
+        argument with a zero derivative. The tangent out is the sum of the terms."""
+        if self.nondiff_argnums:
+            raise TypeError("defjvps is not compatible with nondiff_argnums; use defjvp.")
+
+        def jvp(primals, tangents):
+            primal_out = self(*primals)
+            terms = [fn(t, primal_out, *primals) for fn, t in zip(jvps, tangents)
+                     if fn is not None]
+            if not terms:
+                return primal_out, tree_map(lambda p: p * 0, primal_out)
+            return primal_out, functools.reduce(
+                lambda a, b: tree_map(lambda x, y: x + y, a, b), terms)
+
+        self.defjvp(jvp)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = fun_name(self.fun)
+        if self.jvp is None:
+            raise AttributeError(f"No JVP defined for custom_jvp function {name} using defjvp.")
+        args = _resolve_args(self.fun, args, kwargs)
+        if current_trace() is None:  # nothing to differentiate: the function itself
+            return self.fun(*args)
+        nondiff, diff = _split_args(args, self.nondiff_argnums)
+        leaves, in_tree = tree_flatten(diff)
+        store: dict = {}
+        fun, rule, nums, n_args = self.fun, self.jvp, self.nondiff_argnums, len(args)
+
+        def flat_fun(*xs):
+            out = fun(*_merge_args(nondiff, tree_unflatten(in_tree, list(xs)), nums, n_args))
+            flat, store["out_tree"] = tree_flatten(out)
+            return flat
+
+        body, consts = _stage_body(flat_fun, leaves, name)
+        out_tree, out_avals = store["out_tree"], body.out_avals
+
+        def flat_jvp(*xs):
+            k = len(xs) // 2
+            primals = tree_unflatten(in_tree, list(xs[:k]))
+            tangents = tree_unflatten(in_tree, list(xs[k:]))
+            res = rule(*nondiff, tuple(primals), tuple(tangents))
+            if not (isinstance(res, (tuple, list)) and len(res) == 2):
+                raise TypeError(f"Custom JVP rule of {name} must return a pair (primal_out, "
+                                f"tangent_out), got {type(res).__name__}.")
+            p_leaves, p_tree = tree_flatten(res[0])
+            t_leaves, t_tree = tree_flatten(res[1])
+            _check_rule_outputs(name, out_tree, out_avals, p_tree, p_leaves, t_tree, t_leaves)
+            return p_leaves + t_leaves
+
+        flat_jvp.__name__ = fun_name(rule)
+        outs = custom_jvp_call_p.bind(*consts, *leaves, call_jaxpr=body, jvp=flat_jvp,
+                                      num_consts=len(consts), name=name)
+        return tree_unflatten(out_tree, outs)
+
+
+# -- custom_vjp -----------------------------------------------------------------------------
+custom_vjp_call_p = _CallPrimitive("custom_vjp_call", multiple_results=True)
+custom_vjp_call_p.pp_params = _pp_call
+custom_lin_p = Primitive("custom_lin", multiple_results=True)
+custom_lin_p.pp_params = lambda params: [("bwd", fun_name(params["bwd"])),
+                                         ("num_res", params["num_res"])]
+
+_FWD_ERROR = "can't apply forward-mode autodiff (jvp) to a custom_vjp function."
+
+
+def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts, name):
+    _check_closed_over(tangents, num_consts, "custom_vjp")
+    args, ts = primals[num_consts:], tangents[num_consts:]
+    res, outs = fwd(*args)
+    in_zeros = tuple(isinstance(t, Zero) for t in ts)
+    out_avals = tuple(tangent_aval(to_aval(o)) for o in outs)
+    arg_avals = tuple(to_aval(a) for a in args)
+    t_outs = custom_lin_p.bind(*res, *[t for t in ts if not isinstance(t, Zero)],
+                               num_res=len(res), bwd=bwd, out_avals=out_avals,
+                               in_zeros=in_zeros, arg_avals=arg_avals)
+    return outs, t_outs
+
+
+def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_consts, name):
+    axis_name = current_axis_name()
+    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name, name)
+    arg_dims = list(dims[num_consts:])
+
+    def flat_fwd(*xs):
+        res, outs = fwd(*xs)
+        return list(res) + list(outs)
+
+    batched_fwd_flat = _batched_callable(flat_fwd, axis_size, arg_dims, axis_name, name)
+    n_out = len(call_jaxpr.out_avals)
+
+    def batched_fwd(*xs):
+        both = batched_fwd_flat(*xs)
+        return both[:len(both) - n_out], both[len(both) - n_out:]
+
+    def batched_bwd(res, cts):
+        fn = _batched_callable(lambda *rc: bwd(rc[:len(res)], rc[len(res):]), axis_size,
+                               [0] * (len(res) + len(cts)), axis_name, name)
+        outs = fn(*res, *cts)
+        # an unbatched input gets the sum of the per-example cotangents
+        from xform.lax.reductions import reduce_sum
+        from xform.interpreters.batching import moveaxis
+        return [None if c is None else reduce_sum(c, (0,)) if d is not_mapped
+                else moveaxis(c, 0, d) for c, d in zip(outs, arg_dims)]
+
+    batched_bwd.__name__ = f"vmap({fun_name(bwd)})"
+    outs = custom_vjp_call_p.bind(*new_consts, *vals, call_jaxpr=body, fwd=batched_fwd,
+                                  bwd=batched_bwd, num_consts=len(new_consts) + num_consts,
+                                  name=name)
+    return outs, [0] * len(outs)
+
+
+abstract_eval[custom_vjp_call_p] = _call_abstract_eval
+to_jax[custom_vjp_call_p] = _call_to_jax
+jvp_rules[custom_vjp_call_p] = _custom_vjp_call_jvp
+batch_rules[custom_vjp_call_p] = _custom_vjp_call_batch
+transpose_rules[custom_vjp_call_p] = _call_transpose
+
+
+def _custom_lin_abstract_eval(*avals, out_avals, **_):
+    return list(out_avals)
+
+
+def _custom_lin_forward(*args, **params):
+    raise TypeError(_FWD_ERROR)
+
+
+def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals, in_zeros, arg_avals):
+    res = list(args[:num_res])
+    cts = [instantiate(c) for c in cts]
+    cts_in = bwd(res, cts)
+    out = [None] * num_res
+    nz = iter(range(num_res, len(args)))
+    for z, ct, a in zip(in_zeros, cts_in, arg_avals):
+        if z:
+            continue
+        i = next(nz)
+        if ct is None or isinstance(ct, Zero) or tangent_aval(a).dtype == float0:
+            out.append(Zero(args[i].aval))
+        else:
+            out.append(ct)
+    return out
+
+
+abstract_eval[custom_lin_p] = _custom_lin_abstract_eval
+to_jax[custom_lin_p] = _custom_lin_forward
+batch_rules[custom_lin_p] = _custom_lin_forward
+jvp_rules[custom_lin_p] = _custom_lin_forward
+transpose_rules[custom_lin_p] = _custom_lin_transpose
+
+
+class custom_vjp:
+    """Give a function a custom reverse-mode derivative rule (JAX's ``jax.custom_vjp``).
+
+    ``defvjp(fwd, bwd)``: ``fwd(*args) -> (out, residuals)`` runs on the forward pass;
+    ``bwd(*nondiff_args, residuals, out_cotangent)`` returns a tuple with one cotangent per
+    differentiable argument (``None`` for zero). Forward mode is not available, as in JAX.
+
+    >>> import xform, xform.numpy as xnp
+    >>> @xform.custom_vjp
+    ... def clip_gradient(x):
+    ...     return x
+    >>> clip_gradient.defvjp(lambda x: (x, None), lambda _, g: (xnp.clip(g, -1., 1.),))
+    >>> xform.grad(lambda x: 5. * clip_gradient(x))(2.)
+    Array(1., dtype=float32, weak_type=True)
+    """
+
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd: Callable | None = None
+        self.bwd: Callable | None = None
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else functools.partial(self, instance)
+
+    def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False) -> None:
+        """Set the forward pass ``fwd`` and the backward pass ``bwd``."""
+        if symbolic_zeros:
+            raise NotImplementedError("custom_vjp.defvjp(symbolic_zeros=True) is not supported "
+                                      "by xform; zero cotangents arrive as arrays of zeros.")
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = fun_name(self.fun)
+        if self.fwd is None:
+            raise AttributeError(f"No VJP defined for custom_vjp function {name} using defvjp.")
+        args = _resolve_args(self.fun, args, kwargs)
+        if current_trace() is None:
+            return self.fun(*args)
+        nondiff, diff = _split_args(args, self.nondiff_argnums)
+        leaves, in_tree = tree_flatten(diff)
+        store: dict = {}
+        fun, fwd_rule, bwd_rule = self.fun, self.fwd, self.bwd
+        nums, n_args = self.nondiff_argnums, len(args)
+
+        def flat_fun(*xs):
+            out = fun(*_merge_args(nondiff, tree_unflatten(in_tree, list(xs)), nums, n_args))
+            flat, store["out_tree"] = tree_flatten(out)
+            return flat
+
+        body, consts = _stage_body(flat_fun, leaves, name)
+        out_tree, out_avals = store["out_tree"], body.out_avals
+
+        def flat_fwd(*xs):
+            full = _merge_args(nondiff, tree_unflatten(in_tree, list(xs)), nums, n_args)
+            pair = fwd_rule(*full)
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise TypeError(f"Custom VJP fwd rule of {name} must produce a pair (list or "
+                                "tuple of length two) representing primal outputs and "
+                                f"residuals, got {type(pair).__name__}.")
+            out, res = pair
+            o_leaves, o_tree = tree_flatten(out)
+            if o_tree != out_tree:
+                raise TypeError(f"Custom VJP fwd rule of {name} must produce primal outputs "
+                                f"with the structure of the function's output {out_tree}, got "
+                                f"{o_tree}.")
+            for i, (o, a) in enumerate(zip(o_leaves, out_avals)):
+                if to_aval(o).shape != a.shape or to_aval(o).dtype != a.dtype:
+                    raise TypeError(f"Custom VJP fwd rule of {name}: primal output {i} has "
+                                    f"type {to_aval(o).str_short()}, but the function's has "
+                                    f"type {a.str_short()}.")
+            r_leaves, store["res_tree"] = tree_flatten(res)
+            return r_leaves, o_leaves
+
+        def flat_bwd(res, cts):
+            r = tree_unflatten(store["res_tree"], list(res))
+            ct = tree_unflatten(out_tree, list(cts))
+            out = bwd_rule(*nondiff, r, ct)
+            if not isinstance(out, (tuple, list)) or len(out) != len(diff):
+                raise TypeError(
+                    f"Custom VJP bwd rule of {name} must produce a tuple of length equal to the "
+                    f"number of (differentiable) arguments of the primal function, "
+                    f"{len(diff)}, but got "
+                    + (f"a {type(out).__name__}." if not isinstance(out, (tuple, list))
+                       else f"length {len(out)}."))
+            flat = []
+            for i, (c, a) in enumerate(zip(out, diff)):
+                a_leaves, a_tree = tree_flatten(a)
+                if c is None:
+                    flat += [None] * len(a_leaves)
+                    continue
+                c_leaves, c_tree = tree_flatten(c, is_leaf=lambda x: x is None)
+                if c_tree != a_tree:
+                    raise TypeError(f"Custom VJP bwd rule of {name}: cotangent {i} has "
+                                    f"structure {c_tree}, but the argument has {a_tree}.")
+                for cl, al in zip(c_leaves, a_leaves):
+                    if cl is not None and to_aval(cl).shape != to_aval(al).shape:
+                        raise ValueError(
+                            f"Custom VJP bwd rule of {name} must produce an output with the "
+                            f"shapes of the primal arguments, but cotangent {i} has type "
+                            f"{to_aval(cl).str_short()} for an argument of type "
+                            f"{to_aval(al).str_short()}.")
+                    flat.append(cl)
+            return flat
+
+        flat_bwd.__name__ = fun_name(bwd_rule)
+        outs = custom_vjp_call_p.bind(*consts, *leaves, call_jaxpr=body, fwd=flat_fwd,
+                                      bwd=flat_bwd, num_consts=len(consts), name=name)
+        return tree_unflatten(out_tree, outs)
+
