@@ -70,6 +70,7 @@ def test_grad_value_and_grad_argnums_has_aux():
     g, aux = xform.grad(lambda x: (xnp.sum(x ** 2), x + 1), has_aux=True)(X)
     np.testing.assert_allclose(g, 2 * X, rtol=1e-6)
     np.testing.assert_allclose(aux, X + 1)
+    assert not isinstance(aux, xform.core.trace.Tracer)  # aux leaves the transform as a value
     (v, aux), g = xform.value_and_grad(lambda x: (xnp.sum(x ** 2), "s"), has_aux=True)(X)
     assert aux == "s"
 

@@ -579,3 +579,13 @@ def test_scatter_linear_transpose_unique():
     want = jax.linear_transpose(f(jlax), x, u)(ct)
     for g, w in zip(got, want):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w))
+
+
+def test_vmap_scatter_indices_batch_last_moves_once():
+    # the batch axis of the indices sits where the index vectors must be: it moves once,
+    # straight to the position matching the updates' batch axis
+    i, u = np.moveaxis(IB, 0, -1), np.moveaxis(UB, 0, -1)
+    f = xform.vmap(_add_rows, in_axes=(None, 2, 2))
+    assert _ops(xform.make_jaxpr(f)(XB[0], i, u)).count("transpose") == 1
+    want = np.stack([np.asarray(_add_rows(XB[0], IB[b], UB[b])) for b in range(B)])
+    np.testing.assert_allclose(np.asarray(f(XB[0], i, u)), want, rtol=1e-6)

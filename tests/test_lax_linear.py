@@ -10,7 +10,7 @@ from jax._src.lax import windowed_reductions as jax_windowed
 import xform
 from xform import lax
 from xform.test_util import check_grads
-from xform.lax import linear
+from xform.lax import linear, windowed
 from xform.lax.elementwise import add_p, ge_p
 from op_records import OpRecord, check_eager, check_grads_record, check_jit, check_vmap
 
@@ -189,19 +189,19 @@ def _gather_ref(select_prim, dil):
 
 SELECT_RECORDS = [
     OpRecord("select_and_scatter_add_ge",
-             lambda s, o: linear._select_and_scatter_add(s, o, ge_p, **GE_POOL),
+             lambda s, o: windowed._select_and_scatter_add(s, o, ge_p, **GE_POOL),
              _scatter_ref(jlax.ge_p), _args(_arr(2, 4), _distinct(4, 4)), tol=1e-6),
     OpRecord("select_and_scatter_add_le",
-             lambda s, o: linear._select_and_scatter_add(s, o, jlax.le_p, **GE_POOL),
+             lambda s, o: windowed._select_and_scatter_add(s, o, jlax.le_p, **GE_POOL),
              _scatter_ref(jlax.le_p), _args(_arr(2, 4), _distinct(4, 4)), tol=1e-6),
     OpRecord("select_and_gather_add_ge",
-             lambda t, o: linear._select_and_gather_add(t, o, ge_p, **GE_POOL,
+             lambda t, o: windowed._select_and_gather_add(t, o, ge_p, **GE_POOL,
                                                         base_dilation=(1, 1),
                                                         window_dilation=(1, 1)),
              _gather_ref(jlax.ge_p, dict(base_dilation=(1, 1), window_dilation=(1, 1))),
              _args(_arr(4, 4), _distinct(4, 4)), tol=1e-6),
     OpRecord("select_and_gather_add_le_dilated",
-             lambda t, o: linear._select_and_gather_add(t, o, jlax.le_p, **GE_POOL, **DILATED),
+             lambda t, o: windowed._select_and_gather_add(t, o, jlax.le_p, **GE_POOL, **DILATED),
              _gather_ref(jlax.le_p, DILATED), _args(_arr(4, 4), _distinct(4, 4)), tol=1e-6),
 ]
 
@@ -464,7 +464,7 @@ def test_jaxpr_text_matches_jax(fn, shapes):
 def test_max_pool_derivative_primitives_print_as_jax():
     x = np.zeros((4, 4), np.float32)
     got = str(xform.make_jaxpr(
-        lambda c, a: linear._select_and_scatter_add(c, a, ge_p, (2, 2), (1, 1),
+        lambda c, a: windowed._select_and_scatter_add(c, a, ge_p, (2, 2), (1, 1),
                                                     ((0, 1), (0, 1))))(x, x))
     assert "select_and_scatter_add[\n      padding=((0, 1), (0, 1))\n      select_prim=ge" in got
     want = str(jax.make_jaxpr(jax.grad(
@@ -589,11 +589,11 @@ def test_select_and_window_errors():
     x = np.ones((4, 4), np.float32)
     with pytest.raises(TypeError, match=r"tangents and operand shapes must match, got "
                                         r"\(3, 4\) and \(4, 4\)"):
-        linear._select_and_gather_add(np.ones((3, 4), np.float32), x, ge_p, (2, 2), (1, 1),
+        windowed._select_and_gather_add(np.ones((3, 4), np.float32), x, ge_p, (2, 2), (1, 1),
                                       ((0, 0), (0, 0)), (1, 1), (1, 1))
     with pytest.raises(TypeError, match="select_prim ge .* or le"):
-        linear._select_and_gather_add(x, x, add_p, (2, 2), (1, 1), ((0, 0), (0, 0)),
+        windowed._select_and_gather_add(x, x, add_p, (2, 2), (1, 1), ((0, 0), (0, 0)),
                                       (1, 1), (1, 1))
     with pytest.raises(TypeError, match=r"source must have the shape of the windowed reduction "
                                         r"of operand, \(3, 3\)"):
-        linear._select_and_scatter_add(x, x, ge_p, (2, 2), (1, 1), ((0, 0), (0, 0)))
+        windowed._select_and_scatter_add(x, x, ge_p, (2, 2), (1, 1), ((0, 0), (0, 0)))

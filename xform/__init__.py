@@ -10,6 +10,8 @@ from xform import interpreters as interpreters
 from xform.interpreters import eval as _eval  # noqa: F401  (installs the eager evaluator)
 from xform import lax as lax
 from xform import numpy as numpy
+from xform import random as random
+from xform import nn as nn
 from xform import tree_util as tree_util
 from xform import errors as errors
 from xform.api import (

@@ -49,6 +49,18 @@ def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
             "bool primals are float0).")
 
 
+def _lower_aux(aux: Any) -> Any:
+    """Auxiliary data leaves the transform as plain (primal) values, as in JAX."""
+    from jax.tree_util import tree_map
+    from xform.interpreters.jvp import JVPTracer
+
+    def lower(x):
+        while isinstance(x, JVPTracer) and not x._trace.alive:
+            x = x.primal
+        return x
+    return tree_map(lower, aux)
+
+
 def _strip_zero(t: Any) -> Any:
     return instantiate(t) if isinstance(t, Zero) else t
 
@@ -80,7 +92,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
                                              f"jvp of {fun_description(fun)}")
     p_res = tree_unflatten(out_tree, p_out)
     t_res = tree_unflatten(out_tree, [_strip_zero(t) for t in t_out])
-    return (p_res, t_res, aux) if has_aux else (p_res, t_res)
+    return (p_res, t_res, _lower_aux(aux)) if has_aux else (p_res, t_res)
 
 
 def _linearize(fun, primals, has_aux, diff_mask=None, what="linearize"):
@@ -89,7 +101,7 @@ def _linearize(fun, primals, has_aux, diff_mask=None, what="linearize"):
     t_avals = [tangent_aval(to_aval(p)) if m else None for p, m in zip(flat_p, mask)]
     p_out, linear, (out_tree, aux) = linearize_flat(
         _flat_fun(fun, in_tree, has_aux), flat_p, t_avals, f"{what} of {fun_description(fun)}")
-    return flat_p, in_tree, t_avals, p_out, linear, out_tree, aux
+    return flat_p, in_tree, t_avals, p_out, linear, out_tree, _lower_aux(aux)
 
 
 def linearize(fun: Callable, *primals: Any, has_aux: bool = False):

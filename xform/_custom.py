@@ -26,7 +26,7 @@ from xform._tracing import fun_name
 from xform.core.avals import float0
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import Tracer, _state, current_trace, set_current_trace, to_aval
+from xform.core.trace import _state, current_trace, set_current_trace, to_aval
 from xform.interpreters.batching import (
     BatchTrace, batch_rules, current_axis_name, move_bdim, not_mapped,
 )
@@ -34,7 +34,7 @@ from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
 from xform.interpreters.transpose import (
-    UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
+    backward_pass, is_undefined, transpose_rules,
 )
 
 __all__ = ["custom_jvp", "custom_vjp", "CustomVJPException"]

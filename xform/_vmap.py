@@ -166,27 +166,67 @@ def _batched_call(fun, in_tree, leaves, axes, size, axis_name, out_axes, descrip
 
 
 def _chunked_call(fun, in_tree, leaves, axes, size, chunk_size, out_axes, description):
-    """The batch ``chunk_size`` examples at a time (the last chunk may be smaller), joined.
+    """The batch ``chunk_size`` examples at a time, joined: a ``scan`` over the full chunks (the
+    body is traced, and compiled, once) and one more batched call for the remainder."""
+    from xform.lax.control_flow import scan
+    from xform.lax.shape import concatenate, reshape, slice_in_dim
+    n_chunks, rem = divmod(size, chunk_size)
+    mapped = [i for i, ax in enumerate(axes) if ax is not None]
+    info: dict = {}
 
-    For now a Python loop over chunks; it becomes ``lax.map``/``scan`` over chunks once the
-    control-flow primitives exist, so that a jit-ted program holds the body only once."""
-    from xform.lax.shape import concatenate, slice_in_dim
-    pieces, out_tree, flat_axes = [], None, None
-    for start in range(0, size, chunk_size):
-        stop = min(start + chunk_size, size)
-        chunk = [x if ax is None else slice_in_dim(x, start, stop, axis=ax)
-                 for x, ax in zip(leaves, axes)]
-        outs, out_tree, flat_axes = _batched_call(fun, in_tree, chunk, axes, stop - start,
-                                                  None, out_axes, description)
-        pieces.append(outs)
+    def chunk_leaves(chunk, start, stop):
+        full = list(leaves)
+        for i, x in zip(mapped, chunk):
+            full[i] = x
+        return full
+
+    def body(_, xs):
+        outs, out_tree, flat_axes = _batched_call(
+            fun, in_tree, chunk_leaves(xs, 0, chunk_size), axes_front, chunk_size, None,
+            out_axes, description)
+        info["tree"], info["axes"] = out_tree, flat_axes
+        return (), outs
+
+    # the mapped leaves, batch axis first, split into (n_chunks, chunk_size, ...)
+    axes_front = [None if ax is None else 0 for ax in axes]
+    xs = []
+    for i in mapped:
+        x = moveaxis_front(leaves[i], axes[i])
+        x = slice_in_dim(x, 0, n_chunks * chunk_size, axis=0)
+        xs.append(reshape(x, (n_chunks, chunk_size, *to_aval(x).shape[1:])))
+    _, stacked = scan(body, (), xs)
+    out_tree, flat_axes = info["tree"], info["axes"]
     joined = []
-    for i, ax in enumerate(flat_axes):
-        if ax is None:
-            joined.append(pieces[0][i])
-        else:
-            ndim = to_aval(pieces[0][i]).ndim
-            joined.append(concatenate([p[i] for p in pieces], ax % ndim))
+    for y, ax in zip(stacked, flat_axes):
+        if ax is None:  # unbatched: the same in every chunk
+            joined.append(_index0(y))
+            continue
+        shape = to_aval(y).shape  # (n_chunks, *per-chunk output with the batch at ax)
+        dst = ax % (len(shape) - 1)
+        y = moveaxis_to(y, 0, dst)  # chunks just before the chunk's batch axis
+        joined.append(reshape(y, (*shape[1:dst + 1], n_chunks * chunk_size, *shape[dst + 2:])))
+    if rem:
+        tail = [x if ax is None else slice_in_dim(x, n_chunks * chunk_size, size, axis=ax)
+                for x, ax in zip(leaves, axes)]
+        outs, _, _ = _batched_call(fun, in_tree, tail, axes, rem, None, out_axes, description)
+        joined = [j if ax is None else concatenate([j, o], ax % to_aval(o).ndim)
+                  for j, o, ax in zip(joined, outs, flat_axes)]
     return joined, out_tree
+
+
+def moveaxis_front(x: Any, ax: int) -> Any:
+    from xform.interpreters.batching import moveaxis
+    return moveaxis(x, ax, 0)
+
+
+def moveaxis_to(x: Any, src: int, dst: int) -> Any:
+    from xform.interpreters.batching import moveaxis
+    return moveaxis(x, src, dst)
+
+
+def _index0(y: Any) -> Any:
+    from xform.lax.shape import index_in_dim
+    return index_in_dim(y, 0, 0, keepdims=False)
 
 
 def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = None,

@@ -19,11 +19,17 @@ from xform.lax.elementwise import (
     round as round, rsqrt as rsqrt, select as select, select_n as select_n,
     shift_left as shift_left, shift_right_arithmetic as shift_right_arithmetic,
     shift_right_logical as shift_right_logical, sign as sign, sin as sin, sinh as sinh,
-    sqrt as sqrt, square as square, stop_gradient as stop_gradient, sub as sub, tan as tan, tanh as tanh,
+    sqrt as sqrt, square as square, stop_gradient as stop_gradient, sub as sub, tan as tan,
+    tanh as tanh, polygamma as polygamma,
 )
 from xform.lax.indexing import *  # noqa: F401,F403
+from xform.lax.scatter import *  # noqa: F401,F403
 from xform.lax.linear import *  # noqa: F401,F403
+from xform.lax.convolution import *  # noqa: F401,F403
+from xform.lax.windowed import *  # noqa: F401,F403
 from xform.lax.parallel import *  # noqa: F401,F403
 from xform.lax.reductions import *  # noqa: F401,F403
 from xform.lax.shape import *  # noqa: F401,F403
 from xform.lax.sorting import *  # noqa: F401,F403
+from xform.lax import linalg as linalg
+from xform.lax.control_flow import *  # noqa: F401,F403

@@ -235,8 +235,9 @@ abstract_eval[convert_element_type_p] = _convert_abstract_eval
 
 
 def _convert_to_jax(x, *, new_dtype, weak_type):
-    if np.issubdtype(x.dtype, np.complexfloating) and not np.issubdtype(new_dtype,
-                                                                         np.complexfloating):
+    x_complex = isinstance(x, complex) or np.issubdtype(getattr(x, "dtype", np.float32),
+                                                        np.complexfloating)
+    if x_complex and not np.issubdtype(new_dtype, np.complexfloating):
         x = jlax.real(x)  # complex to real keeps the real part (without numpy's warning)
     return _jax_convert(x, new_dtype, weak_type=weak_type)
 

@@ -258,16 +258,18 @@ def _prefix_scan(combine: Callable, x: Any, axis: int) -> Any:
         return x
     pairs = combine(sh.slice_in_dim(x, 0, n - 1, 2, axis), sh.slice_in_dim(x, 1, n, 2, axis))
     odd = _prefix_scan(combine, pairs, axis)  # results at positions 1, 3, 5, ...
-    prev = odd if n % 2 else sh.slice_in_dim(odd, 0, n // 2 - 1, axis=axis)
-    even = combine(prev, sh.slice_in_dim(x, 2, n, 2, axis))  # positions 2, 4, ...
-    even = sh.concatenate([sh.slice_in_dim(x, 0, 1, axis=axis), even], axis)
+    even = sh.slice_in_dim(x, 0, 1, axis=axis)
+    if n > 2:  # positions 2, 4, ...: the result just before, combined with the element
+        prev = odd if n % 2 else sh.slice_in_dim(odd, 0, n // 2 - 1, axis=axis)
+        rest = combine(prev, sh.slice_in_dim(x, 2, n, 2, axis))
+        even = sh.concatenate([even, rest], axis)
     return _interleave(even, odd, axis)
 
 
 def _logaddexp(a: Any, b: Any) -> Any:
     # log(exp(a - m) + exp(b - m)) + m is the same function for every m; taking m = max(a, b)
     # without a derivative keeps it finite and its derivatives exact (exp(a - out)) even at ties
-    m = ew.stop_gradient(ew.max(a, b))
+    m = ew.max(ew.stop_gradient(a), ew.stop_gradient(b))
     m = ew.select(ew.is_finite(m), m, sh.full_like(m, 0))
     return ew.add(m, ew.log(ew.add(ew.exp(ew.sub(a, m)), ew.exp(ew.sub(b, m)))))
 

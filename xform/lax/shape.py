@@ -711,7 +711,7 @@ def _dynamic_update_slice_batch(axis_size, vals, dims):
         return dynamic_update_slice_p.bind(x, update, *idx), dst
     # A position per example: a scatter with the batch axes of operand and update as batching
     # dimensions (they need not be at the same place). "clip" clamps as dynamic_update_slice.
-    from xform.lax.indexing import ScatterDimensionNumbers, scatter
+    from xform.lax.scatter import ScatterDimensionNumbers, scatter
     if x_bdim is not_mapped:
         x_bdim = 0
         x = broadcast_batch(x, axis_size, 0)

@@ -79,3 +79,4 @@ class ndarray(metaclass=_ArrayMeta):
 
 
 _array_methods.install(_Tracer)
+from xform.numpy import linalg as linalg  # noqa: E402

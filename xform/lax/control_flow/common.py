@@ -1,0 +1,230 @@
+"""What the control-flow primitives share: tracing user functions into sub-jaxprs, checking their
+output types, and transforming a sub-jaxpr (batching it, differentiating it, rearranging it).
+
+Sub-jaxprs live in the primitives' params as ``ClosedJaxpr``s. Those traced from user functions
+have no consts: every closed-over value (a concrete array, or a tracer of an enclosing transform)
+is hoisted into an explicit leading operand, so the enclosing transforms see it. Sub-jaxprs that
+rules build may keep concrete consts (zeros of a dtype, say), never tracers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+
+from xform.core.avals import ShapedArray, is_valid_value
+from xform.core.ir import ClosedJaxpr, Jaxpr, Var
+from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
+from xform.interpreters.batching import BatchTrace, current_axis_name, moveaxis, not_mapped
+from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval
+from xform.interpreters.partial_eval import PartialEvalTrace
+from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
+
+
+# -- tracing user functions -----------------------------------------------------------------
+def fun_label(fun: Callable) -> str:
+    return getattr(fun, "__name__", None) or type(fun).__name__
+
+
+def trace_fun(fun: Callable, in_tree, in_avals: Sequence[ShapedArray], *, kind: str,
+              what: str):
+    """Trace ``fun(*unflatten(in_tree, leaves))`` on ``in_avals``.
+
+    Returns ``(closed, consts, out_tree)``: ``closed`` takes the hoisted consts first, then the
+    leaves; ``consts`` are the closed-over values (concrete arrays or outer tracers)."""
+
+    def flat_fun(*leaves):
+        args = tree_unflatten(in_tree, leaves)
+        out = fun(*args)
+        flat, out_tree = tree_flatten(out)
+        for i, leaf in enumerate(flat):
+            if not (isinstance(leaf, Tracer) or is_valid_value(leaf)):
+                path = keystr(tree_flatten_with_path(out)[0][i][0])
+                raise TypeError(
+                    f"{what} returned a {type(leaf).__name__} at output path `out{path}`, "
+                    "which is not an array. Functions given to control-flow primitives must "
+                    "return arrays (or pytrees of arrays).")
+        return flat, out_tree
+
+    closed, out_tree = trace_to_jaxpr(flat_fun, list(in_avals),
+                                      description=f"{kind} of {what}", kind=kind)
+    closed, consts = hoist_consts(closed)
+    return closed, list(consts), out_tree
+
+
+def aval_str(a: ShapedArray) -> str:
+    return a.str_short() + (" (weak type)" if a.weak_type else "")
+
+
+def leaf_names(tree, prefix: str) -> list[str]:
+    dummy = tree_unflatten(tree, [0] * tree.num_leaves)
+    return [prefix + keystr(p) for p, _ in tree_flatten_with_path(dummy)[0]]
+
+
+def check_same_types(what: str, left: str, left_tree, left_avals, right: str, right_tree,
+                     right_avals, prefix: str = "out") -> None:
+    """TypeError unless two outputs agree in pytree structure, shapes and dtypes; the message
+    shows both sides."""
+    if left_tree != right_tree:
+        raise TypeError(
+            f"{what}: {left} and {right} must have identical pytree structures, but {left} has "
+            f"structure {left_tree} and {right} has structure {right_tree}.")
+    diffs = [f"  * `{name}`: {left} gives {aval_str(a)} but {right} gives {aval_str(b)}"
+             for name, a, b in zip(leaf_names(left_tree, prefix), left_avals, right_avals)
+             if (a.shape, a.dtype) != (b.shape, b.dtype)]
+    if diffs:
+        raise TypeError(f"{what}: {left} and {right} must have identical types (shapes and "
+                        "dtypes), but they differ:\n" + "\n".join(diffs))
+
+
+def strong(avals: Sequence[ShapedArray]) -> list[ShapedArray]:
+    return [ShapedArray(a.shape, a.dtype, False) for a in avals]
+
+
+def join_weak(*avals: ShapedArray) -> ShapedArray:
+    return ShapedArray(avals[0].shape, avals[0].dtype, all(a.weak_type for a in avals))
+
+
+# -- rearranging sub-jaxprs -----------------------------------------------------------------
+def join_consts(closeds: Sequence[ClosedJaxpr], consts_per: Sequence[Sequence[Any]]):
+    """Branches that each took their own hoisted consts first now all take the same list (one
+    entry per distinct value); returns ``(branches, consts)``."""
+    consts: list = []
+    index: dict = {}
+    for cs in consts_per:
+        for c in cs:
+            if id(c) not in index:
+                index[id(c)] = len(consts)
+                consts.append(c)
+    out = []
+    for closed, cs in zip(closeds, consts_per):
+        j = closed.jaxpr
+        mine = {index[id(c)]: v for c, v in zip(cs, j.invars[:len(cs)])}
+        lead = [mine.get(k) or Var(to_aval(c)) for k, c in enumerate(consts)]
+        out.append(ClosedJaxpr(Jaxpr(j.constvars, lead + j.invars[len(cs):], j.eqns,
+                                     j.outvars), closed.consts))
+    return out, consts
+
+
+def rearrange(closed: ClosedJaxpr, in_order: Sequence[int] | None = None,
+              out_order: Sequence[int] | None = None,
+              extra_in: Sequence[tuple[int, ShapedArray]] = ()) -> ClosedJaxpr:
+    """The same program with invars/outvars picked in another order (outputs may be dropped);
+    ``extra_in`` inserts unused invars ``(position, aval)`` (applied after ``in_order``)."""
+    j = closed.jaxpr
+    ins = list(j.invars) if in_order is None else [j.invars[i] for i in in_order]
+    for pos, aval in extra_in:
+        ins.insert(pos, Var(aval))
+    outs = list(j.outvars) if out_order is None else [j.outvars[i] for i in out_order]
+    return ClosedJaxpr(Jaxpr(j.constvars, ins, j.eqns, outs), closed.consts)
+
+
+def call_jaxpr(closed: ClosedJaxpr, *args) -> list:
+    """Inline ``closed`` under the current trace."""
+    return eval_jaxpr(closed.jaxpr, closed.consts, *args)
+
+
+def trace_flat(fun: Callable, in_avals: Sequence[ShapedArray], kind: str = "jit",
+               description: str = "control flow rule") -> tuple[ClosedJaxpr, Any]:
+    """Trace ``fun(*xs) -> (flat_outs, aux)`` (rule-built sub-jaxprs)."""
+    closed, aux = trace_to_jaxpr(fun, list(in_avals), description=description, kind=kind)
+    for c in closed.consts:
+        assert not isinstance(c, Tracer), "a rule-built sub-jaxpr closed over a tracer"
+    return closed, aux
+
+
+# -- batching sub-jaxprs --------------------------------------------------------------------
+_batched: dict = {}
+
+
+def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | None],
+                force_out: Sequence[bool]) -> tuple[ClosedJaxpr, list[bool]]:
+    """Batch ``closed``; inputs batched at ``in_dims`` (``not_mapped`` for unbatched ones).
+
+    Batched outputs come out with their batch axis at 0; an output marked in ``force_out`` is
+    batched even when it does not depend on a batched input (broadcast). Returns the batched
+    jaxpr and which outputs are batched."""
+    axis_name = current_axis_name()
+    key = (closed, axis_size, tuple(in_dims), tuple(force_out), axis_name)
+    hit = _batched.get(key)
+    if hit is not None:
+        return hit
+    in_avals = []
+    for a, d in zip(closed.in_avals, in_dims):
+        shape = list(a.shape)
+        if d is not not_mapped:
+            shape.insert(d, axis_size)
+        in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type))
+
+    def fun(*args):
+        trace = BatchTrace(current_trace(), axis_size, axis_name, "vmap of control flow")
+        try:
+            with set_current_trace(trace):
+                outs = call_jaxpr(closed, *[trace.wrap(x, d) for x, d in zip(args, in_dims)])
+            unpacked = [trace.unpack(o) if isinstance(o, Tracer) else (o, not_mapped)
+                        for o in outs]
+        finally:
+            trace.finish()
+        flat, batched = [], []
+        for (v, d), force in zip(unpacked, force_out):
+            if d is not_mapped and force:
+                from xform.interpreters.batching import broadcast_batch
+                v, d = broadcast_batch(v, axis_size, 0), 0
+            flat.append(v if d is not_mapped else moveaxis(v, d, 0))
+            batched.append(d is not not_mapped)
+        return flat, batched
+
+    out = trace_flat(fun, in_avals, description="vmap of control flow")
+    _batched[key] = out
+    return out
+
+
+def batched_at(x: Any, d: int | None, dst: int) -> Any:
+    return x if d is not_mapped else moveaxis(x, d, dst)
+
+
+# -- differentiating sub-jaxprs -------------------------------------------------------------
+_jvps: dict = {}
+
+
+def jvp_jaxpr(closed: ClosedJaxpr, nonzeros: Sequence[bool],
+              instantiate_out: Sequence[bool]) -> tuple[ClosedJaxpr, list[bool]]:
+    """The JVP of ``closed``: inputs ``primals + tangents of the nonzero inputs``, outputs
+    ``primal outs + tangents of the nonzero outputs``. An output marked in ``instantiate_out``
+    always gets a tangent (zeros when symbolic). Returns the jaxpr and which outputs have
+    tangents."""
+    key = (closed, tuple(nonzeros), tuple(instantiate_out))
+    hit = _jvps.get(key)
+    if hit is not None:
+        return hit
+    avals = closed.in_avals
+    n = len(avals)
+    t_avals = [tangent_aval(a) for a, nz in zip(avals, nonzeros) if nz]
+
+    def fun(*args):
+        it = iter(args[n:])
+        tangents = [next(it) if nz else Zero(tangent_aval(a)) for a, nz in zip(avals, nonzeros)]
+        p_out, t_out, _ = jvp_flat(lambda *xs: (call_jaxpr(closed, *xs), None),
+                                   args[:n], tangents, "jvp of control flow")
+        out_nz = [not isinstance(t, Zero) or inst for t, inst in zip(t_out, instantiate_out)]
+        kept = [instantiate(t) for t, nz in zip(t_out, out_nz) if nz]
+        return list(p_out) + kept, out_nz
+
+    out = trace_flat(fun, list(avals) + t_avals, description="jvp of control flow")
+    _jvps[key] = out
+    return out
+
+
+def under_linearize() -> bool:
+    """True when a JVP rule runs with partial evaluation as the parent: then the rule splits
+    into a known computation (runs now) and a linear one (staged, later transposed)."""
+    return isinstance(current_trace(), PartialEvalTrace)
+
+
+def nonzero(ts: Sequence[Any]) -> list[bool]:
+    return [not isinstance(t, Zero) for t in ts]
+
+
+def zeros_for(avals: Sequence[ShapedArray]) -> list[Zero]:
+    return [Zero(tangent_aval(a)) for a in avals]

@@ -1,0 +1,618 @@
+"""Matrix decompositions: ``cholesky``, ``triangular_solve``, ``lu``, ``qr``, ``eigh``, ``svd``.
+
+Every primitive takes ``[..., m, n]`` operands: leading dimensions are batch dimensions, as in
+``jax.lax.linalg``, so a batch rule only has to move the vmapped axis to the front. ``to_jax``
+is the matching ``jax.lax.linalg`` call.
+
+The derivative rules are the standard matrix-calculus formulas (docs/linalg.md lists them),
+written with xform primitives — ``triangular_solve``, ``dot_general``, masks made from
+``iota`` — so that they are themselves differentiable and batchable. ``triangular_solve`` is
+linear in its right-hand side and has a transpose rule; the decompositions are not linear and
+reach reverse mode through their JVPs.
+
+Usage, as ``jax.lax.linalg``::
+
+    >>> from xform.lax import linalg
+    >>> L = linalg.cholesky(a)                              # a = L @ L^H
+    >>> x = linalg.triangular_solve(L, b, left_side=True, lower=True)   # L @ x = b
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+from xform.core.avals import ShapedArray
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import to_aval
+from xform.interpreters.batching import batch_rules, bdim_at_front, moveaxis, not_mapped
+from xform.interpreters.jvp import Zero, defjvp, jvp_rules, tangent_aval
+from xform.interpreters.lowering import to_jax
+from xform.interpreters.transpose import is_undefined, transpose_rules
+from xform.lax import elementwise as ew
+from xform.lax import shape as sh
+from xform.lax._helpers import FLOAT, check_dtype, shape_str
+from xform.lax.indexing import GatherDimensionNumbers, gather
+from xform.lax.linear import dot_general
+from xform.lax.reductions import reduce_sum
+
+__all__ = ["cholesky", "eigh", "lu", "qr", "svd", "triangular_solve"]
+
+_jlinalg = jax.lax.linalg
+
+
+# -- shared helpers (all xform primitives, so rules stay transformable) ---------------------
+def _is_complex(x: Any) -> bool:
+    return np.issubdtype(to_aval(x).dtype, np.complexfloating)
+
+
+def _T(x: Any) -> Any:
+    """Swap the last two axes."""
+    nd = to_aval(x).ndim
+    return sh.transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def _H(x: Any) -> Any:
+    """Conjugate transpose of the last two axes (a plain transpose for real arrays)."""
+    return ew.conj(_T(x)) if _is_complex(x) else _T(x)
+
+
+def _conj(x: Any) -> Any:
+    return ew.conj(x) if _is_complex(x) else x
+
+
+def _real(x: Any) -> Any:
+    return ew.real(x) if _is_complex(x) else x
+
+
+def _mm(a: Any, b: Any) -> Any:
+    """Matrix product over the last two axes; leading axes are batch axes (equal in both)."""
+    nd = to_aval(a).ndim
+    batch = tuple(range(nd - 2))
+    return dot_general(a, b, (((nd - 1,), (nd - 2,)), (batch, batch)))
+
+
+def _tri_mask(shape: tuple, k: int, lower: bool) -> Any:
+    """Boolean mask of the lower (``col - row <= k``) or upper (``col - row >= k``) part of the
+    last two axes of ``shape``."""
+    nd = len(shape)
+    diff = ew.sub(sh.broadcasted_iota(np.int32, shape, nd - 1),
+                  sh.broadcasted_iota(np.int32, shape, nd - 2))
+    kk = sh.full(shape, k, np.int32)
+    return ew.le(diff, kk) if lower else ew.ge(diff, kk)
+
+
+def _zeros(x: Any) -> Any:
+    a = to_aval(x)
+    return sh.full(a.shape, 0, a.dtype)
+
+
+def _tril(x: Any, k: int = 0) -> Any:
+    return ew.select(_tri_mask(to_aval(x).shape, k, True), x, _zeros(x))
+
+
+def _triu(x: Any, k: int = 0) -> Any:
+    return ew.select(_tri_mask(to_aval(x).shape, k, False), x, _zeros(x))
+
+
+def _eye_like(shape: tuple, dtype: Any) -> Any:
+    """Identity in the last two axes of ``shape`` (rectangular allowed), broadcast over the rest."""
+    nd = len(shape)
+    same = ew.eq(sh.broadcasted_iota(np.int32, shape, nd - 1),
+                 sh.broadcasted_iota(np.int32, shape, nd - 2))
+    return ew.convert_element_type(same, dtype)
+
+
+def _diag(x: Any) -> Any:
+    """The diagonal of square matrices ``[..., n, n] -> [..., n]``."""
+    a = to_aval(x)
+    return reduce_sum(ew.mul(x, _eye_like(a.shape, a.dtype)), (a.ndim - 1,))
+
+
+def _row(v: Any) -> Any:
+    """``v[..., None, :]``."""
+    a = to_aval(v)
+    return sh.expand_dims(v, (a.ndim - 1,))
+
+
+def _col(v: Any) -> Any:
+    """``v[..., :, None]``."""
+    return sh.expand_dims(v, (to_aval(v).ndim,))
+
+
+def _bcast_size1(v: Any, shape: tuple) -> Any:
+    """``v`` (of ``shape``'s rank, with size-1 axes where it broadcasts) broadcast to ``shape``."""
+    a = to_aval(v)
+    if a.shape == tuple(shape):
+        return v
+    keep = tuple(i for i, (d, s) in enumerate(zip(a.shape, shape)) if d == s)
+    squeezed = sh.reshape(v, tuple(a.shape[i] for i in keep))
+    return sh.broadcast_in_dim(squeezed, shape, keep)
+
+
+def _slice_last2(x: Any, rows: tuple[int, int] | None = None,
+                 cols: tuple[int, int] | None = None) -> Any:
+    a = to_aval(x)
+    start = [0] * a.ndim
+    limit = list(a.shape)
+    if rows is not None:
+        start[-2], limit[-2] = rows
+    if cols is not None:
+        start[-1], limit[-1] = cols
+    return sh.slice(x, start, limit)
+
+
+def _pad_last2(x: Any, rows: int = 0, cols: int = 0) -> Any:
+    """Zeros appended after the last two axes (``rows`` more rows, ``cols`` more columns)."""
+    if rows == 0 and cols == 0:
+        return x
+    a = to_aval(x)
+    cfg = [(0, 0, 0)] * (a.ndim - 2) + [(0, rows, 0), (0, cols, 0)]
+    return sh.pad(x, sh.full((), 0, a.dtype), cfg)
+
+
+def _resize_last2(x: Any, rows: int, cols: int) -> Any:
+    """Slice or zero-pad the last two axes to ``rows x cols``."""
+    a = to_aval(x)
+    m, n = a.shape[-2:]
+    x = _slice_last2(x, (0, min(m, rows)), (0, min(n, cols)))
+    return _pad_last2(x, max(rows - m, 0), max(cols - n, 0))
+
+
+def _check_matrix(name: str, x: ShapedArray, square: bool = False) -> None:
+    check_dtype(name, x, FLOAT)
+    if x.ndim < 2:
+        raise ValueError(f"{name} expects an array of rank >= 2 (a batch of matrices "
+                         f"[..., m, n]), got shape {shape_str(x.shape)}.")
+    if square and x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"{name} expects square matrices (the last two dimensions equal), "
+                         f"got shape {shape_str(x.shape)}.")
+
+
+def _real_dtype(dtype: Any) -> np.dtype:
+    return np.finfo(dtype).dtype if np.issubdtype(dtype, np.complexfloating) else np.dtype(dtype)
+
+
+def _front_batcher(prim: Primitive):
+    """Batch rule of a one-operand primitive that accepts leading batch dimensions: the
+    vmapped axis goes to the front, every output comes out batched at 0."""
+    def rule(axis_size, vals, dims, **params):
+        (x,), (d,) = vals, dims
+        out = prim.bind(moveaxis(x, d, 0), **params)
+        return out, [0] * len(out)
+    return rule
+
+
+# -- cholesky -------------------------------------------------------------------------------
+cholesky_p = Primitive("cholesky")
+
+
+def _cholesky_abstract_eval(x: ShapedArray) -> ShapedArray:
+    _check_matrix("cholesky", x, square=True)
+    return ShapedArray(x.shape, x.dtype)
+
+
+abstract_eval[cholesky_p] = _cholesky_abstract_eval
+to_jax[cholesky_p] = lambda x: _jlinalg.cholesky(x, symmetrize_input=False)
+
+
+def _cholesky_jvp(primals, tangents):
+    # A = L L^H  =>  dL = L Phi(L^-1 dA L^-H), Phi = lower triangle with the diagonal halved.
+    (x,), (x_dot,) = primals, tangents
+    L = cholesky_p.bind(x)
+    right = triangular_solve_p.bind(L, x_dot, left_side=False, lower=True, transpose_a=True,
+                                    conjugate_a=True, unit_diagonal=False)
+    middle = triangular_solve_p.bind(L, right, left_side=True, lower=True, transpose_a=False,
+                                     conjugate_a=False, unit_diagonal=False)
+    shape, dtype = to_aval(x).shape, to_aval(x).dtype
+    phi = ew.add(_tril(middle, -1), ew.mul(middle, ew.mul(_eye_like(shape, dtype),
+                                                           sh.full(shape, 0.5, dtype))))
+    return L, _mm(L, phi)
+
+
+jvp_rules[cholesky_p] = _cholesky_jvp
+batch_rules[cholesky_p] = lambda axis_size, vals, dims: (
+    cholesky_p.bind(moveaxis(vals[0], dims[0], 0)), 0)
+
+
+# -- triangular_solve -----------------------------------------------------------------------
+triangular_solve_p = Primitive("triangular_solve")
+
+
+def _triangular_solve_abstract_eval(a: ShapedArray, b: ShapedArray, *, left_side, lower,
+                                    transpose_a, conjugate_a, unit_diagonal) -> ShapedArray:
+    _check_matrix("triangular_solve", a, square=True)
+    _check_matrix("triangular_solve", b)
+    if a.dtype != b.dtype:
+        raise TypeError(f"triangular_solve requires a and b of one dtype, got {a.dtype.name} "
+                        f"and {b.dtype.name}.")
+    if a.shape[:-2] != b.shape[:-2]:
+        raise ValueError(f"triangular_solve: a and b must have equal batch dimensions, got a "
+                         f"of shape {shape_str(a.shape)} and b of shape {shape_str(b.shape)}.")
+    m = a.shape[-1]
+    k = b.shape[-2] if left_side else b.shape[-1]
+    if k != m:
+        side = "rows" if left_side else "columns"
+        raise ValueError(f"triangular_solve: b must have as many {side} as a ({m}) with "
+                         f"left_side={left_side}, got a of shape {shape_str(a.shape)} and b of "
+                         f"shape {shape_str(b.shape)}.")
+    return ShapedArray(b.shape, b.dtype)
+
+
+abstract_eval[triangular_solve_p] = _triangular_solve_abstract_eval
+to_jax[triangular_solve_p] = lambda a, b, **params: _jlinalg.triangular_solve(a, b, **params)
+
+
+def _op_a(a: Any, transpose_a: bool, conjugate_a: bool) -> Any:
+    a = _T(a) if transpose_a else a
+    return _conj(a) if conjugate_a else a
+
+
+def _triangular_solve_jvp_a(a_dot, ans, a, b, *, left_side, lower, transpose_a, conjugate_a,
+                            unit_diagonal):
+    # left: x = op(A)^-1 b => dx = -op(A)^-1 op(dA) x; right: x = b op(A)^-1 =>
+    # dx = -x op(dA) op(A)^-1.
+    # Only the referenced triangle of A is an input.
+    k = (-1 if lower else 1) if unit_diagonal else 0
+    a_dot = _tril(a_dot, k) if lower else _triu(a_dot, k)
+    g = _op_a(a_dot, transpose_a, conjugate_a)
+    rhs = _mm(g, ans) if left_side else _mm(ans, g)
+    return ew.neg(triangular_solve_p.bind(a, rhs, left_side=left_side, lower=lower,
+                                          transpose_a=transpose_a, conjugate_a=conjugate_a,
+                                          unit_diagonal=unit_diagonal))
+
+
+def _triangular_solve_jvp_b(b_dot, ans, a, b, **params):
+    return triangular_solve_p.bind(a, b_dot, **params)
+
+
+def _triangular_solve_transpose(ct, a, b, *, left_side, lower, transpose_a, conjugate_a,
+                                unit_diagonal):
+    # b -> op(A)^-1 b is linear; its transpose is b -> (op(A)^T)^-1 b: flip transpose_a.
+    if is_undefined(a):
+        raise NotImplementedError("triangular_solve is linear in b only, not in a")
+    if isinstance(ct, Zero):
+        return [None, Zero(b.aval)]
+    return [None, triangular_solve_p.bind(a, ct, left_side=left_side, lower=lower,
+                                          transpose_a=not transpose_a, conjugate_a=conjugate_a,
+                                          unit_diagonal=unit_diagonal)]
+
+
+def _triangular_solve_batch(axis_size, vals, dims, **params):
+    (a, b), (a_dim, b_dim) = vals, dims
+    b_aval = to_aval(b)
+    if a_dim is not_mapped and to_aval(a).ndim == 2 and b_aval.ndim == 3:
+        # One matrix a for every example: fold the batch into b's free axis, one solve.
+        if params["left_side"]:
+            bt = moveaxis(b, b_dim, 2)                                   # [m, n, B]
+            m, n, nb = to_aval(bt).shape
+            out = triangular_solve_p.bind(a, sh.reshape(bt, (m, n * nb)), **params)
+            return sh.reshape(out, (m, n, nb)), 2
+        bt = moveaxis(b, b_dim, 0)                                       # [B, k, m]
+        nb, k, m = to_aval(bt).shape
+        out = triangular_solve_p.bind(a, sh.reshape(bt, (nb * k, m)), **params)
+        return sh.reshape(out, (nb, k, m)), 0
+    a = bdim_at_front(a, a_dim, axis_size)
+    b = bdim_at_front(b, b_dim, axis_size)
+    return triangular_solve_p.bind(a, b, **params), 0
+
+
+defjvp(triangular_solve_p, _triangular_solve_jvp_a, _triangular_solve_jvp_b)
+transpose_rules[triangular_solve_p] = _triangular_solve_transpose
+batch_rules[triangular_solve_p] = _triangular_solve_batch
+
+
+# -- lu -------------------------------------------------------------------------------------
+lu_p = Primitive("lu", multiple_results=True)
+
+
+def _lu_abstract_eval(x: ShapedArray) -> list:
+    _check_matrix("lu", x)
+    *batch, m, n = x.shape
+    batch = tuple(batch)
+    return [ShapedArray(x.shape, x.dtype), ShapedArray(batch + (min(m, n),), np.dtype(np.int32)),
+            ShapedArray(batch + (m,), np.dtype(np.int32))]
+
+
+abstract_eval[lu_p] = _lu_abstract_eval
+to_jax[lu_p] = lambda x: list(_jlinalg.lu(x))
+
+
+def _permute_rows(x: Any, perm: Any) -> Any:
+    """``x[..., perm, :]`` with ``perm`` batched like ``x``'s leading axes: one gather."""
+    nd = to_aval(x).ndim
+    batch = tuple(range(nd - 2))
+    dnums = GatherDimensionNumbers(offset_dims=(nd - 1,), collapsed_slice_dims=(nd - 2,),
+                                   start_index_map=(nd - 2,), operand_batching_dims=batch,
+                                   start_indices_batching_dims=batch)
+    slice_sizes = (1,) * (nd - 1) + (to_aval(x).shape[-1],)
+    return gather(x, sh.expand_dims(perm, (nd - 1,)), dnums, slice_sizes,
+                  mode="promise_in_bounds")
+
+
+def _lu_jvp(primals, tangents):
+    # P A = L U  =>  L^-1 P dA U^-1 = L^-1 dL + dU U^-1: the strictly lower part gives dL, the
+    # upper part dU. Rectangular A: L and U are completed to square, invertible matrices with
+    # identity blocks (L~ is m x m, U~ is n x n).
+    (x,), (x_dot,) = primals, tangents
+    lu, pivots, perm = lu_p.bind(x)
+    aval = to_aval(x)
+    *_, m, n = aval.shape
+    k = min(m, n)
+    dtype = aval.dtype
+    l_sq = _resize_last2(lu, m, m)
+    l_full = ew.add(_tril(l_sq, -1), _eye_like(to_aval(l_sq).shape, dtype))
+    u_sq = _triu(_resize_last2(lu, n, n))
+    if n > m:  # identity in the rows that U does not fill
+        shape = to_aval(u_sq).shape
+        extra = ew.select(_tri_mask(shape, 0, True), _eye_like(shape, dtype), _zeros(u_sq))
+        rows = sh.broadcasted_iota(np.int32, shape, len(shape) - 2)
+        extra = ew.select(ew.ge(rows, sh.full(shape, m, np.int32)), extra, _zeros(u_sq))
+        u_sq = ew.add(u_sq, extra)
+    px_dot = _permute_rows(x_dot, perm)
+    la = triangular_solve_p.bind(l_full, px_dot, left_side=True, lower=True, transpose_a=False,
+                                 conjugate_a=False, unit_diagonal=True)
+    lau = triangular_solve_p.bind(u_sq, la, left_side=False, lower=False, transpose_a=False,
+                                  conjugate_a=False, unit_diagonal=False)
+    l_dot = _mm(l_full, _slice_last2(_tril(lau, -1), cols=(0, k)))          # m x k
+    u_dot = _mm(_slice_last2(_triu(lau), rows=(0, k)), u_sq)                 # k x n
+    lu_dot = ew.add(_pad_last2(l_dot, cols=n - k), _pad_last2(u_dot, rows=m - k))
+    return [lu, pivots, perm], [lu_dot, Zero(tangent_aval(to_aval(pivots))),
+                                Zero(tangent_aval(to_aval(perm)))]
+
+
+jvp_rules[lu_p] = _lu_jvp
+batch_rules[lu_p] = _front_batcher(lu_p)
+
+
+# -- qr -------------------------------------------------------------------------------------
+qr_p = Primitive("qr", multiple_results=True)
+
+
+def _qr_abstract_eval(x: ShapedArray, *, full_matrices: bool) -> list:
+    _check_matrix("qr", x)
+    *batch, m, n = x.shape
+    batch = tuple(batch)
+    k = m if full_matrices else min(m, n)
+    return [ShapedArray(batch + (m, k), x.dtype), ShapedArray(batch + (k, n), x.dtype)]
+
+
+abstract_eval[qr_p] = _qr_abstract_eval
+to_jax[qr_p] = lambda x, *, full_matrices: list(_jlinalg.qr(x, full_matrices=full_matrices))
+
+
+def _thin_qr_jvp(q, r, x_dot):
+    # X = Q R with m >= n, R square: with C = Q^H dX R^-1, dQ = Q (dO - C) + dX R^-1 and
+    # dR = (C - dO) R, where dO = tril(C, -1) - tril(C, -1)^H is skew-Hermitian.
+    dx_rinv = triangular_solve_p.bind(r, x_dot, left_side=False, lower=False,
+                                      transpose_a=False, conjugate_a=False,
+                                      unit_diagonal=False)
+    c = _mm(_H(q), dx_rinv)
+    c_lower = _tril(c, -1)
+    d_omega = ew.sub(c_lower, _H(c_lower))
+    if _is_complex(c):  # the imaginary part of C's diagonal belongs to dO
+        eye = _eye_like(to_aval(c).shape, to_aval(c).dtype)
+        d_omega = ew.add(d_omega, ew.mul(eye, ew.sub(c, ew.convert_element_type(
+            ew.real(c), to_aval(c).dtype))))
+    q_dot = ew.add(_mm(q, ew.sub(d_omega, c)), dx_rinv)
+    r_dot = _mm(ew.sub(c, d_omega), r)
+    return q_dot, r_dot
+
+
+def _qr_jvp(primals, tangents, *, full_matrices):
+    (x,), (x_dot,) = primals, tangents
+    q, r = qr_p.bind(x, full_matrices=full_matrices)
+    *_, m, n = to_aval(x).shape
+    if m < n:
+        # X = [X1 X2] with X1 square: X1 = Q R1 is a square QR, and R2 = Q^H X2.
+        x2 = _slice_last2(x, cols=(m, n))
+        q_dot, r1_dot = _thin_qr_jvp(q, _slice_last2(r, cols=(0, m)),
+                                     _slice_last2(x_dot, cols=(0, m)))
+        r2_dot = ew.add(_mm(_H(q_dot), x2), _mm(_H(q), _slice_last2(x_dot, cols=(m, n))))
+        return [q, r], [q_dot, sh.concatenate([r1_dot, r2_dot], to_aval(x).ndim - 1)]
+    if full_matrices and m > n:
+        raise NotImplementedError(
+            "The derivative of qr with full_matrices=True is not implemented for tall matrices "
+            f"(got shape {shape_str(to_aval(x).shape)}); pass full_matrices=False "
+            "(jnp.linalg.qr(x, mode='reduced')).")
+    q_dot, r_dot = _thin_qr_jvp(q, r, x_dot)
+    return [q, r], [q_dot, r_dot]
+
+
+jvp_rules[qr_p] = _qr_jvp
+batch_rules[qr_p] = _front_batcher(qr_p)
+
+
+# -- eigh -----------------------------------------------------------------------------------
+eigh_p = Primitive("eigh", multiple_results=True)
+
+
+def _eigh_abstract_eval(x: ShapedArray, *, lower: bool, sort_eigenvalues: bool) -> list:
+    _check_matrix("eigh", x, square=True)
+    return [ShapedArray(x.shape, x.dtype),
+            ShapedArray(x.shape[:-1], _real_dtype(x.dtype))]
+
+
+abstract_eval[eigh_p] = _eigh_abstract_eval
+to_jax[eigh_p] = lambda x, *, lower, sort_eigenvalues: list(_jlinalg.eigh(
+    x, lower=lower, symmetrize_input=False, sort_eigenvalues=sort_eigenvalues))
+
+
+def _inv_gaps(w: Any, dtype: Any) -> Any:
+    """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it (eigenvalues distinct)."""
+    shape = to_aval(w).shape + to_aval(w).shape[-1:]
+    gaps = ew.sub(_bcast_size1(_row(w), shape), _bcast_size1(_col(w), shape))
+    eye = _eye_like(shape, to_aval(w).dtype)
+    f = ew.sub(ew.div(sh.full(shape, 1, to_aval(w).dtype), ew.add(gaps, eye)), eye)
+    return ew.convert_element_type(f, dtype)
+
+
+def _eigh_jvp(primals, tangents, *, lower, sort_eigenvalues):
+    # A = V diag(w) V^H  =>  dw = diag(V^H dA V) (real part), dV = V (F * (V^H dA V)) with
+    # F[i, j] = 1 / (w_j - w_i) off the diagonal.
+    (x,), (x_dot,) = primals, tangents
+    v, w = eigh_p.bind(x, lower=lower, sort_eigenvalues=sort_eigenvalues)
+    vh_xdot_v = _mm(_mm(_H(v), x_dot), v)
+    w_dot = _real(_diag(vh_xdot_v))
+    v_dot = _mm(v, ew.mul(_inv_gaps(w, to_aval(x).dtype), vh_xdot_v))
+    return [v, w], [v_dot, w_dot]
+
+
+jvp_rules[eigh_p] = _eigh_jvp
+batch_rules[eigh_p] = _front_batcher(eigh_p)
+
+
+# -- svd ------------------------------------------------------------------------------------
+svd_p = Primitive("svd", multiple_results=True)
+
+
+def _svd_abstract_eval(x: ShapedArray, *, full_matrices: bool, compute_uv: bool) -> list:
+    _check_matrix("svd", x)
+    *batch, m, n = x.shape
+    batch = tuple(batch)
+    k = min(m, n)
+    s = ShapedArray(batch + (k,), _real_dtype(x.dtype))
+    if not compute_uv:
+        return [s]
+    ku, kv = (m, n) if full_matrices else (k, k)
+    return [s, ShapedArray(batch + (m, ku), x.dtype), ShapedArray(batch + (kv, n), x.dtype)]
+
+
+def _svd_to_jax(x, *, full_matrices, compute_uv):
+    if compute_uv:
+        u, s, vh = _jlinalg.svd(x, full_matrices=full_matrices, compute_uv=True)
+        return [s, u, vh]
+    return [_jlinalg.svd(x, full_matrices=full_matrices, compute_uv=False)]
+
+
+abstract_eval[svd_p] = _svd_abstract_eval
+to_jax[svd_p] = _svd_to_jax
+
+
+def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
+    # A = U S V^H (thin). With dP = U^H dA V: ds = real(diag(dP)),
+    # dU = U (F * (dP S + S dP^H)) [+ (I - U U^H) dA V S^-1 when m > n],
+    # dV = V (F * (S dP + dP^H S)) [+ (I - V V^H) dA^H U S^-1 when n > m],
+    # F[i, j] = 1 / (s_j^2 - s_i^2) off the diagonal (singular values distinct and nonzero).
+    (x,), (x_dot,) = primals, tangents
+    aval = to_aval(x)
+    *_, m, n = aval.shape
+    if compute_uv and full_matrices and m != n:
+        raise NotImplementedError(
+            "The derivative of svd with full_matrices=True is not implemented for non-square "
+            f"matrices (got shape {shape_str(aval.shape)}); pass full_matrices=False.")
+    s, u, vh = svd_p.bind(x, full_matrices=False, compute_uv=True)
+    dtype = aval.dtype
+    v = _H(vh)
+    dp = _mm(_mm(_H(u), x_dot), v)
+    s_dot = _real(_diag(dp))
+    if not compute_uv:
+        return [s], [s_dot]
+    k = min(m, n)
+    sq_shape = to_aval(s).shape + (k,)
+    s_row = _bcast_size1(_row(ew.convert_element_type(s, dtype)), sq_shape)   # s[j]
+    s_col = _bcast_size1(_col(ew.convert_element_type(s, dtype)), sq_shape)   # s[i]
+    f = _inv_gaps(ew.mul(s, s), dtype)
+    dps = ew.mul(dp, s_row)            # dP S
+    sdp = ew.mul(s_col, dp)            # S dP
+    u_dot = _mm(u, ew.mul(f, ew.add(dps, _H(dps))))
+    v_dot = _mm(v, ew.mul(f, ew.add(sdp, _H(sdp))))
+    if _is_complex(x):  # the phase freedom of each singular pair, fixed as JAX fixes it
+        s_inv = ew.div(sh.full(sq_shape, 1, dtype), s_row)
+        eye = _eye_like(sq_shape, dtype)
+        half = sh.full(sq_shape, 0.5, dtype)
+        u_dot = ew.add(u_dot, _mm(u, ew.mul(ew.mul(half, ew.sub(dp, _H(dp))),
+                                            ew.mul(eye, s_inv))))
+    if m > n:
+        dav = _mm(x_dot, v)
+        rest = ew.sub(dav, _mm(u, _mm(_H(u), dav)))
+        u_dot = ew.add(u_dot, ew.div(rest, _bcast_size1(_row(ew.convert_element_type(
+            s, dtype)), to_aval(rest).shape)))
+    if n > m:
+        dahu = _mm(_H(x_dot), u)
+        rest = ew.sub(dahu, _mm(v, _mm(vh, dahu)))
+        v_dot = ew.add(v_dot, ew.div(rest, _bcast_size1(_row(ew.convert_element_type(
+            s, dtype)), to_aval(rest).shape)))
+    return [s, u, vh], [s_dot, u_dot, _H(v_dot)]
+
+
+jvp_rules[svd_p] = _svd_jvp
+batch_rules[svd_p] = _front_batcher(svd_p)
+
+
+# -- the public functions, as jax.lax.linalg ------------------------------------------------
+def cholesky(x: Any, *, symmetrize_input: bool = True) -> Any:
+    """Lower-triangular ``L`` with ``x = L @ L^H`` for positive-definite ``x`` ``[..., n, n]``.
+
+    With ``symmetrize_input`` the factorization is of ``(x + x^H) / 2``, which also makes the
+    derivative symmetric in the input.
+    """
+    x = sh._asarray(x)
+    if symmetrize_input:
+        x = _symmetrize(x)
+    return cholesky_p.bind(x)
+
+
+def _symmetrize(x: Any) -> Any:
+    aval = to_aval(x)
+    _check_matrix("symmetrize", aval, square=True)
+    return ew.div(ew.add(x, _H(x)), sh.full(aval.shape, 2, aval.dtype))
+
+
+def triangular_solve(a: Any, b: Any, *, left_side: bool = False, lower: bool = False,
+                     transpose_a: bool = False, conjugate_a: bool = False,
+                     unit_diagonal: bool = False) -> Any:
+    """Solve ``op(a) @ x = b`` (``left_side``) or ``x @ op(a) = b`` for triangular ``a``.
+
+    ``op`` transposes when ``transpose_a`` and conjugates when ``conjugate_a``; only the
+    ``lower`` (or upper) triangle of ``a`` is read, its diagonal taken as ones with
+    ``unit_diagonal``. Batch dimensions of ``a`` and ``b`` lead and must match.
+    """
+    a, b = sh._asarray(a), sh._asarray(b)
+    conjugate_a = bool(conjugate_a) and _is_complex(a)
+    return triangular_solve_p.bind(a, b, left_side=bool(left_side), lower=bool(lower),
+                                   transpose_a=bool(transpose_a), conjugate_a=conjugate_a,
+                                   unit_diagonal=bool(unit_diagonal))
+
+
+def lu(x: Any) -> list:
+    """LU decomposition with partial pivoting: ``(lu, pivots, permutation)`` with
+    ``x[..., permutation, :] == L @ U``; ``L`` (unit diagonal) and ``U`` packed in ``lu``."""
+    return list(lu_p.bind(sh._asarray(x)))
+
+
+def qr(x: Any, *, pivoting: bool = False, full_matrices: bool = True,
+       use_magma: bool | None = None) -> tuple[Any, Any]:
+    """QR decomposition ``x = q @ r``: ``q`` with orthonormal columns, ``r`` upper triangular
+    (``full_matrices`` gives square ``q``)."""
+    if pivoting:
+        raise NotImplementedError("xform.lax.linalg.qr does not support pivoting=True yet.")
+    return tuple(qr_p.bind(sh._asarray(x), full_matrices=bool(full_matrices)))
+
+
+def eigh(x: Any, *, lower: bool = True, symmetrize_input: bool = True,
+         sort_eigenvalues: bool = True, subset_by_index: Any = None) -> tuple[Any, Any]:
+    """Eigenvectors ``v`` and eigenvalues ``w`` (ascending) of Hermitian ``x``:
+    ``x = v @ diag(w) @ v^H``. Returns ``(v, w)`` as ``jax.lax.linalg.eigh`` does."""
+    if subset_by_index is not None:
+        raise NotImplementedError("xform.lax.linalg.eigh does not support subset_by_index.")
+    x = sh._asarray(x)
+    if symmetrize_input:
+        x = _symmetrize(x)
+    return tuple(eigh_p.bind(x, lower=bool(lower), sort_eigenvalues=bool(sort_eigenvalues)))
+
+
+def svd(x: Any, *, full_matrices: bool = True, compute_uv: bool = True,
+        subset_by_index: Any = None, algorithm: Any = None) -> Any:
+    """Singular value decomposition ``x = u @ diag(s) @ vh``: ``(u, s, vh)``, or only ``s``
+    (descending) when not ``compute_uv``."""
+    if subset_by_index is not None:
+        raise NotImplementedError("xform.lax.linalg.svd does not support subset_by_index.")
+    out = svd_p.bind(sh._asarray(x), full_matrices=bool(full_matrices),
+                     compute_uv=bool(compute_uv))
+    if compute_uv:
+        s, u, vh = out
+        return u, s, vh
+    return out[0]

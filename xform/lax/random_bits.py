@@ -1,0 +1,247 @@
+"""Random bits: the Threefry-2x32 hash and what xform.random builds on it.
+
+A PRNG key is, inside xform's IR, its raw data: ``uint32[..., 2]`` (JAX's threefry key data).
+One primitive does the hashing, ``threefry2x32`` (named as in JAX's jaxprs): elementwise over
+four ``uint32`` operands ``(k1, k2, x1, x2)``, it returns the two hashed words. Splitting keys,
+folding in data and drawing bits are then ordinary xform code over it, the same computation
+JAX does in its (default) partitionable threefry mode, so the bits are identical to
+``jax.random``'s; and since ``threefry2x32`` is elementwise, a batched key under ``vmap`` gives
+each lane exactly the stream a loop over the keys gives.
+
+Three more primitives live here because the samplers need them: ``bitcast_convert_type``
+(random mantissa bits to floats), ``random_gamma`` (JAX's rejection sampler, whose loop xform
+runs through JAX's own implementation so that samples match bit for bit) and
+``random_gamma_grad`` (its implicit reparameterization derivative).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+from jax import lax as jlax
+
+from xform.core.avals import ShapedArray
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import to_aval
+from xform.interpreters.batching import (
+    batch_rules, bdim_at_front, broadcast_batcher, vectorized_batcher,
+)
+from xform.interpreters.jvp import defjvp, defjvp_zero, jvp_rules
+from xform.interpreters.lowering import to_jax
+from xform.lax import elementwise as ew
+from xform.lax import shape as sh
+from xform.lax._helpers import REAL_FLOAT, broadcast_shapes_lax, naryop
+
+_U32 = np.dtype(np.uint32)
+
+# -- threefry2x32 ------------------------------------------------------------------------------
+threefry2x32_p = Primitive("threefry2x32", multiple_results=True)
+
+
+def _threefry2x32_abstract_eval(k1, k2, x1, x2):
+    for name, a in zip(("k1", "k2", "x1", "x2"), (k1, k2, x1, x2)):
+        if a.dtype != _U32:
+            raise TypeError(f"threefry2x32 requires uint32 operands, got {a.dtype.name} for "
+                            f"{name}.")
+    shape = broadcast_shapes_lax("threefry2x32", k1, k2, x1, x2)
+    return [ShapedArray(shape, _U32)] * 2
+
+
+def _threefry2x32_to_jax(k1, k2, x1, x2):
+    from jax.extend.random import threefry2x32_p as jax_threefry2x32_p
+    shape = jax.numpy.broadcast_shapes(*(np.shape(a) for a in (k1, k2, x1, x2)))
+    args = [jlax.broadcast_in_dim(a, shape, tuple(range(len(shape) - np.ndim(a), len(shape))))
+            if np.shape(a) != shape else a for a in (k1, k2, x1, x2)]
+    return list(jax_threefry2x32_p.bind(*args))
+
+
+def _threefry2x32_batch(axis_size, vals, dims):
+    out, out_dim = broadcast_batcher(threefry2x32_p)(axis_size, vals, dims)
+    return out, [out_dim, out_dim]
+
+
+abstract_eval[threefry2x32_p] = _threefry2x32_abstract_eval
+to_jax[threefry2x32_p] = _threefry2x32_to_jax
+batch_rules[threefry2x32_p] = _threefry2x32_batch
+defjvp_zero(threefry2x32_p)  # integer outputs: float0 tangents
+
+
+def threefry2x32(k1: Any, k2: Any, x1: Any, x2: Any) -> list:
+    """The Threefry-2x32 hash of the counter words ``(x1, x2)`` under the key ``(k1, k2)``,
+    elementwise (rank-0 operands broadcast); returns the two hashed ``uint32`` words."""
+    return threefry2x32_p.bind(k1, k2, x1, x2)
+
+
+# -- bitcast_convert_type ----------------------------------------------------------------------
+bitcast_convert_type_p = Primitive("bitcast_convert_type")
+
+
+def _bitcast_abstract_eval(x: ShapedArray, *, new_dtype):
+    if np.dtype(new_dtype).itemsize != x.dtype.itemsize:
+        raise TypeError(f"bitcast_convert_type here converts between dtypes of one width, got "
+                        f"{x.dtype.name} to {np.dtype(new_dtype).name}.")
+    return ShapedArray(x.shape, new_dtype)
+
+
+abstract_eval[bitcast_convert_type_p] = _bitcast_abstract_eval
+to_jax[bitcast_convert_type_p] = lambda x, *, new_dtype: jlax.bitcast_convert_type(x, new_dtype)
+batch_rules[bitcast_convert_type_p] = vectorized_batcher(bitcast_convert_type_p)
+defjvp_zero(bitcast_convert_type_p)  # reinterpreting bits is not differentiable
+
+
+def bitcast_convert_type(operand: Any, new_dtype: Any) -> Any:
+    """Reinterpret the bits of ``operand`` as ``new_dtype`` (of the same width), as
+    ``jax.lax.bitcast_convert_type``."""
+    return bitcast_convert_type_p.bind(operand, new_dtype=np.dtype(new_dtype))
+
+
+# -- random_gamma_grad: d sample / d alpha of a gamma sample (implicit reparameterization) ------
+random_gamma_grad_p = naryop("random_gamma_grad", REAL_FLOAT, jlax.random_gamma_grad)
+batch_rules[random_gamma_grad_p] = broadcast_batcher(random_gamma_grad_p)
+
+
+def _random_gamma_grad_jvp(primals, tangents):
+    # JAX defines no derivative of random_gamma_grad either (second derivatives of gamma
+    # samples with respect to alpha are not available).
+    raise NotImplementedError("Differentiation rule for 'random_gamma_grad' not implemented: "
+                              "gamma samples are differentiable once with respect to alpha, "
+                              "as in JAX.")
+
+
+jvp_rules[random_gamma_grad_p] = _random_gamma_grad_jvp
+
+
+def random_gamma_grad(a: Any, x: Any) -> Any:
+    """The derivative of a gamma(``a``) sample ``x`` with respect to ``a``."""
+    return random_gamma_grad_p.bind(a, x)
+
+
+# -- random_gamma: keys uint32[*kb, 2] (kb a prefix of alpha's shape), alpha -> samples ---------
+random_gamma_p = Primitive("random_gamma")
+
+
+def _random_gamma_abstract_eval(key: ShapedArray, a: ShapedArray):
+    if key.dtype != _U32 or not key.shape or key.shape[-1] != 2:
+        raise TypeError(f"random_gamma expects threefry key data uint32[..., 2], got "
+                        f"{key.str_short()}.")
+    kb = key.shape[:-1]
+    if a.shape[:len(kb)] != kb:
+        raise TypeError(f"random_gamma: the keys' shape {kb} must be a prefix of alpha's "
+                        f"shape {a.shape}.")
+    return ShapedArray(a.shape, a.dtype)
+
+
+def _random_gamma_to_jax(key, a):
+    from jax._src.random.core import random_gamma_p as jax_random_gamma_p
+    keys = jax.random.wrap_key_data(key, impl="threefry2x32")
+    return jax_random_gamma_p.bind(keys, a, log_space=False)
+
+
+def _random_gamma_batch(axis_size, vals, dims):
+    (key, a), (kd, ad) = vals, dims
+    key = bdim_at_front(key, kd, axis_size)
+    a = bdim_at_front(a, ad, axis_size)
+    return random_gamma_p.bind(key, a), 0
+
+
+abstract_eval[random_gamma_p] = _random_gamma_abstract_eval
+to_jax[random_gamma_p] = _random_gamma_to_jax
+batch_rules[random_gamma_p] = _random_gamma_batch
+defjvp(random_gamma_p, None,
+       lambda t, ans, key, a: ew.mul(t, random_gamma_grad(a, ans)))
+
+
+def random_gamma(key: Any, a: Any) -> Any:
+    """Gamma(``a``) samples, one independent stream per element of ``a`` (JAX's algorithm);
+    ``key`` is threefry key data whose batch shape is a prefix of ``a``'s shape."""
+    return random_gamma_p.bind(key, a)
+
+
+# -- keys as raw threefry data ----------------------------------------------------------------
+def _u32(x: Any) -> Any:
+    return ew.convert_element_type(x, _U32)
+
+
+def _key_words(key: Any) -> tuple[Any, Any]:
+    """The two words of a single key ``uint32[2]``."""
+    return (sh.index_in_dim(key, 0, axis=0, keepdims=False),
+            sh.index_in_dim(key, 1, axis=0, keepdims=False))
+
+
+def iota_2x32_shape(shape: Sequence[int]) -> tuple[Any, Any]:
+    """The row-major index of every element of ``shape`` as a 64-bit count split into
+    ``(hi, lo)`` ``uint32`` words (the counters threefry hashes)."""
+    shape = tuple(int(d) for d in shape)
+    if math.prod(shape) >= 2 ** 32:
+        raise NotImplementedError("random bits arrays of 2**32 elements or more")
+    if not shape:
+        zero = sh.full((), 0, _U32)
+        return zero, zero
+    lo, stride = None, 1
+    for dim in reversed(range(len(shape))):
+        term = sh.broadcasted_iota(_U32, shape, dim)
+        if stride != 1:
+            term = ew.mul(term, np.uint32(stride))
+        lo = term if lo is None else ew.add(lo, term)
+        stride *= shape[dim]
+    return sh.full(shape, 0, _U32), lo
+
+
+def threefry_seed(seed: Any) -> Any:
+    """Raw key data ``uint32[2]`` from an integer seed: its high and low 32-bit words."""
+    aval = to_aval(seed)
+    if aval.shape:
+        raise TypeError(f"PRNG key seed must be a scalar; got a value of shape {aval.shape}.")
+    if not np.issubdtype(aval.dtype, np.integer):
+        raise TypeError(f"PRNG key seed must be an integer; got dtype {aval.dtype.name}.")
+    bits = aval.dtype.itemsize * 8
+    # a shift by the full width gives 0 (XLA's semantics), as JAX computes the high word
+    hi = ew.shift_right_logical(seed, np.array(32, aval.dtype)) if bits > 32 else \
+        sh.full((), 0, aval.dtype)
+    lo = ew.bitwise_and(seed, np.array(0xFFFFFFFF, aval.dtype)) if bits > 32 else seed
+    return sh.concatenate([sh.reshape(_u32(hi), (1,)), sh.reshape(_u32(lo), (1,))], 0)
+
+
+def threefry_split(key: Any, shape: Sequence[int]) -> Any:
+    """``key`` (``uint32[2]``) split into keys ``uint32[*shape, 2]``."""
+    k1, k2 = _key_words(key)
+    hi, lo = iota_2x32_shape(shape)
+    b1, b2 = threefry2x32(k1, k2, hi, lo)
+    nd = len(tuple(shape))
+    return sh.concatenate([sh.expand_dims(b1, (nd,)), sh.expand_dims(b2, (nd,))], nd)
+
+
+def threefry_fold_in(key: Any, data: Any) -> Any:
+    """A new key from ``key`` and a 32-bit scalar ``data``."""
+    k1, k2 = _key_words(key)
+    b1, b2 = threefry2x32(k1, k2, sh.full((), 0, _U32), _u32(data))
+    return sh.concatenate([sh.reshape(b1, (1,)), sh.reshape(b2, (1,))], 0)
+
+
+_UINT = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
+
+
+def threefry_random_bits(key: Any, bit_width: int, shape: Sequence[int]) -> Any:
+    """Uniform random bits ``uint{bit_width}[*shape]`` from one key ``uint32[2]``."""
+    if bit_width not in _UINT:
+        raise TypeError(f"random bits require an 8-, 16-, 32- or 64-bit width, got {bit_width}")
+    k1, k2 = _key_words(key)
+    hi, lo = iota_2x32_shape(shape)
+    b1, b2 = threefry2x32(k1, k2, hi, lo)
+    dtype = np.dtype(_UINT[bit_width])
+    if bit_width == 64:
+        high = ew.convert_element_type(b1, dtype)
+        return ew.bitwise_or(ew.shift_left(high, np.array(32, dtype)),
+                             ew.convert_element_type(b2, dtype))
+    out = ew.bitwise_xor(b1, b2)
+    return out if bit_width == 32 else ew.convert_element_type(out, dtype)
+
+
+__all__ = [
+    "bitcast_convert_type", "iota_2x32_shape", "random_gamma", "random_gamma_grad",
+    "threefry2x32", "threefry_fold_in", "threefry_random_bits", "threefry_seed",
+    "threefry_split",
+]

@@ -1,0 +1,9 @@
+"""xform.nn: neural-network functions (activations, softmax, ...) with jax.nn's names."""
+
+from xform.nn.functions import (
+    celu as celu, elu as elu, gelu as gelu, glu as glu, hard_sigmoid as hard_sigmoid,
+    leaky_relu as leaky_relu, log_sigmoid as log_sigmoid, log_softmax as log_softmax,
+    logsumexp as logsumexp, one_hot as one_hot, relu as relu, relu6 as relu6, selu as selu,
+    sigmoid as sigmoid, silu as silu, softmax as softmax, softplus as softplus,
+    standardize as standardize, swish as swish, tanh as tanh,
+)

@@ -1,0 +1,210 @@
+"""xform.scipy.special: jax.scipy.special's functions, built from xform.lax and xform.numpy.
+
+    >>> import xform.numpy as xnp
+    >>> from xform.scipy.special import logsumexp
+    >>> logsumexp(xnp.array([0.0, -xnp.inf]))
+    Array(0., dtype=float32)
+
+Numerics and derivatives follow JAX: ``logsumexp`` subtracts the (finite) maximum, and
+``xlogy``, ``xlog1py``, ``entr`` and ``logit`` carry JAX's custom derivatives, so that
+``xlogy(0, y)`` is 0 and its gradient is what JAX gives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import xform.numpy as xnp
+from xform import lax
+from xform._custom import custom_jvp
+from xform.core.avals import is_complex, is_inexact, result_type
+from xform.core.trace import to_aval
+
+__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "expit", "gammaln", "logit",
+           "logsumexp", "xlog1py", "xlogy"]
+
+
+def _inexact(*args: Any) -> list:
+    """Promote to one inexact dtype, as JAX's ``promote_args_inexact``."""
+    arrs = [xnp.asarray(a) for a in args]
+    dtype = result_type(*arrs)
+    if not is_inexact(dtype):
+        dtype = result_type(dtype, 1.0)
+    return [a if a.dtype == dtype else a.astype(dtype) for a in arrs]
+
+
+def _const(x: Any, value: float) -> Any:
+    return np.array(value, to_aval(x).dtype)
+
+
+def _full_like(x: Any, value: float) -> Any:
+    return lax.full(to_aval(x).shape, value, to_aval(x).dtype)
+
+
+def erf(x: Any) -> Any:
+    """The error function."""
+    return lax.erf(*_inexact(x))
+
+
+def erfc(x: Any) -> Any:
+    """The complementary error function ``1 - erf(x)``."""
+    return lax.erfc(*_inexact(x))
+
+
+def erfinv(x: Any) -> Any:
+    """The inverse error function."""
+    return lax.erf_inv(*_inexact(x))
+
+
+def expit(x: Any) -> Any:
+    """The logistic sigmoid ``1 / (1 + exp(-x))``."""
+    return lax.logistic(*_inexact(x))
+
+
+@custom_jvp
+def _logit(x: Any) -> Any:
+    return lax.log(lax.div(x, lax.sub(_const(x, 1.0), x)))
+
+
+_logit.defjvps(lambda g, ans, x: lax.div(g, lax.mul(x, lax.sub(_const(x, 1.0), x))))
+
+
+def logit(x: Any) -> Any:
+    """The log-odds ``log(x / (1 - x))``, the inverse of ``expit``."""
+    return _logit(*_inexact(x))
+
+
+def gammaln(x: Any) -> Any:
+    """The log of the absolute value of the gamma function."""
+    return lax.lgamma(*_inexact(x))
+
+
+def digamma(x: Any) -> Any:
+    """The digamma function, the derivative of ``gammaln``."""
+    return lax.digamma(*_inexact(x))
+
+
+def _is_nan(x: Any) -> Any:
+    return lax.ne(x, x)
+
+
+@custom_jvp
+def _xlogy(x: Any, y: Any) -> Any:
+    # 0 where x == 0 (NaN in y still propagates, as in SciPy)
+    ok = xnp.logical_or(lax.ne(x, _const(x, 0.0)), _is_nan(y))
+    return xnp.where(ok, lax.mul(x, lax.log(y)), _full_like(x, 0.0))
+
+
+def _xlogy_jvp(primals, tangents):
+    (x, y), (x_dot, y_dot) = primals, tangents
+    out = _xlogy(x, y)
+    return out, x_dot * lax.log(y) + y_dot * x / y
+
+
+_xlogy.defjvp(_xlogy_jvp)
+
+
+def xlogy(x: Any, y: Any) -> Any:
+    """``x * log(y)``, and 0 where ``x == 0``."""
+    x, y = _inexact(x, y)
+    x, y = xnp.broadcast_arrays(x, y)
+    return _xlogy(x, y)
+
+
+@custom_jvp
+def _xlog1py(x: Any, y: Any) -> Any:
+    ok = xnp.logical_or(lax.ne(x, _const(x, 0.0)), _is_nan(y))
+    return xnp.where(ok, lax.mul(x, lax.log1p(y)), _full_like(x, 0.0))
+
+
+def _xlog1py_jvp(primals, tangents):
+    (x, y), (x_dot, y_dot) = primals, tangents
+    out = _xlog1py(x, y)
+    return out, x_dot * lax.log1p(y) + y_dot * x / (1 + y)
+
+
+_xlog1py.defjvp(_xlog1py_jvp)
+
+
+def xlog1py(x: Any, y: Any) -> Any:
+    """``x * log1p(y)``, and 0 where ``x == 0``."""
+    x, y = _inexact(x, y)
+    x, y = xnp.broadcast_arrays(x, y)
+    return _xlog1py(x, y)
+
+
+@custom_jvp
+def _xlogx(x: Any) -> Any:
+    return _xlogy(x, x)
+
+
+_xlogx.defjvps(lambda g, ans, x: g * (lax.log(x) + 1))
+
+
+def entr(x: Any) -> Any:
+    """The elementwise entropy ``-x log x`` (0 at 0, ``-inf`` below 0)."""
+    (x,) = _inexact(x)
+    if is_complex(x.dtype):
+        raise ValueError("entr does not support complex-valued inputs.")
+    return lax.select(lax.lt(x, _const(x, 0.0)), _full_like(x, -np.inf), lax.neg(_xlogx(x)))
+
+
+def _reduction_axes(ndim: int, axis: Any) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of bounds for array of dimension {ndim}")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+def _masked(x: Any, where: Any, fill: float) -> Any:
+    return x if where is None else xnp.where(where, x, _full_like(x, fill))
+
+
+def _masked_max(x: Any, axes: tuple, where: Any = None, keepdims: bool = True) -> Any:
+    """The maximum over ``axes`` of the entries where ``where`` holds (``-inf`` if none)."""
+    return xnp.max(_masked(x, where, -np.inf), axis=axes, keepdims=keepdims)
+
+
+def _masked_sum(x: Any, axes: tuple, where: Any = None, keepdims: bool = True) -> Any:
+    """The sum over ``axes`` of the entries where ``where`` holds."""
+    return xnp.sum(_masked(x, where, 0.0), axis=axes, keepdims=keepdims)
+
+
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
+              return_sign: bool = False, where: Any = None) -> Any:
+    """``log(sum(b * exp(a)))`` computed stably (the maximum is subtracted first), as
+    ``jax.scipy.special.logsumexp``; ``-inf`` entries contribute nothing."""
+    if b is not None:
+        a, b = _inexact(a, b)
+        if a.shape != b.shape:
+            shape = np.broadcast_shapes(a.shape, b.shape)
+            a, b = xnp.broadcast_to(a, shape), xnp.broadcast_to(b, shape)
+    else:
+        (a,) = _inexact(a)
+    dims = _reduction_axes(a.ndim, axis)
+    real = lax.real(a) if is_complex(a.dtype) else a
+    amax = _masked_max(real, dims, where)
+    # a non-finite maximum (all -inf, or inf) is replaced by 0 so that exp() stays defined
+    finite = lax.is_finite(amax)
+    amax = lax.stop_gradient(lax.select(finite, amax, _full_like(amax, 0.0)))
+    exp_a = lax.exp(lax.sub(a, xnp.broadcast_to(amax.astype(a.dtype), a.shape)))
+    if b is not None:
+        exp_a = lax.mul(exp_a, b)
+    sumexp = _masked_sum(exp_a, dims, where, keepdims)
+    sign = lax.sign(sumexp)
+    if return_sign or not is_complex(a.dtype):
+        sumexp = lax.abs(sumexp)
+    amax_out = amax if keepdims else xnp.squeeze(amax, dims)
+    out = lax.add(lax.log(sumexp), amax_out.astype(sumexp.dtype))
+    if return_sign:
+        return out, sign
+    if b is not None and not is_complex(out.dtype):
+        out = xnp.where(sign < 0, _full_like(out, np.nan), out)
+    return out
