@@ -74,6 +74,19 @@ def run(rounds: int, calls: int) -> dict[str, dict]:
     return results
 
 
+def rows(device: str = "cpu", quick: bool = False) -> list:
+    """Both figures as ``_common.Row`` s, for run_all."""
+    from benchmarks._common import Row, on_device
+
+    rounds, calls = (1, 20) if quick else (21, 1000)
+    with on_device(device):
+        results = run(rounds, calls)
+    names = {"eager sin": "eager numpy-API op: xform.numpy.sin(float32[8])",
+             "cached jit": "cached jit call of a tiny function: jit(lambda v: v + 1)(float32[8])"}
+    return [Row(names[name], r["xform_us"] * 1e-6, "JAX", r["jax_us"] * 1e-6, r["ratio"],
+                r["bound"], device=device) for name, r in results.items()]
+
+
 def markdown_table(results: dict[str, dict]) -> str:
     lines = ["| figure | xform (µs/call) | JAX (µs/call) | xform / JAX | bound |",
              "| --- | ---: | ---: | ---: | ---: |"]

@@ -99,7 +99,7 @@ def _vmap_cases(args: list) -> list[tuple]:
     """(batched argument positions, batch axis) pairs: every non-empty subset of the array
     arguments, batched on axis 0 and on the last axis (one case when those coincide)."""
     import itertools
-    arrays = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+    arrays = [i for i, a in enumerate(args) if isinstance(a, (np.ndarray, np.generic, jax.Array))]
     cases = []
     for r in range(1, len(arrays) + 1):
         for subset in itertools.combinations(arrays, r):
@@ -116,7 +116,7 @@ def check_vmap(rec: OpRecord, n: int = 3) -> None:
     examples = [rec.make_args(seed) for seed in range(n)]
     for batched, axis in _vmap_cases(examples[0]):
         in_axes = tuple(axis if i in batched else None for i in range(len(examples[0])))
-        args = [np.stack([ex[i] for ex in examples], axis=axis) if i in batched else a
+        args = [np.stack([np.asarray(ex[i]) for ex in examples], axis=axis) if i in batched else a
                 for i, a in enumerate(examples[0])]
         per_example = [rec.fun(*[ex[i] if i in batched else a
                                  for i, a in enumerate(examples[0])]) for ex in examples]

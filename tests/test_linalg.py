@@ -65,11 +65,11 @@ def _sign_fixed(vectors, axis):
     return vectors * first
 
 
-def _rec(name, fun, ref, args, *, tol=2e-4, grad=True, grad_fun=None, vmap=True):
+def _rec(name, fun, ref, args, *, tol=2e-4, grad=True, grad_fun=None):
     """``grad_fun`` replaces ``fun`` in the gradient check (gauge-invariant or float outputs
     only); ``grad=False`` when the function is not differentiable (integer results)."""
     return OpRecord(name, fun, ref, args, tol=tol, differentiable=grad,
-                    extra={"grad_fun": grad_fun, "vmap": vmap})
+                    extra={"grad_fun": grad_fun})
 
 
 def _svd_gauge(f):
@@ -116,7 +116,7 @@ RECORDS = [
          _args(lambda rng: np.outer(*rng.uniform(-1, 1, (2, 3))).astype(np.float32)),
          grad=False),
     _rec("lstsq", XL.lstsq, JL.lstsq, _args(_mat(4, 3), _mat(4, 2)),
-         grad_fun=lambda a, b: XL.lstsq(a, b)[0], vmap=False),
+         grad_fun=lambda a, b: XL.lstsq(a, b)[0]),
     _rec("cond", XL.cond, JL.cond, _args(_wellcond(3))),
     _rec("cond_1", lambda x: XL.cond(x, 1), lambda x: JL.cond(x, 1), _args(_wellcond(3)),
          grad=False),   # max/min of abs sums: kinks
@@ -130,8 +130,7 @@ RECORDS = [
       for o in (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)],
     _rec("norm_axes_keepdims", lambda x: XL.norm(x, "fro", axis=(2, 0), keepdims=True),
          lambda x: JL.norm(x, "fro", axis=(2, 0), keepdims=True),
-         _args(lambda rng: rng.uniform(-1, 1, (4, 3, 2)).astype(np.float32)),
-         vmap=False),
+         _args(lambda rng: rng.uniform(-1, 1, (4, 3, 2)).astype(np.float32))),
     _rec("norm_axis_1", lambda x: XL.norm(x, axis=1), lambda x: JL.norm(x, axis=1),
          _args(_mat(4, 3))),
     # xform.scipy.linalg
@@ -174,7 +173,7 @@ RECORDS += [
 _BY_NAME = {r.name: r for r in RECORDS}
 # a smaller set for the (slower) vmap sweep over batched/unbatched arguments and axes
 VMAP_NAMES = ["cholesky", "qr_tall", "eigh", "svd_tall", "solve", "solve_vector", "det",
-              "slogdet", "pinv", "matrix_rank", "norm_matrix_nuc", "cond", "sp_lu_solve_1",
+              "slogdet", "pinv", "lstsq", "matrix_rank", "norm_matrix_nuc", "cond", "sp_lu_solve_1",
               "triangular_solve_True_True_False_False", "triangular_solve_False_False_True_False",
               "lax_lu_4x3"]
 
@@ -264,3 +263,25 @@ def test_errors():
     with pytest.raises(NotImplementedError, match="full_matrices"):
         xform.jvp(lambda x: XL.svd(x), (np.ones((4, 3), np.float32),),
                   (np.ones((4, 3), np.float32),))
+
+
+def _complex(rng, *shape):
+    return (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64)
+
+
+def test_complex_derivatives_match_jax():
+    rng = np.random.default_rng(5)
+    c = _complex(rng, 3, 3)
+    hpd = (c @ c.conj().T + 3 * np.eye(3)).astype(np.complex64)
+    tall, t_tall, t_sq = _complex(rng, 4, 3), _complex(rng, 4, 3), _complex(rng, 3, 3)
+    cases = [(XL.cholesky, JL.cholesky, hpd, t_sq), (XL.eigvalsh, JL.eigvalsh, hpd, t_sq),
+             (XL.qr, JL.qr, tall, t_tall), (XL.slogdet, JL.slogdet, c, t_sq),
+             (lambda x: XL.svd(x, full_matrices=False),
+              lambda x: JL.svd(x, full_matrices=False), tall, t_tall)]
+    for xf, jf, x, t in cases:
+        assert_same(xform.jvp(xf, (x,), (t,))[1], jax.jvp(jf, (x,), (t,))[1], 1e-4)
+    kw = dict(left_side=True, lower=True, transpose_a=True, conjugate_a=True)
+    b, ct = _complex(rng, 3, 2), _complex(rng, 3, 2)
+    got = xform.vjp(lambda a, b: lax_linalg.triangular_solve(a, b, **kw), c, b)[1](ct)
+    want = jax.vjp(lambda a, b: jax.lax.linalg.triangular_solve(a, b, **kw), c, b)[1](ct)
+    assert_same(got, want, 1e-4)

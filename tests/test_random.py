@@ -34,7 +34,8 @@ def test_keys(seed):
         s = xr.split(k, num)
         assert s.shape == jax.random.split(jk, num).shape
         assert_same(xr.key_data(s), jax.random.key_data(jax.random.split(jk, num)))
-        assert_same(xr.split(xr.PRNGKey(seed), num), jax.random.split(jax.random.PRNGKey(seed), num))
+        assert_same(xr.split(xr.PRNGKey(seed), num),
+                    jax.random.split(jax.random.PRNGKey(seed), num))
     for d in (0, 7, 2**31 - 1):
         assert_same(xr.key_data(xr.fold_in(k, d)), jax.random.key_data(jax.random.fold_in(jk, d)))
     for dt in (np.uint8, np.uint16, np.uint32):
@@ -59,11 +60,13 @@ def test_float_samplers(seed, shape):
     for dt in FLOATS:
         assert_same(xr.normal(k, shape, dt), jax.random.normal(jk, shape, dt))
         assert_same(xr.uniform(k, shape, dt), jax.random.uniform(jk, shape, dt))
-        assert_same(xr.uniform(k, shape, dt, -2.0, 3.0), jax.random.uniform(jk, shape, dt, -2.0, 3.0))
+        assert_same(xr.uniform(k, shape, dt, -2.0, 3.0),
+                    jax.random.uniform(jk, shape, dt, -2.0, 3.0))
     assert_same(xr.exponential(k, shape), jax.random.exponential(jk, shape))
     assert_same(xr.gumbel(k, shape), jax.random.gumbel(jk, shape))
     assert_same(xr.gumbel(k, shape, mode="high"), jax.random.gumbel(jk, shape, mode="high"))
-    assert_same(xr.truncated_normal(k, -1.0, 2.0, shape), jax.random.truncated_normal(jk, -1.0, 2.0, shape))
+    assert_same(xr.truncated_normal(k, -1.0, 2.0, shape),
+                jax.random.truncated_normal(jk, -1.0, 2.0, shape))
     assert_same(xr.gamma(k, 1.5, shape), jax.random.gamma(jk, 1.5, shape))
     assert_same(xr.gamma(k, 0.3, shape), jax.random.gamma(jk, 0.3, shape))
     assert_same(xr.normal(k, shape, np.complex64), jax.random.normal(jk, shape, np.complex64))
@@ -80,7 +83,8 @@ def test_discrete_samplers(seed, shape):
     assert_same(xr.bernoulli(k, 0.3, shape, mode="high"),
                 jax.random.bernoulli(jk, 0.3, shape, mode="high"))
     logits = jnp.log(jnp.array([0.2, 0.3, 0.5]))
-    assert_same(xr.categorical(k, logits, shape=shape), jax.random.categorical(jk, logits, shape=shape))
+    assert_same(xr.categorical(k, logits, shape=shape),
+                jax.random.categorical(jk, logits, shape=shape))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -204,8 +208,8 @@ def test_grad_through_reparameterized_samplers():
     for f in (lambda r, key, a: r.uniform(key, (3,), minval=a, maxval=a + 2.0),
               lambda r, key, a: r.truncated_normal(key, a, a + 1.0, (3,)),
               lambda r, key, a: r.gamma(key, a, (3,))):
-        g = xform.grad(lambda a: xnp.sum(f(xr, k, a)))(1.5)
-        jg = jax.grad(lambda a: jnp.sum(f(jax.random, jk, a)))(1.5)
+        g = xform.grad(lambda a, f=f: xnp.sum(f(xr, k, a)))(1.5)
+        jg = jax.grad(lambda a, f=f: jnp.sum(f(jax.random, jk, a)))(1.5)
         np.testing.assert_allclose(g, jg, rtol=1e-5)
     # a key closed over under jvp is a constant (zero tangent)
     _, t = xform.jvp(lambda m: xr.normal(k, (2,)) + m, (1.0,), (1.0,))
@@ -214,7 +218,8 @@ def test_grad_through_reparameterized_samplers():
     keys = xr.split(k, 3)
     pg = xform.vmap(xform.grad(lambda m, key: xnp.sum(xr.normal(key, (2,)) * m)),
                     in_axes=(None, 0))(2.0, keys)
-    loop = [xform.grad(lambda m: xnp.sum(xr.normal(keys[i], (2,)) * m))(2.0) for i in range(3)]
+    loop = [xform.grad(lambda m, i=i: xnp.sum(xr.normal(keys[i], (2,)) * m))(2.0)
+            for i in range(3)]
     np.testing.assert_allclose(pg, np.stack(loop), rtol=1e-6)
 
 

@@ -12,6 +12,7 @@ from xform import lax as lax
 from xform import numpy as numpy
 from xform import random as random
 from xform import nn as nn
+from xform import optim as optim
 from xform import tree_util as tree_util
 from xform import errors as errors
 from xform.api import (

@@ -174,7 +174,7 @@ def _chunked_call(fun, in_tree, leaves, axes, size, chunk_size, out_axes, descri
     mapped = [i for i, ax in enumerate(axes) if ax is not None]
     info: dict = {}
 
-    def chunk_leaves(chunk, start, stop):
+    def chunk_leaves(chunk):
         full = list(leaves)
         for i, x in zip(mapped, chunk):
             full[i] = x
@@ -182,7 +182,7 @@ def _chunked_call(fun, in_tree, leaves, axes, size, chunk_size, out_axes, descri
 
     def body(_, xs):
         outs, out_tree, flat_axes = _batched_call(
-            fun, in_tree, chunk_leaves(xs, 0, chunk_size), axes_front, chunk_size, None,
+            fun, in_tree, chunk_leaves(xs), axes_front, chunk_size, None,
             out_axes, description)
         info["tree"], info["axes"] = out_tree, flat_axes
         return (), outs

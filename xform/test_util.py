@@ -22,7 +22,9 @@ _DEFAULT_TOL = {np.dtype(np.float16): 1e-1, np.dtype(np.float32): 2e-2,
 
 
 def _dtype(tree) -> np.dtype:
-    leaves = [np.asarray(x) for x in tree_flatten(tree)[0]]
+    # Python scalars compute in the default 32-bit dtypes, as everywhere in xform
+    leaves = [np.asarray(x, np.float32) if isinstance(x, float) else np.asarray(x)
+              for x in tree_flatten(tree)[0]]
     inexact = [x.dtype for x in leaves if np.issubdtype(x.dtype, np.inexact)]
     return np.dtype(np.float32) if not inexact else max(inexact, key=lambda d: d.itemsize)
 

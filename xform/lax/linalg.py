@@ -80,7 +80,7 @@ def _tri_mask(shape: tuple, k: int, lower: bool) -> Any:
     nd = len(shape)
     diff = ew.sub(sh.broadcasted_iota(np.int32, shape, nd - 1),
                   sh.broadcasted_iota(np.int32, shape, nd - 2))
-    kk = sh.full(shape, k, np.int32)
+    kk = sh.full((), k, np.int32)   # rank 0: lax broadcasts it
     return ew.le(diff, kk) if lower else ew.ge(diff, kk)
 
 
@@ -111,25 +111,15 @@ def _diag(x: Any) -> Any:
     return reduce_sum(ew.mul(x, _eye_like(a.shape, a.dtype)), (a.ndim - 1,))
 
 
-def _row(v: Any) -> Any:
-    """``v[..., None, :]``."""
-    a = to_aval(v)
-    return sh.expand_dims(v, (a.ndim - 1,))
+def _across_rows(v: Any, shape: tuple) -> Any:
+    """``v[..., None, :]`` broadcast to ``shape``: entry ``[..., i, j]`` is ``v[..., j]``."""
+    nd = len(shape)
+    return sh.broadcast_in_dim(v, shape, tuple(range(nd - 2)) + (nd - 1,))
 
 
-def _col(v: Any) -> Any:
-    """``v[..., :, None]``."""
-    return sh.expand_dims(v, (to_aval(v).ndim,))
-
-
-def _bcast_size1(v: Any, shape: tuple) -> Any:
-    """``v`` (of ``shape``'s rank, with size-1 axes where it broadcasts) broadcast to ``shape``."""
-    a = to_aval(v)
-    if a.shape == tuple(shape):
-        return v
-    keep = tuple(i for i, (d, s) in enumerate(zip(a.shape, shape)) if d == s)
-    squeezed = sh.reshape(v, tuple(a.shape[i] for i in keep))
-    return sh.broadcast_in_dim(squeezed, shape, keep)
+def _across_cols(v: Any, shape: tuple) -> Any:
+    """``v[..., :, None]`` broadcast to ``shape``: entry ``[..., i, j]`` is ``v[..., i]``."""
+    return sh.broadcast_in_dim(v, shape, tuple(range(len(shape) - 1)))
 
 
 def _slice_last2(x: Any, rows: tuple[int, int] | None = None,
@@ -207,8 +197,8 @@ def _cholesky_jvp(primals, tangents):
     middle = triangular_solve_p.bind(L, right, left_side=True, lower=True, transpose_a=False,
                                      conjugate_a=False, unit_diagonal=False)
     shape, dtype = to_aval(x).shape, to_aval(x).dtype
-    phi = ew.add(_tril(middle, -1), ew.mul(middle, ew.mul(_eye_like(shape, dtype),
-                                                           sh.full(shape, 0.5, dtype))))
+    half_diag = ew.mul(_eye_like(shape, dtype), sh.full((), 0.5, dtype))
+    phi = ew.add(_tril(middle, -1), ew.mul(middle, half_diag))
     return L, _mm(L, phi)
 
 
@@ -349,7 +339,7 @@ def _lu_jvp(primals, tangents):
         shape = to_aval(u_sq).shape
         extra = ew.select(_tri_mask(shape, 0, True), _eye_like(shape, dtype), _zeros(u_sq))
         rows = sh.broadcasted_iota(np.int32, shape, len(shape) - 2)
-        extra = ew.select(ew.ge(rows, sh.full(shape, m, np.int32)), extra, _zeros(u_sq))
+        extra = ew.select(ew.ge(rows, sh.full((), m, np.int32)), extra, _zeros(u_sq))
         u_sq = ew.add(u_sq, extra)
     px_dot = _permute_rows(x_dot, perm)
     la = triangular_solve_p.bind(l_full, px_dot, left_side=True, lower=True, transpose_a=False,
@@ -443,9 +433,9 @@ to_jax[eigh_p] = lambda x, *, lower, sort_eigenvalues: list(_jlinalg.eigh(
 def _inv_gaps(w: Any, dtype: Any) -> Any:
     """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it (eigenvalues distinct)."""
     shape = to_aval(w).shape + to_aval(w).shape[-1:]
-    gaps = ew.sub(_bcast_size1(_row(w), shape), _bcast_size1(_col(w), shape))
+    gaps = ew.sub(_across_rows(w, shape), _across_cols(w, shape))
     eye = _eye_like(shape, to_aval(w).dtype)
-    f = ew.sub(ew.div(sh.full(shape, 1, to_aval(w).dtype), ew.add(gaps, eye)), eye)
+    f = ew.sub(ew.div(sh.full((), 1, to_aval(w).dtype), ew.add(gaps, eye)), eye)
     return ew.convert_element_type(f, dtype)
 
 
@@ -512,29 +502,28 @@ def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
         return [s], [s_dot]
     k = min(m, n)
     sq_shape = to_aval(s).shape + (k,)
-    s_row = _bcast_size1(_row(ew.convert_element_type(s, dtype)), sq_shape)   # s[j]
-    s_col = _bcast_size1(_col(ew.convert_element_type(s, dtype)), sq_shape)   # s[i]
+    s_cast = ew.convert_element_type(s, dtype)
+    s_row = _across_rows(s_cast, sq_shape)   # s[j]
+    s_col = _across_cols(s_cast, sq_shape)   # s[i]
     f = _inv_gaps(ew.mul(s, s), dtype)
     dps = ew.mul(dp, s_row)            # dP S
     sdp = ew.mul(s_col, dp)            # S dP
     u_dot = _mm(u, ew.mul(f, ew.add(dps, _H(dps))))
     v_dot = _mm(v, ew.mul(f, ew.add(sdp, _H(sdp))))
     if _is_complex(x):  # the phase freedom of each singular pair, fixed as JAX fixes it
-        s_inv = ew.div(sh.full(sq_shape, 1, dtype), s_row)
+        s_inv = ew.div(sh.full((), 1, dtype), s_row)
         eye = _eye_like(sq_shape, dtype)
-        half = sh.full(sq_shape, 0.5, dtype)
+        half = sh.full((), 0.5, dtype)
         u_dot = ew.add(u_dot, _mm(u, ew.mul(ew.mul(half, ew.sub(dp, _H(dp))),
                                             ew.mul(eye, s_inv))))
     if m > n:
         dav = _mm(x_dot, v)
         rest = ew.sub(dav, _mm(u, _mm(_H(u), dav)))
-        u_dot = ew.add(u_dot, ew.div(rest, _bcast_size1(_row(ew.convert_element_type(
-            s, dtype)), to_aval(rest).shape)))
+        u_dot = ew.add(u_dot, ew.div(rest, _across_rows(s_cast, to_aval(rest).shape)))
     if n > m:
         dahu = _mm(_H(x_dot), u)
         rest = ew.sub(dahu, _mm(v, _mm(vh, dahu)))
-        v_dot = ew.add(v_dot, ew.div(rest, _bcast_size1(_row(ew.convert_element_type(
-            s, dtype)), to_aval(rest).shape)))
+        v_dot = ew.add(v_dot, ew.div(rest, _across_rows(s_cast, to_aval(rest).shape)))
     return [s, u, vh], [s_dot, u_dot, _H(v_dot)]
 
 
@@ -558,7 +547,7 @@ def cholesky(x: Any, *, symmetrize_input: bool = True) -> Any:
 def _symmetrize(x: Any) -> Any:
     aval = to_aval(x)
     _check_matrix("symmetrize", aval, square=True)
-    return ew.div(ew.add(x, _H(x)), sh.full(aval.shape, 2, aval.dtype))
+    return ew.div(ew.add(x, _H(x)), sh.full((), 2, aval.dtype))
 
 
 def triangular_solve(a: Any, b: Any, *, left_side: bool = False, lower: bool = False,

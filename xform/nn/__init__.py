@@ -7,3 +7,13 @@ from xform.nn.functions import (
     sigmoid as sigmoid, silu as silu, softmax as softmax, softplus as softplus,
     standardize as standardize, swish as swish, tanh as tanh,
 )
+from xform.nn._module import (
+    Module as Module, combine as combine, is_array as is_array, partition as partition,
+    stack as stack, static_field as static_field, unstack as unstack,
+)
+from xform.nn.layers import (
+    MLP as MLP, AvgPool2d as AvgPool2d, Conv2d as Conv2d, Dropout as Dropout,
+    Embedding as Embedding, Identity as Identity, Lambda as Lambda, LayerNorm as LayerNorm,
+    Linear as Linear, MaxPool2d as MaxPool2d, Sequential as Sequential,
+)
+from xform.nn import losses as losses

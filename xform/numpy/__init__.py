@@ -68,6 +68,59 @@ from xform.numpy._ufuncs import (
     true_divide as true_divide, where as where,
 )
 
+from xform.numpy._more_ufuncs import (
+    acos as acos, acosh as acosh, allclose as allclose, angle as angle, array_equal as array_equal,
+    array_equiv as array_equiv, asin as asin, asinh as asinh, astype as astype, atan as atan,
+    atan2 as atan2, atanh as atanh, bitwise_invert as bitwise_invert,
+    bitwise_left_shift as bitwise_left_shift, bitwise_right_shift as bitwise_right_shift,
+    copysign as copysign, deg2rad as deg2rad, degrees as degrees, divmod as divmod, fabs as fabs,
+    fix as fix, float_power as float_power, fmax as fmax, fmin as fmin, fmod as fmod,
+    frexp as frexp, gcd as gcd, heaviside as heaviside, hypot as hypot, isclose as isclose,
+    iscomplex as iscomplex, iscomplexobj as iscomplexobj, isfinite as isfinite, isinf as isinf,
+    isnan as isnan, isneginf as isneginf, isposinf as isposinf, isreal as isreal,
+    isrealobj as isrealobj, isscalar as isscalar, lcm as lcm, ldexp as ldexp,
+    logaddexp as logaddexp, logaddexp2 as logaddexp2, modf as modf, nan_to_num as nan_to_num,
+    nextafter as nextafter, pow as pow, rad2deg as rad2deg, radians as radians,
+    reciprocal as reciprocal, rint as rint, signbit as signbit, sinc as sinc, trunc as trunc,
+)
+from xform.numpy._matrices import (
+    cross as cross, diag as diag, diag_indices as diag_indices,
+    diag_indices_from as diag_indices_from, diagflat as diagflat, diagonal as diagonal,
+    fill_diagonal as fill_diagonal, geomspace as geomspace, indices as indices, kron as kron,
+    logspace as logspace, meshgrid as meshgrid, trace as trace, tri as tri, tril as tril,
+    tril_indices as tril_indices, tril_indices_from as tril_indices_from, triu as triu,
+    triu_indices as triu_indices, triu_indices_from as triu_indices_from,
+)
+from xform.numpy._manip import (
+    append as append, array_split as array_split, atleast_1d as atleast_1d,
+    atleast_2d as atleast_2d, atleast_3d as atleast_3d, column_stack as column_stack, diff as diff,
+    dsplit as dsplit, dstack as dstack, ediff1d as ediff1d, flip as flip, fliplr as fliplr,
+    flipud as flipud, hsplit as hsplit, hstack as hstack, pad as pad, repeat as repeat,
+    roll as roll, rot90 as rot90, split as split, tile as tile, unstack as unstack,
+    vsplit as vsplit, vstack as vstack,
+)
+from xform.numpy._sorting import (
+    argpartition as argpartition, argsort as argsort, digitize as digitize, lexsort as lexsort,
+    partition as partition, searchsorted as searchsorted, sort as sort,
+    sort_complex as sort_complex,
+)
+from xform.numpy._setops import (
+    argwhere as argwhere, bincount as bincount, compress as compress, extract as extract,
+    flatnonzero as flatnonzero, intersect1d as intersect1d, isin as isin, nonzero as nonzero,
+    piecewise as piecewise, put_along_axis as put_along_axis, select as select,
+    setdiff1d as setdiff1d, union1d as union1d, unique as unique, unique_all as unique_all,
+    unique_counts as unique_counts, unique_inverse as unique_inverse,
+    unique_values as unique_values,
+)
+from xform.numpy._stats import (
+    average as average, corrcoef as corrcoef, count_nonzero as count_nonzero, cov as cov,
+    cumulative_prod as cumulative_prod, cumulative_sum as cumulative_sum, histogram as histogram,
+    histogram_bin_edges as histogram_bin_edges, median as median, nanargmax as nanargmax,
+    nanargmin as nanargmin, nancumprod as nancumprod, nancumsum as nancumsum, nanmax as nanmax,
+    nanmean as nanmean, nanmedian as nanmedian, nanmin as nanmin, nanpercentile as nanpercentile,
+    nanprod as nanprod, nanquantile as nanquantile, nanstd as nanstd, nansum as nansum,
+    nanvar as nanvar, percentile as percentile, ptp as ptp, quantile as quantile,
+)
 
 class _ArrayMeta(type):
     def __instancecheck__(cls, obj):

@@ -14,7 +14,10 @@ import numpy as np
 
 from xform.core.avals import is_python_scalar
 from xform.core.trace import Tracer
-from xform.numpy import _indexing, _linalg_ops, _reductions, _shape, _ufuncs
+from xform.numpy import (
+    _indexing, _linalg_ops, _manip, _matrices, _reductions, _setops, _shape, _sorting, _stats,
+    _ufuncs,
+)
 from xform.numpy._promote import convert
 
 
@@ -131,6 +134,9 @@ _METHODS = {
     "swapaxes": _shape.swapaxes, "clip": _ufuncs.clip, "dot": _linalg_ops.dot,
     "round": _ufuncs.round, "conj": _ufuncs.conjugate, "conjugate": _ufuncs.conjugate,
     "take": _indexing.take, "item": _item,
+    "sort": _sorting.sort, "argsort": _sorting.argsort, "searchsorted": _sorting.searchsorted,
+    "nonzero": _setops.nonzero, "diagonal": _matrices.diagonal, "trace": _matrices.trace,
+    "repeat": _manip.repeat, "ptp": _stats.ptp,
 }
 
 _PROPERTIES = {

@@ -337,11 +337,17 @@ def broadcast_for_shapes(*args: Any) -> list:
 
 def where(condition: Any, x: Any = None, y: Any = None, /, *, size: Any = None,
           fill_value: Any = None) -> Any:
-    """``x`` where ``condition`` else ``y`` (three-argument form), as ``jax.numpy.where``."""
+    """``x`` where ``condition`` else ``y``, as ``jax.numpy.where``; with ``condition`` alone,
+    ``nonzero(condition, size=size, fill_value=fill_value)``."""
+    if x is None and y is None:
+        from xform.numpy._setops import nonzero
+        return nonzero(condition, size=size, fill_value=fill_value)
     if x is None or y is None:
-        raise NotImplementedError(
-            "xform.numpy.where needs three arguments; the one-argument form (nonzero) has a "
-            "data-dependent output shape.")
+        raise ValueError("Either both or neither of the x and y arguments should be provided "
+                         "to xform.numpy.where, got only one.")
+    if size is not None or fill_value is not None:
+        raise ValueError("size and fill_value arguments cannot be used in three-term where "
+                         "function.")
     check_arraylike("where", condition, x, y)
     x, y = promote_args("where", x, y)
     condition = _to_bool(condition)

@@ -8,8 +8,7 @@ composes them, so it differentiates and batches with no rules of its own, except
 
     >>> import xform.numpy as xnp
     >>> a = xnp.array([[2., 1.], [1., 3.]])
-    >>> xnp.linalg.solve(a, xnp.array([1., 2.]))
-    Array([0.2, 0.6], dtype=float32)
+    >>> x = xnp.linalg.solve(a, xnp.array([1., 2.]))     # about [0.2, 0.6]
 """
 
 from __future__ import annotations
@@ -216,7 +215,7 @@ def _lu_parts(a: Any) -> tuple:
     iota = sh.broadcasted_iota(p_aval.dtype, p_aval.shape, p_aval.ndim - 1)
     swaps = reduce_sum(ew.convert_element_type(ew.ne(pivots, iota), np.int32),
                        (p_aval.ndim - 1,))
-    parity = ew.rem(swaps, sh.full(to_aval(swaps).shape, 2, np.int32))
+    parity = ew.rem(swaps, sh.full((), 2, np.int32))
     return _diag(lu), parity
 
 
@@ -227,8 +226,7 @@ def _trace(x: Any) -> Any:
 def _parity_sign(parity: Any, dtype: Any) -> Any:
     # (-1) ** parity = 1 - 2 * parity
     p = ew.convert_element_type(parity, dtype)
-    one = sh.full(to_aval(p).shape, 1, dtype)
-    return ew.sub(one, ew.add(p, p))
+    return ew.sub(sh.full((), 1, dtype), ew.add(p, p))
 
 
 @custom_jvp
@@ -281,7 +279,7 @@ def _slogdet_jvp(primals, tangents):
     if _is_complex(a):
         dtype = to_aval(a).dtype
         i_im = ew.mul(ew.convert_element_type(ew.imag(tr), dtype),
-                      sh.full(to_aval(tr).shape, 1j, dtype))
+                      sh.full((), 1j, dtype))
         return (sign, logdet), (ew.mul(sign, i_im), ew.real(tr))
     return (sign, logdet), (_const(0, sign), tr)
 
@@ -313,8 +311,8 @@ def _pinv(a: Any, rtol: Any) -> Any:
 
 
 def _bcast_last(x: Any, shape: tuple, axis: int = -1) -> Any:
-    """``x`` (shape ``shape`` without ``axis``, or shape ``shape[:-1]`` for axis -1 of a
-    reduced value) broadcast into ``shape``."""
+    """``x``, whose shape is ``shape`` without ``axis`` (or ``shape`` itself), broadcast into
+    ``shape`` along ``axis``."""
     nd = len(shape)
     axis %= nd
     xa = to_aval(x)

@@ -1,5 +1,4 @@
 """xform.scipy: ``jax.scipy``'s functions, built from xform.lax (so they transform)."""
 
 from xform.scipy import linalg as linalg
-# xform.scipy.special is being added separately; its import line goes here once it exists:
-# from xform.scipy import special as special
+from xform.scipy import special as special

@@ -9,6 +9,7 @@ rules build may keep concrete consts (zeros of a dtype, say), never tracers.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Sequence
 
 from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
@@ -134,8 +135,24 @@ def trace_flat(fun: Callable, in_avals: Sequence[ShapedArray], kind: str = "jit"
     return closed, aux
 
 
+# -- caches of transformed sub-jaxprs, per jaxpr object (dropped with it) --------------------
+class JaxprCache:
+    """``cache.get(closed, key)`` / ``cache.put(closed, key, value)``: entries live as long as the
+    jaxpr ``closed`` does (eager code traces new jaxprs on every call)."""
+
+    def __init__(self):
+        self._d: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get(self, closed: ClosedJaxpr, key: Any) -> Any:
+        return self._d.get(closed, {}).get(key)
+
+    def put(self, closed: ClosedJaxpr, key: Any, value: Any) -> Any:
+        self._d.setdefault(closed, {})[key] = value
+        return value
+
+
 # -- batching sub-jaxprs --------------------------------------------------------------------
-_batched: dict = {}
+_batched = JaxprCache()
 
 
 def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | None],
@@ -146,8 +163,8 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
     batched even when it does not depend on a batched input (broadcast). Returns the batched
     jaxpr and which outputs are batched."""
     axis_name = current_axis_name()
-    key = (closed, axis_size, tuple(in_dims), tuple(force_out), axis_name)
-    hit = _batched.get(key)
+    key = (axis_size, tuple(in_dims), tuple(force_out), axis_name)
+    hit = _batched.get(closed, key)
     if hit is not None:
         return hit
     in_avals = []
@@ -175,9 +192,7 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
             batched.append(d is not not_mapped)
         return flat, batched
 
-    out = trace_flat(fun, in_avals, description="vmap of control flow")
-    _batched[key] = out
-    return out
+    return _batched.put(closed, key, trace_flat(fun, in_avals, description="vmap of control flow"))
 
 
 def batched_at(x: Any, d: int | None, dst: int) -> Any:
@@ -185,7 +200,7 @@ def batched_at(x: Any, d: int | None, dst: int) -> Any:
 
 
 # -- differentiating sub-jaxprs -------------------------------------------------------------
-_jvps: dict = {}
+_jvps = JaxprCache()
 
 
 def jvp_jaxpr(closed: ClosedJaxpr, nonzeros: Sequence[bool],
@@ -194,8 +209,8 @@ def jvp_jaxpr(closed: ClosedJaxpr, nonzeros: Sequence[bool],
     ``primal outs + tangents of the nonzero outputs``. An output marked in ``instantiate_out``
     always gets a tangent (zeros when symbolic). Returns the jaxpr and which outputs have
     tangents."""
-    key = (closed, tuple(nonzeros), tuple(instantiate_out))
-    hit = _jvps.get(key)
+    key = (tuple(nonzeros), tuple(instantiate_out))
+    hit = _jvps.get(closed, key)
     if hit is not None:
         return hit
     avals = closed.in_avals
@@ -211,9 +226,8 @@ def jvp_jaxpr(closed: ClosedJaxpr, nonzeros: Sequence[bool],
         kept = [instantiate(t) for t, nz in zip(t_out, out_nz) if nz]
         return list(p_out) + kept, out_nz
 
-    out = trace_flat(fun, list(avals) + t_avals, description="jvp of control flow")
-    _jvps[key] = out
-    return out
+    return _jvps.put(closed, key, trace_flat(fun, list(avals) + t_avals,
+                                             description="jvp of control flow"))
 
 
 def under_linearize() -> bool:

@@ -25,8 +25,8 @@ from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
 from xform.lax.control_flow.common import (
-    batch_jaxpr, call_jaxpr, check_same_types, fun_label, join_consts, join_weak, jvp_jaxpr,
-    nonzero, trace_flat, trace_fun, under_linearize,
+    JaxprCache, batch_jaxpr, call_jaxpr, check_same_types, fun_label, join_consts, join_weak,
+    jvp_jaxpr, nonzero, trace_flat, trace_fun, under_linearize,
 )
 
 cond_p = Primitive("cond", multiple_results=True)
@@ -146,21 +146,23 @@ def _cond_jvp(primals, tangents, *, branches):
     return primal_out, t_out
 
 
-_split_cache: dict = {}
+_split_cache = JaxprCache()
 
 
 def _linearize_branches(branches, nz):
     """Known branches (operands -> outputs + residual slots) and linear branches (residual slots
     + nonzero tangents -> output tangents). Residuals of different branches share a slot when
     their types agree; a branch fills the slots it does not use with zeros."""
-    key = (branches, tuple(nz))
-    if key in _split_cache:
-        return _split_cache[key]
+    # keyed weakly on the first branch; the others by id (they live and die together)
+    key = (tuple(id(b) for b in branches), tuple(nz))
+    hit = _split_cache.get(branches[0], key)
+    if hit is not None:
+        return hit
     n_out = len(branches[0].out_avals)
     parts = [linearize_jaxpr(br, nz) for br in branches]
     slots: list[ShapedArray] = []
     assign = []  # per branch: slot of each residual
-    for known, _, n_res in parts:
+    for known, _, _ in parts:
         res_avals = known.out_avals[n_out:]
         used: set = set()
         mine = []
@@ -176,7 +178,7 @@ def _linearize_branches(branches, nz):
     known_out, linear_out = [], []
     op_avals = branches[0].in_avals
     t_avals = [tangent_aval(a) for a, z in zip(op_avals, nz) if z]
-    for (known, linear, n_res), mine in zip(parts, assign):
+    for (known, linear, _), mine in zip(parts, assign):
         def known_fun(*ops, known=known, mine=mine):
             outs = call_jaxpr(known, *ops)
             filled = [zeros_like_aval(s) for s in slots]
@@ -190,8 +192,7 @@ def _linearize_branches(branches, nz):
 
         known_out.append(trace_flat(known_fun, op_avals)[0])
         linear_out.append(trace_flat(linear_fun, slots + t_avals)[0])
-    out = _split_cache[key] = (tuple(known_out), tuple(linear_out))
-    return out
+    return _split_cache.put(branches[0], key, (tuple(known_out), tuple(linear_out)))
 
 
 jvp_rules[cond_p] = _cond_jvp

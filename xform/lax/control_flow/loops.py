@@ -87,7 +87,8 @@ def _scan_batch_rule(axis_size, vals, dims, *, jaxpr, length, num_consts, num_ca
     consts, init, xs = _split3(vals, num_consts, num_carry)
     cd, idims, xd = _split3(dims, num_consts, num_carry)
     consts = [x if d is not_mapped else moveaxis(x, d, 0) for x, d in zip(consts, cd)]
-    xs = [x if d is not_mapped else moveaxis(x, d, 1) for x, d in zip(xs, xd)]  # after the scan axis
+    # xs keep the scan axis first; their batch axis goes right after it
+    xs = [x if d is not_mapped else moveaxis(x, d, 1) for x, d in zip(xs, xd)]
     const_b = [d is not not_mapped for d in cd]
     xs_b = [d is not not_mapped for d in xd]
     carry_b = [d is not not_mapped for d in idims]
@@ -247,7 +248,8 @@ def _scan_transpose(cts, *args, jaxpr, length, num_consts, num_carry, reverse, u
     outs = scan_p.bind(*k_consts, *acc0, *ct_carry, *k_xs, *ct_ys_vals, jaxpr=bwd, length=length,
                        num_consts=n_kc, num_carry=n_uc + num_carry, reverse=not reverse,
                        unroll=unroll)
-    ct_c, ct_init, ct_x = iter(outs[:n_uc]), outs[n_uc:n_uc + num_carry], iter(outs[n_uc + num_carry:])
+    ct_c, ct_x = iter(outs[:n_uc]), iter(outs[n_uc + num_carry:])
+    ct_init = outs[n_uc:n_uc + num_carry]
     return ([next(ct_c) if u else None for u in c_und]
             + [None if k else c for c, k in zip(ct_init, init_known)]
             + [next(ct_x) if u else None for u in x_und])

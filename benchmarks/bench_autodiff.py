@@ -1,0 +1,151 @@
+"""Autodiff figures: per-sample gradients, their first call, un-jitted vmap(grad), jacobians.
+
+    python -m benchmarks.bench_autodiff [--quick]
+
+- per-sample gradients of an MLP 784-512-512-10, batch 128, ``jit(vmap(grad(loss)))``:
+  xform / JAX ≤ 1.0 and xform / torch.func ≤ 1.0 (``torch.func.vmap(torch.func.grad(loss))``,
+  no torch.compile). Run every system with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (run_all
+  sets it); torch rows are skipped when torch is not installed.
+- first call of that function (trace, lower, compile; fresh functions and cleared caches each
+  round, timed through ``.lower(...).compile()``): xform / JAX ≤ 1.5.
+- un-jitted ``vmap(grad(loss))`` of a small MLP 32-64-64-10, batch 16: xform / JAX ≤ 1.0.
+- ``jit(jacrev(f))``, ``jit(jacfwd(f))``, ``jit(hessian(f))`` of a small f: R^16 -> R^16,
+  xform / JAX ≤ 1.05 each.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import xform
+import xform.numpy as xnp
+from benchmarks import _models
+from benchmarks._common import (
+    Row, interleaved, interleaved_fresh, on_device, put, ratio_row, torch_device, torch_or_none,
+)
+
+PER_SAMPLE_BOUND = 1.0
+FIRST_CALL_BOUND = 1.5
+EAGER_BOUND = 1.0
+JACOBIAN_BOUND = 1.05
+PER_SAMPLE_FIG = "per-sample grads: jit(vmap(grad(loss))), MLP 784-512-512-10, batch 128"
+
+
+def _sizes(quick: bool) -> tuple[tuple[int, ...], int]:
+    """MLP layer sizes and batch: the figure's, or tiny ones that only check the programs."""
+    return ((64, 32, 32, 10), 8) if quick else (_models.MLP_SIZES, 128)
+
+
+def _per_sample_fns():
+    xloss, jloss = _models.mlp_loss_fn(xnp), _models.mlp_loss_fn(jnp)
+    xf = xform.jit(xform.vmap(xform.grad(xloss), in_axes=(None, 0, 0)))
+    jf = jax.jit(jax.vmap(jax.grad(jloss), in_axes=(None, 0, 0)))
+    return xf, jf
+
+
+def per_sample(device: str = "cpu", quick: bool = False) -> list[Row]:
+    rounds, number = (1, 1) if quick else (15, 3)
+    sizes, batch = _sizes(quick)
+    params_np = _models.mlp_params(sizes)
+    x_np, y_np = _models.mlp_data(batch, sizes)
+    with on_device(device):
+        params, x, y = put(params_np, device), put(x_np, device), put(y_np, device)
+        xf, jf = _per_sample_fns()
+        sides = {"xform": lambda: xf(params, x, y), "jax": lambda: jf(params, x, y)}
+        torch = torch_or_none()
+        if torch is not None:
+            dev = torch_device(device)
+            tparams = [tuple(torch.from_numpy(a.copy()).to(dev) for a in layer)
+                       for layer in params_np]
+            tx, ty = torch.from_numpy(x_np).to(dev), torch.from_numpy(y_np).to(dev)
+            tf = torch.func.vmap(torch.func.grad(_models.torch_mlp_loss_fn(torch)),
+                                 in_dims=(None, 0, 0))
+            sides["torch"] = lambda: tf(tparams, tx, ty)
+            got = [g.cpu().numpy() for layer in tf(tparams, tx, ty) for g in layer]
+            want = [np.asarray(g) for g in jax.tree_util.tree_leaves(jf(params, x, y))]
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4)
+        for g, w in zip(jax.tree_util.tree_leaves(xf(params, x, y)),
+                        jax.tree_util.tree_leaves(jf(params, x, y))):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-3, atol=1e-4)
+        times = interleaved(sides, rounds, number, warmup=2)
+    rows = [ratio_row(PER_SAMPLE_FIG, times, "xform", "jax", "JAX", PER_SAMPLE_BOUND,
+                      device=device)]
+    if "torch" in times:
+        rows.append(ratio_row(PER_SAMPLE_FIG, times, "xform", "torch", "torch.func",
+                              PER_SAMPLE_BOUND, device=device))
+        rows.append(ratio_row(PER_SAMPLE_FIG, times, "jax", "torch", "torch.func", None,
+                              "JAX for reference", device, subject="JAX"))
+    return rows
+
+
+def first_call(device: str = "cpu", quick: bool = False) -> list[Row]:
+    rounds = 1 if quick else 7
+    with on_device(device):
+        sizes, batch = _sizes(quick)
+        params = put(_models.mlp_params(sizes), device)
+        x, y = put(_models.mlp_data(batch, sizes), device)
+
+        def maker(which):
+            def make():
+                xf, jf = _per_sample_fns()  # new closures: no cache can hit
+                f = xf if which == "xform" else jf
+                return lambda: f.lower(params, x, y).compile()
+            return make
+
+        times = interleaved_fresh({"xform": maker("xform"), "jax": maker("jax")}, rounds)
+    return [ratio_row("first call (trace+lower+compile) of jit(vmap(grad(loss))), "
+                      "MLP 784-512-512-10, batch 128", times, "xform", "jax", "JAX",
+                      FIRST_CALL_BOUND, device=device)]
+
+
+def eager_vmap_grad(device: str = "cpu", quick: bool = False) -> list[Row]:
+    rounds, number = (1, 1) if quick else (15, 5)
+    sizes = (32, 64, 64, 10)
+    with on_device(device):
+        params = put(_models.mlp_params(sizes), device)
+        x, y = put(_models.mlp_data(16, sizes), device)
+        xf = xform.vmap(xform.grad(_models.mlp_loss_fn(xnp)), in_axes=(None, 0, 0))
+        jf = jax.vmap(jax.grad(_models.mlp_loss_fn(jnp)), in_axes=(None, 0, 0))
+        times = interleaved({"xform": lambda: xf(params, x, y), "jax": lambda: jf(params, x, y)},
+                            rounds, number, warmup=2)
+    return [ratio_row("un-jitted vmap(grad(loss)), MLP 32-64-64-10, batch 16", times, "xform",
+                      "jax", "JAX", EAGER_BOUND, device=device)]
+
+
+def jacobians(device: str = "cpu", quick: bool = False) -> list[Row]:
+    rounds, number = (1, 1) if quick else (21, 200)
+    xf, jf = _models.jac_fn(xnp), _models.jac_fn(jnp)
+    rows = []
+    with on_device(device):
+        x = put(np.linspace(-1.0, 1.0, 16, dtype=np.float32), device)
+        sides = {}
+        for name, xt, jt in (("jacrev", xform.jacrev, jax.jacrev),
+                             ("jacfwd", xform.jacfwd, jax.jacfwd),
+                             ("hessian", xform.hessian, jax.hessian)):
+            a, b = xform.jit(xt(xf)), jax.jit(jt(jf))
+            np.testing.assert_allclose(np.asarray(a(x)), np.asarray(b(x)), rtol=1e-4, atol=1e-5)
+            sides[f"xform {name}"] = lambda f=a: f(x)
+            sides[f"jax {name}"] = lambda f=b: f(x)
+        times = interleaved(sides, rounds, number, warmup=5)
+    for name in ("jacrev", "jacfwd", "hessian"):
+        rows.append(ratio_row(f"jit({name}(f)), f: R^16 -> R^16", times, f"xform {name}",
+                              f"jax {name}", "JAX", JACOBIAN_BOUND, device=device))
+    return rows
+
+
+def run(device: str = "cpu", quick: bool = False) -> list[Row]:
+    return (per_sample(device, quick) + first_call(device, quick)
+            + eager_vmap_grad(device, quick) + jacobians(device, quick))
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from benchmarks._common import ensure_hugetlb, print_rows
+    ensure_hugetlb()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    print_rows(run(quick=ap.parse_args().quick))

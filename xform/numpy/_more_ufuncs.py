@@ -1,0 +1,503 @@
+"""More elementwise functions of xform.numpy: the log-sum-exp pair, hypot, copysign, fmod,
+divmod, heaviside, sinc, angle conversions, the NaN/inf tests, isclose and friends, signbit,
+nan_to_num, frexp/ldexp, gcd/lcm and the array-API aliases.
+
+Each is built from xform.lax and the basic ufuncs, so it traces, differentiates and batches.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from xform.core.avals import canonicalize_dtype, is_python_scalar
+from xform.core.trace import to_aval
+from xform import lax
+from xform.numpy import _ufuncs as uf
+from xform.numpy._eager import eager_jit
+from xform.numpy._promote import (
+    check_arraylike, convert, promote_args, promote_args_inexact, promote_to_inexact,
+)
+
+
+def _dtype(x: Any) -> np.dtype:
+    return to_aval(x).dtype
+
+
+def _is_inexact(x: Any) -> bool:
+    return bool(np.issubdtype(_dtype(x), np.inexact)) or _dtype(x) == np.dtype("bfloat16")
+
+
+def _is_complex(x: Any) -> bool:
+    return bool(np.issubdtype(_dtype(x), np.complexfloating))
+
+
+def _const(x: Any, value: Any) -> Any:
+    """``value`` as a weak scalar of ``x``'s dtype (a literal when staged)."""
+    return convert(value, _dtype(x), True)
+
+
+def _as_array(x: Any) -> Any:
+    return uf._as_array(x)
+
+
+def _inexact_pair(name: str, x1: Any, x2: Any) -> list:
+    """Promoted to one inexact dtype and broadcast to one shape (for ``select``)."""
+    return uf.broadcast_for_shapes(*promote_args_inexact(name, x1, x2))
+
+
+# -- log-sum-exp pairs, hypot, copysign ----------------------------------------------------
+@eager_jit()
+def logaddexp(x1: Any, x2: Any, /) -> Any:
+    """``log(exp(x1) + exp(x2))`` without overflow, as ``jax.numpy.logaddexp``."""
+    x1, x2 = _inexact_pair("logaddexp", x1, x2)
+    amax = lax.max(x1, x2)
+    delta = lax.sub(x1, x2)
+    out = lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta)))))
+    # delta is NaN for NaN inputs and for two equal infinities: x1 + x2 is right for both
+    return lax.select(lax.ne(delta, delta), lax.add(x1, x2), out)
+
+
+@eager_jit()
+def logaddexp2(x1: Any, x2: Any, /) -> Any:
+    """``log2(2**x1 + 2**x2)`` without overflow, as ``jax.numpy.logaddexp2``."""
+    x1, x2 = _inexact_pair("logaddexp2", x1, x2)
+    amax = lax.max(x1, x2)
+    delta = lax.sub(x1, x2)
+    ln2 = _const(x1, np.log(2))
+    out = lax.add(amax, lax.div(lax.log1p(lax.exp2(lax.neg(lax.abs(delta)))), ln2))
+    return lax.select(lax.ne(delta, delta), lax.add(x1, x2), out)
+
+
+@eager_jit()
+def hypot(x1: Any, x2: Any, /) -> Any:
+    """``sqrt(x1**2 + x2**2)`` without overflow, as ``jax.numpy.hypot``."""
+    x1, x2 = _inexact_pair("hypot", x1, x2)
+    if _is_complex(x1):
+        raise TypeError("hypot does not support complex-valued inputs.")
+    a, b = lax.abs(x1), lax.abs(x2)
+    big, small = lax.max(a, b), lax.min(a, b)
+    zero = lax.eq(big, _const(big, 0))
+    safe = lax.select(zero, lax.full_like(big, 1), big)
+    out = lax.mul(safe, lax.sqrt(lax.add(_const(big, 1), lax.square(lax.div(small, safe)))))
+    out = lax.select(zero, big, out)
+    inf = lax.bitwise_or(isinf(x1), isinf(x2))
+    return lax.select(inf, lax.full_like(big, np.inf), out)
+
+
+@eager_jit()
+def signbit(x: Any, /) -> Any:
+    """True where the sign bit is set (``-0.0`` included), as ``jax.numpy.signbit``."""
+    check_arraylike("signbit", x)
+    x = _as_array(x)
+    d = _dtype(x)
+    if d == np.bool_ or np.issubdtype(d, np.unsignedinteger):
+        return lax.full_like(x, False, np.bool_)
+    if np.issubdtype(d, np.integer):
+        return lax.lt(x, _const(x, 0))
+    if _is_complex(x):
+        raise ValueError("signbit does not support complex-valued inputs.")
+    x = lax.stop_gradient(x)
+    # -0.0 compares equal to 0.0; its reciprocal -inf tells the sign
+    neg_zero = lax.bitwise_and(lax.eq(x, _const(x, 0)),
+                               lax.lt(lax.div(_const(x, 1), x), _const(x, 0)))
+    return lax.bitwise_or(lax.lt(x, _const(x, 0)), neg_zero)
+
+
+@eager_jit()
+def copysign(x1: Any, x2: Any, /) -> Any:
+    """``x1``'s magnitude with ``x2``'s sign, as ``jax.numpy.copysign``."""
+    x1, x2 = _inexact_pair("copysign", x1, x2)
+    if _is_complex(x1):
+        raise TypeError("copysign does not support complex-valued inputs")
+    mag = lax.abs(x1)
+    return lax.select(signbit(x2), lax.neg(mag), mag)
+
+
+# -- division-like ---------------------------------------------------------------------------
+@eager_jit()
+def fmod(x1: Any, x2: Any, /) -> Any:
+    """C-style remainder (the dividend's sign), as ``jax.numpy.fmod``."""
+    x1, x2 = promote_args("fmod", x1, x2)
+    if np.issubdtype(_dtype(x1), np.integer):
+        x2 = lax.select(lax.eq(x2, _const(x2, 0)), lax.full_like(x2, 1), x2)
+    return lax.rem(x1, x2)
+
+
+def divmod(x1: Any, x2: Any, /) -> tuple:  # noqa: A001 - jax.numpy's name
+    """``(floor_divide(x1, x2), remainder(x1, x2))``, as ``jax.numpy.divmod``."""
+    return uf.floor_divide(x1, x2), uf.remainder(x1, x2)
+
+
+@eager_jit()
+def reciprocal(x: Any, /) -> Any:
+    """Elementwise ``1 / x`` (integer division for integers), as ``jax.numpy.reciprocal``."""
+    check_arraylike("reciprocal", x)
+    return lax.integer_pow(_as_array(x), -1)
+
+
+@eager_jit()
+def fabs(x: Any, /) -> Any:
+    """Absolute value as a float, as ``jax.numpy.fabs``."""
+    check_arraylike("fabs", x)
+    (x,) = promote_to_inexact(_as_array(x))
+    if _is_complex(x):
+        raise TypeError("fabs does not support complex-valued inputs.")
+    return lax.abs(x)
+
+
+@eager_jit()
+def heaviside(x1: Any, x2: Any, /) -> Any:
+    """0 for ``x1 < 0``, ``x2`` at ``x1 == 0``, 1 for ``x1 > 0``, as ``jax.numpy.heaviside``."""
+    x1, x2 = _inexact_pair("heaviside", x1, x2)
+    zero = _const(x1, 0)
+    out = lax.select(lax.lt(x1, zero), lax.full_like(x1, 0),
+                     lax.select(lax.gt(x1, zero), lax.full_like(x1, 1), x2))
+    return lax.select(isnan(x1), x1, out)
+
+
+@eager_jit()
+def sinc(x: Any, /) -> Any:
+    """``sin(pi x) / (pi x)`` with ``sinc(0) = 1``, as ``jax.numpy.sinc``."""
+    check_arraylike("sinc", x)
+    (x,) = promote_to_inexact(_as_array(x))
+    is_zero = lax.eq(x, _const(x, 0))
+    pi_x = lax.mul(_const(x, np.pi), lax.select(is_zero, lax.full_like(x, 1), x))
+    return lax.select(is_zero, lax.full_like(x, 1), lax.div(lax.sin(pi_x), pi_x))
+
+
+def _scale(name: str, factor: float) -> Callable:
+    @eager_jit()
+    def f(x: Any, /) -> Any:
+        check_arraylike(name, x)
+        (x,) = promote_to_inexact(_as_array(x))
+        return lax.mul(x, _const(x, factor))
+    f.__wrapped_eager__.__name__ = f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise angle conversion, as ``jax.numpy.{name}``."
+    return f
+
+
+deg2rad = _scale("deg2rad", np.pi / 180)
+radians = _scale("radians", np.pi / 180)
+rad2deg = _scale("rad2deg", 180 / np.pi)
+degrees = _scale("degrees", 180 / np.pi)
+
+
+# -- NaN / inf tests and closeness ---------------------------------------------------------
+def isnan(x: Any, /) -> Any:
+    """True where ``x`` is NaN, as ``jax.numpy.isnan``."""
+    check_arraylike("isnan", x)
+    x = _as_array(x)
+    if not _is_inexact(x):
+        return lax.full_like(x, False, np.bool_)
+    return lax.ne(x, x)
+
+
+def isinf(x: Any, /) -> Any:
+    """True where ``x`` is positive or negative infinity, as ``jax.numpy.isinf``."""
+    check_arraylike("isinf", x)
+    x = _as_array(x)
+    if not _is_inexact(x):
+        return lax.full_like(x, False, np.bool_)
+    if _is_complex(x):
+        return lax.bitwise_or(isinf(lax.real(x)), isinf(lax.imag(x)))
+    return lax.eq(lax.abs(x), _const(x, np.inf))
+
+
+def isfinite(x: Any, /) -> Any:
+    """True where ``x`` is neither infinite nor NaN, as ``jax.numpy.isfinite``."""
+    check_arraylike("isfinite", x)
+    x = _as_array(x)
+    if not _is_inexact(x):
+        return lax.full_like(x, True, np.bool_)
+    if _is_complex(x):
+        return lax.bitwise_and(lax.is_finite(lax.real(x)), lax.is_finite(lax.imag(x)))
+    return lax.is_finite(x)
+
+
+def isposinf(x: Any, /) -> Any:
+    """True where ``x`` is ``+inf``, as ``jax.numpy.isposinf``."""
+    x = _as_array(x)
+    if not _is_inexact(x):
+        return lax.full_like(x, False, np.bool_)
+    return lax.eq(x, _const(x, np.inf))
+
+
+def isneginf(x: Any, /) -> Any:
+    """True where ``x`` is ``-inf``, as ``jax.numpy.isneginf``."""
+    x = _as_array(x)
+    if not _is_inexact(x):
+        return lax.full_like(x, False, np.bool_)
+    return lax.eq(x, _const(x, -np.inf))
+
+
+@eager_jit(static_argnames=("equal_nan",))
+def isclose(a: Any, b: Any, rtol: Any = 1e-05, atol: Any = 1e-08,
+            equal_nan: bool = False) -> Any:
+    """``|a - b| <= atol + rtol * |b|`` elementwise, as ``jax.numpy.isclose``."""
+    a, b = promote_args("isclose", a, b)
+    if not _is_inexact(a):
+        return lax.eq(a, b)
+    real_dt = to_aval(lax.abs(a)).dtype
+    rtol = convert(rtol, real_dt, True)
+    atol = convert(atol, real_dt, True)
+    out = lax.le(lax.abs(lax.sub(a, b)), lax.add(atol, lax.mul(rtol, lax.abs(b))))
+    # infinities are close only to themselves
+    inf = lax.bitwise_or(isinf(a), isinf(b))
+    out = lax.select(inf, lax.eq(a, b), out)
+    if equal_nan:
+        out = lax.bitwise_or(out, lax.bitwise_and(isnan(a), isnan(b)))
+    return out
+
+
+@eager_jit(static_argnames=("equal_nan",))
+def allclose(a: Any, b: Any, rtol: Any = 1e-05, atol: Any = 1e-08,
+             equal_nan: bool = False) -> Any:
+    """True when every element pair is close (see ``isclose``), as ``jax.numpy.allclose``."""
+    from xform.numpy._reductions import all as all_
+    return all_(isclose(a, b, rtol, atol, equal_nan))
+
+
+def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
+    """True when the arrays have one shape and equal elements, as ``jax.numpy.array_equal``."""
+    from xform.numpy._creation import array, asarray
+    from xform.numpy._reductions import all as all_
+    a1, a2 = asarray(a1), asarray(a2)
+    if to_aval(a1).shape != to_aval(a2).shape:
+        return array(False, dtype=np.bool_)
+    eq = uf.equal(a1, a2)
+    if equal_nan:
+        eq = lax.bitwise_or(eq, lax.bitwise_and(isnan(a1), isnan(a2)))
+    return all_(eq)
+
+
+def array_equiv(a1: Any, a2: Any) -> Any:
+    """True when the arrays broadcast together and are equal, as ``jax.numpy.array_equiv``."""
+    from xform.numpy._creation import array, asarray
+    from xform.numpy._reductions import all as all_
+    a1, a2 = asarray(a1), asarray(a2)
+    try:
+        np.broadcast_shapes(to_aval(a1).shape, to_aval(a2).shape)
+    except ValueError:
+        return array(False, dtype=np.bool_)
+    return all_(uf.equal(a1, a2))
+
+
+@eager_jit(static_argnames=("copy",))
+def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
+               neginf: Any = None) -> Any:
+    """NaN to ``nan``, infinities to the largest finite values (or the given ones), as
+    ``jax.numpy.nan_to_num``."""
+    check_arraylike("nan_to_num", x)
+    x = _as_array(x)
+    if not _is_inexact(x):
+        return x
+    if _is_complex(x):
+        raise NotImplementedError("nan_to_num of complex values is not implemented")
+    info = np.finfo(_dtype(x))
+    posinf = float(info.max) if posinf is None else posinf
+    neginf = float(info.min) if neginf is None else neginf
+    x = uf.where(isnan(x), convert(nan, _dtype(x), True), x)
+    x = uf.where(isposinf(x), convert(posinf, _dtype(x), True), x)
+    return uf.where(isneginf(x), convert(neginf, _dtype(x), True), x)
+
+
+# -- rounding family -----------------------------------------------------------------------
+@eager_jit()
+def trunc(x: Any, /) -> Any:
+    """Round toward zero, as ``jax.numpy.trunc`` (integers unchanged)."""
+    check_arraylike("trunc", x)
+    x = _as_array(x)
+    if not _is_inexact(x):
+        return x
+    return lax.select(lax.lt(x, _const(x, 0)), lax.ceil(x), lax.floor(x))
+
+
+fix = trunc
+
+
+@eager_jit()
+def rint(x: Any, /) -> Any:
+    """Round to the nearest integer, halves to even, as ``jax.numpy.rint`` (always inexact)."""
+    check_arraylike("rint", x)
+    (x,) = promote_to_inexact(_as_array(x))
+    if _is_complex(x):
+        return lax.add(convert(lax.round(lax.real(x), 1), _dtype(x)),
+                       lax.mul(convert(lax.round(lax.imag(x), 1), _dtype(x)), _const(x, 1j)))
+    return lax.round(x, 1)
+
+
+@eager_jit()
+def modf(x: Any, /, out: None = None) -> tuple:
+    """Fractional and integral parts (both with ``x``'s sign), as ``jax.numpy.modf``."""
+    check_arraylike("modf", x)
+    (x,) = promote_to_inexact(_as_array(x))
+    whole = trunc(x)
+    return lax.sub(x, whole), whole
+
+
+@eager_jit()
+def fmax(x1: Any, x2: Any) -> Any:
+    """Elementwise maximum ignoring NaNs, as ``jax.numpy.fmax``."""
+    x1, x2 = promote_args("fmax", x1, x2)
+    return uf.where(lax.bitwise_or(lax.gt(x1, x2), isnan(x2)), x1, x2)
+
+
+@eager_jit()
+def fmin(x1: Any, x2: Any) -> Any:
+    """Elementwise minimum ignoring NaNs, as ``jax.numpy.fmin``."""
+    x1, x2 = promote_args("fmin", x1, x2)
+    return uf.where(lax.bitwise_or(lax.lt(x1, x2), isnan(x2)), x1, x2)
+
+
+@eager_jit()
+def float_power(x1: Any, x2: Any, /) -> Any:
+    """``x1 ** x2`` in the widest float type, as ``jax.numpy.float_power``."""
+    check_arraylike("float_power", x1, x2)
+    wide = canonicalize_dtype(np.float64)
+    d = np.result_type(*[np.dtype(type(v)) if is_python_scalar(v) else _dtype(v)
+                         for v in (x1, x2)])
+    if np.issubdtype(d, np.complexfloating):
+        wide = canonicalize_dtype(np.complex128)
+    x1, x2 = promote_args("float_power", convert(x1, wide), convert(x2, wide))
+    return lax.pow(x1, x2)
+
+
+@eager_jit()
+def nextafter(x1: Any, x2: Any, /) -> Any:
+    """The next float after ``x1`` toward ``x2``, as ``jax.numpy.nextafter``."""
+    x1, x2 = promote_args_inexact("nextafter", x1, x2)
+    return lax.nextafter(x1, x2)
+
+
+# -- exponent/mantissa ----------------------------------------------------------------------
+@eager_jit()
+def ldexp(x1: Any, x2: Any, /) -> Any:
+    """``x1 * 2**x2`` for integer ``x2``, as ``jax.numpy.ldexp``."""
+    check_arraylike("ldexp", x1, x2)
+    x2 = _as_array(x2)
+    if not np.issubdtype(_dtype(x2), np.integer):
+        raise ValueError(f"ldexp: x2 must be an integer array, got {_dtype(x2).name}")
+    (x1,) = promote_to_inexact(_as_array(x1))
+    e = convert(x2, _dtype(x1))
+    half = lax.floor(lax.mul(e, _const(e, 0.5)))
+    # two factors keep 2**e representable when x1 * 2**e is
+    x1, half, rest = uf.broadcast_for_shapes(x1, half, lax.sub(e, half))
+    return lax.mul(lax.mul(x1, lax.exp2(half)), lax.exp2(rest))
+
+
+@eager_jit()
+def frexp(x: Any, /) -> tuple:
+    """Mantissa in ``[0.5, 1)`` and int32 exponent with ``x = m * 2**e``, as
+    ``jax.numpy.frexp``."""
+    check_arraylike("frexp", x)
+    (x,) = promote_to_inexact(_as_array(x))
+    if _is_complex(x):
+        raise TypeError("frexp does not support complex-valued inputs")
+    special = lax.bitwise_or(lax.eq(x, _const(x, 0)), lax.bitwise_not(lax.is_finite(x)))
+    safe = lax.select(special, lax.full_like(x, 1), lax.abs(x))
+    e = lax.add(lax.floor(lax.div(lax.log(safe), _const(x, np.log(2)))), _const(x, 1))
+    m = ldexp(x, convert(lax.neg(e), np.int32))
+    for big, grow in ((True, 1), (False, -1)):  # fix the rounding of log2 by one step
+        am = lax.abs(m)
+        bad = lax.ge(am, _const(x, 1)) if big else lax.lt(am, _const(x, 0.5))
+        bad = lax.bitwise_and(bad, lax.bitwise_not(special))
+        m = lax.select(bad, lax.mul(m, _const(x, 2.0 ** -grow)), m)
+        e = lax.select(bad, lax.add(e, _const(e, grow)), e)
+    m = lax.select(special, x, m)
+    e = lax.select(special, lax.full_like(e, 0), e)
+    return m, convert(e, np.int32)
+
+
+# -- integer functions -----------------------------------------------------------------------
+@eager_jit()
+def gcd(x1: Any, x2: Any, /) -> Any:
+    """Greatest common divisor of integers, as ``jax.numpy.gcd``."""
+    x1, x2 = promote_args("gcd", x1, x2)
+    if not np.issubdtype(_dtype(x1), np.integer):
+        raise ValueError("Arguments to gcd must be integers.")
+    x1, x2 = uf.broadcast_for_shapes(uf.absolute(x1), uf.absolute(x2))
+
+    def cond(ab):
+        return lax.ne(lax.reduce_or(lax.ne(ab[1], _const(ab[1], 0)),
+                                     tuple(range(len(to_aval(ab[1]).shape)))), False)
+
+    def body(ab):
+        a, b = ab
+        zero = lax.eq(b, _const(b, 0))
+        safe_b = lax.select(zero, lax.full_like(b, 1), b)
+        return (lax.select(zero, a, b), lax.select(zero, lax.full_like(b, 0), lax.rem(a, safe_b)))
+
+    a, _ = lax.while_loop(cond, body, (x1, x2))
+    return a
+
+
+@eager_jit()
+def lcm(x1: Any, x2: Any, /) -> Any:
+    """Least common multiple of integers, as ``jax.numpy.lcm``."""
+    x1, x2 = promote_args("lcm", x1, x2)
+    if not np.issubdtype(_dtype(x1), np.integer):
+        raise ValueError("Arguments to lcm must be integers.")
+    d = gcd(x1, x2)
+    x1, x2, d = uf.broadcast_for_shapes(x1, x2, d)
+    zero = lax.eq(d, _const(d, 0))
+    safe = lax.select(zero, lax.full_like(d, 1), d)
+    return lax.select(zero, lax.full_like(d, 0),
+                      uf.absolute(lax.mul(x1, uf.floor_divide(x2, safe))))
+
+
+# -- complex helpers and predicates -------------------------------------------------------------
+@eager_jit(static_argnames=("deg",))
+def angle(z: Any, deg: bool = False) -> Any:
+    """The complex argument (radians, or degrees with ``deg``), as ``jax.numpy.angle``."""
+    check_arraylike("angle", z)
+    z = _as_array(z)
+    re, im = uf.real(z), uf.imag(z)
+    re, im = promote_to_inexact(re, im)
+    out = lax.atan2(im, re)
+    return lax.mul(out, _const(out, 180 / np.pi)) if deg else out
+
+
+def iscomplexobj(x: Any) -> bool:
+    """True for arrays of a complex dtype (whatever their values)."""
+    return bool(np.issubdtype(to_aval(x).dtype, np.complexfloating))
+
+
+def isrealobj(x: Any) -> bool:
+    """True for arrays of a non-complex dtype."""
+    return not iscomplexobj(x)
+
+
+def iscomplex(x: Any) -> Any:
+    """True where the imaginary part is nonzero, as ``jax.numpy.iscomplex``."""
+    im = uf.imag(_as_array(x))
+    return lax.ne(im, _const(im, 0))
+
+
+def isreal(x: Any) -> Any:
+    """True where the imaginary part is zero, as ``jax.numpy.isreal``."""
+    im = uf.imag(_as_array(x))
+    return lax.eq(im, _const(im, 0))
+
+
+def isscalar(element: Any) -> bool:
+    """True for Python/numpy scalars and 0-d arrays, as ``jax.numpy.isscalar``."""
+    if is_python_scalar(element) or isinstance(element, np.generic):
+        return True
+    return hasattr(element, "shape") and to_aval(element).ndim == 0
+
+
+def astype(x: Any, dtype: Any, /, *, copy: bool = False, device: Any = None) -> Any:
+    """``x`` converted to ``dtype``, as ``jax.numpy.astype``."""
+    check_arraylike("astype", x)
+    return convert(_as_array(x), dtype)
+
+
+# the array API's names for existing functions
+acos, acosh, asin, asinh = uf.arccos, uf.arccosh, uf.arcsin, uf.arcsinh
+atan, atanh, atan2 = uf.arctan, uf.arctanh, uf.arctan2
+pow = uf.power  # noqa: A001
+bitwise_invert = uf.bitwise_not
+bitwise_left_shift = uf.left_shift
+bitwise_right_shift = uf.right_shift
