@@ -134,9 +134,21 @@ def _pair(maker):
     return maker(lax, xnp), maker(jax.lax, jnp)
 
 
-# jitted callables are reused across calls of the same test
+# Un-jitted transforms run each primitive through its own small compiled program, which costs
+# a compile per op: the primitives themselves (cond, scan, while) are checked that way; the
+# constructs built on them are checked under jit (the same rules run while tracing).
+EAGER_TRANSFORMS = {"cond", "scan", "while_loop"}
+
+
 @functools.lru_cache(maxsize=None)
 def _transformed(name, how):
+    f, g, x = _transformed_raw(name, how)
+    if name not in EAGER_TRANSFORMS and how in ("vmap", "grad", "vmap_grad", "jvp", "vmap_jvp"):
+        return xform.jit(f), jax.jit(g), x
+    return f, g, x
+
+
+def _transformed_raw(name, how):
     maker = {**REVERSE_CASES, **FORWARD_CASES}[name]
     f, g = _pair(maker)
     if how == "eager":

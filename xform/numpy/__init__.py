@@ -74,7 +74,7 @@ from xform.numpy._more_ufuncs import (
     atan2 as atan2, atanh as atanh, bitwise_invert as bitwise_invert,
     bitwise_left_shift as bitwise_left_shift, bitwise_right_shift as bitwise_right_shift,
     copysign as copysign, deg2rad as deg2rad, degrees as degrees, divmod as divmod, fabs as fabs,
-    fix as fix, float_power as float_power, fmax as fmax, fmin as fmin, fmod as fmod,
+    float_power as float_power, fmax as fmax, fmin as fmin, fmod as fmod,
     frexp as frexp, gcd as gcd, heaviside as heaviside, hypot as hypot, isclose as isclose,
     iscomplex as iscomplex, iscomplexobj as iscomplexobj, isfinite as isfinite, isinf as isinf,
     isnan as isnan, isneginf as isneginf, isposinf as isposinf, isreal as isreal,

@@ -314,8 +314,6 @@ def trunc(x: Any, /) -> Any:
     return lax.select(lax.lt(x, _const(x, 0)), lax.ceil(x), lax.floor(x))
 
 
-fix = trunc
-
 
 @eager_jit()
 def rint(x: Any, /) -> Any:

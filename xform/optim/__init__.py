@@ -8,7 +8,7 @@
     >>> grads = xform.grad(lambda p: xnp.sum(p["w"] ** 2))(params)
     >>> updates, state = opt.update(grads, state, params)
     >>> optim.apply_updates(params, updates)["w"]
-    Array([ 0.9, -1.9], dtype=float32)
+    Array([ 0.9000007, -1.9000007], dtype=float32)
 
 Everything is a pure function of arrays, so a training step ``jit``-compiles, and ``vmap`` over
 a stacked ensemble (``xform.nn.stack``) trains every member in one step; pass each member's
