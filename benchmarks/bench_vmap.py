@@ -21,7 +21,7 @@ import numpy as np
 import xform
 import xform.numpy as xnp
 from benchmarks import _models
-from benchmarks._common import Row, interleaved, on_device, put, ratio_row
+from benchmarks._common import Row, block, interleaved, on_device, put, ratio_row
 
 NEURON_BOUND = 1.05
 SEED002_SIZES = (100, 1000, 5000, 10000)
@@ -81,14 +81,20 @@ def seed002(device: str = "cpu", quick: bool = False,
     rows = []
     for n in sizes:
         # loops cost n eager calls each, so big sizes get fewer rounds
-        rounds = 1 if quick else (5 if n <= 1000 else 3)
+        rounds = 1 if quick else {100: 15, 1000: 7}.get(n, 3)
         rng = np.random.default_rng(n)
         with on_device(device):
             x = put(rng.standard_normal((n, n), dtype=np.float32), device)
             y = put(rng.standard_normal((n, n), dtype=np.float32), device)
             vec = put(rng.standard_normal(n, dtype=np.float32), device)
+            # warm up on two rows (compiles the per-row eager ops), not on n of them
+            for fn in _seed002_sides(x[:2], y[:2], vec).values():
+                block(fn())
             sides = _seed002_sides(x, y, vec)
-            times = interleaved(sides, rounds, 1, warmup=1)
+            for name, fn in sides.items():
+                if "vmap" in name:
+                    block(fn())
+            times = interleaved(sides, rounds, 1, warmup=0)
         for fn in ("custom_dot", "mv"):
             key = "cd" if fn == "custom_dot" else "mv"
             fig = f"seed-002 {fn}, n={n}: vmap / Python loop"

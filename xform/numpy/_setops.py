@@ -307,7 +307,8 @@ def setdiff1d(ar1: Any, ar2: Any, assume_unique: bool = False, *, size: int | No
     ar1 = sh.ravel(asarray(ar1))
     aux, mask, _ = _sorted_mask(ar1, True)
     keep = lax.bitwise_and(mask, isin(aux, ar2, invert=True))
-    return _masked_unique("setdiff1d", aux, keep, size, fill_value)
+    # JAX pads setdiff1d with 0 by default (intersect1d with the smallest value)
+    return _masked_unique("setdiff1d", aux, keep, size, 0 if fill_value is None else fill_value)
 
 
 def intersect1d(ar1: Any, ar2: Any, assume_unique: bool = False,
