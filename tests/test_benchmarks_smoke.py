@@ -21,7 +21,6 @@ from benchmarks._common import markdown_table  # noqa: E402
 RUNNERS = {
     "dispatch": bench_dispatch.rows,
     "compiled": bench_compiled.run,
-    "neuron": bench_vmap.neuron,
     "seed002": bench_vmap.seed002,
     "per_sample": bench_autodiff.per_sample,
     "first_call": bench_autodiff.first_call,
@@ -42,4 +41,5 @@ def test_benchmark_runs(name):
 
 def test_neuron_jaxprs_hold_the_same_ops():
     (row, _) = bench_vmap.neuron("cpu", quick=True, verbose=False)
+    assert row.xform_s > 0 and math.isfinite(row.ratio)
     assert row.note.startswith("same ops: dot_general, add, tanh, reduce_sum"), row.note

@@ -30,6 +30,7 @@ from xform.api import checkpoint as checkpoint, checkpoint_policies as checkpoin
 from xform import ad_checkpoint as ad_checkpoint
 from xform.config import debug_nans as debug_nans
 from xform.core.ir import ClosedJaxpr as ClosedJaxpr, Jaxpr as Jaxpr
+from xform._dot import jaxpr_to_dot as jaxpr_to_dot
 
 Array = numpy.ndarray
 

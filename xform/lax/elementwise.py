@@ -389,6 +389,9 @@ def _convert_weak(operand: Any, new_dtype: Any, weak_type: bool) -> Any:
 polygamma_p = naryop("polygamma", REAL_FLOAT, jlax.polygamma)
 
 
+batch_rules[polygamma_p] = broadcast_batcher(polygamma_p)
+
+
 def polygamma(m: Any, x: Any) -> Any:
     """The polygamma function of order ``m``, as ``jax.lax.polygamma``."""
     return polygamma_p.bind(m, x)

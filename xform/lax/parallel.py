@@ -454,3 +454,59 @@ def all_to_all(x: Any, axis_name: Any, split_axis: int, concat_axis: int, *,
 
     return jax.tree_util.tree_map(exchange, x)
 
+
+
+# -- derivative rules -------------------------------------------------------------------------
+# The collectives that move or sum values across the named axis are linear: their JVP applies
+# them to the tangent, and each transposes to its mirror image (psum to psum, all_gather to
+# psum_scatter and back, ppermute to the inverse permutation, all_to_all with the split and
+# concat axes exchanged). pmax/pmin pass the tangent of the winning examples, averaged over ties.
+from xform.interpreters.jvp import Zero, deflinear_jvp, defjvp_zero, jvp_rules  # noqa: E402
+from xform.interpreters.transpose import transpose_rules  # noqa: E402
+
+for _p in (psum_p, all_gather_p, ppermute_p, psum_scatter_p, all_to_all_p):
+    deflinear_jvp(_p)
+defjvp_zero(axis_index_p)
+
+
+def _extremum_jvp(prim: Primitive):
+    def rule(primals, tangents, *, axes):
+        (x,), (t,) = primals, tangents
+        ans = prim.bind(x, axes=axes)
+        elementwise, _, _ = _lax()
+        winner = elementwise.convert_element_type(elementwise.eq(x, ans), to_aval(x).dtype)
+        share = elementwise.div(psum_p.bind(elementwise.mul(t, winner), axes=axes),
+                                psum_p.bind(winner, axes=axes))
+        return ans, share
+    return rule
+
+
+jvp_rules[pmax_p] = _extremum_jvp(pmax_p)
+jvp_rules[pmin_p] = _extremum_jvp(pmin_p)
+
+
+def _linear_transpose(fn):
+    def rule(ct, x, **params):
+        return [None if isinstance(ct, Zero) else fn(ct, **params)]
+    return rule
+
+
+transpose_rules[psum_p] = _linear_transpose(lambda ct, *, axes: psum_p.bind(ct, axes=axes))
+transpose_rules[ppermute_p] = _linear_transpose(
+    lambda ct, *, axes, perm: ppermute_p.bind(ct, axes=axes,
+                                              perm=tuple((d, s) for s, d in perm)))
+transpose_rules[all_gather_p] = _linear_transpose(
+    lambda ct, *, axes, axis, axis_size, tiled, axis_index_groups: psum_scatter_p.bind(
+        ct, axes=axes, scatter_dimension=axis, axis_size=axis_size, tiled=tiled,
+        axis_index_groups=axis_index_groups))
+transpose_rules[psum_scatter_p] = _linear_transpose(
+    lambda ct, *, axes, scatter_dimension, axis_size, tiled, axis_index_groups: all_gather_p.bind(
+        ct, axes=axes, axis=scatter_dimension, axis_size=axis_size, tiled=tiled,
+        axis_index_groups=axis_index_groups))
+transpose_rules[all_to_all_p] = _linear_transpose(
+    lambda ct, *, axes, split_axis, concat_axis, axis_size, tiled, axis_index_groups:
+    all_to_all_p.bind(ct, axes=axes, split_axis=concat_axis, concat_axis=split_axis,
+                      axis_size=axis_size, tiled=tiled, axis_index_groups=axis_index_groups))
+# axis_index has no operands: a vmap of another name never sees it batched
+batch_rules[axis_index_p] = lambda axis_size, vals, dims, **params: (
+    axis_index_p.bind(**params), not_mapped)
