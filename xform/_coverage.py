@@ -60,6 +60,16 @@ never transposes them. This page is generated; after adding a primitive or a rul
 """
 
 
+# Rules that exist but answer with an error by design, as in JAX: the short documented list of
+# exceptions (each a ✓ in the table, explained under it).
+DOCUMENTED_EXCEPTIONS = {
+    "while": "transpose raises JAX's reverse-mode error: an unbounded loop keeps no tape. Use "
+             "`scan`, `fori_loop` with static bounds, or `while_loop(..., max_steps=N)`.",
+    "custom_lin": "evaluating it directly raises JAX's forward-mode-of-custom_vjp TypeError; "
+                  "under `grad` it is transposed into the user's `bwd`.",
+}
+
+
 class Row(NamedTuple):
     name: str
     cells: tuple[str, ...]
@@ -115,6 +125,8 @@ def render_markdown() -> str:
              "| --- |" + " :---: |" * len(RULE_COLUMNS)]
     for row in rows:
         lines.append(f"| `{row.name}` | " + " | ".join(row.cells) + " |")
+    lines += ["", "Rules that answer with an error by design:", ""]
+    lines += [f"- `{name}`: {why}" for name, why in sorted(DOCUMENTED_EXCEPTIONS.items())]
     return "\n".join(lines) + "\n"
 
 
