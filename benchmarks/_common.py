@@ -192,3 +192,16 @@ def ensure_hugetlb() -> None:
         return
     tunables = ":".join(t for t in (os.environ.get("GLIBC_TUNABLES"), HUGETLB) if t)
     os.execve(sys.executable, sys.orig_argv, {**os.environ, "GLIBC_TUNABLES": tunables})
+
+
+def assert_close(actual: Any, desired: Any, device: str = "cpu", what: str = "") -> None:
+    """Relative error in the 2-norm below 1e-4 (CPU) or 5e-2 (GPU, where f32 matmuls may run
+    in TF32 and flip a few relu masks): a check that the programs compute the same thing."""
+    import numpy as np
+
+    a = np.asarray(actual, dtype=np.float64)
+    d = np.asarray(desired, dtype=np.float64)
+    assert a.shape == d.shape, (what, a.shape, d.shape)
+    err = np.linalg.norm(a - d) / max(np.linalg.norm(d), 1e-30)
+    tol = 5e-2 if device == "gpu" else 1e-4
+    assert err <= tol, f"{what}: relative error {err:.2e} > {tol:.0e}"

@@ -23,7 +23,8 @@ import xform
 import xform.numpy as xnp
 from benchmarks import _models
 from benchmarks._common import (
-    Row, interleaved, interleaved_fresh, on_device, put, ratio_row, torch_device, torch_or_none,
+    Row, assert_close, interleaved, interleaved_fresh, on_device, put, ratio_row, torch_device,
+    torch_or_none,
 )
 
 PER_SAMPLE_BOUND = 1.0
@@ -66,10 +67,10 @@ def per_sample(device: str = "cpu", quick: bool = False) -> list[Row]:
             got = [g.cpu().numpy() for layer in tf(tparams, tx, ty) for g in layer]
             want = [np.asarray(g) for g in jax.tree_util.tree_leaves(jf(params, x, y))]
             for g, w in zip(got, want):
-                np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4)
+                assert_close(g, w, device)
         for g, w in zip(jax.tree_util.tree_leaves(xf(params, x, y)),
                         jax.tree_util.tree_leaves(jf(params, x, y))):
-            np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-3, atol=1e-4)
+            assert_close(np.asarray(g), np.asarray(w), device)
         times = interleaved(sides, rounds, number, warmup=2)
     rows = [ratio_row(PER_SAMPLE_FIG, times, "xform", "jax", "JAX", PER_SAMPLE_BOUND,
                       device=device)]
@@ -126,7 +127,7 @@ def jacobians(device: str = "cpu", quick: bool = False) -> list[Row]:
                              ("jacfwd", xform.jacfwd, jax.jacfwd),
                              ("hessian", xform.hessian, jax.hessian)):
             a, b = xform.jit(xt(xf)), jax.jit(jt(jf))
-            np.testing.assert_allclose(np.asarray(a(x)), np.asarray(b(x)), rtol=1e-4, atol=1e-5)
+            assert_close(np.asarray(a(x)), np.asarray(b(x)), device)
             sides[f"xform {name}"] = lambda f=a: f(x)
             sides[f"jax {name}"] = lambda f=b: f(x)
         times = interleaved(sides, rounds, number, warmup=5)

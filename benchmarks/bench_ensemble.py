@@ -20,8 +20,9 @@ import numpy as np
 import xform
 import xform.numpy as xnp
 from benchmarks import _models
-from benchmarks._common import Row, interleaved, on_device, put, ratio_row, torch_device, \
-    torch_or_none
+from benchmarks._common import (
+    Row, assert_close, interleaved, on_device, put, ratio_row, torch_device, torch_or_none,
+)
 
 BOUND = 0.8
 MEMBERS = 4
@@ -49,8 +50,8 @@ def run(device: str = "cpu", quick: bool = False) -> list[Row]:
                              np.stack([np.asarray(single(p, x)) for p in members]))
         want = results["jax"][1]
         for name, (vm, loop) in results.items():
-            np.testing.assert_allclose(vm, want, rtol=1e-3, atol=1e-4, err_msg=f"{name} vmap")
-            np.testing.assert_allclose(loop, want, rtol=1e-3, atol=1e-4, err_msg=f"{name} loop")
+            assert_close(vm, want, device, what=f"{name} vmap")
+            assert_close(loop, want, device, what=f"{name} loop")
 
         torch = torch_or_none()
         if torch is not None:
@@ -73,9 +74,8 @@ def run(device: str = "cpu", quick: bool = False) -> list[Row]:
                 with torch.no_grad():
                     return [m(tx) for m in models]
 
-            np.testing.assert_allclose(t_vmap().cpu().numpy(), want, rtol=1e-3, atol=1e-4)
-            np.testing.assert_allclose(np.stack([t.cpu().numpy() for t in t_loop()]), want,
-                                       rtol=1e-3, atol=1e-4)
+            assert_close(t_vmap().cpu().numpy(), want, device)
+            assert_close(np.stack([t.cpu().numpy() for t in t_loop()]), want, device)
             sides["torch vmap"], sides["torch loop"] = t_vmap, t_loop
         times = interleaved(sides, rounds, number, warmup=3)
     rows = [ratio_row(FIG, times, "xform vmap", "xform loop", "loop (xform)", BOUND,

@@ -21,7 +21,7 @@ import numpy as np
 import xform
 import xform.numpy as xnp
 from benchmarks import _models
-from benchmarks._common import Row, block, interleaved, on_device, put, ratio_row
+from benchmarks._common import Row, assert_close, block, interleaved, on_device, put, ratio_row
 
 NEURON_BOUND = 1.05
 SEED002_SIZES = (100, 1000, 5000, 10000)
@@ -56,8 +56,7 @@ def neuron(device: str = "cpu", quick: bool = False, verbose: bool = True) -> li
             "xform vmap": xform.jit(xform.vmap(x_model)), "xform hand": xform.jit(x_batched),
             "jax vmap": jax.jit(jax.vmap(j_model)), "jax hand": jax.jit(j_batched),
         }
-        np.testing.assert_allclose(np.asarray(fns["xform vmap"](v_batch)),
-                                   np.asarray(fns["jax hand"](v_batch)), rtol=2e-3, atol=2e-3)
+        assert_close(fns["xform vmap"](v_batch), fns["jax hand"](v_batch), device)
         times = interleaved({k: (lambda f=f: f(v_batch)) for k, f in fns.items()},
                             rounds, number, warmup=3)
     same = ops_vmap == ops_hand

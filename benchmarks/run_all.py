@@ -90,7 +90,7 @@ def plot(rows: list[Row], path: str) -> None:
 
 
 def write_doc(path: str, info: dict, rows: list[Row], included: list[dict], plot_name: str,
-              elapsed: float) -> None:
+              elapsed: float, note: str = "") -> None:
     lines = [
         "# Benchmarks",
         "",
@@ -104,12 +104,16 @@ def write_doc(path: str, info: dict, rows: list[Row], included: list[dict], plot
         f"Python {info['python']}",
         f"- environment: GLIBC_TUNABLES={info['GLIBC_TUNABLES']}; run time {elapsed:.0f} s",
         "",
-        "> These numbers were taken on a shared 2-core machine while other test runs were",
-        "> using it, so they are noisy; they will be re-run on a quiet machine.",
-        "",
-        markdown_table(rows),
-        "",
     ]
+    if note:
+        lines += [f"> {note}", ""]
+    lines += [markdown_table(rows), ""]
+    over = [r for r in rows if r.ok is False]
+    if over:
+        lines += ["Over their bound in this run:", ""]
+        lines += [f"- {r.figure} [{r.device}]: {r.ratio:.3f} against ≤ {r.bound} ({r.peer})"
+                  for r in over]
+        lines.append("")
     for inc in included:
         i = inc["info"]
         lines += [f"## Included run: {i.get('date')}, {i.get('nproc')} CPUs {i.get('cpu')}"
@@ -133,9 +137,18 @@ def main(argv: list[str] | None = None) -> list[Row]:
     ap.add_argument("--json", help="also write the rows and machine info to this file")
     ap.add_argument("--include", action="append", default=[],
                     help="a --json file of another run to add to the document")
+    ap.add_argument("--from-json", help="write the document from this --json file, run nothing")
+    ap.add_argument("--note", default="", help="a remark printed above the table")
     args = ap.parse_args(argv)
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        rows = [Row(**{k: v for k, v in r.items() if k != "ok"}) for r in saved["rows"]]
+        _write(args, saved["info"], rows, saved.get("elapsed", 0.0))
+        return rows
     ensure_hugetlb()
 
+    runners = {name: _runner(name) for name in args.only.split(",")}  # import all up front
     devices = (["cpu", "gpu"] if gpu_available() else ["cpu"]) if args.devices == "auto" \
         else args.devices.split(",")
     info = machine_info()
@@ -143,30 +156,35 @@ def main(argv: list[str] | None = None) -> list[Row]:
     rows: list[Row] = []
     t0 = time.perf_counter()
     for device in devices:
-        for name in args.only.split(","):
+        for name, runner in runners.items():
             t1 = time.perf_counter()
-            new = _runner(name)(device, args.quick)
+            new = runner(device, args.quick)
             print(f"\n## {name} on {device} ({time.perf_counter() - t1:.0f} s)")
             print(markdown_table(new), flush=True)
             rows += new
     elapsed = time.perf_counter() - t0
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"info": info, "rows": [r.as_dict() for r in rows]}, f, indent=1)
+            json.dump({"info": info, "elapsed": elapsed, "rows": [r.as_dict() for r in rows]},
+                      f, indent=1)
     if not args.no_write:
-        included = []
-        for p in args.include:
-            with open(p) as f:
-                included.append(json.load(f))
-        out_dir = os.path.dirname(os.path.abspath(args.out))
-        plot_name = os.path.splitext(os.path.basename(args.out))[0] + ".png"
-        plot(rows + [Row(**{k: v for k, v in r.items() if k != "ok"})
-                     for inc in included for r in inc["rows"]],
-             os.path.join(out_dir, plot_name))
-        write_doc(args.out, info, rows, included, plot_name, elapsed)
-        print(f"\nwrote {args.out} and {plot_name}")
+        _write(args, info, rows, elapsed)
     return rows
 
+
+def _write(args, info: dict, rows: list[Row], elapsed: float) -> None:
+    """docs/benchmarks.md and its plot, with the runs named by --include."""
+    included = []
+    for p in args.include:
+        with open(p) as f:
+            included.append(json.load(f))
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    plot_name = os.path.splitext(os.path.basename(args.out))[0] + ".png"
+    plot(rows + [Row(**{k: v for k, v in r.items() if k != "ok"})
+                 for inc in included for r in inc["rows"]],
+         os.path.join(out_dir, plot_name))
+    write_doc(args.out, info, rows, included, plot_name, elapsed, args.note)
+    print(f"\nwrote {args.out} and {plot_name}")
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,8 @@ import numpy as np
 import xform
 
 FAMILY_MODULES = ("test_lax_elementwise", "test_lax_shape", "test_lax_indexing",
-                  "test_lax_reductions", "test_lax_linear", "test_numpy_basic", "test_linalg")
+                  "test_lax_reductions", "test_lax_linear", "test_numpy_basic", "test_linalg",
+                  "test_numpy_more")
 
 
 @dataclass(frozen=True)

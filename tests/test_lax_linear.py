@@ -400,6 +400,70 @@ def test_vmap_of_conv_gradients_matches_jax():
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
 
+# grouped convs on CPU: per-group convs when groups have >= 2 input features (and there are at
+# most _MAX_SPLIT_GROUPS of them), one feature-group conv otherwise (batch groups rewritten)
+@pytest.mark.parametrize("kind,groups,batch,cin,cout,dn", [
+    ("feature", 4, 3, 2, 5, ("NCHW", "OIHW", "NCHW")),     # split
+    ("feature", 4, 3, 1, 2, ("NHWC", "HWIO", "NHWC")),     # depthwise-like: stays grouped
+    ("feature", 40, 2, 2, 1, ("NCHW", "OIHW", "NCHW")),    # too many groups to split
+    ("feature", 2, 2, 3, 2, ("HWCN", "HWIO", "CHWN")),
+    ("batch", 4, 8, 2, 3, ("NCHW", "OIHW", "NCHW")),       # split along the batch
+    ("batch", 3, 6, 1, 2, ("NHWC", "HWIO", "NHWC")),       # rewritten as feature groups
+    ("batch", 2, 4, 3, 2, ("CHWN", "IOHW", "HNWC")),
+    ("batch", 40, 40, 2, 1, ("NHWC", "OIHW", "CNHW")),     # rewritten as feature groups
+])
+def test_grouped_conv_lowering_matches_jax(kind, groups, batch, cin, cout, dn):
+    rng = np.random.default_rng(0)
+    dnums = jlax.conv_dimension_numbers((1,) * 4, (1,) * 4, dn)
+    lhs_shape, rhs_shape = [0] * 4, [0] * 4
+    for d, v in zip(dnums.lhs_spec, (batch, groups * cin if kind == "feature" else cin, 7, 6)):
+        lhs_shape[d] = v
+    for d, v in zip(dnums.rhs_spec, (groups * cout, cin, 3, 2)):
+        rhs_shape[d] = v
+    x = rng.standard_normal(lhs_shape).astype(np.float32)
+    k = rng.standard_normal(rhs_shape).astype(np.float32)
+    kw = dict(window_strides=(1, 2), padding=[(1, 0), (1, 1)], rhs_dilation=(2, 1),
+              dimension_numbers=dn, **{f"{kind}_group_count": groups})
+    want = jlax.conv_general_dilated(x, k, **kw)
+    f = xform.jit(lambda x, k: lax.conv_general_dilated(x, k, **kw))
+    np.testing.assert_allclose(lax.conv_general_dilated(x, k, **kw), want, rtol=1e-5,
+                               atol=1e-4)
+    np.testing.assert_allclose(f(x, k), want, rtol=1e-5, atol=1e-4)
+    hlo = f.lower(x, k).compile().as_text()
+    convs = [ln for ln in hlo.splitlines() if " convolution(" in ln]
+    if xform.devices()[0].platform == "cpu":
+        split = cin >= 2 and groups <= 32
+        assert len(convs) == (groups if split else 1)
+        assert not any("batch_group_count" in ln for ln in convs)
+
+
+def test_vmap_of_ensemble_conv_training_step_matches_loop():
+    # vmap over members of grad of a batched conv model: grouped convs forward and backward
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3, 8, 8)).astype(np.float32)
+    k1s = (0.2 * rng.standard_normal((4, 6, 3, 3, 3))).astype(np.float32)
+    k2s = (0.2 * rng.standard_normal((4, 4, 6, 3, 3))).astype(np.float32)
+
+    def loss(k1, k2, x):
+        h = xform.numpy.tanh(_conv(x, k1))
+        return (_conv(h, k2) ** 2).sum()
+
+    step = xform.grad(loss, argnums=(0, 1))
+    for f in (xform.vmap(step, in_axes=(0, 0, None)),
+              xform.jit(xform.vmap(step, in_axes=(0, 0, None)))):
+        got = f(k1s, k2s, x)
+        for i in range(4):
+            for g, w in zip(got, step(k1s[i], k2s[i], x)):
+                np.testing.assert_allclose(g[i], w, rtol=2e-4, atol=2e-4)
+    # and grad of the vmapped model (batch-group convs in the kernel gradients)
+    ens = xform.jit(xform.grad(lambda a, b: xform.vmap(loss, in_axes=(0, 0, None))(a, b, x)
+                               .sum(), argnums=(0, 1)))
+    got = ens(k1s, k2s)
+    for i in range(4):
+        for g, w in zip(got, step(k1s[i], k2s[i], x)):
+            np.testing.assert_allclose(g[i], w, rtol=2e-4, atol=2e-4)
+
+
 def test_max_pool_gradients_match_jax_under_vmap():
     rng = np.random.default_rng(0)
     xs = rng.permutation(3 * 2 * 6 * 6).reshape(3, 2, 6, 6).astype(np.float32)

@@ -4,6 +4,7 @@ convolutions, batching by folding into the batch or feature dimensions), and ``c
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -136,12 +137,63 @@ def _check_preferred(dtype: np.dtype, preferred: np.dtype) -> None:
                         f"got {preferred.name} for {dtype.name}.")
 
 
-def _conv_to_jax(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
-                 dimension_numbers, feature_group_count, batch_group_count, precision,
-                 preferred_element_type):
+def _conv_to_jax(lhs, rhs, **params):
+    if params["feature_group_count"] == 1 and params["batch_group_count"] == 1:
+        return _conv_jax(lhs, rhs, **params)
+    # grouped convs: XLA:CPU runs them as one conv that is several times slower than the
+    # groups run one by one (batch groups up to a hundred times), so on CPU a grouped conv is
+    # lowered as per-group convs; other platforms get the grouped conv as it is
+    return jlax.platform_dependent(lhs, rhs, cpu=functools.partial(_conv_cpu_grouped, **params),
+                                   default=functools.partial(_conv_jax, **params))
+
+
+def _conv_jax(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
+              dimension_numbers, feature_group_count, batch_group_count, precision,
+              preferred_element_type):
     return jlax.conv_general_dilated(
         lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
         feature_group_count, batch_group_count, precision, preferred_element_type)
+
+
+# at most this many groups are lowered as separate convs (the program grows with each)
+_MAX_SPLIT_GROUPS = 32
+
+
+def _conv_cpu_grouped(lhs, rhs, **params):
+    """A grouped conv for XLA:CPU, chosen by shape (measured on XLA:CPU's conv kernels):
+
+    - groups with at least two input features each (up to ``_MAX_SPLIT_GROUPS`` groups): one
+      conv per group on slices of the operands, concatenated along the output features; 2-3x
+      faster than the grouped conv for feature groups, 10-100x for batch groups;
+    - depthwise-like groups (one input feature each) stay one grouped conv, which XLA:CPU runs
+      well; batch groups are first turned into feature groups (the group part of the input's
+      batch moves to its features), since XLA:CPU's batch-group convs are very slow.
+    """
+    lhs_spec, rhs_spec, out_spec = params["dimension_numbers"]
+    fgc, bgc = params["feature_group_count"], params["batch_group_count"]
+    groups = max(fgc, bgc)
+    lhs_axis = lhs_spec[1] if fgc > 1 else lhs_spec[0]
+    if rhs.shape[rhs_spec[1]] >= 2 and groups <= _MAX_SPLIT_GROUPS:
+        single = dict(params, feature_group_count=1, batch_group_count=1)
+        lsize, rsize = lhs.shape[lhs_axis] // groups, rhs.shape[rhs_spec[0]] // groups
+        outs = [_conv_jax(jlax.slice_in_dim(lhs, g * lsize, (g + 1) * lsize, axis=lhs_axis),
+                          jlax.slice_in_dim(rhs, g * rsize, (g + 1) * rsize, axis=rhs_spec[0]),
+                          **single)
+                for g in range(groups)]
+        return jlax.concatenate(outs, out_spec[1])
+    if bgc > 1:
+        # batch = (group, per-group) -> features = (group, features): a feature-group conv
+        shape = list(lhs.shape)
+        n, f = lhs_spec[0], lhs_spec[1]
+        split = shape[:n] + [bgc, shape[n] // bgc] + shape[n + 1:]
+        perm = [d for d in range(len(split)) if d != n]
+        perm.insert(f, n)
+        lhs = jlax.transpose(jlax.reshape(lhs, split), perm)
+        shape[n] //= bgc
+        shape[f] *= bgc
+        lhs = jlax.reshape(lhs, shape)
+        params = dict(params, feature_group_count=bgc, batch_group_count=1)
+    return _conv_jax(lhs, rhs, **params)
 
 
 conv_general_dilated_p = Primitive("conv_general_dilated")

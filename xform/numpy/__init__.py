@@ -18,6 +18,11 @@ from xform.numpy._creation import (
     zeros as zeros, zeros_like as zeros_like,
 )
 from xform.numpy._dtypes import (
+    ComplexWarning as ComplexWarning, bool as bool, cdouble as cdouble, character as character,
+    complex_ as complex_, csingle as csingle, double as double, flexible as flexible,
+    float8_e4m3fn as float8_e4m3fn, float8_e5m2 as float8_e5m2, float_ as float_,
+    int2 as int2, int4 as int4, int_ as int_, object_ as object_, single as single,
+    uint as uint, uint2 as uint2, uint4 as uint4,
     bfloat16 as bfloat16, bool_ as bool_, can_cast as can_cast, complex64 as complex64,
     complex128 as complex128, complexfloating as complexfloating, dtype as dtype, e as e,
     euler_gamma as euler_gamma, finfo as finfo, float16 as float16, float32 as float32,
@@ -28,6 +33,18 @@ from xform.numpy._dtypes import (
     promote_types as promote_types, result_type as result_type,
     signedinteger as signedinteger, uint8 as uint8, uint16 as uint16, uint32 as uint32,
     uint64 as uint64, unsignedinteger as unsignedinteger,
+)
+from xform.numpy._extras import (
+    apply_along_axis as apply_along_axis, apply_over_axes as apply_over_axes, bartlett as bartlett,
+    blackman as blackman, block as block, broadcast_shapes as broadcast_shapes, choose as choose,
+    concat as concat, convolve as convolve, copy as copy, correlate as correlate, delete as delete,
+    fromfunction as fromfunction, gradient as gradient, hamming as hamming, hanning as hanning,
+    index_exp as index_exp, insert as insert, interp as interp, isdtype as isdtype,
+    iterable as iterable, ix_ as ix_, matvec as matvec, mgrid as mgrid, ogrid as ogrid,
+    permute_dims as permute_dims, polyval as polyval, put as put,
+    ravel_multi_index as ravel_multi_index, resize as resize, rollaxis as rollaxis, s_ as s_,
+    setxor1d as setxor1d, trapezoid as trapezoid, unravel_index as unravel_index, unwrap as unwrap,
+    vander as vander, vecdot as vecdot, vecmat as vecmat,
 )
 from xform.numpy._indexing import (
     NonConcreteBooleanIndexError as NonConcreteBooleanIndexError, take as take,

@@ -26,6 +26,22 @@ uint64 = _jnp_consts.uint64
 bool_ = _jnp_consts.bool_
 complex64 = _jnp_consts.complex64
 complex128 = _jnp_consts.complex128
+# numpy's other names for them, and the narrow float/int types XLA knows
+bool = _jnp_consts.bool  # noqa: A001
+int_ = _jnp_consts.int_
+uint = _jnp_consts.uint
+float_ = _jnp_consts.float_
+complex_ = _jnp_consts.complex_
+single = _jnp_consts.single
+double = _jnp_consts.double
+csingle = _jnp_consts.csingle
+cdouble = _jnp_consts.cdouble
+int2 = _jnp_consts.int2
+int4 = _jnp_consts.int4
+uint2 = _jnp_consts.uint2
+uint4 = _jnp_consts.uint4
+float8_e4m3fn = _jnp_consts.float8_e4m3fn
+float8_e5m2 = _jnp_consts.float8_e5m2
 dtype = np.dtype
 
 # abstract classes for issubdtype
@@ -37,6 +53,10 @@ complexfloating = np.complexfloating
 integer = np.integer
 signedinteger = np.signedinteger
 unsignedinteger = np.unsignedinteger
+character = np.character
+flexible = np.flexible
+object_ = np.object_
+ComplexWarning = _jnp_consts.ComplexWarning
 
 pi = float(np.pi)
 e = float(np.e)

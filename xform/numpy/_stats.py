@@ -299,7 +299,8 @@ def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: 
     check_arraylike("nanvar", a)
     a = _inexact(a)
     mu = nanmean(a, axis, keepdims=True, where=where)
-    centered = uf.subtract(a, mu)
+    # zeroed before squaring, so NaN entries get a zero (not NaN) cotangent
+    centered = uf.where(isnan(a), convert(0, to_aval(a).dtype, True), uf.subtract(a, mu))
     if np.issubdtype(to_aval(a).dtype, np.complexfloating):
         sq = lax.real(lax.mul(centered, lax.conj(centered)))
     else:
@@ -307,7 +308,7 @@ def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: 
     count = red.sum(lax.bitwise_not(isnan(a)), axis, dtype=to_aval(sq).dtype,
                     keepdims=keepdims, where=where)
     norm = lax.sub(count, convert(ddof, to_aval(sq).dtype, True))
-    out = lax.div(nansum(sq, axis, keepdims=keepdims, where=where), norm)
+    out = lax.div(red.sum(sq, axis, keepdims=keepdims, where=where), norm)
     return out if dtype is None else convert(out, dtype)
 
 
