@@ -11,7 +11,7 @@ import xform
 from xform import lax
 from xform.test_util import check_grads
 from xform.lax import linear, windowed
-from xform.lax.elementwise import add_p, ge_p
+from xform.lax.elementwise import add_p, ge_p, le_p
 from op_records import OpRecord, check_eager, check_grads_record, check_jit, check_vmap
 
 
@@ -661,3 +661,28 @@ def test_select_and_window_errors():
     with pytest.raises(TypeError, match=r"source must have the shape of the windowed reduction "
                                         r"of operand, \(3, 3\)"):
         windowed._select_and_scatter_add(x, x, ge_p, (2, 2), (1, 1), ((0, 0), (0, 0)))
+
+
+@pytest.mark.parametrize("shape,window", [((3, 4, 6, 6), (1, 1, 2, 2)), ((2, 7, 9), (1, 2, 3)),
+                                          ((5, 8), (2, 2))])
+@pytest.mark.parametrize("values", ["ties", "nan"])
+def test_select_and_scatter_add_tiled_windows_match_jax(shape, window, values):
+    # windows that tile the operand are lowered elementwise on CPU: same winners as XLA's
+    # select-and-scatter (first maximum / minimum, NaN handling), zeros past the last window
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, shape).astype(np.float32)
+    if values == "nan":
+        x[tuple(int(rng.integers(0, n)) for n in shape)] = np.nan
+    outs = tuple(n // w for n, w in zip(shape, window))
+    src = rng.standard_normal(outs).astype(np.float32)
+    pads = ((0, 0),) * len(shape)
+    for select, jselect in ((ge_p, jlax.ge_p), (le_p, jlax.le_p)):
+        want = jax_windowed._select_and_scatter_add(src, x, jselect, window, window, pads)
+
+        def f(s, v, select=select):
+            return windowed.select_and_scatter_add_p.bind(
+                s, v, select_prim=select, window_dimensions=window, window_strides=window,
+                padding=pads)
+
+        np.testing.assert_array_equal(f(src, x), want)
+        np.testing.assert_array_equal(xform.jit(f)(src, x), want)

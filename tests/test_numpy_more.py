@@ -263,6 +263,15 @@ rec("apply_along_axis", lambda np_, a: (np_.apply_along_axis(lambda x: x * x.sum
 rec("setxor1d", lambda np_, a, b: np_.setxor1d(a, b, size=4, fill_value=0),
     lambda r: [ints(r, 4, lo=0, hi=5), ints(r, 3, lo=0, hi=5)])
 
+rec("polynomials", lambda np_, a, b: (np_.polyadd(a, b), np_.polysub(b, a), np_.polymul(a, b),
+                                      np_.polyder(a), np_.polyint(b), np_.poly(b)),
+    lambda r: [f32(r, 3), f32(r, 2)])
+rec("vectorize", lambda np_, x, y: (np_.vectorize(lambda u, v: u * 2 + v)(x, y),
+                                    np_.vectorize(lambda u, v: (u * v).sum(),
+                                                  signature="(n),(n)->()")(x, y)),
+    lambda r: [f32(r, 2, 3), f32(r, 3)])
+rec("bitwise_count", lambda np_, x: np_.bitwise_count(x), lambda r: [ints(r, 5, lo=-9, hi=99)],
+    differentiable=False)
 
 def _ids(r):
     return r.name

@@ -5,10 +5,12 @@ behind ``jax.lax.reduce_window``)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax import lax as jlax
 from jax._src.lax import windowed_reductions as _jax_windowed
@@ -181,8 +183,58 @@ def _select_and_scatter_add_abstract_eval(source: ShapedArray, operand: ShapedAr
 
 def _select_and_scatter_add_to_jax(source, operand, *, select_prim, window_dimensions,
                                    window_strides, padding):
-    return _jax_windowed._select_and_scatter_add(
-        source, operand, _JAX_SELECT[select_prim], window_dimensions, window_strides, padding)
+    select = _JAX_SELECT[select_prim]
+    general = functools.partial(_jax_windowed._select_and_scatter_add, select_prim=select,
+                                window_dimensions=window_dimensions,
+                                window_strides=window_strides, padding=padding)
+    size = int(np.prod(window_dimensions))
+    if (tuple(window_strides) != tuple(window_dimensions) or any(p != (0, 0) for p in padding)
+            or not 1 < size <= _MAX_TILED_WINDOW):
+        return general(source, operand)
+    # windows that tile the operand (max-pooling's usual case): XLA:CPU expands the general
+    # select-and-scatter into a reduce-window over one index array per dimension and a
+    # scatter, several times slower than selecting within each window elementwise
+    return jlax.platform_dependent(
+        source, operand, default=general,
+        cpu=functools.partial(_select_and_scatter_add_tiled, select=select,
+                              window=tuple(window_dimensions)))
+
+
+# the elementwise form unrolls one step per window position
+_MAX_TILED_WINDOW = 64
+
+
+def _select_and_scatter_add_tiled(source, operand, *, select, window):
+    """select_and_scatter_add for windows with strides equal to their size and no padding,
+    with XLA's semantics: within each window the positions are visited in row-major order and
+    the running choice is kept while ``select(chosen, next)`` holds (the first maximum for
+    ``ge``); its window's source value goes there, zeros elsewhere (also where the windows do
+    not reach)."""
+    nd = operand.ndim
+    outs = source.shape
+    covered = [o * w for o, w in zip(outs, window)]
+    x = jlax.slice(operand, (0,) * nd, covered)
+    # (o0, w0, o1, w1, ...) -> (o0, o1, ..., w0 * w1 * ...)
+    x = jlax.reshape(x, [d for o, w in zip(outs, window) for d in (o, w)])
+    x = jlax.transpose(x, [*range(0, 2 * nd, 2), *range(1, 2 * nd, 2)])
+    size = int(np.prod(window))
+    x = jlax.reshape(x, (*outs, size))
+    compare = jlax.ge if select is jlax.ge_p else jlax.le
+    best = jlax.index_in_dim(x, 0, nd, keepdims=False)
+    chosen = jlax.full(outs, 0, np.int32)
+    for k in range(1, size):
+        value = jlax.index_in_dim(x, k, nd, keepdims=False)
+        keep = compare(best, value)
+        best = jlax.select(keep, best, value)
+        chosen = jlax.select(keep, chosen, jlax.full(outs, k, np.int32))
+    zero = jlax.full(outs, 0, source.dtype)
+    parts = [jlax.select(chosen == k, source, zero) for k in range(size)]
+    y = jlax.concatenate([jlax.expand_dims(p, (nd,)) for p in parts], nd)
+    y = jlax.reshape(y, (*outs, *window))
+    perm = [i for d in range(nd) for i in (d, nd + d)]
+    y = jlax.reshape(jlax.transpose(y, perm), covered)
+    return jlax.pad(y, jnp.zeros((), source.dtype),
+                    [(0, n - c, 0) for n, c in zip(operand.shape, covered)])
 
 
 select_and_scatter_add_p = Primitive("select_and_scatter_add")

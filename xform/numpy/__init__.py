@@ -20,9 +20,13 @@ from xform.numpy._creation import (
 from xform.numpy._dtypes import (
     ComplexWarning as ComplexWarning, bool as bool, cdouble as cdouble, character as character,
     complex_ as complex_, csingle as csingle, double as double, flexible as flexible,
-    float8_e4m3fn as float8_e4m3fn, float8_e5m2 as float8_e5m2, float_ as float_,
-    int2 as int2, int4 as int4, int_ as int_, object_ as object_, single as single,
-    uint as uint, uint2 as uint2, uint4 as uint4,
+    float4_e2m1fn as float4_e2m1fn, float6_e2m3fn as float6_e2m3fn,
+    float6_e3m2fn as float6_e3m2fn, float8_e3m4 as float8_e3m4, float8_e4m3 as float8_e4m3,
+    float8_e4m3b11fnuz as float8_e4m3b11fnuz, float8_e4m3fn as float8_e4m3fn,
+    float8_e4m3fnuz as float8_e4m3fnuz, float8_e5m2 as float8_e5m2,
+    float8_e5m2fnuz as float8_e5m2fnuz, float8_e8m0fnu as float8_e8m0fnu, float_ as float_,
+    int1 as int1, int2 as int2, int4 as int4, int_ as int_, object_ as object_,
+    single as single, uint as uint, uint1 as uint1, uint2 as uint2, uint4 as uint4,
     bfloat16 as bfloat16, bool_ as bool_, can_cast as can_cast, complex64 as complex64,
     complex128 as complex128, complexfloating as complexfloating, dtype as dtype, e as e,
     euler_gamma as euler_gamma, finfo as finfo, float16 as float16, float32 as float32,
@@ -85,6 +89,16 @@ from xform.numpy._ufuncs import (
     true_divide as true_divide, where as where,
 )
 
+from xform.numpy._misc import (
+    array_repr as array_repr, array_str as array_str, bitwise_count as bitwise_count,
+    einsum_path as einsum_path, from_dlpack as from_dlpack, frombuffer as frombuffer,
+    fromfile as fromfile, fromiter as fromiter, fromstring as fromstring,
+    get_printoptions as get_printoptions, load as load, mask_indices as mask_indices,
+    place as place, poly as poly, polyadd as polyadd, polyder as polyder, polyint as polyint,
+    polymul as polymul, polysub as polysub, printoptions as printoptions, save as save,
+    savez as savez, set_printoptions as set_printoptions, trim_zeros as trim_zeros,
+    vectorize as vectorize,
+)
 from xform.numpy._more_ufuncs import (
     acos as acos, acosh as acosh, allclose as allclose, angle as angle, array_equal as array_equal,
     array_equiv as array_equiv, asin as asin, asinh as asinh, astype as astype, atan as atan,

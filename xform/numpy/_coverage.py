@@ -37,6 +37,16 @@ NOTES = {
     "round": "real dtypes",
     "where": "one-argument form is nonzero (needs size= under a transform)",
     "einsum": "string subscripts",
+    "poly": "1-D arrays of roots",
+    "gradient": "scalar spacings, edge_order=1",
+    "interp": "no period",
+    "insert": "static indices",
+    "delete": "static indices",
+    "vectorize": "excluded by position only",
+    "trim_zeros": "concrete input (the output size depends on it)",
+    "place": "concrete mask",
+    "fromiter": "raises, as in JAX",
+    "fromfile": "raises, as in JAX",
 }
 
 PROSE = """\

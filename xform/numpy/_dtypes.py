@@ -40,8 +40,19 @@ int2 = _jnp_consts.int2
 int4 = _jnp_consts.int4
 uint2 = _jnp_consts.uint2
 uint4 = _jnp_consts.uint4
+int1 = _jnp_consts.int1
+uint1 = _jnp_consts.uint1
+float4_e2m1fn = _jnp_consts.float4_e2m1fn
+float6_e2m3fn = _jnp_consts.float6_e2m3fn
+float6_e3m2fn = _jnp_consts.float6_e3m2fn
+float8_e3m4 = _jnp_consts.float8_e3m4
+float8_e4m3 = _jnp_consts.float8_e4m3
+float8_e4m3b11fnuz = _jnp_consts.float8_e4m3b11fnuz
 float8_e4m3fn = _jnp_consts.float8_e4m3fn
+float8_e4m3fnuz = _jnp_consts.float8_e4m3fnuz
 float8_e5m2 = _jnp_consts.float8_e5m2
+float8_e5m2fnuz = _jnp_consts.float8_e5m2fnuz
+float8_e8m0fnu = _jnp_consts.float8_e8m0fnu
 dtype = np.dtype
 
 # abstract classes for issubdtype
