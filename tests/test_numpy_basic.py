@@ -342,8 +342,8 @@ def test_errors():
         xnp.einsum("ij,jk->ik", jnp.ones((2, 3)), jnp.ones((2, 3)))
     with pytest.raises(ValueError, match="attempt to get argmax of an empty sequence"):
         xnp.argmax(jnp.ones(0))
-    with pytest.raises(NotImplementedError, match="three arguments"):
-        xnp.where(jnp.ones(3) > 0)
+    with pytest.raises(xform.errors.ConcretizationTypeError, match="size="):
+        xform.jit(lambda x: xnp.where(x > 0))(jnp.ones(3))  # one-argument where needs size=
     with pytest.raises(ValueError, match="does not have an identity"):
         xnp.max(jnp.ones(3), where=jnp.ones(3, bool))
     with pytest.raises(TypeError, match="Shapes must be 1D sequences of concrete values"):

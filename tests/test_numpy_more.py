@@ -361,3 +361,10 @@ def test_ndarray_isinstance():
     xform.jit(f)(jnp.ones(2))
     xform.vmap(f)(jnp.ones(2))
     assert isinstance(jnp.ones(2), xnp.ndarray) and seen == [True, True]
+
+
+def test_sinc_derivatives_exact_at_zero():
+    f, g = xnp.sinc, jnp.sinc
+    for _ in range(2):
+        f, g = xform.grad(f), jax.grad(g)
+        np.testing.assert_allclose(f(0.0), g(0.0), rtol=1e-6)

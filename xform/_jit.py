@@ -225,7 +225,8 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
     Array([0., 0., 0.], dtype=float32)
     """
     for k in unsupported:
-        if k not in ("inline", "device", "backend", "in_shardings", "out_shardings", "abstracted_axes"):
+        if k not in ("inline", "device", "backend", "in_shardings", "out_shardings",
+                     "abstracted_axes"):
             raise TypeError(f"jit() got an unexpected keyword argument {k!r}")
     kw = dict(static_argnums=static_argnums, static_argnames=static_argnames,
               donate_argnums=donate_argnums, donate_argnames=donate_argnames,

@@ -1,4 +1,5 @@
-"""Pytrees: a re-export of ``jax.tree_util`` (C++ flattening; flax/equinox/optax containers work)."""
+"""Pytrees: a re-export of ``jax.tree_util`` (C++ flattening; flax/equinox/optax-style
+containers work)."""
 
 from jax.tree_util import *  # noqa: F401,F403
 from jax.tree_util import (  # noqa: F401

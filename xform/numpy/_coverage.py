@@ -33,7 +33,6 @@ NOTES = {
     "cov": "no fweights/aweights",
     "histogram": "integer or array bins (no string rules)",
     "searchsorted": "every method computes by comparing all pairs",
-    "sinc": "derivatives at 0 beyond the first are not exact",
     "round": "real dtypes",
     "where": "one-argument form is nonzero (needs size= under a transform)",
     "einsum": "string subscripts",

@@ -309,6 +309,7 @@ def block(arrays: Any) -> Any:
 
 
 # -- choose, put -------------------------------------------------------------------------------
+@eager_jit(static_argnames=("mode",))
 def choose(a: Any, choices: Any, out: None = None, mode: str = "raise") -> Any:
     """``choices[a[i]][i]`` elementwise, as ``jax.numpy.choose`` (``mode`` clip or wrap;
     ``raise`` checks concrete indices only)."""
@@ -332,6 +333,7 @@ def choose(a: Any, choices: Any, out: None = None, mode: str = "raise") -> Any:
     return uf.where(uf.equal(a, 0), vals[0], out_v)
 
 
+@eager_jit(static_argnames=("mode", "inplace"))
 def put(a: Any, ind: Any, v: Any, mode: str | None = None, *, inplace: bool = True) -> Any:
     """``a`` with the flat positions ``ind`` set to ``v`` (repeated as needed); needs
     ``inplace=False``, as ``jax.numpy.put``."""
@@ -547,18 +549,21 @@ def _window(M: int, fn: Callable[[Any, int], Any]) -> Any:
     return fn(_iota(default_float(), (M,), 0), M)
 
 
+@eager_jit(static_argnames=("M",))
 def hanning(M: int) -> Any:
     """The Hann window of ``M`` points."""
     return _window(M, lambda n, M: uf.subtract(0.5, uf.multiply(
         0.5, uf.cos(uf.divide(uf.multiply(2 * np.pi, n), M - 1)))))
 
 
+@eager_jit(static_argnames=("M",))
 def hamming(M: int) -> Any:
     """The Hamming window of ``M`` points."""
     return _window(M, lambda n, M: uf.subtract(0.54, uf.multiply(
         0.46, uf.cos(uf.divide(uf.multiply(2 * np.pi, n), M - 1)))))
 
 
+@eager_jit(static_argnames=("M",))
 def blackman(M: int) -> Any:
     """The Blackman window of ``M`` points."""
     def fn(n: Any, M: int) -> Any:
@@ -568,6 +573,7 @@ def blackman(M: int) -> Any:
     return _window(M, fn)
 
 
+@eager_jit(static_argnames=("M",))
 def bartlett(M: int) -> Any:
     """The Bartlett (triangular) window of ``M`` points."""
     return _window(M, lambda n, M: uf.subtract(1, uf.absolute(

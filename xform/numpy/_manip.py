@@ -70,6 +70,7 @@ def _as_list(name: str, tup: Any) -> list:
     return tup
 
 
+@eager_jit(static_argnames=("dtype",))
 def hstack(tup: Sequence[Any], dtype: Any = None) -> Any:
     """Concatenate along the second axis (the first for 1-D inputs), as
     ``jax.numpy.hstack``."""
@@ -78,16 +79,19 @@ def hstack(tup: Sequence[Any], dtype: Any = None) -> Any:
     return sh.concatenate(arrs, axis=axis, dtype=dtype)
 
 
+@eager_jit(static_argnames=("dtype",))
 def vstack(tup: Sequence[Any], dtype: Any = None) -> Any:
     """Concatenate along the first axis after ``atleast_2d``, as ``jax.numpy.vstack``."""
     return sh.concatenate([atleast_2d(a) for a in _as_list("vstack", tup)], axis=0, dtype=dtype)
 
 
+@eager_jit(static_argnames=("dtype",))
 def dstack(tup: Sequence[Any], dtype: Any = None) -> Any:
     """Concatenate along the third axis after ``atleast_3d``, as ``jax.numpy.dstack``."""
     return sh.concatenate([atleast_3d(a) for a in _as_list("dstack", tup)], axis=2, dtype=dtype)
 
 
+@eager_jit()
 def column_stack(tup: Sequence[Any]) -> Any:
     """1-D inputs as columns, 2-D ones as they are, side by side, as
     ``jax.numpy.column_stack``."""
@@ -156,6 +160,7 @@ def dsplit(ary: Any, indices_or_sections: Any) -> list:
     return _split("dsplit", ary, indices_or_sections, 2, True)
 
 
+@eager_jit(static_argnames=("axis",))
 def unstack(x: Any, /, *, axis: int = 0) -> tuple:
     """The slices of ``x`` along ``axis``, as a tuple, as ``jax.numpy.unstack``."""
     check_arraylike("unstack", x)
@@ -281,6 +286,7 @@ def _roll_one(a: Any, shift: Any, axis: int) -> Any:
                             lax.slice_in_dim(a, 0, n - s, axis=axis)], axis)
 
 
+@eager_jit(static_argnames=("shift", "axis"))
 def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     """Elements shifted cyclically by ``shift`` along ``axis`` (of the flattened array by
     default), as ``jax.numpy.roll``."""
@@ -311,6 +317,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     return a
 
 
+@eager_jit(static_argnames=("k", "axes"))
 def rot90(m: Any, k: int = 1, axes: tuple = (0, 1)) -> Any:
     """Rotate by 90 degrees ``k`` times in the plane of ``axes``, as ``jax.numpy.rot90``."""
     check_arraylike("rot90", m)
@@ -411,6 +418,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     return _pad_static(array, widths, mode, kwargs.get("constant_values", 0))
 
 
+@eager_jit(static_argnames=("axis",))
 def append(arr: Any, values: Any, axis: int | None = None) -> Any:
     """``values`` appended to ``arr`` (both flattened when ``axis`` is None), as
     ``jax.numpy.append``."""

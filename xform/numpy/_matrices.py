@@ -68,6 +68,7 @@ def _tri_mask(n: int, m: int, k: int) -> Any:
     return lax.ge(rows, cols)
 
 
+@eager_jit(static_argnames=("N", "M", "k", "dtype"))
 def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:
     """Ones at and below the ``k``-th diagonal, as ``jax.numpy.tri``."""
     N = operator.index(N)
@@ -252,6 +253,7 @@ def diag_indices_from(arr: Any) -> tuple:
     return diag_indices(shape[0], len(shape))
 
 
+@eager_jit(static_argnames=("wrap", "inplace"))
 def fill_diagonal(a: Any, val: Any, wrap: bool = False, *, inplace: bool = True) -> Any:
     """``a`` with ``val`` written on its main diagonal, as ``jax.numpy.fill_diagonal`` (which
     needs ``inplace=False``: arrays are immutable)."""

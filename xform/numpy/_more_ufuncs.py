@@ -157,14 +157,44 @@ def heaviside(x1: Any, x2: Any, /) -> Any:
     return lax.select(isnan(x1), x1, out)
 
 
+def _sinc_taylor(k: int, x: Any) -> Any:
+    """The ``k``-th derivative of ``sin(u) / u`` at ``u = 0``, shaped like ``x``; its own
+    derivative is the next one, so every order of ``grad`` is exact at zero."""
+    value = 0.0 if k % 2 else (-1) ** (k // 2) / (k + 1)
+    return lax.add(lax.mul(x, _const(x, 0)), _const(x, value))
+
+
+def _sinc_taylor_jvp(k: int, primals: tuple, tangents: tuple) -> tuple:
+    (x,), (t,) = primals, tangents
+    return _sinc_taylor_rule(k, x), lax.mul(_sinc_taylor_rule(k + 1, x), t)
+
+
+def _make_sinc_taylor() -> Any:
+    from xform._custom import custom_jvp
+    rule = custom_jvp(_sinc_taylor, nondiff_argnums=(0,))
+    rule.defjvp(_sinc_taylor_jvp)
+    return rule
+
+
+_sinc_rule: list = []
+
+
+def _sinc_taylor_rule(k: int, x: Any) -> Any:
+    if not _sinc_rule:
+        _sinc_rule.append(_make_sinc_taylor())
+    return _sinc_rule[0](k, x)
+
+
 @eager_jit()
 def sinc(x: Any, /) -> Any:
-    """``sin(pi x) / (pi x)`` with ``sinc(0) = 1``, as ``jax.numpy.sinc``."""
+    """``sin(pi x) / (pi x)`` with ``sinc(0) = 1``, as ``jax.numpy.sinc``; derivatives of
+    every order are exact at 0."""
     check_arraylike("sinc", x)
     (x,) = promote_to_inexact(_as_array(x))
     is_zero = lax.eq(x, _const(x, 0))
-    pi_x = lax.mul(_const(x, np.pi), lax.select(is_zero, lax.full_like(x, 1), x))
-    return lax.select(is_zero, lax.full_like(x, 1), lax.div(lax.sin(pi_x), pi_x))
+    pi_x = lax.mul(_const(x, np.pi), x)
+    safe = lax.select(is_zero, lax.full_like(x, 1), pi_x)
+    return lax.select(is_zero, _sinc_taylor_rule(0, pi_x), lax.div(lax.sin(safe), safe))
 
 
 def _scale(name: str, factor: float) -> Callable:

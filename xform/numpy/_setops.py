@@ -354,6 +354,7 @@ def extract(condition: Any, arr: Any, *, size: int | None = None, fill_value: An
 
 
 # -- select, piecewise, put_along_axis ------------------------------------------------------
+@eager_jit()
 def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0) -> Any:
     """For each element, the choice of the first true condition (``default`` if none), as
     ``jax.numpy.select``."""
@@ -400,6 +401,7 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: 
     return out
 
 
+@eager_jit(static_argnames=("axis", "inplace", "mode"))
 def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None,
                    inplace: bool = True, *, mode: Any = None) -> Any:
     """``arr`` with ``values`` written at ``indices`` along ``axis`` (matching positions
