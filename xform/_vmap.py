@@ -169,7 +169,8 @@ def _chunked_call(fun, in_tree, leaves, axes, size, chunk_size, out_axes, descri
     """The batch ``chunk_size`` examples at a time, joined: a ``scan`` over the full chunks (the
     body is traced, and compiled, once) and one more batched call for the remainder."""
     from xform.lax.control_flow import scan
-    from xform.lax.shape import concatenate, reshape, slice_in_dim
+    from xform.lax.shape import reshape
+    from xform.lax.slicing import concatenate, slice_in_dim
     n_chunks, rem = divmod(size, chunk_size)
     mapped = [i for i, ax in enumerate(axes) if ax is not None]
     info: dict = {}
@@ -225,7 +226,7 @@ def moveaxis_to(x: Any, src: int, dst: int) -> Any:
 
 
 def _index0(y: Any) -> Any:
-    from xform.lax.shape import index_in_dim
+    from xform.lax.slicing import index_in_dim
     return index_in_dim(y, 0, 0, keepdims=False)
 
 

@@ -30,6 +30,7 @@ from xform.lax.windowed import *  # noqa: F401,F403
 from xform.lax.parallel import *  # noqa: F401,F403
 from xform.lax.reductions import *  # noqa: F401,F403
 from xform.lax.shape import *  # noqa: F401,F403
+from xform.lax.slicing import *  # noqa: F401,F403
 from xform.lax.sorting import *  # noqa: F401,F403
 from xform.lax import linalg as linalg
 from xform.lax.control_flow import *  # noqa: F401,F403

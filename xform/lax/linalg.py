@@ -33,6 +33,7 @@ from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as ew
 from xform.lax import shape as sh
+from xform.lax import slicing as sl
 from xform.lax._helpers import FLOAT, check_dtype, shape_str
 from xform.lax.indexing import GatherDimensionNumbers, gather
 from xform.lax.linear import dot_general
@@ -131,7 +132,7 @@ def _slice_last2(x: Any, rows: tuple[int, int] | None = None,
         start[-2], limit[-2] = rows
     if cols is not None:
         start[-1], limit[-1] = cols
-    return sh.slice(x, start, limit)
+    return sl.slice(x, start, limit)
 
 
 def _pad_last2(x: Any, rows: int = 0, cols: int = 0) -> Any:
@@ -140,7 +141,7 @@ def _pad_last2(x: Any, rows: int = 0, cols: int = 0) -> Any:
         return x
     a = to_aval(x)
     cfg = [(0, 0, 0)] * (a.ndim - 2) + [(0, rows, 0), (0, cols, 0)]
-    return sh.pad(x, sh.full((), 0, a.dtype), cfg)
+    return sl.pad(x, sh.full((), 0, a.dtype), cfg)
 
 
 def _resize_last2(x: Any, rows: int, cols: int) -> Any:
@@ -401,7 +402,7 @@ def _qr_jvp(primals, tangents, *, full_matrices):
         q_dot, r1_dot = _thin_qr_jvp(q, _slice_last2(r, cols=(0, m)),
                                      _slice_last2(x_dot, cols=(0, m)))
         r2_dot = ew.add(_mm(_H(q_dot), x2), _mm(_H(q), _slice_last2(x_dot, cols=(m, n))))
-        return [q, r], [q_dot, sh.concatenate([r1_dot, r2_dot], to_aval(x).ndim - 1)]
+        return [q, r], [q_dot, sl.concatenate([r1_dot, r2_dot], to_aval(x).ndim - 1)]
     if full_matrices and m > n:
         raise NotImplementedError(
             "The derivative of qr with full_matrices=True is not implemented for tall matrices "

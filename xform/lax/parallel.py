@@ -200,6 +200,7 @@ abstract_eval[ppermute_p] = _same_aval
 
 
 def _ppermute_collective(axis_size, vals, dims, *, axes, perm):
+    from xform.lax import slicing
     # example dst receives example src's value for (src, dst) in perm, zeros if no one sends
     _, _, shape = _lax()
     x = bdim_at_front(vals[0], dims[0], axis_size)
@@ -211,12 +212,12 @@ def _ppermute_collective(axis_size, vals, dims, *, axes, perm):
     for dst in range(axis_size):
         if dst in src_of:
             s = src_of[dst]
-            pieces.append(shape.slice_p.bind(
+            pieces.append(slicing.slice_p.bind(
                 x, start_indices=(s,) + (0,) * (aval.ndim - 1),
                 limit_indices=(s + 1,) + aval.shape[1:], strides=None))
         else:
             pieces.append(shape.full((1,) + aval.shape[1:], 0, aval.dtype))
-    return shape.concatenate_p.bind(*pieces, dimension=0), 0
+    return slicing.concatenate_p.bind(*pieces, dimension=0), 0
 
 
 collective_rules[ppermute_p] = _ppermute_collective

@@ -33,6 +33,7 @@ from xform.interpreters.jvp import defjvp, defjvp_zero, jvp_rules
 from xform.interpreters.lowering import to_jax
 from xform.lax import elementwise as ew
 from xform.lax import shape as sh
+from xform.lax import slicing as sl
 from xform.lax._helpers import REAL_FLOAT, broadcast_shapes_lax, naryop
 
 _U32 = np.dtype(np.uint32)
@@ -167,8 +168,8 @@ def _u32(x: Any) -> Any:
 
 def _key_words(key: Any) -> tuple[Any, Any]:
     """The two words of a single key ``uint32[2]``."""
-    return (sh.index_in_dim(key, 0, axis=0, keepdims=False),
-            sh.index_in_dim(key, 1, axis=0, keepdims=False))
+    return (sl.index_in_dim(key, 0, axis=0, keepdims=False),
+            sl.index_in_dim(key, 1, axis=0, keepdims=False))
 
 
 def iota_2x32_shape(shape: Sequence[int]) -> tuple[Any, Any]:
@@ -202,7 +203,7 @@ def threefry_seed(seed: Any) -> Any:
     hi = ew.shift_right_logical(seed, np.array(32, aval.dtype)) if bits > 32 else \
         sh.full((), 0, aval.dtype)
     lo = ew.bitwise_and(seed, np.array(0xFFFFFFFF, aval.dtype)) if bits > 32 else seed
-    return sh.concatenate([sh.reshape(_u32(hi), (1,)), sh.reshape(_u32(lo), (1,))], 0)
+    return sl.concatenate([sh.reshape(_u32(hi), (1,)), sh.reshape(_u32(lo), (1,))], 0)
 
 
 def threefry_split(key: Any, shape: Sequence[int]) -> Any:
@@ -211,14 +212,14 @@ def threefry_split(key: Any, shape: Sequence[int]) -> Any:
     hi, lo = iota_2x32_shape(shape)
     b1, b2 = threefry2x32(k1, k2, hi, lo)
     nd = len(tuple(shape))
-    return sh.concatenate([sh.expand_dims(b1, (nd,)), sh.expand_dims(b2, (nd,))], nd)
+    return sl.concatenate([sh.expand_dims(b1, (nd,)), sh.expand_dims(b2, (nd,))], nd)
 
 
 def threefry_fold_in(key: Any, data: Any) -> Any:
     """A new key from ``key`` and a 32-bit scalar ``data``."""
     k1, k2 = _key_words(key)
     b1, b2 = threefry2x32(k1, k2, sh.full((), 0, _U32), _u32(data))
-    return sh.concatenate([sh.reshape(b1, (1,)), sh.reshape(b2, (1,))], 0)
+    return sl.concatenate([sh.reshape(b1, (1,)), sh.reshape(b2, (1,))], 0)
 
 
 _UINT = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}

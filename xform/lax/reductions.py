@@ -25,6 +25,7 @@ from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear
 from xform.lax import elementwise as ew
 from xform.lax import shape as sh
+from xform.lax import slicing as sl
 from xform.lax._helpers import ANY, FLOAT, NUMBER, check_dtype, shape_str
 
 __all__ = [
@@ -162,12 +163,12 @@ def _reduce_prod_jvp(t, ans, x, *, axes):
         return sh.full_like(t, 0, shape=flat_shape[1:])
     while n > 1:
         h = n // 2
-        x1, x2 = sh.slice_in_dim(x, 0, h), sh.slice_in_dim(x, h, 2 * h)
-        t1, t2 = sh.slice_in_dim(t, 0, h), sh.slice_in_dim(t, h, 2 * h)
+        x1, x2 = sl.slice_in_dim(x, 0, h), sl.slice_in_dim(x, h, 2 * h)
+        t1, t2 = sl.slice_in_dim(t, 0, h), sl.slice_in_dim(t, h, 2 * h)
         new_x, new_t = ew.mul(x1, x2), ew.add(ew.mul(t1, x2), ew.mul(x1, t2))
         if n % 2:  # the odd one out joins the next round
-            new_x = sh.concatenate([new_x, sh.slice_in_dim(x, n - 1, n)], 0)
-            new_t = sh.concatenate([new_t, sh.slice_in_dim(t, n - 1, n)], 0)
+            new_x = sl.concatenate([new_x, sl.slice_in_dim(x, n - 1, n)], 0)
+            new_t = sl.concatenate([new_t, sl.slice_in_dim(t, n - 1, n)], 0)
         x, t, n = new_x, new_t, h + n % 2
     return sh.reshape(t, flat_shape[1:])
 
@@ -240,13 +241,13 @@ def _cumulative_batch_rule(p: Primitive):
 def _interleave(a: Any, b: Any, axis: int) -> Any:
     """``a[0], b[0], a[1], b[1], ...`` along ``axis``; ``a`` is as long as ``b`` or one longer."""
     na, nb = to_aval(a).shape[axis], to_aval(b).shape[axis]
-    pairs = sh.concatenate([sh.expand_dims(sh.slice_in_dim(a, 0, nb, axis=axis), (axis + 1,)),
+    pairs = sl.concatenate([sh.expand_dims(sl.slice_in_dim(a, 0, nb, axis=axis), (axis + 1,)),
                             sh.expand_dims(b, (axis + 1,))], axis + 1)
     shape = list(to_aval(b).shape)
     shape[axis] = 2 * nb
     out = sh.reshape(pairs, shape)
     if na > nb:
-        out = sh.concatenate([out, sh.slice_in_dim(a, nb, na, axis=axis)], axis)
+        out = sl.concatenate([out, sl.slice_in_dim(a, nb, na, axis=axis)], axis)
     return out
 
 
@@ -256,13 +257,13 @@ def _prefix_scan(combine: Callable, x: Any, axis: int) -> Any:
     n = to_aval(x).shape[axis]
     if n < 2:
         return x
-    pairs = combine(sh.slice_in_dim(x, 0, n - 1, 2, axis), sh.slice_in_dim(x, 1, n, 2, axis))
+    pairs = combine(sl.slice_in_dim(x, 0, n - 1, 2, axis), sl.slice_in_dim(x, 1, n, 2, axis))
     odd = _prefix_scan(combine, pairs, axis)  # results at positions 1, 3, 5, ...
-    even = sh.slice_in_dim(x, 0, 1, axis=axis)
+    even = sl.slice_in_dim(x, 0, 1, axis=axis)
     if n > 2:  # positions 2, 4, ...: the result just before, combined with the element
-        prev = odd if n % 2 else sh.slice_in_dim(odd, 0, n // 2 - 1, axis=axis)
-        rest = combine(prev, sh.slice_in_dim(x, 2, n, 2, axis))
-        even = sh.concatenate([even, rest], axis)
+        prev = odd if n % 2 else sl.slice_in_dim(odd, 0, n // 2 - 1, axis=axis)
+        rest = combine(prev, sl.slice_in_dim(x, 2, n, 2, axis))
+        even = sl.concatenate([even, rest], axis)
     return _interleave(even, odd, axis)
 
 

@@ -26,8 +26,8 @@ from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import ANY, NUMBER, check_dtype, shape_str
-from xform.lax.shape import pad as _pad
-from xform.lax.shape import slice as _slice
+from xform.lax.slicing import pad as _pad
+from xform.lax.slicing import slice as _slice
 
 from xform.lax._window_args import (
     _vjp_lhs_padding,

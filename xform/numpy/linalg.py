@@ -24,6 +24,7 @@ from xform.core.trace import to_aval
 from xform.lax import elementwise as ew
 from xform.lax import linalg as lax_linalg
 from xform.lax import shape as sh
+from xform.lax import slicing as sl
 from xform.lax.linalg import _H, _diag, _eye_like, _is_complex, _mm, _permute_rows
 from xform.lax.reductions import reduce_max, reduce_min, reduce_or, reduce_prod, reduce_sum
 from xform.lax.sorting import sort_key_val
@@ -401,7 +402,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None, *, numpy_resid: bool = False) -> tu
     else:
         rcond = eps
     thresh = ew.mul(ew.convert_element_type(sh._asarray(rcond), s_aval.dtype),
-                    sh.slice(s, (0,), (1,)))
+                    sl.slice(s, (0,), (1,)))
     mask = ew.ge(s, sh.broadcast_in_dim(thresh, s_aval.shape, (0,)))
     rank = reduce_sum(ew.convert_element_type(mask, np.int32), (0,))
     one = sh.full(s_aval.shape, 1, s_aval.dtype)
@@ -515,8 +516,8 @@ def cond(x: Any, p: Any = None) -> Any:
         s = svd(x, compute_uv=False)
         nd = to_aval(s).ndim
         k = to_aval(s).shape[-1]
-        first = sh.squeeze(sh.slice_in_dim(s, 0, 1, axis=nd - 1), (nd - 1,))
-        last = sh.squeeze(sh.slice_in_dim(s, k - 1, k, axis=nd - 1), (nd - 1,))
+        first = sh.squeeze(sl.slice_in_dim(s, 0, 1, axis=nd - 1), (nd - 1,))
+        last = sh.squeeze(sl.slice_in_dim(s, k - 1, k, axis=nd - 1), (nd - 1,))
         r = ew.div(first, last) if p != -2 else ew.div(last, first)
     else:
         _check_matrix("jnp.linalg.cond", x, square=True)

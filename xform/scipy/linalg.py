@@ -15,6 +15,7 @@ from xform.core.trace import to_aval
 from xform.lax import elementwise as ew
 from xform.lax import linalg as lax_linalg
 from xform.lax import shape as sh
+from xform.lax import slicing as sl
 from xform.lax.linalg import _eye_like, _H, _resize_last2, _tril, _triu
 from xform.lax.reductions import reduce_sum
 from xform.numpy.linalg import _inexact, lu_solve_matrix
@@ -82,12 +83,12 @@ def _pivots_to_permutation(pivots: Any, m: int) -> Any:
     iota = sh.broadcasted_iota(p_aval.dtype, shape, nd - 1)
     perm = iota
     for i in range(p_aval.shape[-1]):
-        j = sh.squeeze(sh.slice_in_dim(pivots, i, i + 1, axis=nd - 1), (nd - 1,))
+        j = sh.squeeze(sl.slice_in_dim(pivots, i, i + 1, axis=nd - 1), (nd - 1,))
         j_b = sh.broadcast_in_dim(j, shape, tuple(range(nd - 1)))
         at_j = ew.eq(iota, j_b)
         zeros = sh.full(shape, 0, p_aval.dtype)
         perm_j = reduce_sum(ew.select(at_j, perm, zeros), (nd - 1,))      # perm[j]
-        perm_i = sh.squeeze(sh.slice_in_dim(perm, i, i + 1, axis=nd - 1), (nd - 1,))
+        perm_i = sh.squeeze(sl.slice_in_dim(perm, i, i + 1, axis=nd - 1), (nd - 1,))
         at_i = ew.eq(iota, sh.full((), i, p_aval.dtype))
         perm = ew.select(at_i, sh.broadcast_in_dim(perm_j, shape, tuple(range(nd - 1))),
                          ew.select(at_j, sh.broadcast_in_dim(perm_i, shape,

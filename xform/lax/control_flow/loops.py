@@ -581,7 +581,8 @@ def map(f: Callable, xs: Any, batch_size: int | None = None) -> Any:  # noqa: A0
     if batch_size is None:
         return scan(lambda _, x: ((), f(x)), (), xs)[1]
     from xform._vmap import vmap
-    from xform.lax.shape import concatenate, reshape, slice_in_dim
+    from xform.lax.shape import reshape
+    from xform.lax.slicing import concatenate, slice_in_dim
     leaves, tree = tree_flatten(xs)
     n = to_aval(leaves[0]).shape[0]
     nb, rem = divmod(n, batch_size)
