@@ -230,6 +230,26 @@ def _check_scalar_output(out: Any, fun, holomorphic: bool, what: str) -> None:
                         "holomorphic=True or differentiate the real part.")
 
 
+def _diff_args(fun: Callable, args: tuple, kwargs: dict, argnums, holomorphic: bool,
+               allow_int: bool, what: str) -> tuple[tuple, Callable]:
+    """Check the arguments ``argnums`` selects and return them with ``fun`` as a function of
+    them alone (the other arguments fixed): ``(diff_args, f_of_diff)``."""
+    nums = _argnums_tuple(argnums, len(args), fun)
+    names = positional_names(fun, len(args))
+    for n in nums:
+        for i, leaf in enumerate(tree_flatten(args[n])[0]):
+            _check_diff_input(names[n] if i == 0 else f"{names[n]} (leaf {i})", leaf,
+                              holomorphic, allow_int, what)
+
+    def f_of_diff(*dargs):
+        full = list(args)
+        for n, a in zip(nums, dargs):
+            full[n] = a
+        return fun(*full, **kwargs)
+
+    return tuple(args[n] for n in nums), f_of_diff
+
+
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
                    holomorphic: bool = False, allow_int: bool = False, reduce_axes=()):
     """A function returning ``(fun(*args), gradient of fun w.r.t. args[argnums])``.
@@ -242,20 +262,8 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
     @wraps(fun)
     def value_and_grad_f(*args, **kwargs):
-        nums = _argnums_tuple(argnums, len(args), fun)
-        names = positional_names(fun, len(args))
-        for n in nums:
-            for i, leaf in enumerate(tree_flatten(args[n])[0]):
-                _check_diff_input(names[n] if i == 0 else f"{names[n]} (leaf {i})", leaf,
-                                  holomorphic, allow_int, what)
-        diff_args = tuple(args[n] for n in nums)
-
-        def f_of_diff(*dargs):
-            full = list(args)
-            for n, a in zip(nums, dargs):
-                full[n] = a
-            return fun(*full, **kwargs)
-
+        diff_args, f_of_diff = _diff_args(fun, args, kwargs, argnums, holomorphic, allow_int,
+                                          what)
         flat_p, in_tree, t_avals, p_out, linear, out_tree, aux = _linearize(
             f_of_diff, diff_args, has_aux, what="grad")
         if out_tree.num_leaves != 1:
@@ -333,19 +341,11 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
     @wraps(fun)
     def jac(*args, **kwargs):
-        nums = _argnums_tuple(argnums, len(args), fun)
-        names = positional_names(fun, len(args))
-        for n in nums:
-            for leaf in tree_flatten(args[n])[0]:
-                _check_diff_input(names[n], leaf, holomorphic, False, "jacfwd")
-        dargs = tuple(args[n] for n in nums)
+        dargs, f_of_diff = _diff_args(fun, args, kwargs, argnums, holomorphic, False, "jacfwd")
         flat, in_tree = tree_flatten(dargs)
 
         def f_flat(*leaves):
-            full = list(args)
-            for n, a in zip(nums, tree_unflatten(in_tree, leaves)):
-                full[n] = a
-            return fun(*full, **kwargs)
+            return f_of_diff(*tree_unflatten(in_tree, leaves))
 
         basis, sizes = _std_basis(flat)
 
@@ -387,18 +387,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
     @wraps(fun)
     def jac(*args, **kwargs):
-        nums = _argnums_tuple(argnums, len(args), fun)
-        names = positional_names(fun, len(args))
-        for n in nums:
-            for leaf in tree_flatten(args[n])[0]:
-                _check_diff_input(names[n], leaf, holomorphic, allow_int, "jacrev")
-        dargs = tuple(args[n] for n in nums)
-
-        def f_d(*d):
-            full = list(args)
-            for n, a in zip(nums, d):
-                full[n] = a
-            return fun(*full, **kwargs)
+        dargs, f_d = _diff_args(fun, args, kwargs, argnums, holomorphic, allow_int, "jacrev")
 
         if has_aux:
             y, f_vjp, aux = vjp(f_d, *dargs, has_aux=True)
