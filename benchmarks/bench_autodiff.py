@@ -132,8 +132,8 @@ def jacobians(device: str = "cpu", quick: bool = False) -> list[Row]:
                                  ("hessian", xform.hessian, jax.hessian)):
                 a, b = xform.jit(xt(xf)), jax.jit(jt(jf))
                 assert_close(np.asarray(a(x)), np.asarray(b(x)), device)
-                sides[f"xform {name}"] = lambda f=a: f(x)
-                sides[f"jax {name}"] = lambda f=b: f(x)
+                sides[f"xform {name}"] = lambda f=a, x=x: f(x)
+                sides[f"jax {name}"] = lambda f=b, x=x: f(x)
             times = interleaved(sides, rounds, number, warmup=3)
         for name in ("jacrev", "jacfwd", "hessian"):
             rows.append(ratio_row(f"jit({name}(f)), f: R^{n} -> R^{n}", times, f"xform {name}",
