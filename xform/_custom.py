@@ -114,12 +114,26 @@ def _merge_args(nondiff: Sequence[Any], diff: Sequence[Any], nondiff_argnums, n:
     return [next(nd) if i in nondiff_argnums else next(d) for i in range(n)]
 
 
-def _stage_body(flat_fun: Callable, leaves: Sequence[Any], name: str):
-    """The const-free jaxpr of ``flat_fun`` at ``leaves``' types, and its consts."""
-    closed, _ = trace_to_jaxpr(lambda *xs: (flat_fun(*xs), None),
-                               [to_aval(x) for x in leaves], description=f"custom rule of {name}",
-                               kind="jit")
-    return hoist_consts(closed)
+def _stage_primal(fun: Callable, args: tuple, nondiff_argnums: tuple[int, ...], name: str):
+    """Trace ``fun`` as a function of its differentiable arguments' leaves.
+
+    Returns ``(nondiff, leaves, in_tree, body, consts, out_tree)``: the nondiff arguments, the
+    flat differentiable ones and their structure, the const-free jaxpr, its consts, and the
+    output structure."""
+    nondiff, diff = _split_args(args, nondiff_argnums)
+    leaves, in_tree = tree_flatten(diff)
+    n_args = len(args)
+
+    def flat_fun(*xs):
+        out = fun(*_merge_args(nondiff, tree_unflatten(in_tree, list(xs)), nondiff_argnums,
+                               n_args))
+        flat, out_tree = tree_flatten(out)
+        return flat, out_tree
+
+    closed, out_tree = trace_to_jaxpr(flat_fun, [to_aval(x) for x in leaves],
+                                      description=f"custom rule of {name}", kind="jit")
+    body, consts = hoist_consts(closed)
+    return nondiff, leaves, in_tree, body, consts, out_tree
 
 
 def _batched_callable(fn: Callable, axis_size: int, in_dims: Sequence[Any], axis_name: Any,
@@ -279,18 +293,10 @@ class custom_jvp:
         args = _resolve_args(self.fun, args, kwargs)
         if current_trace() is None:  # nothing to differentiate: the function itself
             return self.fun(*args)
-        nondiff, diff = _split_args(args, self.nondiff_argnums)
-        leaves, in_tree = tree_flatten(diff)
-        store: dict = {}
-        fun, rule, nums, n_args = self.fun, self.jvp, self.nondiff_argnums, len(args)
-
-        def flat_fun(*xs):
-            out = fun(*_merge_args(nondiff, tree_unflatten(in_tree, list(xs)), nums, n_args))
-            flat, store["out_tree"] = tree_flatten(out)
-            return flat
-
-        body, consts = _stage_body(flat_fun, leaves, name)
-        out_tree, out_avals = store["out_tree"], body.out_avals
+        rule = self.jvp
+        nondiff, leaves, in_tree, body, consts, out_tree = _stage_primal(
+            self.fun, args, self.nondiff_argnums, name)
+        out_avals = body.out_avals
 
         def flat_jvp(*xs):
             k = len(xs) // 2
@@ -446,19 +452,12 @@ class custom_vjp:
         args = _resolve_args(self.fun, args, kwargs)
         if current_trace() is None:
             return self.fun(*args)
-        nondiff, diff = _split_args(args, self.nondiff_argnums)
-        leaves, in_tree = tree_flatten(diff)
-        store: dict = {}
-        fun, fwd_rule, bwd_rule = self.fun, self.fwd, self.bwd
+        fwd_rule, bwd_rule = self.fwd, self.bwd
         nums, n_args = self.nondiff_argnums, len(args)
-
-        def flat_fun(*xs):
-            out = fun(*_merge_args(nondiff, tree_unflatten(in_tree, list(xs)), nums, n_args))
-            flat, store["out_tree"] = tree_flatten(out)
-            return flat
-
-        body, consts = _stage_body(flat_fun, leaves, name)
-        out_tree, out_avals = store["out_tree"], body.out_avals
+        store: dict = {}
+        nondiff, leaves, in_tree, body, consts, out_tree = _stage_primal(
+            self.fun, args, nums, name)
+        out_avals, diff = body.out_avals, tree_unflatten(in_tree, leaves)
 
         def flat_fwd(*xs):
             full = _merge_args(nondiff, tree_unflatten(in_tree, list(xs)), nums, n_args)

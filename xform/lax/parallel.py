@@ -184,14 +184,19 @@ def _all_gather_collective(n, vals, dims, *, axes, axis, axis_size, tiled, **_):
     return (_merge_axes(out, axis) if tiled else out), not_mapped
 
 
-def _all_gather_batch(n, vals, dims, *, axis, **params):
-    x = bdim_at_front(vals[0], dims[0], n)
-    return all_gather_p.bind(x, axis=axis + 1, **params), 0
+def _front_batch(prim: Primitive, *axis_params: str):
+    """Under a vmap of another name: the batch axis goes first and every per-example axis
+    param named in ``axis_params`` shifts by one."""
+    def rule(n, vals, dims, **params):
+        x = bdim_at_front(vals[0], dims[0], n)
+        shifted = {k: v + 1 if k in axis_params else v for k, v in params.items()}
+        return prim.bind(x, **shifted), 0
+    return rule
 
 
 abstract_eval[all_gather_p] = _all_gather_abstract_eval
 collective_rules[all_gather_p] = _all_gather_collective
-batch_rules[all_gather_p] = _all_gather_batch
+batch_rules[all_gather_p] = _front_batch(all_gather_p, "axis")
 
 
 # -- ppermute ---------------------------------------------------------------------------------
@@ -259,14 +264,9 @@ def _psum_scatter_collective(n, vals, dims, *, axes, scatter_dimension, tiled, *
     return total, scatter_dimension
 
 
-def _psum_scatter_batch(n, vals, dims, *, scatter_dimension, **params):
-    x = bdim_at_front(vals[0], dims[0], n)
-    return psum_scatter_p.bind(x, scatter_dimension=scatter_dimension + 1, **params), 0
-
-
 abstract_eval[psum_scatter_p] = _psum_scatter_abstract_eval
 collective_rules[psum_scatter_p] = _psum_scatter_collective
-batch_rules[psum_scatter_p] = _psum_scatter_batch
+batch_rules[psum_scatter_p] = _front_batch(psum_scatter_p, "scatter_dimension")
 
 
 # -- all_to_all -------------------------------------------------------------------------------
@@ -310,15 +310,9 @@ def _all_to_all_collective(n, vals, dims, *, axes, split_axis, concat_axis, tile
     return _merge_axes(x, concat_axis + 1), 0
 
 
-def _all_to_all_batch(n, vals, dims, *, split_axis, concat_axis, **params):
-    x = bdim_at_front(vals[0], dims[0], n)
-    return all_to_all_p.bind(x, split_axis=split_axis + 1, concat_axis=concat_axis + 1,
-                             **params), 0
-
-
 abstract_eval[all_to_all_p] = _all_to_all_abstract_eval
 collective_rules[all_to_all_p] = _all_to_all_collective
-batch_rules[all_to_all_p] = _all_to_all_batch
+batch_rules[all_to_all_p] = _front_batch(all_to_all_p, "split_axis", "concat_axis")
 
 
 # -- public functions with jax.lax's signatures -----------------------------------------------
