@@ -367,3 +367,31 @@ def test_jit_inside_vmap_with_unbatched_outputs():
     s, t = xform.vmap(f, in_axes=(0, None), out_axes=(0, None))(x, _f32(2))
     _close(s, x + _f32(2))
     _close(t, _f32(2) * 2)
+
+
+# -- where a dot_general puts a new batch axis -----------------------------------------------
+def _prims(jaxpr):
+    return [e.primitive.name for e in jaxpr.eqns]
+
+
+def test_matvec_batch_axis_lands_where_out_axes_wants_it():
+    w, xs = _f32(4, 3), _f32(5, 3)
+    matvec = lambda x: lax.dot_general(w, x, (((1,), (0,)), ((), ())))  # noqa: E731
+    # out_axes=0: the operands trade places, the batch axis comes out in front (x @ w.T)
+    front = xform.vmap(matvec)
+    assert _prims(xform.make_jaxpr(front)(xs)) == ["dot_general"]
+    _close(front(xs), xs @ w.T, 1e-5)
+    # out_axes=-1: the natural order already leaves it last (w @ x.T); no transpose either way
+    last = xform.vmap(matvec, out_axes=-1)
+    assert _prims(xform.make_jaxpr(last)(xs)) == ["dot_general"]
+    _close(last(xs), w @ xs.T, 1e-5)
+
+
+def test_jacfwd_of_matvec_has_no_transpose():
+    # jacfwd pushes the basis with out_axes=-1: the tangent w @ t keeps its batch axis last,
+    # so no transpose is needed anywhere (before, the batch axis came out in front of the dot
+    # and the whole Jacobian was transposed at the end)
+    w, b, x = _f32(6, 6), _f32(6, seed=1), _f32(6, seed=2)
+    f = lambda x: xform.numpy.tanh(w @ x + b)  # noqa: E731
+    assert "transpose" not in _prims(xform.make_jaxpr(xform.jacfwd(f))(x))
+    _close(xform.jacfwd(f)(x), jax.jacfwd(lambda x: jnp.tanh(w @ x + b))(x), 1e-5)

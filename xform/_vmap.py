@@ -127,10 +127,16 @@ def _axis_size(leaves, axes, paths, axis_size) -> int:
     return sizes.pop()
 
 
+def _all_last(out_axes) -> bool:
+    """Whether every output's batch axis goes last (``out_axes=-1``, as jacfwd asks)."""
+    axes = [a for a in jax.tree_util.tree_leaves(out_axes, is_leaf=_is_none) if a is not None]
+    return bool(axes) and all(a == -1 for a in axes)
+
+
 def _batched_call(fun, in_tree, leaves, axes, size, axis_name, out_axes, description):
     """Run ``fun`` on batched leaves; returns (flat outs, out_tree, flat out axes)."""
     parent = current_trace()
-    trace = BatchTrace(parent, size, axis_name, description)
+    trace = BatchTrace(parent, size, axis_name, description, prefer_last=_all_last(out_axes))
     try:
         with set_current_trace(trace):
             args, kwargs = tree_unflatten(

@@ -18,7 +18,7 @@ from xform.core.avals import ShapedArray
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
-    batch_rules, not_mapped, shift_axis,
+    batch_rules, not_mapped, prefer_last, shift_axis,
 )
 from xform.interpreters.jvp import Zero, defjvp
 from xform.interpreters.lowering import to_jax
@@ -228,7 +228,9 @@ def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,
     (the result's first axis). One batched: its batch axis is one more free axis, and the
     result's batch axis is reported where it lands (no transpose). When only rhs is batched
     and that is its only free axis (``w @ x`` with a batched vector), the operands trade
-    places so that the batch axis comes out in front, as a hand-batched ``x @ w.T`` would."""
+    places so that the batch axis comes out in front, as a hand-batched ``x @ w.T`` would --
+    unless the vmap puts its batch axes last (``out_axes=-1``, as jacfwd does): then the
+    natural order already leaves the batch axis last, where it is wanted."""
     (lhs, rhs), (lbd, rbd) = vals, dims
     (lc, rc), (lb, rb) = dimension_numbers
 
@@ -242,7 +244,7 @@ def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,
         return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, **params), 0
     lhs_free = [d for d in range(to_aval(lhs).ndim) if d not in lc and d not in lb]
     rhs_free = [d for d in range(to_aval(rhs).ndim) if d not in rc and d not in rb]
-    if lbd is not_mapped and rhs_free == [rbd] and lhs_free:
+    if lbd is not_mapped and rhs_free == [rbd] and lhs_free and not prefer_last():
         swapped = dict(params, precision=precision[::-1] if _is_pair(precision) else precision)
         out = dot_general_p.bind(rhs, lhs, dimension_numbers=((rc, lc), (rb, lb)), **swapped)
         return out, len(rb)
