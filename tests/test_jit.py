@@ -67,12 +67,20 @@ def test_unhashable_static_arg_is_value_error():
         xform.make_jaxpr(lambda x: jf(x, [1, 2]))(jnp.ones(2))
 
 
+def _names_path(path):
+    # the cached path is jax.jit's own, so the message is JAX's (it names the path and
+    # static_argnums); the checking call path (debug_nans) gives xform's wording
+    return rf"(?s)(`{path}` is a str|of type <class 'str'>.*at path {path}\.).*static_argnums"
+
+
 def test_non_array_argument_names_its_path():
     jf = xform.jit(lambda params, x: lax.mul(params["w"], x))
-    with pytest.raises(TypeError, match=r"`params\['act'\]` is a str.*static_argnums"):
-        jf({"w": jnp.ones(2), "act": "relu"}, jnp.ones(2))
-    with pytest.raises(TypeError, match=r"`x` is a str"):
-        xform.jit(lambda x: x)("hello")
+    for debug in (False, True):
+        with xform.debug_nans(debug):
+            with pytest.raises(TypeError, match=_names_path(r"params\['act'\]")):
+                jf({"w": jnp.ones(2), "act": "relu"}, jnp.ones(2))
+            with pytest.raises(TypeError, match=_names_path("x")):
+                xform.jit(lambda x: x)("hello")
     assert current_trace() is None
 
 
@@ -166,5 +174,85 @@ def test_error_names_argument_after_static_ones():
 
     with pytest.raises(TypeError, match="argument `y`"):
         xform.jit(f, static_argnums=0)(3, jnp.ones(2), 1.0)
-    with pytest.raises(TypeError, match=r"`y` is a str"):
+    with pytest.raises(TypeError, match=_names_path("y")):
         xform.jit(f, static_argnums=0)(3, jnp.ones(2), "s")
+
+
+# -- the cached path is jax.jit's own; under a transform, JAX's jit is off ------------------
+def _jax_jit_off() -> bool:
+    return bool(jax.config.jax_disable_jit)
+
+
+def test_cached_call_is_the_jax_jit_object():
+    jf = xform.jit(lambda x: lax.sin(x))
+    # no Python wrapper between the caller and JAX's C++ dispatch
+    assert type(jf).__dict__["__call__"].__func__ is jf._jax
+    assert isinstance(jf, xform._jit.Jitted)
+    np.testing.assert_allclose(jf(jnp.ones(2)), np.sin(np.ones(2)), rtol=1e-6)
+    with xform.debug_nans():  # the checking Python call while debug_nans is on
+        assert "__call__" not in type(jf).__dict__
+        np.testing.assert_allclose(jf(jnp.ones(2)), np.sin(np.ones(2)), rtol=1e-6)
+    assert type(jf).__dict__["__call__"].__func__ is jf._jax
+
+
+def test_concrete_call_under_transform_is_staged_like_jax():
+    # the jit-ted function sees only constants, yet under make_jaxpr it is a jit equation
+    # (JAX stages it as a pjit equation too); its cached compiled call is not used there
+    inner = xform.jit(lambda x: lax.mul(x, 2.0))
+    c = jnp.arange(3.0)
+    inner(c)  # fills JAX's C++ cache
+    closed = xform.make_jaxpr(lambda x: lax.add(x, inner(c)))(jnp.ones(3))
+    assert [e.primitive.name for e in closed.eqns] == ["jit", "add"]
+    g = xform.grad(lambda x: lax.reduce_sum(lax.mul(x, inner(c)), (0,)))(jnp.ones(3))
+    np.testing.assert_allclose(g, [0.0, 2.0, 4.0])
+    v = xform.vmap(lambda x: lax.add(x, inner(c)))(jnp.ones((2, 3)))
+    np.testing.assert_allclose(v, np.ones((2, 3)) + 2 * np.arange(3.0))
+
+
+def test_jax_jit_state_restored_after_transforms_and_errors():
+    assert not _jax_jit_off()
+    seen = []
+
+    def f(x):
+        seen.append(_jax_jit_off())  # off while xform traces ...
+        return lax.sin(x)
+
+    xform.grad(f)(1.0)
+    xform.vmap(f)(jnp.ones(2))
+    assert seen == [True, True] and not _jax_jit_off()  # ... and back on after
+    with pytest.raises(TypeError):
+        xform.grad(lambda x: jnp.ones(2) * x)(jnp.ones(2))  # non-scalar output
+    assert not _jax_jit_off() and current_trace() is None
+    # JAX's own jit-ted functions called on constants inside a transform still give the
+    # right values (they run un-jitted there)
+    jfn = jax.jit(lambda a: jnp.cos(a) + 1.0)
+    out = xform.grad(lambda x: lax.mul(x, jfn(jnp.float32(0.5))))(1.0)
+    np.testing.assert_allclose(out, np.cos(0.5) + 1.0, rtol=1e-6)
+
+
+def test_users_jax_disable_jit_is_respected_and_restored():
+    jf = xform.jit(lambda x: lax.add(lax.sin(x), 1.0))
+    with jax.disable_jit():
+        np.testing.assert_allclose(jf(jnp.zeros(2)), [1.0, 1.0])
+        np.testing.assert_allclose(xform.vmap(jf)(jnp.zeros((3, 2))), np.ones((3, 2)))
+        assert _jax_jit_off()
+    assert not _jax_jit_off()
+
+
+def test_other_threads_keep_jax_jit_while_one_traces():
+    import threading
+    inside, other = threading.Event(), []
+
+    def slow(x):
+        inside.set()
+        done.wait(10)
+        return lax.sin(x)
+
+    done = threading.Event()
+    t = threading.Thread(target=lambda: xform.grad(slow)(1.0))
+    t.start()
+    inside.wait(10)
+    other.append(_jax_jit_off())  # this thread is not tracing
+    done.set()
+    t.join()
+    assert other == [False]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from typing import Any, Callable, Sequence
 
 import jax
@@ -21,7 +22,7 @@ from xform._tracing import (
     abstractify, check_leaves, dynamic_names, fun_name, leaf_paths, stage,
 )
 from xform.core.ir import ClosedJaxpr
-from xform.core.trace import Tracer, _state
+from xform.core.trace import Tracer, _state, fast_jit_dispatch
 from xform.interpreters.eval import check_nans
 from xform.interpreters.lowering import eval_closed_jaxpr_jax
 from xform.interpreters.staging import hoist_consts
@@ -69,8 +70,41 @@ class Traced:
         return self._jitted.lower(*self._args, **self._kwargs)
 
 
+# The classes of live jit-ted functions whose ``__call__`` may be their jax.jit object.
+_own_classes: weakref.WeakSet = weakref.WeakSet()
+
+
+def _set_call(cls) -> None:
+    """Make ``cls.__call__`` the jax.jit object itself (no Python frame on the cached path),
+    unless debug_nans needs the checking Python ``__call__`` or this JAX lacks what the direct
+    path relies on (see xform/core/trace.py)."""
+    if fast_jit_dispatch and not config.debug_nans_enabled:
+        cls.__call__ = staticmethod(cls._compiled)
+    elif "__call__" in cls.__dict__:
+        del cls.__call__
+
+
+def _refresh_calls(_enabled: bool) -> None:
+    for cls in list(_own_classes):
+        _set_call(cls)
+
+
+config.on_debug_nans_change(_refresh_calls)
+
+
 class Jitted:
-    """A jit-ted function: call it, or ``.lower``, ``.trace``, ``.eval_shape``, ``.clear_cache``."""
+    """A jit-ted function: call it, or ``.lower``, ``.trace``, ``.eval_shape``, ``.clear_cache``.
+
+    The cached path is JAX's: each jit-ted function has its own subclass whose ``__call__`` is
+    the ``jax.jit`` object (a C++ callable), so a call costs what a ``jax.jit`` call costs. Under
+    an xform transform JAX's jit is off (xform/core/trace.py), so that same call reaches the
+    Python function given to ``jax.jit``, which binds xform's jit primitive instead.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        own = type(cls.__name__, (cls,), {"__module__": cls.__module__,
+                                          "__qualname__": cls.__qualname__})
+        return object.__new__(own)
 
     def __init__(self, fun: Callable, static_argnums=None, static_argnames=None,
                  donate_argnums=None, donate_argnames=None, keep_unused=False):
@@ -84,13 +118,20 @@ class Jitted:
         functools.update_wrapper(self, fun)
 
         def lowerable(*args, **kwargs):
+            if _state.trace is not None:  # called under an xform transform, JAX's jit off
+                return self._bind(args, kwargs)
             return self._lowerable(*args, **kwargs)
 
-        lowerable.__name__ = lowerable.__qualname__ = fun_name(fun)  # names the HLO module
+        _wrap_like(lowerable, fun)  # JAX's messages then name the user's arguments
         self._jax = jax.jit(lowerable, static_argnums=self._static_argnums or None,
                             static_argnames=self._static_argnames or None,
                             donate_argnums=donate_argnums, donate_argnames=donate_argnames,
                             keep_unused=keep_unused)
+        cls = type(self)
+        if cls is not Jitted and "_compiled" not in cls.__dict__:
+            cls._compiled = self._jax
+            _own_classes.add(cls)
+            _set_call(cls)
 
     # -- the cached path -------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -188,6 +229,16 @@ class Jitted:
 
     def __repr__(self):
         return f"<xform.jit of {fun_name(self._fun)}>"
+
+
+def _wrap_like(wrapper, fun) -> None:
+    """Give ``wrapper`` the name (it names the HLO module) and signature of ``fun``."""
+    wrapper.__name__ = wrapper.__qualname__ = fun_name(fun)
+    try:
+        inspect.signature(fun)
+    except (TypeError, ValueError):
+        return
+    wrapper.__wrapped__ = fun
 
 
 def _check_hashable(statics, fun) -> None:

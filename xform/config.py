@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 debug_nans_enabled = False
+_debug_nans_listeners: list = []
+
+
+def on_debug_nans_change(listener) -> None:
+    """Call ``listener(enabled)`` whenever the debug_nans flag changes (jit uses it to switch
+    its compiled functions to the checking call path and back)."""
+    _debug_nans_listeners.append(listener)
+
+
+def _set_debug_nans(value) -> None:
+    global debug_nans_enabled
+    changed = bool(value) != debug_nans_enabled
+    debug_nans_enabled = bool(value)
+    if changed:
+        for listener in _debug_nans_listeners:
+            listener(debug_nans_enabled)
 
 
 def update(name: str, value) -> None:
     """Set a flag: ``xform_debug_nans`` (also accepted as ``jax_debug_nans``)."""
-    global debug_nans_enabled
     if name in ("xform_debug_nans", "jax_debug_nans", "debug_nans"):
-        debug_nans_enabled = bool(value)
+        _set_debug_nans(value)
     else:
         raise ValueError(f"unknown xform config flag {name!r}; known: 'xform_debug_nans'")
 
@@ -22,14 +37,12 @@ class debug_nans:
     """
 
     def __init__(self, enabled: bool = True):
-        global debug_nans_enabled
         self._prev = debug_nans_enabled
-        debug_nans_enabled = bool(enabled)
+        _set_debug_nans(enabled)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        global debug_nans_enabled
-        debug_nans_enabled = self._prev
+        _set_debug_nans(self._prev)
         return False

@@ -30,6 +30,9 @@ from xform.core.errors import (
 class _TraceState(threading.local):
     def __init__(self):
         self.trace: Trace | None = None
+        # JAX's thread-local disable_jit setting as it was outside xform's traces (a stack:
+        # eager code inside a trace restores it, and may enter a trace again)
+        self.jax_jit_outside: list = []
 
 
 _state = _TraceState()
@@ -39,14 +42,49 @@ def current_trace() -> Trace | None:
     return _state.trace
 
 
+def _jax_disable_jit_state():
+    """JAX's ``jax_disable_jit`` config state, if this JAX exposes its thread-local setters."""
+    try:
+        from jax._src import config as jax_config
+        state = jax_config.disable_jit
+        state.swap_local, state.set_local  # noqa: B018 -- both must exist
+        return state
+    except (ImportError, AttributeError):
+        return None
+
+
+# While an xform trace is current on a thread, JAX's jit is switched off on that thread. The
+# compiled function behind ``xform.jit`` is a plain ``jax.jit`` object called directly by the
+# user (no Python wrapper on the cached path); with JAX's jit off, a call under an xform
+# transform goes straight to its Python function, which binds xform's jit primitive instead
+# (xform/_jit.py). Eager code inside a trace (a rule running under a ``None`` parent) gets
+# JAX's setting back, so the per-primitive cached jits stay compiled.
+_JAX_DISABLE_JIT = _jax_disable_jit_state()
+fast_jit_dispatch = _JAX_DISABLE_JIT is not None
+
+
 @contextmanager
 def set_current_trace(trace: Trace | None):
     prev = _state.trace
     _state.trace = trace
+    if _JAX_DISABLE_JIT is None or (prev is None) is (trace is None):
+        try:
+            yield
+        finally:
+            _state.trace = prev
+        return
+    if prev is None:  # entering xform's first trace on this thread
+        saved = _JAX_DISABLE_JIT.swap_local(True)
+        _state.jax_jit_outside.append(saved)
+    else:  # back to eager evaluation inside a trace
+        saved = _JAX_DISABLE_JIT.swap_local(_state.jax_jit_outside[-1])
     try:
         yield
     finally:
         _state.trace = prev
+        _JAX_DISABLE_JIT.set_local(saved)
+        if prev is None:
+            _state.jax_jit_outside.pop()
 
 
 class Trace:

@@ -597,9 +597,12 @@ def _jit(fun):
     imported before the jit machinery."""
     jitted = _jitted.get(fun)
     if jitted is None:
+        import inspect
+
         from xform._jit import jit
-        jitted = _jitted[fun] = jit(
-            fun, static_argnames=("axis", "keepdims", "allow_negative_indices"))
+        names = [n for n in ("axis", "keepdims", "allow_negative_indices")
+                 if n in inspect.signature(fun).parameters]
+        jitted = _jitted[fun] = jit(fun, static_argnames=tuple(names))
     return jitted
 
 
