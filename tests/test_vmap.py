@@ -71,6 +71,14 @@ def test_mismatched_batch_axes_need_one_transpose():
     _close(f(_f32(3, 2), _f32(2, 3)), _f32(3, 2).T + _f32(2, 3))
 
 
+def test_mismatched_batch_axes_meet_where_out_axes_wants_them():
+    # out_axes=-1: the operands meet on the last axis, so the result needs no second transpose
+    f = xform.vmap(lax.add, in_axes=(1, 0), out_axes=-1)
+    jaxpr = xform.make_jaxpr(f)(_f32(3, 2), _f32(2, 3))
+    assert [e.primitive.name for e in jaxpr.eqns] == ["transpose", "add"]
+    _close(f(_f32(3, 2), _f32(2, 3)), _f32(3, 2) + _f32(2, 3).T)
+
+
 def test_lax_add_accepts_size1_broadcasting_like_jax():
     a, b = _f32(2, 1), _f32(1, 3)
     _close(lax.add(a, b), jlax.add(a, b))

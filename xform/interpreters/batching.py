@@ -59,11 +59,10 @@ _rule_state = _RuleState()
 def prefer_last() -> bool:
     """Whether the running rule's vmap wants its batch axes last (its out_axes are all -1).
 
-    A rule with a free choice of where a new batch axis lands (dot_general with one batched
-    operand) picks the front normally and the last axis when this says so, so the vmap's final
-    move to its out_axes costs no transpose. (Elementwise rules do not consult it: they keep
-    the axis an operand already has, and moving every front-batched operand to the back costs
-    more transposes than it saves; measured on jacfwd and hessian.)
+    A rule with a free choice of where a batch axis lands (dot_general with one batched
+    operand; an elementwise op joining operands batched at different axes) picks the front
+    normally and the last axis when this says so, so the vmap's final move to its out_axes
+    costs no transpose.
     """
     return bool(_rule_state.traces) and _rule_state.traces[-1].prefer_last
 
@@ -266,9 +265,12 @@ def broadcast_batcher(prim: Primitive) -> Callable:
             return prim.bind(*vals, **params), batched[0][1]
         # the per-example shape rule raises the error an unbatched call would raise
         eval_abstract(prim, [_unbatched_aval(a, d) for a, d in zip(avals, dims)], params)
-        # one batch axis for all: 0 when an operand has it there already (out_axes=0 is the
-        # common case), else the first full-rank batched operand's, so it needs no transpose
-        dst = 0 if not batched or any(d == 0 for _, d in batched) else batched[0][1]
+        # one batch axis for all, one that an operand has already (that operand needs no
+        # transpose): the last axis if the vmap wants its batch axes last (jacfwd), else the
+        # front (out_axes=0 is the common case), else the first full-rank batched operand's
+        have = {d for _, d in batched}
+        order = (out_rank, 0) if prefer_last() else (0,)
+        dst = next((a for a in order if a in have), batched[0][1] if batched else 0)
         args = [v if d is not_mapped and r == 0 else _unit_batch(v, d, dst, out_rank + 1)
                 for v, d, r in zip(vals, dims, ranks)]
         return prim.bind(*args, **params), dst
