@@ -121,7 +121,7 @@ def jacobians(device: str = "cpu", quick: bool = False) -> list[Row]:
     # own bound is 1.5); at n = 256 the compiled program dominates, which is what the
     # jacobian bound is about.
     rows = []
-    for n, (rounds, number) in ((16, (1, 1) if quick else (61, 200)),
+    for n, (rounds, number) in ((16, (1, 1) if quick else (61, 1000)),
                                 (256, (1, 1) if quick else (15, 20))):
         xf, jf = _models.jac_fn(xnp, n), _models.jac_fn(jnp, n)
         with on_device(device):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import weakref
 from typing import Any, Callable, Sequence
 
 import jax
@@ -70,41 +69,17 @@ class Traced:
         return self._jitted.lower(*self._args, **self._kwargs)
 
 
-# The classes of live jit-ted functions whose ``__call__`` may be their jax.jit object.
-_own_classes: weakref.WeakSet = weakref.WeakSet()
-
-
-def _set_call(cls) -> None:
-    """Make ``cls.__call__`` the jax.jit object itself (no Python frame on the cached path),
-    unless debug_nans needs the checking Python ``__call__`` or this JAX lacks what the direct
-    path relies on (see xform/core/trace.py)."""
-    if fast_jit_dispatch and not config.debug_nans_enabled:
-        cls.__call__ = staticmethod(cls._compiled)
-    elif "__call__" in cls.__dict__:
-        del cls.__call__
-
-
-def _refresh_calls(_enabled: bool) -> None:
-    for cls in list(_own_classes):
-        _set_call(cls)
-
-
-config.on_debug_nans_change(_refresh_calls)
-
-
 class Jitted:
-    """A jit-ted function: call it, or ``.lower``, ``.trace``, ``.eval_shape``, ``.clear_cache``.
+    """What a jit-ted function is made of: the user's function, the ``jax.jit`` object that
+    compiles and calls it, the cached jaxprs for binding under transforms, and ``.lower``,
+    ``.trace``, ``.eval_shape`` and ``.clear_cache``.
 
-    The cached path is JAX's: each jit-ted function has its own subclass whose ``__call__`` is
-    the ``jax.jit`` object (a C++ callable), so a call costs what a ``jax.jit`` call costs. Under
-    an xform transform JAX's jit is off (xform/core/trace.py), so that same call reaches the
-    Python function given to ``jax.jit``, which binds xform's jit primitive instead.
+    ``jit`` returns the ``jax.jit`` object itself (see :meth:`function`), so the cached path is
+    JAX's C++ dispatch with no Python in between. Under an xform transform JAX's jit is off
+    (xform/core/trace.py), so the same call reaches the Python function given to ``jax.jit``,
+    which binds xform's jit primitive instead. Where this JAX lacks what that relies on, ``jit``
+    returns this object, whose ``__call__`` dispatches in Python.
     """
-
-    def __new__(cls, *args, **kwargs):
-        own = type(cls.__name__, (cls,), {"__module__": cls.__module__,
-                                          "__qualname__": cls.__qualname__})
-        return object.__new__(own)
 
     def __init__(self, fun: Callable, static_argnums=None, static_argnames=None,
                  donate_argnums=None, donate_argnames=None, keep_unused=False):
@@ -127,11 +102,16 @@ class Jitted:
                             static_argnames=self._static_argnames or None,
                             donate_argnums=donate_argnums, donate_argnames=donate_argnames,
                             keep_unused=keep_unused)
-        cls = type(self)
-        if cls is not Jitted and "_compiled" not in cls.__dict__:
-            cls._compiled = self._jax
-            _own_classes.add(cls)
-            _set_call(cls)
+
+    def function(self):
+        """The ``jax.jit`` object, carrying this object's ``.lower``, ``.trace``,
+        ``.eval_shape`` and ``.clear_cache`` (they shadow JAX's: ``.trace`` gives xform's
+        jaxpr)."""
+        f = self._jax
+        f.lower, f.trace, f.eval_shape = self.lower, self.trace, self.eval_shape
+        f.clear_cache = self.clear_cache
+        f._xform_jit = self
+        return f
 
     # -- the cached path -------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -209,7 +189,7 @@ class Jitted:
     # -- ahead-of-time API ------------------------------------------------------------------
     def lower(self, *args, **kwargs):
         """JAX's ``Lowered``: ``.as_text()`` gives StableHLO, ``.compile()`` the executable."""
-        return self._jax.lower(*args, **kwargs)
+        return type(self._jax).lower(self._jax, *args, **kwargs)  # JAX's, not the shadow
 
     def trace(self, *args, **kwargs) -> Traced:
         dyn_args, dyn_kwargs, statics = self._split(args, kwargs)
@@ -221,7 +201,7 @@ class Jitted:
         return self.trace(*args, **kwargs).out_info
 
     def clear_cache(self) -> None:
-        self._jax.clear_cache()
+        type(self._jax).clear_cache(self._jax)  # JAX's, not the shadow
         self._jaxpr_cache.clear()
 
     def __get__(self, obj, objtype=None):  # jit-ted methods bind like functions
@@ -283,8 +263,9 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
               donate_argnums=donate_argnums, donate_argnames=donate_argnames,
               keep_unused=keep_unused)
     if fun is None:
-        return lambda f: Jitted(f, **kw)
-    return Jitted(fun, **kw)
+        return lambda f: jit(f, **kw)
+    jitted = Jitted(fun, **kw)
+    return jitted.function() if fast_jit_dispatch else jitted
 
 
 def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (),

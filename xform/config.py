@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
+import jax
+
 debug_nans_enabled = False
-_debug_nans_listeners: list = []
-
-
-def on_debug_nans_change(listener) -> None:
-    """Call ``listener(enabled)`` whenever the debug_nans flag changes (jit uses it to switch
-    its compiled functions to the checking call path and back)."""
-    _debug_nans_listeners.append(listener)
 
 
 def _set_debug_nans(value) -> None:
+    # JAX's own flag too: a jit-ted function's cached call is JAX's C++ dispatch, which checks
+    # outputs only under jax_debug_nans (and then re-runs the function op by op to name the
+    # operation that made the NaN)
     global debug_nans_enabled
-    changed = bool(value) != debug_nans_enabled
     debug_nans_enabled = bool(value)
-    if changed:
-        for listener in _debug_nans_listeners:
-            listener(debug_nans_enabled)
+    jax.config.update("jax_debug_nans", debug_nans_enabled)
 
 
 def update(name: str, value) -> None:

@@ -25,8 +25,8 @@ def eager_jit(static_argnames: Sequence[str] = ()) -> Callable[[Callable], Calla
             if _state.trace is not None:
                 return fun(*args, **kwargs)
             if not compiled:
-                from xform._jit import jit
-                jitted = jit(fun, static_argnames=tuple(static_argnames))
+                from xform._jit import Jitted
+                jitted = Jitted(fun, static_argnames=tuple(static_argnames))
                 compiled[:] = [jitted, jitted._jax]
             try:
                 out = compiled[1](*args, **kwargs)  # JAX's C++ dispatch, no Python in between
