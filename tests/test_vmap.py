@@ -396,10 +396,18 @@ def test_matvec_batch_axis_lands_where_out_axes_wants_it():
 
 
 def test_jacfwd_of_matvec_has_no_transpose():
-    # jacfwd pushes the basis with out_axes=-1: the tangent w @ t keeps its batch axis last,
-    # so no transpose is needed anywhere (before, the batch axis came out in front of the dot
-    # and the whole Jacobian was transposed at the end)
+    # jacfwd pushes the basis with its batch axis last (in_axes=out_axes=-1): the tangent w @ t
+    # keeps its batch axis last, and so does everything it meets, so no transpose is needed
+    # anywhere (before, the batch axis came out in front of the dot and the whole Jacobian
+    # was transposed at the end)
     w, b, x = _f32(6, 6), _f32(6, seed=1), _f32(6, seed=2)
-    f = lambda x: xform.numpy.tanh(w @ x + b)  # noqa: E731
+    np_f = lambda np_: lambda x: np_.tanh(w @ x + b) * np_.sin(x) + x ** 3 / 3  # noqa: E731
+    f = np_f(xform.numpy)
     assert "transpose" not in _prims(xform.make_jaxpr(xform.jacfwd(f))(x))
-    _close(xform.jacfwd(f)(x), jax.jacfwd(lambda x: jnp.tanh(w @ x + b))(x), 1e-5)
+    _close(xform.jacfwd(f)(x), jax.jacfwd(np_f(jnp))(x), 1e-5)
+    # several leaves of several shapes: the same Jacobian as JAX's
+    g = lambda np_: lambda p: np_.sin(p["a"] @ p["v"]) * p["s"]  # noqa: E731
+    p = {"a": _f32(3, 4), "v": _f32(4, seed=3), "s": np.float32(1.5)}
+    got, want = xform.jacfwd(g(xform.numpy))(p), jax.jacfwd(g(jnp))(p)
+    for k in p:
+        _close(got[k], want[k], 1e-5)

@@ -314,8 +314,9 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 
 
 # -- jacobians ------------------------------------------------------------------------------
-def _std_basis(flat: list) -> tuple[Any, list[int]]:
-    """The identity basis over all leaves, as one stacked batch per leaf."""
+def _std_basis(flat: list, batch_last: bool = False) -> tuple[Any, list[int]]:
+    """The identity basis over all leaves, as one stacked batch per leaf: the basis axis
+    first (``(total, *shape)``), or last (``(*shape, total)``) with ``batch_last``."""
     from xform import numpy as xnp
     sizes = [int(np.prod(to_aval(x).shape, dtype=np.int64)) for x in flat]
     total = sum(sizes)
@@ -324,8 +325,11 @@ def _std_basis(flat: list) -> tuple[Any, list[int]]:
     for x, n in zip(flat, sizes):
         a = to_aval(x)
         dtype = a.dtype if np.issubdtype(a.dtype, np.inexact) else np.float32
-        eye = xnp.eye(total, dtype=dtype)[:, offset:offset + n]
-        basis.append(xnp.reshape(eye, (total,) + a.shape))
+        eye = xnp.eye(total, dtype=dtype)
+        if batch_last:
+            basis.append(xnp.reshape(eye[offset:offset + n, :], a.shape + (total,)))
+        else:
+            basis.append(xnp.reshape(eye[:, offset:offset + n], (total,) + a.shape))
         offset += n
     return basis, sizes
 
@@ -347,13 +351,16 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         def f_flat(*leaves):
             return f_of_diff(*tree_unflatten(in_tree, leaves))
 
-        basis, sizes = _std_basis(flat)
+        # the basis axis last, where the Jacobian wants it: the tangents then keep their
+        # batch axis last throughout (rules prefer it there under out_axes=-1), with no
+        # transpose of the Jacobian at the end
+        basis, sizes = _std_basis(flat, batch_last=True)
 
         def push(*tangent_leaves):
             out = jvp(f_flat, tuple(flat), tuple(tangent_leaves), has_aux=has_aux)
             return (out[1], out[2]) if has_aux else out[1]
 
-        pushed = vmap(push, in_axes=0, out_axes=-1, chunk_size=chunk_size)(*basis)
+        pushed = vmap(push, in_axes=-1, out_axes=-1, chunk_size=chunk_size)(*basis)
         tangents = pushed[0] if has_aux else pushed
         y_full = f_flat(*flat)
         y, aux = (y_full if has_aux else (y_full, None))
