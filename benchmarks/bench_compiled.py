@@ -21,7 +21,7 @@ BOUND = 1.05
 
 
 def run(device: str = "cpu", quick: bool = False) -> list[Row]:
-    rounds, number = (1, 1) if quick else (21, 10)
+    rounds, number = (1, 1) if quick else (41, 10)
     with on_device(device):
         sizes, batch = ((64, 32, 32, 10), 8) if quick else (_models.MLP_SIZES, 128)
         params = put(_models.mlp_params(sizes), device)
