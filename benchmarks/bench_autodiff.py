@@ -116,28 +116,34 @@ def eager_vmap_grad(device: str = "cpu", quick: bool = False) -> list[Row]:
                       "jax", "JAX", EAGER_BOUND, device=device)]
 
 
+# (rounds, calls per round) per (n, transform): each timed round lasts about 5-30 ms. On a
+# shared machine single rounds scatter by +-20 %, so a figure judged against 1.05 needs many
+# rounds; only hessian at n = 256 (about 0.1 s a call, far from the bound) takes fewer.
+JACOBIAN_ROUNDS = {
+    (16, "jacrev"): (61, 1000), (16, "jacfwd"): (61, 1000), (16, "hessian"): (61, 400),
+    (256, "jacrev"): (61, 20), (256, "jacfwd"): (61, 30), (256, "hessian"): (21, 1),
+}
+
+
 def jacobians(device: str = "cpu", quick: bool = False) -> list[Row]:
     # Two sizes: at n = 16 a call is ~10 µs, so the figure is mostly dispatch overhead (whose
     # own bound is 1.5); at n = 256 the compiled program dominates, which is what the
-    # jacobian bound is about.
+    # jacobian bound is about. Each transform is its own interleaved A/B pair.
     rows = []
-    for n, (rounds, number) in ((16, (1, 1) if quick else (61, 1000)),
-                                (256, (1, 1) if quick else (15, 20))):
+    for n in (16, 256):
         xf, jf = _models.jac_fn(xnp, n), _models.jac_fn(jnp, n)
         with on_device(device):
             x = put(np.linspace(-1.0, 1.0, n, dtype=np.float32), device)
-            sides = {}
             for name, xt, jt in (("jacrev", xform.jacrev, jax.jacrev),
                                  ("jacfwd", xform.jacfwd, jax.jacfwd),
                                  ("hessian", xform.hessian, jax.hessian)):
                 a, b = xform.jit(xt(xf)), jax.jit(jt(jf))
                 assert_close(np.asarray(a(x)), np.asarray(b(x)), device)
-                sides[f"xform {name}"] = lambda f=a, x=x: f(x)
-                sides[f"jax {name}"] = lambda f=b, x=x: f(x)
-            times = interleaved(sides, rounds, number, warmup=3)
-        for name in ("jacrev", "jacfwd", "hessian"):
-            rows.append(ratio_row(f"jit({name}(f)), f: R^{n} -> R^{n}", times, f"xform {name}",
-                                  f"jax {name}", "JAX", JACOBIAN_BOUND, device=device))
+                rounds, number = (1, 1) if quick else JACOBIAN_ROUNDS[n, name]
+                times = interleaved({"xform": lambda f=a, x=x: f(x), "jax": lambda f=b, x=x: f(x)},
+                                    rounds, number, warmup=3)
+                rows.append(ratio_row(f"jit({name}(f)), f: R^{n} -> R^{n}", times, "xform",
+                                      "jax", "JAX", JACOBIAN_BOUND, device=device))
     return rows
 
 
