@@ -2,9 +2,11 @@
 
 ``jit(f)`` hands ``jax.jit`` a function that traces ``f`` to an xform jaxpr and lowers it with
 the ``to_jax`` rules. JAX's C++ dispatch therefore owns the cached path (flatten, look up the
-compiled program by avals and static args, call it), and xform traces once per cache miss.
-Under another xform transform, calling a jit-ted function binds ``jit_p`` with the traced jaxpr
-instead, so that transform sees the whole program as one primitive.
+compiled program by avals and static args, call it), and xform traces once per cache miss;
+``jit`` returns that ``jax.jit`` object itself. Under another xform transform JAX's jit is off
+on the tracing thread (xform/core/trace.py), so calling a jit-ted function reaches its Python
+function, which binds ``jit_p`` with the traced jaxpr instead: that transform sees the whole
+program as one primitive.
 """
 
 from __future__ import annotations
@@ -248,7 +250,8 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
         donate_argnums / donate_argnames: arguments whose buffers XLA may reuse.
 
     Returns:
-        A callable with ``.lower``, ``.trace``, ``.eval_shape`` and ``.clear_cache``.
+        The ``jax.jit`` object that compiles ``f`` (a cached call is JAX's C++ dispatch), with
+        xform's ``.lower``, ``.trace`` (xform's jaxpr), ``.eval_shape`` and ``.clear_cache``.
 
     >>> import xform, xform.numpy as xnp
     >>> f = xform.jit(lambda x: xnp.sin(x) * 2)
