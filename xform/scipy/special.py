@@ -12,7 +12,7 @@ Numerics and derivatives follow JAX: ``logsumexp`` subtracts the (finite) maximu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -90,49 +90,34 @@ def _is_nan(x: Any) -> Any:
     return lax.ne(x, x)
 
 
-@custom_jvp
-def _xlogy(x: Any, y: Any) -> Any:
-    # 0 where x == 0 (NaN in y still propagates, as in SciPy)
-    ok = xnp.logical_or(lax.ne(x, _const(x, 0.0)), _is_nan(y))
-    return xnp.where(ok, lax.mul(x, lax.log(y)), _full_like(x, 0.0))
+def _x_times_log(log: Callable, den: Callable, name: str) -> tuple[Callable, Callable]:
+    """``x * log(y)``, 0 where ``x == 0`` (NaN in y still propagates, as in SciPy), with the
+    custom JVP JAX gives it: ``x_dot * log(y) + y_dot * x / den(y)``, with ``log'(y) = 1 /
+    den(y)``. Returns the custom_jvp function of same-shaped inexact arrays, and the public
+    function that prepares them."""
+
+    @custom_jvp
+    def core(x: Any, y: Any) -> Any:
+        ok = xnp.logical_or(lax.ne(x, _const(x, 0.0)), _is_nan(y))
+        return xnp.where(ok, lax.mul(x, log(y)), _full_like(x, 0.0))
+
+    @core.defjvp
+    def core_jvp(primals, tangents):
+        (x, y), (x_dot, y_dot) = primals, tangents
+        return core(x, y), x_dot * log(y) + y_dot * x / den(y)
+
+    def public(x: Any, y: Any) -> Any:
+        x, y = _inexact(x, y)
+        x, y = xnp.broadcast_arrays(x, y)
+        return core(x, y)
+
+    public.__name__ = public.__qualname__ = name
+    public.__doc__ = f"``x * {log.__name__}(y)``, and 0 where ``x == 0``."
+    return core, public
 
 
-def _xlogy_jvp(primals, tangents):
-    (x, y), (x_dot, y_dot) = primals, tangents
-    out = _xlogy(x, y)
-    return out, x_dot * lax.log(y) + y_dot * x / y
-
-
-_xlogy.defjvp(_xlogy_jvp)
-
-
-def xlogy(x: Any, y: Any) -> Any:
-    """``x * log(y)``, and 0 where ``x == 0``."""
-    x, y = _inexact(x, y)
-    x, y = xnp.broadcast_arrays(x, y)
-    return _xlogy(x, y)
-
-
-@custom_jvp
-def _xlog1py(x: Any, y: Any) -> Any:
-    ok = xnp.logical_or(lax.ne(x, _const(x, 0.0)), _is_nan(y))
-    return xnp.where(ok, lax.mul(x, lax.log1p(y)), _full_like(x, 0.0))
-
-
-def _xlog1py_jvp(primals, tangents):
-    (x, y), (x_dot, y_dot) = primals, tangents
-    out = _xlog1py(x, y)
-    return out, x_dot * lax.log1p(y) + y_dot * x / (1 + y)
-
-
-_xlog1py.defjvp(_xlog1py_jvp)
-
-
-def xlog1py(x: Any, y: Any) -> Any:
-    """``x * log1p(y)``, and 0 where ``x == 0``."""
-    x, y = _inexact(x, y)
-    x, y = xnp.broadcast_arrays(x, y)
-    return _xlog1py(x, y)
+_xlogy, xlogy = _x_times_log(lax.log, lambda y: y, "xlogy")
+_xlog1py, xlog1py = _x_times_log(lax.log1p, lambda y: 1 + y, "xlog1py")
 
 
 @custom_jvp
