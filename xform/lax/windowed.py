@@ -26,6 +26,7 @@ from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import ANY, NUMBER, check_dtype, shape_str
+from xform.lax.shape import _jvp_linear_in_first
 from xform.lax.slicing import pad as _pad
 from xform.lax.slicing import slice as _slice
 
@@ -257,10 +258,7 @@ def _select_and_scatter_add_transpose(ct, source, operand, *, select_prim, windo
 
 
 # linear in source; the choice of winners is piecewise constant in operand
-defjvp(select_and_scatter_add_p,
-       lambda t, ans, source, operand, **params:
-       select_and_scatter_add_p.bind(t, operand, **params),
-       None)
+_jvp_linear_in_first(select_and_scatter_add_p)
 transpose_rules[select_and_scatter_add_p] = _select_and_scatter_add_transpose
 batch_rules[select_and_scatter_add_p] = _window_batch(select_and_scatter_add_p)
 
@@ -323,10 +321,7 @@ def _select_and_gather_add_transpose(ct, tangents, operand, *, select_prim, wind
 
 
 # linear in tangents; the choice of winners is piecewise constant in operand
-defjvp(select_and_gather_add_p,
-       lambda t, ans, tangents, operand, **params:
-       select_and_gather_add_p.bind(t, operand, **params),
-       None)
+_jvp_linear_in_first(select_and_gather_add_p)
 transpose_rules[select_and_gather_add_p] = _select_and_gather_add_transpose
 batch_rules[select_and_gather_add_p] = _window_batch(select_and_gather_add_p)
 
