@@ -15,22 +15,24 @@ from xform import nn as nn
 from xform import optim as optim
 from xform import tree_util as tree_util
 from xform import errors as errors
-from xform.api import (
+from xform.transforms import (
     ShapeDtypeStruct as ShapeDtypeStruct, block_until_ready as block_until_ready,
     device_put as device_put, devices as devices, eval_shape as eval_shape, jit as jit,
     make_jaxpr as make_jaxpr, vmap as vmap,
 )
-from xform.api import (
+from xform.transforms import (
     grad as grad, hessian as hessian, jacfwd as jacfwd, jacrev as jacrev, jvp as jvp,
     linear_transpose as linear_transpose, linearize as linearize,
     value_and_grad as value_and_grad, vjp as vjp,
 )
-from xform.api import custom_jvp as custom_jvp, custom_vjp as custom_vjp
-from xform.api import checkpoint as checkpoint, checkpoint_policies as checkpoint_policies, remat as remat  # noqa: E501
+from xform.transforms import custom_jvp as custom_jvp, custom_vjp as custom_vjp
+from xform.transforms import (
+    checkpoint as checkpoint, checkpoint_policies as checkpoint_policies, remat as remat,
+)
 from xform import ad_checkpoint as ad_checkpoint
 from xform.config import debug_nans as debug_nans
 from xform.core.ir import ClosedJaxpr as ClosedJaxpr, Jaxpr as Jaxpr
-from xform._dot import jaxpr_to_dot as jaxpr_to_dot
+from xform.graphviz import jaxpr_to_dot as jaxpr_to_dot
 
 Array = numpy.ndarray
 

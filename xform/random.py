@@ -29,7 +29,7 @@ import numpy as np
 
 import xform.numpy as xnp
 from xform import lax
-from xform._jit import jit as _jit
+from xform.lax.compiled import compiled as _jit
 from xform.core.avals import canonicalize_dtype
 from xform.core.trace import Tracer, to_aval
 from xform.lax import random_bits as rb

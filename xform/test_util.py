@@ -73,7 +73,7 @@ def numerical_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], 
 
 def check_jvp(f: Callable, primals: Sequence[Any], *, eps: float, atol: float, rtol: float,
               rng: np.random.Generator) -> None:
-    from xform._autodiff import jvp
+    from xform.transforms.autodiff import jvp
     tangents = _random_like(tuple(primals), rng)
     _, t_out = jvp(f, tuple(primals), tangents)
     _close(t_out, numerical_jvp(f, primals, tangents, eps), atol, rtol,
@@ -82,7 +82,7 @@ def check_jvp(f: Callable, primals: Sequence[Any], *, eps: float, atol: float, r
 
 def check_vjp(f: Callable, primals: Sequence[Any], *, eps: float, atol: float, rtol: float,
               rng: np.random.Generator) -> None:
-    from xform._autodiff import vjp
+    from xform.transforms.autodiff import vjp
     out, f_vjp = vjp(f, *primals)
     tangents = _random_like(tuple(primals), rng)
     cotangent = _random_like(out, rng)
@@ -123,7 +123,7 @@ def check_grads(f: Callable, args: Sequence[Any], order: int,
     if "rev" in modes:
         check_vjp(f, args, eps=eps, atol=atol, rtol=rtol, rng=rng)
     if order > 1:
-        from xform._autodiff import jvp, vjp
+        from xform.transforms.autodiff import jvp, vjp
         if "fwd" in modes:
             tangents = _random_like(args, rng)
 

@@ -57,8 +57,8 @@ def _jax_disable_jit_state():
 # compiled function behind ``xform.jit`` is a plain ``jax.jit`` object called directly by the
 # user (no Python wrapper on the cached path); with JAX's jit off, a call under an xform
 # transform goes straight to its Python function, which binds xform's jit primitive instead
-# (xform/_jit.py). Eager code inside a trace (a rule running under a ``None`` parent) gets
-# JAX's setting back, so the per-primitive cached jits stay compiled.
+# (xform/lax/compiled.py). Eager code inside a trace (a rule running under a ``None`` parent)
+# gets JAX's setting back, so the per-primitive cached jits stay compiled.
 _JAX_DISABLE_JIT = _jax_disable_jit_state()
 fast_jit_dispatch = _JAX_DISABLE_JIT is not None
 

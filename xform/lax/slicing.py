@@ -3,6 +3,7 @@
 ``*_in_dim`` helpers built on them. (Broadcasting, reshaping and friends are in shape.py.)"""
 
 
+import inspect
 import operator
 from typing import Any, Sequence
 
@@ -21,6 +22,7 @@ from xform.interpreters.batching import (
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear, is_undefined, transpose_rules
+from xform.lax.compiled import compiled
 from xform.lax.elementwise import add, convert_element_type, lt, select, sub
 from xform.lax.shape import (
     _aval_of, _axis, _index_zero, _ints, _is_array, _is_zero, _jvp_linear_in_first, _shape,
@@ -592,17 +594,13 @@ _jitted: dict = {}
 
 
 def _jit(fun):
-    """``fun`` under ``xform.jit`` with its configuration arguments static, as JAX jits these
-    two helpers (their jaxprs show a ``jit`` equation). Built on first use: xform.lax is
-    imported before the jit machinery."""
+    """``fun`` compiled with its configuration arguments static, as JAX jits these two helpers
+    (their jaxprs show a ``jit`` equation). """
     jitted = _jitted.get(fun)
     if jitted is None:
-        import inspect
-
-        from xform._jit import jit
         names = [n for n in ("axis", "keepdims", "allow_negative_indices")
                  if n in inspect.signature(fun).parameters]
-        jitted = _jitted[fun] = jit(fun, static_argnames=tuple(names))
+        jitted = _jitted[fun] = compiled(fun, static_argnames=tuple(names))
     return jitted
 
 

@@ -2,8 +2,9 @@
 
 A numpy-API function is several primitives (promotion, broadcasting, the operation). Called
 eagerly, it runs as one cached compiled call, as jax.numpy's functions do: ``eager_jit`` routes a
-call made outside any transform through ``xform.jit`` (static arguments by name), and a call made
-under a transform straight to the function, so it is traced inline like any other code.
+call made outside any transform through ``xform.jit``'s compiled dispatch (xform/lax/compiled.py,
+static arguments by name), and a call made under a transform straight to the function, so it is
+traced inline like any other code.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Callable, Sequence
 from xform import config
 from xform.core.trace import _state
 from xform.interpreters.eval import check_nans
+from xform.lax.compiled import Jitted
 
 
 def eager_jit(static_argnames: Sequence[str] = ()) -> Callable[[Callable], Callable]:
@@ -25,7 +27,6 @@ def eager_jit(static_argnames: Sequence[str] = ()) -> Callable[[Callable], Calla
             if _state.trace is not None:
                 return fun(*args, **kwargs)
             if not compiled:
-                from xform._jit import Jitted
                 jitted = Jitted(fun, static_argnames=tuple(static_argnames))
                 compiled[:] = [jitted, jitted._jax]
             try:

@@ -170,7 +170,7 @@ def _sinc_taylor_jvp(k: int, primals: tuple, tangents: tuple) -> tuple:
 
 
 def _make_sinc_taylor() -> Any:
-    from xform._custom import custom_jvp
+    from xform.lax.custom import custom_jvp
     rule = custom_jvp(_sinc_taylor, nondiff_argnums=(0,))
     rule.defjvp(_sinc_taylor_jvp)
     return rule

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from jax._src.numpy.linalg import EighResult, QRResult, SlogdetResult, SVDResult
 
-from xform._custom import custom_jvp
+from xform.lax.custom import custom_jvp
 from xform.core.trace import to_aval
 from xform.lax import elementwise as ew
 from xform.lax import linalg as lax_linalg

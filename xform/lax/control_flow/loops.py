@@ -580,7 +580,7 @@ def map(f: Callable, xs: Any, batch_size: int | None = None) -> Any:  # noqa: A0
     """
     if batch_size is None:
         return scan(lambda _, x: ((), f(x)), (), xs)[1]
-    from xform._vmap import vmap
+    from xform.transforms.vmap import vmap
     from xform.lax.shape import reshape
     from xform.lax.slicing import concatenate, slice_in_dim
     leaves, tree = tree_flatten(xs)

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
-from xform._tracing import fun_description, fun_name, positional_names
+from xform.interpreters.tracing import fun_description, fun_name, positional_names
 from xform.core.avals import ShapedArray, float0
 from xform.core.trace import to_aval
 from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval, zeros_like_aval
@@ -158,7 +158,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
 
 def linear_transpose(fun: Callable, *primals: Any, reduce_axes=()):
     """The transpose of the linear function ``fun``, specialised to ``primals``' types."""
-    from xform._tracing import abstractify
+    from xform.interpreters.tracing import abstractify
     from xform.interpreters.staging import trace_to_jaxpr
     flat_p, in_tree = tree_flatten(tuple(primals))
     avals = [abstractify(p) for p in flat_p]
@@ -341,7 +341,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     ``chunk_size`` (beyond JAX): push that many basis vectors at a time (bounded memory).
     """
     from xform import numpy as xnp
-    from xform._vmap import vmap
+    from xform.transforms.vmap import vmap
 
     @wraps(fun)
     def jac(*args, **kwargs):
@@ -390,7 +390,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     ``chunk_size`` (beyond JAX): pull back that many basis vectors at a time.
     """
     from xform import numpy as xnp
-    from xform._vmap import vmap
+    from xform.transforms.vmap import vmap
 
     @wraps(fun)
     def jac(*args, **kwargs):

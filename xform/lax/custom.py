@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
-from xform._tracing import fun_name
+from xform.interpreters.tracing import fun_name
 from xform.core.avals import float0
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import jax
 from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_map, tree_unflatten
 
-from xform._tracing import fun_description, fun_name, leaf_paths, positional_names
+from xform.interpreters.tracing import fun_description, fun_name, leaf_paths, positional_names
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
 from xform.interpreters.batching import BatchTrace, move_bdim, not_mapped
 

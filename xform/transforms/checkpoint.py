@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import jax
 from jax.tree_util import tree_flatten, tree_unflatten
 
-from xform._tracing import fun_name
+from xform.interpreters.tracing import fun_name
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal, Var
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import _state, current_trace, to_aval
