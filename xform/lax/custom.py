@@ -26,9 +26,9 @@ from xform.interpreters.tracing import fun_name
 from xform.core.avals import float0
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import _state, current_trace, set_current_trace, to_aval
+from xform.core.trace import _state, current_trace, to_aval
 from xform.interpreters.batching import (
-    BatchTrace, batch_rules, current_axis_name, move_bdim, not_mapped,
+    batch_fun, batch_jaxpr, batch_rules, current_axis_name, not_mapped,
 )
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
@@ -140,35 +140,20 @@ def _batched_callable(fn: Callable, axis_size: int, in_dims: Sequence[Any], axis
                       name: str) -> Callable:
     """``fn`` (flat list in, flat list out) on batched values: ``in_dims`` says where each
     input's batch axis is; every output comes back batched at axis 0 (``None`` stays)."""
+    both = batch_fun(fn, axis_size, in_dims, axis_name=axis_name, instantiate=True,
+                     description=f"vmap of {name}")
 
     def batched(*vals):
-        parent = current_trace()
-        trace = BatchTrace(parent, axis_size, axis_name, f"vmap of {name}")
-        try:
-            with set_current_trace(trace):
-                outs = fn(*[trace.wrap(v, d) for v, d in zip(vals, in_dims)])
-            unpacked = [None if o is None else trace.unpack(o) for o in outs]
-        finally:
-            trace.finish()
-        return [None if u is None else move_bdim(u[0], u[1], 0, axis_size) for u in unpacked]
+        return both(*vals)[0]
 
     batched.__name__ = f"vmap({getattr(fn, '__name__', name)})"
     return batched
 
 
-def _batch_body(closed: ClosedJaxpr, axis_size: int, dims, axis_name, name: str):
+def _batch_body(closed: ClosedJaxpr, axis_size: int, dims, axis_name):
     """The body batched with every output at axis 0: (const-free jaxpr, new leading consts)."""
-    fn = _batched_callable(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs), axis_size,
-                           dims, axis_name, name)
-    avals = []
-    for a, d in zip(closed.in_avals, dims):
-        shape = list(a.shape)
-        if d is not not_mapped:
-            shape.insert(d, axis_size)
-        avals.append(type(a)(tuple(shape), a.dtype, a.weak_type))
-    staged, _ = trace_to_jaxpr(lambda *xs: (fn(*xs), None), avals,
-                               description=f"vmap of {name}", kind="jit")
-    return hoist_consts(staged)
+    batched, _ = batch_jaxpr(closed, axis_size, dims, True, axis_name=axis_name)
+    return hoist_consts(batched)
 
 
 def _check_closed_over(tangents: Sequence[Any], num_consts: int, kind: str) -> None:
@@ -192,7 +177,7 @@ def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, name
 
 def _custom_jvp_call_batch(axis_size, vals, dims, *, call_jaxpr, jvp, num_consts, name):
     axis_name = current_axis_name()
-    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name, name)
+    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name)
     arg_dims = list(dims[num_consts:])
     batched_jvp = _batched_callable(jvp, axis_size, arg_dims + arg_dims, axis_name, name)
     outs = custom_jvp_call_p.bind(*new_consts, *vals, call_jaxpr=body, jvp=batched_jvp,
@@ -342,7 +327,7 @@ def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts,
 
 def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_consts, name):
     axis_name = current_axis_name()
-    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name, name)
+    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name)
     arg_dims = list(dims[num_consts:])
 
     def flat_fwd(*xs):

@@ -34,7 +34,9 @@ from xform.interpreters.tracing import fun_name
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal, Var
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import _state, current_trace, to_aval
-from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name
+from xform.interpreters.batching import (
+    batch_jaxpr, batch_rules, current_axis_name, not_mapped,
+)
 from xform.interpreters.jvp import Zero, instantiate, jvp_flat, jvp_rules, tangent_aval
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
@@ -160,10 +162,10 @@ def _checkpoint_to_jax(*args, jaxpr, **_):
 
 
 def _checkpoint_batch(axis_size, vals, dims, *, jaxpr, **params):
-    batched, out_dims = batch_jaxpr(jaxpr, axis_size, dims, current_axis_name())
+    batched, out_batched = batch_jaxpr(jaxpr, axis_size, dims, axis_name=current_axis_name())
     body, consts = hoist_consts(batched)
     outs = checkpoint_p.bind(*consts, *vals, jaxpr=body, **params)
-    return outs, out_dims
+    return outs, [0 if b else not_mapped for b in out_batched]
 
 
 _split_cache: dict = {}

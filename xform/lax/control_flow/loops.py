@@ -19,7 +19,9 @@ from xform.core.avals import ShapedArray
 from xform.core.errors import ConcretizationTypeError
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
-from xform.interpreters.batching import batch_rules, bdim_at_front, moveaxis, not_mapped
+from xform.interpreters.batching import (
+    batch_jaxpr, batch_rules, bdim_at_front, current_axis_name, moveaxis, not_mapped,
+)
 from xform.interpreters.jvp import Zero, add_tangents, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.jvp import zeros_like_aval
 from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
@@ -29,7 +31,7 @@ from xform.interpreters.transpose import (
 )
 from xform.core.ir import Literal
 from xform.lax.control_flow.common import (
-    batch_jaxpr, call_jaxpr, check_same_types, fun_label, jvp_jaxpr, nonzero, rearrange,
+    call_jaxpr, check_same_types, fun_label, jvp_jaxpr, nonzero, rearrange,
     strong, trace_flat, trace_fun, under_linearize,
 )
 
@@ -92,14 +94,16 @@ def _scan_batch_rule(axis_size, vals, dims, *, jaxpr, length, num_consts, num_ca
     const_b = [d is not not_mapped for d in cd]
     xs_b = [d is not not_mapped for d in xd]
     carry_b = [d is not not_mapped for d in idims]
+    name = current_axis_name()
     while True:  # a carry is batched if its initial value or any iteration's update is
         in_dims = [0 if b else not_mapped for b in const_b + carry_b + xs_b]
-        _, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, [False] * n_out)
+        _, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, False, axis_name=name)
         new = [a or b for a, b in zip(carry_b, out_b[:num_carry])]
         if new == carry_b:
             break
         carry_b = new
-    body, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, carry_b + [False] * (n_out - num_carry))
+    body, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, carry_b + [False] * (n_out - num_carry),
+                              axis_name=name)
     init = [bdim_at_front(x, d, axis_size) if b else x for x, d, b in zip(init, idims, carry_b)]
     outs = scan_p.bind(*consts, *init, *xs, jaxpr=body, length=length, num_consts=num_consts,
                        num_carry=num_carry, reverse=reverse, unroll=unroll)
@@ -294,18 +298,23 @@ def _while_batch_rule(axis_size, vals, dims, *, cond_jaxpr, body_jaxpr, cond_nco
     bc_dims = [not_mapped if d is not_mapped else 0 for d in bcd]
     n = len(init)
     carry_b = [d is not not_mapped for d in idims]
+    name = current_axis_name()
     while True:
         carry_dims = [0 if b else not_mapped for b in carry_b]
-        _, out_b = batch_jaxpr(body_jaxpr, axis_size, bc_dims + carry_dims, [False] * n)
-        _, (pred_b,) = batch_jaxpr(cond_jaxpr, axis_size, cc_dims + carry_dims, [False])
+        _, out_b = batch_jaxpr(body_jaxpr, axis_size, bc_dims + carry_dims, False,
+                               axis_name=name)
+        _, (pred_b,) = batch_jaxpr(cond_jaxpr, axis_size, cc_dims + carry_dims, False,
+                                   axis_name=name)
         new = [True] * n if pred_b else [a or b for a, b in zip(carry_b, out_b)]
         if new == carry_b:
             break
         carry_b = new
     carry_dims = [0 if b else not_mapped for b in carry_b]
     init = [bdim_at_front(x, d, axis_size) if b else x for x, d, b in zip(init, idims, carry_b)]
-    bcond, _ = batch_jaxpr(cond_jaxpr, axis_size, cc_dims + carry_dims, [pred_b])
-    bbody, _ = batch_jaxpr(body_jaxpr, axis_size, bc_dims + carry_dims, carry_b)
+    bcond, _ = batch_jaxpr(cond_jaxpr, axis_size, cc_dims + carry_dims, [pred_b],
+                           axis_name=name)
+    bbody, _ = batch_jaxpr(body_jaxpr, axis_size, bc_dims + carry_dims, carry_b,
+                           axis_name=name)
     params = dict(cond_nconsts=cond_nconsts, body_nconsts=body_nconsts)
     if not pred_b:
         outs = while_p.bind(*cc, *bc, *init, cond_jaxpr=bcond, body_jaxpr=bbody, **params)
