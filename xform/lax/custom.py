@@ -26,7 +26,8 @@ from xform.interpreters.tracing import fun_name
 from xform.core.avals import float0
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import _state, current_trace, to_aval
+from xform.core.trace import current_trace, to_aval
+from xform.interpreters.eval import impl_rules
 from xform.interpreters.batching import (
     batch_fun, batch_jaxpr, batch_rules, current_axis_name, not_mapped,
 )
@@ -52,18 +53,6 @@ class CustomVJPException(Exception):
             "adapting the custom rule.")
 
 
-class _CallPrimitive(Primitive):
-    """A call primitive whose eager evaluation runs its body op by op (as JAX's impl does),
-    instead of compiling one program per (primitive, params): the params hold fresh rules."""
-
-    def bind(self, *args, **params):
-        trace = _state.trace
-        if trace is None:
-            closed = params["call_jaxpr"]
-            return eval_jaxpr(closed.jaxpr, closed.consts, *args)
-        return trace.process_primitive(self, args, params)
-
-
 def _pp_call(params: dict) -> list:
     shown = [("name", params["name"]), ("call_jaxpr", params["call_jaxpr"])]
     rule = "jvp" if "jvp" in params else "bwd"
@@ -73,6 +62,12 @@ def _pp_call(params: dict) -> list:
 
 def _call_abstract_eval(*avals, call_jaxpr, **_):
     return list(call_jaxpr.out_avals)
+
+
+def _call_impl(*args, call_jaxpr, **_):
+    # Eagerly, the body runs op by op (as JAX's impl does) instead of compiling one program per
+    # (primitive, params): the params hold rules made fresh on every call.
+    return eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
 
 
 def _call_to_jax(*args, call_jaxpr, **_):
@@ -162,7 +157,7 @@ def _check_closed_over(tangents: Sequence[Any], num_consts: int, kind: str) -> N
 
 
 # -- custom_jvp -----------------------------------------------------------------------------
-custom_jvp_call_p = _CallPrimitive("custom_jvp_call", multiple_results=True)
+custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
 custom_jvp_call_p.pp_params = _pp_call
 
 
@@ -186,6 +181,7 @@ def _custom_jvp_call_batch(axis_size, vals, dims, *, call_jaxpr, jvp, num_consts
 
 
 abstract_eval[custom_jvp_call_p] = _call_abstract_eval
+impl_rules[custom_jvp_call_p] = _call_impl
 to_jax[custom_jvp_call_p] = _call_to_jax
 jvp_rules[custom_jvp_call_p] = _custom_jvp_call_jvp
 batch_rules[custom_jvp_call_p] = _custom_jvp_call_batch
@@ -303,7 +299,7 @@ class custom_jvp:
 
 
 # -- custom_vjp -----------------------------------------------------------------------------
-custom_vjp_call_p = _CallPrimitive("custom_vjp_call", multiple_results=True)
+custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
 custom_vjp_call_p.pp_params = _pp_call
 custom_lin_p = Primitive("custom_lin", multiple_results=True)
 custom_lin_p.pp_params = lambda params: [("bwd", fun_name(params["bwd"])),
@@ -359,6 +355,7 @@ def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_c
 
 
 abstract_eval[custom_vjp_call_p] = _call_abstract_eval
+impl_rules[custom_vjp_call_p] = _call_impl
 to_jax[custom_vjp_call_p] = _call_to_jax
 jvp_rules[custom_vjp_call_p] = _custom_vjp_call_jvp
 batch_rules[custom_vjp_call_p] = _custom_vjp_call_batch
