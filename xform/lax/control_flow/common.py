@@ -13,22 +13,19 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Sequence
 
-from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from jax.tree_util import keystr, tree_flatten_with_path, tree_unflatten
 
-from xform.core.avals import ShapedArray, is_valid_value
+from xform.core.avals import ShapedArray
 from xform.core.ir import ClosedJaxpr, Jaxpr, Var
 from xform.core.trace import Tracer, current_trace, to_aval
 from xform.interpreters.batching import moveaxis, not_mapped
 from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval
 from xform.interpreters.partial_eval import PartialEvalTrace
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
+from xform.interpreters.tracing import flatten_outputs
 
 
 # -- tracing user functions -----------------------------------------------------------------
-def fun_label(fun: Callable) -> str:
-    return getattr(fun, "__name__", None) or type(fun).__name__
-
-
 def trace_fun(fun: Callable, in_tree, in_avals: Sequence[ShapedArray], *, kind: str,
               what: str):
     """Trace ``fun(*unflatten(in_tree, leaves))`` on ``in_avals``.
@@ -37,17 +34,9 @@ def trace_fun(fun: Callable, in_tree, in_avals: Sequence[ShapedArray], *, kind: 
     leaves; ``consts`` are the closed-over values (concrete arrays or outer tracers)."""
 
     def flat_fun(*leaves):
-        args = tree_unflatten(in_tree, leaves)
-        out = fun(*args)
-        flat, out_tree = tree_flatten(out)
-        for i, leaf in enumerate(flat):
-            if not (isinstance(leaf, Tracer) or is_valid_value(leaf)):
-                path = keystr(tree_flatten_with_path(out)[0][i][0])
-                raise TypeError(
-                    f"{what} returned a {type(leaf).__name__} at output path `out{path}`, "
-                    "which is not an array. Functions given to control-flow primitives must "
-                    "return arrays (or pytrees of arrays).")
-        return flat, out_tree
+        return flatten_outputs(fun(*tree_unflatten(in_tree, leaves)), what,
+                               "Functions given to control-flow primitives must return arrays "
+                               "(or pytrees of arrays).")
 
     closed, out_tree = trace_to_jaxpr(flat_fun, list(in_avals),
                                       description=f"{kind} of {what}", kind=kind)

@@ -26,8 +26,9 @@ from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
+from xform.interpreters.tracing import fun_name
 from xform.lax.control_flow.common import (
-    JaxprCache, call_jaxpr, check_same_types, fun_label, join_consts, join_weak,
+    JaxprCache, call_jaxpr, check_same_types, join_consts, join_weak,
     jvp_jaxpr, nonzero, trace_flat, trace_fun, under_linearize,
 )
 
@@ -232,7 +233,7 @@ def _trace_branches(funs: Sequence[Callable], names: Sequence[str], operands, wh
     ops, in_tree = tree_flatten(tuple(operands))
     avals = [to_aval(x) for x in ops]
     traced = [trace_fun(lambda *a, f=f: f(*a), in_tree, avals, kind="cond",
-                        what=f"{what} branch {fun_label(f)}") for f in funs]
+                        what=f"{what} branch {fun_name(f)}") for f in funs]
     first = traced[0]
     for (closed, _, tree), name in zip(traced[1:], names[1:]):
         check_same_types(what, names[0], first[2], first[0].out_avals, name, tree,

@@ -29,9 +29,10 @@ from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
+from xform.interpreters.tracing import fun_name
 from xform.core.ir import Literal
 from xform.lax.control_flow.common import (
-    call_jaxpr, check_same_types, fun_label, jvp_jaxpr, nonzero, rearrange,
+    call_jaxpr, check_same_types, jvp_jaxpr, nonzero, rearrange,
     strong, trace_flat, trace_fun, under_linearize,
 )
 
@@ -403,7 +404,7 @@ transpose_rules[while_p] = _while_transpose
 # -- the public functions -------------------------------------------------------------------
 def _check_carry(what, fun, init_tree, init_avals, out_tree, out_avals):
     check_same_types(f"{what} body function carry input and carry output", "the carry input",
-                     init_tree, init_avals, f"{fun_label(fun)}'s carry output", out_tree,
+                     init_tree, init_avals, f"{fun_name(fun)}'s carry output", out_tree,
                      out_avals, prefix="carry")
 
 
@@ -449,14 +450,14 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
         out = f(tree_unflatten(init_tree, leaves[:n_carry]),
                 tree_unflatten(xs_tree, leaves[n_carry:]))
         if not (isinstance(out, tuple) and len(out) == 2):
-            raise TypeError(f"scan body function {fun_label(f)} must return a pair "
+            raise TypeError(f"scan body function {fun_name(f)} must return a pair "
                             f"(carry, y), got {type(out).__name__}.")
         return out
 
     def trace(carry_avals):
         flat_tree = tree_structure(tuple(range(n_carry + len(xs_flat))))
         return trace_fun(flat_body, flat_tree, carry_avals + x_avals, kind="scan",
-                         what=f"scan body {fun_label(f)}")
+                         what=f"scan body {fun_name(f)}")
 
     closed, consts, out_tree = trace(init_avals)
     carry_tree, y_tree = _pair_trees(out_tree)
@@ -546,7 +547,7 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
 
     def trace_body(avals):
         return trace_fun(body_fun, _tree1(init_tree), avals, kind="while_loop",
-                         what=f"while_loop body {fun_label(body_fun)}")
+                         what=f"while_loop body {fun_name(body_fun)}")
 
     body, bconsts, out_tree = trace_body(init_avals)
     _check_carry("while_loop", body_fun, init_tree, init_avals, out_tree, body.out_avals)
@@ -554,11 +555,11 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
         init_avals = strong(init_avals)
         body, bconsts, out_tree = trace_body(init_avals)
     cond, cconsts, c_tree = trace_fun(cond_fun, _tree1(init_tree), init_avals, kind="while_loop",
-                                      what=f"while_loop cond {fun_label(cond_fun)}")
+                                      what=f"while_loop cond {fun_name(cond_fun)}")
     (pa,) = cond.out_avals if len(cond.out_avals) == 1 else (None,)
     if pa is None or pa.shape != () or pa.dtype != np.bool_:
         got = ", ".join(a.str_short() for a in cond.out_avals)
-        raise TypeError(f"while_loop: cond_fun {fun_label(cond_fun)} must return a boolean "
+        raise TypeError(f"while_loop: cond_fun {fun_name(cond_fun)} must return a boolean "
                         f"scalar, but got output type(s) [{got}].")
     outs = while_p.bind(*cconsts, *bconsts, *init_flat, cond_jaxpr=cond, body_jaxpr=body,
                         cond_nconsts=len(cconsts), body_nconsts=len(bconsts))
