@@ -25,12 +25,15 @@ Helpers for rule writers (every one binds xform primitives only, so rules stay t
   with lax's broadcasting), :func:`full_broadcast_batcher` (operands that must have the full
   shape, like ``select_n``'s cases), :func:`reducer_batcher` (reductions with an ``axes``
   param).
-- :func:`batch_jaxpr` -- batch a sub-jaxpr (the jit call now; cond/scan/while later).
+- :func:`batch_jaxpr` -- batch a sub-jaxpr (jit, cond, scan, while, custom rules, checkpoint
+  all batch their bodies with it); :func:`batch_fun` -- the same for a Python callable on flat
+  values (a custom rule's ``jvp``, ``fwd`` or ``bwd``).
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, Callable, Sequence
 
 from xform.core.avals import ShapedArray
@@ -325,23 +328,66 @@ def reducer_batcher(prim: Primitive) -> Callable:
     return rule
 
 
-# -- sub-jaxprs -------------------------------------------------------------------------------
-_batched_jaxprs: dict = {}
+# -- sub-jaxprs and callables ----------------------------------------------------------------
+def batch_fun(fun: Callable, axis_size: int, in_dims: Sequence[int | None], *, axis_name: Any,
+              instantiate: bool | Sequence[bool] = False,
+              description: str = "vmap of a sub-jaxpr") -> Callable:
+    """``fun`` (flat values in, a flat list out) made to run on batched values.
+
+    ``in_dims[i]`` is the batch axis of argument ``i`` (``not_mapped`` for one passed
+    unbatched); the batch is ``axis_size`` long and named ``axis_name``. The result returns
+    ``(outs, out_batched)``: batched outputs have their batch axis at 0, unbatched ones stay
+    unbatched unless ``instantiate`` (one bool, or one per output) asks for them to be
+    broadcast; a ``None`` output (a rule's zero cotangent) stays ``None``.
+    """
+    def batched(*vals):
+        trace = BatchTrace(current_trace(), axis_size, axis_name, description)
+        try:
+            with set_current_trace(trace):
+                outs = fun(*[trace.wrap(v, d) for v, d in zip(vals, in_dims)])
+            unpacked = [None if o is None else trace.unpack(o) for o in outs]
+        finally:
+            trace.finish()
+        force = ([instantiate] * len(unpacked) if isinstance(instantiate, bool)
+                 else list(instantiate))
+        flat, out_batched = [], []
+        for u, inst in zip(unpacked, force):
+            if u is None or (u[1] is not_mapped and not inst):
+                flat.append(None if u is None else u[0])
+                out_batched.append(False)
+            else:
+                flat.append(move_bdim(u[0], u[1], 0, axis_size))
+                out_batched.append(True)
+        return flat, out_batched
+
+    return batched
+
+
+# Per jaxpr object, dropped with it: eager code (a cond or a custom_jvp function under an eager
+# vmap) stages new sub-jaxprs on every call.
+_batched_jaxprs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | None],
-                axis_name: Any = None) -> tuple[ClosedJaxpr, list[int | None]]:
+                instantiate: bool | Sequence[bool] = False, *,
+                axis_name: Any) -> tuple[ClosedJaxpr, list[bool]]:
     """Batch ``closed`` (a jaxpr of per-example values) into a jaxpr of batched values.
 
-    ``in_dims[i]`` is the batch axis of operand ``i`` in the new jaxpr (``not_mapped`` for one
-    passed unbatched). Batched outputs come out with their batch axis at 0, unbatched outputs
-    stay unbatched; the second result lists the out dims (0 or ``not_mapped``). Results are
-    cached per (jaxpr, axis_size, in_dims, axis_name), so eager ``vmap(jit(f))`` compiles once.
+    The one way every rule batches a sub-jaxpr (jit's body, cond's branches, scan's and
+    while's bodies, a custom rule's or a checkpoint's body). ``in_dims[i]`` is the batch axis
+    of operand ``i`` in the new jaxpr (``not_mapped`` for one passed unbatched); ``axis_name``
+    is the running vmap's (``current_axis_name()`` in a batching rule). Batched outputs come
+    out with their batch axis at 0; unbatched outputs stay unbatched unless ``instantiate``
+    (one bool, or one per output) forces them batched (broadcast). Returns the batched jaxpr
+    (its consts are concrete) and which outputs are batched. Results are cached per (jaxpr,
+    axis_size, in_dims, instantiate, axis_name), so eager ``vmap(jit(f))`` compiles once.
     """
     from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
-    key = (closed, axis_size, tuple(in_dims), axis_name)
+    if not isinstance(instantiate, bool):
+        instantiate = tuple(instantiate)
+    key = (axis_size, tuple(in_dims), instantiate, axis_name)
     try:
-        hit = _batched_jaxprs.get(key)
+        hit = _batched_jaxprs.get(closed, {}).get(key)
     except TypeError:
         key, hit = None, None
     if hit is not None:
@@ -354,23 +400,9 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
             shape = list(a.shape)
             shape.insert(d, axis_size)
             in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type))
-
-    def batched_fun(*args):
-        outer = current_trace()
-        trace = BatchTrace(outer, axis_size, axis_name, "vmap of a jit-ted function")
-        try:
-            with set_current_trace(trace):
-                outs = eval_jaxpr(closed.jaxpr, closed.consts,
-                                  *[trace.wrap(x, d) for x, d in zip(args, in_dims)])
-            unpacked = [trace.unpack(o) if isinstance(o, Tracer) else (o, not_mapped)
-                        for o in outs]
-        finally:
-            trace.finish()
-        flat = [v if d is not_mapped else moveaxis(v, d, 0) for v, d in unpacked]
-        return flat, [not_mapped if d is not_mapped else 0 for _, d in unpacked]
-
-    out = trace_to_jaxpr(batched_fun, in_avals, description="vmap of a jit-ted function",
-                         kind="jit")
+    fun = batch_fun(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs), axis_size,
+                    in_dims, axis_name=axis_name, instantiate=instantiate)
+    out = trace_to_jaxpr(fun, in_avals, description="vmap of a sub-jaxpr", kind="jit")
     if key is not None:
-        _batched_jaxprs[key] = out
+        _batched_jaxprs.setdefault(closed, {})[key] = out
     return out

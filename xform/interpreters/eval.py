@@ -2,11 +2,17 @@
 
 Each (primitive, params) gets one cached ``jax.jit`` of its ``to_jax`` rule, so an eager op goes
 through JAX's C++ dispatch (a few microseconds) rather than its per-op apply path.
+
+A primitive for which that is the wrong way to run eagerly registers an implementation of its
+own in ``impl_rules[p](*args, **params)`` (JAX's ``def_impl``), consulted first: call
+primitives whose params hold fresh rules or jaxprs on every call (custom rules, checkpoint) run
+their body op by op instead of compiling one program per params.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +24,8 @@ from xform.interpreters.lowering import to_jax
 from xform import config
 
 _cache: dict = {}
+# impl_rules[p](*args, **params) -> the result (a list when p.multiple_results)
+impl_rules: dict[Primitive, Callable[..., Any]] = {}
 
 
 def _compile(prim: Primitive, params: dict):
@@ -30,6 +38,9 @@ def _compile(prim: Primitive, params: dict):
 
 
 def eval_primitive(prim: Primitive, args, params):
+    impl = impl_rules.get(prim)
+    if impl is not None:
+        return impl(*args, **params)
     key = (prim, *params.items()) if params else prim
     try:
         fn = _cache.get(key)

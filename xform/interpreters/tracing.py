@@ -1,4 +1,6 @@
-"""Pytree plumbing shared by the transforms: flatten arguments, name leaves by their path, trace."""
+"""Pytree plumbing shared by the transforms: flatten arguments, name leaves by their path, trace,
+check what a traced function returns (`flatten_outputs`, also used by control flow), name
+functions in messages (`fun_name`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from xform.interpreters.staging import trace_to_jaxpr
 
 
 def fun_name(fun: Callable) -> str:
+    """The name messages and printed jaxprs give ``fun`` (its type's for a callable object)."""
     return getattr(fun, "__name__", None) or type(fun).__name__
 
 
@@ -72,21 +75,26 @@ def check_leaves(leaves: Sequence[Any], paths: Sequence[str], what: str, fix: st
                 f"not an array. {fix}")
 
 
-def flatten_fun(fun: Callable, in_tree, out_paths_fun: Callable | None = None):
+def flatten_outputs(out: Any, what: str, fix: str) -> tuple[list, Any]:
+    """``tree_flatten(out)`` of a traced function's result, with a TypeError naming the first
+    leaf that is not an array by its pytree path (``what`` returned ..., then ``fix``)."""
+    flat, out_tree = tree_flatten(out)
+    for i, leaf in enumerate(flat):
+        if not (isinstance(leaf, Tracer) or is_valid_value(leaf)):
+            path = keystr(tree_flatten_with_path(out)[0][i][0])
+            raise TypeError(f"{what} returned a {type(leaf).__name__} at output path "
+                            f"`out{path}`, which is not an array. {fix}")
+    return flat, out_tree
+
+
+def flatten_fun(fun: Callable, in_tree):
     """``flat_fun(*leaves) -> (flat_outs, out_tree)`` for :func:`trace_to_jaxpr`."""
 
     def flat_fun(*leaves):
         args, kwargs = tree_unflatten(in_tree, leaves)
-        out = fun(*args, **kwargs)
-        flat, out_tree = tree_flatten(out)
-        for i, leaf in enumerate(flat):
-            if not (isinstance(leaf, Tracer) or is_valid_value(leaf)):
-                path = [keystr(p) for p, _ in tree_flatten_with_path(out)[0]][i]
-                raise TypeError(
-                    f"{fun_name(fun)} returned a {type(leaf).__name__} at output path "
-                    f"`out{path}`, which is not an array. A transformed function must return "
-                    "arrays (or pytrees of arrays).")
-        return flat, out_tree
+        return flatten_outputs(fun(*args, **kwargs), fun_name(fun),
+                               "A transformed function must return arrays (or pytrees of "
+                               "arrays).")
 
     return flat_fun
 

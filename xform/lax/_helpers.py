@@ -10,6 +10,7 @@ import numpy as np
 
 from xform.core.avals import ShapedArray, dtype_of_scalar
 from xform.core.primitive import Primitive, abstract_eval
+from xform.interpreters.batching import batch_rules, broadcast_batcher, vectorized_batcher
 from xform.interpreters.lowering import to_jax
 
 # dtype classes a primitive accepts, named as JAX's messages name them
@@ -60,7 +61,9 @@ def broadcast_shapes_lax(name: str, *avals: ShapedArray) -> tuple:
 
 def unop(name: str, accepted: Sequence[str], jax_fn: Callable, *,
          result_dtype: Callable | None = None) -> Primitive:
-    """An elementwise primitive of one operand (shape and weak type kept)."""
+    """An elementwise primitive of one operand (shape and weak type kept), with the rules every
+    such primitive shares: abstract evaluation (dtype check), ``to_jax = jax_fn`` and the
+    vectorized batching rule. Its JVP and transpose rules are registered next to the call."""
     p = Primitive(name)
 
     def rule(x: ShapedArray, **params):
@@ -70,12 +73,16 @@ def unop(name: str, accepted: Sequence[str], jax_fn: Callable, *,
 
     abstract_eval[p] = rule
     to_jax[p] = jax_fn
+    batch_rules[p] = vectorized_batcher(p)
     return p
 
 
 def naryop(name: str, accepted: Sequence[str], jax_fn: Callable, *,
            result_dtype: Callable | None = None, same_dtypes: bool = True) -> Primitive:
-    """An elementwise primitive of several operands of one dtype (rank-0 operands broadcast)."""
+    """An elementwise primitive of several operands of one dtype (rank-0 operands broadcast),
+    with the rules every such primitive shares: abstract evaluation (dtype and shape checks),
+    ``to_jax = jax_fn`` and the broadcasting batching rule. Its JVP and transpose rules are
+    registered next to the call."""
     p = Primitive(name)
 
     def rule(*avals: ShapedArray, **params):
@@ -92,6 +99,7 @@ def naryop(name: str, accepted: Sequence[str], jax_fn: Callable, *,
 
     abstract_eval[p] = rule
     to_jax[p] = jax_fn
+    batch_rules[p] = broadcast_batcher(p)
     return p
 
 

@@ -8,7 +8,7 @@ closed jaxpr and the function's name; closed-over values arrive as leading opera
 from __future__ import annotations
 
 from xform.core.primitive import Primitive, abstract_eval
-from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name
+from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name, not_mapped
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.core.trace import to_aval
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules
@@ -38,12 +38,13 @@ _hoisted: dict = {}
 
 def _jit_batch_rule(axis_size, vals, dims, *, jaxpr, name):
     # Batch the body into a new jaxpr (batched outputs at axis 0) and call that: one program.
-    batched, out_dims = batch_jaxpr(jaxpr, axis_size, dims, current_axis_name())
+    batched, out_batched = batch_jaxpr(jaxpr, axis_size, dims, axis_name=current_axis_name())
     hoisted = _hoisted.get(batched)
     if hoisted is None:  # one body object per batched jaxpr keeps the eager jit cache warm
         hoisted = _hoisted[batched] = hoist_consts(batched)
     body, consts = hoisted
-    return jit_p.bind(*consts, *vals, jaxpr=body, name=name), out_dims
+    outs = jit_p.bind(*consts, *vals, jaxpr=body, name=name)
+    return outs, [0 if b else not_mapped for b in out_batched]
 
 
 abstract_eval[jit_p] = _jit_abstract_eval

@@ -26,9 +26,10 @@ from xform.interpreters.tracing import fun_name
 from xform.core.avals import float0
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import _state, current_trace, set_current_trace, to_aval
+from xform.core.trace import current_trace, to_aval
+from xform.interpreters.eval import impl_rules
 from xform.interpreters.batching import (
-    BatchTrace, batch_rules, current_axis_name, move_bdim, not_mapped,
+    batch_fun, batch_jaxpr, batch_rules, current_axis_name, not_mapped,
 )
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
@@ -52,18 +53,6 @@ class CustomVJPException(Exception):
             "adapting the custom rule.")
 
 
-class _CallPrimitive(Primitive):
-    """A call primitive whose eager evaluation runs its body op by op (as JAX's impl does),
-    instead of compiling one program per (primitive, params): the params hold fresh rules."""
-
-    def bind(self, *args, **params):
-        trace = _state.trace
-        if trace is None:
-            closed = params["call_jaxpr"]
-            return eval_jaxpr(closed.jaxpr, closed.consts, *args)
-        return trace.process_primitive(self, args, params)
-
-
 def _pp_call(params: dict) -> list:
     shown = [("name", params["name"]), ("call_jaxpr", params["call_jaxpr"])]
     rule = "jvp" if "jvp" in params else "bwd"
@@ -73,6 +62,12 @@ def _pp_call(params: dict) -> list:
 
 def _call_abstract_eval(*avals, call_jaxpr, **_):
     return list(call_jaxpr.out_avals)
+
+
+def _call_impl(*args, call_jaxpr, **_):
+    # Eagerly, the body runs op by op (as JAX's impl does) instead of compiling one program per
+    # (primitive, params): the params hold rules made fresh on every call.
+    return eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
 
 
 def _call_to_jax(*args, call_jaxpr, **_):
@@ -140,35 +135,20 @@ def _batched_callable(fn: Callable, axis_size: int, in_dims: Sequence[Any], axis
                       name: str) -> Callable:
     """``fn`` (flat list in, flat list out) on batched values: ``in_dims`` says where each
     input's batch axis is; every output comes back batched at axis 0 (``None`` stays)."""
+    both = batch_fun(fn, axis_size, in_dims, axis_name=axis_name, instantiate=True,
+                     description=f"vmap of {name}")
 
     def batched(*vals):
-        parent = current_trace()
-        trace = BatchTrace(parent, axis_size, axis_name, f"vmap of {name}")
-        try:
-            with set_current_trace(trace):
-                outs = fn(*[trace.wrap(v, d) for v, d in zip(vals, in_dims)])
-            unpacked = [None if o is None else trace.unpack(o) for o in outs]
-        finally:
-            trace.finish()
-        return [None if u is None else move_bdim(u[0], u[1], 0, axis_size) for u in unpacked]
+        return both(*vals)[0]
 
     batched.__name__ = f"vmap({getattr(fn, '__name__', name)})"
     return batched
 
 
-def _batch_body(closed: ClosedJaxpr, axis_size: int, dims, axis_name, name: str):
+def _batch_body(closed: ClosedJaxpr, axis_size: int, dims, axis_name):
     """The body batched with every output at axis 0: (const-free jaxpr, new leading consts)."""
-    fn = _batched_callable(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs), axis_size,
-                           dims, axis_name, name)
-    avals = []
-    for a, d in zip(closed.in_avals, dims):
-        shape = list(a.shape)
-        if d is not not_mapped:
-            shape.insert(d, axis_size)
-        avals.append(type(a)(tuple(shape), a.dtype, a.weak_type))
-    staged, _ = trace_to_jaxpr(lambda *xs: (fn(*xs), None), avals,
-                               description=f"vmap of {name}", kind="jit")
-    return hoist_consts(staged)
+    batched, _ = batch_jaxpr(closed, axis_size, dims, True, axis_name=axis_name)
+    return hoist_consts(batched)
 
 
 def _check_closed_over(tangents: Sequence[Any], num_consts: int, kind: str) -> None:
@@ -177,7 +157,7 @@ def _check_closed_over(tangents: Sequence[Any], num_consts: int, kind: str) -> N
 
 
 # -- custom_jvp -----------------------------------------------------------------------------
-custom_jvp_call_p = _CallPrimitive("custom_jvp_call", multiple_results=True)
+custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
 custom_jvp_call_p.pp_params = _pp_call
 
 
@@ -192,7 +172,7 @@ def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, name
 
 def _custom_jvp_call_batch(axis_size, vals, dims, *, call_jaxpr, jvp, num_consts, name):
     axis_name = current_axis_name()
-    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name, name)
+    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name)
     arg_dims = list(dims[num_consts:])
     batched_jvp = _batched_callable(jvp, axis_size, arg_dims + arg_dims, axis_name, name)
     outs = custom_jvp_call_p.bind(*new_consts, *vals, call_jaxpr=body, jvp=batched_jvp,
@@ -201,6 +181,7 @@ def _custom_jvp_call_batch(axis_size, vals, dims, *, call_jaxpr, jvp, num_consts
 
 
 abstract_eval[custom_jvp_call_p] = _call_abstract_eval
+impl_rules[custom_jvp_call_p] = _call_impl
 to_jax[custom_jvp_call_p] = _call_to_jax
 jvp_rules[custom_jvp_call_p] = _custom_jvp_call_jvp
 batch_rules[custom_jvp_call_p] = _custom_jvp_call_batch
@@ -318,7 +299,7 @@ class custom_jvp:
 
 
 # -- custom_vjp -----------------------------------------------------------------------------
-custom_vjp_call_p = _CallPrimitive("custom_vjp_call", multiple_results=True)
+custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
 custom_vjp_call_p.pp_params = _pp_call
 custom_lin_p = Primitive("custom_lin", multiple_results=True)
 custom_lin_p.pp_params = lambda params: [("bwd", fun_name(params["bwd"])),
@@ -342,7 +323,7 @@ def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts,
 
 def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_consts, name):
     axis_name = current_axis_name()
-    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name, name)
+    body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name)
     arg_dims = list(dims[num_consts:])
 
     def flat_fwd(*xs):
@@ -374,6 +355,7 @@ def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_c
 
 
 abstract_eval[custom_vjp_call_p] = _call_abstract_eval
+impl_rules[custom_vjp_call_p] = _call_impl
 to_jax[custom_vjp_call_p] = _call_to_jax
 jvp_rules[custom_vjp_call_p] = _custom_vjp_call_jvp
 batch_rules[custom_vjp_call_p] = _custom_vjp_call_batch

@@ -101,7 +101,6 @@ def bitcast_convert_type(operand: Any, new_dtype: Any) -> Any:
 
 # -- random_gamma_grad: d sample / d alpha of a gamma sample (implicit reparameterization) ------
 random_gamma_grad_p = naryop("random_gamma_grad", REAL_FLOAT, jlax.random_gamma_grad)
-batch_rules[random_gamma_grad_p] = broadcast_batcher(random_gamma_grad_p)
 
 
 def _random_gamma_grad_jvp(primals, tangents):

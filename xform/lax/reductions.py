@@ -70,9 +70,25 @@ def _reduced_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
+# Derivatives. Integer and bool operands have float0 tangents, which the rules pass on as
+# symbolic zeros.
+def _no_tangent(t: Any) -> bool:
+    return isinstance(t, Zero) or to_aval(t).dtype == float0
+
+
+def _zero_like(ans: Any) -> Zero:
+    return Zero(tangent_aval(to_aval(ans)))
+
+
+def _kept_dims(ndim: int, axes: tuple) -> tuple:
+    return tuple(i for i in range(ndim) if i not in axes)
+
+
 # -- reduce_sum, reduce_max, reduce_min, reduce_prod, reduce_and, reduce_or -----------------
 def _reducer(name: str, accepted: Sequence[str] | None, jax_fn: Callable) -> Primitive:
-    """A reduction over ``axes``; the result keeps the operand's dtype and weak type."""
+    """A reduction over ``axes``; the result keeps the operand's dtype and weak type. Registers
+    what every reduction shares: the shape/dtype rule, ``to_jax`` and the batching rule (the
+    reduced axes shift past the batch axis, which stays in place)."""
     p = Primitive(name)
 
     def rule(x: ShapedArray, *, axes: tuple):
@@ -88,30 +104,12 @@ def _reducer(name: str, accepted: Sequence[str] | None, jax_fn: Callable) -> Pri
 
     abstract_eval[p] = rule
     to_jax[p] = lambda x, *, axes: jax_fn(x, axes)
+    batch_rules[p] = reducer_batcher(p)
     return p
 
 
+# reduce_sum is linear: its transpose broadcasts the cotangent back over the reduced axes
 reduce_sum_p = _reducer("reduce_sum", NUMBER, jlax.reduce_sum)
-reduce_prod_p = _reducer("reduce_prod", NUMBER, jlax.reduce_prod)
-reduce_max_p = _reducer("reduce_max", ANY, jlax.reduce_max)
-reduce_min_p = _reducer("reduce_min", ANY, jlax.reduce_min)
-reduce_and_p = _reducer("reduce_and", None, jlax.reduce_and)
-reduce_or_p = _reducer("reduce_or", None, jlax.reduce_or)
-
-
-# Derivatives. Integer and bool operands have float0 tangents, which the rules pass on as
-# symbolic zeros. reduce_sum is linear: its transpose broadcasts the cotangent back over the
-# reduced axes. Batching shifts the reduced axes past the batch axis, which stays in place.
-def _no_tangent(t: Any) -> bool:
-    return isinstance(t, Zero) or to_aval(t).dtype == float0
-
-
-def _zero_like(ans: Any) -> Zero:
-    return Zero(tangent_aval(to_aval(ans)))
-
-
-def _kept_dims(ndim: int, axes: tuple) -> tuple:
-    return tuple(i for i in range(ndim) if i not in axes)
 
 
 def _reduce_sum_jvp(primals, tangents, *, axes):
@@ -126,25 +124,8 @@ def _reduce_sum_transpose(ct, *, x_aval, axes):
 
 jvp_rules[reduce_sum_p] = _reduce_sum_jvp
 deflinear(reduce_sum_p, _reduce_sum_transpose)
-batch_rules[reduce_sum_p] = reducer_batcher(reduce_sum_p)
 
-
-def _chooser_jvp(t, ans, x, *, axes):
-    # The tangent of the chosen element; on ties, the mean of the tied elements' tangents (the
-    # location-indicator rule), which is what JAX computes.
-    if _no_tangent(t):
-        return _zero_like(ans)
-    t_aval = to_aval(t)
-    x_aval = to_aval(x)
-    chosen = ew.eq(x, sh.broadcast_in_dim(ans, x_aval.shape, _kept_dims(x_aval.ndim, axes)))
-    indicator = ew._convert_weak(chosen, t_aval.dtype, t_aval.weak_type)
-    return ew.div(reduce_sum(ew.mul(t, indicator), axes), reduce_sum(indicator, axes))
-
-
-defjvp(reduce_max_p, _chooser_jvp)
-batch_rules[reduce_max_p] = reducer_batcher(reduce_max_p)
-defjvp(reduce_min_p, _chooser_jvp)
-batch_rules[reduce_min_p] = reducer_batcher(reduce_min_p)
+reduce_prod_p = _reducer("reduce_prod", NUMBER, jlax.reduce_prod)
 
 
 def _reduce_prod_jvp(t, ans, x, *, axes):
@@ -174,16 +155,34 @@ def _reduce_prod_jvp(t, ans, x, *, axes):
 
 
 defjvp(reduce_prod_p, _reduce_prod_jvp)
-batch_rules[reduce_prod_p] = reducer_batcher(reduce_prod_p)
-for _p in (reduce_and_p, reduce_or_p):
-    defjvp_zero(_p)
-    batch_rules[_p] = reducer_batcher(_p)
+
+
+def _chooser_jvp(t, ans, x, *, axes):
+    # The tangent of the chosen element; on ties, the mean of the tied elements' tangents (the
+    # location-indicator rule), which is what JAX computes.
+    if _no_tangent(t):
+        return _zero_like(ans)
+    t_aval = to_aval(t)
+    x_aval = to_aval(x)
+    chosen = ew.eq(x, sh.broadcast_in_dim(ans, x_aval.shape, _kept_dims(x_aval.ndim, axes)))
+    indicator = ew._convert_weak(chosen, t_aval.dtype, t_aval.weak_type)
+    return ew.div(reduce_sum(ew.mul(t, indicator), axes), reduce_sum(indicator, axes))
+
+
+reduce_max_p = _reducer("reduce_max", ANY, jlax.reduce_max)
+defjvp(reduce_max_p, _chooser_jvp)
+reduce_min_p = _reducer("reduce_min", ANY, jlax.reduce_min)
+defjvp(reduce_min_p, _chooser_jvp)
+reduce_and_p = _reducer("reduce_and", None, jlax.reduce_and)
+defjvp_zero(reduce_and_p)
+reduce_or_p = _reducer("reduce_or", None, jlax.reduce_or)
+defjvp_zero(reduce_or_p)
+
 
 # -- argmax, argmin -------------------------------------------------------------------------
-
-
 def _argminmax(name: str, jax_fn: Callable) -> Primitive:
-    """The index of the extreme value along the single axis in ``axes``, as ``index_dtype``."""
+    """The index of the extreme value along the single axis in ``axes``, as ``index_dtype``;
+    no derivative, and batched like a reduction (the index axis shifts like a reduced axis)."""
     p = Primitive(name)
 
     def rule(x: ShapedArray, *, axes: tuple, index_dtype: np.dtype):
@@ -200,21 +199,20 @@ def _argminmax(name: str, jax_fn: Callable) -> Primitive:
 
     abstract_eval[p] = rule
     to_jax[p] = lambda x, *, axes, index_dtype: jax_fn(x, axes[0], index_dtype)
+    defjvp_zero(p)
+    batch_rules[p] = reducer_batcher(p)
     return p
 
 
 argmax_p = _argminmax("argmax", jlax.argmax)
 argmin_p = _argminmax("argmin", jlax.argmin)
-for _p in (argmax_p, argmin_p):
-    defjvp_zero(_p)
-    batch_rules[_p] = reducer_batcher(_p)  # the index axis shifts like a reduced axis
-del _p
+
 
 # -- cumulative ops -------------------------------------------------------------------------
-
-
 def _cumulative(name: str, accepted: Sequence[str], jax_fn: Callable) -> Primitive:
-    """A scan along ``axis`` (from the end when ``reverse``); shape, dtype, weak type kept."""
+    """A scan along ``axis`` (from the end when ``reverse``); shape, dtype, weak type kept.
+    Registers the shape/dtype rule, ``to_jax`` and the batching rule (``axis`` shifts past the
+    batch axis)."""
     p = Primitive(name)
 
     def rule(x: ShapedArray, *, axis: int, reverse: bool):
@@ -222,16 +220,14 @@ def _cumulative(name: str, accepted: Sequence[str], jax_fn: Callable) -> Primiti
         _check_axis(name, x, axis)
         return x
 
-    abstract_eval[p] = rule
-    to_jax[p] = lambda x, *, axis, reverse: jax_fn(x, axis=axis, reverse=reverse)
-    return p
-
-
-def _cumulative_batch_rule(p: Primitive):
-    def rule(axis_size, vals, dims, *, axis, reverse):
+    def batch_rule(axis_size, vals, dims, *, axis, reverse):
         (x,), (bdim,) = vals, dims
         return p.bind(x, axis=shift_axis(axis, bdim), reverse=reverse), bdim
-    return rule
+
+    abstract_eval[p] = rule
+    to_jax[p] = lambda x, *, axis, reverse: jax_fn(x, axis=axis, reverse=reverse)
+    batch_rules[p] = batch_rule
+    return p
 
 
 # The scans other than cumsum are differentiated through a parallel prefix scan of their
@@ -292,6 +288,11 @@ def _scan_jvp(p: Primitive, combine: Callable):
     return rule
 
 
+# cumsum is linear: each input feeds every output at or after it, so the transpose sums the
+# cotangents the other way
+cumsum_p = _cumulative("cumsum", NUMBER, jlax.cumsum)
+
+
 def _cumsum_jvp(primals, tangents, *, axis, reverse):
     (x,), (t,) = primals, tangents
     ans = cumsum_p.bind(x, axis=axis, reverse=reverse)
@@ -299,36 +300,29 @@ def _cumsum_jvp(primals, tangents, *, axis, reverse):
 
 
 def _cumsum_transpose(ct, *, x_aval, axis, reverse):
-    # each input feeds every output at or after it: the cotangents are summed the other way
     return cumsum_p.bind(ct, axis=axis, reverse=not reverse)
 
 
-cumsum_p = _cumulative("cumsum", NUMBER, jlax.cumsum)
 jvp_rules[cumsum_p] = _cumsum_jvp
 deflinear(cumsum_p, _cumsum_transpose)
-batch_rules[cumsum_p] = _cumulative_batch_rule(cumsum_p)
+
 cumprod_p = _cumulative("cumprod", NUMBER, jlax.cumprod)
 jvp_rules[cumprod_p] = _scan_jvp(cumprod_p, ew.mul)
-batch_rules[cumprod_p] = _cumulative_batch_rule(cumprod_p)
 cummax_p = _cumulative("cummax", NUMBER, jlax.cummax)
 jvp_rules[cummax_p] = _scan_jvp(cummax_p, ew.max)
-batch_rules[cummax_p] = _cumulative_batch_rule(cummax_p)
 cummin_p = _cumulative("cummin", NUMBER, jlax.cummin)
 jvp_rules[cummin_p] = _scan_jvp(cummin_p, ew.min)
-batch_rules[cummin_p] = _cumulative_batch_rule(cummin_p)
-cumlogsumexp_p = _cumulative("cumlogsumexp", FLOAT, jlax.cumlogsumexp)
-jvp_rules[cumlogsumexp_p] = _scan_jvp(cumlogsumexp_p, _logaddexp)
-batch_rules[cumlogsumexp_p] = _cumulative_batch_rule(cumlogsumexp_p)
 
 
-def _cumlogsumexp_to_jax(x, *, axis: int, reverse: bool):
+def _cumlogsumexp_checked(x, *, axis: int, reverse: bool):
     # jax.lax fails on integers with an OverflowError; the eager path only consults the shape
     # rule on TypeError/ValueError, so the dtype is checked here too (once per compile).
     check_dtype("cumlogsumexp", x, FLOAT)
     return jlax.cumlogsumexp(x, axis=axis, reverse=reverse)
 
 
-to_jax[cumlogsumexp_p] = _cumlogsumexp_to_jax
+cumlogsumexp_p = _cumulative("cumlogsumexp", FLOAT, _cumlogsumexp_checked)
+jvp_rules[cumlogsumexp_p] = _scan_jvp(cumlogsumexp_p, _logaddexp)
 
 
 # -- public functions with jax.lax's signatures ---------------------------------------------

@@ -33,8 +33,11 @@ from jax.tree_util import tree_flatten, tree_unflatten
 from xform.interpreters.tracing import fun_name
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal, Var
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import _state, current_trace, to_aval
-from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name
+from xform.core.trace import current_trace, to_aval
+from xform.interpreters.batching import (
+    batch_jaxpr, batch_rules, current_axis_name, not_mapped,
+)
+from xform.interpreters.eval import impl_rules
 from xform.interpreters.jvp import Zero, instantiate, jvp_flat, jvp_rules, tangent_aval
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
@@ -136,15 +139,7 @@ checkpoint_policies = types.SimpleNamespace(
 
 
 # -- the checkpoint primitive ---------------------------------------------------------------
-class _CheckpointPrimitive(Primitive):
-    def bind(self, *args, **params):
-        if _state.trace is None:  # eager: just the body, op by op
-            closed = params["jaxpr"]
-            return eval_jaxpr(closed.jaxpr, closed.consts, *args)
-        return _state.trace.process_primitive(self, args, params)
-
-
-checkpoint_p = _CheckpointPrimitive("checkpoint", multiple_results=True)
+checkpoint_p = Primitive("checkpoint", multiple_results=True)
 checkpoint_p.pp_params = lambda params: [
     ("jaxpr", params["jaxpr"]), ("prevent_cse", params["prevent_cse"]),
     ("differentiated", params["differentiated"]),
@@ -155,15 +150,20 @@ def _checkpoint_abstract_eval(*avals, jaxpr, **_):
     return list(jaxpr.out_avals)
 
 
+def _checkpoint_impl(*args, jaxpr, **_):
+    # eager: just the body, op by op (the params hold a fresh jaxpr on every call)
+    return eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *args)
+
+
 def _checkpoint_to_jax(*args, jaxpr, **_):
     return eval_closed_jaxpr_jax(jaxpr, args)
 
 
 def _checkpoint_batch(axis_size, vals, dims, *, jaxpr, **params):
-    batched, out_dims = batch_jaxpr(jaxpr, axis_size, dims, current_axis_name())
+    batched, out_batched = batch_jaxpr(jaxpr, axis_size, dims, axis_name=current_axis_name())
     body, consts = hoist_consts(batched)
     outs = checkpoint_p.bind(*consts, *vals, jaxpr=body, **params)
-    return outs, out_dims
+    return outs, [0 if b else not_mapped for b in out_batched]
 
 
 _split_cache: dict = {}
@@ -269,6 +269,7 @@ def _checkpoint_transpose(cts, *args, jaxpr, prevent_cse, differentiated, policy
 
 
 abstract_eval[checkpoint_p] = _checkpoint_abstract_eval
+impl_rules[checkpoint_p] = _checkpoint_impl
 to_jax[checkpoint_p] = _checkpoint_to_jax
 jvp_rules[checkpoint_p] = _checkpoint_jvp
 batch_rules[checkpoint_p] = _checkpoint_batch

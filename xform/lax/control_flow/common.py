@@ -1,5 +1,6 @@
 """What the control-flow primitives share: tracing user functions into sub-jaxprs, checking their
-output types, and transforming a sub-jaxpr (batching it, differentiating it, rearranging it).
+output types, and transforming a sub-jaxpr (differentiating it, rearranging it). Batching one is
+``xform.interpreters.batching.batch_jaxpr``, shared with jit, custom rules and checkpoint.
 
 Sub-jaxprs live in the primitives' params as ``ClosedJaxpr``s. Those traced from user functions
 have no consts: every closed-over value (a concrete array, or a tracer of an enclosing transform)
@@ -12,22 +13,19 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Sequence
 
-from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from jax.tree_util import keystr, tree_flatten_with_path, tree_unflatten
 
-from xform.core.avals import ShapedArray, is_valid_value
+from xform.core.avals import ShapedArray
 from xform.core.ir import ClosedJaxpr, Jaxpr, Var
-from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
-from xform.interpreters.batching import BatchTrace, current_axis_name, moveaxis, not_mapped
+from xform.core.trace import Tracer, current_trace, to_aval
+from xform.interpreters.batching import moveaxis, not_mapped
 from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval
 from xform.interpreters.partial_eval import PartialEvalTrace
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
+from xform.interpreters.tracing import flatten_outputs
 
 
 # -- tracing user functions -----------------------------------------------------------------
-def fun_label(fun: Callable) -> str:
-    return getattr(fun, "__name__", None) or type(fun).__name__
-
-
 def trace_fun(fun: Callable, in_tree, in_avals: Sequence[ShapedArray], *, kind: str,
               what: str):
     """Trace ``fun(*unflatten(in_tree, leaves))`` on ``in_avals``.
@@ -36,17 +34,9 @@ def trace_fun(fun: Callable, in_tree, in_avals: Sequence[ShapedArray], *, kind: 
     leaves; ``consts`` are the closed-over values (concrete arrays or outer tracers)."""
 
     def flat_fun(*leaves):
-        args = tree_unflatten(in_tree, leaves)
-        out = fun(*args)
-        flat, out_tree = tree_flatten(out)
-        for i, leaf in enumerate(flat):
-            if not (isinstance(leaf, Tracer) or is_valid_value(leaf)):
-                path = keystr(tree_flatten_with_path(out)[0][i][0])
-                raise TypeError(
-                    f"{what} returned a {type(leaf).__name__} at output path `out{path}`, "
-                    "which is not an array. Functions given to control-flow primitives must "
-                    "return arrays (or pytrees of arrays).")
-        return flat, out_tree
+        return flatten_outputs(fun(*tree_unflatten(in_tree, leaves)), what,
+                               "Functions given to control-flow primitives must return arrays "
+                               "(or pytrees of arrays).")
 
     closed, out_tree = trace_to_jaxpr(flat_fun, list(in_avals),
                                       description=f"{kind} of {what}", kind=kind)
@@ -151,50 +141,7 @@ class JaxprCache:
         return value
 
 
-# -- batching sub-jaxprs --------------------------------------------------------------------
-_batched = JaxprCache()
-
-
-def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | None],
-                force_out: Sequence[bool]) -> tuple[ClosedJaxpr, list[bool]]:
-    """Batch ``closed``; inputs batched at ``in_dims`` (``not_mapped`` for unbatched ones).
-
-    Batched outputs come out with their batch axis at 0; an output marked in ``force_out`` is
-    batched even when it does not depend on a batched input (broadcast). Returns the batched
-    jaxpr and which outputs are batched."""
-    axis_name = current_axis_name()
-    key = (axis_size, tuple(in_dims), tuple(force_out), axis_name)
-    hit = _batched.get(closed, key)
-    if hit is not None:
-        return hit
-    in_avals = []
-    for a, d in zip(closed.in_avals, in_dims):
-        shape = list(a.shape)
-        if d is not not_mapped:
-            shape.insert(d, axis_size)
-        in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type))
-
-    def fun(*args):
-        trace = BatchTrace(current_trace(), axis_size, axis_name, "vmap of control flow")
-        try:
-            with set_current_trace(trace):
-                outs = call_jaxpr(closed, *[trace.wrap(x, d) for x, d in zip(args, in_dims)])
-            unpacked = [trace.unpack(o) if isinstance(o, Tracer) else (o, not_mapped)
-                        for o in outs]
-        finally:
-            trace.finish()
-        flat, batched = [], []
-        for (v, d), force in zip(unpacked, force_out):
-            if d is not_mapped and force:
-                from xform.interpreters.batching import broadcast_batch
-                v, d = broadcast_batch(v, axis_size, 0), 0
-            flat.append(v if d is not_mapped else moveaxis(v, d, 0))
-            batched.append(d is not not_mapped)
-        return flat, batched
-
-    return _batched.put(closed, key, trace_flat(fun, in_avals, description="vmap of control flow"))
-
-
+# -- batching sub-jaxprs: interpreters.batching.batch_jaxpr ---------------------------------
 def batched_at(x: Any, d: int | None, dst: int) -> Any:
     return x if d is not_mapped else moveaxis(x, d, dst)
 

@@ -17,15 +17,18 @@ from jax.tree_util import tree_flatten, tree_unflatten
 from xform.core.avals import ShapedArray
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
-from xform.interpreters.batching import batch_rules, bdim_at_front, moveaxis, not_mapped
+from xform.interpreters.batching import (
+    batch_jaxpr, batch_rules, bdim_at_front, current_axis_name, moveaxis, not_mapped,
+)
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval, zeros_like_aval
 from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
+from xform.interpreters.tracing import fun_name
 from xform.lax.control_flow.common import (
-    JaxprCache, batch_jaxpr, call_jaxpr, check_same_types, fun_label, join_consts, join_weak,
+    JaxprCache, call_jaxpr, check_same_types, join_consts, join_weak,
     jvp_jaxpr, nonzero, trace_flat, trace_fun, under_linearize,
 )
 
@@ -71,15 +74,17 @@ def _cond_batch_rule(axis_size, vals, dims, *, branches):
     index, ops = vals[0], vals[1:]
     idim, odims = dims[0], dims[1:]
     n_out = len(branches[0].out_avals)
+    name = current_axis_name()
     if idim is not_mapped:
         # one branch for the whole batch: a cond of batched branches
         ops = [x if d is not_mapped else moveaxis(x, d, 0) for x, d in zip(ops, odims)]
         in_dims = [not_mapped if d is not_mapped else 0 for d in odims]
         out_b = [False] * n_out
         for br in branches:
-            out_b = [a or b for a, b in zip(out_b, batch_jaxpr(br, axis_size, in_dims,
-                                                               [False] * n_out)[1])]
-        new = tuple(batch_jaxpr(br, axis_size, in_dims, out_b)[0] for br in branches)
+            out_b = [a or b for a, b in zip(out_b, batch_jaxpr(br, axis_size, in_dims, False,
+                                                               axis_name=name)[1])]
+        new = tuple(batch_jaxpr(br, axis_size, in_dims, out_b, axis_name=name)[0]
+                    for br in branches)
         outs = cond_p.bind(index, *ops, branches=new)
         return outs, [0 if b else not_mapped for b in out_b]
     # A batched index: every branch runs on the whole batch and each example picks its result.
@@ -101,7 +106,7 @@ def _cond_batch_rule(axis_size, vals, dims, *, branches):
         ops_i = [select_n(_bcast_like(taken, _per_example(x)), stop_gradient(x), x)
                  if d == 0 and np.issubdtype(to_aval(x).dtype, np.inexact) else x
                  for x, d in zip(moved, in_dims)]
-        bj, _ = batch_jaxpr(br, axis_size, in_dims, [True] * n_out)
+        bj, _ = batch_jaxpr(br, axis_size, in_dims, True, axis_name=name)
         results.append(call_jaxpr(bj, *ops_i))
     outs = []
     for k in range(n_out):
@@ -228,7 +233,7 @@ def _trace_branches(funs: Sequence[Callable], names: Sequence[str], operands, wh
     ops, in_tree = tree_flatten(tuple(operands))
     avals = [to_aval(x) for x in ops]
     traced = [trace_fun(lambda *a, f=f: f(*a), in_tree, avals, kind="cond",
-                        what=f"{what} branch {fun_label(f)}") for f in funs]
+                        what=f"{what} branch {fun_name(f)}") for f in funs]
     first = traced[0]
     for (closed, _, tree), name in zip(traced[1:], names[1:]):
         check_same_types(what, names[0], first[2], first[0].out_avals, name, tree,

@@ -19,7 +19,9 @@ from xform.core.avals import ShapedArray
 from xform.core.errors import ConcretizationTypeError
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
-from xform.interpreters.batching import batch_rules, bdim_at_front, moveaxis, not_mapped
+from xform.interpreters.batching import (
+    batch_jaxpr, batch_rules, bdim_at_front, current_axis_name, moveaxis, not_mapped,
+)
 from xform.interpreters.jvp import Zero, add_tangents, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.jvp import zeros_like_aval
 from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
@@ -27,9 +29,10 @@ from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
+from xform.interpreters.tracing import fun_name
 from xform.core.ir import Literal
 from xform.lax.control_flow.common import (
-    batch_jaxpr, call_jaxpr, check_same_types, fun_label, jvp_jaxpr, nonzero, rearrange,
+    call_jaxpr, check_same_types, jvp_jaxpr, nonzero, rearrange,
     strong, trace_flat, trace_fun, under_linearize,
 )
 
@@ -92,14 +95,16 @@ def _scan_batch_rule(axis_size, vals, dims, *, jaxpr, length, num_consts, num_ca
     const_b = [d is not not_mapped for d in cd]
     xs_b = [d is not not_mapped for d in xd]
     carry_b = [d is not not_mapped for d in idims]
+    name = current_axis_name()
     while True:  # a carry is batched if its initial value or any iteration's update is
         in_dims = [0 if b else not_mapped for b in const_b + carry_b + xs_b]
-        _, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, [False] * n_out)
+        _, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, False, axis_name=name)
         new = [a or b for a, b in zip(carry_b, out_b[:num_carry])]
         if new == carry_b:
             break
         carry_b = new
-    body, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, carry_b + [False] * (n_out - num_carry))
+    body, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, carry_b + [False] * (n_out - num_carry),
+                              axis_name=name)
     init = [bdim_at_front(x, d, axis_size) if b else x for x, d, b in zip(init, idims, carry_b)]
     outs = scan_p.bind(*consts, *init, *xs, jaxpr=body, length=length, num_consts=num_consts,
                        num_carry=num_carry, reverse=reverse, unroll=unroll)
@@ -294,18 +299,23 @@ def _while_batch_rule(axis_size, vals, dims, *, cond_jaxpr, body_jaxpr, cond_nco
     bc_dims = [not_mapped if d is not_mapped else 0 for d in bcd]
     n = len(init)
     carry_b = [d is not not_mapped for d in idims]
+    name = current_axis_name()
     while True:
         carry_dims = [0 if b else not_mapped for b in carry_b]
-        _, out_b = batch_jaxpr(body_jaxpr, axis_size, bc_dims + carry_dims, [False] * n)
-        _, (pred_b,) = batch_jaxpr(cond_jaxpr, axis_size, cc_dims + carry_dims, [False])
+        _, out_b = batch_jaxpr(body_jaxpr, axis_size, bc_dims + carry_dims, False,
+                               axis_name=name)
+        _, (pred_b,) = batch_jaxpr(cond_jaxpr, axis_size, cc_dims + carry_dims, False,
+                                   axis_name=name)
         new = [True] * n if pred_b else [a or b for a, b in zip(carry_b, out_b)]
         if new == carry_b:
             break
         carry_b = new
     carry_dims = [0 if b else not_mapped for b in carry_b]
     init = [bdim_at_front(x, d, axis_size) if b else x for x, d, b in zip(init, idims, carry_b)]
-    bcond, _ = batch_jaxpr(cond_jaxpr, axis_size, cc_dims + carry_dims, [pred_b])
-    bbody, _ = batch_jaxpr(body_jaxpr, axis_size, bc_dims + carry_dims, carry_b)
+    bcond, _ = batch_jaxpr(cond_jaxpr, axis_size, cc_dims + carry_dims, [pred_b],
+                           axis_name=name)
+    bbody, _ = batch_jaxpr(body_jaxpr, axis_size, bc_dims + carry_dims, carry_b,
+                           axis_name=name)
     params = dict(cond_nconsts=cond_nconsts, body_nconsts=body_nconsts)
     if not pred_b:
         outs = while_p.bind(*cc, *bc, *init, cond_jaxpr=bcond, body_jaxpr=bbody, **params)
@@ -394,7 +404,7 @@ transpose_rules[while_p] = _while_transpose
 # -- the public functions -------------------------------------------------------------------
 def _check_carry(what, fun, init_tree, init_avals, out_tree, out_avals):
     check_same_types(f"{what} body function carry input and carry output", "the carry input",
-                     init_tree, init_avals, f"{fun_label(fun)}'s carry output", out_tree,
+                     init_tree, init_avals, f"{fun_name(fun)}'s carry output", out_tree,
                      out_avals, prefix="carry")
 
 
@@ -440,14 +450,14 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
         out = f(tree_unflatten(init_tree, leaves[:n_carry]),
                 tree_unflatten(xs_tree, leaves[n_carry:]))
         if not (isinstance(out, tuple) and len(out) == 2):
-            raise TypeError(f"scan body function {fun_label(f)} must return a pair "
+            raise TypeError(f"scan body function {fun_name(f)} must return a pair "
                             f"(carry, y), got {type(out).__name__}.")
         return out
 
     def trace(carry_avals):
         flat_tree = tree_structure(tuple(range(n_carry + len(xs_flat))))
         return trace_fun(flat_body, flat_tree, carry_avals + x_avals, kind="scan",
-                         what=f"scan body {fun_label(f)}")
+                         what=f"scan body {fun_name(f)}")
 
     closed, consts, out_tree = trace(init_avals)
     carry_tree, y_tree = _pair_trees(out_tree)
@@ -537,7 +547,7 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
 
     def trace_body(avals):
         return trace_fun(body_fun, _tree1(init_tree), avals, kind="while_loop",
-                         what=f"while_loop body {fun_label(body_fun)}")
+                         what=f"while_loop body {fun_name(body_fun)}")
 
     body, bconsts, out_tree = trace_body(init_avals)
     _check_carry("while_loop", body_fun, init_tree, init_avals, out_tree, body.out_avals)
@@ -545,11 +555,11 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
         init_avals = strong(init_avals)
         body, bconsts, out_tree = trace_body(init_avals)
     cond, cconsts, c_tree = trace_fun(cond_fun, _tree1(init_tree), init_avals, kind="while_loop",
-                                      what=f"while_loop cond {fun_label(cond_fun)}")
+                                      what=f"while_loop cond {fun_name(cond_fun)}")
     (pa,) = cond.out_avals if len(cond.out_avals) == 1 else (None,)
     if pa is None or pa.shape != () or pa.dtype != np.bool_:
         got = ", ".join(a.str_short() for a in cond.out_avals)
-        raise TypeError(f"while_loop: cond_fun {fun_label(cond_fun)} must return a boolean "
+        raise TypeError(f"while_loop: cond_fun {fun_name(cond_fun)} must return a boolean "
                         f"scalar, but got output type(s) [{got}].")
     outs = while_p.bind(*cconsts, *bconsts, *init_flat, cond_jaxpr=cond, body_jaxpr=body,
                         cond_nconsts=len(cconsts), body_nconsts=len(bconsts))
