@@ -95,7 +95,7 @@ class Jitted:
         self._static_argnums, self._static_argnames = _infer_static(
             fun, static_argnums, static_argnames)
         self._jaxpr_cache: dict = {}
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())
 
         def lowerable(*args, **kwargs):
             if _state.trace is not None:  # called under an xform transform, JAX's jit off
@@ -134,7 +134,12 @@ class Jitted:
     # -- what jax.jit traces, once per cache miss -------------------------------------------
     def _lowerable(self, *args, **kwargs):
         dyn_args, dyn_kwargs, statics = self._split(args, kwargs)
-        closed, out_tree, leaves = self._stage(dyn_args, dyn_kwargs, statics)
+        # xform traces ``f`` while jax.jit traces this function; JAX operations that xform runs
+        # on concrete values meanwhile (an array made from numpy data, say) must give concrete
+        # arrays, not tracers of JAX's trace: xform keeps them as constants of its jaxpr (and
+        # a nested jit caches them), where a JAX tracer would leak out of its trace
+        with jax.ensure_compile_time_eval():
+            closed, out_tree, leaves = self._stage(dyn_args, dyn_kwargs, statics)
         outs = eval_closed_jaxpr_jax(closed, leaves)
         return tree_unflatten(out_tree, outs)
 
@@ -156,7 +161,7 @@ class Jitted:
                 full.append(pos[i] if i in pos else next(it))
             return self._fun(*full, **dkwargs, **dict(static_kw))
 
-        functools.update_wrapper(with_statics, self._fun)
+        functools.update_wrapper(with_statics, self._fun, updated=())
         names = dynamic_names(self._fun, len(dyn_args) + len(static_pos), dict(static_pos))
         return stage(with_statics, dyn_args, dyn_kwargs, kind="jit", names=names)
 
