@@ -357,13 +357,14 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         basis, sizes = _std_basis(flat, batch_last=True)
 
         def push(*tangent_leaves):
-            out = jvp(f_flat, tuple(flat), tuple(tangent_leaves), has_aux=has_aux)
-            return (out[1], out[2]) if has_aux else out[1]
+            return jvp(f_flat, tuple(flat), tuple(tangent_leaves), has_aux=has_aux)
 
-        pushed = vmap(push, in_axes=-1, out_axes=-1, chunk_size=chunk_size)(*basis)
-        tangents = pushed[0] if has_aux else pushed
-        y_full = f_flat(*flat)
-        y, aux = (y_full if has_aux else (y_full, None))
+        # the primal output (and aux) do not depend on the basis: they come out of the same
+        # pushes unbatched, as in JAX, so ``fun`` runs once and always on traced values
+        out_axes = (None, -1, None) if has_aux else (None, -1)
+        pushed = vmap(push, in_axes=-1, out_axes=out_axes, chunk_size=chunk_size)(*basis)
+        y, tangents = pushed[0], pushed[1]
+        aux = pushed[2] if has_aux else None
         y_flat, y_tree = tree_flatten(y)
         t_flat = tree_flatten(tangents)[0]
         # split the trailing basis axis into one block per input leaf

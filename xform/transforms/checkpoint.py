@@ -35,7 +35,7 @@ from jax.tree_util import tree_flatten, tree_unflatten
 from xform.interpreters.tracing import fun_name
 from xform.core.ir import ClosedJaxpr, Literal, Var
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import _state, current_trace, to_aval
+from xform.core.trace import _state, to_aval
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
@@ -303,8 +303,8 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable | No
 
     @functools.wraps(fun, updated=())
     def remat_f(*args, **kwargs):
-        if current_trace() is None:  # nothing is differentiated eagerly outside a transform
-            return fun(*args, **kwargs)
+        # traced even eagerly, as in JAX: ``fun`` sees arrays (never raw numpy or Python
+        # scalars) and runs with the same semantics under every transform
         n = len(args)
         nums = tuple(s % n for s in statics)
         dyn = [a for i, a in enumerate(args) if i not in nums]
