@@ -161,10 +161,14 @@ def _slice_params(s: slice, n: int) -> tuple:
 
 
 def _check_int(i: int, n: int, axis: int) -> int:
+    """A static integer index, negative ones counted from the end, clamped into the axis as
+    JAX clamps out-of-bounds reads; only an axis of size 0 has no element to clamp to."""
     i = operator.index(i)
-    if not -n <= i < n:
-        raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n}")
-    return i % n
+    if n == 0:
+        raise IndexError(f"index {i} is out of bounds for axis {axis} with size 0")
+    if i < 0:
+        i += n
+    return min(max(i, 0), n - 1)
 
 
 def _normalize_index_array(i: Any, n: int) -> Any:
@@ -286,8 +290,8 @@ def _plan(shape: tuple, entries: list, check_bounds: bool = True) -> _Plan:
         if isinstance(e, slice):
             slices.append((k, (d,) + _slice_params(e, shape[d])))
         else:
-            if _is_int_scalar(e) and check_bounds:
-                _check_int(e, shape[d], d)
+            if _is_int_scalar(e) and check_bounds and shape[d] == 0:
+                _check_int(e, shape[d], d)  # raises; other out-of-bounds reads clamp
             adv.append((d, e))
             adv_positions.append(k)
         d += 1
@@ -413,6 +417,8 @@ def scatter_update(arr: Any, idx: Any, values: Any, scatter_fn: Any, *,
     entries = _normalize_entries(shape, idx)
     plan = _plan(shape, entries, check_bounds=False)  # out-of-bounds updates are dropped
     out_shape = tuple(a.size for a in plan.axes)
+    if 0 in out_shape:  # nothing is updated, whatever the values (as JAX: no broadcast check)
+        return arr
     if _is_array(values) or is_python_scalar(values):
         from xform.core.avals import result_type
         if result_type(aval.dtype, values) != aval.dtype:
