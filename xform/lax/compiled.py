@@ -23,7 +23,7 @@ from jax.tree_util import tree_unflatten
 
 from xform import config
 from xform.core.ir import ClosedJaxpr
-from xform.core.trace import Tracer, _state, fast_jit_dispatch
+from xform.core.trace import Tracer, _state, check_no_tracers, fast_jit_dispatch
 from xform.interpreters.eval import check_nans
 from xform.interpreters.lowering import eval_closed_jaxpr_jax
 from xform.interpreters.staging import hoist_consts
@@ -190,6 +190,7 @@ class Jitted:
     def _explain_type_error(self, args, kwargs, err: TypeError) -> None:
         dyn_args, dyn_kwargs, _ = self._split(args, kwargs)
         leaves, _ = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        check_no_tracers(leaves)  # a tracer that outlived its transform: JAX's error type
         names = dynamic_names(self._fun, len(args), self._static_argnums)
         paths = leaf_paths(self._fun, dyn_args, dyn_kwargs, names)
         check_leaves(leaves, paths, f"jit of {fun_name(self._fun)}",
