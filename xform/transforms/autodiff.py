@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from jax.tree_util import tree_flatten, tree_unflatten
+from jax.tree_util import Partial, tree_flatten, tree_unflatten
 
 from xform.interpreters.tracing import fun_description, fun_name, positional_names
 from xform.core.avals import ShapedArray, float0
@@ -39,7 +39,8 @@ def _flat_fun(fun: Callable, in_tree, has_aux: bool):
 
 
 def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
-    p, t = to_aval(primal), to_aval(tangent)
+    p = primal if isinstance(primal, ShapedArray) else to_aval(primal)
+    t = to_aval(tangent)
     want = tangent_aval(p)
     if t.shape != p.shape or t.dtype != want.dtype:
         raise ValueError(
@@ -109,17 +110,22 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False):
     (a staged linear jaxpr: the primal computation is not repeated)."""
     flat_p, in_tree, t_avals, p_out, linear, out_tree, aux = _linearize(fun, primals, has_aux)
     from xform.interpreters.staging import eval_jaxpr
+    p_avals = [to_aval(p) for p in flat_p]
+    n_res = len(linear.consts)
 
-    def f_jvp(*tangents):
+    def f_jvp_impl(*res_and_tangents):
+        residuals, tangents = res_and_tangents[:n_res], res_and_tangents[n_res:]
         flat_t, t_tree = tree_flatten(tuple(tangents))
         if t_tree != in_tree:
             raise ValueError(f"linearized function expects tangents of structure {in_tree}, "
                              f"got {t_tree}.")
-        for i, (p, t) in enumerate(zip(flat_p, flat_t)):
+        for i, (p, t) in enumerate(zip(p_avals, flat_t)):
             _check_tangent(f"leaf {i}", p, t)
-        outs = eval_jaxpr(linear.jaxpr, linear.consts, *flat_t)
+        outs = eval_jaxpr(linear.jaxpr, residuals, *flat_t)
         return tree_unflatten(out_tree, outs)
 
+    # a pytree whose leaves are the residuals, as JAX's: it can be returned through jit
+    f_jvp = Partial(f_jvp_impl, *linear.consts)
     out = tree_unflatten(out_tree, p_out)
     return (out, f_jvp, aux) if has_aux else (out, f_jvp)
 
@@ -135,8 +141,10 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
     flat_p, in_tree, t_avals, p_out, linear, out_tree, aux = _linearize(
         fun, primals, has_aux, what="vjp")
     out_avals = [to_aval(p) for p in p_out]
+    n_res = len(linear.consts)
 
-    def vjp_fn(ct):
+    def vjp_impl(*res_and_ct):
+        residuals, (ct,) = res_and_ct[:n_res], res_and_ct[n_res:]
         flat_ct, ct_tree = tree_flatten(ct)
         if ct_tree != out_tree:
             raise ValueError(f"vjp_fn expects a cotangent with the output's structure "
@@ -147,11 +155,13 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
                 raise ValueError(f"vjp_fn: cotangent {i} has type {ca.str_short()}, but the "
                                  f"primal output it pairs with has type {a.str_short()}; they "
                                  "must have the same shape and dtype.")
-        cts = backward_pass(linear.jaxpr, linear.consts,
+        cts = backward_pass(linear.jaxpr, residuals,
                             [UndefinedPrimal(a) for a in t_avals], flat_ct)
         cts = [_strip_zero(c) for c in cts]
         return tree_unflatten(in_tree, cts)
 
+    # a pytree whose leaves are the residuals, as JAX's: it can be returned through jit
+    vjp_fn = Partial(vjp_impl, *linear.consts)
     out = tree_unflatten(out_tree, p_out)
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
