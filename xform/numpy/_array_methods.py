@@ -220,7 +220,7 @@ def _dispatching_getitem(jax_getitem: Callable) -> Callable:
 
 
 _AT_METHODS = ("get", "set", "add", "subtract", "multiply", "mul", "divide", "power", "min",
-               "max", "apply")
+               "max")
 
 
 class _ConcreteIndexUpdateRef:
