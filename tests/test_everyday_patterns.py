@@ -255,7 +255,7 @@ def test_functions_see_arrays_not_numpy():
     f = lambda x: x.at[0].set(1.0) * x  # noqa: E731
     x = np.ones(2, np.float32)
     _compare(lambda m: m.jax.jacfwd(f)(x))
-    _compare(lambda m: m.jax.jacfwd(lambda l: f(l[0]))([x]))
+    _compare(lambda m: m.jax.jacfwd(lambda xs: f(xs[0]))([x]))
     _compare(lambda m: m.jax.jacfwd(lambda y: (f(y), y.sum()), has_aux=True)(x))
     _compare(lambda m: m.jax.checkpoint(f)(x))
     _compare(lambda m: m.jax.checkpoint(lambda s: s * 2)(3.0), weak=True)
@@ -265,7 +265,7 @@ def test_jacfwd_calls_function_once():
     for m in (JAX, XF):
         calls = []
 
-        def f(x, m=m):
+        def f(x, m=m, calls=calls):
             calls.append(1)
             return m.jnp.sin(x)
 
@@ -375,7 +375,7 @@ def test_custom_rules_python_control_flow(which):
         return _custom_fns(m)[which]
 
     for x in (1.0, -1.0):
-        _compare(lambda m: m.jax.grad(fn(m))(x))
+        _compare(lambda m, x=x: m.jax.grad(fn(m))(x))
     _compare(lambda m: m.jax.grad(lambda x: fn(m)(m.jnp.sin(x)) * x)(1.0), rtol=1e-5)
     _compare(lambda m: m.jax.grad(m.jax.grad(lambda x: fn(m)(x) * x))(1.0), rtol=1e-5)
     _compare(lambda m: m.jax.vjp(fn(m), 1.0)[1](1.0))
