@@ -116,6 +116,13 @@ class Trace:
                 anc = anc.parent
             if anc is t:
                 return False
+        tag = getattr(t, "tag", None)
+        if tag is not None:  # a trace standing in for ``t`` (same tag) is an ancestor
+            anc = self.parent
+            while anc is not None:
+                if getattr(anc, "tag", None) is tag:
+                    return False
+                anc = anc.parent
         raise escaped_tracer_error(x)
 
     def process_primitive(self, prim, args, params):

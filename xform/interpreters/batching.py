@@ -70,6 +70,11 @@ def prefer_last() -> bool:
     return bool(_rule_state.traces) and _rule_state.traces[-1].prefer_last
 
 
+def current_batch_tag() -> Any:
+    """The tag of the vmap whose rule is running (see ``BatchTrace.tag``), or None."""
+    return _rule_state.traces[-1].tag if _rule_state.traces else None
+
+
 def current_axis_name() -> Any:
     """The ``axis_name`` of the vmap whose rule is running (for rules that batch sub-jaxprs)."""
     return _rule_state.traces[-1].axis_name if _rule_state.traces else None
@@ -97,13 +102,22 @@ class BatchTrace(Trace):
     kind = "vmap"
 
     def __init__(self, parent: Trace | None, axis_size: int, axis_name: Any = None,
-                 description: str = "", prefer_last: bool = False):
+                 description: str = "", prefer_last: bool = False, tag: Any = None):
         super().__init__(parent, description)
         self.axis_size = axis_size
         self.axis_name = axis_name
+        # The batch this trace maps over. A trace that a rule opens to batch a Python callable
+        # (a custom derivative rule) shares the tag of the vmap it batches for: the callable's
+        # closed-over values batched by that vmap are then its own too (as JAX's tags do).
+        self.tag = self if tag is None else tag
         # Where rules that may choose put a new batch axis: last when the vmap's out_axes are
         # all -1 (jacfwd), so the final move to out_axes is no transpose; else the front.
         self.prefer_last = prefer_last
+
+    def is_own(self, x: Any) -> bool:
+        if isinstance(x, BatchTracer) and x._trace is not self and x._trace.tag is self.tag:
+            return True
+        return super().is_own(x)
 
     def unpack(self, x: Any) -> tuple[Any, int | None]:
         if self.is_own(x):
@@ -331,17 +345,19 @@ def reducer_batcher(prim: Primitive) -> Callable:
 # -- sub-jaxprs and callables ----------------------------------------------------------------
 def batch_fun(fun: Callable, axis_size: int, in_dims: Sequence[int | None], *, axis_name: Any,
               instantiate: bool | Sequence[bool] = False,
-              description: str = "vmap of a sub-jaxpr") -> Callable:
+              description: str = "vmap of a sub-jaxpr", tag: Any = None) -> Callable:
     """``fun`` (flat values in, a flat list out) made to run on batched values.
 
     ``in_dims[i]`` is the batch axis of argument ``i`` (``not_mapped`` for one passed
     unbatched); the batch is ``axis_size`` long and named ``axis_name``. The result returns
     ``(outs, out_batched)``: batched outputs have their batch axis at 0, unbatched ones stay
     unbatched unless ``instantiate`` (one bool, or one per output) asks for them to be
-    broadcast; a ``None`` output (a rule's zero cotangent) stays ``None``.
+    broadcast; a ``None`` output (a rule's zero cotangent) stays ``None``. ``tag`` is the
+    enclosing vmap's (``current_batch_tag()``) when ``fun`` may close over values that vmap
+    batches: they are then batched inside ``fun`` too.
     """
     def batched(*vals):
-        trace = BatchTrace(current_trace(), axis_size, axis_name, description)
+        trace = BatchTrace(current_trace(), axis_size, axis_name, description, tag=tag)
         try:
             with set_current_trace(trace):
                 outs = fun(*[trace.wrap(v, d) for v, d in zip(vals, in_dims)])

@@ -121,10 +121,11 @@ def hoist_consts(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list]:
 
 def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
     """Re-bind each equation of ``jaxpr`` under the current trace (the generic interpreter)."""
+    from xform.interpreters.lowering import literal_value
     env: dict = {}
 
-    def read(a):
-        return a.val if isinstance(a, Literal) else env[a]
+    def read(a):  # a literal keeps its weak type (a Python scalar), as when it was traced
+        return literal_value(a) if isinstance(a, Literal) else env[a]
 
     for v, x in zip(jaxpr.constvars, consts):
         env[v] = x

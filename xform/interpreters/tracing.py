@@ -8,6 +8,7 @@ import inspect
 from typing import Any, Callable, Sequence
 
 import jax
+import numpy as np
 from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 from xform.core.avals import ShapedArray, get_aval, is_valid_value
@@ -58,18 +59,28 @@ def leaf_paths(fun: Callable, args: Sequence[Any], kwargs: dict,
     return out
 
 
+def is_shape_like(x: Any) -> bool:
+    """A stand-in for an array's type: ``ShapeDtypeStruct``, or any object with ``.shape`` and
+    ``.dtype`` (what ``eval_shape`` and ``make_jaxpr`` accept, as in JAX)."""
+    return isinstance(x, jax.ShapeDtypeStruct) or (
+        hasattr(x, "shape") and hasattr(x, "dtype") and not is_valid_value(x))
+
+
 def abstractify(x: Any) -> ShapedArray:
     if isinstance(x, Tracer):
         return x.aval
-    if isinstance(x, jax.ShapeDtypeStruct):
-        return ShapedArray(x.shape, x.dtype, getattr(x, "weak_type", False))
+    if is_shape_like(x):
+        return ShapedArray(tuple(x.shape), np.dtype(x.dtype), getattr(x, "weak_type", False))
     return get_aval(x)
 
 
-def check_leaves(leaves: Sequence[Any], paths: Sequence[str], what: str, fix: str) -> None:
-    """TypeError naming the first leaf that is not an array, by its pytree path."""
+def check_leaves(leaves: Sequence[Any], paths: Sequence[str], what: str, fix: str,
+                 shape_like: bool = False) -> None:
+    """TypeError naming the first leaf that is not an array, by its pytree path (objects with
+    ``.shape`` and ``.dtype`` pass when ``shape_like``; a ShapeDtypeStruct always does)."""
     for leaf, path in zip(leaves, paths):
-        if not (isinstance(leaf, (Tracer, jax.ShapeDtypeStruct)) or is_valid_value(leaf)):
+        if not (isinstance(leaf, (Tracer, jax.ShapeDtypeStruct)) or is_valid_value(leaf)
+                or (shape_like and is_shape_like(leaf))):
             raise TypeError(
                 f"{what}: argument `{path}` is a {type(leaf).__name__} ({leaf!r:.60}), which is "
                 f"not an array. {fix}")
@@ -114,7 +125,7 @@ def stage(fun: Callable, args: Sequence[Any], kwargs: dict, *, kind: str,
     paths = leaf_paths(fun, args, kwargs, names)
     check_leaves(leaves, paths, f"{kind} of {fun_name(fun)}",
                  "Pass arrays, or mark non-array arguments static (static_argnums / "
-                 "static_argnames).")
+                 "static_argnames).", shape_like=kind in ("eval_shape", "make_jaxpr"))
     avals = [abstractify(x) for x in leaves]
     closed, out_tree = trace_to_jaxpr(flatten_fun(fun, in_tree), avals,
                                       description=f"{kind} of {fun_description(fun)}",

@@ -23,7 +23,7 @@ from jax.tree_util import tree_unflatten
 
 from xform import config
 from xform.core.ir import ClosedJaxpr
-from xform.core.trace import Tracer, _state, fast_jit_dispatch
+from xform.core.trace import Tracer, _state, check_no_tracers, fast_jit_dispatch
 from xform.interpreters.eval import check_nans
 from xform.interpreters.lowering import eval_closed_jaxpr_jax
 from xform.interpreters.staging import hoist_consts
@@ -95,7 +95,7 @@ class Jitted:
         self._static_argnums, self._static_argnames = _infer_static(
             fun, static_argnums, static_argnames)
         self._jaxpr_cache: dict = {}
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())
 
         def lowerable(*args, **kwargs):
             if _state.trace is not None:  # called under an xform transform, JAX's jit off
@@ -134,7 +134,12 @@ class Jitted:
     # -- what jax.jit traces, once per cache miss -------------------------------------------
     def _lowerable(self, *args, **kwargs):
         dyn_args, dyn_kwargs, statics = self._split(args, kwargs)
-        closed, out_tree, leaves = self._stage(dyn_args, dyn_kwargs, statics)
+        # xform traces ``f`` while jax.jit traces this function; JAX operations that xform runs
+        # on concrete values meanwhile (an array made from numpy data, say) must give concrete
+        # arrays, not tracers of JAX's trace: xform keeps them as constants of its jaxpr (and
+        # a nested jit caches them), where a JAX tracer would leak out of its trace
+        with jax.ensure_compile_time_eval():
+            closed, out_tree, leaves = self._stage(dyn_args, dyn_kwargs, statics)
         outs = eval_closed_jaxpr_jax(closed, leaves)
         return tree_unflatten(out_tree, outs)
 
@@ -156,7 +161,7 @@ class Jitted:
                 full.append(pos[i] if i in pos else next(it))
             return self._fun(*full, **dkwargs, **dict(static_kw))
 
-        functools.update_wrapper(with_statics, self._fun)
+        functools.update_wrapper(with_statics, self._fun, updated=())
         names = dynamic_names(self._fun, len(dyn_args) + len(static_pos), dict(static_pos))
         return stage(with_statics, dyn_args, dyn_kwargs, kind="jit", names=names)
 
@@ -185,6 +190,7 @@ class Jitted:
     def _explain_type_error(self, args, kwargs, err: TypeError) -> None:
         dyn_args, dyn_kwargs, _ = self._split(args, kwargs)
         leaves, _ = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        check_no_tracers(leaves)  # a tracer that outlived its transform: JAX's error type
         names = dynamic_names(self._fun, len(args), self._static_argnums)
         paths = leaf_paths(self._fun, dyn_args, dyn_kwargs, names)
         check_leaves(leaves, paths, f"jit of {fun_name(self._fun)}",

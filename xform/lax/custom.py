@@ -20,18 +20,19 @@ import functools
 import inspect
 from typing import Any, Callable, Sequence
 
-from jax.tree_util import tree_flatten, tree_map, tree_unflatten
+from jax.tree_util import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 from xform.interpreters.tracing import fun_name
 from xform.core.avals import float0
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import current_trace, to_aval
+from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
 from xform.interpreters.eval import impl_rules
 from xform.interpreters.batching import (
-    batch_fun, batch_jaxpr, batch_rules, current_axis_name, not_mapped,
+    batch_fun, batch_jaxpr, batch_rules, current_axis_name, current_batch_tag, not_mapped,
 )
-from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval
+from xform.interpreters.jvp import JVPTrace, Zero, instantiate, jvp_rules, tangent_aval
+from xform.interpreters.partial_eval import PartialEvalTrace
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
 from xform.interpreters.transpose import (
@@ -132,11 +133,13 @@ def _stage_primal(fun: Callable, args: tuple, nondiff_argnums: tuple[int, ...], 
 
 
 def _batched_callable(fn: Callable, axis_size: int, in_dims: Sequence[Any], axis_name: Any,
-                      name: str) -> Callable:
+                      name: str, tag: Any = None) -> Callable:
     """``fn`` (flat list in, flat list out) on batched values: ``in_dims`` says where each
-    input's batch axis is; every output comes back batched at axis 0 (``None`` stays)."""
+    input's batch axis is; every output comes back batched at axis 0 (``None`` stays).
+    ``tag`` is the vmap's (``current_batch_tag()``), so values ``fn`` closes over that the vmap
+    batches are batched inside ``fn`` too."""
     both = batch_fun(fn, axis_size, in_dims, axis_name=axis_name, instantiate=True,
-                     description=f"vmap of {name}")
+                     description=f"vmap of {name}", tag=tag)
 
     def batched(*vals):
         return both(*vals)[0]
@@ -149,6 +152,27 @@ def _batch_body(closed: ClosedJaxpr, axis_size: int, dims, axis_name):
     """The body batched with every output at axis 0: (const-free jaxpr, new leading consts)."""
     batched, _ = batch_jaxpr(closed, axis_size, dims, True, axis_name=axis_name)
     return hoist_consts(batched)
+
+
+def _trace_for_call(args: tuple):
+    """The trace that handles a call of a custom-rule function: the current one, skipping the
+    partial-evaluation traces (of ``linearize``, so of ``grad``) that own none of the arguments,
+    whose parents compute known values. A rule calling its own function on its primals under
+    ``grad`` thus reaches eager evaluation (or the enclosing JVP), as in JAX."""
+    trace = current_trace()
+    tracers = [x for x in tree_leaves(args) if isinstance(x, Tracer)]
+    while isinstance(trace, PartialEvalTrace) and not any(trace.is_own(x) for x in tracers):
+        trace = trace.parent
+    return trace
+
+
+def _unpack_jvp(trace: JVPTrace, args: tuple, nondiff_argnums: tuple[int, ...]):
+    """Split a call's arguments for a JVP trace: ``(nondiff, in_tree, primals, tangents)``,
+    flat over the differentiable arguments."""
+    nondiff, diff = _split_args(args, nondiff_argnums)
+    leaves, in_tree = tree_flatten(diff)
+    pairs = [trace.unpack(x) for x in leaves]
+    return nondiff, in_tree, [p for p, _ in pairs], [t for _, t in pairs]
 
 
 def _check_closed_over(tangents: Sequence[Any], num_consts: int, kind: str) -> None:
@@ -174,7 +198,8 @@ def _custom_jvp_call_batch(axis_size, vals, dims, *, call_jaxpr, jvp, num_consts
     axis_name = current_axis_name()
     body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name)
     arg_dims = list(dims[num_consts:])
-    batched_jvp = _batched_callable(jvp, axis_size, arg_dims + arg_dims, axis_name, name)
+    batched_jvp = _batched_callable(jvp, axis_size, arg_dims + arg_dims, axis_name, name,
+                                    current_batch_tag())
     outs = custom_jvp_call_p.bind(*new_consts, *vals, call_jaxpr=body, jvp=batched_jvp,
                                   num_consts=len(new_consts) + num_consts, name=name)
     return outs, [0] * len(outs)
@@ -189,6 +214,10 @@ transpose_rules[custom_jvp_call_p] = _call_transpose
 
 
 def _check_rule_outputs(name: str, out_tree, out_avals, p_tree, p_leaves, t_tree, t_leaves):
+    """The rule's outputs against each other, and against the function's output when it was
+    traced (``out_tree``/``out_avals`` None when the rule ran without tracing it)."""
+    if out_avals is None:
+        out_tree, out_avals = p_tree, [to_aval(p) for p in p_leaves]
     if p_tree != out_tree:
         raise TypeError(
             f"Custom JVP rule of {name} must produce primal outputs with the same container "
@@ -232,7 +261,7 @@ class custom_jvp:
     """
 
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.jvp: Callable | None = None
@@ -272,8 +301,12 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {name} using defjvp.")
         args = _resolve_args(self.fun, args, kwargs)
-        if current_trace() is None:  # nothing to differentiate: the function itself
-            return self.fun(*args)
+        trace = _trace_for_call(args)
+        if trace is None:  # nothing to differentiate: the function itself, on concrete values
+            with set_current_trace(None):
+                return self.fun(*args)
+        if isinstance(trace, JVPTrace):
+            return self._jvp_now(trace, args, name)
         rule = self.jvp
         nondiff, leaves, in_tree, body, consts, out_tree = _stage_primal(
             self.fun, args, self.nondiff_argnums, name)
@@ -281,21 +314,40 @@ class custom_jvp:
 
         def flat_jvp(*xs):
             k = len(xs) // 2
-            primals = tree_unflatten(in_tree, list(xs[:k]))
-            tangents = tree_unflatten(in_tree, list(xs[k:]))
-            res = rule(*nondiff, tuple(primals), tuple(tangents))
-            if not (isinstance(res, (tuple, list)) and len(res) == 2):
-                raise TypeError(f"Custom JVP rule of {name} must return a pair (primal_out, "
-                                f"tangent_out), got {type(res).__name__}.")
-            p_leaves, p_tree = tree_flatten(res[0])
-            t_leaves, t_tree = tree_flatten(res[1])
-            _check_rule_outputs(name, out_tree, out_avals, p_tree, p_leaves, t_tree, t_leaves)
-            return p_leaves + t_leaves
+            return self._call_rule(name, nondiff, in_tree, xs[:k], xs[k:], out_tree,
+                                   out_avals)[0]
 
         flat_jvp.__name__ = fun_name(rule)
         outs = custom_jvp_call_p.bind(*consts, *leaves, call_jaxpr=body, jvp=flat_jvp,
                                       num_consts=len(consts), name=name)
         return tree_unflatten(out_tree, outs)
+
+    def _call_rule(self, name, nondiff, in_tree, primals, tangents, out_tree=None,
+                   out_avals=None):
+        """The rule on flat primals and tangents: ``(primal leaves + tangent leaves, tree)``."""
+        res = self.jvp(*nondiff, tuple(tree_unflatten(in_tree, list(primals))),
+                       tuple(tree_unflatten(in_tree, list(tangents))))
+        if not (isinstance(res, (tuple, list)) and len(res) == 2):
+            raise TypeError(f"Custom JVP rule of {name} must return a pair (primal_out, "
+                            f"tangent_out), got {type(res).__name__}.")
+        p_leaves, p_tree = tree_flatten(res[0])
+        t_leaves, t_tree = tree_flatten(res[1])
+        _check_rule_outputs(name, out_tree, out_avals, p_tree, p_leaves, t_tree, t_leaves)
+        return p_leaves + t_leaves, p_tree
+
+    def _jvp_now(self, trace: JVPTrace, args: tuple, name: str) -> Any:
+        """Under a JVP trace, as in JAX: the rule runs on the primals (concrete ones under an
+        un-jitted ``grad``, so Python control flow works) and the function is not traced."""
+        nums = self.nondiff_argnums
+        nondiff, in_tree, primals, tangents = _unpack_jvp(trace, args, nums)
+        with set_current_trace(trace.parent):
+            if all(isinstance(t, Zero) for t in tangents):
+                return self(*_merge_args(nondiff, tree_unflatten(in_tree, primals), nums,
+                                         len(args)))
+            outs, out_tree = self._call_rule(name, nondiff, in_tree, primals,
+                                             [instantiate(t) for t in tangents])
+        n = len(outs) // 2
+        return tree_unflatten(out_tree, [trace.wrap(p, t) for p, t in zip(outs[:n], outs[n:])])
 
 
 # -- custom_vjp -----------------------------------------------------------------------------
@@ -330,7 +382,8 @@ def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_c
         res, outs = fwd(*xs)
         return list(res) + list(outs)
 
-    batched_fwd_flat = _batched_callable(flat_fwd, axis_size, arg_dims, axis_name, name)
+    tag = current_batch_tag()
+    batched_fwd_flat = _batched_callable(flat_fwd, axis_size, arg_dims, axis_name, name, tag)
     n_out = len(call_jaxpr.out_avals)
 
     def batched_fwd(*xs):
@@ -339,7 +392,7 @@ def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_c
 
     def batched_bwd(res, cts):
         fn = _batched_callable(lambda *rc: bwd(rc[:len(res)], rc[len(res):]), axis_size,
-                               [0] * (len(res) + len(cts)), axis_name, name)
+                               [0] * (len(res) + len(cts)), axis_name, name, tag)
         outs = fn(*res, *cts)
         # an unbatched input gets the sum of the per-example cotangents
         from xform.lax.reductions import reduce_sum
@@ -411,7 +464,7 @@ class custom_vjp:
     """
 
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.fwd: Callable | None = None
@@ -432,14 +485,49 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {name} using defvjp.")
         args = _resolve_args(self.fun, args, kwargs)
-        if current_trace() is None:
-            return self.fun(*args)
+        trace = _trace_for_call(args)
+        if trace is None:
+            with set_current_trace(None):
+                return self.fun(*args)
+        if isinstance(trace, JVPTrace):
+            return self._jvp_now(trace, args, name)
+        nondiff, leaves, in_tree, body, consts, out_tree = _stage_primal(
+            self.fun, args, self.nondiff_argnums, name)
+        flat_fwd, flat_bwd, _ = self._flat_rules(name, args, nondiff, in_tree, leaves,
+                                                 out_tree, body.out_avals)
+        outs = custom_vjp_call_p.bind(*consts, *leaves, call_jaxpr=body, fwd=flat_fwd,
+                                      bwd=flat_bwd, num_consts=len(consts), name=name)
+        return tree_unflatten(out_tree, outs)
+
+    def _jvp_now(self, trace: JVPTrace, args: tuple, name: str) -> Any:
+        """Under a JVP trace, as in JAX: ``fwd`` runs on the primals now (concrete ones under
+        an un-jitted ``grad``) and ``bwd`` waits in ``custom_lin``; the function is not
+        traced."""
+        nums = self.nondiff_argnums
+        nondiff, in_tree, primals, tangents = _unpack_jvp(trace, args, nums)
+        with set_current_trace(trace.parent):
+            if all(isinstance(t, Zero) for t in tangents):
+                return self(*_merge_args(nondiff, tree_unflatten(in_tree, primals), nums,
+                                         len(args)))
+            flat_fwd, flat_bwd, store = self._flat_rules(name, args, nondiff, in_tree, primals)
+            res, outs = flat_fwd(*primals)
+            t_outs = custom_lin_p.bind(
+                *res, *[t for t in tangents if not isinstance(t, Zero)], num_res=len(res),
+                bwd=flat_bwd, out_avals=tuple(tangent_aval(to_aval(o)) for o in outs),
+                in_zeros=tuple(isinstance(t, Zero) for t in tangents),
+                arg_avals=tuple(to_aval(p) for p in primals))
+        return tree_unflatten(store["out_tree"],
+                              [trace.wrap(o, t) for o, t in zip(outs, t_outs)])
+
+    def _flat_rules(self, name, args, nondiff, in_tree, leaves, out_tree=None,
+                    out_avals=None):
+        """``fwd`` and ``bwd`` on flat lists, checking what they return; the function's output
+        structure and types (``out_tree``, ``out_avals``) are ``fwd``'s when it was not
+        traced. Returns ``(flat_fwd, flat_bwd, store)``."""
         fwd_rule, bwd_rule = self.fwd, self.bwd
         nums, n_args = self.nondiff_argnums, len(args)
-        store: dict = {}
-        nondiff, leaves, in_tree, body, consts, out_tree = _stage_primal(
-            self.fun, args, nums, name)
-        out_avals, diff = body.out_avals, tree_unflatten(in_tree, leaves)
+        store: dict = {"out_tree": out_tree}
+        diff = tree_unflatten(in_tree, leaves)
 
         def flat_fwd(*xs):
             full = _merge_args(nondiff, tree_unflatten(in_tree, list(xs)), nums, n_args)
@@ -450,11 +538,13 @@ class custom_vjp:
                                 f"residuals, got {type(pair).__name__}.")
             out, res = pair
             o_leaves, o_tree = tree_flatten(out)
-            if o_tree != out_tree:
+            if store["out_tree"] is None:
+                store["out_tree"] = o_tree
+            if o_tree != store["out_tree"]:
                 raise TypeError(f"Custom VJP fwd rule of {name} must produce primal outputs "
-                                f"with the structure of the function's output {out_tree}, got "
-                                f"{o_tree}.")
-            for i, (o, a) in enumerate(zip(o_leaves, out_avals)):
+                                f"with the structure of the function's output "
+                                f"{store['out_tree']}, got {o_tree}.")
+            for i, (o, a) in enumerate(zip(o_leaves, out_avals or [])):
                 if to_aval(o).shape != a.shape or to_aval(o).dtype != a.dtype:
                     raise TypeError(f"Custom VJP fwd rule of {name}: primal output {i} has "
                                     f"type {to_aval(o).str_short()}, but the function's has "
@@ -464,7 +554,7 @@ class custom_vjp:
 
         def flat_bwd(res, cts):
             r = tree_unflatten(store["res_tree"], list(res))
-            ct = tree_unflatten(out_tree, list(cts))
+            ct = tree_unflatten(store["out_tree"], list(cts))
             out = bwd_rule(*nondiff, r, ct)
             if not isinstance(out, (tuple, list)) or len(out) != len(diff):
                 raise TypeError(
@@ -494,7 +584,5 @@ class custom_vjp:
             return flat
 
         flat_bwd.__name__ = fun_name(bwd_rule)
-        outs = custom_vjp_call_p.bind(*consts, *leaves, call_jaxpr=body, fwd=flat_fwd,
-                                      bwd=flat_bwd, num_consts=len(consts), name=name)
-        return tree_unflatten(out_tree, outs)
+        return flat_fwd, flat_bwd, store
 

@@ -459,7 +459,9 @@ def _pow_jvp_base(t, ans, x, y):
         yf = convert_element_type(y, to_aval(x).dtype)
     else:
         yf = y
-    jac = select(eq(yf, _const(yf, 0.0)), _like(_const(x, 0.0), ans),
+    # every select_n operand at the output's shape: under vmap an unbatched exponent arrives
+    # with a size-1 batch axis, and select_n (as JAX's) takes a scalar or full-shape predicate
+    jac = select(_like(eq(yf, _const(yf, 0.0)), ans), _like(_const(x, 0.0), ans),
                  _like(mul(yf, pow(x, sub(y, one))), ans))
     return mul(_like(t, ans), jac)
 

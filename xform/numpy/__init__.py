@@ -163,4 +163,5 @@ class ndarray(metaclass=_ArrayMeta):
 
 
 _array_methods.install(_Tracer)
+_array_methods.install_on_jax_arrays()
 from xform.numpy import linalg as linalg  # noqa: E402

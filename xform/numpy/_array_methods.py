@@ -1,8 +1,17 @@
-"""jax.Array's operators, properties and methods on xform tracers.
+"""jax.Array's operators, properties and methods on xform tracers, and xform tracers as
+arguments of a concrete jax.Array's methods.
 
 ``install()`` runs at import of xform.numpy (core does not import the library built on it):
 a traced value then behaves like the jax.Array it stands for, ``x + 1``, ``x @ w``,
 ``x.sum(axis=0)``, ``x[1:, None]``, ``x.at[i].add(v)`` included.
+
+Concrete arrays are ``jax.Array``s, and a closed-over one meets xform tracers inside every
+transform: ``table[i]``, ``table.at[0].set(v)``, ``table.dot(v)``. JAX's own methods do not know
+xform's tracers (indexing raises, ``.at[]`` would read a tracer's primal value and drop its
+derivative), so ``install_on_jax_arrays()`` wraps the methods of JAX's array class: a call with
+an xform tracer among its arguments goes to xform's implementation below, any other call to
+JAX's method unchanged. Binary operators need nothing: JAX's return ``NotImplemented`` for an
+xform tracer, and Python then calls the tracer's reflected operator.
 """
 
 from __future__ import annotations
@@ -15,8 +24,8 @@ import numpy as np
 from xform.core.avals import is_python_scalar
 from xform.core.trace import Tracer
 from xform.numpy import (
-    _indexing, _linalg_ops, _manip, _matrices, _reductions, _setops, _shape, _sorting, _stats,
-    _ufuncs,
+    _extras, _indexing, _linalg_ops, _manip, _matrices, _reductions, _setops, _shape, _sorting,
+    _stats, _ufuncs,
 )
 from xform.numpy._promote import convert
 
@@ -92,6 +101,19 @@ def _flatten(self, order: str = "C") -> Any:
     return _shape.ravel(self, order)
 
 
+def _compress(self, condition: Any, axis: Any = None, *, size: Any = None,
+              fill_value: Any = 0, out: None = None) -> Any:
+    return _setops.compress(condition, self, axis, size=size, fill_value=fill_value, out=out)
+
+
+def _choose(self, choices: Any, out: None = None, mode: str = "raise") -> Any:
+    return _extras.choose(self, choices, out=out, mode=mode)
+
+
+def _copy(self) -> Any:
+    return self
+
+
 def _item(self, *args):
     val = np.asarray(self)
     return val.item(*args)
@@ -137,6 +159,7 @@ _METHODS = {
     "sort": _sorting.sort, "argsort": _sorting.argsort, "searchsorted": _sorting.searchsorted,
     "nonzero": _setops.nonzero, "diagonal": _matrices.diagonal, "trace": _matrices.trace,
     "repeat": _manip.repeat, "ptp": _stats.ptp,
+    "compress": _compress, "choose": _choose, "copy": _copy,
 }
 
 _PROPERTIES = {
@@ -156,3 +179,117 @@ def install(cls: type = Tracer) -> None:
         setattr(cls, name, prop)
     # __eq__ without __hash__ would make the class unhashable by default; keep core's message
     cls.__hash__ = Tracer.__dict__.get("__hash__", cls.__hash__)
+
+
+# -- xform tracers as arguments of a concrete jax.Array's methods -------------------------------
+def _has_tracer(x: Any) -> bool:
+    """Whether an argument (an index: a tuple of ints, slices, arrays...) holds an xform tracer."""
+    if isinstance(x, Tracer):
+        return True
+    if isinstance(x, (tuple, list)):
+        return any(_has_tracer(e) for e in x)
+    if isinstance(x, slice):
+        return any(isinstance(p, Tracer) for p in (x.start, x.stop, x.step))
+    if isinstance(x, dict):
+        return any(_has_tracer(e) for e in x.values())
+    return False
+
+
+def _args_have_tracer(args: tuple, kwargs: dict) -> bool:
+    return any(_has_tracer(a) for a in args) or any(_has_tracer(v) for v in kwargs.values())
+
+
+def _dispatching_method(name: str, jax_method: Callable, xform_method: Callable) -> Callable:
+    def method(self, *args, **kwargs):
+        if _args_have_tracer(args, kwargs):
+            return xform_method(self, *args, **kwargs)
+        return jax_method(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = jax_method.__doc__
+    method.__wrapped_jax__ = jax_method  # type: ignore[attr-defined]
+    return method
+
+
+def _dispatching_getitem(jax_getitem: Callable) -> Callable:
+    def __getitem__(self, idx):
+        if _has_tracer(idx):
+            return _indexing.rewriting_take(self, idx)
+        return jax_getitem(self, idx)
+    __getitem__.__wrapped_jax__ = jax_getitem  # type: ignore[attr-defined]
+    return __getitem__
+
+
+_AT_METHODS = ("get", "set", "add", "subtract", "multiply", "mul", "divide", "power", "min",
+               "max")
+
+
+class _ConcreteIndexUpdateRef:
+    """``table.at[idx]`` of a concrete jax.Array: xform's update when ``idx`` or the values hold
+    an xform tracer, JAX's otherwise."""
+
+    __slots__ = ("_jax_ref", "_array", "_index")
+
+    def __init__(self, jax_ref: Any, array: Any, index: Any):
+        self._jax_ref, self._array, self._index = jax_ref, array, index
+
+    def __getattr__(self, name: str) -> Any:
+        jax_fn = getattr(self._jax_ref, name)
+        if name not in _AT_METHODS:
+            return jax_fn
+
+        def update(*args, **kwargs):
+            if _has_tracer(self._index) or _args_have_tracer(args, kwargs):
+                ref = _indexing._IndexUpdateRef(self._array, self._index)
+                return getattr(ref, name)(*args, **kwargs)
+            return jax_fn(*args, **kwargs)
+        update.__name__ = name
+        return update
+
+    def __repr__(self):
+        return repr(self._jax_ref)
+
+
+class _ConcreteIndexUpdateHelper:
+    """What ``table.at`` is for a concrete jax.Array (see :class:`_ConcreteIndexUpdateRef`)."""
+
+    __slots__ = ("_jax_helper", "_array")
+
+    def __init__(self, jax_helper: Any, array: Any):
+        self._jax_helper, self._array = jax_helper, array
+
+    def __getitem__(self, index: Any) -> _ConcreteIndexUpdateRef:
+        return _ConcreteIndexUpdateRef(self._jax_helper[index], self._array, index)
+
+    def __repr__(self):
+        return repr(self._jax_helper)
+
+
+def _jax_array_type() -> type:
+    """JAX's concrete array class, whose methods ``install_on_jax_arrays`` wraps. The one place
+    this module names a JAX internal; any array's type is the same class."""
+    try:
+        from jax._src.array import ArrayImpl
+        return ArrayImpl
+    except ImportError:  # pragma: no cover - a JAX that moved it
+        return type(jax.numpy.zeros(()))
+
+
+def install_on_jax_arrays() -> None:
+    """Let a concrete jax.Array's indexing, ``.at[]`` and methods take xform tracers (see the
+    module docstring). Idempotent; JAX's behaviour is unchanged for every call without one."""
+    cls = _jax_array_type()
+    getitem = cls.__dict__.get("__getitem__")
+    if getitem is not None and not hasattr(getitem, "__wrapped_jax__"):
+        cls.__getitem__ = _dispatching_getitem(getitem)
+    for name, xform_method in _METHODS.items():
+        jax_method = cls.__dict__.get(name)
+        if callable(jax_method) and not hasattr(jax_method, "__wrapped_jax__"):
+            setattr(cls, name, _dispatching_method(name, jax_method, xform_method))
+    at = cls.__dict__.get("at")
+    if isinstance(at, property) and not hasattr(at.fget, "__wrapped_jax__"):
+        jax_at = at.fget
+
+        def at_helper(self):
+            return _ConcreteIndexUpdateHelper(jax_at(self), self)
+        at_helper.__wrapped_jax__ = jax_at  # type: ignore[attr-defined]
+        cls.at = property(at_helper, doc=at.__doc__)

@@ -161,10 +161,14 @@ def _slice_params(s: slice, n: int) -> tuple:
 
 
 def _check_int(i: int, n: int, axis: int) -> int:
+    """A static integer index, negative ones counted from the end, clamped into the axis as
+    JAX clamps out-of-bounds reads; only an axis of size 0 has no element to clamp to."""
     i = operator.index(i)
-    if not -n <= i < n:
-        raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n}")
-    return i % n
+    if n == 0:
+        raise IndexError(f"index {i} is out of bounds for axis {axis} with size 0")
+    if i < 0:
+        i += n
+    return min(max(i, 0), n - 1)
 
 
 def _normalize_index_array(i: Any, n: int) -> Any:
@@ -286,8 +290,8 @@ def _plan(shape: tuple, entries: list, check_bounds: bool = True) -> _Plan:
         if isinstance(e, slice):
             slices.append((k, (d,) + _slice_params(e, shape[d])))
         else:
-            if _is_int_scalar(e) and check_bounds:
-                _check_int(e, shape[d], d)
+            if _is_int_scalar(e) and check_bounds and shape[d] == 0:
+                _check_int(e, shape[d], d)  # raises; other out-of-bounds reads clamp
             adv.append((d, e))
             adv_positions.append(k)
         d += 1
@@ -411,8 +415,13 @@ def scatter_update(arr: Any, idx: Any, values: Any, scatter_fn: Any, *,
     aval = to_aval(arr)
     shape = aval.shape
     entries = _normalize_entries(shape, idx)
+    # ints, slices and scalar indices never select an element twice (as JAX's indexer says):
+    # the scatter's derivative rules need to know (scatter_mul's does)
+    unique_indices = unique_indices or _is_static_index(entries)
     plan = _plan(shape, entries, check_bounds=False)  # out-of-bounds updates are dropped
     out_shape = tuple(a.size for a in plan.axes)
+    if 0 in out_shape:  # nothing is updated, whatever the values (as JAX: no broadcast check)
+        return arr
     if _is_array(values) or is_python_scalar(values):
         from xform.core.avals import result_type
         if result_type(aval.dtype, values) != aval.dtype:
@@ -507,21 +516,29 @@ class _IndexUpdateRef:
         return self._scatter(values, "scatter_max", indices_are_sorted=indices_are_sorted,
                              unique_indices=unique_indices, mode=mode)
 
+    def _scattered_factor(self, values: Any, **kw: Any) -> Any:
+        """Ones with ``values`` multiplied in at the index: a repeated index multiplies
+        twice, as JAX's ``divide`` and ``power`` do."""
+        from xform.numpy._creation import ones_like
+        return scatter_update(ones_like(self.array), self.index, values, _lax().scatter_mul,
+                              **kw)
+
     def divide(self, values: Any, *, indices_are_sorted: bool = False,
                unique_indices: bool = False, mode: Any = None) -> Any:
-        """``x[idx] /= values``."""
+        """``x[idx] /= values`` (as JAX: ``x`` divided by the values scattered into ones)."""
         from xform.numpy._ufuncs import divide
-        new = divide(self.get(), values)
-        return self.set(convert(new, to_aval(self.array).dtype), mode=mode,
-                        indices_are_sorted=indices_are_sorted, unique_indices=unique_indices)
+        return divide(self.array, self._scattered_factor(
+            values, indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
+            mode=mode))
 
     def power(self, values: Any, *, indices_are_sorted: bool = False,
               unique_indices: bool = False, mode: Any = None) -> Any:
-        """``x[idx] **= values``."""
+        """``x[idx] **= values`` (as JAX: ``x`` to the power of the values scattered into
+        ones)."""
         from xform.numpy._ufuncs import power
-        new = power(self.get(), values)
-        return self.set(convert(new, to_aval(self.array).dtype), mode=mode,
-                        indices_are_sorted=indices_are_sorted, unique_indices=unique_indices)
+        return power(self.array, self._scattered_factor(
+            values, indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
+            mode=mode))
 
 
 class _IndexUpdateHelper:

@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from jax.tree_util import tree_flatten, tree_unflatten
+from jax.tree_util import Partial, tree_flatten, tree_unflatten
 
 from xform.interpreters.tracing import fun_description, fun_name, positional_names
 from xform.core.avals import ShapedArray, float0
@@ -39,7 +39,8 @@ def _flat_fun(fun: Callable, in_tree, has_aux: bool):
 
 
 def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
-    p, t = to_aval(primal), to_aval(tangent)
+    p = primal if isinstance(primal, ShapedArray) else to_aval(primal)
+    t = to_aval(tangent)
     want = tangent_aval(p)
     if t.shape != p.shape or t.dtype != want.dtype:
         raise ValueError(
@@ -109,17 +110,22 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False):
     (a staged linear jaxpr: the primal computation is not repeated)."""
     flat_p, in_tree, t_avals, p_out, linear, out_tree, aux = _linearize(fun, primals, has_aux)
     from xform.interpreters.staging import eval_jaxpr
+    p_avals = [to_aval(p) for p in flat_p]
+    n_res = len(linear.consts)
 
-    def f_jvp(*tangents):
+    def f_jvp_impl(*res_and_tangents):
+        residuals, tangents = res_and_tangents[:n_res], res_and_tangents[n_res:]
         flat_t, t_tree = tree_flatten(tuple(tangents))
         if t_tree != in_tree:
             raise ValueError(f"linearized function expects tangents of structure {in_tree}, "
                              f"got {t_tree}.")
-        for i, (p, t) in enumerate(zip(flat_p, flat_t)):
+        for i, (p, t) in enumerate(zip(p_avals, flat_t)):
             _check_tangent(f"leaf {i}", p, t)
-        outs = eval_jaxpr(linear.jaxpr, linear.consts, *flat_t)
+        outs = eval_jaxpr(linear.jaxpr, residuals, *flat_t)
         return tree_unflatten(out_tree, outs)
 
+    # a pytree whose leaves are the residuals, as JAX's: it can be returned through jit
+    f_jvp = Partial(f_jvp_impl, *linear.consts)
     out = tree_unflatten(out_tree, p_out)
     return (out, f_jvp, aux) if has_aux else (out, f_jvp)
 
@@ -135,8 +141,10 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
     flat_p, in_tree, t_avals, p_out, linear, out_tree, aux = _linearize(
         fun, primals, has_aux, what="vjp")
     out_avals = [to_aval(p) for p in p_out]
+    n_res = len(linear.consts)
 
-    def vjp_fn(ct):
+    def vjp_impl(*res_and_ct):
+        residuals, (ct,) = res_and_ct[:n_res], res_and_ct[n_res:]
         flat_ct, ct_tree = tree_flatten(ct)
         if ct_tree != out_tree:
             raise ValueError(f"vjp_fn expects a cotangent with the output's structure "
@@ -147,11 +155,13 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
                 raise ValueError(f"vjp_fn: cotangent {i} has type {ca.str_short()}, but the "
                                  f"primal output it pairs with has type {a.str_short()}; they "
                                  "must have the same shape and dtype.")
-        cts = backward_pass(linear.jaxpr, linear.consts,
+        cts = backward_pass(linear.jaxpr, residuals,
                             [UndefinedPrimal(a) for a in t_avals], flat_ct)
         cts = [_strip_zero(c) for c in cts]
         return tree_unflatten(in_tree, cts)
 
+    # a pytree whose leaves are the residuals, as JAX's: it can be returned through jit
+    vjp_fn = Partial(vjp_impl, *linear.consts)
     out = tree_unflatten(out_tree, p_out)
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
@@ -260,7 +270,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     """
     what = "grad"
 
-    @wraps(fun)
+    @wraps(fun, updated=())
     def value_and_grad_f(*args, **kwargs):
         diff_args, f_of_diff = _diff_args(fun, args, kwargs, argnums, holomorphic, allow_int,
                                           what)
@@ -305,7 +315,7 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     """
     vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
-    @wraps(fun)
+    @wraps(fun, updated=())
     def grad_f(*args, **kwargs):
         out, g = vg(*args, **kwargs)
         return (g, out[1]) if has_aux else g
@@ -343,7 +353,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     from xform import numpy as xnp
     from xform.transforms.vmap import vmap
 
-    @wraps(fun)
+    @wraps(fun, updated=())
     def jac(*args, **kwargs):
         dargs, f_of_diff = _diff_args(fun, args, kwargs, argnums, holomorphic, False, "jacfwd")
         flat, in_tree = tree_flatten(dargs)
@@ -357,13 +367,14 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         basis, sizes = _std_basis(flat, batch_last=True)
 
         def push(*tangent_leaves):
-            out = jvp(f_flat, tuple(flat), tuple(tangent_leaves), has_aux=has_aux)
-            return (out[1], out[2]) if has_aux else out[1]
+            return jvp(f_flat, tuple(flat), tuple(tangent_leaves), has_aux=has_aux)
 
-        pushed = vmap(push, in_axes=-1, out_axes=-1, chunk_size=chunk_size)(*basis)
-        tangents = pushed[0] if has_aux else pushed
-        y_full = f_flat(*flat)
-        y, aux = (y_full if has_aux else (y_full, None))
+        # the primal output (and aux) do not depend on the basis: they come out of the same
+        # pushes unbatched, as in JAX, so ``fun`` runs once and always on traced values
+        out_axes = (None, -1, None) if has_aux else (None, -1)
+        pushed = vmap(push, in_axes=-1, out_axes=out_axes, chunk_size=chunk_size)(*basis)
+        y, tangents = pushed[0], pushed[1]
+        aux = pushed[2] if has_aux else None
         y_flat, y_tree = tree_flatten(y)
         t_flat = tree_flatten(tangents)[0]
         # split the trailing basis axis into one block per input leaf
@@ -392,7 +403,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     from xform import numpy as xnp
     from xform.transforms.vmap import vmap
 
-    @wraps(fun)
+    @wraps(fun, updated=())
     def jac(*args, **kwargs):
         dargs, f_d = _diff_args(fun, args, kwargs, argnums, holomorphic, allow_int, "jacrev")
 

@@ -1,14 +1,16 @@
 """``checkpoint`` (``remat``): trade computation for memory in reverse mode.
 
 ``checkpoint(f)`` binds the call primitive ``checkpoint`` holding ``f``'s jaxpr. Its JVP rule is
-where rematerialization happens. It traces the JVP of the body into one jaxpr, splits that
-jaxpr's equations into *primal* ones (reading only primal inputs) and *tangent* ones, and:
+where rematerialization happens. It linearizes the body with partial evaluation (the machinery
+of ``linearize``, whose rules also split ``cond``, ``scan`` and ``while`` into a known and a
+linear part) into a *known* jaxpr, from the primal inputs to the primal outputs and the
+residuals, and a *linear* one, from the residuals and the tangents to the output tangents; then:
 
-- runs the primal equations now, to get the primal outputs and the residuals the ``policy``
+- runs the known equations now, to get the primal outputs and the intermediates the ``policy``
   allows to be saved (by default none);
 - binds a second ``checkpoint`` (``differentiated=True``) whose body takes the primal inputs,
-  the saved residuals and the tangents, and holds the tangent equations together with every
-  primal equation they need that was not saved.
+  the saved values and the tangents, recomputes every residual that was not saved, and
+  applies the linear jaxpr.
 
 Under ``linearize`` (so under ``vjp``/``grad``) the second call reads tangents, so partial
 evaluation stages it into the linear jaxpr whole; its transpose rule runs the backward pass
@@ -31,17 +33,19 @@ import jax
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.interpreters.tracing import fun_name
-from xform.core.ir import ClosedJaxpr, Jaxpr, Literal, Var
+from xform.core.ir import ClosedJaxpr, Literal, Var
 from xform.core.primitive import Primitive, abstract_eval
-from xform.core.trace import current_trace, to_aval
+from xform.core.trace import to_aval
 from xform.interpreters.batching import (
     batch_jaxpr, batch_rules, current_axis_name, not_mapped,
 )
 from xform.interpreters.eval import impl_rules
-from xform.interpreters.jvp import Zero, instantiate, jvp_flat, jvp_rules, tangent_aval
+from xform.interpreters.jvp import Zero, instantiate, jvp_rules
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
+from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
 from xform.interpreters.transpose import backward_pass, is_undefined, transpose_rules
+from xform.lax.control_flow.common import JaxprCache
 
 __all__ = ["checkpoint", "remat", "checkpoint_name", "checkpoint_policies"]
 
@@ -166,94 +170,93 @@ def _checkpoint_batch(axis_size, vals, dims, *, jaxpr, **params):
     return outs, [0 if b else not_mapped for b in out_batched]
 
 
-_split_cache: dict = {}
+_splits = JaxprCache()  # per body jaxpr (dropped with it): (nonzero, policy) -> split
+
+
+def _needed_eqns(eqns, wanted, available) -> list:
+    """The equations (in order) that compute the vars ``wanted`` from ``available`` ones."""
+    live = {v for v in wanted if isinstance(v, Var) and v not in available}
+    kept = []
+    for eqn in reversed(eqns):
+        if any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(a for a in eqn.invars if isinstance(a, Var) and a not in available)
+    return kept[::-1]
+
+
+def _eval_eqns(eqns, env: dict) -> None:
+    """Bind ``eqns`` under the current trace, reading and writing ``env``."""
+    def read(a):
+        return a.val if isinstance(a, Literal) else env[a]
+    for eqn in eqns:
+        outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+        env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
 
 
 def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
-    """The JVP of the body, split by ``policy``: see the module docstring.
+    """The linearization of the body, split by ``policy``: see the module docstring.
 
-    Returns ``(jvp_jaxpr, saved_vars, tangent_jaxpr)`` where ``tangent_jaxpr`` maps (primal
-    inputs, saved residuals, nonzero tangents) to the output tangents."""
-    key = (jaxpr, nonzero, policy)
-    hit = _split_cache.get(key)
+    Partial evaluation (the machinery of ``linearize``, whose rules split control flow into a
+    known and a linear part) gives ``known``, from the primal inputs to the primal outputs and
+    the residuals, and ``linear``, from the residuals and the nonzero tangents to the output
+    tangents. The policy picks which intermediates of ``known`` are saved; everything else the
+    residuals need is recomputed inside the tangent call.
+
+    Returns ``(known, saved_vars, tangent_jaxpr)`` where ``tangent_jaxpr`` maps (primal
+    inputs, saved values, nonzero tangents) to the output tangents."""
+    key = (nonzero, policy)
+    hit = _splits.get(jaxpr, key)
     if hit is not None:
         return hit
-    n = len(jaxpr.in_avals)
-    t_avals = [tangent_aval(a) for a, nz in zip(jaxpr.in_avals, nonzero) if nz]
-
-    def jvp_fun(*xs):
-        primals, ts = xs[:n], iter(xs[n:])
-        tangents = [next(ts) if nz else Zero(tangent_aval(a))
-                    for a, nz in zip(jaxpr.in_avals, nonzero)]
-
-        def body(*ys):
-            return eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *ys), None
-        p_out, t_out, _ = jvp_flat(body, primals, tangents, "checkpoint")
-        return list(p_out) + [instantiate(t) for t in t_out], None
-
-    closed, _ = trace_to_jaxpr(jvp_fun, list(jaxpr.in_avals) + t_avals,
-                               description="jvp of checkpoint", kind="jit")
-    j = closed.jaxpr
-    primal_in = set(j.invars[:n]) | set(j.constvars)
-    primal_vars = set(primal_in)
-    primal_eqns, saved = [], []
-    for eqn in j.eqns:
-        if all(isinstance(a, Literal) or a in primal_vars for a in eqn.invars):
-            primal_vars.update(eqn.outvars)
-            primal_eqns.append(eqn)
-            if policy is not None and policy(eqn.primitive, *[a.aval for a in eqn.invars],
-                                             **eqn.params):
-                saved.extend(eqn.outvars)
-    # the saved values stand in for their equations in the tangent jaxpr
-    saved_set = set(saved)
-    tangent_eqns = [e for e in j.eqns if not any(v in saved_set for v in e.outvars)]
+    known, linear, _ = linearize_jaxpr(jaxpr, nonzero)
+    k = known.jaxpr
     n_out = len(jaxpr.out_avals)
-    tangent = Jaxpr(j.constvars, j.invars[:n] + saved + j.invars[n:], tangent_eqns,
-                    j.outvars[n_out:])
-    out = (closed, saved, _dce(ClosedJaxpr(tangent, closed.consts)))
-    _split_cache[key] = out
-    return out
+    residuals = k.outvars[n_out:]
+    inputs = set(k.invars) | set(k.constvars)
+    # walk back from the residuals; a saveable equation's outputs are saved, not recomputed
+    saved: list = []
+    live = {v for v in residuals if isinstance(v, Var) and v not in inputs}
+    for eqn in reversed(k.eqns):
+        if not any(v in live for v in eqn.outvars):
+            continue
+        if policy is not None and policy(eqn.primitive, *[to_aval(a) for a in eqn.invars],
+                                         **eqn.params):
+            saved.extend(v for v in eqn.outvars if v in live)
+            continue
+        live.update(a for a in eqn.invars if isinstance(a, Var) and a not in inputs)
+    saved = saved[::-1]
+    recompute = _needed_eqns(k.eqns, residuals, inputs | set(saved))
+    n_in = len(k.invars)
+    t_avals = [v.aval for v in linear.jaxpr.invars[len(residuals):]]
 
+    def tangent_fun(*args):
+        env = dict(zip(k.constvars, known.consts))
+        env.update(zip(k.invars, args[:n_in]))
+        env.update(zip(saved, args[n_in:n_in + len(saved)]))
+        _eval_eqns(recompute, env)
+        res = [r.val if isinstance(r, Literal) else env[r] for r in residuals]
+        ts = args[n_in + len(saved):]
+        return eval_jaxpr(linear.jaxpr, linear.consts, *res, *ts), None
 
-def _dce(closed: ClosedJaxpr) -> ClosedJaxpr:
-    """Drop equations whose outputs nothing reads (the primal outputs' own computation)."""
-    j = closed.jaxpr
-    live = {v for v in j.outvars if isinstance(v, Var)}
-    kept = []
-    for eqn in reversed(j.eqns):
-        if any(v in live for v in eqn.outvars):
-            kept.append(eqn)
-            live.update(a for a in eqn.invars if isinstance(a, Var))
-    return ClosedJaxpr(Jaxpr(j.constvars, j.invars, kept[::-1], j.outvars), closed.consts)
+    tangent, _ = trace_to_jaxpr(tangent_fun, [v.aval for v in k.invars]
+                                + [v.aval for v in saved] + t_avals,
+                                description="tangent of checkpoint", kind="jit")
+    return _splits.put(jaxpr, key, (known, saved, tangent))
 
 
 def _checkpoint_jvp(primals, tangents, *, jaxpr, prevent_cse, differentiated, policy):
     nonzero = tuple(not isinstance(t, Zero) for t in tangents)
-    jvp_jaxpr, saved, tangent = _split(jaxpr, nonzero, policy)
-    # primal equations now: the outputs and the saved residuals
-    j = jvp_jaxpr.jaxpr
-    env: dict = dict(zip(j.constvars, jvp_jaxpr.consts))
-    env.update(zip(j.invars[:len(primals)], primals))
-
-    def read(a):
-        return a.val if isinstance(a, Literal) else env[a]
-
+    known, saved, tangent = _split(jaxpr, nonzero, policy)
+    # the primal computation now: the outputs and the values the policy saves
+    k = known.jaxpr
     n_out = len(jaxpr.out_avals)
-    needed = {v for v in j.outvars[:n_out] if isinstance(v, Var)} | set(saved)
-    for eqn in reversed(j.eqns):  # only what the outputs and residuals need
-        if any(v in needed for v in eqn.outvars):
-            needed.update(a for a in eqn.invars if isinstance(a, Var))
-    for eqn in j.eqns:
-        if not any(v in needed for v in eqn.outvars):
-            continue
-        if not all(isinstance(a, Literal) or a in env for a in eqn.invars):
-            continue
-        outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
-        env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
-    primal_out = [read(v) for v in j.outvars[:n_out]]
-    residuals = [env[v] for v in saved]
+    env: dict = dict(zip(k.constvars, known.consts))
+    env.update(zip(k.invars, primals))
+    wanted = list(k.outvars[:n_out]) + saved
+    _eval_eqns(_needed_eqns(k.eqns, wanted, set(env)), env)
+    primal_out = [v.val if isinstance(v, Literal) else env[v] for v in k.outvars[:n_out]]
     body, consts = hoist_consts(tangent)
-    t_out = checkpoint_p.bind(*consts, *primals, *residuals,
+    t_out = checkpoint_p.bind(*consts, *primals, *[env[v] for v in saved],
                               *[t for t in tangents if not isinstance(t, Zero)], jaxpr=body,
                               prevent_cse=prevent_cse, differentiated=True, policy=policy)
     return primal_out, t_out
@@ -299,10 +302,10 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable | No
     """
     statics = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
-    @functools.wraps(fun)
+    @functools.wraps(fun, updated=())
     def remat_f(*args, **kwargs):
-        if current_trace() is None:  # nothing is differentiated eagerly outside a transform
-            return fun(*args, **kwargs)
+        # traced even eagerly, as in JAX: ``fun`` sees arrays (never raw numpy or Python
+        # scalars) and runs with the same semantics under every transform
         n = len(args)
         nums = tuple(s % n for s in statics)
         dyn = [a for i, a in enumerate(args) if i not in nums]

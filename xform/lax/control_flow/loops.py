@@ -15,7 +15,7 @@ import jax
 import numpy as np
 from jax.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, get_aval
 from xform.core.errors import ConcretizationTypeError
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
@@ -24,7 +24,7 @@ from xform.interpreters.batching import (
 )
 from xform.interpreters.jvp import Zero, add_tangents, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.jvp import zeros_like_aval
-from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
+from xform.interpreters.lowering import _jax_convert, eval_jaxpr_jax, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
@@ -33,12 +33,19 @@ from xform.interpreters.tracing import fun_name
 from xform.core.ir import Literal
 from xform.lax.control_flow.common import (
     call_jaxpr, check_same_types, jvp_jaxpr, nonzero, rearrange,
-    strong, trace_flat, trace_fun, under_linearize,
+    trace_flat, trace_fun, under_linearize,
 )
 
 
 def _strong_jax(xs):
     return [jax.lax.convert_element_type(x, jax.numpy.result_type(x)) for x in xs]
+
+
+def _weak_as(xs, avals):
+    """JAX's loops need a carry's type fixed, so lowering makes every carry strong; the results
+    get back the weak types xform's avals give them (a loop over Python scalars stays weak)."""
+    return [_jax_convert(x, a.dtype, weak_type=True) if a.weak_type else x
+            for x, a in zip(xs, avals)]
 
 
 def _unstack(a: ShapedArray) -> ShapedArray:
@@ -73,7 +80,9 @@ def _scan_to_jax(*args, jaxpr, length, num_consts, num_carry, reverse, unroll):
 
     carry, ys = jax.lax.scan(body, _strong_jax(init), list(xs), length=length, reverse=reverse,
                              unroll=unroll)
-    return [*carry, *ys]
+    return _weak_as([*carry, *ys], _scan_abstract_eval(
+        *[get_aval(a) for a in args], jaxpr=jaxpr, length=length, num_consts=num_consts,
+        num_carry=num_carry, reverse=reverse, unroll=unroll))
 
 
 abstract_eval[scan_p] = _scan_abstract_eval
@@ -280,7 +289,8 @@ def _while_to_jax(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
     def body_fun(carry):
         return _strong_jax(eval_jaxpr_jax(body_jaxpr.jaxpr, body_jaxpr.consts, [*bc, *carry]))
 
-    return list(jax.lax.while_loop(cond_fun, body_fun, _strong_jax(init)))
+    return _weak_as(jax.lax.while_loop(cond_fun, body_fun, _strong_jax(init)),
+                    body_jaxpr.out_avals)
 
 
 abstract_eval[while_p] = _while_abstract_eval
@@ -402,6 +412,21 @@ transpose_rules[while_p] = _while_transpose
 
 
 # -- the public functions -------------------------------------------------------------------
+def _promote_weak_carry(init_flat, init_avals, out_avals):
+    """JAX's rule for a weakly typed initial carry (a Python scalar, say) whose type the body
+    changes, as ``acc + 0.5`` does to ``0``: the initial value is converted to the promoted
+    dtype (a strong type), and the caller traces the body again. A weak carry the body keeps
+    in its dtype stays weak. Returns ``(init_flat, changed)``."""
+    from xform.core.avals import result_type
+    from xform.lax.elementwise import convert_element_type
+    new, changed = list(init_flat), False
+    for k, (x, a, b) in enumerate(zip(init_flat, init_avals, out_avals)):
+        if a.weak_type and (a.shape, a.dtype) != (b.shape, b.dtype):
+            new[k] = convert_element_type(x, result_type(a, b))
+            changed = True
+    return new, changed
+
+
 def _check_carry(what, fun, init_tree, init_avals, out_tree, out_avals):
     check_same_types(f"{what} body function carry input and carry output", "the carry input",
                      init_tree, init_avals, f"{fun_name(fun)}'s carry output", out_tree,
@@ -417,7 +442,7 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
 
     >>> import xform, xform.numpy as xnp
     >>> xform.lax.scan(lambda c, x: (c + x, c), 0.0, xnp.arange(3.0))
-    (Array(3., dtype=float32), Array([0., 1., 3.], dtype=float32))
+    (Array(3., dtype=float32), Array([0., 0., 1.], dtype=float32, weak_type=True))
     """
     if not callable(f):
         raise TypeError(f"scan: f argument should be callable, got {type(f).__name__}.")
@@ -461,10 +486,14 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
 
     closed, consts, out_tree = trace(init_avals)
     carry_tree, y_tree = _pair_trees(out_tree)
-    out_avals = closed.out_avals
-    _check_carry("scan", f, init_tree, init_avals, carry_tree, out_avals[:n_carry])
-    if any(a.weak_type != b.weak_type for a, b in zip(init_avals, out_avals[:n_carry])):
-        closed, consts, out_tree = trace(strong(init_avals))
+    if carry_tree.num_leaves == n_carry:
+        init_flat, changed = _promote_weak_carry(init_flat, init_avals,
+                                                 closed.out_avals[:n_carry])
+        if changed:
+            init_avals = [to_aval(x) for x in init_flat]
+            closed, consts, out_tree = trace(init_avals)
+            carry_tree, y_tree = _pair_trees(out_tree)
+    _check_carry("scan", f, init_tree, init_avals, carry_tree, closed.out_avals[:n_carry])
     outs = scan_p.bind(*consts, *init_flat, *xs_flat, jaxpr=closed, length=length,
                        num_consts=len(consts), num_carry=n_carry, reverse=bool(reverse),
                        unroll=int(unroll))
@@ -501,8 +530,9 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any,
     if lo is not None and hi is not None:
         def step(carry, _):
             i, val = carry
-            return (add(i, np.int32(1)), body_fun(i, val)), None
-        (_, val), _ = scan(step, (np.int32(lo), init_val), None, length=max(hi - lo, 0),
+            return (add(i, 1), body_fun(i, val)), None
+        # the index starts as a Python int, as in JAX: weakly typed int32 in the body
+        (_, val), _ = scan(step, (lo, init_val), None, length=max(hi - lo, 0),
                            unroll=1 if unroll is None else unroll)
         return val
     if unroll is not None and unroll is not False and unroll != 1:
@@ -550,10 +580,12 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
                          what=f"while_loop body {fun_name(body_fun)}")
 
     body, bconsts, out_tree = trace_body(init_avals)
+    if out_tree == init_tree:
+        init_flat, changed = _promote_weak_carry(init_flat, init_avals, body.out_avals)
+        if changed:
+            init_avals = [to_aval(x) for x in init_flat]
+            body, bconsts, out_tree = trace_body(init_avals)
     _check_carry("while_loop", body_fun, init_tree, init_avals, out_tree, body.out_avals)
-    if any(a.weak_type != b.weak_type for a, b in zip(init_avals, body.out_avals)):
-        init_avals = strong(init_avals)
-        body, bconsts, out_tree = trace_body(init_avals)
     cond, cconsts, c_tree = trace_fun(cond_fun, _tree1(init_tree), init_avals, kind="while_loop",
                                       what=f"while_loop cond {fun_name(cond_fun)}")
     (pa,) = cond.out_avals if len(cond.out_avals) == 1 else (None,)
