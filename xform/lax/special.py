@@ -14,12 +14,14 @@ from typing import Any
 
 from jax import lax as jlax
 
-from xform.interpreters.batching import batch_rules, broadcast_batcher
+from xform.interpreters.batching import batch_rules, broadcast_batcher, vectorized_batcher
 from xform.interpreters.jvp import defjvp
-from xform.lax._helpers import REAL_FLOAT, naryop
-from xform.lax.elementwise import _const, add, exp, lgamma, log, log1p, mul, neg, sub
+from xform.lax._helpers import REAL_FLOAT, naryop, unop
+from xform.lax.elementwise import (
+    _const, abs, add, div, exp, gt, lgamma, log, log1p, mul, neg, select, sign, sub,
+)
 
-__all__ = ["betainc", "igamma", "igamma_grad_a", "igammac"]
+__all__ = ["bessel_i0e", "bessel_i1e", "betainc", "igamma", "igamma_grad_a", "igammac"]
 
 igamma_p = naryop("igamma", REAL_FLOAT, jlax.igamma)
 batch_rules[igamma_p] = broadcast_batcher(igamma_p)
@@ -27,6 +29,10 @@ igammac_p = naryop("igammac", REAL_FLOAT, jlax.igammac)
 batch_rules[igammac_p] = broadcast_batcher(igammac_p)
 igamma_grad_a_p = naryop("igamma_grad_a", REAL_FLOAT, jlax.igamma_grad_a)
 batch_rules[igamma_grad_a_p] = broadcast_batcher(igamma_grad_a_p)
+bessel_i0e_p = unop("bessel_i0e", REAL_FLOAT, jlax.bessel_i0e)
+batch_rules[bessel_i0e_p] = vectorized_batcher(bessel_i0e_p)
+bessel_i1e_p = unop("bessel_i1e", REAL_FLOAT, jlax.bessel_i1e)
+batch_rules[bessel_i1e_p] = vectorized_batcher(bessel_i1e_p)
 betainc_p = naryop("regularized_incomplete_beta", REAL_FLOAT, jlax.betainc)
 batch_rules[betainc_p] = broadcast_batcher(betainc_p)
 
@@ -44,6 +50,16 @@ def igammac(a: Any, x: Any) -> Any:
 def igamma_grad_a(a: Any, x: Any) -> Any:
     """The derivative of ``igamma(a, x)`` with respect to ``a``."""
     return igamma_grad_a_p.bind(a, x)
+
+
+def bessel_i0e(x: Any) -> Any:
+    """The exponentially scaled modified Bessel function of order 0, ``exp(-|x|) I0(x)``."""
+    return bessel_i0e_p.bind(x)
+
+
+def bessel_i1e(x: Any) -> Any:
+    """The exponentially scaled modified Bessel function of order 1, ``exp(-|x|) I1(x)``."""
+    return bessel_i1e_p.bind(x)
 
 
 def betainc(a: Any, b: Any, x: Any) -> Any:
@@ -82,3 +98,22 @@ def _betainc_dx(t: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
 
 _betainc_ab = _no_derivative("Betainc gradient with respect to a and b not supported.")
 defjvp(betainc_p, _betainc_ab, _betainc_ab, _betainc_dx)
+
+
+# i0e' = i1e - sign(x) i0e;  i1e' = i0e - i1e (sign(x) + 1/x), 1/2 at 0 (where 1/x is not taken)
+defjvp(bessel_i0e_p, lambda t, ans, x: mul(t, sub(bessel_i1e(x), mul(sign(x), ans))))
+
+
+def _bessel_i1e_dx(t: Any, ans: Any, x: Any) -> Any:
+    import numpy as np
+    from xform.core.trace import to_aval
+    from xform.lax.elementwise import _like
+    eps = _const(x, float(np.finfo(to_aval(x).dtype).eps))
+    not_tiny = gt(abs(x), eps)
+    full_eps = _like(eps, x)
+    safe = select(not_tiny, x, full_eps)
+    d = sub(bessel_i0e(safe), mul(ans, add(sign(safe), div(_const(x, 1.0), safe))))
+    return mul(t, select(not_tiny, d, _like(_const(x, 0.5), x)))
+
+
+defjvp(bessel_i1e_p, _bessel_i1e_dx)
