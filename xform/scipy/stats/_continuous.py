@@ -3,7 +3,6 @@ the support: ``-inf`` log-densities outside it, NaN for invalid parameters where
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
