@@ -111,6 +111,16 @@ def test_grad_in_parameters(dist, args):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("dist,method,args", [
+    ("norm", "logpdf", (0.3,)), ("gamma", "logpdf", (0.3, 2.0)), ("poisson", "logpmf", (2.0, 3.0)),
+    ("logistic", "ppf", (0.3,)), ("uniform", "cdf", (0.3,)), ("beta", "logpdf", (0.3, 2.0, 3.0))])
+def test_python_scalars_give_jax_weak_types(dist, method, args):
+    f, g = _fns(dist, method)
+    got, want = xform.jit(f)(*args), g(*args)
+    assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type)
+    np.testing.assert_allclose(got, want, rtol=2e-5)
+
+
 def test_poisson_entropy():
     mu = np.array([0.0, 0.5, 4.0, 30.0, 150.0], F)
     np.testing.assert_allclose(xst.poisson.entropy(mu), jst.poisson.entropy(mu), rtol=1e-5)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import types
 from typing import Any, Callable
 
-import numpy as np
-
 import xform.numpy as xnp
+from xform.lax._helpers import weak_scalar
 from xform.scipy.special import _inexact
 
 
@@ -17,8 +16,8 @@ def promote(*args: Any) -> list:
 
 
 def c(x: Any, value: float) -> Any:
-    """A scalar of ``x``'s dtype."""
-    return np.array(value, x.dtype)
+    """A weak scalar of ``x``'s dtype (it neither promotes nor strengthens ``x``'s type)."""
+    return weak_scalar(float(value), x.dtype)
 
 
 def namespace(name: str, **funcs: Callable) -> types.SimpleNamespace:

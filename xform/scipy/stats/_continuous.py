@@ -145,8 +145,10 @@ def _uniform_logpdf(x, loc=0, scale=1):
 def _uniform_cdf(x, loc=0, scale=1):
     x, loc, scale = promote(x, loc, scale)
     inside = (x - loc) / scale
+    # strong 0 and 1, as JAX's (its uniform.cdf is not weakly typed)
+    zero, one = np.array(0.0, x.dtype), np.array(1.0, x.dtype)
     return xnp.select([x < loc, x > loc + scale, (x >= loc) & (x <= loc + scale)],
-                      [c(x, 0.0), c(x, 1.0), inside])
+                      [zero, one, inside])
 
 
 def _uniform_ppf(q, loc=0, scale=1):
