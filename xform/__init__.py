@@ -30,6 +30,31 @@ from xform.transforms import (
     checkpoint as checkpoint, checkpoint_policies as checkpoint_policies, remat as remat,
 )
 from xform import ad_checkpoint as ad_checkpoint
+from xform import tree as tree
+from xform.transforms.autodiff import jacrev as jacobian  # noqa: F401  (JAX: jacobian = jacrev)
+from xform.transforms.devices import (
+    default_backend as default_backend, device_count as device_count, device_get as device_get,
+    live_arrays as live_arrays, local_device_count as local_device_count,
+    local_devices as local_devices, process_count as process_count,
+    process_index as process_index,
+)
+from xform.transforms.scopes import (
+    ensure_compile_time_eval as ensure_compile_time_eval, named_call as named_call,
+    named_scope as named_scope,
+)
+from xform.transforms.custom_gradient import (
+    closure_convert as closure_convert, custom_gradient as custom_gradient,
+)
+from xform.transforms.info import (
+    print_environment_info as print_environment_info, typeof as typeof,
+)
+from xform._flags import (
+    check_tracer_leaks as check_tracer_leaks, checking_leaks as checking_leaks,
+    debug_infs as debug_infs, default_matmul_precision as default_matmul_precision,
+    disable_jit as disable_jit, log_compiles as log_compiles,
+    numpy_rank_promotion as numpy_rank_promotion,
+)
+from xform.core.avals import float0 as float0
 from xform.config import debug_nans as debug_nans
 from xform.core.ir import ClosedJaxpr as ClosedJaxpr, Jaxpr as Jaxpr
 from xform.graphviz import jaxpr_to_dot as jaxpr_to_dot

@@ -65,6 +65,10 @@ never transposes them. This page is generated; after adding a primitive or a rul
 DOCUMENTED_EXCEPTIONS = {
     "while": "transpose raises JAX's reverse-mode error: an unbounded loop keeps no tape. Use "
              "`scan`, `fori_loop` with static bounds, or `while_loop(..., max_steps=N)`.",
+    "igamma_grad_a": "jvp raises, as JAX's: the second derivative of igamma in `a` is not "
+                     "available.",
+    "regularized_incomplete_beta": "jvp in `a` and `b` raises JAX's \"Betainc gradient with "
+                                   "respect to a and b not supported\"; in `x` it is exact.",
     "custom_lin": "evaluating it directly raises JAX's forward-mode-of-custom_vjp TypeError; "
                   "under `grad` it is transposed into the user's `bwd`.",
 }

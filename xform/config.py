@@ -1,4 +1,12 @@
-"""Global flags, set with ``xform.config.update(name, value)`` or context managers."""
+"""Global flags, set with ``xform.config.update(name, value)`` or context managers.
+
+JAX's flag names are accepted with JAX's meaning (``jax_enable_x64``, ``jax_debug_nans``,
+``jax_disable_jit``, ...), and read back as attributes: ``xform.config.jax_enable_x64``. The flags
+whose meaning lives in JAX's compiler and runtime (x64 dtypes, matmul precision, compile logs,
+cache-miss explanations, platforms) are JAX's own settings, because xform's compiled path is a
+``jax.jit`` and its dtypes canonicalize through JAX's config; the others are read by xform's own
+code (the NaN checks, ``xform.jit``'s switch-off, ``xform.numpy``'s rank promotion).
+"""
 
 from __future__ import annotations
 
@@ -16,12 +24,33 @@ def _set_debug_nans(value) -> None:
     jax.config.update("jax_debug_nans", debug_nans_enabled)
 
 
+_NAN_FLAGS = ("xform_debug_nans", "jax_debug_nans", "debug_nans")
+
+
 def update(name: str, value) -> None:
-    """Set a flag: ``xform_debug_nans`` (also accepted as ``jax_debug_nans``)."""
-    if name in ("xform_debug_nans", "jax_debug_nans", "debug_nans"):
+    """Set a flag by JAX's name (``jax_enable_x64``, ``jax_disable_jit``, ...) or xform's
+    (``xform_debug_nans``); see :data:`xform._flags.FLAGS` for the list and what each means.
+
+    >>> import xform
+    >>> xform.config.update("jax_numpy_rank_promotion", "allow")
+    >>> xform.config.jax_numpy_rank_promotion
+    'allow'
+    """
+    if name in _NAN_FLAGS:
         _set_debug_nans(value)
     else:
-        raise ValueError(f"unknown xform config flag {name!r}; known: 'xform_debug_nans'")
+        from xform import _flags
+        _flags.update(name, value)
+
+
+def __getattr__(name: str):
+    # ``xform.config.jax_enable_x64`` reads a flag, as ``jax.config.jax_enable_x64`` does
+    if name in _NAN_FLAGS:
+        return debug_nans_enabled
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from xform import _flags
+    return _flags.read(name)
 
 
 class debug_nans:

@@ -14,6 +14,7 @@ from jax._src.lax.lax import _convert_element_type as _jax_convert
 
 from xform.core.avals import dtype_of_scalar
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal
+from xform.core.name_stack import lowering_scope
 
 to_jax: dict[Any, Callable[..., Any]] = {}
 
@@ -43,7 +44,11 @@ def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
         rule = to_jax.get(eqn.primitive)
         if rule is None:
             raise NotImplementedError(f"primitive {eqn.primitive.name} has no to_jax rule")
-        outs = rule(*map(read, eqn.invars), **eqn.params)
+        if eqn.source_info:  # a named scope: JAX's, around the jax.lax call
+            with lowering_scope(eqn.source_info):
+                outs = rule(*map(read, eqn.invars), **eqn.params)
+        else:
+            outs = rule(*map(read, eqn.invars), **eqn.params)
         if not eqn.primitive.multiple_results:
             outs = (outs,)
         for v, x in zip(eqn.outvars, outs):

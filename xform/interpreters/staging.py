@@ -7,15 +7,24 @@ enclosing transforms, which is how closed-over outer values become explicit oper
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
 
 from xform.core.avals import ShapedArray, get_aval
+from xform.core import name_stack
 from xform.core.ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, literalable
 from xform.core.primitive import eval_abstract
 from xform.core.trace import Trace, Tracer, current_trace, set_current_trace
+
+
+class _CompileTimeEval(threading.local):
+    on = False  # set by xform.ensure_compile_time_eval
+
+
+compile_time_eval = _CompileTimeEval()
 
 
 class StagingTracer(Tracer):
@@ -41,6 +50,7 @@ class StagingTrace(Trace):
         self.const_vals: list[Any] = []
         self._const_index: dict[int, Var] = {}
         self.arg_names: dict[Var, str] = {}
+        self.name_base = name_stack.current()  # scopes entered from here on name equations
 
     def new_arg(self, aval: ShapedArray, name: str | None = None) -> StagingTracer:
         v = Var(aval)
@@ -66,11 +76,16 @@ class StagingTrace(Trace):
         return v
 
     def process_primitive(self, prim, args, params):
+        if compile_time_eval.on and not any(isinstance(x, Tracer) for x in args):
+            # xform.ensure_compile_time_eval: an operation of known values is computed now
+            with set_current_trace(None):
+                return prim.bind(*args, **params)
         invars = [self.getvar(x) for x in args]
         out = eval_abstract(prim, [v.aval for v in invars], params)
         out_avals = out if prim.multiple_results else [out]
         outvars = [Var(a) for a in out_avals]
-        self.eqns.append(Eqn(prim, invars, params, outvars))
+        self.eqns.append(Eqn(prim, invars, params, outvars,
+                             name_stack.relative(self.name_base)))
         tracers = [StagingTracer(self, v.aval, v) for v in outvars]
         return tracers if prim.multiple_results else tracers[0]
 
@@ -132,7 +147,11 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
     for v, x in zip(jaxpr.invars, args):
         env[v] = x
     for eqn in jaxpr.eqns:
-        outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+        if eqn.source_info:
+            with name_stack.reentered(eqn.source_info):
+                outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+        else:
+            outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
         if not eqn.primitive.multiple_results:
             outs = (outs,)
         for v, x in zip(eqn.outvars, outs):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+from xform.core import name_stack
 from xform.core.avals import ShapedArray
 from xform.core.ir import Jaxpr, Literal, Var
 from xform.interpreters.jvp import Zero, add_tangents
@@ -85,8 +86,9 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any],
                 "differentiated input; see docs/primitives.md.")
         invals = [UndefinedPrimal(a.aval) if isinstance(a, Var) and a in linear else read(a)
                   for a in eqn.invars]
-        ct_in = rule(ct_outs if eqn.primitive.multiple_results else ct_outs[0], *invals,
-                     **eqn.params)
+        with name_stack.reentered(eqn.source_info):  # the backward ops keep the scope
+            ct_in = rule(ct_outs if eqn.primitive.multiple_results else ct_outs[0], *invals,
+                         **eqn.params)
         for a, ct in zip(eqn.invars, ct_in):
             accumulate(a, ct)
     return [cts.get(v, Zero(v.aval)) if v in linear else Zero(v.aval) for v in jaxpr.invars]

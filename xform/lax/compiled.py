@@ -23,7 +23,7 @@ from jax.tree_util import tree_unflatten
 
 from xform import config
 from xform.core.ir import ClosedJaxpr
-from xform.core.trace import Tracer, _state, check_no_tracers, fast_jit_dispatch
+from xform.core.trace import _JAX_DISABLE_JIT, Tracer, _state, check_no_tracers, fast_jit_dispatch
 from xform.interpreters.eval import check_nans
 from xform.interpreters.lowering import eval_closed_jaxpr_jax
 from xform.interpreters.staging import hoist_consts
@@ -98,6 +98,8 @@ class Jitted:
         functools.update_wrapper(self, fun, updated=())
 
         def lowerable(*args, **kwargs):
+            if jit_disabled():  # xform.disable_jit: the Python function, op by op
+                return fun(*args, **kwargs)
             if _state.trace is not None:  # called under an xform transform, JAX's jit off
                 return self._bind(args, kwargs)
             return self._lowerable(*args, **kwargs)
@@ -129,6 +131,8 @@ class Jitted:
             if config.debug_nans_enabled:
                 check_nans(f"the jit-ted function {fun_name(self._fun)}", out)
             return out
+        if jit_disabled():
+            return self._fun(*args, **kwargs)
         return self._bind(args, kwargs)
 
     # -- what jax.jit traces, once per cache miss -------------------------------------------
@@ -220,6 +224,19 @@ class Jitted:
 
     def __repr__(self):
         return f"<xform.jit of {fun_name(self._fun)}>"
+
+
+def jit_disabled() -> bool:
+    """Whether ``xform.disable_jit`` (JAX's ``jax_disable_jit`` setting, as the user left it) is
+    on. Under an xform trace JAX's jit is switched off on the thread (xform/core/trace.py), so the
+    user's setting is the one saved when the first trace began."""
+    outside = _state.jax_jit_outside
+    if _state.trace is not None and outside:
+        saved = outside[-1]  # JAX's thread-local value, or its "unset" marker (then the global)
+        if isinstance(saved, bool):
+            return saved
+        return bool(_JAX_DISABLE_JIT.get_global())
+    return bool(jax.config.jax_disable_jit)
 
 
 def _wrap_like(wrapper, fun) -> None:

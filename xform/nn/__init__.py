@@ -17,3 +17,11 @@ from xform.nn.layers import (
     Linear as Linear, MaxPool2d as MaxPool2d, Sequential as Sequential,
 )
 from xform.nn import losses as losses
+from xform.nn import initializers as initializers
+from xform.nn.activations import (
+    hard_silu as hard_silu, hard_swish as hard_swish, hard_tanh as hard_tanh,
+    identity as identity, log1mexp as log1mexp, logmeanexp as logmeanexp, mish as mish,
+    soft_sign as soft_sign, sparse_plus as sparse_plus, sparse_sigmoid as sparse_sigmoid,
+    squareplus as squareplus,
+)
+from xform.nn.attention import dot_product_attention as dot_product_attention

@@ -162,6 +162,25 @@ def broadcast_to_shape(x: Any, shape: tuple) -> Any:
     return lax.broadcast_in_dim(x, tuple(shape), dims)
 
 
+def _check_rank_promotion(name: str, shapes: list) -> None:
+    """``jax_numpy_rank_promotion``: 'allow' (numpy's rule), 'warn' or 'raise' when operands of
+    different non-zero ranks are broadcast together (rank-0 operands are always fine)."""
+    mode = jax.config.jax_numpy_rank_promotion
+    if mode == "allow":
+        return
+    msg = (f"Operands could not be broadcast together with shapes "
+           f"{' '.join(str(tuple(s)) for s in shapes)} in {name}")
+    if mode == "raise":
+        raise ValueError(msg + " and with the config option jax_numpy_rank_promotion='raise'. "
+                         "Add the leading axes explicitly (x[None], expand_dims, reshape), or "
+                         "set jax_numpy_rank_promotion to 'allow'.")
+    import warnings
+    warnings.warn(f"Following NumPy automatic rank promotion for {name} on shapes "
+                  f"{' '.join(str(tuple(s)) for s in shapes)}. Set the "
+                  "jax_numpy_rank_promotion config option to 'allow' to disable this warning.",
+                  stacklevel=3)
+
+
 def broadcast_for_binop(name: str, *args: Any) -> list:
     """Broadcast array operands to the common shape; rank-0 operands stay as they are (lax's
     binary operations accept them next to arrays)."""
@@ -169,6 +188,8 @@ def broadcast_for_binop(name: str, *args: Any) -> list:
     nonscalar = [s for s in shapes if s]
     if all(s == nonscalar[0] for s in nonscalar[1:]):
         return list(args)  # equal shapes, rank-0 operands aside: lax takes them as they are
+    if len({len(s) for s in nonscalar}) > 1:
+        _check_rank_promotion(name, shapes)
     out_shape = broadcast_shapes(name, *shapes)
     return [a if s == out_shape or s == () else broadcast_to_shape(a, out_shape)
             for a, s in zip(args, shapes)]

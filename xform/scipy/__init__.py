@@ -2,3 +2,4 @@
 
 from xform.scipy import linalg as linalg
 from xform.scipy import special as special
+from xform.scipy import stats as stats

@@ -19,6 +19,8 @@ import numpy as np
 import xform.numpy as xnp
 from xform import lax
 from xform.lax.custom import custom_jvp
+from xform.lax.elementwise import _convert_weak
+from xform.lax._helpers import weak_scalar
 from xform.core.avals import is_complex, is_inexact, result_type
 from xform.core.trace import to_aval
 
@@ -32,15 +34,17 @@ def _inexact(*args: Any) -> list:
     dtype = result_type(*arrs)
     if not is_inexact(dtype):
         dtype = result_type(dtype, 1.0)
-    return [a if a.dtype == dtype else a.astype(dtype) for a in arrs]
+    # a Python scalar (weakly typed) stays weak when it becomes a float, as in JAX
+    return [a if a.dtype == dtype else _convert_weak(a, dtype, a.weak_type) for a in arrs]
 
 
 def _const(x: Any, value: float) -> Any:
-    return np.array(value, to_aval(x).dtype)
+    # weak, as JAX's constants in these formulas: a weakly typed argument stays weak
+    return weak_scalar(float(value), to_aval(x).dtype)
 
 
 def _full_like(x: Any, value: float) -> Any:
-    return lax.full(to_aval(x).shape, value, to_aval(x).dtype)
+    return lax.full_like(x, value)
 
 
 def erf(x: Any) -> Any:
@@ -193,3 +197,9 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
     if b is not None and not is_complex(out.dtype):
         out = xnp.where(sign < 0, _full_like(out, np.nan), out)
     return out
+
+
+from xform.scipy._special_dist import (  # noqa: E402  (built on the helpers above)
+    betainc as betainc, betaln as betaln, gammainc as gammainc, gammaincc as gammaincc,
+    log_ndtr as log_ndtr, ndtr as ndtr, ndtri as ndtri,
+)
