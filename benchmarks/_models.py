@@ -131,6 +131,87 @@ def lenet_fn(np_, lax):
     return apply
 
 
+# -- DP-SGD core: per-example gradients, clipped, summed ------------------------------------
+DPSGD_SIZES = (512, 32)  # W: (in, classes)
+
+
+def dpsgd_params(sizes=DPSGD_SIZES, seed: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(w, b) of a softmax regression: w (in, classes), b (classes,)."""
+    rng = np.random.default_rng(seed)
+    m, n = sizes
+    return (rng.standard_normal((m, n), dtype=np.float32) / np.float32(np.sqrt(m)),
+            np.zeros(n, np.float32))
+
+
+def dpsgd_fn(J, np_, clip: float = 1.0):
+    """dpsgd(params, x, y): the sum over the batch of per-example gradients, each scaled down to
+    a global 2-norm of at most ``clip`` (DP-SGD without its noise). ``J`` is ``xform`` or
+    ``jax`` (for vmap, grad, tree_util), ``np_`` the matching numpy module."""
+    def loss(params, x, y):  # one example: x (in,), y one-hot (classes,)
+        w, b = params
+        logits = x @ w + b
+        shifted = logits - np_.max(logits, axis=-1, keepdims=True)
+        logp = shifted - np_.log(np_.sum(np_.exp(shifted), axis=-1, keepdims=True))
+        return -np_.sum(logp * y)
+
+    def dpsgd(params, x, y):
+        grads = J.vmap(J.grad(loss), in_axes=(None, 0, 0))(params, x, y)
+        leaves = J.tree_util.tree_leaves(grads)
+        sq = sum(np_.sum(g.reshape(g.shape[0], -1) ** 2, axis=1) for g in leaves)
+        scale = np_.minimum(1.0, clip / (np_.sqrt(sq) + 1e-6))
+        return J.tree_util.tree_map(
+            lambda g: np_.sum(g * scale.reshape((-1,) + (1,) * (g.ndim - 1)), axis=0), grads)
+
+    return dpsgd
+
+
+# -- 2-layer LSTM written with lax.scan ---------------------------------------------------------
+LSTM_SIZES = (128, 128, 50, 32)  # input, hidden, sequence length, batch
+
+
+def lstm_params(sizes=LSTM_SIZES, layers: int = 2, seed: int = 5) -> dict:
+    """{"layers": [(w, b), ...], "out": (hidden, 1)}; w (in + hidden, 4 hidden) per layer."""
+    rng = np.random.default_rng(seed)
+    d, h = sizes[:2]
+    ws = []
+    for i in range(layers):
+        m = (d if i == 0 else h) + h
+        ws.append((rng.standard_normal((m, 4 * h), dtype=np.float32) / np.float32(np.sqrt(m)),
+                   np.zeros(4 * h, np.float32)))
+    return {"layers": ws,
+            "out": rng.standard_normal((h, 1), dtype=np.float32) / np.float32(np.sqrt(h))}
+
+
+def lstm_data(sizes=LSTM_SIZES, seed: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (time, batch, in) and regression targets (time, batch, 1)."""
+    rng = np.random.default_rng(seed)
+    d, _, t, b = sizes
+    return (rng.standard_normal((t, b, d), dtype=np.float32),
+            rng.standard_normal((t, b, 1), dtype=np.float32))
+
+
+def lstm_loss_fn(np_, lax, sigmoid):
+    """loss(params, xs, ys): mean squared error of a linear readout of the top layer of an LSTM
+    stack, each layer one ``lax.scan`` over time; ``sigmoid`` is ``xform.nn.sigmoid`` or
+    ``jax.nn.sigmoid``."""
+    def cell(p, carry, x):
+        h, c = carry
+        z = np_.concatenate([x, h], axis=-1) @ p[0] + p[1]
+        i, f, g, o = np_.split(z, 4, axis=-1)
+        c = sigmoid(f) * c + sigmoid(i) * np_.tanh(g)
+        h = sigmoid(o) * np_.tanh(c)
+        return (h, c), h
+
+    def loss(params, xs, ys):
+        hs = xs
+        for p in params["layers"]:
+            zeros = np_.zeros((xs.shape[1], p[0].shape[1] // 4), xs.dtype)
+            _, hs = lax.scan(lambda carry, x, p=p: cell(p, carry, x), (zeros, zeros), hs)
+        return np_.mean((hs @ params["out"] - ys) ** 2)
+
+    return loss
+
+
 # -- torch versions (torch imported by the caller) ---------------------------------------------
 def torch_mlp_loss_fn(torch):
     def loss(params, x, y):

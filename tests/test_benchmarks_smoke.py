@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import (  # noqa: E402
-    bench_autodiff, bench_compiled, bench_dispatch, bench_ensemble, bench_vmap,
+    bench_autodiff, bench_compiled, bench_dispatch, bench_ensemble, bench_training, bench_vmap,
 )
 from benchmarks._common import markdown_table  # noqa: E402
 
@@ -27,6 +27,8 @@ RUNNERS = {
     "eager_vmap_grad": bench_autodiff.eager_vmap_grad,
     "jacobians": bench_autodiff.jacobians,
     "ensemble": bench_ensemble.run,
+    "dpsgd": bench_training.dpsgd,
+    "lstm": bench_training.lstm,
 }
 
 

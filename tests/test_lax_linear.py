@@ -686,3 +686,19 @@ def test_select_and_scatter_add_tiled_windows_match_jax(shape, window, values):
 
         np.testing.assert_array_equal(f(src, x), want)
         np.testing.assert_array_equal(xform.jit(f)(src, x), want)
+
+
+def test_weight_gradient_keeps_a_large_operand_where_its_contracted_axes_lie():
+    # h (time, batch, in) @ w (in, 1): w's gradient contracts h over (time, batch). As
+    # dot_general(h, ct) XLA would copy all of h to put those axes last; dot_general(ct, h)
+    # reads h as it lies and yields (1, in), whose transpose only moves an axis of size 1
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 1)).astype(np.float32)
+    f = lambda w, h: xform.numpy.sin(lax.dot_general(h, w, (((2,), (0,)), ((), ())))).sum()  # noqa: E731
+    closed = xform.make_jaxpr(xform.grad(f))(w, h)
+    (dot,) = [e for e in _eqns(closed, "dot_general") if e.outvars[0].aval.size == 3]
+    assert dot.invars[1] is closed.jaxpr.invars[1]  # h is the right operand, unmoved
+    want = jax.grad(lambda w, h: jnp.sin(h @ w).sum())(w, h)
+    np.testing.assert_allclose(xform.grad(f)(w, h), want, rtol=1e-5)
+    np.testing.assert_allclose(xform.jit(xform.grad(f))(w, h), want, rtol=1e-5)

@@ -18,6 +18,14 @@ from xform.core.name_stack import lowering_scope
 
 to_jax: dict[Any, Callable[..., Any]] = {}
 
+# Lowerings that look at how an operand was made, for patterns of several primitives that XLA
+# compiles far better as one other jax.lax operation (a weighted sum as a contraction):
+# ``rule(eqn, producer, read)`` returns what ``to_jax`` would (or None to use ``to_jax``);
+# ``producer(var)`` is the eqn of the same jaxpr that defines ``var`` (None for inputs) and
+# ``read`` gives the JAX value of any earlier var. The eqns read from are still lowered as
+# usual; XLA drops them when nothing else uses them. Only compiled jaxprs go through these.
+to_jax_peephole: dict[Any, Callable[..., Any]] = {}
+
 
 def literal_value(lit: Literal):
     val = lit.val.item() if isinstance(lit.val, (np.ndarray, np.generic)) else lit.val
@@ -40,15 +48,23 @@ def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
         env[v] = x
     for v, x in zip(jaxpr.invars, args):
         env[v] = x
+    producers = None
     for eqn in jaxpr.eqns:
-        rule = to_jax.get(eqn.primitive)
-        if rule is None:
-            raise NotImplementedError(f"primitive {eqn.primitive.name} has no to_jax rule")
-        if eqn.source_info:  # a named scope: JAX's, around the jax.lax call
-            with lowering_scope(eqn.source_info):
+        outs = None
+        peephole = to_jax_peephole.get(eqn.primitive)
+        if peephole is not None:
+            if producers is None:
+                producers = {v: e for e in jaxpr.eqns for v in e.outvars}
+            outs = peephole(eqn, producers.get, read)
+        if outs is None:
+            rule = to_jax.get(eqn.primitive)
+            if rule is None:
+                raise NotImplementedError(f"primitive {eqn.primitive.name} has no to_jax rule")
+            if eqn.source_info:  # a named scope: JAX's, around the jax.lax call
+                with lowering_scope(eqn.source_info):
+                    outs = rule(*map(read, eqn.invars), **eqn.params)
+            else:
                 outs = rule(*map(read, eqn.invars), **eqn.params)
-        else:
-            outs = rule(*map(read, eqn.invars), **eqn.params)
         if not eqn.primitive.multiple_results:
             outs = (outs,)
         for v, x in zip(eqn.outvars, outs):

@@ -154,6 +154,26 @@ def _is_pair(precision: Any) -> bool:
     return isinstance(precision, tuple) and len(precision) == 2
 
 
+def _moved(shape: tuple, perm) -> int:
+    """Elements a transpose of an array of ``shape`` by ``perm`` moves: none when only axes of
+    size 1 change places (XLA makes that a bitcast), else all of them."""
+    big = [a for a in perm if shape[a] != 1]
+    return 0 if big == sorted(big) else int(np.prod(shape, dtype=np.int64))
+
+
+def _dot_copies(lhs_shape: tuple, rhs_shape: tuple, lc, rc, lb, rb) -> int:
+    """Elements XLA copies to bring a dot_general's operands into the form its matrix products
+    take: batch axes first, then lhs (free, contracted) and rhs (contracted, free), each group
+    flattened to one axis. A dot with batch axes in front and at most one contracted and one
+    free axis per operand runs as it is (a 2-D product takes either operand transposed)."""
+    lf = [d for d in range(len(lhs_shape)) if d not in lc and d not in lb]
+    rf = [d for d in range(len(rhs_shape)) if d not in rc and d not in rb]
+    if (len(lc) == 1 and len(lf) <= 1 and len(rf) <= 1
+            and list(lb) == list(range(len(lb))) and list(rb) == list(range(len(rb)))):
+        return 0
+    return _moved(lhs_shape, [*lb, *lf, *lc]) + _moved(rhs_shape, [*rb, *rc, *rf])
+
+
 def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract, x_batch,
                     y_batch, x_is_lhs: bool, precision: Any, preferred_element_type: Any) -> Any:
     """The cotangent of operand ``x`` of ``dot_general`` (``y`` is the other operand).
@@ -161,11 +181,15 @@ def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract
     It is one contraction of ``ct`` with ``y`` over ``y``'s free axes, batched over the batch
     axes, whose result is laid out as ``batch + ct's free + y's free`` or, with the operands
     swapped, ``batch + y's free + ct's free`` (batch pairs listed in ``x``'s axis order). The
-    rule takes the order that already is ``x``'s layout, so it emits no transpose where one
-    can be avoided. For ``x @ w`` the weight gradient is the outer product of ``x`` and ``ct``:
-    emitted as ``dot_general(x, ct)`` it comes out as ``(in, out)`` directly (and under vmap
-    as ``(batch, in, out)``), where ``dot_general(ct, x)`` would need a transpose of the whole
-    result.
+    rule takes the order that moves the fewest elements: a transpose of the result where its
+    layout is not ``x``'s, plus the copies XLA makes of operands whose contracted axes sit on
+    the wrong side for a matrix product (``_dot_copies``). For ``x @ w`` the weight gradient
+    is the outer product of ``x`` and ``ct``: emitted as ``dot_general(x, ct)`` it comes out as
+    ``(in, out)`` directly (and under vmap as ``(batch, in, out)``), where
+    ``dot_general(ct, x)`` would need a transpose of the whole result. For ``h @ w`` with ``h``
+    of shape ``(time, batch, in)`` and ``w`` of shape ``(in, 1)``, ``dot_general(ct, h)``
+    yields ``(1, in)`` (its transpose is a bitcast) where ``dot_general(h, ct)`` would make
+    XLA copy all of ``h`` to put its contracted axes last.
     """
     nb = len(x_batch)
     x_free = [d for d in range(x_aval.ndim) if d not in x_contract and d not in x_batch]
@@ -185,7 +209,15 @@ def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract
     y_first = x_batch_sorted + x_from_y + x_free
     if _is_pair(precision):
         x_prec, y_prec = precision if x_is_lhs else precision[::-1]
-    if ct_first != identity and y_first == identity:
+    y_shape, ct_shape = to_aval(y).shape, to_aval(ct).shape
+    out_ct = tuple(x_aval.shape[d] for d in ct_first)
+    out_y = tuple(x_aval.shape[d] for d in y_first)
+    cost_ct = (_moved(out_ct, np.argsort(ct_first))
+               + _dot_copies(ct_shape, y_shape, ct_y, y_free, ct_batch, y_batch_sorted))
+    cost_y = (_moved(out_y, np.argsort(y_first))
+              + _dot_copies(y_shape, ct_shape, y_free, ct_y, y_batch_sorted, ct_batch))
+    if cost_y < cost_ct or (cost_y == cost_ct and ct_first != identity
+                            and y_first == identity):
         dims = ((_Axes(y_free), _Axes(ct_y)), (y_batch_sorted, ct_batch))
         prec = (y_prec, x_prec) if _is_pair(precision) else precision
         out = dot_general_p.bind(y, ct, dimension_numbers=dims, precision=prec,

@@ -31,7 +31,7 @@ from xform.lax.shape import (
 )
 
 __all__ = [
-    "pad", "concatenate", "slice", "slice_in_dim", "index_in_dim", "dynamic_slice",
+    "pad", "concatenate", "split", "slice", "slice_in_dim", "index_in_dim", "dynamic_slice",
     "dynamic_slice_in_dim", "dynamic_index_in_dim", "dynamic_update_slice",
     "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim",
 ]
@@ -190,6 +190,67 @@ def _concatenate_batch(axis_size, vals, dims, *, dimension):
 jvp_rules[concatenate_p] = _concatenate_jvp
 transpose_rules[concatenate_p] = _concatenate_transpose
 batch_rules[concatenate_p] = _concatenate_batch
+
+
+# -- split ----------------------------------------------------------------------------------
+# The pieces of one axis as one primitive, as in JAX (xform.numpy.split and its siblings use
+# it). Its transpose is one concatenate of the pieces' cotangents; with a slice per piece the
+# backward pass would sum one zero-padded full-size cotangent per piece, which XLA fuses into
+# a loop that branches per element (the gates of an LSTM step: about 7 % of the step on CPU).
+split_p = Primitive("split", multiple_results=True)
+
+
+def _split_abstract_eval(x: ShapedArray, *, sizes, axis):
+    if not 0 <= axis < x.ndim:
+        raise ValueError(f"split: axis {axis} is out of range for an operand of shape "
+                         f"{x.shape}; valid axes are 0 to {x.ndim - 1}.")
+    if any(n < 0 for n in sizes):
+        raise ValueError(f"split: sizes must be nonnegative, got sizes {sizes}.")
+    if sum(sizes) != x.shape[axis]:
+        raise ValueError(f"split: sum of sizes must be equal to the dimension size, got sizes "
+                         f"{sizes} (sum {sum(sizes)}) for axis {axis} of an operand of shape "
+                         f"{x.shape}.")
+    return [ShapedArray(x.shape[:axis] + (n,) + x.shape[axis + 1:], x.dtype, x.weak_type)
+            for n in sizes]
+
+
+abstract_eval[split_p] = _split_abstract_eval
+to_jax[split_p] = lambda x, *, sizes, axis: list(jlax.split(x, sizes, axis))
+
+
+def _split_jvp(primals, tangents, *, sizes, axis):
+    (x,), (t,) = primals, tangents
+    out = split_p.bind(x, sizes=sizes, axis=axis)
+    if _is_zero(t):
+        return out, [_zero_tangent(o) for o in out]
+    return out, split_p.bind(t, sizes=sizes, axis=axis)
+
+
+def _split_transpose(cts, x, *, sizes, axis):
+    if all(isinstance(c, Zero) for c in cts):
+        return [Zero(x.aval)]
+    return [concatenate_p.bind(*[instantiate(c) for c in cts], dimension=axis)]
+
+
+def _split_batch(axis_size, vals, dims, *, sizes, axis):
+    (x,), (bdim,) = vals, dims
+    out = split_p.bind(x, sizes=sizes, axis=shift_axis(axis, bdim))
+    return out, [bdim] * len(sizes)
+
+
+jvp_rules[split_p] = _split_jvp
+transpose_rules[split_p] = _split_transpose
+batch_rules[split_p] = _split_batch
+
+
+def split(operand: Any, sizes: Sequence[int], axis: int = 0) -> list:
+    """The consecutive pieces of ``operand`` along ``axis`` of the given ``sizes`` (which sum
+    to that axis' size), as ``jax.lax.split``."""
+    ndim = to_aval(operand).ndim
+    axis = operator.index(axis)
+    if -ndim <= axis < 0:
+        axis += ndim
+    return split_p.bind(operand, sizes=tuple(operator.index(n) for n in sizes), axis=axis)
 
 
 # -- slice ----------------------------------------------------------------------------------
