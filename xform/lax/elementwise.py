@@ -503,8 +503,21 @@ def _integer_pow_jvp(t, ans, x, *, y):
 
 defjvp(integer_pow_p, _integer_pow_jvp)
 
-defjvp(add_p, lambda t, ans, x, y: _like(t, ans), lambda t, ans, x, y: _like(t, ans))
-defjvp(sub_p, lambda t, ans, x, y: _like(t, ans), lambda t, ans, x, y: _like(neg(t), ans))
+def _add_sub_jvp(prim, neg_y):
+    # as JAX: two nonzero tangents combine by the primitive itself (add or sub), not add_any
+    def rule(primals, tangents):
+        ans = prim.bind(*primals)
+        t_x, t_y = tangents
+        if isinstance(t_x, Zero):
+            return ans, _like(neg(t_y) if neg_y else t_y, ans)
+        if isinstance(t_y, Zero):
+            return ans, _like(t_x, ans)
+        return ans, prim.bind(t_x, t_y)
+    jvp_rules[prim] = rule
+
+
+_add_sub_jvp(add_p, neg_y=False)
+_add_sub_jvp(sub_p, neg_y=True)
 defjvp(mul_p, lambda t, ans, x, y: _like(mul(t, y), ans),
        lambda t, ans, x, y: _like(mul(x, t), ans))
 defjvp(div_p, lambda t, ans, x, y: _like(div(t, y), ans),

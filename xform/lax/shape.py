@@ -24,6 +24,7 @@ from xform.core.avals import (
 from xform.core.errors import ConcretizationTypeError
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
+from xform.interpreters.ad_util import shape_primitives
 from xform.interpreters.batching import (
     batch_rules, bdim_after_removing, moveaxis, not_mapped,
     shift_axis,
@@ -201,6 +202,7 @@ def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimension
 
 deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
 batch_rules[broadcast_in_dim_p] = _broadcast_in_dim_batch
+shape_primitives.broadcast_in_dim_p = broadcast_in_dim_p  # the interpreters' zeros bind it
 
 
 # -- reshape --------------------------------------------------------------------------------
@@ -299,6 +301,7 @@ def _transpose_abstract_eval(x: ShapedArray, *, permutation):
 
 abstract_eval[transpose_p] = _transpose_abstract_eval
 to_jax[transpose_p] = lambda x, *, permutation: jlax.transpose(x, permutation)
+shape_primitives.transpose_p = transpose_p  # batching's moveaxis binds it
 _jvp_linear_in_first(transpose_p)
 
 
