@@ -14,6 +14,7 @@ import numpy as np
 
 from xform import lax
 from xform.core.trace import Tracer, to_aval
+from xform.lax.batched import batched_call
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import _iota, asarray
@@ -582,17 +583,23 @@ def bartlett(M: int) -> Any:
 
 # -- functional helpers ---------------------------------------------------------------------------
 def apply_along_axis(func1d: Callable, axis: int, arr: Any, *args: Any, **kwargs: Any) -> Any:
-    """``func1d`` applied to the 1-D slices along ``axis`` (by ``vmap`` over the others)."""
-    from xform import vmap
+    """``func1d`` applied to the 1-D slices along ``axis`` (batched over the others, as by
+    ``vmap``)."""
     arr = asarray(arr)
     nd = to_aval(arr).ndim
     axis = sh.canonicalize_axis(axis, nd)
     fn = lambda x: func1d(x, *args, **kwargs)  # noqa: E731
     for _ in range(1, nd - axis):
-        fn = vmap(fn, in_axes=-1, out_axes=-1)
+        fn = _batched(fn, -1)
     for _ in range(axis):
-        fn = vmap(fn, in_axes=0, out_axes=0)
+        fn = _batched(fn, 0)
     return fn(arr)
+
+
+def _batched(fn: Callable, axis: int) -> Callable:
+    """``vmap(fn, in_axes=axis, out_axes=axis)`` from the batching interpreter (the libraries
+    sit below xform.vmap)."""
+    return lambda x: batched_call(fn, [x], [axis], axis, description="apply_along_axis")
 
 
 def apply_over_axes(func: Callable, a: Any, axes: Sequence[int]) -> Any:

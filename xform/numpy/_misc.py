@@ -14,6 +14,7 @@ import numpy as np
 
 from xform import lax
 from xform.core.trace import Tracer, to_aval
+from xform.lax.batched import batched_call
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import asarray
@@ -124,12 +125,16 @@ def _parse_signature(signature: str) -> tuple:
     return parse(ins), parse(outs)
 
 
+def _batched_over_leading_axis(fn: Callable) -> Callable:
+    """``vmap(fn)``, from the batching interpreter (the libraries sit below xform.vmap)."""
+    return lambda *xs: batched_call(fn, xs, [0] * len(xs), description="vectorize")
+
+
 def vectorize(pyfunc: Callable, *, excluded: frozenset = frozenset(),
               signature: str | None = None) -> Callable:
     """``pyfunc`` written for single elements (or for the core shapes of ``signature``, e.g.
     ``'(n),(n)->()'``) applied over broadcast leading axes by ``vmap``, as
     ``jax.numpy.vectorize``."""
-    from xform import vmap
 
     @functools.wraps(pyfunc)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -154,7 +159,7 @@ def vectorize(pyfunc: Callable, *, excluded: frozenset = frozenset(),
 
         fn = call
         for _ in loop:
-            fn = vmap(fn)
+            fn = _batched_over_leading_axis(fn)
         return fn(*arrays)
 
     return wrapped
