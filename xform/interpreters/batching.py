@@ -40,6 +40,7 @@ from xform.core.trace import (
     Trace, Tracer, concretization_error, current_trace, set_current_trace, to_aval,
 )
 from xform.interpreters.ad_util import add_any_p, shape_primitives
+from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 
 not_mapped = None
 batch_rules: dict[Any, Callable[..., Any]] = {}
@@ -349,7 +350,6 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
     stay unbatched; the second result lists the out dims (0 or ``not_mapped``). Results are
     cached per (jaxpr, axis_size, in_dims, axis_name), so eager ``vmap(jit(f))`` compiles once.
     """
-    from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
     key = (closed, axis_size, tuple(in_dims), axis_name)
     try:
         hit = _batched_jaxprs.get(key)

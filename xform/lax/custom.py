@@ -28,7 +28,7 @@ from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import _state, current_trace, set_current_trace, to_aval
 from xform.interpreters.batching import (
-    BatchTrace, batch_rules, current_axis_name, move_bdim, not_mapped,
+    BatchTrace, batch_rules, current_axis_name, move_bdim, moveaxis, not_mapped,
 )
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
@@ -36,6 +36,7 @@ from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
 from xform.interpreters.transpose import (
     backward_pass, is_undefined, transpose_rules,
 )
+from xform.lax.reductions import reduce_sum
 
 __all__ = ["custom_jvp", "custom_vjp", "CustomVJPException"]
 
@@ -361,8 +362,6 @@ def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_c
                                [0] * (len(res) + len(cts)), axis_name, name)
         outs = fn(*res, *cts)
         # an unbatched input gets the sum of the per-example cotangents
-        from xform.lax.reductions import reduce_sum
-        from xform.interpreters.batching import moveaxis
         return [None if c is None else reduce_sum(c, (0,)) if d is not_mapped
                 else moveaxis(c, 0, d) for c, d in zip(outs, arg_dims)]
 

@@ -5,19 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import numpy as np
 from jax import lax as jlax
-from jax._src.lax.lax import _convert_element_type as _jax_convert
 
 from xform.core.avals import ShapedArray, canonicalize_dtype
+from xform.core.jax_internals import convert_element_type as jax_convert_weak
 from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import to_aval, to_aval as _aval
 from xform.interpreters.batching import (
     batch_rules, broadcast_batcher, full_broadcast_batcher, vectorized_batcher,
 )
+from xform.interpreters.jvp import (
+    Zero, add_tangents, defjvp, defjvp_zero, instantiate, jvp_rules, tangent_aval,
+)
 from xform.interpreters.lowering import to_jax
+from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax._helpers import (
-    ANY, FLOAT, INT_OR_BOOL, INTEGER, NUMBER, REAL_FLOAT, bool_result, broadcast_shapes_lax,
-    check_dtype, naryop, real_result, shape_str, unop,
+    ANY, FLOAT, INTEGER, INT_OR_BOOL, NUMBER, REAL_FLOAT, bool_result, broadcast_shapes_lax,
+    check_dtype, naryop, real_result, shape_str, unop, weak_scalar,
 )
 
 # -- unary ----------------------------------------------------------------------------------
@@ -239,7 +245,7 @@ def _convert_to_jax(x, *, new_dtype, weak_type):
                                                         np.complexfloating)
     if x_complex and not np.issubdtype(new_dtype, np.complexfloating):
         x = jlax.real(x)  # complex to real keeps the real part (without numpy's warning)
-    return _jax_convert(x, new_dtype, weak_type=weak_type)
+    return jax_convert_weak(x, new_dtype, weak_type=weak_type)
 
 
 to_jax[convert_element_type_p] = _convert_to_jax
@@ -331,7 +337,6 @@ def pow(x: Any, y: Any) -> Any:  # noqa: A001 - jax.lax's name
 
 def stop_gradient(x: Any) -> Any:
     """The identity whose derivative is zero, on every leaf of the pytree ``x``."""
-    import jax
     return jax.tree_util.tree_map(stop_gradient_p.bind, x)
 
 
@@ -347,7 +352,6 @@ def round(x: Any, rounding_method: Any = 0) -> Any:  # noqa: A001 - jax.lax's na
 
 def conj(x: Any) -> Any:
     """Complex conjugate (real inputs become complex), as ``jax.lax.conj``."""
-    from xform.core.trace import to_aval
     return conj_p.bind(x, input_dtype=to_aval(x).dtype)
 
 
@@ -368,7 +372,6 @@ def clamp(min: Any, x: Any, max: Any) -> Any:  # noqa: A002 - jax.lax's names
 
 def convert_element_type(operand: Any, new_dtype: Any) -> Any:
     """Cast to ``new_dtype``, as ``jax.lax.convert_element_type``."""
-    from xform.core.trace import to_aval
     new_dtype = canonicalize_dtype(new_dtype)
     aval = to_aval(operand)
     if aval.dtype == new_dtype and not aval.weak_type:
@@ -401,15 +404,11 @@ def polygamma(m: Any, x: Any) -> Any:
 # JVP rules give each operand's contribution, linear in its tangent ``t`` (see defjvp); they
 # use xform primitives only, so they differentiate and batch again. Transpose rules exist for
 # the primitives that are linear in some operand.
-from xform.interpreters.jvp import Zero, defjvp, defjvp_zero, instantiate  # noqa: E402
-from xform.interpreters.jvp import jvp_rules  # noqa: E402
-from xform.interpreters.transpose import is_undefined, transpose_rules  # noqa: E402
-from xform.core.trace import to_aval as _aval  # noqa: E402
-from xform.lax._helpers import weak_scalar  # noqa: E402
 
 
 def _like(t: Any, ans: Any) -> Any:
     """Broadcast a rank-0 or size-1 contribution up to the output's shape."""
+    # cycle: lax/shape.py imports elementwise (convert_element_type)
     from xform.lax.shape import broadcast_in_dim
     ts, shape = _aval(t).shape, _aval(ans).shape
     if ts == shape:
@@ -417,6 +416,7 @@ def _like(t: Any, ans: Any) -> Any:
     if not ts:
         return broadcast_in_dim(t, shape, ())
     squeezed = [i for i, (a, b) in enumerate(zip(ts, shape)) if a == 1 and b != 1]
+    # cycle: lax/shape.py imports elementwise (convert_element_type)
     from xform.lax.shape import reshape
     kept = [i for i in range(len(ts)) if i not in squeezed]
     return broadcast_in_dim(reshape(t, [ts[i] for i in kept]), shape, tuple(kept))
@@ -424,7 +424,8 @@ def _like(t: Any, ans: Any) -> Any:
 
 def _unbroadcast(ct: Any, aval: ShapedArray) -> Any:
     """Sum a cotangent down to an operand that was broadcast (rank 0 or size-1 dims)."""
-    from xform.lax.reductions import reduce_sum
+    from xform.lax.reductions import reduce_sum  # cycle: lax/reductions.py imports elementwise
+    # cycle: lax/shape.py imports elementwise (convert_element_type)
     from xform.lax.shape import reshape
     cs = _aval(ct).shape
     if cs == aval.shape:
@@ -582,7 +583,6 @@ def _clamp_jvp(primals, tangents):
     zeros = _like(_const(ans, 0.0), ans)
     out = Zero(_aval(ans))
     t_lo, t_x, t_hi = tangents
-    from xform.interpreters.jvp import add_tangents
     if not isinstance(t_x, Zero):
         inside = bitwise_and(gt(x, _like(lo, x)), lt(x, _like(hi, x)))
         out = add_tangents(out, select(inside, t_x, zeros))
@@ -600,7 +600,6 @@ def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
     (x,), (t,) = primals, tangents
     ans = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
     if isinstance(t, Zero) or not np.issubdtype(new_dtype, np.inexact):
-        from xform.interpreters.jvp import tangent_aval
         return ans, Zero(tangent_aval(_aval(ans)))
     return ans, convert_element_type_p.bind(t, new_dtype=new_dtype, weak_type=weak_type)
 

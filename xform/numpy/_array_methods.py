@@ -14,10 +14,16 @@ import numpy as np
 
 from xform.core.avals import is_python_scalar
 from xform.core.trace import Tracer
-from xform.numpy import (
-    _indexing, _linalg_ops, _manip, _matrices, _reductions, _setops, _shape, _sorting, _stats,
-    _ufuncs,
-)
+from xform.numpy import _indexing
+from xform.numpy import _linalg_ops
+from xform.numpy import _manip
+from xform.numpy import _matrices
+from xform.numpy import _reductions
+from xform.numpy import _setops
+from xform.numpy import _shape
+from xform.numpy import _sorting
+from xform.numpy import _stats
+from xform.numpy import _ufuncs
 from xform.numpy._promote import convert
 
 

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
+from xform import lax
 from xform.core.avals import ShapedArray, canonicalize_dtype, is_python_scalar, result_type
 from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
@@ -151,7 +152,6 @@ def broadcast_shapes(name: str, *shapes: Sequence[int]) -> tuple:
 
 def broadcast_to_shape(x: Any, shape: tuple) -> Any:
     """broadcast_in_dim ``x`` to ``shape`` (numpy's right-aligned rule); no-op when equal."""
-    from xform import lax
     xs = shape_of(x)
     if xs == tuple(shape):
         return x

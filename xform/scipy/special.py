@@ -18,9 +18,9 @@ import numpy as np
 
 import xform.numpy as xnp
 from xform import lax
-from xform.lax.custom import custom_jvp
 from xform.core.avals import is_complex, is_inexact, result_type
 from xform.core.trace import to_aval
+from xform.lax.custom import custom_jvp
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "expit", "gammaln", "logit",
            "logsumexp", "xlog1py", "xlogy"]

@@ -17,7 +17,9 @@ from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unf
 from xform.core.avals import ShapedArray, is_valid_value
 from xform.core.ir import ClosedJaxpr, Jaxpr, Var
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
-from xform.interpreters.batching import BatchTrace, current_axis_name, moveaxis, not_mapped
+from xform.interpreters.batching import (
+    BatchTrace, broadcast_batch, current_axis_name, moveaxis, not_mapped,
+)
 from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval
 from xform.interpreters.partial_eval import PartialEvalTrace
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
@@ -186,7 +188,6 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
         flat, batched = [], []
         for (v, d), force in zip(unpacked, force_out):
             if d is not_mapped and force:
-                from xform.interpreters.batching import broadcast_batch
                 v, d = broadcast_batch(v, axis_size, 0), 0
             flat.append(v if d is not_mapped else moveaxis(v, d, 0))
             batched.append(d is not not_mapped)

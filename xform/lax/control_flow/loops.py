@@ -17,22 +17,23 @@ from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 from xform.core.avals import ShapedArray
 from xform.core.errors import ConcretizationTypeError
+from xform.core.ir import Literal
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
 from xform.interpreters.batching import batch_rules, bdim_at_front, moveaxis, not_mapped
-from xform.interpreters.jvp import Zero, add_tangents, instantiate, jvp_rules, tangent_aval
-from xform.interpreters.jvp import zeros_like_aval
+from xform.interpreters.jvp import (
+    Zero, add_tangents, instantiate, jvp_rules, tangent_aval, zeros_like_aval,
+)
 from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
-from xform.core.ir import Literal
-from xform.lax.control_flow.common import (
-    batch_jaxpr, call_jaxpr, check_same_types, fun_label, jvp_jaxpr, nonzero, rearrange,
-    strong, trace_flat, trace_fun, under_linearize,
-)
 from xform.lax.batched import batched_call
+from xform.lax.control_flow.common import (
+    batch_jaxpr, call_jaxpr, check_same_types, fun_label, jvp_jaxpr, nonzero, rearrange, strong,
+    trace_flat, trace_fun, under_linearize,
+)
 from xform.lax.control_flow.cond import cond
 from xform.lax.elementwise import add, convert_element_type, lt, select_n
 from xform.lax.reductions import reduce_or
