@@ -89,3 +89,11 @@ def test_disable_jit_state_switches_jax_jit_on_this_thread():
     assert len(calls) == 3
     f(1.0)
     assert len(calls) == 3
+
+
+def test_linalg_result_classes_are_what_jax_numpy_linalg_returns():
+    a = np.eye(3, dtype=np.float32) * 2
+    assert type(jnp.linalg.eigh(a)) is ji.EighResult
+    assert type(jnp.linalg.qr(a)) is ji.QRResult
+    assert type(jnp.linalg.slogdet(a)) is ji.SlogdetResult
+    assert type(jnp.linalg.svd(a)) is ji.SVDResult

@@ -14,11 +14,12 @@ composes them, so it differentiates and batches with no rules of its own, except
 from __future__ import annotations
 
 import operator
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 
+from xform.core.jax_internals import EighResult, QRResult, SlogdetResult, SVDResult
 from xform.core.trace import to_aval
 from xform.lax import elementwise as ew
 from xform.lax import linalg as lax_linalg
@@ -29,31 +30,6 @@ from xform.lax.linalg import _H, _diag, _eye_like, _is_complex, _mm, _permute_ro
 from xform.lax.reductions import reduce_max, reduce_min, reduce_or, reduce_prod, reduce_sum
 from xform.lax.sorting import sort_key_val
 from xform.numpy._promote import check_arraylike, promote_to_inexact
-
-class EighResult(NamedTuple):
-    """``eigh``'s result, as ``jax.numpy.linalg.eigh``'s."""
-    eigenvalues: Any
-    eigenvectors: Any
-
-
-class QRResult(NamedTuple):
-    """``qr``'s result, as ``jax.numpy.linalg.qr``'s."""
-    Q: Any
-    R: Any
-
-
-class SlogdetResult(NamedTuple):
-    """``slogdet``'s result, as ``jax.numpy.linalg.slogdet``'s."""
-    sign: Any
-    logabsdet: Any
-
-
-class SVDResult(NamedTuple):
-    """``svd``'s result, as ``jax.numpy.linalg.svd``'s."""
-    U: Any
-    S: Any
-    Vh: Any
-
 
 __all__ = [
     "EighResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cond", "det", "eigh",
