@@ -460,3 +460,21 @@ def test_vmap_chunk_size_is_a_scan(n):
     assert names.count("scan") == 1
     loss = lambda x: chunked(x).sum()  # noqa: E731
     _close(xform.jit(xform.grad(loss))(x), jax.grad(lambda x: jax.vmap(g)(x).sum())(x))
+
+
+@pytest.mark.parametrize("batch_size", [2, 3, 7, 9])
+def test_map_batch_size_pytrees_and_unbatched_outputs(batch_size):
+    # map(batch_size=) runs f batched by the batching interpreter (lax sits below vmap): a
+    # pytree in and out, an output that does not depend on the slice, a closed-over constant
+    xs = {"a": np.arange(14, dtype=np.float32).reshape(7, 2), "b": np.arange(7, dtype=np.int32)}
+    c = np.float32(0.5)
+
+    def make(N):
+        return lambda r: {"s": N.exp(r["a"] * c).sum() + r["b"], "k": N.ones(3), "t": r["a"][::-1]}
+
+    got = lax.map(make(xnp), xs, batch_size=batch_size)
+    want = jax.lax.map(make(jnp), xs, batch_size=batch_size)
+    _close(got, want)
+    assert jax.tree_util.tree_structure(got) == jax.tree_util.tree_structure(want)
+    assert {k: (v.shape, v.dtype) for k, v in got.items()} == \
+        {k: (v.shape, v.dtype) for k, v in want.items()}

@@ -25,8 +25,8 @@ from xform.interpreters.transpose import transpose_rules
 # for them. For every other primitive the transpose column reads "n/a": the backward pass never
 # meets them, because linearization leaves only linear primitives in the tangent program.
 LINEAR_PRIMITIVES = frozenset({
-    "add", "sub", "neg", "mul", "div", "convert_element_type", "copy", "real", "imag", "conj",
-    "reshape", "squeeze", "broadcast_in_dim", "transpose", "rev", "reduce_sum", "cumsum",
+    "add", "add_any", "sub", "neg", "mul", "div", "convert_element_type", "copy", "real", "imag",
+    "conj", "reshape", "squeeze", "broadcast_in_dim", "transpose", "rev", "reduce_sum", "cumsum",
     "slice", "pad", "concatenate", "dynamic_slice", "dynamic_update_slice", "gather",
     "scatter-add", "select_n", "dot_general", "conv_general_dilated", "reduce_window_sum",
     "select_and_scatter_add", "select_and_gather_add", "jit", "cond", "scan",

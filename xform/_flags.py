@@ -62,12 +62,7 @@ def _check(name: str) -> str:
 
 def update(name: str, value: Any) -> None:
     """Set JAX's flag ``name`` (one xform honors) to ``value``."""
-    name = _check(name)
-    if name == "jax_debug_nans":
-        from xform import config
-        config._set_debug_nans(value)
-        return
-    jax.config.update(name, value)
+    jax.config.update(_check(name), value)  # xform.config.update handles jax_debug_nans
 
 
 def read(name: str) -> Any:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import jax
 
+from xform import _flags
+
 debug_nans_enabled = False
 
 
@@ -39,7 +41,6 @@ def update(name: str, value) -> None:
     if name in _NAN_FLAGS:
         _set_debug_nans(value)
     else:
-        from xform import _flags
         _flags.update(name, value)
 
 
@@ -49,7 +50,6 @@ def __getattr__(name: str):
         return debug_nans_enabled
     if name.startswith("__"):
         raise AttributeError(name)
-    from xform import _flags
     return _flags.read(name)
 
 

@@ -29,10 +29,11 @@ import numpy as np
 
 import xform.numpy as xnp
 from xform import lax
-from xform.lax.compiled import compiled as _jit
 from xform.core.avals import canonicalize_dtype
 from xform.core.trace import Tracer, to_aval
 from xform.lax import random_bits as rb
+from xform.lax.compiled import compiled as _jit
+from xform.numpy import linalg
 
 __all__ = [
     "KeyArray", "PRNGKey", "bernoulli", "bits", "categorical", "choice", "exponential",
@@ -415,10 +416,6 @@ def multivariate_normal(key: Any, mean: Any, cov: Any, shape: Sequence[int] | No
     else:
         shape = _shape(shape)
         _check_shape("normal", shape, mean.shape[:-1], cov.shape[:-2])
-    try:
-        from xform.numpy import linalg
-    except ImportError as e:  # pragma: no cover - arrives with xform.numpy.linalg
-        raise NotImplementedError("multivariate_normal needs xform.numpy.linalg") from e
     if method == "svd":
         u, s, _ = linalg.svd(cov)
         factor = u * xnp.sqrt(s[..., None, :])

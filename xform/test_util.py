@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 from jax.tree_util import tree_flatten, tree_map
+from xform.transforms.autodiff import jvp, vjp
 
 _DEFAULT_EPS = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-3,
                 np.dtype(np.float64): 1e-5, np.dtype(np.complex64): 1e-3,
@@ -73,7 +74,6 @@ def numerical_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], 
 
 def check_jvp(f: Callable, primals: Sequence[Any], *, eps: float, atol: float, rtol: float,
               rng: np.random.Generator) -> None:
-    from xform.transforms.autodiff import jvp
     tangents = _random_like(tuple(primals), rng)
     _, t_out = jvp(f, tuple(primals), tangents)
     _close(t_out, numerical_jvp(f, primals, tangents, eps), atol, rtol,
@@ -82,7 +82,6 @@ def check_jvp(f: Callable, primals: Sequence[Any], *, eps: float, atol: float, r
 
 def check_vjp(f: Callable, primals: Sequence[Any], *, eps: float, atol: float, rtol: float,
               rng: np.random.Generator) -> None:
-    from xform.transforms.autodiff import vjp
     out, f_vjp = vjp(f, *primals)
     tangents = _random_like(tuple(primals), rng)
     cotangent = _random_like(out, rng)
@@ -123,7 +122,6 @@ def check_grads(f: Callable, args: Sequence[Any], order: int,
     if "rev" in modes:
         check_vjp(f, args, eps=eps, atol=atol, rtol=rtol, rng=rng)
     if order > 1:
-        from xform.transforms.autodiff import jvp, vjp
         if "fwd" in modes:
             tangents = _random_like(args, rng)
 

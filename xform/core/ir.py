@@ -81,6 +81,7 @@ class Jaxpr:
         return [v.aval for v in self.outvars]
 
     def __str__(self):
+        # cycle: printer.py imports ir for the classes it prints
         from xform.core.printer import pp_jaxpr
         return pp_jaxpr(self)
 
@@ -125,6 +126,7 @@ class ClosedJaxpr:
         return str(self)
 
     def _repr_html_(self) -> str:
+        # cycle: printer.py imports ir for the classes it prints
         from xform.core.printer import jaxpr_to_html
         return jaxpr_to_html(self.jaxpr)
 

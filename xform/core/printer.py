@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from xform.core.ir import ClosedJaxpr, DropVar, Jaxpr, Literal, Var
+import re
 
 WIDTH = 80
 
@@ -146,7 +147,6 @@ _KEYWORDS = ("lambda", "let", "in")
 
 def jaxpr_to_html(jaxpr: Jaxpr | ClosedJaxpr) -> str:
     """The printed jaxpr as highlighted HTML (used by notebooks)."""
-    import re
     text = html.escape(pp_jaxpr(jaxpr))
     text = re.sub(r"\b(lambda|let|in)\b", r'<b style="color:#7c3aed">\1</b>', text)
     text = re.sub(r"(:)([a-z]+\d*\[[\d,]*\])", r'\1<span style="color:#0369a1">\2</span>', text)

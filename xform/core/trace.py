@@ -18,13 +18,10 @@ import numpy as np
 
 from xform.core.avals import ShapedArray, get_aval
 from xform.core.errors import (
-    ConcretizationTypeError,
-    TracerArrayConversionError,
-    TracerBoolConversionError,
-    TracerIntegerConversionError,
-    UnexpectedTracerError,
-    user_frame,
+    ConcretizationTypeError, TracerArrayConversionError, TracerBoolConversionError,
+    TracerIntegerConversionError, UnexpectedTracerError, user_frame,
 )
+from xform.core.jax_internals import disable_jit_state
 
 
 class _TraceState(threading.local):
@@ -42,24 +39,13 @@ def current_trace() -> Trace | None:
     return _state.trace
 
 
-def _jax_disable_jit_state():
-    """JAX's ``jax_disable_jit`` config state, if this JAX exposes its thread-local setters."""
-    try:
-        from jax._src import config as jax_config
-        state = jax_config.disable_jit
-        state.swap_local, state.set_local  # noqa: B018 -- both must exist
-        return state
-    except (ImportError, AttributeError):
-        return None
-
-
 # While an xform trace is current on a thread, JAX's jit is switched off on that thread. The
 # compiled function behind ``xform.jit`` is a plain ``jax.jit`` object called directly by the
 # user (no Python wrapper on the cached path); with JAX's jit off, a call under an xform
 # transform goes straight to its Python function, which binds xform's jit primitive instead
 # (xform/lax/compiled.py). Eager code inside a trace (a rule running under a ``None`` parent)
 # gets JAX's setting back, so the per-primitive cached jits stay compiled.
-_JAX_DISABLE_JIT = _jax_disable_jit_state()
+_JAX_DISABLE_JIT = disable_jit_state
 fast_jit_dispatch = _JAX_DISABLE_JIT is not None
 
 

@@ -42,6 +42,8 @@ from xform.core.primitive import Primitive, eval_abstract
 from xform.core.trace import (
     Trace, Tracer, concretization_error, current_trace, set_current_trace, to_aval,
 )
+from xform.interpreters.ad_util import add_any_p, shape_primitives
+from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 
 not_mapped = None
 batch_rules: dict[Any, Callable[..., Any]] = {}
@@ -190,9 +192,9 @@ def axis_names_in_scope() -> dict:
 
 # -- helpers for rule writers -----------------------------------------------------------------
 def _shape_prims():
-    # xform.lax sits above the interpreters, so its primitives are imported when first needed.
-    from xform.lax import shape
-    return shape
+    # transpose_p and broadcast_in_dim_p are lax primitives (above the interpreters), which
+    # xform/lax/shape.py registers in ad_util.shape_primitives when it defines them.
+    return shape_primitives
 
 
 def moveaxis(x: Any, src: int, dst: int) -> Any:
@@ -342,6 +344,16 @@ def reducer_batcher(prim: Primitive) -> Callable:
     return rule
 
 
+def _add_any_batch(axis_size, vals, dims):
+    # both operands at one batch axis: the batched one's, the first's if both are
+    (x, y), (dx, dy) = vals, dims
+    dst = dx if dx is not not_mapped else dy
+    return add_any_p.bind(move_bdim(x, dx, dst, axis_size), move_bdim(y, dy, dst, axis_size)), dst
+
+
+batch_rules[add_any_p] = _add_any_batch
+
+
 # -- sub-jaxprs and callables ----------------------------------------------------------------
 def batch_fun(fun: Callable, axis_size: int, in_dims: Sequence[int | None], *, axis_name: Any,
               instantiate: bool | Sequence[bool] = False,
@@ -398,7 +410,6 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
     (its consts are concrete) and which outputs are batched. Results are cached per (jaxpr,
     axis_size, in_dims, instantiate, axis_name), so eager ``vmap(jit(f))`` compiles once.
     """
-    from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
     if not isinstance(instantiate, bool):
         instantiate = tuple(instantiate)
     key = (axis_size, tuple(in_dims), instantiate, axis_name)

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from xform.core.avals import ShapedArray, float0
-from xform.core.trace import Trace, Tracer, set_current_trace, to_aval
+from xform.core.trace import Trace, Tracer, current_trace, set_current_trace, to_aval
+from xform.interpreters.ad_util import add_any_p, zeros_like_aval
 
 jvp_rules: dict[Any, Callable[..., Any]] = {}
 
@@ -34,19 +37,9 @@ class Zero:
 
 def tangent_aval(aval: ShapedArray) -> ShapedArray:
     """Tangents of integer and bool values are float0, as in JAX; others keep the dtype."""
-    import numpy as np
     if np.issubdtype(aval.dtype, np.inexact):
         return ShapedArray(aval.shape, aval.dtype, aval.weak_type)
     return ShapedArray(aval.shape, float0)
-
-
-def zeros_like_aval(aval: ShapedArray) -> Any:
-    """A concrete-or-traced array of zeros (bound under the current trace)."""
-    from xform.lax.shape import full
-    if aval.dtype == float0:
-        import numpy as np
-        return np.zeros(aval.shape, float0)
-    return full(aval.shape, 0, aval.dtype)
 
 
 def instantiate(t: Any) -> Any:
@@ -104,7 +97,6 @@ def jvp_flat(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
 
     Returns ``(primal_outs, tangent_outs, aux)``; tangent outs may be ``Zero``.
     """
-    from xform.core.trace import current_trace
     trace = JVPTrace(current_trace(), description)
     try:
         ins = [trace.wrap(p, t) for p, t in zip(primals, tangents)]
@@ -118,13 +110,20 @@ def jvp_flat(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
 
 # -- helpers for writing rules --------------------------------------------------------------
 def add_tangents(x: Any, y: Any) -> Any:
-    """Sum of two tangents, either of which may be ``Zero``."""
-    from xform.lax.elementwise import add
+    """Sum of two tangents (or cotangents) of one type, either of which may be ``Zero``: an
+    ``add_any`` equation, as JAX's jaxprs show it."""
     if isinstance(x, Zero):
         return y
-    if isinstance(y, Zero):
-        return x
-    return add(x, y)
+    if isinstance(y, Zero) or to_aval(x).dtype == float0:
+        return x  # float0 values are all zeros
+    return add_any_p.bind(x, y)
+
+
+def _add_any_jvp(primals, tangents):
+    return add_any_p.bind(*primals), add_tangents(*tangents)
+
+
+jvp_rules[add_any_p] = _add_any_jvp
 
 
 def defjvp(prim, *partials: Callable | None) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-from jax._src.lax.lax import _convert_element_type as _jax_convert
 
 from xform.core.avals import dtype_of_scalar
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal
 from xform.core.name_stack import lowering_scope
+from xform.core.jax_internals import convert_element_type
 
 to_jax: dict[Any, Callable[..., Any]] = {}
 
@@ -34,7 +34,7 @@ def literal_value(lit: Literal):
     if dtype_of_scalar(val) == lit.aval.dtype:
         return val  # a Python scalar is weakly typed in its default dtype already
     # a weak scalar of another dtype (e.g. float16): JAX's weak conversion keeps it weak
-    return _jax_convert(np.asarray(val, lit.aval.dtype), lit.aval.dtype, weak_type=True)
+    return convert_element_type(np.asarray(val, lit.aval.dtype), lit.aval.dtype, weak_type=True)
 
 
 def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:

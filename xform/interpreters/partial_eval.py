@@ -17,9 +17,9 @@ from typing import Any, Callable, Sequence
 
 from xform.core.avals import ShapedArray
 from xform.core.ir import ClosedJaxpr
-from xform.core.trace import current_trace, set_current_trace
+from xform.core.trace import current_trace, set_current_trace, to_aval
 from xform.interpreters.jvp import JVPTrace, Zero, instantiate, tangent_aval
-from xform.interpreters.staging import StagingTrace, hoist_consts, trace_to_jaxpr
+from xform.interpreters.staging import StagingTrace, eval_jaxpr, hoist_consts, trace_to_jaxpr
 
 
 class PartialEvalTrace(StagingTrace):
@@ -61,7 +61,6 @@ def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequenc
 
 
 def _aval(x):
-    from xform.core.trace import to_aval
     return to_aval(x)
 
 
@@ -74,7 +73,6 @@ def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool]):
     output tangents. This is how ``jit`` inside ``grad`` keeps the primal computation compiled
     and the tangent computation linear.
     """
-    from xform.interpreters.staging import eval_jaxpr
     holder: dict = {}
 
     def known_fun(*primals):

@@ -18,6 +18,7 @@ from xform.core import name_stack
 from xform.core.ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, literalable
 from xform.core.primitive import eval_abstract
 from xform.core.trace import Trace, Tracer, current_trace, set_current_trace
+from xform.interpreters.lowering import literal_value
 
 
 class _CompileTimeEval(threading.local):
@@ -136,7 +137,6 @@ def hoist_consts(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list]:
 
 def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
     """Re-bind each equation of ``jaxpr`` under the current trace (the generic interpreter)."""
-    from xform.interpreters.lowering import literal_value
     env: dict = {}
 
     def read(a):  # a literal keeps its weak type (a Python scalar), as when it was traced

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 from xform.core import name_stack
 from xform.core.avals import ShapedArray
 from xform.core.ir import Jaxpr, Literal, Var
+from xform.interpreters.ad_util import add_any_p
 from xform.interpreters.jvp import Zero, add_tangents
 
 transpose_rules: dict[Any, Callable[..., Any]] = {}
@@ -105,3 +106,11 @@ def deflinear(prim, transpose_fn: Callable[..., Any]) -> None:
         return [transpose_fn(ct, x_aval=x.aval, **params)]
 
     transpose_rules[prim] = rule
+
+
+def _add_any_transpose(ct, x, y):
+    # linear in both operands: each linear one gets the whole cotangent
+    return [ct if is_undefined(a) else None for a in (x, y)]
+
+
+transpose_rules[add_any_p] = _add_any_transpose

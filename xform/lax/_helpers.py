@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 from xform.core.avals import ShapedArray, dtype_of_scalar
+from xform.core.jax_internals import convert_element_type
 from xform.core.primitive import Primitive, abstract_eval
 from xform.interpreters.batching import batch_rules, broadcast_batcher, vectorized_batcher
 from xform.interpreters.lowering import to_jax
@@ -124,8 +125,7 @@ def weak_scalar(val: Any, dtype) -> Any:
         return val
     fn = _weak_convert_cache.get(dtype)
     if fn is None:
-        from jax._src.lax.lax import _convert_element_type
         fn = _weak_convert_cache[dtype] = jax.jit(
-            lambda v: _convert_element_type(v, dtype, weak_type=True))
+            lambda v: convert_element_type(v, dtype, weak_type=True))
     with jax.ensure_compile_time_eval():  # concrete even while jax.jit traces xform's program
         return fn(val)

@@ -12,27 +12,21 @@ from typing import Any
 import jax
 import numpy as np
 from jax import lax as jlax
-from jax._src.lax.lax import canonicalize_precision as _canonicalize_precision
 
 from xform.core.avals import ShapedArray
+from xform.core.jax_internals import canonicalize_precision
 from xform.core.primitive import Primitive, abstract_eval, eval_abstract
 from xform.core.trace import to_aval
-from xform.interpreters.batching import (
-    batch_rules, moveaxis, not_mapped,
-)
+from xform.interpreters.batching import batch_rules, moveaxis, not_mapped
 from xform.interpreters.jvp import Zero, defjvp
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import shape_str
-from xform.lax.shape import full as _full
-from xform.lax.shape import reshape as _reshape
-from xform.lax.shape import rev as _rev
-
 from xform.lax._window_args import (
-    _vjp_lhs_padding,
-    _dilate, _int_tuple, _pairs, _user_dtype, padtype_to_pads,
+    _dilate, _int_tuple, _pairs, _user_dtype, _vjp_lhs_padding, padtype_to_pads,
 )
+from xform.lax.shape import full as _full, reshape as _reshape, rev as _rev
 
 __all__ = ["ConvDimensionNumbers", "conv", "conv_dimension_numbers", "conv_general_dilated",
            "conv_with_general_padding"]
@@ -433,7 +427,7 @@ def conv_general_dilated(lhs: Any, rhs: Any, window_strides: Sequence[int], padd
         rhs_dilation=rhs_dilation, dimension_numbers=dnums,
         feature_group_count=operator.index(feature_group_count),
         batch_group_count=operator.index(batch_group_count),
-        precision=_canonicalize_precision(precision),
+        precision=canonicalize_precision(precision),
         preferred_element_type=_user_dtype(preferred_element_type))
 
 

@@ -29,7 +29,8 @@ from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
 from xform.interpreters.eval import impl_rules
 from xform.interpreters.batching import (
-    batch_fun, batch_jaxpr, batch_rules, current_axis_name, current_batch_tag, not_mapped,
+    batch_fun, batch_jaxpr, batch_rules, current_axis_name, current_batch_tag, moveaxis,
+    not_mapped,
 )
 from xform.interpreters.jvp import JVPTrace, Zero, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.partial_eval import PartialEvalTrace
@@ -38,6 +39,7 @@ from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
 from xform.interpreters.transpose import (
     backward_pass, is_undefined, transpose_rules,
 )
+from xform.lax.reductions import reduce_sum
 
 __all__ = ["custom_jvp", "custom_vjp", "CustomVJPException"]
 
@@ -395,8 +397,6 @@ def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_c
                                [0] * (len(res) + len(cts)), axis_name, name, tag)
         outs = fn(*res, *cts)
         # an unbatched input gets the sum of the per-example cotangents
-        from xform.lax.reductions import reduce_sum
-        from xform.interpreters.batching import moveaxis
         return [None if c is None else reduce_sum(c, (0,)) if d is not_mapped
                 else moveaxis(c, 0, d) for c, d in zip(outs, arg_dims)]
 

@@ -21,9 +21,9 @@ from typing import Any
 import jax
 import numpy as np
 from jax import lax as jlax
-from jax._src.lax.lax import _convert_element_type as _jax_convert
 
 from xform.core.avals import ShapedArray, canonicalize_dtype
+from xform.core.jax_internals import convert_element_type as jax_convert_weak
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
@@ -344,7 +344,22 @@ def polygamma(m: Any, x: Any) -> Any:
 
 # -- binary arithmetic ----------------------------------------------------------------------
 add_p = naryop("add", NUMBER, jlax.add)
-defjvp(add_p, lambda t, ans, x, y: _like(t, ans), lambda t, ans, x, y: _like(t, ans))
+
+
+def _add_sub_jvp(prim, neg_y):
+    # as JAX: two nonzero tangents combine by the primitive itself (add or sub), not add_any
+    def rule(primals, tangents):
+        ans = prim.bind(*primals)
+        t_x, t_y = tangents
+        if isinstance(t_x, Zero):
+            return ans, _like(neg(t_y) if neg_y else t_y, ans)
+        if isinstance(t_y, Zero):
+            return ans, _like(t_x, ans)
+        return ans, prim.bind(t_x, t_y)
+    jvp_rules[prim] = rule
+
+
+_add_sub_jvp(add_p, neg_y=False)
 
 
 def _add_transpose(ct, x, y):
@@ -358,7 +373,7 @@ transpose_rules[add_p] = _add_transpose
 add = _binary(add_p, "add")
 
 sub_p = naryop("sub", NUMBER, jlax.sub)
-defjvp(sub_p, lambda t, ans, x, y: _like(t, ans), lambda t, ans, x, y: _like(neg(t), ans))
+_add_sub_jvp(sub_p, neg_y=True)
 
 
 def _sub_transpose(ct, x, y):
@@ -664,7 +679,7 @@ def _convert_to_jax(x, *, new_dtype, weak_type):
                                                         np.complexfloating)
     if x_complex and not np.issubdtype(new_dtype, np.complexfloating):
         x = jlax.real(x)  # complex to real keeps the real part (without numpy's warning)
-    return _jax_convert(x, new_dtype, weak_type=weak_type)
+    return jax_convert_weak(x, new_dtype, weak_type=weak_type)
 
 
 def _convert_jvp(primals, tangents, *, new_dtype, weak_type):

@@ -43,6 +43,7 @@ from xform.interpreters.jvp import Zero, defjvp, tangent_aval
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax._helpers import shape_str
+from xform.lax.shape import full
 
 __all__ = ["GatherDimensionNumbers", "GatherScatterMode", "ScatterDimensionNumbers", "gather"]
 
@@ -122,7 +123,6 @@ def _is_float0(t: Any) -> bool:
 
 
 def _zeros(shape: Sequence[int], dtype: Any) -> Any:
-    from xform.lax.shape import full
     return full(shape, 0, dtype)
 
 
@@ -269,6 +269,7 @@ def _gather_transpose(ct, operand, indices, *, dimension_numbers, slice_sizes, u
     if isinstance(ct, Zero):
         return [None, None]
     zeros = _zeros(operand.aval.shape, operand.aval.dtype)
+    # cycle: lax/scatter.py imports indexing (gather's checks)
     from xform.lax.scatter import scatter_add
     out = scatter_add(zeros, indices, ct, _scatter_dnums_of_gather(dimension_numbers),
                       indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,

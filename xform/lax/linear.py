@@ -12,24 +12,19 @@ from typing import Any
 import jax
 import numpy as np
 from jax import lax as jlax
-from jax._src.lax.lax import canonicalize_precision as _canonicalize_precision
 
 from xform.core.avals import ShapedArray
+from xform.core.jax_internals import canonicalize_precision
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
-from xform.interpreters.batching import (
-    batch_rules, not_mapped, prefer_last, shift_axis,
-)
+from xform.interpreters.batching import batch_rules, not_mapped, prefer_last, shift_axis
 from xform.interpreters.jvp import Zero, defjvp
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import shape_str
+from xform.lax._window_args import _int_tuple, _user_dtype, padtype_to_pads
 from xform.lax.shape import transpose as _transpose
-
-from xform.lax._window_args import (
-    _int_tuple, _user_dtype, padtype_to_pads,
-)
 
 __all__ = ["batch_matmul", "dot", "dot_general", "padtype_to_pads"]
 
@@ -302,7 +297,7 @@ def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = Non
     """
     return dot_general_p.bind(
         lhs, rhs, dimension_numbers=_dot_dimension_numbers(dimension_numbers),
-        precision=_canonicalize_precision(precision),
+        precision=canonicalize_precision(precision),
         preferred_element_type=_user_dtype(preferred_element_type))
 
 

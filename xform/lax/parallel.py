@@ -22,20 +22,20 @@ from xform.core.avals import ShapedArray, canonicalize_dtype
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
-    axis_names_in_scope, batch_rules, bdim_at_front, broadcast_batch, collective_rules,
-    moveaxis, not_mapped,
+    axis_names_in_scope, batch_rules, bdim_at_front, broadcast_batch, collective_rules, moveaxis,
+    not_mapped,
 )
+from xform.interpreters.jvp import Zero, defjvp_zero, deflinear_jvp, jvp_rules
 from xform.interpreters.lowering import to_jax
+from xform.interpreters.transpose import transpose_rules
+from xform.lax import elementwise
+from xform.lax import reductions
+from xform.lax import shape
+from xform.lax import slicing
 from xform.lax._helpers import shape_str, weak_scalar
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "ppermute",
            "psum_scatter", "all_to_all"]
-
-
-def _lax():
-    # the other families' primitives, imported on first use (no import cycle at load time)
-    from xform.lax import elementwise, reductions, shape
-    return elementwise, reductions, shape
 
 
 def _names(axis_name: Any) -> tuple:
@@ -89,7 +89,6 @@ def _same_aval(x: ShapedArray, **params) -> ShapedArray:
 def _reduce_collective(reducer_name: str, unmapped):
     def rule(axis_size, vals, dims, *, axes, **params):
         (x,), (d,) = vals, dims
-        _, reductions, _ = _lax()
         if d is not_mapped:
             return unmapped(x, axis_size), not_mapped
         return getattr(reductions, reducer_name + "_p").bind(x, axes=(d,)), not_mapped
@@ -104,7 +103,6 @@ def _elementwise_batch(prim: Primitive):
 
 
 def _times(x: Any, n: int) -> Any:
-    elementwise, _, _ = _lax()
     aval = to_aval(x)
     if aval.dtype == np.bool_:
         x = elementwise._convert_weak(x, np.dtype(np.int32), aval.weak_type)
@@ -134,7 +132,6 @@ abstract_eval[axis_index_p] = lambda *, axes: ShapedArray((), np.dtype(np.int32)
 
 
 def _axis_index_collective(axis_size, vals, dims, *, axes):
-    _, _, shape = _lax()
     return shape.iota_p.bind(dtype=np.dtype(np.int32), shape=(axis_size,), dimension=0), 0
 
 
@@ -164,7 +161,6 @@ def _all_gather_abstract_eval(x: ShapedArray, *, axes, axis, axis_size, tiled,
 
 def _merge_axes(x: Any, axis: int) -> Any:
     """``x`` with axes ``axis`` and ``axis + 1`` merged into one (row-major)."""
-    _, _, shape = _lax()
     s = to_aval(x).shape
     new = s[:axis] + (s[axis] * s[axis + 1],) + s[axis + 2:]
     return shape.reshape_p.bind(x, new_sizes=new, dimensions=None)
@@ -172,7 +168,6 @@ def _merge_axes(x: Any, axis: int) -> Any:
 
 def _split_axis(x: Any, axis: int, n: int) -> Any:
     """``x`` with axis ``axis`` split into ``(n, size // n)``."""
-    _, _, shape = _lax()
     s = to_aval(x).shape
     new = s[:axis] + (n, s[axis] // n) + s[axis + 1:]
     return shape.reshape_p.bind(x, new_sizes=new, dimensions=None)
@@ -205,9 +200,7 @@ abstract_eval[ppermute_p] = _same_aval
 
 
 def _ppermute_collective(axis_size, vals, dims, *, axes, perm):
-    from xform.lax import slicing
     # example dst receives example src's value for (src, dst) in perm, zeros if no one sends
-    _, _, shape = _lax()
     x = bdim_at_front(vals[0], dims[0], axis_size)
     aval = to_aval(x)
     src_of = {dst: src for src, dst in perm}
@@ -255,7 +248,6 @@ def _psum_scatter_abstract_eval(x: ShapedArray, *, axes, scatter_dimension, axis
 
 def _psum_scatter_collective(n, vals, dims, *, axes, scatter_dimension, tiled, **_):
     (x,), (d,) = vals, dims
-    _, reductions, _ = _lax()
     total = _times(x, n) if d is not_mapped else reductions.reduce_sum_p.bind(
         x, axes=(d,))
     # example i keeps block i of the sum: the scattered dimension becomes the batch axis
@@ -354,7 +346,6 @@ def pmin(x: Any, axis_name: Any, *, axis_index_groups: Any = None) -> Any:
 
 def pmean(x: Any, axis_name: Any, *, axis_index_groups: Any = None) -> Any:
     """The mean of ``x`` (a pytree) over the named axis; integers give floats, as in JAX."""
-    elementwise, _, _ = _lax()
     n = int(np.prod(_sizes(axis_name)))
 
     def mean(v):
@@ -374,7 +365,6 @@ def axis_index(axis_name: Any) -> Any:
     their flattened product, the first name major."""
     sizes = _sizes(axis_name)
     names = _names(axis_name)
-    elementwise, _, _ = _lax()
     out = None
     for name, size in zip(names, sizes):
         i = axis_index_p.bind(axes=(name,))
@@ -456,8 +446,6 @@ def all_to_all(x: Any, axis_name: Any, split_axis: int, concat_axis: int, *,
 # them to the tangent, and each transposes to its mirror image (psum to psum, all_gather to
 # psum_scatter and back, ppermute to the inverse permutation, all_to_all with the split and
 # concat axes exchanged). pmax/pmin pass the tangent of the winning examples, averaged over ties.
-from xform.interpreters.jvp import Zero, deflinear_jvp, defjvp_zero, jvp_rules  # noqa: E402
-from xform.interpreters.transpose import transpose_rules  # noqa: E402
 
 for _p in (psum_p, all_gather_p, ppermute_p, psum_scatter_p, all_to_all_p):
     deflinear_jvp(_p)
@@ -468,7 +456,6 @@ def _extremum_jvp(prim: Primitive):
     def rule(primals, tangents, *, axes):
         (x,), (t,) = primals, tangents
         ans = prim.bind(x, axes=axes)
-        elementwise, _, _ = _lax()
         winner = elementwise.convert_element_type(elementwise.eq(x, ans), to_aval(x).dtype)
         share = elementwise.div(psum_p.bind(elementwise.mul(t, winner), axes=axes),
                                 psum_p.bind(winner, axes=axes))

@@ -24,6 +24,7 @@ import numpy as np
 from jax import lax as jlax
 
 from xform.core.avals import ShapedArray
+from xform.core.jax_internals import random_gamma_p as jax_random_gamma_p
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
@@ -35,6 +36,7 @@ from xform.lax import elementwise as ew
 from xform.lax import shape as sh
 from xform.lax import slicing as sl
 from xform.lax._helpers import REAL_FLOAT, broadcast_shapes_lax, naryop
+from jax.extend.random import threefry2x32_p as jax_threefry2x32_p
 
 _U32 = np.dtype(np.uint32)
 
@@ -52,7 +54,6 @@ def _threefry2x32_abstract_eval(k1, k2, x1, x2):
 
 
 def _threefry2x32_to_jax(k1, k2, x1, x2):
-    from jax.extend.random import threefry2x32_p as jax_threefry2x32_p
     shape = jax.numpy.broadcast_shapes(*(np.shape(a) for a in (k1, k2, x1, x2)))
     args = [jlax.broadcast_in_dim(a, shape, tuple(range(len(shape) - np.ndim(a), len(shape))))
             if np.shape(a) != shape else a for a in (k1, k2, x1, x2)]
@@ -135,7 +136,6 @@ def _random_gamma_abstract_eval(key: ShapedArray, a: ShapedArray):
 
 
 def _random_gamma_to_jax(key, a):
-    from jax._src.random.core import random_gamma_p as jax_random_gamma_p
     keys = jax.random.wrap_key_data(key, impl="threefry2x32")
     return jax_random_gamma_p.bind(keys, a, log_space=False)
 

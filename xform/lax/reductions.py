@@ -17,9 +17,7 @@ from jax import lax as jlax
 from xform.core.avals import ShapedArray, canonicalize_dtype, float0
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
-from xform.interpreters.batching import (
-    batch_rules, reducer_batcher, shift_axis,
-)
+from xform.interpreters.batching import batch_rules, reducer_batcher, shift_axis
 from xform.interpreters.jvp import Zero, defjvp, defjvp_zero, jvp_flat, jvp_rules, tangent_aval
 from xform.core.ir import Literal
 from xform.interpreters.lowering import to_jax, to_jax_peephole

@@ -21,15 +21,14 @@ from xform.interpreters.jvp import Zero, defjvp, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax._helpers import shape_str
-from xform.lax.elementwise import (
-    add, add_p, div, eq, max_p, min_p, mul, mul_p, select, sub,
-)
+from xform.lax.elementwise import add, add_p, div, eq, max_p, min_p, mul, mul_p, select, sub
 from xform.lax.indexing import (  # noqa: F401  (shared checks and helpers)
     _as_tuple, _bind_checked, _check_batching, _check_dims, _check_disjoint, _check_index_map,
     _check_indices, _default_fill_value, _gather_dnums, _gather_dnums_of_scatter,
     _indices_bdim_ok, _insert, _is_float0, _pair_batching, _scatter_dnums,
     _scatter_dnums_of_gather, _shift_dims, _window_sizes, _zeros, gather, gather_p,
 )
+from xform.lax.shape import broadcast_in_dim, full, full_like, iota, reshape
 
 __all__ = ["scatter", "scatter_add", "scatter_max", "scatter_min", "scatter_mul"]
 
@@ -274,7 +273,6 @@ def _scatter_jvp(primals, tangents, **params):
 
 def _update_ids(updates_shape: Sequence[int], window_dims: Sequence[int]) -> Any:
     """int32 ids 1, 2, ... numbering the updates' windows, broadcast over each window."""
-    from xform.lax.shape import broadcast_in_dim, full, iota, reshape
     scatter_pos = tuple(d for d in range(len(updates_shape)) if d not in window_dims)
     scatter_shape = tuple(updates_shape[d] for d in scatter_pos)
     n = int(np.prod(scatter_shape, dtype=np.int64))
@@ -307,7 +305,6 @@ def _scatter_transpose(ct, operand, indices, updates, *, dimension_numbers,
 
 
 def _full_like(x: Any, value: Any) -> Any:
-    from xform.lax.shape import full_like
     return full_like(x, value)
 
 

@@ -18,15 +18,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax as jlax
 
-from xform.core.avals import (
-    ShapedArray, canonicalize_dtype, float0, is_python_scalar,
-)
+from xform.core.avals import ShapedArray, canonicalize_dtype, float0, is_python_scalar
 from xform.core.errors import ConcretizationTypeError
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
+from xform.interpreters.ad_util import shape_primitives
 from xform.interpreters.batching import (
-    batch_rules, bdim_after_removing, moveaxis, not_mapped,
-    shift_axis,
+    batch_rules, bdim_after_removing, moveaxis, not_mapped, shift_axis,
 )
 from xform.interpreters.jvp import Zero, defjvp_zero, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
@@ -113,7 +111,7 @@ def _zero_scalar(aval: ShapedArray) -> Any:
 
 
 def _sum_all(x: Any) -> Any:
-    from xform.lax.reductions import reduce_sum
+    from xform.lax.reductions import reduce_sum  # cycle: lax/reductions.py imports shape
     ndim = to_aval(x).ndim
     return reduce_sum(x, tuple(range(ndim))) if ndim else x
 
@@ -173,7 +171,7 @@ _jvp_linear_in_first(broadcast_in_dim_p)
 def _broadcast_in_dim_transpose(ct, *, x_aval, shape, broadcast_dimensions):
     # Sum out the dimensions the broadcast created: the new ones, and those broadcast from size
     # 1 (which come back as size 1 by a reshape).
-    from xform.lax.reductions import reduce_sum
+    from xform.lax.reductions import reduce_sum  # cycle: lax/reductions.py imports shape
     dims = broadcast_dimensions
     grown = [i for i, d in enumerate(dims) if x_aval.shape[i] == 1 and shape[d] != 1]
     summed = tuple(sorted(set(range(len(shape))) - set(dims) | {dims[i] for i in grown}))
@@ -201,6 +199,7 @@ def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimension
 
 deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
 batch_rules[broadcast_in_dim_p] = _broadcast_in_dim_batch
+shape_primitives.broadcast_in_dim_p = broadcast_in_dim_p  # the interpreters' zeros bind it
 
 
 # -- reshape --------------------------------------------------------------------------------
@@ -299,6 +298,7 @@ def _transpose_abstract_eval(x: ShapedArray, *, permutation):
 
 abstract_eval[transpose_p] = _transpose_abstract_eval
 to_jax[transpose_p] = lambda x, *, permutation: jlax.transpose(x, permutation)
+shape_primitives.transpose_p = transpose_p  # batching's moveaxis binds it
 _jvp_linear_in_first(transpose_p)
 
 

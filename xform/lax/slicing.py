@@ -16,18 +16,18 @@ from xform.core.avals import (
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
-    batch_rules, broadcast_batch, move_bdim, not_mapped,
-    shift_axis,
+    batch_rules, broadcast_batch, move_bdim, not_mapped, shift_axis,
 )
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear, is_undefined, transpose_rules
 from xform.lax.compiled import compiled
 from xform.lax.elementwise import add, convert_element_type, lt, select, sub
+from xform.lax.indexing import GatherDimensionNumbers, gather
+from xform.lax.scatter import ScatterDimensionNumbers, scatter
 from xform.lax.shape import (
     _aval_of, _axis, _index_zero, _ints, _is_array, _is_zero, _jvp_linear_in_first, _shape,
-    _sum_all, _zero_scalar, _zero_tangent, broadcast_in_dim_p, expand_dims, full,
-    squeeze,
+    _sum_all, _zero_scalar, _zero_tangent, broadcast_in_dim_p, expand_dims, full, squeeze,
 )
 
 __all__ = [
@@ -384,7 +384,6 @@ def _dynamic_slice_batch(axis_size, vals, dims, *, slice_sizes):
     # A start position per example: a gather, with the operand's batch axis (if any) as a
     # batching dimension, so the batch axis stays where it is. "clip" clamps the starts as
     # dynamic_slice does (and keeps the gradient, a scatter-add, clamped the same way).
-    from xform.lax.indexing import GatherDimensionNumbers, gather
     indices = _batched_start_indices(axis_size, idx, idx_dims)
     n = len(slice_sizes)
     if x_bdim is not_mapped:
@@ -469,7 +468,6 @@ def _dynamic_update_slice_batch(axis_size, vals, dims):
         return dynamic_update_slice_p.bind(x, update, *idx), dst
     # A position per example: a scatter with the batch axes of operand and update as batching
     # dimensions (they need not be at the same place). "clip" clamps as dynamic_update_slice.
-    from xform.lax.scatter import ScatterDimensionNumbers, scatter
     if x_bdim is not_mapped:
         x_bdim = 0
         x = broadcast_batch(x, axis_size, 0)

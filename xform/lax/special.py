@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from jax import lax as jlax
+
+from xform.core.trace import to_aval
 
 from xform.interpreters.batching import batch_rules, broadcast_batcher, vectorized_batcher
 from xform.interpreters.jvp import defjvp
 from xform.lax._helpers import REAL_FLOAT, naryop, unop
+from xform.lax.elementwise import _like
 from xform.lax.elementwise import (
     _const, abs, add, div, exp, gt, lgamma, log, log1p, mul, neg, select, sign, sub,
 )
@@ -105,9 +109,6 @@ defjvp(bessel_i0e_p, lambda t, ans, x: mul(t, sub(bessel_i1e(x), mul(sign(x), an
 
 
 def _bessel_i1e_dx(t: Any, ans: Any, x: Any) -> Any:
-    import numpy as np
-    from xform.core.trace import to_aval
-    from xform.lax.elementwise import _like
     eps = _const(x, float(np.finfo(to_aval(x).dtype).eps))
     not_tiny = gt(abs(x), eps)
     full_eps = _like(eps, x)

@@ -6,34 +6,27 @@ behind ``jax.lax.reduce_window``)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax as jlax
-from jax._src.lax import windowed_reductions as _jax_windowed
 
 from xform.core.avals import ShapedArray
+from xform.core.jax_internals import select_and_gather_add, select_and_scatter_add
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
-from xform.interpreters.batching import (
-    batch_rules, move_bdim, not_mapped,
-)
+from xform.interpreters.batching import batch_rules, move_bdim, not_mapped
 from xform.interpreters.jvp import Zero, defjvp, deflinear_jvp
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import ANY, NUMBER, check_dtype, shape_str
+from xform.lax._window_args import _dilate, _int_tuple, _pairs, _vjp_lhs_padding, padtype_to_pads
 from xform.lax.shape import _jvp_linear_in_first
-from xform.lax.slicing import pad as _pad
-from xform.lax.slicing import slice as _slice
-
-from xform.lax._window_args import (
-    _vjp_lhs_padding,
-    _dilate, _int_tuple, _pairs, padtype_to_pads,
-)
+from xform.lax.slicing import pad as _pad, slice as _slice
 
 __all__ = ["reduce_window"]
 
@@ -83,12 +76,33 @@ def _reduce_window_primitive(name: str, accepted: Sequence[str], jax_fn) -> Prim
     return p
 
 
-reduce_window_sum_p = _reduce_window_primitive("reduce_window_sum", NUMBER,
-                                               _jax_windowed._reduce_window_sum)
-reduce_window_max_p = _reduce_window_primitive("reduce_window_max", ANY,
-                                               _jax_windowed._reduce_window_max)
-reduce_window_min_p = _reduce_window_primitive("reduce_window_min", ANY,
-                                               _jax_windowed._reduce_window_min)
+def _monoid_reduce_window(op: Callable, identity: Callable) -> Callable:
+    """The ``to_jax`` rule of a windowed sum/max/min: public ``jax.lax.reduce_window`` with
+    ``op`` and its identity, which binds JAX's own reduce_window_sum/max/min primitive."""
+    def fn(x, *, window_dimensions, window_strides, padding, base_dilation, window_dilation):
+        return jlax.reduce_window(x, identity(jnp.result_type(x)), op, window_dimensions,
+                                  window_strides, padding, base_dilation, window_dilation)
+    return fn
+
+
+def _max_identity(dtype) -> np.ndarray:
+    if np.issubdtype(dtype, np.inexact):
+        return np.array(-np.inf, dtype)
+    return np.array(np.iinfo(dtype).min if np.issubdtype(dtype, np.integer) else False, dtype)
+
+
+def _min_identity(dtype) -> np.ndarray:
+    if np.issubdtype(dtype, np.inexact):
+        return np.array(np.inf, dtype)
+    return np.array(np.iinfo(dtype).max if np.issubdtype(dtype, np.integer) else True, dtype)
+
+
+reduce_window_sum_p = _reduce_window_primitive(
+    "reduce_window_sum", NUMBER, _monoid_reduce_window(jlax.add, lambda d: np.zeros((), d)))
+reduce_window_max_p = _reduce_window_primitive(
+    "reduce_window_max", ANY, _monoid_reduce_window(jlax.max, _max_identity))
+reduce_window_min_p = _reduce_window_primitive(
+    "reduce_window_min", ANY, _monoid_reduce_window(jlax.min, _min_identity))
 
 
 # -- the windowed reductions' rules ---------------------------------------------------------
@@ -185,7 +199,7 @@ def _select_and_scatter_add_abstract_eval(source: ShapedArray, operand: ShapedAr
 def _select_and_scatter_add_to_jax(source, operand, *, select_prim, window_dimensions,
                                    window_strides, padding):
     select = _JAX_SELECT[select_prim]
-    general = functools.partial(_jax_windowed._select_and_scatter_add, select_prim=select,
+    general = functools.partial(select_and_scatter_add, select_prim=select,
                                 window_dimensions=window_dimensions,
                                 window_strides=window_strides, padding=padding)
     size = int(np.prod(window_dimensions))
@@ -281,7 +295,7 @@ def _select_and_gather_add_abstract_eval(tangents: ShapedArray, operand: ShapedA
 
 def _select_and_gather_add_to_jax(tangents, operand, *, select_prim, window_dimensions,
                                   window_strides, padding, base_dilation, window_dilation):
-    return _jax_windowed._select_and_gather_add(
+    return select_and_gather_add(
         tangents, operand, _JAX_SELECT[select_prim], window_dimensions, window_strides,
         padding, base_dilation, window_dilation)
 

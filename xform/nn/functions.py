@@ -19,11 +19,10 @@ import numpy as np
 
 import xform.numpy as xnp
 from xform import lax
-from xform.lax.custom import custom_jvp
 from xform.core.avals import is_inexact, result_type
 from xform.core.trace import to_aval
-from xform.scipy.special import _masked_max, _masked_sum
-from xform.scipy.special import logsumexp as logsumexp
+from xform.lax.custom import custom_jvp
+from xform.scipy.special import _masked_max, _masked_sum, logsumexp as logsumexp
 
 __all__ = ["celu", "elu", "gelu", "glu", "hard_sigmoid", "leaky_relu", "log_sigmoid",
            "log_softmax", "logsumexp", "one_hot", "relu", "relu6", "selu", "sigmoid", "silu",

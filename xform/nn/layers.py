@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 
 import xform.numpy as xnp
-from xform import lax, random
+from xform import lax
+from xform import random
 from xform.nn._module import Module, static_field
+from xform.nn.functions import relu
 
 __all__ = ["Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Dropout", "LayerNorm", "Embedding",
            "Sequential", "Lambda", "MLP", "Identity"]
@@ -312,7 +314,6 @@ class MLP(Module):
     def __init__(self, in_size: int, out_size: int, width_size: int, depth: int,
                  activation: Callable | None = None, final_activation: Callable = _identity, *,
                  use_bias: bool = True, dtype: Any = None, key: Any) -> None:
-        from xform.nn.functions import relu
         keys = random.split(key, depth + 1)
         sizes = [in_size] + [width_size] * depth + [out_size]
         self.layers = tuple(Linear(i, o, use_bias=use_bias, dtype=dtype, key=k)

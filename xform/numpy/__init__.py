@@ -11,6 +11,7 @@ from jax import Array as _JaxArray
 
 from xform.core.trace import Tracer as _Tracer
 from xform.numpy import _array_methods
+from xform.numpy import linalg as linalg
 from xform.numpy._creation import (
     arange as arange, array as array, asarray as asarray, empty as empty,
     empty_like as empty_like, eye as eye, full as full, full_like as full_like,
@@ -164,4 +165,3 @@ class ndarray(metaclass=_ArrayMeta):
 
 _array_methods.install(_Tracer)
 _array_methods.install_on_jax_arrays()
-from xform.numpy import linalg as linalg  # noqa: E402

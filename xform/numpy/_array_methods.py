@@ -265,13 +265,9 @@ class _ConcreteIndexUpdateHelper:
 
 
 def _jax_array_type() -> type:
-    """JAX's concrete array class, whose methods ``install_on_jax_arrays`` wraps. The one place
-    this module names a JAX internal; any array's type is the same class."""
-    try:
-        from jax._src.array import ArrayImpl
-        return ArrayImpl
-    except ImportError:  # pragma: no cover - a JAX that moved it
-        return type(jax.numpy.zeros(()))
+    """JAX's concrete array class (``ArrayImpl``, not exported), whose methods
+    ``install_on_jax_arrays`` wraps: every concrete array's type is that one class."""
+    return type(jax.numpy.zeros(()))
 
 
 def install_on_jax_arrays() -> None:

@@ -12,7 +12,9 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
+from xform import lax
 from xform.core.avals import canonicalize_dtype, dtype_of_scalar, is_python_scalar, result_type
+from xform.core.jax_internals import convert_element_type
 from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
 from xform.numpy._promote import broadcast_to_shape, convert, is_array_like
@@ -24,9 +26,8 @@ def _weak_constant(val: Any, dtype: np.dtype) -> jax.Array:
     """A concrete weakly typed 0-d jax.Array (not a traced value, whatever the trace)."""
     fn = _weak_const_cache.get(dtype)
     if fn is None:
-        from jax._src.lax.lax import _convert_element_type
         fn = _weak_const_cache[dtype] = jax.jit(
-            lambda v: _convert_element_type(v, dtype, weak_type=True))
+            lambda v: convert_element_type(v, dtype, weak_type=True))
     return fn(val)
 
 
@@ -69,7 +70,7 @@ def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None =
     if isinstance(object, Tracer) or isinstance(object, jax.Array):
         out = object if dtype is None else convert(object, dtype)
     elif isinstance(object, (list, tuple)) and _has_tracer(object):
-        from xform.numpy._shape import stack
+        from xform.numpy._shape import stack  # cycle: numpy/_shape.py imports _creation (asarray)
         out = stack([array(o) for o in object])
         if dtype is not None:
             out = convert(out, dtype)
@@ -88,13 +89,8 @@ def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None =
         out = jax.device_put(np.asarray(arr, dtype=target))
     if ndmin > to_aval(out).ndim:
         shape = to_aval(out).shape
-        out = reshape_const(out, (1,) * (ndmin - len(shape)) + shape)
+        out = lax.reshape(out, (1,) * (ndmin - len(shape)) + shape)
     return out
-
-
-def reshape_const(x: Any, shape: tuple) -> Any:
-    from xform.numpy._shape import reshape
-    return reshape(x, shape)
 
 
 def asarray(a: Any, dtype: Any = None, order: str | None = None, *,
@@ -116,7 +112,6 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
         fill = convert(fill_value, dtype)
     if not shape and not isinstance(fill, Tracer) and not isinstance(fill, jax.Array):
         fill = jax.device_put(np.asarray(fill, dtype=to_aval(fill).dtype))
-    from xform import lax
     return lax.broadcast_in_dim(fill, shape, ()) if shape else fill
 
 
@@ -162,7 +157,6 @@ def empty_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
 
 
 def _iota(dtype: Any, shape: Sequence[int], dimension: int) -> Any:
-    from xform import lax
     dtype = canonicalize_dtype(dtype)
     if hasattr(lax, "broadcasted_iota"):
         return lax.broadcasted_iota(dtype, tuple(shape), dimension)
@@ -200,7 +194,7 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
-    from xform.numpy import _ufuncs as uf
+    from xform.numpy import _ufuncs as uf  # cycle: numpy/_ufuncs.py imports _creation
     comp = result_type(start, stop, float)
     out_dtype = canonicalize_dtype(comp if dtype is None else dtype)
     start = convert(start, comp)
@@ -210,7 +204,6 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     axis = axis + len(bshape) + 1 if axis < 0 else axis
     out_shape = bshape[:axis] + (num,) + bshape[axis:]
     dims = tuple(d for d in range(len(out_shape)) if d != axis)
-    from xform import lax
     s = lax.broadcast_in_dim(start, out_shape, dims) if out_shape != bshape else start
     e = lax.broadcast_in_dim(stop, out_shape, dims) if out_shape != bshape else stop
     div = (num - 1) if endpoint else num

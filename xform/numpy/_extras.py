@@ -13,14 +13,24 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from xform import lax
+from xform.core.avals import canonicalize_dtype
+from xform.core.errors import ConcretizationTypeError
 from xform.core.trace import Tracer, to_aval
+from xform.lax.batched import batched_call
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
-from xform.numpy._creation import _iota, asarray
+from xform.numpy._creation import _iota, asarray, ones
+from xform.numpy._dtypes import default_float
 from xform.numpy._eager import eager_jit
+from xform.numpy._indexing import scatter_update, take
+from xform.numpy._linalg_ops import matmul
+from xform.numpy._manip import atleast_1d, diff, flip, tile
 from xform.numpy._promote import (
-    check_arraylike, convert, promote_dtypes, promote_to_inexact,
+    broadcast_shapes as bs, check_arraylike, convert, promote_dtypes, promote_to_inexact,
 )
+from xform.numpy._reductions import cumsum, sum as sum_
+from xform.numpy._setops import _masked_unique, _sorted_mask, isin
+from xform.numpy._sorting import searchsorted
 
 
 def _shape(x: Any) -> tuple:
@@ -28,7 +38,6 @@ def _shape(x: Any) -> tuple:
 
 
 def _default_int() -> np.dtype:
-    from xform.core.avals import canonicalize_dtype
     return canonicalize_dtype(np.int64)
 
 
@@ -50,7 +59,6 @@ def copy(a: Any, order: str | None = None) -> Any:
 
 def broadcast_shapes(*shapes: Sequence[int]) -> tuple:
     """The shape numpy's broadcasting gives ``shapes``."""
-    from xform.numpy._promote import broadcast_shapes as bs
     return bs("broadcast_shapes", *[(s,) if isinstance(s, int) else tuple(s) for s in shapes])
 
 
@@ -108,20 +116,17 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, precision: Any = None,
     if np.issubdtype(to_aval(x1).dtype, np.complexfloating):
         x1 = uf.conj(x1)
     prod = uf.multiply(sh.moveaxis(x1, axis, -1), sh.moveaxis(x2, axis, -1))
-    from xform.numpy._reductions import sum as sum_
     return sum_(prod, axis=-1, dtype=preferred_element_type)
 
 
 def matvec(x1: Any, x2: Any, /) -> Any:
     """Matrix-vector products over broadcast batch axes: ``x1 @ x2[..., None]``."""
-    from xform.numpy._linalg_ops import matmul
     x2 = asarray(x2)
     return sh.squeeze(matmul(x1, sh.expand_dims(x2, -1)), -1)
 
 
 def vecmat(x1: Any, x2: Any, /) -> Any:
     """Vector-matrix products over broadcast batch axes: ``conj(x1)[..., None, :] @ x2``."""
-    from xform.numpy._linalg_ops import matmul
     x1 = asarray(x1)
     if np.issubdtype(to_aval(x1).dtype, np.complexfloating):
         x1 = uf.conj(x1)
@@ -130,7 +135,6 @@ def vecmat(x1: Any, x2: Any, /) -> Any:
 
 def _concrete_for_raise(name: str, x: Any) -> np.ndarray:
     """The value of ``x``, needed to check it for ``mode='raise'``; JAX's error when traced."""
-    from xform.core.errors import ConcretizationTypeError
     if isinstance(x, Tracer):
         try:
             x = x.concrete_value(f"{name} (mode='raise')")
@@ -218,7 +222,6 @@ def _static_index_list(name: str, obj: Any, n: int) -> np.ndarray:
 def delete(arr: Any, obj: Any, axis: int | None = None, *,
            assume_unique_indices: bool = False) -> Any:
     """``arr`` without the entries at ``obj`` (static indices or slice) along ``axis``."""
-    from xform.numpy._indexing import take
     arr = asarray(arr)
     if axis is None:
         arr, axis = sh.ravel(arr), 0
@@ -258,7 +261,6 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     # the inserted entries first, so a stable sort puts each before the entry it precedes
     order = np.argsort(np.concatenate([where, np.arange(n)]), kind="stable")
     joined = sh.concatenate([values, arr], axis=axis)
-    from xform.numpy._indexing import take
     return take(joined, order.astype(np.int32), axis=axis)
 
 
@@ -271,13 +273,11 @@ def resize(a: Any, new_shape: Any) -> Any:
     if n == 0 or total == 0:
         return lax.full(new_shape, 0, to_aval(a).dtype)
     reps = -(-total // n)
-    from xform.numpy._manip import tile
     return sh.reshape(lax.slice(tile(a, reps), (0,), (total,)), new_shape)
 
 
 def block(arrays: Any) -> Any:
     """Assemble an array from nested lists of blocks, as ``jax.numpy.block``."""
-    from xform.numpy._manip import atleast_1d
 
     def depth(x: Any) -> int:
         return 1 + depth(x[0]) if isinstance(x, list) and x else (1 if isinstance(x, list)
@@ -337,7 +337,6 @@ def choose(a: Any, choices: Any, out: None = None, mode: str = "raise") -> Any:
 def put(a: Any, ind: Any, v: Any, mode: str | None = None, *, inplace: bool = True) -> Any:
     """``a`` with the flat positions ``ind`` set to ``v`` (repeated as needed); needs
     ``inplace=False``, as ``jax.numpy.put``."""
-    from xform.numpy._indexing import scatter_update
     if inplace:
         raise ValueError("jax.numpy.put cannot modify arrays in-place, because JAX arrays are "
                          "immutable. Pass inplace=False to instead return an updated array.")
@@ -350,7 +349,6 @@ def put(a: Any, ind: Any, v: Any, mode: str | None = None, *, inplace: bool = Tr
     if n_ind == 0 or n_v == 0:
         return a
     if n_v != n_ind:
-        from xform.numpy._manip import tile
         v = lax.slice(tile(v, -(-n_ind // n_v)), (0,), (n_ind,))
     size = _shape(flat)[0]
     if mode == "wrap":
@@ -389,8 +387,6 @@ def polyval(p: Any, x: Any, *, unroll: int = 16) -> Any:
 @eager_jit(static_argnames=("axis",))
 def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
     """Integral of ``y`` by the trapezoidal rule along ``axis``."""
-    from xform.numpy._manip import diff
-    from xform.numpy._reductions import sum as sum_
     (y,) = promote_to_inexact(asarray(y))
     y = sh.moveaxis(y, axis, -1)
     n = _shape(y)[-1]
@@ -448,8 +444,6 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int | None = N
 def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
            period: Any = None) -> Any:
     """Piecewise-linear interpolation of ``(xp, fp)`` at ``x``, as ``jax.numpy.interp``."""
-    from xform.numpy._indexing import take
-    from xform.numpy._sorting import searchsorted
     if period is not None:
         raise NotImplementedError("interp: the 'period' argument is not implemented")
     x, xp, fp = asarray(x), asarray(xp), asarray(fp)
@@ -476,8 +470,6 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
 @eager_jit(static_argnames=("axis",))
 def unwrap(p: Any, discont: Any = None, axis: int = -1, period: Any = 2 * np.pi) -> Any:
     """``p`` with jumps larger than ``discont`` along ``axis`` undone modulo ``period``."""
-    from xform.numpy._manip import diff
-    from xform.numpy._reductions import cumsum
     (p,) = promote_to_inexact(asarray(p))
     dt = to_aval(p).dtype
     period = convert(period, dt)
@@ -498,7 +490,6 @@ def unwrap(p: Any, discont: Any = None, axis: int = -1, period: Any = 2 * np.pi)
 
 # -- convolution ---------------------------------------------------------------------------------
 def _conv(name: str, a: Any, v: Any, mode: str, pet: Any) -> Any:
-    from xform.numpy._manip import flip
     a, v = asarray(a), asarray(v)
     if to_aval(a).ndim != 1 or to_aval(v).ndim != 1:
         raise ValueError(f"{name}() only support 1-dimensional inputs.")
@@ -541,11 +532,9 @@ def correlate(a: Any, v: Any, mode: str = "valid", *, precision: Any = None,
 
 # -- window functions ---------------------------------------------------------------------------
 def _window(M: int, fn: Callable[[Any, int], Any]) -> Any:
-    from xform.numpy._creation import ones
     M = operator.index(M)
     if M <= 1:
         return ones((max(M, 0),))
-    from xform.numpy._dtypes import default_float
     return fn(_iota(default_float(), (M,), 0), M)
 
 
@@ -582,17 +571,23 @@ def bartlett(M: int) -> Any:
 
 # -- functional helpers ---------------------------------------------------------------------------
 def apply_along_axis(func1d: Callable, axis: int, arr: Any, *args: Any, **kwargs: Any) -> Any:
-    """``func1d`` applied to the 1-D slices along ``axis`` (by ``vmap`` over the others)."""
-    from xform import vmap
+    """``func1d`` applied to the 1-D slices along ``axis`` (batched over the others, as by
+    ``vmap``)."""
     arr = asarray(arr)
     nd = to_aval(arr).ndim
     axis = sh.canonicalize_axis(axis, nd)
     fn = lambda x: func1d(x, *args, **kwargs)  # noqa: E731
     for _ in range(1, nd - axis):
-        fn = vmap(fn, in_axes=-1, out_axes=-1)
+        fn = _batched(fn, -1)
     for _ in range(axis):
-        fn = vmap(fn, in_axes=0, out_axes=0)
+        fn = _batched(fn, 0)
     return fn(arr)
+
+
+def _batched(fn: Callable, axis: int) -> Callable:
+    """``vmap(fn, in_axes=axis, out_axes=axis)`` from the batching interpreter (the libraries
+    sit below xform.vmap)."""
+    return lambda x: batched_call(fn, [x], [axis], axis, description="apply_along_axis")
 
 
 def apply_over_axes(func: Callable, a: Any, axes: Sequence[int]) -> Any:
@@ -610,7 +605,6 @@ def apply_over_axes(func: Callable, a: Any, axes: Sequence[int]) -> Any:
 
 def fromfunction(function: Callable, shape: Any, *, dtype: Any = float, **kwargs: Any) -> Any:
     """``function(*coordinate_arrays)`` over a grid of ``shape``."""
-    from xform.core.avals import canonicalize_dtype
     shape = tuple(operator.index(d) for d in shape)
     dt = canonicalize_dtype(dtype)
     coords = [_iota(dt, shape, i) for i in range(len(shape))]
@@ -620,7 +614,6 @@ def fromfunction(function: Callable, shape: Any, *, dtype: Any = float, **kwargs
 def setxor1d(ar1: Any, ar2: Any, assume_unique: bool = False, *, size: int | None = None,
              fill_value: Any = None) -> Any:
     """Sorted values in exactly one of the arrays, as ``jax.numpy.setxor1d``."""
-    from xform.numpy._setops import _masked_unique, _sorted_mask, isin
     ar1, ar2 = promote_dtypes(sh.ravel(asarray(ar1)), sh.ravel(asarray(ar2)))
     aux, mask, _ = _sorted_mask(sh.concatenate([ar1, ar2], 0), True)
     keep = lax.bitwise_and(mask, lax.bitwise_xor(isin(aux, ar1), isin(aux, ar2)))

@@ -22,15 +22,14 @@ import jax
 import numpy as np
 from jax.lax import GatherDimensionNumbers, GatherScatterMode, ScatterDimensionNumbers
 
-from xform.core.avals import is_python_scalar
+from xform import lax
+from xform.core.avals import is_python_scalar, result_type
 from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
+from xform.numpy._creation import _iota as iota, asarray, ones_like
 from xform.numpy._promote import convert
-
-
-def _lax():
-    from xform import lax
-    return lax
+from xform.numpy._shape import broadcast_to, canonicalize_axis, ravel
+from xform.numpy._ufuncs import divide, negative, power
 
 
 class NonConcreteBooleanIndexError(IndexError):
@@ -201,7 +200,6 @@ def _is_static_index(entries: list) -> bool:
 
 # -- the static path: slice / rev / dynamic_slice / squeeze ---------------------------------
 def _static_take(x: Any, entries: list) -> Any:
-    lax = _lax()
     shape = to_aval(x).shape
     starts, limits, strides, rev_dims, int_dims, dyn = [], [], [], [], [], {}
     d = 0
@@ -268,7 +266,7 @@ def _insert_new_axes(x: Any, entries: list) -> Any:
             dims.append(len(out_shape))
             out_shape.append(cur[pos])
             pos += 1
-    return _lax().broadcast_in_dim(x, tuple(out_shape), tuple(dims))
+    return lax.broadcast_in_dim(x, tuple(out_shape), tuple(dims))
 
 
 # -- the general plan: gather / scatter ------------------------------------------------------
@@ -279,7 +277,6 @@ class _Plan(NamedTuple):
 
 
 def _plan(shape: tuple, entries: list, check_bounds: bool = True) -> _Plan:
-    from xform.numpy._shape import broadcast_to
     adv, slices = [], []
     adv_positions = []  # positions in entries (for contiguity)
     d = 0
@@ -322,13 +319,11 @@ def _plan(shape: tuple, entries: list, check_bounds: bool = True) -> _Plan:
 
 
 def _iota(shape: tuple, axis: int) -> Any:
-    from xform.numpy._creation import _iota as iota
     return iota(_INDEX_DTYPE, shape, axis)
 
 
 def _plan_indices(plan: _Plan, axes: list, for_scatter: bool) -> tuple:
     """(indices array, index_map, inserted dims, window positions) for ``axes`` (no "new")."""
-    lax = _lax()
     batch_pos = [p for p, a in enumerate(axes) if a.kind != "window"]
     ishape = tuple(axes[p].size for p in batch_pos)
     comps, index_map = [], []
@@ -375,7 +370,6 @@ def rewriting_take(arr: Any, idx: Any, *, indices_are_sorted: bool = False,
                    unique_indices: bool = False, mode: Any = None,
                    fill_value: Any = None) -> Any:
     """``arr[idx]`` with numpy's semantics, lowered as JAX lowers it."""
-    from xform.numpy._creation import asarray
     if is_python_scalar(arr):
         arr = asarray(arr)
     shape = to_aval(arr).shape
@@ -394,14 +388,14 @@ def rewriting_take(arr: Any, idx: Any, *, indices_are_sorted: bool = False,
                 sizes[a.dim] = a.size
         dnums = GatherDimensionNumbers(offset_dims=windows, collapsed_slice_dims=inserted,
                                        start_index_map=index_map)
-        out = _lax().gather(arr, indices, dnums, tuple(sizes),
+        out = lax.gather(arr, indices, dnums, tuple(sizes),
                             indices_are_sorted=indices_are_sorted,
                             unique_indices=unique_indices,
                             mode=GatherScatterMode.PROMISE_IN_BOUNDS if mode is None else mode,
                             fill_value=fill_value)
     if len(real_axes) != len(plan.axes):
         dims = tuple(p for p, a in enumerate(plan.axes) if a.kind != "new")
-        out = _lax().broadcast_in_dim(out, tuple(a.size for a in plan.axes), dims)
+        out = lax.broadcast_in_dim(out, tuple(a.size for a in plan.axes), dims)
     return out
 
 
@@ -409,8 +403,6 @@ def scatter_update(arr: Any, idx: Any, values: Any, scatter_fn: Any, *,
                    indices_are_sorted: bool = False, unique_indices: bool = False,
                    mode: Any = None) -> Any:
     """``arr`` with ``values`` combined in at ``arr[idx]`` by ``scatter_fn`` (functional)."""
-    from xform.numpy._creation import asarray
-    from xform.numpy._shape import broadcast_to
     arr = asarray(arr)
     aval = to_aval(arr)
     shape = aval.shape
@@ -423,7 +415,6 @@ def scatter_update(arr: Any, idx: Any, values: Any, scatter_fn: Any, *,
     if 0 in out_shape:  # nothing is updated, whatever the values (as JAX: no broadcast check)
         return arr
     if _is_array(values) or is_python_scalar(values):
-        from xform.core.avals import result_type
         if result_type(aval.dtype, values) != aval.dtype:
             warnings.warn(
                 f"scatter inputs have incompatible types: cannot safely cast value from "
@@ -437,7 +428,7 @@ def scatter_update(arr: Any, idx: Any, values: Any, scatter_fn: Any, *,
     values = broadcast_to(values, out_shape)
     real_axes = [a for a in plan.axes if a.kind != "new"]
     if len(real_axes) != len(plan.axes):
-        values = _lax().reshape(values, tuple(a.size for a in real_axes))
+        values = lax.reshape(values, tuple(a.size for a in real_axes))
     if not shape:
         return _scalar_update(arr, values, scatter_fn)
     indices, index_map, inserted, windows = _plan_indices(plan, real_axes, True)
@@ -449,7 +440,6 @@ def scatter_update(arr: Any, idx: Any, values: Any, scatter_fn: Any, *,
 
 
 def _scalar_update(arr: Any, values: Any, scatter_fn: Any) -> Any:
-    lax = _lax()
     combine = {lax.scatter: lambda a, v: v, lax.scatter_add: lax_ew.add,
                lax.scatter_mul: lax_ew.mul, lax.scatter_min: lax_ew.min,
                lax.scatter_max: lax_ew.max}[scatter_fn]
@@ -475,7 +465,7 @@ class _IndexUpdateRef:
                               unique_indices=unique_indices, mode=mode, fill_value=fill_value)
 
     def _scatter(self, values: Any, fn_name: str, **kw: Any) -> Any:
-        return scatter_update(self.array, self.index, values, getattr(_lax(), fn_name), **kw)
+        return scatter_update(self.array, self.index, values, getattr(lax, fn_name), **kw)
 
     def set(self, values: Any, *, indices_are_sorted: bool = False,
             unique_indices: bool = False, mode: Any = None) -> Any:
@@ -492,7 +482,6 @@ class _IndexUpdateRef:
     def subtract(self, values: Any, *, indices_are_sorted: bool = False,
                  unique_indices: bool = False, mode: Any = None) -> Any:
         """``x[idx] -= values``."""
-        from xform.numpy._ufuncs import negative
         return self.add(negative(values), indices_are_sorted=indices_are_sorted,
                         unique_indices=unique_indices, mode=mode)
 
@@ -519,14 +508,12 @@ class _IndexUpdateRef:
     def _scattered_factor(self, values: Any, **kw: Any) -> Any:
         """Ones with ``values`` multiplied in at the index: a repeated index multiplies
         twice, as JAX's ``divide`` and ``power`` do."""
-        from xform.numpy._creation import ones_like
-        return scatter_update(ones_like(self.array), self.index, values, _lax().scatter_mul,
+        return scatter_update(ones_like(self.array), self.index, values, lax.scatter_mul,
                               **kw)
 
     def divide(self, values: Any, *, indices_are_sorted: bool = False,
                unique_indices: bool = False, mode: Any = None) -> Any:
         """``x[idx] /= values`` (as JAX: ``x`` divided by the values scattered into ones)."""
-        from xform.numpy._ufuncs import divide
         return divide(self.array, self._scattered_factor(
             values, indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
             mode=mode))
@@ -535,7 +522,6 @@ class _IndexUpdateRef:
               unique_indices: bool = False, mode: Any = None) -> Any:
         """``x[idx] **= values`` (as JAX: ``x`` to the power of the values scattered into
         ones)."""
-        from xform.numpy._ufuncs import power
         return power(self.array, self._scattered_factor(
             values, indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
             mode=mode))
@@ -562,8 +548,6 @@ def take(a: Any, indices: Any, axis: int | None = None, out: None = None, mode: 
          fill_value: Any = None) -> Any:
     """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array by default),
     as ``jax.numpy.take``; out-of-bounds indices give ``fill_value`` (NaN for floats)."""
-    from xform.numpy._creation import asarray
-    from xform.numpy._shape import canonicalize_axis, ravel
     a = asarray(a)
     indices = asarray(indices)
     if not np.issubdtype(to_aval(indices).dtype, np.integer):
@@ -574,12 +558,12 @@ def take(a: Any, indices: Any, axis: int | None = None, out: None = None, mode: 
     axis = canonicalize_axis(axis, len(shape))
     idx = _normalize_index_array(indices, shape[axis])
     ishape = to_aval(idx).shape
-    idx = _lax().broadcast_in_dim(idx, ishape + (1,), tuple(range(len(ishape))))
+    idx = lax.broadcast_in_dim(idx, ishape + (1,), tuple(range(len(ishape))))
     offset = tuple(range(axis)) + tuple(range(axis + len(ishape), len(shape) - 1 + len(ishape)))
     dnums = GatherDimensionNumbers(offset_dims=offset, collapsed_slice_dims=(axis,),
                                    start_index_map=(axis,))
     sizes = tuple(1 if d == axis else n for d, n in enumerate(shape))
-    return _lax().gather(a, idx, dnums, sizes, unique_indices=unique_indices,
+    return lax.gather(a, idx, dnums, sizes, unique_indices=unique_indices,
                          indices_are_sorted=indices_are_sorted,
                          mode="fill" if mode is None else mode, fill_value=fill_value)
 
@@ -588,8 +572,6 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None, mode: Any = None,
                     fill_value: Any = None) -> Any:
     """``arr`` indexed by ``indices`` along ``axis``, matching positions elsewhere, as
     ``jax.numpy.take_along_axis``."""
-    from xform.numpy._creation import asarray
-    from xform.numpy._shape import canonicalize_axis, ravel
     arr = asarray(arr)
     indices = asarray(indices)
     if axis is None:
@@ -610,7 +592,6 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None, mode: Any = None,
                 raise ValueError(f"take_along_axis: indices shape {ishape} and arr shape "
                                  f"{ashape} are not broadcast-compatible at axis {d}") from None
     out_shape = tuple(out_shape)
-    from xform.numpy._shape import broadcast_to
     idx = broadcast_to(_normalize_index_array(indices, ashape[axis]), out_shape)
     cols, index_map = [], []
     for d, n in enumerate(ashape):
@@ -620,13 +601,13 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None, mode: Any = None,
             continue
         else:
             c = _iota(out_shape, d)
-        cols.append(_lax().broadcast_in_dim(c, out_shape + (1,), tuple(range(len(out_shape)))))
+        cols.append(lax.broadcast_in_dim(c, out_shape + (1,), tuple(range(len(out_shape)))))
         index_map.append(d)
-    gidx = cols[0] if len(cols) == 1 else _lax().concatenate(cols, len(out_shape))
+    gidx = cols[0] if len(cols) == 1 else lax.concatenate(cols, len(out_shape))
     dnums = GatherDimensionNumbers(offset_dims=(),
                                    collapsed_slice_dims=tuple(range(len(ashape))),
                                    start_index_map=tuple(index_map))
     sizes = (1,) * len(ashape)
-    out = _lax().gather(arr, gidx, dnums, sizes, mode="fill" if mode is None else mode,
+    out = lax.gather(arr, gidx, dnums, sizes, mode="fill" if mode is None else mode,
                         fill_value=fill_value)
     return out

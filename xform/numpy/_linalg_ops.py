@@ -10,20 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import opt_einsum
 
+from xform import lax
 from xform.core.avals import result_type
 from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
+from xform.numpy._creation import _iota, array
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
-
-
-def _lax():
-    from xform import lax
-    return lax
+from xform.numpy._shape import broadcast_to, ravel, transpose
+from xform.numpy._ufuncs import conj, multiply, where
 
 
 def _as_array(a: Any) -> Any:
-    from xform.numpy._creation import array
     return a if hasattr(a, "shape") else array(a)
 
 
@@ -33,7 +32,7 @@ def _dot_general(a: Any, b: Any, dims: tuple, preferred_element_type: Any = None
     pet = preferred_element_type
     if pet is None:
         pet = to_aval(a).dtype
-    return _lax().dot_general(a, b, dims, preferred_element_type=np.dtype(pet))
+    return lax.dot_general(a, b, dims, preferred_element_type=np.dtype(pet))
 
 
 def _promote(name: str, a: Any, b: Any) -> tuple:
@@ -63,8 +62,6 @@ def _check_contract(name: str, ashape: tuple, ai: int, bshape: tuple, bi: int) -
 
 def vdot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
     """Inner product of the flattened arrays, conjugating ``a``, as ``jax.numpy.vdot``."""
-    from xform.numpy._shape import ravel
-    from xform.numpy._ufuncs import conj
     a, b = _promote("vdot", a, b)
     if np.issubdtype(to_aval(a).dtype, np.complexfloating):
         a = conj(a)
@@ -75,7 +72,6 @@ def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any
     """Matrix product with broadcast batch dimensions, as ``jax.numpy.matmul`` (``a @ b``).
 
     Vectors are contracted directly (``W @ v`` is one ``dot_general``, as in JAX)."""
-    from xform.numpy._shape import broadcast_to
     a, b = _promote("matmul", a, b)
     ashape, bshape = to_aval(a).shape, to_aval(b).shape
     if not ashape or not bshape:
@@ -101,7 +97,7 @@ def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any
     if b_batch and len(ashape) > 1:
         # dot_general put a's row axis first; matmul wants b's batch axes first
         nb = len(b_batch)
-        out = _lax().transpose(out, tuple(range(1, nb + 1)) + (0, nb + 1))
+        out = lax.transpose(out, tuple(range(1, nb + 1)) + (0, nb + 1))
     return out
 
 
@@ -132,11 +128,9 @@ def inner(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any 
 
 def outer(a: Any, b: Any, out: None = None) -> Any:
     """Outer product of the flattened arrays, as ``jax.numpy.outer``."""
-    from xform.numpy._shape import ravel
-    from xform.numpy._ufuncs import multiply
     a, b = ravel(_as_array(a)), ravel(_as_array(b))
     n, m = to_aval(a).shape[0], to_aval(b).shape[0]
-    return multiply(_lax().broadcast_in_dim(a, (n, m), (0,)), b)
+    return multiply(lax.broadcast_in_dim(a, (n, m), (0,)), b)
 
 
 # -- einsum ---------------------------------------------------------------------------------
@@ -144,7 +138,7 @@ def _sum_axes(x: Any, names: str, drop: set) -> tuple:
     axes = tuple(i for i, c in enumerate(names) if c in drop)
     if not axes:
         return x, names
-    x = _lax().reduce_sum(x, axes)
+    x = lax.reduce_sum(x, axes)
     return x, "".join(c for c in names if c not in drop)
 
 
@@ -155,17 +149,14 @@ def _diagonals(x: Any, names: str) -> tuple:
         p = names.index(c)
         q = names.index(c, p + 1)
         shape = to_aval(x).shape
-        from xform.numpy._creation import _iota
         mask = lax_ew.eq(_iota(np.int32, shape, p), _iota(np.int32, shape, q))
-        from xform.numpy._ufuncs import where
         x = where(mask, x, convert(0, to_aval(x).dtype, True))
-        x = _lax().reduce_sum(x, (q,))
+        x = lax.reduce_sum(x, (q,))
         names = names[:q] + names[q + 1:]
     return x, names
 
 
 def _transpose_to(x: Any, names: str, target: str) -> Any:
-    from xform.numpy._shape import transpose
     if names == target:
         return x
     return transpose(x, [names.index(c) for c in target])
@@ -203,7 +194,6 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
     >>> xnp.einsum("ij,jk->ik", xnp.ones((2, 3)), xnp.ones((3, 4))).shape
     (2, 4)
     """
-    import opt_einsum
     if not isinstance(subscripts, str):
         raise NotImplementedError("einsum: only the string form of subscripts is supported")
     check_arraylike("einsum", *operands)

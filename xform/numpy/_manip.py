@@ -15,11 +15,16 @@ import jax
 import numpy as np
 
 from xform import lax
+from xform.core.errors import ConcretizationTypeError
 from xform.core.trace import Tracer, to_aval
 from xform.numpy import _shape as sh
 from xform.numpy._creation import asarray
 from xform.numpy._eager import eager_jit
+from xform.numpy._indexing import take
 from xform.numpy._promote import check_arraylike, convert
+from xform.numpy._reductions import cumsum
+from xform.numpy._sorting import searchsorted
+from xform.numpy._ufuncs import not_equal, subtract
 
 
 def _shape(x: Any) -> tuple:
@@ -204,8 +209,6 @@ def repeat(a: Any, repeats: Any, axis: int | None = None, *,
            total_repeat_length: int | None = None) -> Any:
     """Each element repeated ``repeats`` times along ``axis`` (of the flattened array by
     default), as ``jax.numpy.repeat``. Traced ``repeats`` need ``total_repeat_length``."""
-    from xform.core.errors import ConcretizationTypeError
-    from xform.numpy._indexing import take
     check_arraylike("repeat", a)
     a = asarray(a)
     if axis is None:
@@ -235,8 +238,6 @@ def repeat(a: Any, repeats: Any, axis: int | None = None, *,
             "jnp.repeat with a traced `repeats` array needs total_repeat_length: the output "
             "size depends on the values of `repeats`, unknown under a transform. Pass "
             "total_repeat_length=<static int> (the sum of repeats), or make `repeats` static.")
-    from xform.numpy._reductions import cumsum
-    from xform.numpy._sorting import searchsorted
     ends = cumsum(sh.broadcast_to(asarray(repeats), (n,)))
     pos = lax.iota(np.int32, total_repeat_length)
     idx = lax.min(searchsorted(ends, pos, side="right"), convert(n - 1, np.int32, True))
@@ -372,7 +373,6 @@ def _pad_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
 
 @eager_jit(static_argnames=("pad_width", "mode"))
 def _pad_static(array: Any, pad_width: tuple, mode: str, constant_values: Any) -> Any:
-    from xform.numpy._indexing import take
     nd = to_aval(array).ndim
     dtype = to_aval(array).dtype
     if mode == "constant":
@@ -432,7 +432,6 @@ def append(arr: Any, values: Any, axis: int | None = None) -> Any:
 @eager_jit(static_argnames=("n", "axis"))
 def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Any:
     """The ``n``-th discrete difference along ``axis``, as ``jax.numpy.diff``."""
-    from xform.numpy._ufuncs import not_equal, subtract
     check_arraylike("diff", a)
     a = asarray(a)
     nd = to_aval(a).ndim

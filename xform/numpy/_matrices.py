@@ -20,7 +20,9 @@ from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import _iota, asarray, linspace, zeros_like
 from xform.numpy._eager import eager_jit
+from xform.numpy._indexing import rewriting_take, scatter_update
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
+from xform.numpy._reductions import sum as sum_
 
 
 def _default_float() -> np.dtype:
@@ -108,7 +110,6 @@ def triu(m: Any, k: int = 0) -> Any:
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     """The ``offset``-th diagonal of the ``(axis1, axis2)`` planes, appended as the last axis,
     as ``jax.numpy.diagonal``."""
-    from xform.numpy._indexing import rewriting_take
     check_arraylike("diagonal", a)
     a = asarray(a)
     ndim = to_aval(a).ndim
@@ -165,7 +166,6 @@ def diagflat(v: Any, k: int = 0) -> Any:
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
           out: None = None) -> Any:
     """Sum of the ``offset``-th diagonal, as ``jax.numpy.trace``."""
-    from xform.numpy._reductions import sum as sum_
     return sum_(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
@@ -274,7 +274,6 @@ def fill_diagonal(a: Any, val: Any, wrap: bool = False, *, inplace: bool = True)
     if size != n:
         val = sh.ravel(lax.broadcast_in_dim(val, (-(-n // size), size), (1,)))
         val = lax.slice(val, (0,), (n,)) if to_aval(val).shape[0] != n else val
-    from xform.numpy._indexing import scatter_update
     return scatter_update(a, (idx,) * len(shape), val, lax.scatter)
 
 
@@ -310,7 +309,6 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError("Dimension must be either 2 or 3 for cross product")
 
-    from xform.numpy._indexing import rewriting_take
 
     def comp(x: Any, i: int) -> Any:
         return rewriting_take(x, (Ellipsis, i))

@@ -11,13 +11,19 @@ from typing import Any, Callable
 
 import jax
 import numpy as np
+import opt_einsum
 
 from xform import lax
 from xform.core.trace import Tracer, to_aval
+from xform.lax.batched import batched_call
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
-from xform.numpy._creation import asarray
+from xform.numpy._creation import asarray, ones
+from xform.numpy._extras import convolve
+from xform.numpy._indexing import scatter_update
+from xform.numpy._manip import tile
 from xform.numpy._promote import promote_dtypes, promote_to_inexact
+from xform.numpy._setops import concrete_size, nonzero
 
 
 def _shape(x: Any) -> tuple:
@@ -45,7 +51,6 @@ def polysub(a1: Any, a2: Any) -> Any:
 
 def polymul(a1: Any, a2: Any, *, trim_leading_zeros: bool = False) -> Any:
     """Product of two polynomials (a full convolution), as ``jax.numpy.polymul``."""
-    from xform.numpy._extras import convolve
     a1, a2 = promote_to_inexact(sh.ravel(asarray(a1)), sh.ravel(asarray(a2)))
     if trim_leading_zeros:
         a1, a2 = trim_zeros(a1, "f"), trim_zeros(a2, "f")
@@ -124,12 +129,16 @@ def _parse_signature(signature: str) -> tuple:
     return parse(ins), parse(outs)
 
 
+def _batched_over_leading_axis(fn: Callable) -> Callable:
+    """``vmap(fn)``, from the batching interpreter (the libraries sit below xform.vmap)."""
+    return lambda *xs: batched_call(fn, xs, [0] * len(xs), description="vectorize")
+
+
 def vectorize(pyfunc: Callable, *, excluded: frozenset = frozenset(),
               signature: str | None = None) -> Callable:
     """``pyfunc`` written for single elements (or for the core shapes of ``signature``, e.g.
     ``'(n),(n)->()'``) applied over broadcast leading axes by ``vmap``, as
     ``jax.numpy.vectorize``."""
-    from xform import vmap
 
     @functools.wraps(pyfunc, updated=())
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -154,7 +163,7 @@ def vectorize(pyfunc: Callable, *, excluded: frozenset = frozenset(),
 
         fn = call
         for _ in loop:
-            fn = vmap(fn)
+            fn = _batched_over_leading_axis(fn)
         return fn(*arrays)
 
     return wrapped
@@ -162,7 +171,6 @@ def vectorize(pyfunc: Callable, *, excluded: frozenset = frozenset(),
 
 def einsum_path(subscripts: str, /, *operands: Any, optimize: Any = "auto") -> tuple:
     """opt_einsum's contraction path for ``einsum(subscripts, *operands)``."""
-    import opt_einsum
     if optimize is True:
         optimize = "optimal"
     elif optimize in (False, None):
@@ -173,8 +181,6 @@ def einsum_path(subscripts: str, /, *operands: Any, optimize: Any = "auto") -> t
 
 def mask_indices(n: int, mask_func: Callable, k: int = 0, *, size: int | None = None) -> tuple:
     """Indices where ``mask_func(ones((n, n)), k)`` is nonzero (e.g. ``triu``)."""
-    from xform.numpy._creation import ones
-    from xform.numpy._setops import nonzero
     return nonzero(mask_func(ones((n, n)), k), size=size)
 
 
@@ -200,8 +206,6 @@ def bitwise_count(x: Any, /) -> Any:
 def place(arr: Any, mask: Any, vals: Any, *, inplace: bool = True) -> Any:
     """``arr`` with the positions where ``mask`` holds set to ``vals`` in turn (cycled);
     needs ``inplace=False`` and a concrete mask."""
-    from xform.numpy._indexing import scatter_update
-    from xform.numpy._setops import concrete_size, nonzero
     if inplace:
         raise ValueError("jax.numpy.place cannot modify arrays in-place, because JAX arrays "
                          "are immutable. Pass inplace=False to instead return an updated array.")
@@ -213,7 +217,6 @@ def place(arr: Any, mask: Any, vals: Any, *, inplace: bool = True) -> Any:
     if not count:
         return arr
     if _shape(vals)[0] != count:
-        from xform.numpy._manip import tile
         vals = lax.slice(tile(vals, -(-count // _shape(vals)[0])), (0,), (count,))
     out = scatter_update(sh.ravel(arr), idx, vals, lax.scatter)
     return sh.reshape(out, _shape(arr))

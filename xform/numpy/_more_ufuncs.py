@@ -11,14 +11,17 @@ from typing import Any, Callable
 
 import numpy as np
 
+from xform import lax
 from xform.core.avals import canonicalize_dtype, is_python_scalar
 from xform.core.trace import to_aval
-from xform import lax
+from xform.lax.custom import custom_jvp
 from xform.numpy import _ufuncs as uf
+from xform.numpy._creation import array, asarray
 from xform.numpy._eager import eager_jit
 from xform.numpy._promote import (
     check_arraylike, convert, promote_args, promote_args_inexact, promote_to_inexact,
 )
+from xform.numpy._reductions import all as all_
 
 
 def _dtype(x: Any) -> np.dtype:
@@ -170,7 +173,6 @@ def _sinc_taylor_jvp(k: int, primals: tuple, tangents: tuple) -> tuple:
 
 
 def _make_sinc_taylor() -> Any:
-    from xform.lax.custom import custom_jvp
     rule = custom_jvp(_sinc_taylor, nondiff_argnums=(0,))
     rule.defjvp(_sinc_taylor_jvp)
     return rule
@@ -285,14 +287,11 @@ def isclose(a: Any, b: Any, rtol: Any = 1e-05, atol: Any = 1e-08,
 def allclose(a: Any, b: Any, rtol: Any = 1e-05, atol: Any = 1e-08,
              equal_nan: bool = False) -> Any:
     """True when every element pair is close (see ``isclose``), as ``jax.numpy.allclose``."""
-    from xform.numpy._reductions import all as all_
     return all_(isclose(a, b, rtol, atol, equal_nan))
 
 
 def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
     """True when the arrays have one shape and equal elements, as ``jax.numpy.array_equal``."""
-    from xform.numpy._creation import array, asarray
-    from xform.numpy._reductions import all as all_
     a1, a2 = asarray(a1), asarray(a2)
     if to_aval(a1).shape != to_aval(a2).shape:
         return array(False, dtype=np.bool_)
@@ -304,8 +303,6 @@ def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
 
 def array_equiv(a1: Any, a2: Any) -> Any:
     """True when the arrays broadcast together and are equal, as ``jax.numpy.array_equiv``."""
-    from xform.numpy._creation import array, asarray
-    from xform.numpy._reductions import all as all_
     a1, a2 = asarray(a1), asarray(a2)
     try:
         np.broadcast_shapes(to_aval(a1).shape, to_aval(a2).shape)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 from typing import Any, Sequence
 
 import jax
 import numpy as np
 
+from xform import lax
 from xform.core.avals import ShapedArray, canonicalize_dtype, is_python_scalar, result_type
 from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
@@ -151,7 +154,6 @@ def broadcast_shapes(name: str, *shapes: Sequence[int]) -> tuple:
 
 def broadcast_to_shape(x: Any, shape: tuple) -> Any:
     """broadcast_in_dim ``x`` to ``shape`` (numpy's right-aligned rule); no-op when equal."""
-    from xform import lax
     xs = shape_of(x)
     if xs == tuple(shape):
         return x
@@ -174,7 +176,6 @@ def _check_rank_promotion(name: str, shapes: list) -> None:
         raise ValueError(msg + " and with the config option jax_numpy_rank_promotion='raise'. "
                          "Add the leading axes explicitly (x[None], expand_dims, reshape), or "
                          "set jax_numpy_rank_promotion to 'allow'.")
-    import warnings
     warnings.warn(f"Following NumPy automatic rank promotion for {name} on shapes "
                   f"{' '.join(str(tuple(s)) for s in shapes)}. Set the "
                   "jax_numpy_rank_promotion config option to 'allow' to disable this warning.",

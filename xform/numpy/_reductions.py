@@ -11,27 +11,24 @@ from typing import Any, Callable
 
 import numpy as np
 
+from xform import lax
 from xform.core.avals import canonicalize_dtype, is_python_scalar, result_type
 from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
-from xform.numpy._promote import check_arraylike, convert
+from xform.numpy._creation import array
 from xform.numpy._eager import eager_jit
-
-
-def _lax():
-    from xform import lax
-    return lax
+from xform.numpy._promote import check_arraylike, convert
+from xform.numpy._shape import broadcast_to, canonicalize_axis, ravel
+from xform.numpy._ufuncs import _to_bool as tb, subtract, where as np_where
 
 
 def _as_array(a: Any) -> Any:
     if is_python_scalar(a):
-        from xform.numpy._creation import array
         return array(a)
     return a
 
 
 def _reduction_axes(axis: Any, ndim: int, name: str) -> tuple:
-    from xform.numpy._shape import canonicalize_axis
     if axis is None:
         return tuple(range(ndim))
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
@@ -45,7 +42,7 @@ def _keep(x: Any, in_shape: tuple, axes: tuple) -> Any:
     """Put the reduced axes back as size-1 axes (``keepdims=True``)."""
     out_shape = tuple(1 if i in axes else d for i, d in enumerate(in_shape))
     dims = tuple(i for i in range(len(in_shape)) if i not in axes)
-    return _lax().broadcast_in_dim(x, out_shape, dims)
+    return lax.broadcast_in_dim(x, out_shape, dims)
 
 
 @functools.lru_cache(maxsize=None)
@@ -77,7 +74,6 @@ def _reduction(name: str, lax_reducer: Callable, a: Any, axis: Any, dtype: Any, 
     adt = to_aval(a).dtype
     axes = _reduction_axes(axis, aval.ndim, name)
     if where is not None:
-        from xform.numpy._ufuncs import where as np_where
         if initial is None and identity is None:
             raise ValueError(f"reduction operation {name} does not have an identity, so to use "
                              "a where mask one has to specify 'initial'.")
@@ -101,7 +97,7 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: None = None,  # noqa: 
     >>> xnp.sum(xnp.ones((2, 3)), axis=1)
     Array([3., 3.], dtype=float32)
     """
-    return _reduction("sum", _lax().reduce_sum, a, axis, dtype, keepdims, initial, where,
+    return _reduction("sum", lax.reduce_sum, a, axis, dtype, keepdims, initial, where,
                       lambda dt: 0, lax_ew.add, promote_integers, bool_ok=False)
 
 
@@ -110,7 +106,7 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
          keepdims: bool = False, initial: Any = None, where: Any = None,
          promote_integers: bool = True) -> Any:
     """Product over ``axis``, as ``jax.numpy.prod``."""
-    return _reduction("prod", _lax().reduce_prod, a, axis, dtype, keepdims, initial, where,
+    return _reduction("prod", lax.reduce_prod, a, axis, dtype, keepdims, initial, where,
                       lambda dt: 1, lax_ew.mul, promote_integers, bool_ok=False)
 
 
@@ -130,7 +126,7 @@ def _max_value(dt: np.dtype) -> Any:
 def max(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # noqa: A001
         initial: Any = None, where: Any = None) -> Any:
     """Maximum over ``axis``, as ``jax.numpy.max``."""
-    return _reduction("max", _lax().reduce_max, a, axis, None, keepdims, initial, where,
+    return _reduction("max", lax.reduce_max, a, axis, None, keepdims, initial, where,
                       None if initial is None else _min_value, lax_ew.max)
 
 
@@ -138,7 +134,7 @@ def max(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # n
 def min(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # noqa: A001
         initial: Any = None, where: Any = None) -> Any:
     """Minimum over ``axis``, as ``jax.numpy.min``."""
-    return _reduction("min", _lax().reduce_min, a, axis, None, keepdims, initial, where,
+    return _reduction("min", lax.reduce_min, a, axis, None, keepdims, initial, where,
                       None if initial is None else _max_value, lax_ew.min)
 
 
@@ -147,7 +143,6 @@ amin = min
 
 
 def _to_bool(a: Any) -> Any:
-    from xform.numpy._ufuncs import _to_bool as tb
     return tb(a)
 
 
@@ -156,7 +151,7 @@ def all(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # n
         *, where: Any = None) -> Any:
     """True where every element along ``axis`` is nonzero, as ``jax.numpy.all``."""
     a = _to_bool(_as_array(a))
-    return _reduction("all", _lax().reduce_and, a, axis, None, keepdims, None, where,
+    return _reduction("all", lax.reduce_and, a, axis, None, keepdims, None, where,
                       lambda dt: True, lax_ew.bitwise_and)
 
 
@@ -165,7 +160,7 @@ def any(a: Any, axis: Any = None, out: None = None, keepdims: bool = False,  # n
         *, where: Any = None) -> Any:
     """True where some element along ``axis`` is nonzero, as ``jax.numpy.any``."""
     a = _to_bool(_as_array(a))
-    return _reduction("any", _lax().reduce_or, a, axis, None, keepdims, None, where,
+    return _reduction("any", lax.reduce_or, a, axis, None, keepdims, None, where,
                       lambda dt: False, lax_ew.bitwise_or)
 
 
@@ -195,7 +190,6 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None, keepdims
     if where is None:
         n = _count(aval.shape, axes)
         return lax_ew.div(total, convert(n, out_dtype, True))
-    from xform.numpy._shape import broadcast_to
     mask = broadcast_to(_to_bool(where), aval.shape)
     n = sum(mask, axis, dtype=out_dtype, keepdims=keepdims)
     return lax_ew.div(total, n)
@@ -214,7 +208,6 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int
     axes = _reduction_axes(axis, aval.ndim, "var")
     comp = _inexact_dtype(aval.dtype)
     a = convert(a, comp)
-    from xform.numpy._ufuncs import subtract
     centered = subtract(a, mean(a, axis, keepdims=True, where=where))
     if np.issubdtype(comp, np.complexfloating):
         sq = lax_ew.real(lax_ew.mul(centered, lax_ew.conj(centered)))
@@ -224,7 +217,6 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int
         n = _count(aval.shape, axes)
         norm = convert(n - ddof, to_aval(sq).dtype, True)
     else:
-        from xform.numpy._shape import broadcast_to
         mask = broadcast_to(_to_bool(where), aval.shape)
         norm = lax_ew.sub(sum(mask, axis, dtype=to_aval(sq).dtype, keepdims=keepdims),
                           convert(ddof, to_aval(sq).dtype, True))
@@ -249,12 +241,10 @@ def _arg_reduction(name: str, lax_fn: Callable, a: Any, axis: Any, keepdims: Any
     if aval.size == 0:
         raise ValueError(f"attempt to get {name} of an empty sequence")
     if axis is None:
-        from xform.numpy._shape import ravel
         out = lax_fn(ravel(a), 0, np.dtype(np.int32))
         if keepdims:
-            out = _lax().broadcast_in_dim(out, (1,) * aval.ndim, ())
+            out = lax.broadcast_in_dim(out, (1,) * aval.ndim, ())
         return out
-    from xform.numpy._shape import canonicalize_axis
     ax = canonicalize_axis(axis, aval.ndim)
     out = lax_fn(a, ax, np.dtype(np.int32))
     return _keep(out, aval.shape, (ax,)) if keepdims else out
@@ -265,24 +255,22 @@ def argmax(a: Any, axis: int | None = None, out: None = None,
            keepdims: bool | None = None) -> Any:
     """Index of the maximum along ``axis`` (of the flattened array by default), as
     ``jax.numpy.argmax``."""
-    return _arg_reduction("argmax", _lax().argmax, a, axis, keepdims)
+    return _arg_reduction("argmax", lax.argmax, a, axis, keepdims)
 
 
 @eager_jit(static_argnames=('axis', 'keepdims'))
 def argmin(a: Any, axis: int | None = None, out: None = None,
            keepdims: bool | None = None) -> Any:
     """Index of the minimum along ``axis``, as ``jax.numpy.argmin``."""
-    return _arg_reduction("argmin", _lax().argmin, a, axis, keepdims)
+    return _arg_reduction("argmin", lax.argmin, a, axis, keepdims)
 
 
 def _cumulative(name: str, lax_fn: Callable, a: Any, axis: Any, dtype: Any) -> Any:
     check_arraylike(name, a)
     a = _as_array(a)
     if axis is None:
-        from xform.numpy._shape import ravel
         a, axis = ravel(a), 0
     aval = to_aval(a)
-    from xform.numpy._shape import canonicalize_axis
     axis = canonicalize_axis(axis, aval.ndim)
     if dtype is not None:
         a = convert(a, dtype)
@@ -295,10 +283,10 @@ def _cumulative(name: str, lax_fn: Callable, a: Any, axis: Any, dtype: Any) -> A
 def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: None = None) -> Any:
     """Cumulative sum along ``axis`` (of the flattened array by default), as
     ``jax.numpy.cumsum``."""
-    return _cumulative("cumsum", _lax().cumsum, a, axis, dtype)
+    return _cumulative("cumsum", lax.cumsum, a, axis, dtype)
 
 
 @eager_jit(static_argnames=('axis', 'dtype'))
 def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: None = None) -> Any:
     """Cumulative product along ``axis``, as ``jax.numpy.cumprod``."""
-    return _cumulative("cumprod", _lax().cumprod, a, axis, dtype)
+    return _cumulative("cumprod", lax.cumprod, a, axis, dtype)

@@ -16,19 +16,23 @@ import jax
 import numpy as np
 
 from xform import lax
+from xform.core.avals import canonicalize_dtype
 from xform.core.errors import ConcretizationTypeError
 from xform.core.trace import Tracer, to_aval
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import _iota, asarray, full, zeros
 from xform.numpy._eager import eager_jit
+from xform.numpy._indexing import _normalize_index_array, scatter_update, take
+from xform.numpy._manip import atleast_1d
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
+from xform.numpy._sorting import argsort
+from jax.lax import ScatterDimensionNumbers
 
 _INDEX = np.dtype(np.int32)
 
 
 def _default_int() -> np.dtype:
-    from xform.core.avals import canonicalize_dtype
     return canonicalize_dtype(np.int64)
 
 
@@ -104,7 +108,6 @@ def flatnonzero(a: Any, *, size: int | None = None, fill_value: Any = None) -> A
 def argwhere(a: Any, *, size: int | None = None, fill_value: Any = None) -> Any:
     """Indices of the nonzero elements as rows of a ``(count, ndim)`` array, as
     ``jax.numpy.argwhere``."""
-    from xform.numpy._manip import atleast_1d
     a = asarray(a)
     nd = to_aval(a).ndim
     idx = nonzero(atleast_1d(a), size=size, fill_value=fill_value)
@@ -116,7 +119,6 @@ def argwhere(a: Any, *, size: int | None = None, fill_value: Any = None) -> Any:
 
 @eager_jit(static_argnames=("minlength", "length"))
 def _bincount(x: Any, weights: Any, minlength: int, length: int) -> Any:
-    from xform.numpy._indexing import scatter_update
     if weights is None:
         weights = np.array(1, _default_int())
         dtype = _default_int()
@@ -149,7 +151,6 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, *,
 # -- unique and set operations -----------------------------------------------------------------
 def _sorted_mask(ar: Any, equal_nan: bool) -> tuple:
     """(sorted values, True where a new value starts, the sorting permutation)."""
-    from xform.numpy._sorting import argsort
     perm = argsort(ar)
     aux = lax.sort(ar, dimension=0)
     n = to_aval(aux).shape[0]
@@ -169,7 +170,6 @@ def _sorted_mask(ar: Any, equal_nan: bool) -> tuple:
                             "size", "shape"))
 def _unique(ar: Any, fill_value: Any, return_index: bool, return_inverse: bool,
             return_counts: bool, equal_nan: bool, size: int, shape: tuple) -> Any:
-    from xform.numpy._indexing import take
     aux, mask, perm = _sorted_mask(ar, equal_nan)
     n = to_aval(aux).shape[0]
     ind = _nonzero(mask, size, None)[0]
@@ -182,7 +182,6 @@ def _unique(ar: Any, fill_value: Any, return_index: bool, return_inverse: bool,
     if return_index:
         ret += (take(perm, ind) if n else perm,)
     if return_inverse:
-        from xform.numpy._indexing import scatter_update
         imask = lax.sub(lax.cumsum(convert(mask, _default_int()), 0),
                         convert(1, _default_int(), True))
         inv = scatter_update(zeros(n, _default_int()), perm, imask, lax.scatter)
@@ -289,7 +288,6 @@ def union1d(ar1: Any, ar2: Any, *, size: int | None = None, fill_value: Any = No
 
 def _masked_unique(name: str, vals: Any, keep: Any, size: Any, fill_value: Any) -> Any:
     """The sorted unique ``vals`` where ``keep``: non-kept ones are moved past the kept."""
-    from xform.numpy._indexing import take
     if size is None:
         size = concrete_size(name, "size", keep, np.count_nonzero)
     idx = nonzero(keep, size=size)[0]
@@ -327,7 +325,6 @@ def compress(condition: Any, a: Any, axis: int | None = None, *, size: int | Non
              fill_value: Any = 0, out: None = None) -> Any:
     """The slices of ``a`` along ``axis`` where the 1-D ``condition`` is true, as
     ``jax.numpy.compress``."""
-    from xform.numpy._indexing import take
     condition = asarray(condition)
     a = asarray(a)
     if axis is None:
@@ -407,8 +404,6 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None,
     """``arr`` with ``values`` written at ``indices`` along ``axis`` (matching positions
     elsewhere), as ``jax.numpy.put_along_axis``; ``inplace=False`` is required (arrays are
     immutable)."""
-    from jax.lax import ScatterDimensionNumbers
-    from xform.numpy._indexing import _normalize_index_array
     if inplace:
         raise ValueError("jax.numpy.put_along_axis cannot modify arrays in-place, because JAX "
                          "arrays are immutable. Pass inplace=False to instead return an "

@@ -8,21 +8,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from xform import lax
 from xform.core.avals import is_python_scalar
 from xform.core.trace import to_aval
-from xform.numpy._promote import (
-    broadcast_shapes, check_arraylike, convert, promote_dtypes,
-)
-
-
-def _lax():
-    from xform import lax
-    return lax
+from xform.numpy._creation import array
+from xform.numpy._promote import broadcast_shapes, check_arraylike, convert, promote_dtypes
 
 
 def _as_array(a: Any) -> Any:
     if is_python_scalar(a):
-        from xform.numpy._creation import array
         return array(a)
     return a
 
@@ -73,7 +67,7 @@ def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None
                         f"shape {shape} (size {int(np.prod(shape, dtype=np.int64))}).")
     if shape == aval.shape:
         return a
-    return _lax().reshape(a, shape)
+    return lax.reshape(a, shape)
 
 
 def ravel(a: Any, order: str = "C") -> Any:
@@ -96,7 +90,7 @@ def transpose(a: Any, axes: Sequence[int] | None = None) -> Any:
                              f"{ndim} axes of the array")
     if perm == tuple(range(ndim)):
         return a
-    return _lax().transpose(a, perm)
+    return lax.transpose(a, perm)
 
 
 def matrix_transpose(x: Any, /) -> Any:
@@ -147,7 +141,7 @@ def expand_dims(a: Any, axis: Any) -> Any:
     for ax in axes:
         new_shape.insert(ax, 1)
     dims = tuple(i for i in range(out_ndim) if i not in axes)
-    return _lax().broadcast_in_dim(a, tuple(new_shape), dims)
+    return lax.broadcast_in_dim(a, tuple(new_shape), dims)
 
 
 def squeeze(a: Any, axis: Any = None) -> Any:
@@ -166,7 +160,7 @@ def squeeze(a: Any, axis: Any = None) -> Any:
                                  f"{shape[ax]}")
     if not axes:
         return a
-    return _lax().squeeze(a, tuple(sorted(axes)))
+    return lax.squeeze(a, tuple(sorted(axes)))
 
 
 def broadcast_to(array: Any, shape: Any) -> Any:
@@ -187,9 +181,9 @@ def broadcast_to(array: Any, shape: Any) -> Any:
     nd = len(shape) - len(src)
     squeezed = tuple(i for i, d in enumerate(src) if d == 1 and shape[nd + i] != 1)
     if squeezed:
-        array = _lax().squeeze(array, squeezed)
+        array = lax.squeeze(array, squeezed)
     dims = tuple(nd + i for i in range(len(src)) if i not in squeezed)
-    return _lax().broadcast_in_dim(array, shape, dims)
+    return lax.broadcast_in_dim(array, shape, dims)
 
 
 def broadcast_arrays(*args: Any) -> list:
@@ -223,7 +217,7 @@ def concatenate(arrays: Sequence[Any], axis: int | None = 0, dtype: Any = None) 
         arrays = [convert(a, dtype) for a in arrays]
     if len(arrays) == 1:
         return arrays[0]
-    return _lax().concatenate(arrays, axis)
+    return lax.concatenate(arrays, axis)
 
 
 def stack(arrays: Sequence[Any], axis: int = 0, out: None = None, dtype: Any = None) -> Any:

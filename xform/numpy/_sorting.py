@@ -13,11 +13,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from xform import lax
+from xform.core.avals import result_type
 from xform.core.trace import to_aval
 from xform.numpy import _shape as sh
 from xform.numpy._creation import _iota, asarray
 from xform.numpy._eager import eager_jit
+from xform.numpy._indexing import take
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
+from xform.numpy._ufuncs import imag, real
 
 _INDEX = np.dtype(np.int32)
 
@@ -110,6 +113,7 @@ def partition(a: Any, kth: int, axis: int = -1) -> Any:
 @eager_jit(static_argnames=("kth", "axis"))
 def argpartition(a: Any, kth: int, axis: int = -1) -> Any:
     """Indices that ``partition`` ``a``, as ``jax.numpy.argpartition``."""
+    # cycle: numpy/_setops.py imports _sorting (argsort)
     from xform.numpy._setops import put_along_axis
     check_arraylike("argpartition", a)
     a = asarray(a)
@@ -157,7 +161,6 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None, *,
     if to_aval(a).ndim != 1:
         raise ValueError("a should be 1-dimensional")
     if sorter is not None:
-        from xform.numpy._indexing import take
         a = take(a, asarray(sorter))
     a, v = promote_dtypes(a, v)
     n = to_aval(a).shape[0]
@@ -193,10 +196,8 @@ def digitize(x: Any, bins: Any, right: bool = False, *, method: str | None = Non
 
 def sort_complex(a: Any) -> Any:
     """``a`` flattened along its last axis sorted by real then imaginary part, as complex."""
-    from xform.numpy._ufuncs import imag, real
     a = asarray(a)
     if not np.issubdtype(to_aval(a).dtype, np.complexfloating):
-        from xform.core.avals import result_type
         return convert(sort(a), result_type(to_aval(a).dtype, 1j))
     _, _, out = lax.sort((real(a), imag(a), a), dimension=-1, num_keys=2)
     return out

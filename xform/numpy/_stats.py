@@ -18,10 +18,15 @@ from xform.core.trace import to_aval
 from xform.numpy import _reductions as red
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
-from xform.numpy._creation import asarray
+from xform.numpy._creation import asarray, linspace
 from xform.numpy._eager import eager_jit
+from xform.numpy._indexing import scatter_update, take_along_axis
+from xform.numpy._linalg_ops import matmul
+from xform.numpy._manip import atleast_2d
+from xform.numpy._matrices import diagonal
 from xform.numpy._more_ufuncs import isnan
 from xform.numpy._promote import check_arraylike, convert, promote_to_inexact
+from xform.numpy._sorting import searchsorted
 
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
@@ -49,7 +54,6 @@ def _move_reduced_last(a: Any, axis: Any) -> tuple:
 
 
 def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, ignore_nan: bool) -> Any:
-    from xform.numpy._indexing import take_along_axis
     if method not in _METHODS:
         raise ValueError(f"method can only be one of {', '.join(map(repr, _METHODS))}")
     a = _inexact(a)
@@ -393,8 +397,6 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
         ddof: int | None = None, fweights: Any = None, aweights: Any = None) -> Any:
     """The covariance matrix of the variables in the rows (columns unless ``rowvar``) of
     ``m``, as ``jax.numpy.cov`` (frequency/analytic weights not implemented)."""
-    from xform.numpy._linalg_ops import matmul
-    from xform.numpy._manip import atleast_2d
     if fweights is not None or aweights is not None:
         raise NotImplementedError("cov: fweights and aweights are not implemented")
     m = atleast_2d(_inexact(m))
@@ -417,7 +419,6 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
 @eager_jit(static_argnames=("rowvar",))
 def corrcoef(x: Any, y: Any = None, rowvar: bool = True) -> Any:
     """Pearson correlation coefficients, as ``jax.numpy.corrcoef``."""
-    from xform.numpy._matrices import diagonal
     c = cov(x, y, rowvar)
     if to_aval(c).ndim == 0:
         return lax.div(c, c)
@@ -432,7 +433,6 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True) -> Any:
 def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None,  # noqa: A002
                         weights: Any = None) -> Any:
     """The edges of ``histogram``'s bins, as ``jax.numpy.histogram_bin_edges``."""
-    from xform.numpy._creation import linspace
     if isinstance(bins, str):
         raise NotImplementedError("string values for `bins` are not implemented")
     a = _inexact(a)
@@ -454,8 +454,6 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, weights: Any = None,  #
               density: bool | None = None) -> tuple:
     """Counts (or densities) of ``a`` in ``bins`` and the bin edges, as
     ``jax.numpy.histogram``; the last bin includes its right edge."""
-    from xform.numpy._indexing import scatter_update
-    from xform.numpy._sorting import searchsorted
     a = _inexact(a)
     edges = histogram_bin_edges(a, bins, range, weights)
     a = sh.ravel(a)

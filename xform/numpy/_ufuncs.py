@@ -9,6 +9,7 @@ import numpy as np
 
 from xform.core.avals import is_python_scalar
 from xform.lax import elementwise as lax
+from xform.numpy._creation import array, ones_like, zeros_like
 from xform.numpy._eager import eager_jit
 from xform.numpy._promote import (
     aval_of, broadcast_shapes, broadcast_to_shape, check_arraylike, convert, promote_args,
@@ -83,7 +84,6 @@ def log10(x: Any, /) -> Any:
 def _as_array(x: Any) -> Any:
     """Python scalars become weak 0-d arrays so lax unary ops see an array."""
     if is_python_scalar(x):
-        from xform.numpy._creation import array
         return array(x)
     return x
 
@@ -178,7 +178,6 @@ def imag(val: Any, /) -> Any:
     check_arraylike("imag", val)
     if np.issubdtype(_dtype(val), np.complexfloating):
         return lax.imag(val)
-    from xform.numpy._creation import zeros_like
     return zeros_like(val)
 
 
@@ -294,7 +293,6 @@ def _int_pow(x: Any, y: Any) -> Any:
     # except for bases 1 and -1, as jax.numpy)
     d = _dtype(x)
     one = convert(1, d, True)
-    from xform.numpy._creation import ones_like
     acc = ones_like(x)
     base = x
     exp = y
@@ -340,7 +338,7 @@ def where(condition: Any, x: Any = None, y: Any = None, /, *, size: Any = None,
     """``x`` where ``condition`` else ``y``, as ``jax.numpy.where``; with ``condition`` alone,
     ``nonzero(condition, size=size, fill_value=fill_value)``."""
     if x is None and y is None:
-        from xform.numpy._setops import nonzero
+        from xform.numpy._setops import nonzero  # cycle: numpy/_setops.py imports _ufuncs
         return nonzero(condition, size=size, fill_value=fill_value)
     if x is None or y is None:
         raise ValueError("Either both or neither of the x and y arguments should be provided "

@@ -17,14 +17,15 @@ import operator
 from typing import Any
 
 import numpy as np
-from jax._src.numpy.linalg import EighResult, QRResult, SlogdetResult, SVDResult
 
-from xform.lax.custom import custom_jvp
+
+from xform.core.jax_internals import EighResult, QRResult, SlogdetResult, SVDResult
 from xform.core.trace import to_aval
 from xform.lax import elementwise as ew
 from xform.lax import linalg as lax_linalg
 from xform.lax import shape as sh
 from xform.lax import slicing as sl
+from xform.lax.custom import custom_jvp
 from xform.lax.linalg import _H, _diag, _eye_like, _is_complex, _mm, _permute_rows
 from xform.lax.reductions import reduce_max, reduce_min, reduce_or, reduce_prod, reduce_sum
 from xform.lax.sorting import sort_key_val

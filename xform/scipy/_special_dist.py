@@ -12,15 +12,24 @@ import numpy as np
 
 import xform.numpy as xnp
 from xform import lax
-from xform.core.avals import is_complex
+from xform.core.avals import is_complex, is_inexact, result_type
 from xform.lax.custom import custom_jvp
+from xform.lax.elementwise import _convert_weak
 
 __all__ = ["betainc", "betaln", "gammainc", "gammaincc", "log_ndtr", "ndtr", "ndtri"]
 
 
-def _inexact(*args: Any) -> list:
-    from xform.scipy.special import _inexact as promote
-    return promote(*args)
+def promote_inexact(*args: Any) -> list:
+    """Promote to one inexact dtype, as JAX's ``promote_args_inexact``."""
+    arrs = [xnp.asarray(a) for a in args]
+    dtype = result_type(*arrs)
+    if not is_inexact(dtype):
+        dtype = result_type(dtype, 1.0)
+    # a Python scalar (weakly typed) stays weak when it becomes a float, as in JAX
+    return [a if a.dtype == dtype else _convert_weak(a, dtype, a.weak_type) for a in arrs]
+
+
+_inexact = promote_inexact
 
 
 def _broadcast(*args: Any) -> list:

@@ -16,7 +16,7 @@ from xform.lax import elementwise as ew
 from xform.lax import linalg as lax_linalg
 from xform.lax import shape as sh
 from xform.lax import slicing as sl
-from xform.lax.linalg import _eye_like, _H, _resize_last2, _tril, _triu
+from xform.lax.linalg import _H, _eye_like, _resize_last2, _tril, _triu
 from xform.lax.reductions import reduce_sum
 from xform.numpy.linalg import _inexact, lu_solve_matrix
 

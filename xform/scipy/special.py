@@ -18,24 +18,17 @@ import numpy as np
 
 import xform.numpy as xnp
 from xform import lax
-from xform.lax.custom import custom_jvp
-from xform.lax.elementwise import _convert_weak
 from xform.lax._helpers import weak_scalar
-from xform.core.avals import is_complex, is_inexact, result_type
+from xform.core.avals import is_complex
 from xform.core.trace import to_aval
+from xform.lax.custom import custom_jvp
+from xform.scipy._special_dist import (
+    betainc as betainc, betaln as betaln, gammainc as gammainc, gammaincc as gammaincc,
+    log_ndtr as log_ndtr, ndtr as ndtr, ndtri as ndtri, promote_inexact as _inexact,
+)
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "expit", "gammaln", "logit",
            "logsumexp", "xlog1py", "xlogy"]
-
-
-def _inexact(*args: Any) -> list:
-    """Promote to one inexact dtype, as JAX's ``promote_args_inexact``."""
-    arrs = [xnp.asarray(a) for a in args]
-    dtype = result_type(*arrs)
-    if not is_inexact(dtype):
-        dtype = result_type(dtype, 1.0)
-    # a Python scalar (weakly typed) stays weak when it becomes a float, as in JAX
-    return [a if a.dtype == dtype else _convert_weak(a, dtype, a.weak_type) for a in arrs]
 
 
 def _const(x: Any, value: float) -> Any:
@@ -199,7 +192,3 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
     return out
 
 
-from xform.scipy._special_dist import (  # noqa: E402  (built on the helpers above)
-    betainc as betainc, betaln as betaln, gammainc as gammainc, gammaincc as gammaincc,
-    log_ndtr as log_ndtr, ndtr as ndtr, ndtri as ndtri,
-)

@@ -9,14 +9,20 @@ from functools import wraps
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from jax.tree_util import Partial, tree_flatten, tree_unflatten
+from jax.tree_util import Partial, tree_flatten, tree_map, tree_unflatten
 
-from xform.interpreters.tracing import fun_description, fun_name, positional_names
+from xform import numpy as xnp
 from xform.core.avals import ShapedArray, float0
 from xform.core.trace import to_aval
-from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval, zeros_like_aval
+from xform.interpreters.jvp import (
+    JVPTracer, Zero, instantiate, jvp_flat, tangent_aval, zeros_like_aval,
+)
 from xform.interpreters.partial_eval import linearize_flat
+from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
+from xform.interpreters.tracing import abstractify, fun_description, fun_name, positional_names
 from xform.interpreters.transpose import UndefinedPrimal, backward_pass
+from xform.lax.shape import full
+from xform.transforms.vmap import vmap
 
 
 def _flat_fun(fun: Callable, in_tree, has_aux: bool):
@@ -52,8 +58,6 @@ def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
 
 def _lower_aux(aux: Any) -> Any:
     """Auxiliary data leaves the transform as plain (primal) values, as in JAX."""
-    from jax.tree_util import tree_map
-    from xform.interpreters.jvp import JVPTracer
 
     def lower(x):
         while isinstance(x, JVPTracer) and not x._trace.alive:
@@ -109,7 +113,6 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False):
     """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` evaluates the linearized function
     (a staged linear jaxpr: the primal computation is not repeated)."""
     flat_p, in_tree, t_avals, p_out, linear, out_tree, aux = _linearize(fun, primals, has_aux)
-    from xform.interpreters.staging import eval_jaxpr
     p_avals = [to_aval(p) for p in flat_p]
     n_res = len(linear.consts)
 
@@ -168,8 +171,6 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
 
 def linear_transpose(fun: Callable, *primals: Any, reduce_axes=()):
     """The transpose of the linear function ``fun``, specialised to ``primals``' types."""
-    from xform.interpreters.tracing import abstractify
-    from xform.interpreters.staging import trace_to_jaxpr
     flat_p, in_tree = tree_flatten(tuple(primals))
     avals = [abstractify(p) for p in flat_p]
 
@@ -294,7 +295,6 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
 
 def _ones_like(x: Any) -> Any:
-    from xform.lax.shape import full
     a = to_aval(x)
     return full(a.shape, 1, a.dtype)
 
@@ -327,7 +327,6 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 def _std_basis(flat: list, batch_last: bool = False) -> tuple[Any, list[int]]:
     """The identity basis over all leaves, as one stacked batch per leaf: the basis axis
     first (``(total, *shape)``), or last (``(*shape, total)``) with ``batch_last``."""
-    from xform import numpy as xnp
     sizes = [int(np.prod(to_aval(x).shape, dtype=np.int64)) for x in flat]
     total = sum(sizes)
     basis = []
@@ -350,8 +349,6 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
     ``chunk_size`` (beyond JAX): push that many basis vectors at a time (bounded memory).
     """
-    from xform import numpy as xnp
-    from xform.transforms.vmap import vmap
 
     @wraps(fun, updated=())
     def jac(*args, **kwargs):
@@ -400,8 +397,6 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
     ``chunk_size`` (beyond JAX): pull back that many basis vectors at a time.
     """
-    from xform import numpy as xnp
-    from xform.transforms.vmap import vmap
 
     @wraps(fun, updated=())
     def jac(*args, **kwargs):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import platform
 import sys
 from typing import Any
 
 import jax
+import jaxlib
 import numpy as np
 
 from xform.core.trace import Tracer
@@ -24,9 +26,7 @@ def typeof(x: Any) -> Any:
 def print_environment_info(return_string: bool = False) -> str | None:
     """Print (or return) the versions of xform, JAX, jaxlib, numpy and Python, and the devices,
     as ``jax.print_environment_info``."""
-    import xform
-    import jaxlib
-    lines = [f"xform:    {xform.__version__}",
+    lines = [f"xform:    {importlib.metadata.version('xform')}",
              f"jax:      {jax.__version__}",
              f"jaxlib:   {jaxlib.__version__}",
              f"numpy:    {np.__version__}",

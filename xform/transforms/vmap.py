@@ -12,9 +12,12 @@ from typing import Any, Callable
 import jax
 from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_map, tree_unflatten
 
-from xform.interpreters.tracing import fun_description, fun_name, leaf_paths, positional_names
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
-from xform.interpreters.batching import BatchTrace, move_bdim, not_mapped
+from xform.interpreters.batching import BatchTrace, move_bdim, moveaxis, not_mapped
+from xform.interpreters.tracing import fun_description, fun_name, leaf_paths, positional_names
+from xform.lax.control_flow import scan
+from xform.lax.shape import reshape
+from xform.lax.slicing import concatenate, index_in_dim, slice_in_dim
 
 
 def _is_none(x: Any) -> bool:
@@ -174,9 +177,6 @@ def _batched_call(fun, in_tree, leaves, axes, size, axis_name, out_axes, descrip
 def _chunked_call(fun, in_tree, leaves, axes, size, chunk_size, out_axes, description):
     """The batch ``chunk_size`` examples at a time, joined: a ``scan`` over the full chunks (the
     body is traced, and compiled, once) and one more batched call for the remainder."""
-    from xform.lax.control_flow import scan
-    from xform.lax.shape import reshape
-    from xform.lax.slicing import concatenate, slice_in_dim
     n_chunks, rem = divmod(size, chunk_size)
     mapped = [i for i, ax in enumerate(axes) if ax is not None]
     info: dict = {}
@@ -222,17 +222,14 @@ def _chunked_call(fun, in_tree, leaves, axes, size, chunk_size, out_axes, descri
 
 
 def moveaxis_front(x: Any, ax: int) -> Any:
-    from xform.interpreters.batching import moveaxis
     return moveaxis(x, ax, 0)
 
 
 def moveaxis_to(x: Any, src: int, dst: int) -> Any:
-    from xform.interpreters.batching import moveaxis
     return moveaxis(x, src, dst)
 
 
 def _index0(y: Any) -> Any:
-    from xform.lax.slicing import index_in_dim
     return index_in_dim(y, 0, 0, keepdims=False)
 
 

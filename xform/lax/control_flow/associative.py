@@ -11,13 +11,13 @@ from typing import Any, Callable
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.core.trace import to_aval
+from xform.lax.shape import expand_dims, reshape, rev
+from xform.lax.slicing import concatenate, slice_in_dim
 
 
 def _interleave(a: Any, b: Any, axis: int) -> Any:
     """``a[0], b[0], a[1], b[1], ...`` along ``axis``; ``a`` has as many entries as ``b`` or one
     more."""
-    from xform.lax.shape import expand_dims, reshape
-    from xform.lax.slicing import concatenate, slice_in_dim
     na, nb = to_aval(a).shape[axis], to_aval(b).shape[axis]
     head = slice_in_dim(a, 0, nb, axis=axis)
     pairs = concatenate([expand_dims(head, (axis + 1,)), expand_dims(b, (axis + 1,))], axis + 1)
@@ -40,8 +40,6 @@ def associative_scan(fn: Callable, elems: Any, reverse: bool = False, axis: int 
     >>> xform.lax.associative_scan(xform.lax.add, xnp.arange(5.0))
     Array([ 0.,  1.,  3.,  6., 10.], dtype=float32)
     """
-    from xform.lax.shape import rev
-    from xform.lax.slicing import concatenate, slice_in_dim
     leaves, tree = tree_flatten(elems)
     if not leaves:
         return elems

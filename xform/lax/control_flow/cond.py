@@ -31,6 +31,8 @@ from xform.lax.control_flow.common import (
     JaxprCache, call_jaxpr, check_same_types, join_consts, join_weak,
     jvp_jaxpr, nonzero, trace_flat, trace_fun, under_linearize,
 )
+from xform.lax.elementwise import clamp, convert_element_type, eq, ne, select_n, stop_gradient
+from xform.lax.shape import broadcast_in_dim
 
 cond_p = Primitive("cond", multiple_results=True)
 
@@ -65,12 +67,10 @@ to_jax[cond_p] = _cond_to_jax
 
 def _bcast_like(which: Any, aval: ShapedArray) -> Any:
     """A batched index/predicate ``[B]`` broadcast to the batched shape ``[B, *aval.shape]``."""
-    from xform.lax.shape import broadcast_in_dim
     return broadcast_in_dim(which, (to_aval(which).shape[0], *aval.shape), (0,))
 
 
 def _cond_batch_rule(axis_size, vals, dims, *, branches):
-    from xform.lax.elementwise import eq, select_n, stop_gradient
     index, ops = vals[0], vals[1:]
     idim, odims = dims[0], dims[1:]
     n_out = len(branches[0].out_avals)
@@ -262,7 +262,6 @@ def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> 
     >>> xform.lax.cond(True, lambda x: x + 1.0, lambda x: x - 1.0, 2.0)
     Array(3., dtype=float32, weak_type=True)
     """
-    from xform.lax.elementwise import convert_element_type, ne
     if not (callable(true_fun) and callable(false_fun)):
         raise TypeError("cond: true_fun and false_fun arguments should be callable, got "
                         f"{type(true_fun).__name__} and {type(false_fun).__name__}.")
@@ -286,7 +285,6 @@ def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
     >>> xform.lax.switch(5, [lambda x: x, lambda x: 2 * x], 3.0)
     Array(6., dtype=float32, weak_type=True)
     """
-    from xform.lax.elementwise import clamp, convert_element_type
     branches = list(branches)
     if not branches:
         raise ValueError("switch: `branches` must be a non-empty sequence of callables.")

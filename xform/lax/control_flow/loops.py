@@ -13,28 +13,36 @@ from typing import Any, Callable
 
 import jax
 import numpy as np
-from jax.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
+from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-from xform.core.avals import ShapedArray, get_aval
+from xform.core.avals import ShapedArray, get_aval, result_type
 from xform.core.errors import ConcretizationTypeError
+from xform.core.jax_internals import convert_element_type as convert_element_type_jax
+from xform.core.ir import Literal
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
 from xform.interpreters.batching import (
     batch_jaxpr, batch_rules, bdim_at_front, current_axis_name, moveaxis, not_mapped,
 )
-from xform.interpreters.jvp import Zero, add_tangents, instantiate, jvp_rules, tangent_aval
-from xform.interpreters.jvp import zeros_like_aval
-from xform.interpreters.lowering import _jax_convert, eval_jaxpr_jax, to_jax
+from xform.interpreters.jvp import (
+    Zero, add_tangents, instantiate, jvp_rules, tangent_aval, zeros_like_aval,
+)
+from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
 from xform.interpreters.tracing import fun_name
-from xform.core.ir import Literal
+from xform.lax.batched import batched_call
 from xform.lax.control_flow.common import (
     call_jaxpr, check_same_types, jvp_jaxpr, nonzero, rearrange,
     trace_flat, trace_fun, under_linearize,
 )
+from xform.lax.control_flow.cond import cond
+from xform.lax.elementwise import add, convert_element_type, lt, select_n
+from xform.lax.reductions import reduce_or
+from xform.lax.shape import broadcast_in_dim, reshape
+from xform.lax.slicing import concatenate, slice_in_dim
 
 
 def _strong_jax(xs):
@@ -44,7 +52,7 @@ def _strong_jax(xs):
 def _weak_as(xs, avals):
     """JAX's loops need a carry's type fixed, so lowering makes every carry strong; the results
     get back the weak types xform's avals give them (a loop over Python scalars stays weak)."""
-    return [_jax_convert(x, a.dtype, weak_type=True) if a.weak_type else x
+    return [convert_element_type_jax(x, a.dtype, weak_type=True) if a.weak_type else x
             for x, a in zip(xs, avals)]
 
 
@@ -299,8 +307,6 @@ to_jax[while_p] = _while_to_jax
 
 def _while_batch_rule(axis_size, vals, dims, *, cond_jaxpr, body_jaxpr, cond_nconsts,
                       body_nconsts):
-    from xform.lax.elementwise import select_n
-    from xform.lax.reductions import reduce_or
     cc, bc, init = _split3(vals, cond_nconsts, body_nconsts)
     ccd, bcd, idims = _split3(dims, cond_nconsts, body_nconsts)
     cc = [x if d is not_mapped else moveaxis(x, d, 0) for x, d in zip(cc, ccd)]
@@ -353,7 +359,6 @@ def _while_batch_rule(axis_size, vals, dims, *, cond_jaxpr, body_jaxpr, cond_nco
 
 
 def _bcast(p, aval):
-    from xform.lax.shape import broadcast_in_dim
     return broadcast_in_dim(p, aval.shape, (0,)) if aval.ndim > 1 else p
 
 
@@ -417,8 +422,6 @@ def _promote_weak_carry(init_flat, init_avals, out_avals):
     changes, as ``acc + 0.5`` does to ``0``: the initial value is converted to the promoted
     dtype (a strong type), and the caller traces the body again. A weak carry the body keeps
     in its dtype stays weak. Returns ``(init_flat, changed)``."""
-    from xform.core.avals import result_type
-    from xform.lax.elementwise import convert_element_type
     new, changed = list(init_flat), False
     for k, (x, a, b) in enumerate(zip(init_flat, init_avals, out_avals)):
         if a.weak_type and (a.shape, a.dtype) != (b.shape, b.dtype):
@@ -525,7 +528,6 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any,
     With bounds known at trace time the loop is a ``scan`` (reverse mode works); with traced
     bounds it is a ``while`` (forward mode only).
     """
-    from xform.lax.elementwise import add, convert_element_type, lt
     lo, hi = _concrete_int(lower), _concrete_int(upper)
     if lo is not None and hi is not None:
         def step(carry, _):
@@ -604,7 +606,6 @@ def _tree1(tree):
 
 
 def _bounded_while(cond_fun, body_fun, init_val, max_steps):
-    from xform.lax.control_flow.cond import cond
 
     def step(val, _):
         return cond(cond_fun(val), body_fun, lambda v: v, val), None
@@ -614,7 +615,8 @@ def _bounded_while(cond_fun, body_fun, init_val, max_steps):
 
 def map(f: Callable, xs: Any, batch_size: int | None = None) -> Any:  # noqa: A001
     """``f`` applied to each slice of ``xs`` along the leading axis, stacked, as
-    ``jax.lax.map``; with ``batch_size``, ``batch_size`` slices at a time under ``vmap``.
+    ``jax.lax.map``; with ``batch_size``, ``batch_size`` slices at a time, batched as ``vmap``
+    would batch them (a remainder that does not fill a batch is one more batched call).
 
     >>> import xform, xform.numpy as xnp
     >>> xform.lax.map(lambda x: x * 2, xnp.arange(3.0))
@@ -622,24 +624,30 @@ def map(f: Callable, xs: Any, batch_size: int | None = None) -> Any:  # noqa: A0
     """
     if batch_size is None:
         return scan(lambda _, x: ((), f(x)), (), xs)[1]
-    from xform.transforms.vmap import vmap
-    from xform.lax.shape import reshape
-    from xform.lax.slicing import concatenate, slice_in_dim
     leaves, tree = tree_flatten(xs)
     n = to_aval(leaves[0]).shape[0]
     nb, rem = divmod(n, batch_size)
+
+    def run_batched(chunk: list) -> list:
+        # what vmap(f) does, from the batching interpreter directly (lax is below vmap)
+        out = batched_call(lambda *ls: f(tree_unflatten(tree, ls)), chunk, [0] * len(chunk),
+                           description=f"map body {fun_name(f)}")
+        flat, out_tree = tree_flatten(out)
+        trees.append(out_tree)
+        return flat
+
+    trees: list = []
     outs = []
+    main = [reshape(slice_in_dim(x, 0, nb * batch_size, axis=0),
+                    (nb, batch_size, *to_aval(x).shape[1:])) for x in leaves] if nb else []
+    tail = [slice_in_dim(x, nb * batch_size, n, axis=0) for x in leaves] if rem else []
     if nb:
-        main = [reshape(slice_in_dim(x, 0, nb * batch_size, axis=0),
-                        (nb, batch_size, *to_aval(x).shape[1:])) for x in leaves]
-        ys = scan(lambda _, x: ((), vmap(f)(x)), (), tree_unflatten(tree, main))[1]
-        outs.append(tree_map(lambda y: reshape(y, (nb * batch_size, *to_aval(y).shape[2:])), ys))
+        ys = scan(lambda _, chunk: ((), run_batched(chunk)), (), main)[1]
+        outs.append([reshape(y, (nb * batch_size, *to_aval(y).shape[2:])) for y in ys])
     if rem:
-        tail = [slice_in_dim(x, nb * batch_size, n, axis=0) for x in leaves]
-        outs.append(vmap(f)(tree_unflatten(tree, tail)))
-    if len(outs) == 1:
-        return outs[0]
-    return tree_map(lambda a, b: concatenate([a, b], 0), *outs)
+        outs.append(run_batched(tail))
+    flat = outs[0] if len(outs) == 1 else [concatenate([a, b], 0) for a, b in zip(*outs)]
+    return tree_unflatten(trees[0], flat)
 
 
 __all__ = ["scan", "fori_loop", "while_loop", "map", "scan_p", "while_p"]

@@ -1,0 +1,98 @@
+"""Every use of a JAX internal (``jax._src``) in xform, in one place.
+
+xform talks to JAX through its public API wherever that API does the job. The few things below
+have no public equivalent. Each is imported here and nowhere else (``tests/test_architecture.py``
+keeps it so), and ``tests/test_jax_internals.py`` exercises each against JAX's public results, so
+a JAX release that moves one fails here, at ``import xform``, with a message naming it.
+
+- ``convert_element_type(x, dtype, weak_type)``: conversion that can produce a *weakly typed*
+  array (``jax.lax.convert_element_type`` always gives a strong type). Weak scalars of a
+  non-default dtype (a float16 literal), xform's ``convert_element_type`` primitive.
+- ``canonicalize_precision``: ``jax.lax.dot_general``'s and ``conv_general_dilated``'s
+  normal form of ``precision`` (including the default-matmul-precision config), kept in params
+  so that jaxprs print as JAX's do.
+- ``select_and_scatter_add`` / ``select_and_gather_add``: the primitives behind the gradients of
+  max/min pooling (``jax.lax`` exposes them only through ``reduce_window``'s rules).
+- ``random_gamma_p``: gamma sampling from a batch of keys, one primitive, as JAX's samplers bind
+  it (the public ``jax.random.gamma`` takes one key).
+- ``EighResult``, ``QRResult``, ``SlogdetResult``, ``SVDResult``: the named tuples
+  ``jax.numpy.linalg``'s functions return (not exported by JAX). xform's ``numpy.linalg``
+  returns the same classes, so its results have the same pytree structure as JAX's.
+- ``disable_jit_state``: the thread-local setters of JAX's ``jax_disable_jit``
+  (``jax.disable_jit()`` is a context manager only); xform switches JAX's jit off on a thread
+  while one of its own traces is current (xform/core/trace.py). None if this JAX lacks them,
+  in which case xform takes its slower path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def _missing(what: str, err: Exception) -> ImportError:
+    return ImportError(
+        f"xform needs the JAX internal {what}, which this JAX version ({jax.__version__}) does "
+        f"not have where xform looks ({err}). xform/core/jax_internals.py is the one place to "
+        "adapt to the new JAX.")
+
+
+try:
+    from jax._src.lax.lax import _convert_element_type
+    from jax._src.lax.lax import canonicalize_precision as _canonicalize_precision
+except ImportError as e:  # pragma: no cover - only with a JAX that moved them
+    raise _missing("jax._src.lax.lax._convert_element_type / canonicalize_precision", e) from e
+try:
+    from jax._src.lax.windowed_reductions import (
+        _select_and_gather_add, _select_and_scatter_add,
+    )
+except ImportError as e:  # pragma: no cover
+    raise _missing("jax._src.lax.windowed_reductions._select_and_{scatter,gather}_add", e) from e
+try:
+    from jax._src.numpy.linalg import EighResult as EighResult
+    from jax._src.numpy.linalg import QRResult as QRResult
+    from jax._src.numpy.linalg import SlogdetResult as SlogdetResult
+    from jax._src.numpy.linalg import SVDResult as SVDResult
+except ImportError as e:  # pragma: no cover
+    raise _missing("jax._src.numpy.linalg's EighResult, QRResult, SlogdetResult, SVDResult",
+                   e) from e
+try:
+    from jax._src.random.core import random_gamma_p as random_gamma_p
+except ImportError as e:  # pragma: no cover
+    raise _missing("jax._src.random.core.random_gamma_p", e) from e
+
+
+def convert_element_type(x: Any, dtype: Any, weak_type: bool) -> Any:
+    """``x`` converted to ``dtype``, weakly typed if ``weak_type``."""
+    return _convert_element_type(x, np.dtype(dtype), weak_type=weak_type)
+
+
+def canonicalize_precision(precision: Any) -> Any:
+    """``precision`` in the normal form JAX keeps in ``dot_general``'s params."""
+    return _canonicalize_precision(precision)
+
+
+def select_and_scatter_add(source: Any, operand: Any, *, select_prim: Any,
+                           window_dimensions: Any, window_strides: Any, padding: Any) -> Any:
+    """JAX's ``select_and_scatter_add`` (``select_prim`` is ``jax.lax.ge_p`` or ``le_p``)."""
+    return _select_and_scatter_add(source, operand, select_prim=select_prim,
+                                   window_dimensions=window_dimensions,
+                                   window_strides=window_strides, padding=padding)
+
+
+def select_and_gather_add(tangents: Any, operand: Any, select_prim: Any, window_dimensions: Any,
+                          window_strides: Any, padding: Any, base_dilation: Any,
+                          window_dilation: Any) -> Any:
+    """JAX's ``select_and_gather_add`` (``select_prim`` is ``jax.lax.ge_p`` or ``le_p``)."""
+    return _select_and_gather_add(tangents, operand, select_prim, window_dimensions,
+                                  window_strides, padding, base_dilation, window_dilation)
+
+
+try:
+    from jax._src import config as _jax_config
+    disable_jit_state: Any = _jax_config.disable_jit
+    disable_jit_state.swap_local, disable_jit_state.set_local  # noqa: B018 -- both must exist
+except (ImportError, AttributeError):  # pragma: no cover - xform then takes its slower path
+    disable_jit_state = None

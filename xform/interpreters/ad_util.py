@@ -1,0 +1,94 @@
+"""What the interpreters bind themselves: ``add_any`` and zeros of an aval.
+
+The interpreters sit below ``xform.lax`` and never import it, yet forward mode sums tangents,
+the backward pass sums cotangents, and both need zeros where a symbolic ``Zero`` must become an
+array. As in JAX's ``ad_util``:
+
+- ``add_any_p`` (named ``add_any``, as in JAX's jaxprs) adds two tangents or cotangents of the
+  same type. It is defined here with its shape rule and lowering; each interpreter registers its
+  own rule for it next to its table (``jvp.py``, ``transpose.py``, ``batching.py``), as JAX's
+  ``ad.py`` and ``batching.py`` do.
+- ``zeros_like_aval`` binds ``broadcast_in_dim`` of a scalar zero, so under staging it is an
+  equation (as JAX prints it), not a constant. ``broadcast_in_dim`` and ``transpose`` are lax
+  primitives (``xform/lax/shape.py``); that module hands them to ``shape_primitives`` here when it
+  defines them, the way JAX's lax fills ``ad_util.aval_zeros_likers``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from xform.core.avals import ShapedArray, dtype_of_scalar, float0
+from xform.core.jax_internals import convert_element_type
+from xform.core.primitive import Primitive, abstract_eval
+from xform.interpreters.lowering import to_jax
+
+
+# -- add_any ----------------------------------------------------------------------------------
+add_any_p = Primitive("add_any")
+
+
+def _add_any_abstract_eval(x: ShapedArray, y: ShapedArray) -> ShapedArray:
+    if x.shape != y.shape or x.dtype != y.dtype:
+        raise TypeError(
+            f"add_any adds two tangents or cotangents of one type, got {x.str_short()} and "
+            f"{y.str_short()}. This is a bug in xform: a rule produced a tangent whose shape or "
+            "dtype differs from its primal's.")
+    return ShapedArray(x.shape, x.dtype, x.weak_type and y.weak_type)
+
+
+abstract_eval[add_any_p] = _add_any_abstract_eval
+to_jax[add_any_p] = jax.lax.add
+# jvp_rules: jvp.py; transpose_rules: transpose.py; batch_rules: batching.py
+
+
+def add_any(x: Any, y: Any) -> Any:
+    """``x + y`` for two arrays of one shape and dtype (tangents or cotangents)."""
+    return add_any_p.bind(x, y)
+
+
+# -- zeros ------------------------------------------------------------------------------------
+class _ShapePrimitives:
+    """The lax shape primitives the interpreters bind: ``broadcast_in_dim_p`` (zeros, and the
+    broadcast of an unbatched operand) and ``transpose_p`` (moving a batch axis). Set by
+    ``xform/lax/shape.py`` where it defines them."""
+
+    broadcast_in_dim_p: Primitive
+    transpose_p: Primitive
+
+    def __getattr__(self, name: str):  # only reached while the attribute is unset
+        raise RuntimeError(
+            f"{name} is not registered yet: xform/lax/shape.py registers it when imported "
+            "(`import xform` does that).")
+
+
+shape_primitives = _ShapePrimitives()
+
+
+def scalar_zero(dtype: Any, weak_type: bool) -> Any:
+    """A concrete scalar 0 of ``dtype`` (weakly typed if asked), written inline by staging."""
+    dtype = np.dtype(dtype)
+    if not weak_type:
+        return np.zeros((), dtype)
+    zero = False if dtype == np.bool_ else dtype.type(0).item()
+    if dtype_of_scalar(zero) == dtype:
+        return zero  # a Python scalar is weak in its default dtype already
+    with jax.ensure_compile_time_eval():  # concrete even while jax.jit traces xform's program
+        return convert_element_type(np.zeros((), dtype), dtype, weak_type=True)
+
+
+def zeros_like_aval(aval: ShapedArray) -> Any:
+    """Zeros of ``aval``'s shape, dtype and weak type, bound under the current trace
+    (``broadcast_in_dim`` of a scalar zero, as JAX emits it; the scalar itself for rank 0).
+    float0 zeros (tangents of integer values) are a concrete numpy array, as in JAX."""
+    if aval.dtype == float0:
+        return np.zeros(aval.shape, float0)
+    zero = scalar_zero(aval.dtype, aval.weak_type)
+    if not aval.shape:
+        return jnp.asarray(zero)  # a jax.Array (eager results are), written inline by staging
+    return shape_primitives.broadcast_in_dim_p.bind(zero, shape=tuple(aval.shape),
+                                                    broadcast_dimensions=())
