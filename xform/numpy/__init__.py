@@ -164,3 +164,4 @@ class ndarray(metaclass=_ArrayMeta):
 
 _array_methods.install(_Tracer)
 from xform.numpy import linalg as linalg  # noqa: E402
+from xform.numpy import fft as fft  # noqa: E402
