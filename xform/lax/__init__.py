@@ -35,3 +35,5 @@ from xform.lax.sorting import *  # noqa: F401,F403
 from xform.lax import linalg as linalg
 from xform.lax.control_flow import *  # noqa: F401,F403
 from xform.lax.fft import FftType as FftType, fft as fft, fft_p as fft_p
+from xform.lax.elementwise_more import *  # noqa: F401,F403
+from xform.lax.shape_more import *  # noqa: F401,F403
