@@ -37,3 +37,4 @@ from xform.lax.control_flow import *  # noqa: F401,F403
 from xform.lax.fft import FftType as FftType, fft as fft, fft_p as fft_p
 from xform.lax.elementwise_more import *  # noqa: F401,F403
 from xform.lax.shape_more import *  # noqa: F401,F403
+from xform.lax.composite_ops import *  # noqa: F401,F403
