@@ -42,7 +42,8 @@ INTS = np.array([1, 7, 255, -3], np.int32)
 SPECIAL = [
     ("bessel_i0e", (X - 1,), (0,)),
     ("bessel_i1e", (np.array([0.0, 1e-9, -2.0, 3.0], np.float32),), (0,)),
-    ("igamma", (A, X), (0, 1)), ("igammac", (A, X), (1,)), ("betainc", (A, A + 1, U), (2,)), ("zeta", (A + 1.5, X), ()),
+    ("igamma", (A, X), (0, 1)), ("igammac", (A, X), (1,)), ("betainc", (A, A + 1, U), (2,)),
+    ("zeta", (A + 1.5, X), ()),
     ("clz", (INTS,), ()), ("population_count", (INTS,), ()), ("mulhi", (INTS, INTS * 1000), ()),
     ("complex", (A, X), (0, 1)), ("reciprocal", (X,), (0,)),
 ]

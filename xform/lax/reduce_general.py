@@ -136,6 +136,13 @@ jvp_rules[reduce_p] = _reduce_jvp
 batch_rules[reduce_p] = _reduce_batch
 
 
+def _XFORM_EQUIVALENT() -> dict:
+    from xform.lax import elementwise as ew
+    return {jlax.add: ew.add, jlax.sub: ew.sub, jlax.mul: ew.mul, jlax.max: ew.max,
+            jlax.min: ew.min, jlax.bitwise_and: ew.bitwise_and, jlax.bitwise_or: ew.bitwise_or,
+            jlax.bitwise_xor: ew.bitwise_xor}
+
+
 def general_reduce(operands: Any, init_values: Any, computation: Callable[[Any, Any], Any],
                    dimensions: Sequence[int]) -> Any:
     """``jax.lax.reduce`` for any computation: ``computation(accs, xs)`` on pytrees of scalars
@@ -153,6 +160,8 @@ def general_reduce(operands: Any, init_values: Any, computation: Callable[[Any, 
         out = jax.tree_util.tree_leaves(computation(accs, xs))
         return out, None
 
+    # jax.lax's binary functions cannot run on xform's tracers: use xform's own
+    computation = _XFORM_EQUIVALENT().get(computation, computation)
     closed, _ = trace_to_jaxpr(flat_comp, avals + avals, description="reduce computation")
     if any(isinstance(c, Tracer) for c in closed.consts):
         raise TypeError("reduce: the computation closes over traced values; reduction "
