@@ -380,18 +380,16 @@ def test_top_k_errors():
         lax.top_k(X.astype(np.complex64), 1)
 
 
-def test_reduce_unsupported_raises_not_implemented():
-    with pytest.raises(NotImplementedError, match="does not support the computation.*Supported: "
-                                                  "add with init 0"):
-        lax.reduce(X, 0.0, lax.sub, (0,))
-    with pytest.raises(NotImplementedError, match="reduce with sum needs the identity 0"):
-        lax.reduce(X, 1.0, lax.add, (0,))
-    with pytest.raises(NotImplementedError, match="reduce with max needs the identity -inf"):
-        lax.reduce(X, 0.0, jlax.max, (0,))
-    with pytest.raises(NotImplementedError, match="single operand"):
-        lax.reduce((X, X), (0.0, 0.0), lax.add, (0,))
-    with pytest.raises(NotImplementedError, match="concrete init value"):
-        xform.make_jaxpr(lambda x, i: lax.reduce(x, i, lax.add, (0,)))(X, np.float32(0))
+def test_reduce_beyond_the_monoids_matches_jax():
+    # a non-identity init, several operands or a traced init bind the general reduce primitive
+    for args in [(X, np.float32(1.0), lax.add), (X, np.float32(0.0), jlax.max)]:
+        np.testing.assert_allclose(lax.reduce(*args, (0,)), jlax.reduce(*args, (0,)),
+                                   rtol=1e-6)
+    pair = lax.reduce((X, X), (np.float32(0), np.float32(0)),
+                      lambda a, b: (a[0] + b[0], a[1] + b[1]), (0,))
+    np.testing.assert_allclose(pair[1], np.sum(X, 0), rtol=1e-5)
+    traced = xform.jit(lambda x, i: lax.reduce(x, i, lax.add, (0,)))(X, np.float32(0))
+    np.testing.assert_allclose(traced, np.sum(X, 0), rtol=1e-5)
 
 
 # A weighted sum, reduce_sum(x * w) with w varying only along reduced axes, lowers as a

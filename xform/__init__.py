@@ -15,6 +15,11 @@ from xform import nn as nn
 from xform import optim as optim
 from xform import tree_util as tree_util
 from xform import errors as errors
+from xform import debug as debug
+from xform import experimental as experimental
+from xform.lax.callback import (
+    effects_barrier as effects_barrier, pure_callback as pure_callback,
+)
 from xform.transforms import (
     ShapeDtypeStruct as ShapeDtypeStruct, block_until_ready as block_until_ready,
     device_put as device_put, devices as devices, eval_shape as eval_shape, jit as jit,

@@ -31,6 +31,7 @@ LINEAR_PRIMITIVES = frozenset({
     "scatter-add", "select_n", "dot_general", "conv_general_dilated", "reduce_window_sum",
     "select_and_scatter_add", "select_and_gather_add", "jit", "cond", "scan",
     "triangular_solve", "scatter", "scatter-mul",
+    "fft", "split", "tile", "complex", "reduce_precision", "optimization_barrier",
 })
 
 RULE_COLUMNS = ("abstract_eval", "to_jax", "jvp", "transpose", "batch")
@@ -65,12 +66,15 @@ never transposes them. This page is generated; after adding a primitive or a rul
 DOCUMENTED_EXCEPTIONS = {
     "while": "transpose raises JAX's reverse-mode error: an unbounded loop keeps no tape. Use "
              "`scan`, `fori_loop` with static bounds, or `while_loop(..., max_steps=N)`.",
-    "igamma_grad_a": "jvp raises, as JAX's: the second derivative of igamma in `a` is not "
-                     "available.",
-    "regularized_incomplete_beta": "jvp in `a` and `b` raises JAX's \"Betainc gradient with "
-                                   "respect to a and b not supported\"; in `x` it is exact.",
     "custom_lin": "evaluating it directly raises JAX's forward-mode-of-custom_vjp TypeError; "
                   "under `grad` it is transposed into the user's `bwd`.",
+    "pure_callback": "jvp raises JAX's ValueError: a Python callback has no derivative; wrap it "
+                     "in `custom_jvp`/`custom_vjp`.",
+    "io_callback": "jvp raises JAX's ValueError: an impure callback has no derivative.",
+    "igamma_grad_a": "jvp raises, as JAX has no second derivative of igamma in `a`.",
+    "random_gamma_grad": "jvp raises: it is itself a derivative (of gamma samples).",
+    "regularized_incomplete_beta": "jvp in `x` only; in `a` and `b` it raises JAX's ValueError.",
+    "zeta": "jvp in `q` only; in `x` it raises (JAX has no derivative at all).",
 }
 
 

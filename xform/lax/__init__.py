@@ -33,8 +33,8 @@ from xform.lax.shape import *  # noqa: F401,F403
 from xform.lax.slicing import *  # noqa: F401,F403
 from xform.lax.sorting import *  # noqa: F401,F403
 from xform.lax import linalg as linalg
-from xform.lax.special import (  # noqa: F401
-    bessel_i0e as bessel_i0e, bessel_i1e as bessel_i1e, betainc as betainc, igamma as igamma,
-    igamma_grad_a as igamma_grad_a, igammac as igammac,
-)
 from xform.lax.control_flow import *  # noqa: F401,F403
+from xform.lax.fft import FftType as FftType, fft as fft, fft_p as fft_p
+from xform.lax.elementwise_more import *  # noqa: F401,F403
+from xform.lax.shape_more import *  # noqa: F401,F403
+from xform.lax.composite_ops import *  # noqa: F401,F403

@@ -402,7 +402,13 @@ def _mul_transpose(ct, x, y):
 
 
 transpose_rules[mul_p] = _mul_transpose
-mul = _binary(mul_p, "mul")
+
+
+def mul(x: Any, y: Any, *, out_dtype: Any = None) -> Any:
+    """Elementwise product, as ``jax.lax.mul``; ``out_dtype`` casts both operands first."""
+    if out_dtype is not None:
+        x, y = convert_element_type(x, out_dtype), convert_element_type(y, out_dtype)
+    return mul_p.bind(x, y)
 
 div_p = naryop("div", NUMBER, jlax.div)
 defjvp(div_p, lambda t, ans, x, y: _like(div(t, y), ans),

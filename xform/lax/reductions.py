@@ -26,6 +26,7 @@ from xform.lax import elementwise as ew
 from xform.lax import shape as sh
 from xform.lax import slicing as sl
 from xform.lax._helpers import ANY, FLOAT, NUMBER, check_dtype, shape_str
+from xform.lax.reduce_general import general_reduce
 
 __all__ = [
     "argmax",
@@ -505,36 +506,25 @@ def reduce(operands: Any, init_values: Any, computation: Callable[[Any, Any], An
            dimensions: Sequence[int]) -> Any:
     """Reduce ``operands`` over ``dimensions`` with ``computation``, as ``jax.lax.reduce``.
 
-    Only the monoids with a reduction primitive are supported: ``computation`` one of
-    ``add``, ``mul``, ``max``, ``min``, ``bitwise_or``, ``bitwise_and`` (xform.lax's or
-    jax.lax's) with that operation's identity as the init value, on a single operand; those
-    become ``reduce_sum`` etc. Anything else raises NotImplementedError.
+    The monoids with a reduction primitive (``computation`` one of ``add``, ``mul``, ``max``,
+    ``min``, ``bitwise_or``, ``bitwise_and``, xform.lax's or jax.lax's, with that operation's
+    identity as the init value, on a single operand) become ``reduce_sum`` etc.; anything else
+    (several operands, any computation) binds the general ``reduce`` primitive
+    (xform/lax/reduce_general.py).
 
     >>> xform.lax.reduce(x, 0.0, xform.lax.add, (0,))   # same as reduce_sum(x, (0,))
     """
     flat_ops, _ = jax.tree_util.tree_flatten(operands)
     flat_inits, _ = jax.tree_util.tree_flatten(init_values)
-    if len(flat_ops) != 1 or len(flat_inits) != 1:
-        raise NotImplementedError(
-            f"xform.lax.reduce supports a single operand with a single init value, got "
-            f"{len(flat_ops)} operands and {len(flat_inits)} init values. Supported: {_SUPPORTED}.")
     monoid = _MONOIDS.get(computation)
-    if monoid is None:
-        raise NotImplementedError(
-            f"xform.lax.reduce does not support the computation {computation!r}. "
-            f"Supported: {_SUPPORTED}.")
+    if len(flat_ops) != 1 or len(flat_inits) != 1 or monoid is None:
+        return general_reduce(operands, init_values, computation, dimensions)
     reducer, identity = monoid
     (operand,), (init,) = flat_ops, flat_inits
     if isinstance(init, Tracer):
-        raise NotImplementedError(
-            "xform.lax.reduce needs a concrete init value to recognise the monoid, got a traced "
-            f"one. Supported: {_SUPPORTED}.")
+        return general_reduce(operands, init_values, computation, dimensions)
     dtype = to_aval(operand).dtype
-    want = identity(dtype)
     init_arr = np.asarray(init)
-    if init_arr.shape != () or init_arr.item() != want:
-        raise NotImplementedError(
-            f"xform.lax.reduce with {reducer.__name__.removeprefix('reduce_')} needs the "
-            f"identity {want!r} as init value for dtype {dtype.name}, got {init!r}. "
-            f"Supported: {_SUPPORTED}.")
+    if init_arr.shape != () or init_arr.item() != identity(dtype):
+        return general_reduce(operands, init_values, computation, dimensions)
     return reducer(operand, dimensions)

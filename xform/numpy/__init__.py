@@ -11,6 +11,7 @@ from jax import Array as _JaxArray
 
 from xform.core.trace import Tracer as _Tracer
 from xform.numpy import _array_methods
+from xform.numpy import fft as fft
 from xform.numpy import linalg as linalg
 from xform.numpy._creation import (
     arange as arange, array as array, asarray as asarray, empty as empty,

@@ -1,0 +1,3 @@
+"""``xform.experimental``: JAX's experimental names that xform supports."""
+
+from xform.lax.callback import io_callback as io_callback
