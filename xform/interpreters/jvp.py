@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from xform.core.avals import ShapedArray, float0
+from xform.core.avals import ShapedArray, float0, is_inexact
 from xform.core.trace import Trace, Tracer, set_current_trace, to_aval
 
 jvp_rules: dict[Any, Callable[..., Any]] = {}
@@ -34,8 +34,7 @@ class Zero:
 
 def tangent_aval(aval: ShapedArray) -> ShapedArray:
     """Tangents of integer and bool values are float0, as in JAX; others keep the dtype."""
-    import numpy as np
-    if np.issubdtype(aval.dtype, np.inexact):
+    if is_inexact(aval.dtype):  # bfloat16 too, which numpy does not count as inexact
         return ShapedArray(aval.shape, aval.dtype, aval.weak_type)
     return ShapedArray(aval.shape, float0)
 

@@ -9,7 +9,7 @@ import numpy as np
 from jax import lax as jlax
 from jax._src.lax.lax import _convert_element_type as _jax_convert
 
-from xform.core.avals import ShapedArray, canonicalize_dtype
+from xform.core.avals import ShapedArray, canonicalize_dtype, is_inexact
 from xform.core.primitive import Primitive, abstract_eval
 from xform.interpreters.batching import (
     batch_rules, broadcast_batcher, full_broadcast_batcher, vectorized_batcher,
@@ -519,8 +519,8 @@ defjvp(atan2_p,
 
 def _pow_jvp_base(t, ans, x, y):
     # y * x ** (y - 1), with 0 where y == 0 (so 0 ** 0 differentiates to 0, as in JAX)
-    one = _const(y, 1.0) if np.issubdtype(_aval(y).dtype, np.inexact) else 1
-    if not np.issubdtype(_aval(y).dtype, np.inexact):
+    one = _const(y, 1.0) if is_inexact(_aval(y).dtype) else 1
+    if not is_inexact(_aval(y).dtype):
         yf = convert_element_type(y, _aval(x).dtype)
     else:
         yf = y
@@ -586,7 +586,7 @@ jvp_rules[clamp_p] = _clamp_jvp
 def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
     (x,), (t,) = primals, tangents
     ans = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
-    if isinstance(t, Zero) or not np.issubdtype(new_dtype, np.inexact):
+    if isinstance(t, Zero) or not is_inexact(new_dtype):
         from xform.interpreters.jvp import tangent_aval
         return ans, Zero(tangent_aval(_aval(ans)))
     return ans, convert_element_type_p.bind(t, new_dtype=new_dtype, weak_type=weak_type)

@@ -12,7 +12,7 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.interpreters.tracing import fun_description, fun_name, positional_names
-from xform.core.avals import ShapedArray, float0
+from xform.core.avals import ShapedArray, float0, is_float, is_inexact
 from xform.core.trace import to_aval
 from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval, zeros_like_aval
 from xform.interpreters.partial_eval import linearize_flat
@@ -203,7 +203,7 @@ def _check_diff_input(path: str, x: Any, holomorphic: bool, allow_int: bool, wha
                             f"`{path}` has dtype {aval.dtype.name}. Convert it with "
                             ".astype(xform.numpy.complex64), or drop holomorphic=True.")
         return
-    if not np.issubdtype(aval.dtype, np.inexact) and not allow_int:
+    if not is_inexact(aval.dtype) and not allow_int:
         raise TypeError(
             f"{what} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
             f"np.inexact), but `{path}` has dtype {aval.dtype.name}. If you want to "
@@ -224,7 +224,7 @@ def _check_scalar_output(out: Any, fun, holomorphic: bool, what: str) -> None:
         if not np.issubdtype(aval.dtype, np.complexfloating):
             raise TypeError(f"{what} with holomorphic=True requires a complex output, got "
                             f"{aval.dtype.name}.")
-    elif not np.issubdtype(aval.dtype, np.floating):
+    elif not is_float(aval.dtype):
         raise TypeError(f"{what} requires a real-valued (float) output, but {fun_name(fun)} "
                         f"returned dtype {aval.dtype.name}. For complex outputs use "
                         "holomorphic=True or differentiate the real part.")
@@ -324,7 +324,7 @@ def _std_basis(flat: list, batch_last: bool = False) -> tuple[Any, list[int]]:
     offset = 0
     for x, n in zip(flat, sizes):
         a = to_aval(x)
-        dtype = a.dtype if np.issubdtype(a.dtype, np.inexact) else np.float32
+        dtype = a.dtype if is_inexact(a.dtype) else np.float32
         eye = xnp.eye(total, dtype=dtype)
         if batch_last:
             basis.append(xnp.reshape(eye[offset:offset + n, :], a.shape + (total,)))
