@@ -487,9 +487,13 @@ defjvp(conj_p, lambda t, ans, x, **_: conj(t))
 
 def _abs_jvp(t, ans, x):
     if np.issubdtype(_aval(x).dtype, np.complexfloating):
-        # d|x| = Re(conj(x) t) / |x|
-        return div(real(mul(conj(x), t)), ans)
-    return mul(t, sign(x))
+        # d|x| = Re(conj(x) t) / |x|, and 0 at x = 0 (JAX's choice; dividing by |x| there
+        # would make the gradient of every |z|-based function NaN at the origin)
+        safe = select(eq(ans, _const(ans, 0.0)), _like(_const(ans, 1.0), ans), ans)
+        return div(real(mul(conj(x), t)), safe)
+    # +t for x >= 0, as JAX: not sign(x), whose 0 at x = 0 also zeroes every derivative of a
+    # smooth function built on |x| there (hypot(x, 1), x * |x|, ...)
+    return select(ge(x, _const(x, 0.0)), t, neg(t))
 
 
 defjvp(abs_p, _abs_jvp)
