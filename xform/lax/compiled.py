@@ -91,13 +91,11 @@ class Jitted:
         if not callable(fun):
             raise TypeError(f"jit expected a callable as its first argument, got "
                             f"{type(fun).__name__} {fun!r:.60}.")
-        # First: update_wrapper copies ``fun.__dict__``, and a function that wraps another jit
-        # carries that jit's private attributes (``_fun``...), which must not replace ours.
-        functools.update_wrapper(self, fun, updated=())
         self._fun = fun
         self._static_argnums, self._static_argnames = _infer_static(
             fun, static_argnums, static_argnames)
         self._jaxpr_cache: dict = {}
+        functools.update_wrapper(self, fun, updated=())
 
         def lowerable(*args, **kwargs):
             if _state.trace is not None:  # called under an xform transform, JAX's jit off
@@ -158,7 +156,7 @@ class Jitted:
                 full.append(pos[i] if i in pos else next(it))
             return self._fun(*full, **dkwargs, **dict(static_kw))
 
-        functools.update_wrapper(with_statics, self._fun)
+        functools.update_wrapper(with_statics, self._fun, updated=())
         names = dynamic_names(self._fun, len(dyn_args) + len(static_pos), dict(static_pos))
         return stage(with_statics, dyn_args, dyn_kwargs, kind="jit", names=names)
 

@@ -131,7 +131,7 @@ def vectorize(pyfunc: Callable, *, excluded: frozenset = frozenset(),
     ``jax.numpy.vectorize``."""
     from xform import vmap
 
-    @functools.wraps(pyfunc)
+    @functools.wraps(pyfunc, updated=())
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         pos = [i for i in range(len(args)) if i not in excluded]
         arrays = [asarray(args[i]) for i in pos]

@@ -260,7 +260,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     """
     what = "grad"
 
-    @wraps(fun, updated=())  # not fun.__dict__: a jit's .lower/.trace are not ours
+    @wraps(fun, updated=())
     def value_and_grad_f(*args, **kwargs):
         diff_args, f_of_diff = _diff_args(fun, args, kwargs, argnums, holomorphic, allow_int,
                                           what)
@@ -305,7 +305,7 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     """
     vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
-    @wraps(fun, updated=())  # not fun.__dict__: a jit's .lower/.trace are not ours
+    @wraps(fun, updated=())
     def grad_f(*args, **kwargs):
         out, g = vg(*args, **kwargs)
         return (g, out[1]) if has_aux else g
@@ -343,7 +343,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     from xform import numpy as xnp
     from xform.transforms.vmap import vmap
 
-    @wraps(fun, updated=())  # not fun.__dict__: a jit's .lower/.trace are not ours
+    @wraps(fun, updated=())
     def jac(*args, **kwargs):
         dargs, f_of_diff = _diff_args(fun, args, kwargs, argnums, holomorphic, False, "jacfwd")
         flat, in_tree = tree_flatten(dargs)
@@ -392,7 +392,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     from xform import numpy as xnp
     from xform.transforms.vmap import vmap
 
-    @wraps(fun, updated=())  # not fun.__dict__: a jit's .lower/.trace are not ours
+    @wraps(fun, updated=())
     def jac(*args, **kwargs):
         dargs, f_d = _diff_args(fun, args, kwargs, argnums, holomorphic, allow_int, "jacrev")
 

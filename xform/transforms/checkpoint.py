@@ -298,7 +298,7 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable | No
     """
     statics = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
-    @functools.wraps(fun, updated=())  # not fun.__dict__: a jit's .lower/.trace are not ours
+    @functools.wraps(fun, updated=())
     def remat_f(*args, **kwargs):
         if current_trace() is None:  # nothing is differentiated eagerly outside a transform
             return fun(*args, **kwargs)

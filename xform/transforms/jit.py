@@ -59,7 +59,7 @@ def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (),
     """
     static = _as_tuple(static_argnums)
 
-    @functools.wraps(fun)
+    @functools.wraps(fun, updated=())
     def make(*args, **kwargs):
         statics = {i: a for i, a in enumerate(args) if i in static}
         dyn = [a for i, a in enumerate(args) if i not in static]
@@ -70,7 +70,7 @@ def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (),
                     for i in range(len(dargs) + len(statics))]
             return fun(*full, **dkwargs)
 
-        functools.update_wrapper(with_statics, fun)
+        functools.update_wrapper(with_statics, fun, updated=())
         names = dynamic_names(fun, len(args), static)
         closed, out_tree, _ = stage(with_statics, dyn, kwargs, kind="make_jaxpr", names=names)
         if return_shape:

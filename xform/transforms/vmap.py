@@ -288,7 +288,7 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
                 "axis must see the whole batch, but each chunk sees only part of it.")
     description = f"vmap of {fun_description(fun)}"
 
-    @functools.wraps(fun, updated=())  # not fun.__dict__: a jit's .lower/.trace are not ours
+    @functools.wraps(fun, updated=())
     def vmap_f(*args, **kwargs):
         leaves, in_tree, axes, paths = _flat_in_axes(fun, in_axes, args, kwargs)
         size = _axis_size(leaves, axes, paths, axis_size)
