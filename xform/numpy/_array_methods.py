@@ -93,7 +93,8 @@ def _flatten(self, order: str = "C") -> Any:
 
 
 def _item(self, *args):
-    val = np.asarray(self)
+    # like int() and bool(), not like numpy.asarray: JAX allows it while differentiating
+    val = np.asarray(self.concrete_value("item"))
     return val.item(*args)
 
 
