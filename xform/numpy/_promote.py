@@ -169,7 +169,10 @@ def broadcast_for_binop(name: str, *args: Any) -> list:
     nonscalar = [s for s in shapes if s]
     if all(s == nonscalar[0] for s in nonscalar[1:]):
         return list(args)  # equal shapes, rank-0 operands aside: lax takes them as they are
-    out_shape = broadcast_shapes(name, *shapes)
+    try:
+        out_shape = broadcast_shapes(name, *shapes)
+    except ValueError as e:  # a binary operation's operands: JAX's type is TypeError
+        raise TypeError(str(e)) from None
     return [a if s == out_shape or s == () else broadcast_to_shape(a, out_shape)
             for a, s in zip(args, shapes)]
 
