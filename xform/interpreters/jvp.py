@@ -46,6 +46,9 @@ def zeros_like_aval(aval: ShapedArray) -> Any:
     if aval.dtype == float0:
         import numpy as np
         return np.zeros(aval.shape, float0)
+    if aval.weak_type:  # a zero cotangent of a weakly typed value is weakly typed, as in JAX
+        from xform.lax._helpers import weak_scalar
+        return full(aval.shape, weak_scalar(0, aval.dtype))
     return full(aval.shape, 0, aval.dtype)
 
 

@@ -16,6 +16,7 @@ from xform.core.avals import ShapedArray, get_aval
 from xform.core.ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, literalable
 from xform.core.primitive import eval_abstract
 from xform.core.trace import Trace, Tracer, current_trace, set_current_trace
+from xform.interpreters.lowering import literal_value
 
 
 class StagingTracer(Tracer):
@@ -123,8 +124,8 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
     """Re-bind each equation of ``jaxpr`` under the current trace (the generic interpreter)."""
     env: dict = {}
 
-    def read(a):
-        return a.val if isinstance(a, Literal) else env[a]
+    def read(a):  # a literal with its aval's dtype and weak type (its .val may be numpy's)
+        return literal_value(a) if isinstance(a, Literal) else env[a]
 
     for v, x in zip(jaxpr.constvars, consts):
         env[v] = x

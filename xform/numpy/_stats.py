@@ -101,7 +101,7 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, ignore_nan
     # (batch..., nq) -> (q..., batch...) or (q..., keepdims shape)
     out = sh.moveaxis(out, -1, 0)
     out_tail = keep_shape if keepdims else batch
-    return sh.reshape(out, tuple(to_aval(q).shape) + tuple(out_tail))
+    return red._strong(sh.reshape(out, tuple(to_aval(q).shape) + tuple(out_tail)))
 
 
 _STATIC_Q = ("axis", "method", "keepdims", "overwrite_input", "interpolation")

@@ -51,11 +51,12 @@ def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
 
 def _check_tangent_dtype(path: str, primal: Any, tangent: Any) -> None:
     """A tangent of the wrong dtype is a TypeError, as in JAX (a wrong shape, ValueError)."""
-    want, got = tangent_aval(to_aval(primal)).dtype, to_aval(tangent).dtype
+    p, t = to_aval(primal), to_aval(tangent)
+    want, got = tangent_aval(p).dtype, t.dtype
     if got != want:
         raise TypeError(
-            f"jvp called with a tangent of dtype {got.name} for the primal `{path}` of dtype "
-            f"{to_aval(primal).dtype.name}; the tangent's dtype must be "
+            f"jvp called with a tangent of type {t.str_short()} for the primal `{path}` of "
+            f"type {p.str_short()}; the tangent's dtype must be "
             f"{want.name if want != float0 else 'float0'} (the primal's for floating and "
             "complex primals, float0 for integer and bool ones).")
 
@@ -324,9 +325,10 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
 
 def _ones_like(x: Any) -> Any:
-    from xform.lax.shape import full
-    a = to_aval(x)
-    return full(a.shape, 1, a.dtype)
+    # weakly typed when the output is, as JAX's seed: a Python-float input then gets a
+    # weakly typed gradient (which promotes like the input did)
+    from xform.lax.shape import full_like
+    return full_like(x, 1)
 
 
 def _grad_leaf(ct: Any, aval: ShapedArray) -> Any:
@@ -413,7 +415,8 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
             blocks, off = [], 0
             for x, n in zip(flat, sizes):
                 blk = to[..., off:off + n]
-                blocks.append(xnp.reshape(blk, to_aval(yo).shape + to_aval(x).shape))
+                blocks.append(_weak_like(xnp.reshape(blk, to_aval(yo).shape + to_aval(x).shape),
+                                         yo))
                 off += n
             per_out.append(tree_unflatten(in_tree, blocks))
         res = [p if not isinstance(argnums, int) else p[0] for p in per_out]
@@ -421,6 +424,14 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         return (out, aux) if has_aux else out
 
     return jac
+
+
+def _weak_like(block: Any, example: Any) -> Any:
+    """A Jacobian block weakly typed as JAX's is: like the output for jacfwd, like the input
+    for jacrev."""
+    from xform.numpy._promote import convert
+    aval = to_aval(block)
+    return convert(block, aval.dtype, to_aval(example).weak_type)
 
 
 def _check_jacrev_output(y: Any, holomorphic: bool) -> None:
@@ -476,8 +487,8 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         per_out = []
         off = 0
         for yo, n in zip(y_flat, sizes):
-            blocks = [xnp.reshape(c[off:off + n], to_aval(yo).shape + to_aval(d).shape)
-                      for c, d in zip(in_flat, d_flat)]
+            blocks = [_weak_like(xnp.reshape(c[off:off + n], to_aval(yo).shape + to_aval(d).shape),
+                                 d) for c, d in zip(in_flat, d_flat)]
             tree = tree_unflatten(in_tree, blocks)
             per_out.append(tree[0] if isinstance(argnums, int) else tree)
             off += n
