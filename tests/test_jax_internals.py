@@ -97,3 +97,14 @@ def test_linalg_result_classes_are_what_jax_numpy_linalg_returns():
     assert type(jnp.linalg.qr(a)) is ji.QRResult
     assert type(jnp.linalg.slogdet(a)) is ji.SlogdetResult
     assert type(jnp.linalg.svd(a)) is ji.SVDResult
+
+
+def test_pytype_aval_mappings_knows_xform_tracers():
+    # a leaked xform tracer given to a JAX function raises xform's leak error, by way of the table
+    import xform
+    from xform.core.trace import Tracer
+    assert Tracer in ji.pytype_aval_mappings
+    leaked = []
+    xform.jit(lambda x: leaked.append(x) or x)(np.float32(1.0))
+    with pytest.raises(xform.errors.UnexpectedTracerError):
+        jnp.sin(leaked[0])

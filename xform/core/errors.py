@@ -8,6 +8,11 @@ import traceback
 _XFORM_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _jax_dir() -> str:
+    import jax  # the frames of JAX's dispatch, between xform and the user, are not the user's
+    return os.path.dirname(os.path.abspath(jax.__file__))
+
+
 class ConcretizationTypeError(TypeError):
     """A traced (abstract) value was used where Python needs a concrete one (``if``, ``int()``)."""
 
@@ -30,7 +35,8 @@ class UnexpectedTracerError(Exception):
 
 def user_frame() -> str:
     """``file:line (function)`` of the innermost stack frame outside xform, or ''."""
+    skip = (_XFORM_DIR, _jax_dir())
     for frame in reversed(traceback.extract_stack()[:-1]):
-        if not os.path.abspath(frame.filename).startswith(_XFORM_DIR):
+        if not os.path.abspath(frame.filename).startswith(skip):
             return f"{frame.filename}:{frame.lineno} ({frame.name})"
     return ""

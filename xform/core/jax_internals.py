@@ -22,6 +22,9 @@ a JAX release that moves one fails here, at ``import xform``, with a message nam
   (``jax.disable_jit()`` is a context manager only); xform switches JAX's jit off on a thread
   while one of its own traces is current (xform/core/trace.py). None if this JAX lacks them,
   in which case xform takes its slower path.
+- ``pytype_aval_mappings``: JAX's table from Python types to avals; xform's ``Tracer`` is
+  registered there (xform/core/trace.py) so that a JAX function given an xform tracer (a leaked
+  one, say) raises xform's ``UnexpectedTracerError`` naming where it was created.
 """
 
 from __future__ import annotations
@@ -96,3 +99,9 @@ try:
     disable_jit_state.swap_local, disable_jit_state.set_local  # noqa: B018 -- both must exist
 except (ImportError, AttributeError):  # pragma: no cover - xform then takes its slower path
     disable_jit_state = None
+
+try:  # JAX's table from Python types to avals: an xform tracer registered there makes JAX's own
+    # functions raise xform's leak/misuse error instead of a generic TypeError
+    from jax._src.core import pytype_aval_mappings as pytype_aval_mappings
+except ImportError:  # pragma: no cover - a JAX without the table: its own TypeError stays
+    pytype_aval_mappings = None

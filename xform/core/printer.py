@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from xform.core.avals import is_float
 from xform.core.ir import ClosedJaxpr, DropVar, Jaxpr, Literal, Var
 import re
 
@@ -53,7 +54,7 @@ def _literal_str(lit: Literal) -> str:
         val = val.item()
     if lit.aval.dtype == np.bool_:
         val = bool(val)
-    elif np.issubdtype(lit.aval.dtype, np.floating):
+    elif is_float(lit.aval.dtype):
         val = float(val)
     elif np.issubdtype(lit.aval.dtype, np.integer):
         val = int(val)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from xform.core import jax_internals
 from xform.core.avals import ShapedArray, get_aval
 from xform.core.errors import (
     ConcretizationTypeError, TracerArrayConversionError, TracerBoolConversionError,
@@ -133,6 +134,23 @@ def escaped_tracer_error(x: Tracer) -> UnexpectedTracerError:
         + (f" The leaked value was used at {user_frame()}." if user_frame() else ""))
 
 
+def _jax_aval_of_tracer(x: Tracer):
+    """What JAX gets when it meets an xform tracer (a jit-ted call's argument, an eager op's
+    operand): outside every xform transform that can only be a leaked tracer, and JAX would
+    otherwise say only that the type is not valid."""
+    if not x._trace.alive or _state.trace is None:
+        raise escaped_tracer_error(x)
+    raise TypeError(
+        f"A traced value of xform ({x.aval.str_short()}, traced by {x._trace.kind}) was passed "
+        "to a JAX function. Inside xform's transforms use xform's functions (xform.numpy, "
+        "xform.lax, xform.jit) on traced values.")
+
+
+def _register_with_jax() -> None:
+    if jax_internals.pytype_aval_mappings is not None:
+        jax_internals.pytype_aval_mappings[Tracer] = _jax_aval_of_tracer
+
+
 def check_no_tracers(args) -> None:
     """Eager evaluation must never see a tracer: raise the leak error if it does."""
     for a in args:
@@ -248,3 +266,6 @@ def concretization_error(tracer: Tracer, context: str) -> ConcretizationTypeErro
 
 def to_aval(x: Any) -> ShapedArray:
     return x.aval if isinstance(x, Tracer) else get_aval(x)
+
+
+_register_with_jax()

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
 
-from xform.core.avals import ShapedArray, float0
-from xform.core.trace import Trace, Tracer, current_trace, set_current_trace, to_aval
+from xform.core.avals import ShapedArray, float0, is_inexact
+from xform.core.errors import ConcretizationTypeError
+from xform.core.trace import (
+    Trace, Tracer, current_trace, escaped_tracer_error, set_current_trace, to_aval,
+)
 from xform.interpreters.ad_util import add_any_p, zeros_like_aval
 
 jvp_rules: dict[Any, Callable[..., Any]] = {}
@@ -37,7 +39,7 @@ class Zero:
 
 def tangent_aval(aval: ShapedArray) -> ShapedArray:
     """Tangents of integer and bool values are float0, as in JAX; others keep the dtype."""
-    if np.issubdtype(aval.dtype, np.inexact):
+    if is_inexact(aval.dtype):  # bfloat16 too, which numpy does not count as inexact
         return ShapedArray(aval.shape, aval.dtype, aval.weak_type)
     return ShapedArray(aval.shape, float0)
 
@@ -59,9 +61,26 @@ class JVPTracer(Tracer):
         return to_aval(self.primal)
 
     def concrete_value(self, context: str):
-        # Python control flow on concrete values keeps working under (eager) differentiation
+        # Python control flow on concrete values keeps working under (eager) differentiation:
+        # bool, int and indices are not differentiable. A float, a complex or a numpy array
+        # made from the value would silently drop its derivative, so (as in JAX) they are
+        # errors, and so is any use of a tracer whose differentiation has finished.
+        if context in _DROPS_DERIVATIVE:  # first: JAX's error type, leaked tracer or not
+            raise ConcretizationTypeError(
+                f"{_DROPS_DERIVATIVE[context]} was called on a value that is being "
+                f"differentiated (a traced array of type {self.aval.str_short()}, traced by "
+                f"{self._trace.kind} ({self._trace.description})): its result would be the "
+                "value without its derivative, so the derivative would be silently wrong. "
+                "Keep the computation in xform.numpy, or, to drop the derivative on purpose, "
+                "convert xform.lax.stop_gradient(x) instead.")
+        if not self._trace.alive:
+            raise escaped_tracer_error(self)
         p = self.primal
         return p.concrete_value(context) if isinstance(p, Tracer) else p
+
+
+_DROPS_DERIVATIVE = {"float": "float()", "complex": "complex()",
+                     "numpy.asarray": "numpy.asarray()", "tolist": ".tolist()"}
 
 
 class JVPTrace(Trace):

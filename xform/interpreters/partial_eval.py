@@ -64,8 +64,14 @@ def _aval(x):
     return to_aval(x)
 
 
-def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool]):
+def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool],
+                    tangent_avals: Sequence[ShapedArray | None] | None = None):
     """Split a const-free closed jaxpr into its known part and its linear part.
+
+    ``tangent_avals`` (one per input, None where ``nonzero`` is False) are the types of the
+    tangents the linear part will be called with, when they differ from the primals' (a
+    strongly typed tangent of a weakly typed primal): the linear jaxpr's types then match what
+    it computes.
 
     Returns ``(known, linear, n_res)``: ``known`` (a closed jaxpr, possibly with consts) maps
     the primal inputs to the primal outputs followed by ``n_res`` residuals; ``linear`` (const
@@ -79,8 +85,9 @@ def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool]):
         def f(*xs):
             return eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *xs), None
 
-        t_avals = [tangent_aval(v.aval) if nz else None
-                   for v, nz in zip(jaxpr.jaxpr.invars, nonzero)]
+        t_avals = ([tangent_aval(v.aval) if nz else None
+                    for v, nz in zip(jaxpr.jaxpr.invars, nonzero)]
+                   if tangent_avals is None else list(tangent_avals))
         outs, linear, _ = linearize_flat(f, primals, t_avals)
         lin, residuals = hoist_consts(linear)
         holder["linear"] = lin

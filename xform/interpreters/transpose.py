@@ -20,6 +20,7 @@ from xform.core.avals import ShapedArray
 from xform.core.ir import Jaxpr, Literal, Var
 from xform.interpreters.ad_util import add_any_p
 from xform.interpreters.jvp import Zero, add_tangents
+from xform.interpreters.lowering import literal_value
 
 transpose_rules: dict[Any, Callable[..., Any]] = {}
 
@@ -46,8 +47,8 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any],
     env: dict = {}
     linear: set = set()
 
-    def read(a):
-        return a.val if isinstance(a, Literal) else env[a]
+    def read(a):  # a literal with its aval's dtype and weak type (its .val may be numpy's)
+        return literal_value(a) if isinstance(a, Literal) else env[a]
 
     for v, c in zip(jaxpr.constvars, consts):
         env[v] = c

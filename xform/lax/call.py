@@ -61,9 +61,12 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
     # tangents. Under linearize, the first runs now and only the second is staged; transposing
     # it is transposing a call.
     nonzero = tuple(not isinstance(t, Zero) for t in tangents)
-    key = (jaxpr, nonzero)
+    # the tangents' own types (a strongly typed tangent of a weakly typed primal, say), so that
+    # the linear call's output types are those of what it computes
+    t_avals = tuple(None if isinstance(t, Zero) else to_aval(t) for t in tangents)
+    key = (jaxpr, t_avals)
     if key not in _linearized:
-        known, linear, _ = linearize_jaxpr(jaxpr, nonzero)
+        known, linear, _ = linearize_jaxpr(jaxpr, nonzero, t_avals)
         _linearized[key] = (*hoist_consts(known), linear)
     known, known_consts, linear = _linearized[key]
     outs = jit_p.bind(*known_consts, *primals, jaxpr=known, name=name)

@@ -22,7 +22,7 @@ import jax
 import numpy as np
 from jax import lax as jlax
 
-from xform.core.avals import ShapedArray, canonicalize_dtype
+from xform.core.avals import ShapedArray, canonicalize_dtype, is_inexact
 from xform.core.jax_internals import convert_element_type as jax_convert_weak
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
@@ -243,9 +243,13 @@ abs_p = unop("abs", NUMBER, jlax.abs, result_dtype=real_result)
 
 def _abs_jvp(t, ans, x):
     if np.issubdtype(to_aval(x).dtype, np.complexfloating):
-        # d|x| = Re(conj(x) t) / |x|
-        return div(real(mul(conj(x), t)), ans)
-    return mul(t, sign(x))
+        # d|x| = Re(conj(x) t) / |x|, and 0 at x = 0 (JAX's choice; dividing by |x| there
+        # would make the gradient of every |z|-based function NaN at the origin)
+        safe = select(eq(ans, _const(ans, 0.0)), _like(_const(ans, 1.0), ans), ans)
+        return div(real(mul(conj(x), t)), safe)
+    # +t for x >= 0, as JAX: not sign(x), whose 0 at x = 0 also zeroes every derivative of a
+    # smooth function built on |x| there (hypot(x, 1), x * |x|, ...)
+    return select(ge(x, _const(x, 0.0)), t, neg(t))
 
 
 defjvp(abs_p, _abs_jvp)
@@ -475,8 +479,8 @@ def _pow_abstract_eval(x: ShapedArray, y: ShapedArray):
 
 def _pow_jvp_base(t, ans, x, y):
     # y * x ** (y - 1), with 0 where y == 0 (so 0 ** 0 differentiates to 0, as in JAX)
-    one = _const(y, 1.0) if np.issubdtype(to_aval(y).dtype, np.inexact) else 1
-    if not np.issubdtype(to_aval(y).dtype, np.inexact):
+    one = _const(y, 1.0) if is_inexact(to_aval(y).dtype) else 1
+    if not is_inexact(to_aval(y).dtype):
         yf = convert_element_type(y, to_aval(x).dtype)
     else:
         yf = y
@@ -691,7 +695,7 @@ def _convert_to_jax(x, *, new_dtype, weak_type):
 def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
     (x,), (t,) = primals, tangents
     ans = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
-    if isinstance(t, Zero) or not np.issubdtype(new_dtype, np.inexact):
+    if isinstance(t, Zero) or not is_inexact(new_dtype):
         return ans, Zero(tangent_aval(to_aval(ans)))
     return ans, convert_element_type_p.bind(t, new_dtype=new_dtype, weak_type=weak_type)
 

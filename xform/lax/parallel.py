@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
-from xform.core.avals import ShapedArray, canonicalize_dtype
+from xform.core.avals import ShapedArray, canonicalize_dtype, is_inexact
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
@@ -351,7 +351,7 @@ def pmean(x: Any, axis_name: Any, *, axis_index_groups: Any = None) -> Any:
     def mean(v):
         total = psum(v, axis_name, axis_index_groups=axis_index_groups)
         aval = to_aval(total)
-        if not np.issubdtype(aval.dtype, np.inexact):
+        if not is_inexact(aval.dtype):
             total = elementwise._convert_weak(total, canonicalize_dtype(np.float64),
                                               aval.weak_type)
             aval = to_aval(total)

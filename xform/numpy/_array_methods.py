@@ -115,7 +115,8 @@ def _copy(self) -> Any:
 
 
 def _item(self, *args):
-    val = np.asarray(self)
+    # like int() and bool(), not like numpy.asarray: JAX allows it while differentiating
+    val = np.asarray(self.concrete_value("item"))
     return val.item(*args)
 
 

@@ -10,49 +10,70 @@ from jax import dtypes as _jax_dtypes
 
 from xform.core.avals import canonicalize_dtype, result_type as _result_type
 
+_JaxScalarType = type(_jnp_consts.float32)
+
+
+class _ScalarType(_JaxScalarType):
+    """A scalar type of xform.numpy: JAX's (``dtype=xnp.float32``, ``==``, ``isinstance`` and
+    ``np.dtype`` behave as in jax.numpy), but calling it converts with ``xform.numpy.asarray``.
+    JAX's own would hand an xform tracer to numpy: ``xnp.float32(x)`` of a traced ``x`` must be
+    a cast that keeps its derivative, not the value without it."""
+
+    def __call__(self, x: Any) -> Any:
+        from xform.numpy._creation import asarray
+        return asarray(x, dtype=self.dtype)
+
+
+def _scalar_type(jax_type: Any) -> Any:
+    t = _ScalarType(jax_type.__name__, (object,), {"dtype": jax_type.dtype})
+    t.__module__ = jax_type.__module__  # prints as jax.numpy.float32, as the type it stands for
+    t.__doc__ = jax_type.__doc__
+    return t
+
+
 # JAX's scalar-type objects: ``xnp.float32(1.0)`` and ``dtype=xnp.float32`` work as in jax.numpy
-float16 = _jnp_consts.float16
-bfloat16 = _jnp_consts.bfloat16
-float32 = _jnp_consts.float32
-float64 = _jnp_consts.float64
-int8 = _jnp_consts.int8
-int16 = _jnp_consts.int16
-int32 = _jnp_consts.int32
-int64 = _jnp_consts.int64
-uint8 = _jnp_consts.uint8
-uint16 = _jnp_consts.uint16
-uint32 = _jnp_consts.uint32
-uint64 = _jnp_consts.uint64
-bool_ = _jnp_consts.bool_
-complex64 = _jnp_consts.complex64
-complex128 = _jnp_consts.complex128
+float16 = _scalar_type(_jnp_consts.float16)
+bfloat16 = _scalar_type(_jnp_consts.bfloat16)
+float32 = _scalar_type(_jnp_consts.float32)
+float64 = _scalar_type(_jnp_consts.float64)
+int8 = _scalar_type(_jnp_consts.int8)
+int16 = _scalar_type(_jnp_consts.int16)
+int32 = _scalar_type(_jnp_consts.int32)
+int64 = _scalar_type(_jnp_consts.int64)
+uint8 = _scalar_type(_jnp_consts.uint8)
+uint16 = _scalar_type(_jnp_consts.uint16)
+uint32 = _scalar_type(_jnp_consts.uint32)
+uint64 = _scalar_type(_jnp_consts.uint64)
+bool_ = _scalar_type(_jnp_consts.bool_)
+complex64 = _scalar_type(_jnp_consts.complex64)
+complex128 = _scalar_type(_jnp_consts.complex128)
 # numpy's other names for them, and the narrow float/int types XLA knows
-bool = _jnp_consts.bool  # noqa: A001
-int_ = _jnp_consts.int_
-uint = _jnp_consts.uint
-float_ = _jnp_consts.float_
-complex_ = _jnp_consts.complex_
-single = _jnp_consts.single
-double = _jnp_consts.double
-csingle = _jnp_consts.csingle
-cdouble = _jnp_consts.cdouble
-int2 = _jnp_consts.int2
-int4 = _jnp_consts.int4
-uint2 = _jnp_consts.uint2
-uint4 = _jnp_consts.uint4
-int1 = _jnp_consts.int1
-uint1 = _jnp_consts.uint1
-float4_e2m1fn = _jnp_consts.float4_e2m1fn
-float6_e2m3fn = _jnp_consts.float6_e2m3fn
-float6_e3m2fn = _jnp_consts.float6_e3m2fn
-float8_e3m4 = _jnp_consts.float8_e3m4
-float8_e4m3 = _jnp_consts.float8_e4m3
-float8_e4m3b11fnuz = _jnp_consts.float8_e4m3b11fnuz
-float8_e4m3fn = _jnp_consts.float8_e4m3fn
-float8_e4m3fnuz = _jnp_consts.float8_e4m3fnuz
-float8_e5m2 = _jnp_consts.float8_e5m2
-float8_e5m2fnuz = _jnp_consts.float8_e5m2fnuz
-float8_e8m0fnu = _jnp_consts.float8_e8m0fnu
+bool = _scalar_type(_jnp_consts.bool)  # noqa: A001
+int_ = _scalar_type(_jnp_consts.int_)
+uint = _scalar_type(_jnp_consts.uint)
+float_ = _scalar_type(_jnp_consts.float_)
+complex_ = _scalar_type(_jnp_consts.complex_)
+single = _scalar_type(_jnp_consts.single)
+double = _scalar_type(_jnp_consts.double)
+csingle = _scalar_type(_jnp_consts.csingle)
+cdouble = _scalar_type(_jnp_consts.cdouble)
+int2 = _scalar_type(_jnp_consts.int2)
+int4 = _scalar_type(_jnp_consts.int4)
+uint2 = _scalar_type(_jnp_consts.uint2)
+uint4 = _scalar_type(_jnp_consts.uint4)
+int1 = _scalar_type(_jnp_consts.int1)
+uint1 = _scalar_type(_jnp_consts.uint1)
+float4_e2m1fn = _scalar_type(_jnp_consts.float4_e2m1fn)
+float6_e2m3fn = _scalar_type(_jnp_consts.float6_e2m3fn)
+float6_e3m2fn = _scalar_type(_jnp_consts.float6_e3m2fn)
+float8_e3m4 = _scalar_type(_jnp_consts.float8_e3m4)
+float8_e4m3 = _scalar_type(_jnp_consts.float8_e4m3)
+float8_e4m3b11fnuz = _scalar_type(_jnp_consts.float8_e4m3b11fnuz)
+float8_e4m3fn = _scalar_type(_jnp_consts.float8_e4m3fn)
+float8_e4m3fnuz = _scalar_type(_jnp_consts.float8_e4m3fnuz)
+float8_e5m2 = _scalar_type(_jnp_consts.float8_e5m2)
+float8_e5m2fnuz = _scalar_type(_jnp_consts.float8_e5m2fnuz)
+float8_e8m0fnu = _scalar_type(_jnp_consts.float8_e8m0fnu)
 dtype = np.dtype
 
 # abstract classes for issubdtype

@@ -51,26 +51,77 @@ def _inexact_pair(name: str, x1: Any, x2: Any) -> list:
 
 
 # -- log-sum-exp pairs, hypot, copysign ----------------------------------------------------
+def _wrap_between(x: Any, a: float) -> Any:
+    """``x`` shifted by a multiple of ``2a`` into ``[-a, a)`` (the branch of a complex log)."""
+    two_a = _const(x, 2 * a)
+    rem = lax.rem(lax.add(x, _const(x, a)), two_a)
+    rem = lax.select(lax.lt(rem, _const(x, 0)), lax.add(rem, two_a), rem)
+    return lax.sub(rem, _const(x, a))
+
+
+def _log_add_pow(base: float):
+    """``log_b(b**x1 + b**x2)`` without overflow, for the base of ``exp`` (e) or ``exp2``."""
+    power = lax.exp if base == np.e else lax.exp2
+    scale = 1.0 if base == np.e else 1 / np.log(2)
+
+    def impl(x1: Any, x2: Any) -> Any:
+        amax = lax.max(x1, x2)
+        if _is_complex(x1):
+            delta = lax.sub(lax.add(x1, x2), lax.mul(amax, _const(amax, 2)))
+            out = lax.add(amax, lax.mul(_const(amax, scale), lax.log1p(power(delta))))
+            im = lax.imag(out)  # the imaginary part on the principal branch, as JAX
+            shift = lax.sub(_wrap_between(im, np.pi * scale), im)
+            return lax.add(out, lax.mul(lax.convert_element_type(shift, _dtype(out)),
+                                        _const(out, 1j)))
+        delta = lax.sub(x1, x2)
+        out = lax.add(amax, lax.mul(_const(amax, scale),
+                                    lax.log1p(power(lax.neg(lax.abs(delta))))))
+        # delta is NaN for NaN inputs and for two equal infinities: x1 + x2 is right for both
+        return lax.select(lax.ne(delta, delta), lax.add(x1, x2), out)
+
+    return impl
+
+
+def _finite_or_zero(x: Any) -> Any:
+    """``x`` with +inf (in the real part) replaced by 0, so ``exp(x - out)`` is not
+    ``exp(inf - inf)``."""
+    re = lax.real(x) if _is_complex(x) else x
+    return lax.select(lax.eq(re, _const(re, np.inf)), lax.full_like(x, 0), x)
+
+
+def _softmax_weights_jvp(impl: Callable, exp: Callable) -> Callable:
+    """The JVP of ``log(b**x1 + b**x2)``: each tangent weighted by ``b**(x_i - out)``, the
+    smooth derivative. Differentiating the max/abs formula instead gives the wrong value at
+    ``x1 == x2`` (the tie of max and the kink of abs: 1 for logaddexp's first derivative and
+    0 for its second, where the answers are 1/2 and 1/4)."""
+
+    def jvp(primals, tangents):
+        (x1, x2), (t1, t2) = primals, tangents
+        out = impl(x1, x2)
+        rest = _finite_or_zero(out)
+        w1 = exp(lax.sub(_finite_or_zero(x1), rest))
+        w2 = exp(lax.sub(_finite_or_zero(x2), rest))
+        return out, lax.add(lax.mul(t1, w1), lax.mul(t2, w2))
+
+    return jvp
+
+
+_logaddexp = custom_jvp(_log_add_pow(np.e))
+_logaddexp.defjvp(_softmax_weights_jvp(_logaddexp, lax.exp))
+_logaddexp2 = custom_jvp(_log_add_pow(2.0))
+_logaddexp2.defjvp(_softmax_weights_jvp(_logaddexp2, lax.exp2))
+
+
 @eager_jit()
 def logaddexp(x1: Any, x2: Any, /) -> Any:
     """``log(exp(x1) + exp(x2))`` without overflow, as ``jax.numpy.logaddexp``."""
-    x1, x2 = _inexact_pair("logaddexp", x1, x2)
-    amax = lax.max(x1, x2)
-    delta = lax.sub(x1, x2)
-    out = lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta)))))
-    # delta is NaN for NaN inputs and for two equal infinities: x1 + x2 is right for both
-    return lax.select(lax.ne(delta, delta), lax.add(x1, x2), out)
+    return _logaddexp(*_inexact_pair("logaddexp", x1, x2))
 
 
 @eager_jit()
 def logaddexp2(x1: Any, x2: Any, /) -> Any:
     """``log2(2**x1 + 2**x2)`` without overflow, as ``jax.numpy.logaddexp2``."""
-    x1, x2 = _inexact_pair("logaddexp2", x1, x2)
-    amax = lax.max(x1, x2)
-    delta = lax.sub(x1, x2)
-    ln2 = _const(x1, np.log(2))
-    out = lax.add(amax, lax.div(lax.log1p(lax.exp2(lax.neg(lax.abs(delta)))), ln2))
-    return lax.select(lax.ne(delta, delta), lax.add(x1, x2), out)
+    return _logaddexp2(*_inexact_pair("logaddexp2", x1, x2))
 
 
 @eager_jit()

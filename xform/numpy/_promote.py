@@ -191,7 +191,10 @@ def broadcast_for_binop(name: str, *args: Any) -> list:
         return list(args)  # equal shapes, rank-0 operands aside: lax takes them as they are
     if len({len(s) for s in nonscalar}) > 1:
         _check_rank_promotion(name, shapes)
-    out_shape = broadcast_shapes(name, *shapes)
+    try:
+        out_shape = broadcast_shapes(name, *shapes)
+    except ValueError as e:  # a binary operation's operands: JAX's type is TypeError
+        raise TypeError(str(e)) from None
     return [a if s == out_shape or s == () else broadcast_to_shape(a, out_shape)
             for a, s in zip(args, shapes)]
 

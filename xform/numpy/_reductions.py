@@ -84,7 +84,13 @@ def _reduction(name: str, lax_reducer: Callable, a: Any, axis: Any, dtype: Any, 
         out = combine(out, convert(initial, adt, True))
     if keepdims:
         out = _keep(out, aval.shape, axes)
-    return out
+    return _strong(out)
+
+
+def _strong(out: Any) -> Any:
+    """jax.numpy's reductions return strongly typed arrays, even of a weakly typed input."""
+    out_aval = to_aval(out)
+    return convert(out, out_aval.dtype) if out_aval.weak_type else out
 
 
 @eager_jit(static_argnames=('axis', 'dtype', 'keepdims', 'promote_integers'))
@@ -276,7 +282,7 @@ def _cumulative(name: str, lax_fn: Callable, a: Any, axis: Any, dtype: Any) -> A
         a = convert(a, dtype)
     elif aval.dtype == np.bool_:
         a = convert(a, canonicalize_dtype(np.int64))
-    return lax_fn(a, axis, reverse=False)
+    return _strong(lax_fn(a, axis, reverse=False))
 
 
 @eager_jit(static_argnames=('axis', 'dtype'))

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from xform import lax
-from xform.core.avals import canonicalize_dtype
+from xform.core.avals import canonicalize_dtype, is_inexact
 from xform.core.errors import ConcretizationTypeError
 from xform.core.trace import Tracer, to_aval
 from xform.numpy import _shape as sh
@@ -157,7 +157,7 @@ def _sorted_mask(ar: Any, equal_nan: bool) -> tuple:
     if n == 0:
         return aux, lax.full((0,), True, np.bool_), perm
     new = lax.ne(lax.slice(aux, (1,), (n,)), lax.slice(aux, (0,), (n - 1,)))
-    if equal_nan and np.issubdtype(to_aval(aux).dtype, np.inexact):
+    if equal_nan and is_inexact(to_aval(aux).dtype):
         both_nan = lax.bitwise_and(lax.ne(lax.slice(aux, (1,), (n,)), lax.slice(aux, (1,), (n,))),
                                    lax.ne(lax.slice(aux, (0,), (n - 1,)),
                                           lax.slice(aux, (0,), (n - 1,))))

@@ -208,7 +208,7 @@ def concatenate(arrays: Sequence[Any], axis: int | None = 0, dtype: Any = None) 
         raise ValueError("Zero-dimensional arrays cannot be concatenated.")
     for i, a in enumerate(arrays[1:], 1):
         if to_aval(a).ndim != ndim:
-            raise ValueError(f"All input arrays must have the same number of dimensions, but "
+            raise TypeError(f"All input arrays must have the same number of dimensions, but "
                              f"the array at index 0 has {ndim} dimension(s) and the array at "
                              f"index {i} has {to_aval(a).ndim} dimension(s)")
     axis = canonicalize_axis(axis, ndim)

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from xform import lax
-from xform.core.avals import result_type
+from xform.core.avals import is_inexact, result_type
 from xform.core.trace import to_aval
 from xform.numpy import _shape as sh
 from xform.numpy._creation import _iota, asarray
@@ -137,7 +137,7 @@ def argpartition(a: Any, kth: int, axis: int = -1) -> Any:
 def _lt_total(x: Any, y: Any) -> Any:
     """``x < y`` in the order sort uses for floats: NaN after everything."""
     lt = lax.lt(x, y)
-    if not np.issubdtype(to_aval(x).dtype, np.inexact):
+    if not is_inexact(to_aval(x).dtype):
         return lt
     x_nan, y_nan = lax.ne(x, x), lax.ne(y, y)
     return lax.bitwise_or(lt, lax.bitwise_and(y_nan, lax.bitwise_not(x_nan)))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from xform import lax
-from xform.core.avals import canonicalize_dtype, result_type
+from xform.core.avals import canonicalize_dtype, is_inexact, result_type
 from xform.core.trace import to_aval
 from xform.numpy import _reductions as red
 from xform.numpy import _shape as sh
@@ -105,7 +105,7 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, ignore_nan
     # (batch..., nq) -> (q..., batch...) or (q..., keepdims shape)
     out = sh.moveaxis(out, -1, 0)
     out_tail = keep_shape if keepdims else batch
-    return sh.reshape(out, tuple(to_aval(q).shape) + tuple(out_tail))
+    return red._strong(sh.reshape(out, tuple(to_aval(q).shape) + tuple(out_tail)))
 
 
 _STATIC_Q = ("axis", "method", "keepdims", "overwrite_input", "interpolation")
@@ -227,7 +227,7 @@ def ptp(a: Any, axis: Any = None, out: None = None, keepdims: bool = False) -> A
 
 # -- NaN-ignoring reductions ----------------------------------------------------------------
 def _is_inexact(a: Any) -> bool:
-    return bool(np.issubdtype(to_aval(a).dtype, np.inexact))
+    return is_inexact(to_aval(a).dtype)
 
 
 def _nan_fill(a: Any, fill: Any) -> Any:

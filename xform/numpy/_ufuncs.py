@@ -347,7 +347,9 @@ def where(condition: Any, x: Any = None, y: Any = None, /, *, size: Any = None,
         raise ValueError("size and fill_value arguments cannot be used in three-term where "
                          "function.")
     check_arraylike("where", condition, x, y)
-    x, y = promote_args("where", x, y)
+    # dtypes promoted here, shapes broadcast below with the condition's (JAX's ValueError)
+    from xform.numpy._promote import promote_dtypes
+    x, y = promote_dtypes(x, y)
     condition = _to_bool(condition)
     condition, x, y = broadcast_for_shapes(condition, x, y)
     return lax.select_n(condition, y, x)

@@ -12,7 +12,7 @@ import numpy as np
 from jax.tree_util import Partial, tree_flatten, tree_map, tree_unflatten
 
 from xform import numpy as xnp
-from xform.core.avals import ShapedArray, float0
+from xform.core.avals import ShapedArray, float0, is_complex, is_float, is_inexact
 from xform.core.trace import to_aval
 from xform.interpreters.jvp import (
     JVPTracer, Zero, instantiate, jvp_flat, tangent_aval, zeros_like_aval,
@@ -21,7 +21,7 @@ from xform.interpreters.partial_eval import linearize_flat
 from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 from xform.interpreters.tracing import abstractify, fun_description, fun_name, positional_names
 from xform.interpreters.transpose import UndefinedPrimal, backward_pass
-from xform.lax.shape import full
+from xform.lax.shape import full_like
 from xform.transforms.vmap import vmap
 
 
@@ -56,6 +56,18 @@ def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
             "bool primals are float0).")
 
 
+def _check_tangent_dtype(path: str, primal: Any, tangent: Any) -> None:
+    """A tangent of the wrong dtype is a TypeError, as in JAX (a wrong shape, ValueError)."""
+    p, t = to_aval(primal), to_aval(tangent)
+    want, got = tangent_aval(p).dtype, t.dtype
+    if got != want:
+        raise TypeError(
+            f"jvp called with a tangent of type {t.str_short()} for the primal `{path}` of "
+            f"type {p.str_short()}; the tangent's dtype must be "
+            f"{want.name if want != float0 else 'float0'} (the primal's for floating and "
+            "complex primals, float0 for integer and bool ones).")
+
+
 def _lower_aux(aux: Any) -> Any:
     """Auxiliary data leaves the transform as plain (primal) values, as in JAX."""
 
@@ -80,18 +92,23 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp expects primals and tangents as tuples or lists, got "
                         f"{type(primals).__name__} and {type(tangents).__name__}.")
+    # TypeErrors, as JAX raises for a mismatch of the primals' and tangents' structures
     if len(primals) != len(tangents):
-        raise ValueError(f"jvp got {len(primals)} primals and {len(tangents)} tangents; give "
-                         "one tangent per primal.")
+        raise TypeError(f"jvp got {len(primals)} primals and {len(tangents)} tangents; give "
+                        "one tangent per primal.")
+    if type(primals) is not type(tangents):
+        raise TypeError(f"jvp got primals as a {type(primals).__name__} and tangents as a "
+                        f"{type(tangents).__name__}; pass both as tuples (or both as lists).")
     flat_p, in_tree = tree_flatten(tuple(primals))
     flat_t, t_tree = tree_flatten(tuple(tangents))
     if in_tree != t_tree:
-        raise ValueError(f"jvp: the tangents' structure {t_tree} differs from the primals' "
-                         f"structure {in_tree}.")
+        raise TypeError(f"jvp: the tangents' structure {t_tree} differs from the primals' "
+                        f"structure {in_tree}.")
     paths = positional_names(fun, len(primals))
     leaf_paths = [f"primals[{i}] ({n})" for i, n in enumerate(paths)
                   for _ in tree_flatten(primals[i])[0]]
     for path, p, t in zip(leaf_paths, flat_p, flat_t):
+        _check_tangent_dtype(path, p, t)
         _check_tangent(path, p, t)
     p_out, t_out, (out_tree, aux) = jvp_flat(_flat_fun(fun, in_tree, has_aux), flat_p, flat_t,
                                              f"jvp of {fun_description(fun)}")
@@ -179,13 +196,27 @@ def linear_transpose(fun: Callable, *primals: Any, reduce_axes=()):
 
     closed, out_tree = trace_to_jaxpr(flat_fun, avals, kind="linear_transpose",
                                       description=f"linear_transpose of {fun_description(fun)}")
+    dtypes = [a.dtype for a in avals + list(closed.out_avals)]
+    if not (all(is_inexact(d) for d in dtypes)
+            or all(np.issubdtype(d, np.integer) for d in dtypes)):
+        raise TypeError(
+            "linear_transpose only supports [float or complex] -> [float or complex], and "
+            f"integer -> integer functions, but got {[a.dtype.name for a in avals]} -> "
+            f"{[a.dtype.name for a in closed.out_avals]}. Give the primals the dtypes of the "
+            "function's inputs (e.g. 1.0 rather than 1).")
 
     def transposed(*cts):
         ct = cts[0] if len(cts) == 1 else cts
         flat_ct, ct_tree = tree_flatten(ct)
-        if ct_tree != out_tree:
-            raise ValueError(f"transposed function expects cotangents of structure {out_tree}, "
-                             f"got {ct_tree}.")
+        if ct_tree != out_tree:  # TypeErrors, as JAX's
+            raise TypeError(f"transposed function expects cotangents of structure {out_tree}, "
+                            f"got {ct_tree}.")
+        for i, (c, a) in enumerate(zip(flat_ct, closed.out_avals)):
+            ca = to_aval(c)
+            if ca.shape != a.shape or ca.dtype != a.dtype:
+                raise TypeError(f"transposed function: cotangent {i} has type {ca.str_short()},"
+                                f" but the function's output {i} has type {a.str_short()}; they "
+                                "must have the same shape and dtype.")
         res = backward_pass(closed.jaxpr, closed.consts, [UndefinedPrimal(a) for a in avals],
                             flat_ct)
         return tree_unflatten(in_tree, [_strip_zero(r) for r in res])
@@ -194,13 +225,16 @@ def linear_transpose(fun: Callable, *primals: Any, reduce_axes=()):
 
 
 # -- grad -----------------------------------------------------------------------------------
-def _argnums_tuple(argnums, nargs: int, fun) -> tuple[int, ...]:
+def _argnums_tuple(argnums, nargs: int, fun, what: str = "grad") -> tuple[int, ...]:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for n in nums:
         if not isinstance(n, (int, np.integer)):
             raise TypeError(f"argnums must be an int or a sequence of ints, got {argnums!r}.")
         if not -nargs <= n < nargs:
-            raise ValueError(
+            # JAX's types: grad's check of too few arguments is a TypeError; a negative index
+            # past the start, and jacfwd/jacrev's check, a ValueError
+            cls = TypeError if what == "grad" and n >= 0 else ValueError
+            raise cls(
                 f"argnums {argnums!r} is out of range for {fun_name(fun)}, which was called "
                 f"with {nargs} positional argument(s); valid argnums are 0..{nargs - 1}.")
     return tuple(n % nargs for n in nums)
@@ -214,7 +248,13 @@ def _check_diff_input(path: str, x: Any, holomorphic: bool, allow_int: bool, wha
                             f"`{path}` has dtype {aval.dtype.name}. Convert it with "
                             ".astype(xform.numpy.complex64), or drop holomorphic=True.")
         return
-    if not np.issubdtype(aval.dtype, np.inexact) and not allow_int:
+    if what == "jacfwd" and is_complex(aval.dtype):
+        raise TypeError(
+            f"jacfwd requires real-valued inputs (input dtype that is a sub-dtype of "
+            f"np.floating), but `{path}` has dtype {aval.dtype.name}. For holomorphic "
+            "differentiation, pass holomorphic=True; for a non-holomorphic function of complex "
+            "inputs, use xform.jvp directly.")
+    if not is_inexact(aval.dtype) and not allow_int:
         raise TypeError(
             f"{what} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
             f"np.inexact), but `{path}` has dtype {aval.dtype.name}. If you want to "
@@ -235,7 +275,7 @@ def _check_scalar_output(out: Any, fun, holomorphic: bool, what: str) -> None:
         if not np.issubdtype(aval.dtype, np.complexfloating):
             raise TypeError(f"{what} with holomorphic=True requires a complex output, got "
                             f"{aval.dtype.name}.")
-    elif not np.issubdtype(aval.dtype, np.floating):
+    elif not is_float(aval.dtype):
         raise TypeError(f"{what} requires a real-valued (float) output, but {fun_name(fun)} "
                         f"returned dtype {aval.dtype.name}. For complex outputs use "
                         "holomorphic=True or differentiate the real part.")
@@ -245,7 +285,7 @@ def _diff_args(fun: Callable, args: tuple, kwargs: dict, argnums, holomorphic: b
                allow_int: bool, what: str) -> tuple[tuple, Callable]:
     """Check the arguments ``argnums`` selects and return them with ``fun`` as a function of
     them alone (the other arguments fixed): ``(diff_args, f_of_diff)``."""
-    nums = _argnums_tuple(argnums, len(args), fun)
+    nums = _argnums_tuple(argnums, len(args), fun, what)
     names = positional_names(fun, len(args))
     for n in nums:
         for i, leaf in enumerate(tree_flatten(args[n])[0]):
@@ -269,6 +309,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     >>> xform.value_and_grad(lambda x: xnp.sum(x ** 2))(xnp.arange(3.0))
     (Array(5., dtype=float32), Array([0., 2., 4.], dtype=float32))
     """
+    _check_callable(fun)
     what = "grad"
 
     @wraps(fun, updated=())
@@ -295,8 +336,9 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
 
 def _ones_like(x: Any) -> Any:
-    a = to_aval(x)
-    return full(a.shape, 1, a.dtype)
+    # weakly typed when the output is, as JAX's seed: a Python-float input then gets a
+    # weakly typed gradient (which promotes like the input did)
+    return full_like(x, 1)
 
 
 def _grad_leaf(ct: Any, aval: ShapedArray) -> Any:
@@ -333,7 +375,7 @@ def _std_basis(flat: list, batch_last: bool = False) -> tuple[Any, list[int]]:
     offset = 0
     for x, n in zip(flat, sizes):
         a = to_aval(x)
-        dtype = a.dtype if np.issubdtype(a.dtype, np.inexact) else np.float32
+        dtype = a.dtype if is_inexact(a.dtype) else np.float32
         eye = xnp.eye(total, dtype=dtype)
         if batch_last:
             basis.append(xnp.reshape(eye[offset:offset + n, :], a.shape + (total,)))
@@ -349,6 +391,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
     ``chunk_size`` (beyond JAX): push that many basis vectors at a time (bounded memory).
     """
+    _check_callable(fun)
 
     @wraps(fun, updated=())
     def jac(*args, **kwargs):
@@ -380,7 +423,8 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
             blocks, off = [], 0
             for x, n in zip(flat, sizes):
                 blk = to[..., off:off + n]
-                blocks.append(xnp.reshape(blk, to_aval(yo).shape + to_aval(x).shape))
+                blocks.append(_weak_like(xnp.reshape(blk, to_aval(yo).shape + to_aval(x).shape),
+                                         yo))
                 off += n
             per_out.append(tree_unflatten(in_tree, blocks))
         res = [p if not isinstance(argnums, int) else p[0] for p in per_out]
@@ -390,6 +434,34 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     return jac
 
 
+def _weak_like(block: Any, example: Any) -> Any:
+    """A Jacobian block weakly typed as JAX's is: like the output for jacfwd, like the input
+    for jacrev."""
+    from xform.numpy._promote import convert
+    aval = to_aval(block)
+    return convert(block, aval.dtype, to_aval(example).weak_type)
+
+
+def _check_jacrev_output(y: Any, holomorphic: bool) -> None:
+    """Like JAX: complex outputs only with holomorphic=True, which requires them."""
+    dtype = to_aval(y).dtype
+    if holomorphic and not is_complex(dtype):
+        raise TypeError(f"jacrev with holomorphic=True requires complex outputs, got "
+                        f"{dtype.name}.")
+    if not holomorphic and not is_float(dtype):
+        raise TypeError(
+            f"jacrev requires real-valued outputs (output dtype that is a sub-dtype of "
+            f"np.floating), but got {dtype.name}. For holomorphic differentiation, pass "
+            "holomorphic=True; for a non-holomorphic function with complex outputs, use "
+            "xform.vjp directly (or differentiate the real and imaginary parts).")
+
+
+def _check_callable(fun: Any) -> None:
+    if not callable(fun):
+        raise TypeError(f"Expected a callable value, got {fun!r}: the first argument is the "
+                        "function to differentiate.")
+
+
 def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, allow_int: bool = False, *,
            chunk_size: int | None = None):
@@ -397,6 +469,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
     ``chunk_size`` (beyond JAX): pull back that many basis vectors at a time.
     """
+    _check_callable(fun)
 
     @wraps(fun, updated=())
     def jac(*args, **kwargs):
@@ -407,6 +480,8 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         else:
             y, f_vjp = vjp(f_d, *dargs)
         y_flat, y_tree = tree_flatten(y)
+        for leaf in y_flat:
+            _check_jacrev_output(leaf, holomorphic)
         basis, sizes = _std_basis(y_flat)
 
         def pull(*ct_leaves):
@@ -418,8 +493,8 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         per_out = []
         off = 0
         for yo, n in zip(y_flat, sizes):
-            blocks = [xnp.reshape(c[off:off + n], to_aval(yo).shape + to_aval(d).shape)
-                      for c, d in zip(in_flat, d_flat)]
+            blocks = [_weak_like(xnp.reshape(c[off:off + n], to_aval(yo).shape + to_aval(d).shape),
+                                 d) for c, d in zip(in_flat, d_flat)]
             tree = tree_unflatten(in_tree, blocks)
             per_out.append(tree[0] if isinstance(argnums, int) else tree)
             off += n

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, is_inexact
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
@@ -94,7 +94,7 @@ def _cond_batch_rule(axis_size, vals, dims, *, branches):
     index = moveaxis(index, idim, 0)
     moved, in_dims = [], []
     for x, d in zip(ops, odims):
-        if np.issubdtype(to_aval(x).dtype, np.inexact):
+        if is_inexact(to_aval(x).dtype):
             moved.append(bdim_at_front(x, d, axis_size))
             in_dims.append(0)
         else:
@@ -104,7 +104,7 @@ def _cond_batch_rule(axis_size, vals, dims, *, branches):
     for i, br in enumerate(branches):
         taken = eq(index, np.int32(i))
         ops_i = [select_n(_bcast_like(taken, _per_example(x)), stop_gradient(x), x)
-                 if d == 0 and np.issubdtype(to_aval(x).dtype, np.inexact) else x
+                 if d == 0 and is_inexact(to_aval(x).dtype) else x
                  for x, d in zip(moved, in_dims)]
         bj, _ = batch_jaxpr(br, axis_size, in_dims, True, axis_name=name)
         results.append(call_jaxpr(bj, *ops_i))
