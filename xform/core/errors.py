@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import traceback
 
+import jax
+
 _XFORM_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _jax_dir() -> str:
-    import jax  # the frames of JAX's dispatch, between xform and the user, are not the user's
+    # the frames of JAX's dispatch, between xform and the user, are not the user's
     return os.path.dirname(os.path.abspath(jax.__file__))
 
 

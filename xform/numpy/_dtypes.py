@@ -9,6 +9,7 @@ import numpy as np
 from jax import dtypes as _jax_dtypes
 
 from xform.core.avals import canonicalize_dtype, result_type as _result_type
+from xform.numpy._creation import asarray
 
 _JaxScalarType = type(_jnp_consts.float32)
 
@@ -20,7 +21,6 @@ class _ScalarType(_JaxScalarType):
     a cast that keeps its derivative, not the value without it."""
 
     def __call__(self, x: Any) -> Any:
-        from xform.numpy._creation import asarray
         return asarray(x, dtype=self.dtype)
 
 

@@ -13,7 +13,7 @@ from xform.numpy._creation import array, ones_like, zeros_like
 from xform.numpy._eager import eager_jit
 from xform.numpy._promote import (
     aval_of, broadcast_shapes, broadcast_to_shape, check_arraylike, convert, promote_args,
-    promote_args_inexact, promote_to_inexact, shape_of,
+    promote_args_inexact, promote_dtypes, promote_to_inexact, shape_of,
 )
 
 
@@ -348,7 +348,6 @@ def where(condition: Any, x: Any = None, y: Any = None, /, *, size: Any = None,
                          "function.")
     check_arraylike("where", condition, x, y)
     # dtypes promoted here, shapes broadcast below with the condition's (JAX's ValueError)
-    from xform.numpy._promote import promote_dtypes
     x, y = promote_dtypes(x, y)
     condition = _to_bool(condition)
     condition, x, y = broadcast_for_shapes(condition, x, y)

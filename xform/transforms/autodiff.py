@@ -22,6 +22,7 @@ from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 from xform.interpreters.tracing import abstractify, fun_description, fun_name, positional_names
 from xform.interpreters.transpose import UndefinedPrimal, backward_pass
 from xform.lax.shape import full_like
+from xform.numpy._promote import convert
 from xform.transforms.vmap import vmap
 
 
@@ -437,7 +438,6 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 def _weak_like(block: Any, example: Any) -> Any:
     """A Jacobian block weakly typed as JAX's is: like the output for jacfwd, like the input
     for jacrev."""
-    from xform.numpy._promote import convert
     aval = to_aval(block)
     return convert(block, aval.dtype, to_aval(example).weak_type)
 
