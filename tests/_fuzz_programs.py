@@ -953,12 +953,21 @@ class Gen:
             outs = self.out_avals(case)
         except Exception:
             return  # the program itself raises: compare the errors
+        # levels from the inside out; an inner jit op of the program counts as the first
+        levels = ["jit"] if "inner:jit" in self.tags else []
         for _level in range(d.integers(1, 4)):
             leaves = jax.tree_util.tree_leaves(outs)
             float_out = [x for x in leaves if np.dtype(x.dtype).kind == "f"]
             all_float_out = bool(leaves) and len(float_out) == len(leaves)
             float_args = [i for i, v in enumerate(self.sig) if v.kind == "f"]
-            choices = [(4, "jit"), (5, "vmap"), (1, "checkpoint")]
+            choices = [(5, "vmap")]
+            control_flow = any(t.split(":")[0] in ("cond", "fori", "scan", "while")
+                               for t in self.tags)
+            if not control_flow or self.allowed("checkpoint_control_flow"):
+                choices.append((1, "checkpoint"))
+            if self.allowed("stack:jit_T_jit"):
+                # (with that pattern excluded, the only jit is the one on top, below)
+                choices.append((4, "jit"))
             if float_args and float_out:
                 choices += [(3, "grad"), (2, "value_and_grad"), (1, "hessian")]
             if float_args and all_float_out:
@@ -980,20 +989,33 @@ class Gen:
                 size = sum(math.prod(x.shape) for x in jax.tree_util.tree_leaves(new_outs))
                 if size <= MAX_OUT_SIZE:
                     outs = new_outs
+                    if t == "jit" and self.jit_pattern(levels):
+                        self.tags.add("stack:jit_T_jit")
+                    if t == "checkpoint" and control_flow:
+                        self.tags.add("checkpoint_control_flow")
+                    levels.append(t)
                     break
                 case.stack, self.sig, self.tags, self.order = saved
             else:
                 return
         # Un-jitted derivative stacks run op by op (each op compiled for its shapes, in both
         # libraries): seconds per case. Most cases end in a jit; eager ones stay shallow.
-        if not case.stack or case.stack[-1].split("(")[0].endswith("jax.jit"):
+        if not case.stack or levels[-1] == "jit":
             return
-        if self.order >= 2 or d.chance(0.75):
-            k = len(case.stack)
-            case.stack.append(f"f{k + 1} = jax.jit(f{k})")
-            self.tags.add("transform:jit")
-        else:
-            self.tags.add("eager")
+        if self.order < 2 and d.chance(0.25) and self.use("eager"):
+            return
+        if self.jit_pattern(levels):
+            self.tags.add("stack:jit_T_jit")
+        k = len(case.stack)
+        case.stack.append(f"f{k + 1} = jax.jit(f{k})")
+        self.tags.add("transform:jit")
+
+    @staticmethod
+    def jit_pattern(levels) -> bool:
+        """Whether a jit on top of `levels` makes a jit over a non-jit transform over a jit
+        (the shape of several known bugs, see KNOWN_BUGS in tests/test_differential.py)."""
+        inner = [i for i, t in enumerate(levels) if t == "jit"]
+        return bool(inner) and any(t != "jit" for t in levels[inner[0]:])
 
     def argnums(self, float_args, always_tuple=False):
         k = self.d.integers(1, len(float_args))
@@ -1185,6 +1207,107 @@ def check(case: Case) -> Failure | None:
     return compare(case, run(case, "jax"), run(case, "xform"))
 
 
+def case_to_json(case: Case) -> dict:
+    return {"int_mode": case.int_mode, "body": case.body, "params": case.params,
+            "out_expr": case.out_expr, "stack": case.stack, "order": case.order,
+            "tags": sorted(case.tags),
+            "args": [a if isinstance(a, float) else {"dtype": str(a.dtype), "data": a.tolist()}
+                     for a in case.args]}
+
+
+def case_from_json(d: dict) -> Case:
+    args = [a if isinstance(a, float) else np.asarray(a["data"], dtype=a["dtype"])
+            for a in d["args"]]
+    return Case(d["int_mode"], args, d["body"], d["params"], d["out_expr"], d["stack"],
+                set(d["tags"]), d["order"])
+
+
+def _signature(f: Failure) -> tuple:
+    head = f.detail.split("\n")[0]
+    if f.kind in ("crash", "accepts"):
+        return f.kind, head.split(":")[0]  # the exception type
+    return (f.kind,)
+
+
+def _renumber_without(stack: list[str], k: int) -> list[str]:
+    """The stack without line k (which defines f{k+1} from f{k}): later names shift down."""
+    import re
+
+    def shift(m):
+        j = int(m.group(1))
+        return f"f{j - 1}" if j > k + 1 else f"f{j}"
+
+    return [re.sub(r"\bf(\d+)\b", shift, line) for i, line in enumerate(stack) if i != k]
+
+
+def _dead_code_eliminated(body: list[str], out_expr: str) -> list[str]:
+    import re
+
+    needed = set(re.findall(r"\bv\d+\b", out_expr))
+    kept = []
+    for line in reversed(body):
+        name = line.split("=")[0].strip()
+        if name in needed:
+            kept.append(line)
+            needed |= set(re.findall(r"\bv\d+\b", line.split("=", 1)[1]))
+    return kept[::-1]
+
+
+def shrink(case: Case, failure: Failure, budget: int = 60) -> tuple[Case, Failure]:
+    """A smaller case failing the same way: drop transforms that keep the argument signature
+    (everything but vmap), pick a smaller output, drop dead ops. Greedy, `budget` checks."""
+    import copy
+
+    want = _signature(failure)
+    tries = 0
+
+    def attempt(c: Case):
+        nonlocal tries
+        tries += 1
+        try:
+            f = check(c)
+        except Exception:
+            return None
+        return f if f is not None and _signature(f) == want else None
+
+    improved = True
+    while improved and tries < budget:
+        improved = False
+        # outputs: each earlier value alone
+        import re
+
+        names = [line.split("=")[0].strip() for line in case.body]
+        for cand in [n for n in names if n != case.out_expr]:
+            c = copy.copy(case)
+            c.out_expr = cand
+            c.body = _dead_code_eliminated(case.body, cand)
+            if len(c.body) >= len(case.body) and c.out_expr.startswith("v"):
+                continue
+            f = attempt(c)
+            if f is not None:
+                case, failure, improved = c, f, True
+                break
+            if tries >= budget:
+                break
+        c = copy.copy(case)
+        c.body = _dead_code_eliminated(case.body, case.out_expr)
+        if len(c.body) < len(case.body):
+            f = attempt(c)
+            if f is not None:
+                case, failure, improved = c, f, True
+        for k in range(len(case.stack)):
+            if "jax.vmap(" in case.stack[k] or tries >= budget:
+                continue
+            c = copy.copy(case)
+            c.stack = _renumber_without(case.stack, k)
+            f = attempt(c)
+            if f is not None:
+                case, failure, improved = c, f, True
+                break
+        del re
+    return case, failure
+
+
 # --------------------------------------------------------------------------------------------
 # Long-run driver: every failure recorded, none stops the run
 
@@ -1225,10 +1348,12 @@ def main(argv=None):
                 fh.write(json.dumps({"seed": seed, "kind": fail.kind,
                                      "detail": fail.detail[:3000],
                                      "tags": sorted(case.tags),
+                                     "case": case_to_json(case),
                                      "script": case.script("jax")}) + "\n")
                 fh.flush()
             if (i + 1) % 50 == 0:
                 jax.clear_caches()
+            if (i + 1) % 10 == 0:
                 print(f"{i + 1} cases, {fails} failures, {time.time() - t0:.0f}s", flush=True)
     print(f"done: {args.n} cases, {fails} failures, {time.time() - t0:.0f}s", flush=True)
 
