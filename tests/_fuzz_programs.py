@@ -1173,7 +1173,9 @@ def compare(case: Case, ref, got) -> Failure | None:
         rshape, rdt, rweak, rtype = _leaf_info(r)
         gshape, gdt, gweak, gtype = _leaf_info(g)
         where = f"leaf {i} of {len(rl)}"
-        if rtype != gtype:
+        if rtype == "ndarray" and gtype == "Array":
+            rweak = gweak  # JAX's eager checkpoint can hand back numpy zeros: no weak type
+        elif rtype != gtype:
             return Failure("type", f"{where}: JAX {rtype}, xform {gtype}", case)
         if tuple(rshape) != tuple(gshape):
             return Failure("shape", f"{where}: JAX {rshape}, xform {gshape}", case)

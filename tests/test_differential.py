@@ -71,6 +71,10 @@ KNOWN_BUGS: dict[str, str] = {
     "binary:hypot": _SECOND_DERIVATIVE,
     "unary:bf16_cast": _LOW_FLOAT,
     "unary:f16_cast": _LOW_FLOAT,
+    "binary:pow": (  # issue 12: power with an unbatched non-scalar exponent under vmap + AD
+        "y = jnp.array([0.5, 2.0])\n"
+        "jax.jvp(jax.vmap(lambda r: jnp.power(r, y)), (jnp.ones((3, 2)),), (jnp.ones((3, 2)),))\n"
+        "#   JAX works; xform TypeError: select_n `which` must be scalar or have the cases' shape"),
     # found by this test (not in issue 12 when written)
     "python_scalar_arg": (
         "jax.grad(lambda y: y * 2.0)(2.0).weak_type  # JAX True; xform False\n"
@@ -78,7 +82,7 @@ KNOWN_BUGS: dict[str, str] = {
         "#   xform seeds grad with a strong `ones` and instantiates zeros without weak_type"),
 }
 
-EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "30"))
 SEED = os.environ.get("XFORM_FUZZ_SEED")
 EXCLUDE = frozenset() if os.environ.get("XFORM_FUZZ_KNOWN") else frozenset(KNOWN_BUGS)
 
@@ -132,7 +136,7 @@ def test_compare_catches_differences():
         "dtype": ("ok", (jnp.ones(2, jnp.int32), {"a": jnp.float32(1.0)})),
         "weak_type": ("ok", (jnp.ones(2), {"a": jnp.asarray(1.0)})),
         "structure": ("ok", (jnp.ones(2), [jnp.float32(1.0)])),
-        "type": ("ok", (np.ones(2, np.float32), {"a": jnp.float32(1.0)})),
+        "type": ("ok", (jnp.ones(2), {"a": 1.0})),
         "crash": ("raise", ValueError("x")),
     }
     for kind, got in variants.items():
