@@ -26,3 +26,23 @@ def test_dtype_queries_return_python_bools_under_jit():
              (lambda f: xform.jit(xform.grad(f)), lambda f: jax.jit(jax.grad(f)))]
     for xform_t, jax_t in pairs:
         np.testing.assert_allclose(xform_t(probe(xnp))(x), jax_t(probe(jnp))(x))
+
+
+def test_fourth_order_reverse_through_integer_outputs():
+    # the transpose of a staged call got float0 cotangents of integer outputs as real inputs and
+    # added two of them (`add does not accept dtype void`) at the fourth reverse level
+    x = np.array([0.79, 1.9, -1.41], np.float32)
+
+    def build(jax_mod, np_mod, lax_mod):
+        def f(x):
+            i = np_mod.argmin(x)
+            return np_mod.sin(lax_mod.dynamic_index_in_dim(x, i, keepdims=False)) + np_mod.sin(
+                lax_mod.dynamic_index_in_dim(x, 2, keepdims=False))
+
+        def total(g):
+            return lambda x: np_mod.sum(g(x))
+
+        return jax_mod.grad(total(jax_mod.jacrev(jax_mod.jacrev(jax_mod.jacrev(f)))))
+
+    np.testing.assert_allclose(build(xform, xnp, xform.lax)(x), build(jax, jnp, jax.lax)(x),
+                               rtol=1e-5, atol=1e-6)
