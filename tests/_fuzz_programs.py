@@ -682,6 +682,8 @@ class Gen:
                 idx = self.rng.permutation(n)[:size]
             index = literal(idx.astype(np.int32))
         elif kind == "slice":
+            if hi == lo and not self.use("at_index:empty_slice"):
+                hi = lo + 1
             index = f"{lo}:{hi}"
         elif kind == "traced":
             index = self.index_of(n)
