@@ -82,7 +82,7 @@ KNOWN_BUGS: dict[str, str] = {
         "#   xform seeds grad with a strong `ones` and instantiates zeros without weak_type"),
 }
 
-EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "25"))
 SEED = os.environ.get("XFORM_FUZZ_SEED")
 EXCLUDE = frozenset() if os.environ.get("XFORM_FUZZ_KNOWN") else frozenset(KNOWN_BUGS)
 
@@ -107,10 +107,10 @@ if SEED is not None:
 
 
 def test_generator_covers_the_pool():
-    # the generator itself: a hundred-odd draws reach every op family, so a
+    # the generator itself: 40 draws reach every op family (all by the 13th today), so a
     # refactor cannot silently drop features from the fuzzing
     tags = set()
-    for seed in range(120):
+    for seed in range(40):
         g = fz.Gen(fz.RandomDraw(seed))
         case = g.program()
         tags |= case.tags
