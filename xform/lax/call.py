@@ -10,6 +10,7 @@ from __future__ import annotations
 from xform.core.primitive import Primitive, abstract_eval
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name, not_mapped
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
+from xform.core.avals import float0
 from xform.core.trace import to_aval
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules
 from xform.interpreters.partial_eval import linearize_jaxpr
@@ -80,13 +81,20 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
 def _jit_transpose_rule(cts, *args, jaxpr, name):
     undefined = [is_undefined(a) for a in args]
     known_vals = [a for a in args if not is_undefined(a)]
-    cts = [instantiate(c) for c in cts]
+    # The cotangent of an integer output is float0: it carries nothing. It stays a symbolic
+    # zero instead of becoming an input of the staged backward pass, which would add it to
+    # other float0 cotangents of the same variable (an `add` of dtype void).
+    ct_avals = [c.aval if isinstance(c, Zero) else to_aval(c) for c in cts]
+    live = [a.dtype != float0 for a in ct_avals]
+    cts = [instantiate(c) for c, keep in zip(cts, live) if keep]
 
     def backward(*known_and_cts):
         known, ct_vals = known_and_cts[:len(known_vals)], known_and_cts[len(known_vals):]
         it = iter(known)
         full = [UndefinedPrimal(a.aval) if u else next(it) for a, u in zip(args, undefined)]
-        res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, ct_vals)
+        it_ct = iter(ct_vals)
+        all_cts = [next(it_ct) if keep else Zero(a) for a, keep in zip(ct_avals, live)]
+        res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, all_cts)
         return [instantiate(r) for r, u in zip(res, undefined) if u], None
 
     avals = [to_aval(x) for x in known_vals] + [to_aval(c) for c in cts]

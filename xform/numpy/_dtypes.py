@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import jax.numpy as _jnp_consts  # dtype objects and finfo/iinfo only: no computation
@@ -117,12 +118,13 @@ def promote_types(a: Any, b: Any) -> np.dtype:
 
 def issubdtype(arg1: Any, arg2: Any) -> bool:
     """True if ``arg1`` is a sub-dtype of ``arg2`` (bfloat16 counts as floating)."""
-    return bool(_jax_dtypes.issubdtype(arg1, arg2))
+    # builtins.bool: this module's `bool` is the dtype jnp.bool, whose call makes an array
+    return builtins.bool(_jax_dtypes.issubdtype(arg1, arg2))
 
 
 def can_cast(from_: Any, to: Any, casting: str = "safe") -> bool:
     """numpy's ``can_cast`` on dtypes."""
-    return bool(np.can_cast(np.dtype(from_), np.dtype(to), casting))
+    return builtins.bool(np.can_cast(np.dtype(from_), np.dtype(to), casting))
 
 
 def default_float() -> np.dtype:
