@@ -30,56 +30,13 @@ import _fuzz_programs as fz  # noqa: E402
 # tag of tests/_fuzz_programs.py (a whole family such as "while", or one "family:variant"); the
 # value is the minimal repro (run it with `import xform as jax` etc. and with JAX to compare).
 # Delete an entry when its bug is fixed: the pool then covers it again.
-_NESTED_JIT = (  # issue 12: nested jit/grad interplay, jit(vmap(jit))
-    "jax.jit(jax.grad(jax.jit(lambda x: x * x)))(1.5)  # JAX 3.0; xform 2.25 (the value)\n"
-    "jax.jit(jax.grad(jax.jit(lambda x: x * x), argnums=(0,)))(1.5)  # JAX (3.0,); xform 2.25\n"
-    "jax.jit(jax.vmap(jax.jit(lambda x: x * 2), out_axes=1))(jnp.ones((2, 3))).shape\n"
-    "#   JAX (3, 2); xform (2, 3): out_axes ignored")
-_CONCRETE = (  # issue 12: `.at[]` / indexing on concrete arrays with tracers
-    "jax.jacrev(lambda x, v: x.at[-1].min(v * 2.0), argnums=1)(jnp.array([0.4, -0.8]), -0.98)\n"
-    "#   JAX [0., 2.]; xform [0., 0.] (x is concrete: JAX's own .at[] runs on xform's tracer)")
-_STATIC_OOB = (  # issue 12: a static out-of-bounds integer index clamps under jit
-    "jax.jit(lambda x: x[3])(jnp.arange(3.0))  # JAX 2.0; xform IndexError")
-_SECOND_DERIVATIVE = (  # issue 12: logaddexp, logaddexp2, hypot second derivatives
-    "jax.grad(jax.grad(lambda x: jnp.logaddexp(0., x)))(0.)  # JAX 0.25; xform 0.0")
-_LOW_FLOAT = (  # issue 12: bfloat16/float16 casts are not differentiable
-    "jax.grad(lambda w: w.astype(jnp.bfloat16).astype(jnp.float32).sum())(jnp.ones(3))\n"
-    "#   JAX [1., 1., 1.]; xform [0., 0., 0.]")
-
 KNOWN_BUGS: dict[str, str] = {
-    "stack:jit_T_jit": _NESTED_JIT,
-    "inner:jit": _NESTED_JIT,
-    "eager": _CONCRETE,   # un-jitted stacks leave non-differentiated arguments concrete
-    "concrete_array": _CONCRETE,
-    "concrete_array_index": _CONCRETE,
-    "index:oob_int": _STATIC_OOB,
-    "at_index:oob": _STATIC_OOB,  # its update value reads x[oob]
-    "at_index:empty_slice": (  # issue 12: .at[0:0].set(y) with a non-broadcasting y
-        "jax.vmap(lambda x: x.at[0:0].set(np.zeros(0, np.float32)))(jnp.ones((2, 3, 2)))\n"
-        "#   JAX returns x; xform ValueError: Incompatible shapes for broadcasting"),
-    "at:mul": (  # issue 12: derivative of x.at[static].mul(s)
-        "jax.grad(lambda x: x.at[1].mul(x[0]).sum())(jnp.ones(3))\n"
-        "#   JAX [2., 1., 1.]; xform NotImplementedError (scatter_mul needs unique_indices)"),
-    "checkpoint_control_flow": (  # issue 12: checkpoint around cond/scan/fori/while
-        "jax.grad(jax.checkpoint(lambda x: lax.fori_loop(0, 2, lambda i, c: jnp.sin(c), x)))(1.)"
-        "\n#   JAX 0.36003947; xform KeyError in checkpoint's partial evaluation"),
-    "weak_carry": (  # issue 12: a Python scalar as a loop carry
-        "lax.fori_loop(0, 2, lambda i, c: c + 0.5, 0)  # JAX 1.0; xform TypeError"),
-    "unary:logaddexp": _SECOND_DERIVATIVE,
-    "binary:logaddexp": _SECOND_DERIVATIVE,
-    "unary:hypot": _SECOND_DERIVATIVE,
-    "binary:hypot": _SECOND_DERIVATIVE,
-    "unary:bf16_cast": _LOW_FLOAT,
-    "unary:f16_cast": _LOW_FLOAT,
-    "binary:pow": (  # issue 12: power with an unbatched non-scalar exponent under vmap + AD
-        "y = jnp.array([0.5, 2.0])\n"
-        "jax.jvp(jax.vmap(lambda r: jnp.power(r, y)), (jnp.ones((3, 2)),), (jnp.ones((3, 2)),))\n"
-        "#   JAX works; xform TypeError: select_n `which` must be scalar or have the cases' shape"),
-    # found by this test (not in issue 12 when written)
-    "python_scalar_arg": (
-        "jax.grad(lambda y: y * 2.0)(2.0).weak_type  # JAX True; xform False\n"
-        "#   the gradient of a weakly typed (Python scalar) argument is weakly typed in JAX:\n"
-        "#   xform seeds grad with a strong `ones` and instantiates zeros without weak_type"),
+    # empty: every bug this test found (nested jit, `.at[]` on concrete arrays, static
+    # out-of-bounds indices, logaddexp/hypot second derivatives, bf16/f16 casts, empty `.at[]`
+    # slices, scatter_mul derivatives, checkpoint around control flow, weak loop carries, pow
+    # under vmap, weak gradients of Python scalars) is fixed and has a regression test in
+    # tests/test_correctness_regressions.py, tests/test_everyday_patterns.py or
+    # tests/test_regressions_fuzz.py
 }
 
 EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "25"))
