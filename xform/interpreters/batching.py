@@ -34,6 +34,7 @@ import threading
 from typing import Any, Callable, Sequence
 
 from xform.core.avals import ShapedArray
+from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, eval_abstract
 from xform.core.trace import (
@@ -326,7 +327,7 @@ def reducer_batcher(prim: Primitive) -> Callable:
 
 
 # -- sub-jaxprs -------------------------------------------------------------------------------
-_batched_jaxprs: dict = {}
+_batched_jaxprs = WeakCache("batching: batched jaxprs")
 
 
 def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | None],
@@ -336,12 +337,13 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
     ``in_dims[i]`` is the batch axis of operand ``i`` in the new jaxpr (``not_mapped`` for one
     passed unbatched). Batched outputs come out with their batch axis at 0, unbatched outputs
     stay unbatched; the second result lists the out dims (0 or ``not_mapped``). Results are
-    cached per (jaxpr, axis_size, in_dims, axis_name), so eager ``vmap(jit(f))`` compiles once.
+    cached per (jaxpr, axis_size, in_dims, axis_name), weakly on the jaxpr, so eager
+    ``vmap(jit(f))`` compiles once.
     """
     from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
-    key = (closed, axis_size, tuple(in_dims), axis_name)
+    key = (axis_size, tuple(in_dims), axis_name)
     try:
-        hit = _batched_jaxprs.get(key)
+        hit = _batched_jaxprs.get((closed,), key)
     except TypeError:
         key, hit = None, None
     if hit is not None:
@@ -372,5 +374,5 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
     out = trace_to_jaxpr(batched_fun, in_avals, description="vmap of a jit-ted function",
                          kind="jit")
     if key is not None:
-        _batched_jaxprs[key] = out
+        _batched_jaxprs.put((closed,), key, out)
     return out

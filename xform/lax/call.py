@@ -3,11 +3,17 @@
 Bound when a jit-ted function is called under another transform (or while staging), so that the
 transform sees one primitive holding the whole traced program. Its params are the const-free
 closed jaxpr and the function's name; closed-over values arrive as leading operands.
+
+The rules cache what they derive from a body (its batched, linearized and transposed forms)
+weakly on the body, so that the same body transformed again is the same jaxpr (and the eager
+compile cache hits), and a dead body frees all of it.
 """
 
 from __future__ import annotations
 
+from xform.core.caches import WeakCache
 from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import Tracer
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.core.trace import to_aval
@@ -33,15 +39,17 @@ def _jit_to_jax(*args, jaxpr, name):
     return eval_closed_jaxpr_jax(jaxpr, args)
 
 
-_hoisted: dict = {}
+_hoisted = WeakCache("jit: batched bodies, consts hoisted")
 
 
 def _jit_batch_rule(axis_size, vals, dims, *, jaxpr, name):
     # Batch the body into a new jaxpr (batched outputs at axis 0) and call that: one program.
     batched, out_dims = batch_jaxpr(jaxpr, axis_size, dims, current_axis_name())
-    hoisted = _hoisted.get(batched)
+    hoisted = _hoisted.get((batched,))
     if hoisted is None:  # one body object per batched jaxpr keeps the eager jit cache warm
-        hoisted = _hoisted[batched] = hoist_consts(batched)
+        hoisted = hoist_consts(batched)
+        if hoisted[0] is not batched:  # (it is when there is nothing to hoist)
+            _hoisted.put((batched,), None, hoisted)
     body, consts = hoisted
     return jit_p.bind(*consts, *vals, jaxpr=body, name=name), out_dims
 
@@ -51,7 +59,7 @@ to_jax[jit_p] = _jit_to_jax
 batch_rules[jit_p] = _jit_batch_rule
 
 
-_linearized: dict = {}
+_linearized = WeakCache("jit: linearized bodies")
 
 
 def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
@@ -60,11 +68,11 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
     # tangents. Under linearize, the first runs now and only the second is staged; transposing
     # it is transposing a call.
     nonzero = tuple(not isinstance(t, Zero) for t in tangents)
-    key = (jaxpr, nonzero)
-    if key not in _linearized:
+    hit = _linearized.get((jaxpr,), nonzero)
+    if hit is None:
         known, linear, _ = linearize_jaxpr(jaxpr, nonzero)
-        _linearized[key] = (*hoist_consts(known), linear)
-    known, known_consts, linear = _linearized[key]
+        hit = _linearized.put((jaxpr,), nonzero, (*hoist_consts(known), linear))
+    known, known_consts, linear = hit
     outs = jit_p.bind(*known_consts, *primals, jaxpr=known, name=name)
     n_out = len(jaxpr.out_avals)
     primal_out, residuals = outs[:n_out], outs[n_out:]
@@ -73,24 +81,40 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
     return primal_out, tangent_out
 
 
+_transposed = WeakCache("jit: transposed bodies")
+
+
 def _jit_transpose_rule(cts, *args, jaxpr, name):
     undefined = [is_undefined(a) for a in args]
     known_vals = [a for a in args if not is_undefined(a)]
     cts = [instantiate(c) for c in cts]
-
-    def backward(*known_and_cts):
-        known, ct_vals = known_and_cts[:len(known_vals)], known_and_cts[len(known_vals):]
-        it = iter(known)
-        full = [UndefinedPrimal(a.aval) if u else next(it) for a, u in zip(args, undefined)]
-        res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, ct_vals)
-        return [instantiate(r) for r, u in zip(res, undefined) if u], None
-
     avals = [to_aval(x) for x in known_vals] + [to_aval(c) for c in cts]
-    closed, _ = trace_to_jaxpr(backward, avals, description=f"transpose of {name}",
-                               kind="transpose")
-    body, consts = hoist_consts(closed)
+    key = (tuple(a.aval if u else None for a, u in zip(args, undefined)), tuple(avals))
+    hit = _transposed.get((jaxpr,), key)
+    if hit is None:
+        hit = _transpose_body(jaxpr, name, key[0], known_vals, avals)
+        if not any(isinstance(c, Tracer) for c in hit[1]):
+            _transposed.put((jaxpr,), key, hit)
+    body, consts = hit
     outs = iter(jit_p.bind(*consts, *known_vals, *cts, jaxpr=body, name=f"transpose({name})"))
     return [next(outs) if u else None for u in undefined]
+
+
+def _transpose_body(jaxpr, name, undefined_avals, known_vals, avals):
+    """The backward pass of ``jaxpr`` as a const-free jaxpr of (known inputs, cotangents) to
+    the cotangents of the inputs whose aval ``undefined_avals`` gives (None for known ones),
+    and its consts."""
+    n_known = len(known_vals)
+
+    def backward(*known_and_cts):
+        known, ct_vals = iter(known_and_cts[:n_known]), known_and_cts[n_known:]
+        full = [next(known) if a is None else UndefinedPrimal(a) for a in undefined_avals]
+        res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, ct_vals)
+        return [instantiate(r) for r, a in zip(res, undefined_avals) if a is not None], None
+
+    closed, _ = trace_to_jaxpr(backward, avals, description=f"transpose of {name}",
+                               kind="transpose")
+    return hoist_consts(closed)
 
 
 jvp_rules[jit_p] = _jit_jvp_rule

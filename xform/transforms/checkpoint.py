@@ -31,6 +31,7 @@ import jax
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.interpreters.tracing import fun_name
+from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal, Var
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import _state, current_trace, to_aval
@@ -166,7 +167,7 @@ def _checkpoint_batch(axis_size, vals, dims, *, jaxpr, **params):
     return outs, out_dims
 
 
-_split_cache: dict = {}
+_split_cache = WeakCache("checkpoint: split bodies")  # weakly on the body
 
 
 def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
@@ -174,8 +175,8 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
 
     Returns ``(jvp_jaxpr, saved_vars, tangent_jaxpr)`` where ``tangent_jaxpr`` maps (primal
     inputs, saved residuals, nonzero tangents) to the output tangents."""
-    key = (jaxpr, nonzero, policy)
-    hit = _split_cache.get(key)
+    key = (nonzero, policy)
+    hit = _split_cache.get((jaxpr,), key)
     if hit is not None:
         return hit
     n = len(jaxpr.in_avals)
@@ -211,8 +212,7 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
     tangent = Jaxpr(j.constvars, j.invars[:n] + saved + j.invars[n:], tangent_eqns,
                     j.outvars[n_out:])
     out = (closed, saved, _dce(ClosedJaxpr(tangent, closed.consts)))
-    _split_cache[key] = out
-    return out
+    return _split_cache.put((jaxpr,), key, out)
 
 
 def _dce(closed: ClosedJaxpr) -> ClosedJaxpr:
