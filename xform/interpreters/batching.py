@@ -33,6 +33,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Sequence
 
+import jax
+
 from xform.core.avals import ShapedArray
 from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr
@@ -170,6 +172,12 @@ def axis_names_in_scope() -> dict:
             out.setdefault(t.axis_name, t.axis_size)
         t = t.parent
     return out
+
+
+def trace_context() -> tuple:
+    """What, besides a function and its input types, can change how it traces: the named vmap
+    axes in scope and JAX's x64 flag. Caches of traces key on it, as JAX's do."""
+    return tuple(axis_names_in_scope().items()), bool(jax.config.jax_enable_x64)
 
 
 # -- helpers for rule writers -----------------------------------------------------------------

@@ -34,6 +34,7 @@ from xform import config
 from xform.core.caches import LRUCache, StrongRef, WeakCache
 from xform.core.ir import ClosedJaxpr
 from xform.core.trace import Tracer, _state, fast_jit_dispatch
+from xform.interpreters.batching import trace_context
 from xform.interpreters.eval import check_nans
 from xform.interpreters.lowering import eval_closed_jaxpr_jax
 from xform.interpreters.staging import hoist_consts
@@ -205,7 +206,7 @@ class Jitted:
         _check_hashable(statics, self._fun)
         leaves, in_tree = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
         try:
-            key = (in_tree, tuple(abstractify(x) for x in leaves), statics)
+            key = (in_tree, tuple(abstractify(x) for x in leaves), statics, trace_context())
             hash(key)
         except TypeError:
             key = None

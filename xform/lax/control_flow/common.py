@@ -12,7 +12,6 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Sequence
 
-import jax
 from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 from xform.core.avals import ShapedArray, is_valid_value
@@ -20,7 +19,7 @@ from xform.core.caches import StrongRef, WeakCache
 from xform.core.ir import ClosedJaxpr, Jaxpr, Var
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
 from xform.interpreters.batching import (
-    BatchTrace, axis_names_in_scope, current_axis_name, moveaxis, not_mapped,
+    BatchTrace, current_axis_name, moveaxis, not_mapped, trace_context,
 )
 from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval
 from xform.interpreters.partial_eval import PartialEvalTrace
@@ -65,12 +64,6 @@ def trace_fun(fun: Callable, in_tree, in_avals: Sequence[ShapedArray], *, kind: 
 # captured at its first trace.
 _traces = WeakCache("control flow: traces of user functions")  # weakly on the functions
 _wrappers = WeakCache("control flow: wrappers of user functions")
-
-
-def trace_context() -> tuple:
-    """What, besides a function and its input types, can change its trace: the named vmap
-    axes in scope and JAX's x64 flag."""
-    return tuple(axis_names_in_scope().items()), bool(jax.config.jax_enable_x64)
 
 
 def cached_trace(funs: tuple, key: Any, trace: Callable[[], tuple]) -> tuple:
