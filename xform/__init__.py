@@ -34,6 +34,7 @@ from xform.transforms import custom_jvp as custom_jvp, custom_vjp as custom_vjp
 from xform.transforms import (
     checkpoint as checkpoint, checkpoint_policies as checkpoint_policies, remat as remat,
 )
+from xform.transforms.jit import clear_caches as clear_caches
 from xform import ad_checkpoint as ad_checkpoint
 from xform import tree as tree
 from xform.transforms.autodiff import jacrev as jacobian  # noqa: F401  (JAX: jacobian = jacrev)

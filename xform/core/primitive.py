@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from xform.core import trace as trace_mod
+from xform.core.caches import LRUCache, WeakCache, split_jaxprs
 
 
 class Primitive:
@@ -52,24 +53,34 @@ def set_eager_impl(fn: Callable) -> None:
     _eager_impl = fn
 
 
-_aval_cache: dict = {}
+_avals_by_params = LRUCache("abstract eval by params")
+_avals_by_jaxpr = WeakCache("abstract eval by jaxpr")
 
 
 def eval_abstract(prim: Primitive, avals, params: dict):
-    """The output aval(s) of ``prim`` on ``avals``; cached per (primitive, avals, params)."""
+    """The output aval(s) of ``prim`` on ``avals``; cached per (primitive, avals, params), weakly
+    on the jaxprs params hold."""
+    avals = tuple(avals)
     try:
-        key = (prim, tuple(avals), tuple(params.items()))
-        hash(key)
-    except TypeError:
-        key = None
-    if key is not None:
-        out = _aval_cache.get(key)
+        out = _avals_by_params.get((prim, avals, tuple(params.items())))
+    except TypeError:  # unhashable params: no caching
+        out, jaxprs, key = None, (), None
+    else:
         if out is not None:
             return out
+        jaxprs, rest = split_jaxprs(params.items())
+        key = (prim, avals, rest)
+        if jaxprs:
+            out = _avals_by_jaxpr.get(jaxprs, key)
+            if out is not None:
+                return out
     rule = abstract_eval.get(prim)
     if rule is None:
         raise NotImplementedError(f"primitive {prim.name} has no abstract evaluation rule")
     out = rule(*avals, **params)
     if key is not None:
-        _aval_cache[key] = out
+        if jaxprs:
+            _avals_by_jaxpr.put(jaxprs, key, out)
+        else:
+            _avals_by_params.put(key, out)
     return out

@@ -33,10 +33,12 @@ Helpers for rule writers (every one binds xform primitives only, so rules stay t
 from __future__ import annotations
 
 import threading
-import weakref
 from typing import Any, Callable, Sequence
 
+import jax
+
 from xform.core.avals import ShapedArray
+from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, eval_abstract
 from xform.core.trace import (
@@ -188,6 +190,12 @@ def axis_names_in_scope() -> dict:
             out.setdefault(t.axis_name, t.axis_size)
         t = t.parent
     return out
+
+
+def trace_context() -> tuple:
+    """What, besides a function and its input types, can change how it traces: the named vmap
+    axes in scope and JAX's x64 flag. Caches of traces key on it, as JAX's do."""
+    return tuple(axis_names_in_scope().items()), bool(jax.config.jax_enable_x64)
 
 
 # -- helpers for rule writers -----------------------------------------------------------------
@@ -393,7 +401,7 @@ def batch_fun(fun: Callable, axis_size: int, in_dims: Sequence[int | None], *, a
 
 # Per jaxpr object, dropped with it: eager code (a cond or a custom_jvp function under an eager
 # vmap) stages new sub-jaxprs on every call.
-_batched_jaxprs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_batched_jaxprs = WeakCache("batching: batched jaxprs")
 
 
 def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | None],
@@ -414,7 +422,7 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
         instantiate = tuple(instantiate)
     key = (axis_size, tuple(in_dims), instantiate, axis_name)
     try:
-        hit = _batched_jaxprs.get(closed, {}).get(key)
+        hit = _batched_jaxprs.get((closed,), key)
     except TypeError:
         key, hit = None, None
     if hit is not None:
@@ -431,5 +439,5 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
                     in_dims, axis_name=axis_name, instantiate=instantiate)
     out = trace_to_jaxpr(fun, in_avals, description="vmap of a sub-jaxpr", kind="jit")
     if key is not None:
-        _batched_jaxprs.setdefault(closed, {})[key] = out
+        _batched_jaxprs.put((closed,), key, out)
     return out

@@ -1,7 +1,10 @@
 """Eager evaluation: no transform active, concrete ``jax.Array`` in and out.
 
 Each (primitive, params) gets one cached ``jax.jit`` of its ``to_jax`` rule, so an eager op goes
-through JAX's C++ dispatch (a few microseconds) rather than its per-op apply path.
+through JAX's C++ dispatch (a few microseconds) rather than its per-op apply path. Params without
+jaxprs key a bounded LRU cache; params holding jaxprs (a ``jit`` or control-flow call) key a cache
+that holds those jaxprs weakly, and the compiled function refers to them only weakly, so the
+program compiled for a jaxpr is freed with it.
 
 A primitive for which that is the wrong way to run eagerly registers an implementation of its
 own in ``impl_rules[p](*args, **params)`` (JAX's ``def_impl``), consulted first: call
@@ -11,6 +14,7 @@ their body op by op instead of compiling one program per params.
 
 from __future__ import annotations
 
+import weakref
 from functools import partial
 from typing import Any, Callable
 
@@ -18,38 +22,83 @@ import jax
 import jax.numpy as jnp
 
 from xform.core.avals import get_aval
+from xform.core.caches import LRUCache, WeakCache, join_jaxprs, split_jaxprs
 from xform.core.primitive import Primitive, eval_abstract, set_eager_impl
 from xform.core.trace import check_no_tracers
 from xform.interpreters.lowering import to_jax
 from xform import config
 
-_cache: dict = {}
+_compiled = LRUCache("eval: compiled primitives by params")
+_compiled_calls = WeakCache("eval: compiled calls by jaxpr")
 # impl_rules[p](*args, **params) -> the result (a list when p.multiple_results)
 impl_rules: dict[Primitive, Callable[..., Any]] = {}
 
 
-def _compile(prim: Primitive, params: dict):
+def _rule(prim: Primitive):
     rule = to_jax.get(prim)
     if rule is None:
         raise NotImplementedError(f"primitive {prim.name} has no to_jax rule")
+    return rule
+
+
+def _compile(prim: Primitive, params: dict):
+    rule = _rule(prim)
     fn = jax.jit(partial(rule, **params)) if params else jax.jit(rule)
     fn.__name__ = prim.name  # type: ignore[attr-defined]
     return fn
+
+
+def _compile_call(prim: Primitive, rest: tuple, jaxprs: tuple):
+    # The jaxprs key the cache weakly, so the compiled function must not hold them: it finds
+    # them through weak references (alive whenever it is called, since the caller holds them)
+    rule = _rule(prim)
+    refs = [weakref.ref(j) for j in jaxprs]
+
+    def call(*args):
+        return rule(*args, **join_jaxprs(rest, [r() for r in refs]))
+
+    call.__name__ = call.__qualname__ = prim.name
+    return jax.jit(call)
+
+
+def _lookup(prim: Primitive, params: dict):
+    """The compiled function for ``prim`` and ``params``, off the fast path of one lookup."""
+    jaxprs, rest = split_jaxprs(params.items())
+    try:
+        if not jaxprs:
+            key = (prim, *params.items()) if params else prim
+            fn = _compiled.get(key)
+            return fn if fn is not None else _compiled.put(key, _compile(prim, params))
+        fn = _compiled_calls.get(jaxprs, (prim, rest))
+        if fn is None:
+            fn = _compiled_calls.put(jaxprs, (prim, rest), _compile_call(prim, rest, jaxprs))
+        return fn
+    except TypeError:
+        raise TypeError(unhashable_params_message(prim, params)) from None
+
+
+def unhashable_params_message(prim: Primitive, params: dict) -> str:
+    bad = []
+    for k, v in params.items():
+        try:
+            hash(v)
+        except TypeError:
+            bad.append(f"{k}={type(v).__name__}")
+    return (f"primitive {prim.name} was bound with unhashable params ({', '.join(bad)}): params "
+            "key the compile cache, so they must be hashable. Pass tuples instead of lists and "
+            "frozen structures instead of dicts where the primitive is bound.")
 
 
 def eval_primitive(prim: Primitive, args, params):
     impl = impl_rules.get(prim)
     if impl is not None:
         return impl(*args, **params)
-    key = (prim, *params.items()) if params else prim
     try:
-        fn = _cache.get(key)
-    except TypeError:  # unhashable params: compile without caching
-        fn, key = None, None
+        fn = _compiled.get((prim, *params.items()) if params else prim)
+    except TypeError:
+        fn = None  # unhashable params: _lookup raises the error that says so
     if fn is None:
-        fn = _compile(prim, params)
-        if key is not None:
-            _cache[key] = fn
+        fn = _lookup(prim, params)
     try:
         out = fn(*args)
     except Exception:

@@ -3,14 +3,20 @@
 Bound when a jit-ted function is called under another transform (or while staging), so that the
 transform sees one primitive holding the whole traced program. Its params are the const-free
 closed jaxpr and the function's name; closed-over values arrive as leading operands.
+
+The rules cache what they derive from a body (its batched, linearized and transposed forms)
+weakly on the body, so that the same body transformed again is the same jaxpr (and the eager
+compile cache hits), and a dead body frees all of it.
 """
 
 from __future__ import annotations
 
+from xform.core.avals import float0
+from xform.core.caches import WeakCache
 from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import Tracer
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name, not_mapped
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
-from xform.core.avals import float0
 from xform.core.trace import to_aval
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules
 from xform.interpreters.partial_eval import linearize_jaxpr
@@ -34,15 +40,17 @@ def _jit_to_jax(*args, jaxpr, name):
     return eval_closed_jaxpr_jax(jaxpr, args)
 
 
-_hoisted: dict = {}
+_hoisted = WeakCache("jit: batched bodies, consts hoisted")
 
 
 def _jit_batch_rule(axis_size, vals, dims, *, jaxpr, name):
     # Batch the body into a new jaxpr (batched outputs at axis 0) and call that: one program.
     batched, out_batched = batch_jaxpr(jaxpr, axis_size, dims, axis_name=current_axis_name())
-    hoisted = _hoisted.get(batched)
+    hoisted = _hoisted.get((batched,))
     if hoisted is None:  # one body object per batched jaxpr keeps the eager jit cache warm
-        hoisted = _hoisted[batched] = hoist_consts(batched)
+        hoisted = hoist_consts(batched)
+        if hoisted[0] is not batched:  # (it is when there is nothing to hoist)
+            _hoisted.put((batched,), None, hoisted)
     body, consts = hoisted
     outs = jit_p.bind(*consts, *vals, jaxpr=body, name=name)
     return outs, [0 if b else not_mapped for b in out_batched]
@@ -53,7 +61,7 @@ to_jax[jit_p] = _jit_to_jax
 batch_rules[jit_p] = _jit_batch_rule
 
 
-_linearized: dict = {}
+_linearized = WeakCache("jit: linearized bodies")
 
 
 def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
@@ -65,11 +73,11 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
     # the tangents' own types (a strongly typed tangent of a weakly typed primal, say), so that
     # the linear call's output types are those of what it computes
     t_avals = tuple(None if isinstance(t, Zero) else to_aval(t) for t in tangents)
-    key = (jaxpr, t_avals)
-    if key not in _linearized:
+    hit = _linearized.get((jaxpr,), t_avals)
+    if hit is None:
         known, linear, _ = linearize_jaxpr(jaxpr, nonzero, t_avals)
-        _linearized[key] = (*hoist_consts(known), linear)
-    known, known_consts, linear = _linearized[key]
+        hit = _linearized.put((jaxpr,), t_avals, (*hoist_consts(known), linear))
+    known, known_consts, linear = hit
     outs = jit_p.bind(*known_consts, *primals, jaxpr=known, name=name)
     n_out = len(jaxpr.out_avals)
     primal_out, residuals = outs[:n_out], outs[n_out:]
@@ -78,31 +86,47 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
     return primal_out, tangent_out
 
 
+_transposed = WeakCache("jit: transposed bodies")
+
+
 def _jit_transpose_rule(cts, *args, jaxpr, name):
     undefined = [is_undefined(a) for a in args]
     known_vals = [a for a in args if not is_undefined(a)]
     # The cotangent of an integer output is float0: it carries nothing. It stays a symbolic
     # zero instead of becoming an input of the staged backward pass, which would add it to
     # other float0 cotangents of the same variable (an `add` of dtype void).
-    ct_avals = [c.aval if isinstance(c, Zero) else to_aval(c) for c in cts]
+    ct_avals = tuple(c.aval if isinstance(c, Zero) else to_aval(c) for c in cts)
     live = [a.dtype != float0 for a in ct_avals]
     cts = [instantiate(c) for c, keep in zip(cts, live) if keep]
-
-    def backward(*known_and_cts):
-        known, ct_vals = known_and_cts[:len(known_vals)], known_and_cts[len(known_vals):]
-        it = iter(known)
-        full = [UndefinedPrimal(a.aval) if u else next(it) for a, u in zip(args, undefined)]
-        it_ct = iter(ct_vals)
-        all_cts = [next(it_ct) if keep else Zero(a) for a, keep in zip(ct_avals, live)]
-        res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, all_cts)
-        return [instantiate(r) for r, u in zip(res, undefined) if u], None
-
     avals = [to_aval(x) for x in known_vals] + [to_aval(c) for c in cts]
-    closed, _ = trace_to_jaxpr(backward, avals, description=f"transpose of {name}",
-                               kind="transpose")
-    body, consts = hoist_consts(closed)
+    key = (tuple(a.aval if u else None for a, u in zip(args, undefined)), tuple(avals),
+           ct_avals)
+    hit = _transposed.get((jaxpr,), key)
+    if hit is None:
+        hit = _transpose_body(jaxpr, name, key[0], known_vals, avals, ct_avals)
+        if not any(isinstance(c, Tracer) for c in hit[1]):
+            _transposed.put((jaxpr,), key, hit)
+    body, consts = hit
     outs = iter(jit_p.bind(*consts, *known_vals, *cts, jaxpr=body, name=f"transpose({name})"))
     return [next(outs) if u else None for u in undefined]
+
+
+def _transpose_body(jaxpr, name, undefined_avals, known_vals, avals, ct_avals):
+    """The backward pass of ``jaxpr`` as a const-free jaxpr of (known inputs, the live
+    cotangents) to the cotangents of the inputs whose aval ``undefined_avals`` gives (None for
+    known ones), and its consts. Float0 cotangents (of integer outputs) are symbolic zeros."""
+    n_known = len(known_vals)
+
+    def backward(*known_and_cts):
+        known, ct_vals = iter(known_and_cts[:n_known]), iter(known_and_cts[n_known:])
+        full = [next(known) if a is None else UndefinedPrimal(a) for a in undefined_avals]
+        all_cts = [Zero(a) if a.dtype == float0 else next(ct_vals) for a in ct_avals]
+        res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, all_cts)
+        return [instantiate(r) for r, a in zip(res, undefined_avals) if a is not None], None
+
+    closed, _ = trace_to_jaxpr(backward, avals, description=f"transpose of {name}",
+                               kind="transpose")
+    return hoist_consts(closed)
 
 
 jvp_rules[jit_p] = _jit_jvp_rule

@@ -10,20 +10,31 @@ jaxpr instead: that transform sees the whole program as one primitive.
 It lives at the lax level, under the libraries, because ``xform.numpy``'s eager dispatch and
 ``xform.random``'s samplers compile through it; ``xform.jit`` (xform/transforms/jit.py) is the
 user-facing front end.
+
+As in JAX, what ``jit`` traced and compiled belongs to the function, not to the object ``jit``
+returns: :func:`compiled` keeps one ``Jitted`` per (function, options), weakly keyed on the
+function, and each call of ``jit`` returns a new ``jax.jit`` object over that ``Jitted``'s one
+lowerable function, so JAX's compilation cache (keyed on that function) is shared. ``jit(f)(x)``
+written inline therefore compiles once, and a global ``f`` reads is captured at its first trace.
+The ``Jitted`` refers to the function only weakly (its entry dies with the function); each
+returned object holds the function.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from typing import Any, Callable, Sequence
 
 import jax
 from jax.tree_util import tree_unflatten
 
 from xform import config
+from xform.core.caches import LRUCache, StrongRef, WeakCache
 from xform.core.ir import ClosedJaxpr
 from xform.core.trace import _JAX_DISABLE_JIT, Tracer, _state, check_no_tracers, fast_jit_dispatch
+from xform.interpreters.batching import trace_context
 from xform.interpreters.eval import check_nans
 from xform.interpreters.lowering import eval_closed_jaxpr_jax
 from xform.interpreters.staging import hoist_consts
@@ -87,34 +98,65 @@ class Jitted:
     """
 
     def __init__(self, fun: Callable, static_argnums=None, static_argnames=None,
-                 donate_argnums=None, donate_argnames=None, keep_unused=False):
+                 donate_argnums=None, donate_argnames=None, keep_unused=False, *,
+                 weak: bool = False):
         if not callable(fun):
             raise TypeError(f"jit expected a callable as its first argument, got "
                             f"{type(fun).__name__} {fun!r:.60}.")
-        self._fun = fun
+        # weak: this object is cached for ``fun`` (see compiled), so it must not keep it alive
+        self._fun_ref = StrongRef(fun)
+        if weak:
+            try:
+                self._fun_ref = weakref.ref(fun)
+            except TypeError:  # not weakly referenceable: the bounded cache holds it
+                pass
         self._static_argnums, self._static_argnames = _infer_static(
             fun, static_argnums, static_argnames)
-        self._jaxpr_cache: dict = {}
-        functools.update_wrapper(self, fun, updated=())
+        self._jit_options = dict(static_argnums=self._static_argnums or None,
+                                 static_argnames=self._static_argnames or None,
+                                 donate_argnums=donate_argnums, donate_argnames=donate_argnames,
+                                 keep_unused=keep_unused)
+        self._jaxpr_cache = LRUCache("jit: jaxprs of one function, by signature", 256)
+        for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+            try:
+                setattr(self, attr, getattr(fun, attr))
+            except AttributeError:
+                pass
+        if not weak:
+            # updated=(): the __dict__ of a jax.jit object (a function jit-ted twice) holds
+            # its own ``_fun``, which must not replace this one's
+            functools.update_wrapper(self, fun, updated=())
 
         def lowerable(*args, **kwargs):
             if jit_disabled():  # xform.disable_jit: the Python function, op by op
-                return fun(*args, **kwargs)
+                return self._fun(*args, **kwargs)
             if _state.trace is not None:  # called under an xform transform, JAX's jit off
                 return self._bind(args, kwargs)
             return self._lowerable(*args, **kwargs)
 
         _wrap_like(lowerable, fun)  # JAX's messages then name the user's arguments
-        self._jax = jax.jit(lowerable, static_argnums=self._static_argnums or None,
-                            static_argnames=self._static_argnames or None,
-                            donate_argnums=donate_argnums, donate_argnames=donate_argnames,
-                            keep_unused=keep_unused)
+        self._lowerable_fun = lowerable
+        self._jax = jax.jit(lowerable, **self._jit_options)
 
-    def function(self):
-        """The ``jax.jit`` object, carrying this object's ``.lower``, ``.trace``,
-        ``.eval_shape`` and ``.clear_cache`` (they shadow JAX's: ``.trace`` gives xform's
-        jaxpr)."""
-        f = self._jax
+    @property
+    def _fun(self) -> Callable:
+        fun = self._fun_ref()
+        if fun is None:  # only reachable through an object that holds the function
+            raise ReferenceError("the function of this jit-ted function was garbage collected")
+        return fun
+
+    def function(self, fun: Callable | None = None):
+        """A ``jax.jit`` object carrying this object's ``.lower``, ``.trace``, ``.eval_shape``
+        and ``.clear_cache`` (they shadow JAX's: ``.trace`` gives xform's jaxpr).
+
+        Without ``fun``: this object's own one. With it (the function this object was made
+        for): a new one over the same lowerable function, so it shares JAX's compilation cache,
+        that holds ``fun`` (this object refers to it weakly)."""
+        if fun is None:
+            f = self._jax
+        else:
+            f = jax.jit(self._lowerable_fun, **self._jit_options)
+            f._xform_fun = fun
         f.lower, f.trace, f.eval_shape = self.lower, self.trace, self.eval_shape
         f.clear_cache = self.clear_cache
         f._xform_jit = self
@@ -175,7 +217,7 @@ class Jitted:
         _check_hashable(statics, self._fun)
         leaves, in_tree = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
         try:
-            key = (in_tree, tuple(abstractify(x) for x in leaves), statics)
+            key = (in_tree, tuple(abstractify(x) for x in leaves), statics, trace_context())
             hash(key)
         except TypeError:
             key = None
@@ -185,7 +227,7 @@ class Jitted:
             jaxpr, consts = hoist_consts(closed)
             cached = (jaxpr, consts, out_tree)
             if key is not None and not any(isinstance(c, Tracer) for c in consts):
-                self._jaxpr_cache[key] = cached
+                self._jaxpr_cache.put(key, cached)
         jaxpr, consts, out_tree = cached
         outs = jit_p.bind(*consts, *leaves, jaxpr=jaxpr, name=fun_name(self._fun))
         return tree_unflatten(out_tree, outs)
@@ -226,6 +268,17 @@ class Jitted:
         return f"<xform.jit of {fun_name(self._fun)}>"
 
 
+class _SourceOf:
+    """What ``inspect.unwrap`` finds behind a lowerable function: the user's function's name and
+    code (which JAX's messages cite), not the function itself, which it must not keep alive."""
+
+    def __init__(self, fun):
+        self.__name__ = fun_name(fun)
+        code = getattr(inspect.unwrap(fun), "__code__", None)
+        if code is not None:
+            self.__code__ = code
+
+
 def jit_disabled() -> bool:
     """Whether ``xform.disable_jit`` (JAX's ``jax_disable_jit`` setting, as the user left it) is
     on. Under an xform trace JAX's jit is switched off on the thread (xform/core/trace.py), so the
@@ -240,13 +293,15 @@ def jit_disabled() -> bool:
 
 
 def _wrap_like(wrapper, fun) -> None:
-    """Give ``wrapper`` the name (it names the HLO module) and signature of ``fun``."""
+    """Give ``wrapper`` the name (it names the HLO module), docstring and signature of ``fun``
+    (JAX's messages then name the user's arguments), without a reference to ``fun``."""
     wrapper.__name__ = wrapper.__qualname__ = fun_name(fun)
+    wrapper.__doc__ = getattr(fun, "__doc__", None)
+    wrapper.__wrapped__ = _SourceOf(fun)
     try:
-        inspect.signature(fun)
+        wrapper.__signature__ = inspect.signature(fun)
     except (TypeError, ValueError):
-        return
-    wrapper.__wrapped__ = fun
+        del wrapper.__wrapped__
 
 
 def _check_hashable(statics, fun) -> None:
@@ -262,14 +317,28 @@ def _check_hashable(statics, fun) -> None:
                 "non-static.") from None
 
 
+_jitted = WeakCache("jit: traced and compiled functions")  # weakly on the function
+
+
 def compiled(fun: Callable, *, static_argnums: int | Sequence[int] | None = None,
              static_argnames: str | Sequence[str] | None = None,
              donate_argnums: int | Sequence[int] | None = None,
              donate_argnames: str | Sequence[str] | None = None,
              keep_unused: bool = False) -> Any:
-    """``fun`` compiled as ``xform.jit`` compiles it: the ``jax.jit`` object (or, where this JAX
-    lacks thread-local jit switches, the :class:`Jitted` itself)."""
-    jitted = Jitted(fun, static_argnums=static_argnums, static_argnames=static_argnames,
-                    donate_argnums=donate_argnums, donate_argnames=donate_argnames,
-                    keep_unused=keep_unused)
-    return jitted.function() if fast_jit_dispatch else jitted
+    """``fun`` compiled as ``xform.jit`` compiles it: a ``jax.jit`` object over the one
+    :class:`Jitted` kept for ``fun`` and these options (or, where this JAX lacks thread-local jit
+    switches, a :class:`Jitted` of its own)."""
+    options = dict(static_argnums=static_argnums, static_argnames=static_argnames,
+                   donate_argnums=donate_argnums, donate_argnames=donate_argnames,
+                   keep_unused=keep_unused)
+    if not fast_jit_dispatch:
+        return Jitted(fun, **options)
+    key = (_as_tuple(static_argnums), _as_tuple(static_argnames), _as_tuple(donate_argnums),
+           _as_tuple(donate_argnames), bool(keep_unused))
+    try:
+        jitted = _jitted.get((fun,), key)
+    except TypeError:  # unhashable options: JAX's own error comes from jax.jit
+        return Jitted(fun, **options).function()
+    if jitted is None:
+        jitted = _jitted.put((fun,), key, Jitted(fun, **options, weak=True))
+    return jitted.function(fun)

@@ -33,6 +33,7 @@ import jax
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.interpreters.tracing import fun_name
+from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr, Literal, Var
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
@@ -45,7 +46,6 @@ from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
 from xform.interpreters.transpose import backward_pass, is_undefined, transpose_rules
-from xform.lax.control_flow.common import JaxprCache
 
 __all__ = ["checkpoint", "remat", "checkpoint_name", "checkpoint_policies"]
 
@@ -170,7 +170,7 @@ def _checkpoint_batch(axis_size, vals, dims, *, jaxpr, **params):
     return outs, [0 if b else not_mapped for b in out_batched]
 
 
-_splits = JaxprCache()  # per body jaxpr (dropped with it): (nonzero, policy) -> split
+_splits = WeakCache("checkpoint: split bodies")  # weakly on the body jaxpr
 
 
 def _needed_eqns(eqns, wanted, available) -> list:
@@ -205,7 +205,7 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
     Returns ``(known, saved_vars, tangent_jaxpr)`` where ``tangent_jaxpr`` maps (primal
     inputs, saved values, nonzero tangents) to the output tangents."""
     key = (nonzero, policy)
-    hit = _splits.get(jaxpr, key)
+    hit = _splits.get((jaxpr,), key)
     if hit is not None:
         return hit
     known, linear, _ = linearize_jaxpr(jaxpr, nonzero)
@@ -241,7 +241,7 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
     tangent, _ = trace_to_jaxpr(tangent_fun, [v.aval for v in k.invars]
                                 + [v.aval for v in saved] + t_avals,
                                 description="tangent of checkpoint", kind="jit")
-    return _splits.put(jaxpr, key, (known, saved, tangent))
+    return _splits.put((jaxpr,), key, (known, saved, tangent))
 
 
 def _checkpoint_jvp(primals, tangents, *, jaxpr, prevent_cse, differentiated, policy):

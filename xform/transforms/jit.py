@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 import jax
 from jax.tree_util import tree_unflatten
 
+from xform.core import caches
 from xform.interpreters.tracing import dynamic_names, stage
 from xform.lax.compiled import Jitted as Jitted, Traced as Traced, _as_tuple, compiled
 
@@ -88,3 +89,15 @@ def eval_shape(fun: Callable, *args, **kwargs):
     closed, out_tree, _ = stage(fun, args, kwargs, kind="eval_shape")
     return tree_unflatten(out_tree, [
         jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in closed.out_avals])
+
+
+def clear_caches() -> None:
+    """Empty every cache of traced jaxprs and compiled programs, xform's and JAX's (as
+    ``jax.clear_caches``). Later calls trace and compile afresh.
+
+    xform's caches are already weak-keyed on the functions and jaxprs they hold, or bounded
+    (:func:`xform.core.caches.cache_info` lists them), so this is for freeing memory now or for
+    making a function re-read the globals it captured at its first trace.
+    """
+    caches.clear_caches()
+    jax.clear_caches()

@@ -16,9 +16,10 @@ from typing import Any, Callable, Sequence
 from jax.tree_util import keystr, tree_flatten_with_path, tree_unflatten
 
 from xform.core.avals import ShapedArray
+from xform.core.caches import StrongRef, WeakCache
 from xform.core.ir import ClosedJaxpr, Jaxpr, Var
 from xform.core.trace import Tracer, current_trace, to_aval
-from xform.interpreters.batching import moveaxis, not_mapped
+from xform.interpreters.batching import moveaxis, not_mapped, trace_context
 from xform.interpreters.jvp import Zero, instantiate, jvp_flat, tangent_aval
 from xform.interpreters.partial_eval import PartialEvalTrace
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
@@ -42,6 +43,50 @@ def trace_fun(fun: Callable, in_tree, in_avals: Sequence[ShapedArray], *, kind: 
                                       description=f"{kind} of {what}", kind=kind)
     closed, consts = hoist_consts(closed)
     return closed, list(consts), out_tree
+
+
+# -- tracing once per (function, input types), as JAX does --------------------------------
+# A loop or branch written with the same function traces it once, and binds the same jaxpr
+# object every time, so that every cache keyed on that jaxpr (its batched and differentiated
+# forms, the program compiled for it) hits too. Like JAX, a global the function reads is then
+# captured at its first trace.
+_traces = WeakCache("control flow: traces of user functions")  # weakly on the functions
+_wrappers = WeakCache("control flow: wrappers of user functions")
+
+
+def cached_trace(funs: tuple, key: Any, trace: Callable[[], tuple]) -> tuple:
+    """``trace()``, a tuple whose second item lists the consts, once per (``funs``, ``key``,
+    :func:`trace_context`); ``funs`` (the user's functions the trace depends on) are held
+    weakly. A trace that closed over a tracer of an enclosing transform is not kept: it belongs
+    to that transform."""
+    full_key = (key, trace_context())
+    try:
+        hit = _traces.get(funs, full_key)
+    except TypeError:  # unhashable key parts: trace every time
+        return trace()
+    if hit is not None:
+        return hit
+    out = trace()
+    if not any(isinstance(c, Tracer) for c in out[1]):
+        _traces.put(funs, full_key, out)
+    return out
+
+
+def wrapper_for(kind: str, funs: tuple, make: Callable[..., Callable]) -> Callable:
+    """``make(*refs)``: a function built around the user's ``funs`` (a loop step, say), made
+    once per (``kind``, ``funs``) so that traces keyed on it are reused. ``make`` gets weak
+    references to ``funs`` (call one to get its function): the wrapper is cached for ``funs``
+    and must not keep them alive."""
+    w = _wrappers.get(funs, kind)
+    if w is None:
+        refs = []
+        for f in funs:
+            try:
+                refs.append(weakref.ref(f))
+            except TypeError:  # not weakly referenceable: the bounded cache holds it
+                refs.append(StrongRef(f))
+        w = _wrappers.put(funs, kind, make(*refs))
+    return w
 
 
 def aval_str(a: ShapedArray) -> str:
@@ -126,19 +171,15 @@ def trace_flat(fun: Callable, in_avals: Sequence[ShapedArray], kind: str = "jit"
 
 
 # -- caches of transformed sub-jaxprs, per jaxpr object (dropped with it) --------------------
-class JaxprCache:
+class JaxprCache(WeakCache):
     """``cache.get(closed, key)`` / ``cache.put(closed, key, value)``: entries live as long as the
     jaxpr ``closed`` does (eager code traces new jaxprs on every call)."""
 
-    def __init__(self):
-        self._d: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    def get(self, closed: ClosedJaxpr, key: Any) -> Any:  # type: ignore[override]
+        return super().get((closed,), key)
 
-    def get(self, closed: ClosedJaxpr, key: Any) -> Any:
-        return self._d.get(closed, {}).get(key)
-
-    def put(self, closed: ClosedJaxpr, key: Any, value: Any) -> Any:
-        self._d.setdefault(closed, {})[key] = value
-        return value
+    def put(self, closed: ClosedJaxpr, key: Any, value: Any) -> Any:  # type: ignore[override]
+        return super().put((closed,), key, value)
 
 
 # -- batching sub-jaxprs: interpreters.batching.batch_jaxpr ---------------------------------
@@ -147,7 +188,7 @@ def batched_at(x: Any, d: int | None, dst: int) -> Any:
 
 
 # -- differentiating sub-jaxprs -------------------------------------------------------------
-_jvps = JaxprCache()
+_jvps = JaxprCache("control flow: jvp sub-jaxprs")
 
 
 def jvp_jaxpr(closed: ClosedJaxpr, nonzeros: Sequence[bool],

@@ -15,6 +15,7 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.core.avals import ShapedArray, is_inexact
+from xform.core.caches import WeakCache
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
@@ -28,7 +29,7 @@ from xform.interpreters.transpose import (
 )
 from xform.interpreters.tracing import fun_name
 from xform.lax.control_flow.common import (
-    JaxprCache, call_jaxpr, check_same_types, join_consts, join_weak,
+    cached_trace, call_jaxpr, check_same_types, join_consts, join_weak,
     jvp_jaxpr, nonzero, trace_flat, trace_fun, under_linearize,
 )
 from xform.lax.elementwise import clamp, convert_element_type, eq, ne, select_n, stop_gradient
@@ -151,16 +152,14 @@ def _cond_jvp(primals, tangents, *, branches):
     return primal_out, t_out
 
 
-_split_cache = JaxprCache()
+_split_cache = WeakCache("cond: linearized branches")  # weakly on all the branches
 
 
 def _linearize_branches(branches, nz):
     """Known branches (operands -> outputs + residual slots) and linear branches (residual slots
     + nonzero tangents -> output tangents). Residuals of different branches share a slot when
     their types agree; a branch fills the slots it does not use with zeros."""
-    # keyed weakly on the first branch; the others by id (they live and die together)
-    key = (tuple(id(b) for b in branches), tuple(nz))
-    hit = _split_cache.get(branches[0], key)
+    hit = _split_cache.get(tuple(branches), tuple(nz))
     if hit is not None:
         return hit
     n_out = len(branches[0].out_avals)
@@ -197,7 +196,7 @@ def _linearize_branches(branches, nz):
 
         known_out.append(trace_flat(known_fun, op_avals)[0])
         linear_out.append(trace_flat(linear_fun, slots + t_avals)[0])
-    return _split_cache.put(branches[0], key, (tuple(known_out), tuple(linear_out)))
+    return _split_cache.put(tuple(branches), tuple(nz), (tuple(known_out), tuple(linear_out)))
 
 
 jvp_rules[cond_p] = _cond_jvp
@@ -232,14 +231,25 @@ transpose_rules[cond_p] = _cond_transpose
 def _trace_branches(funs: Sequence[Callable], names: Sequence[str], operands, what: str):
     ops, in_tree = tree_flatten(tuple(operands))
     avals = [to_aval(x) for x in ops]
-    traced = [trace_fun(lambda *a, f=f: f(*a), in_tree, avals, kind="cond",
-                        what=f"{what} branch {fun_name(f)}") for f in funs]
+    branches, consts, out_tree = cached_trace(
+        tuple(funs), (what, in_tree, tuple(avals)),
+        lambda: _trace_branches_now(funs, names, in_tree, avals, what))
+    return branches, consts, ops, out_tree
+
+
+def _trace_branches_now(funs, names, in_tree, avals, what: str):
+    by_fun: dict = {}  # a function given for several branches is traced once
+    for f in funs:
+        if id(f) not in by_fun:
+            by_fun[id(f)] = trace_fun(lambda *a, f=f: f(*a), in_tree, avals, kind="cond",
+                                      what=f"{what} branch {fun_name(f)}")
+    traced = [by_fun[id(f)] for f in funs]
     first = traced[0]
     for (closed, _, tree), name in zip(traced[1:], names[1:]):
         check_same_types(what, names[0], first[2], first[0].out_avals, name, tree,
                          closed.out_avals)
     branches, consts = join_consts([t[0] for t in traced], [t[1] for t in traced])
-    return tuple(branches), consts, ops, first[2]
+    return tuple(branches), consts, first[2]
 
 
 def _scalar_index(x: Any, what: str, arg: str) -> Any:

@@ -35,8 +35,8 @@ from xform.interpreters.transpose import (
 from xform.interpreters.tracing import fun_name
 from xform.lax.batched import batched_call
 from xform.lax.control_flow.common import (
-    call_jaxpr, check_same_types, jvp_jaxpr, nonzero, rearrange,
-    trace_flat, trace_fun, under_linearize,
+    cached_trace, call_jaxpr, check_same_types, jvp_jaxpr, nonzero, rearrange,
+    trace_flat, trace_fun, under_linearize, wrapper_for,
 )
 from xform.lax.control_flow.cond import cond
 from xform.lax.elementwise import add, convert_element_type, lt, select_n
@@ -484,8 +484,10 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
 
     def trace(carry_avals):
         flat_tree = tree_structure(tuple(range(n_carry + len(xs_flat))))
-        return trace_fun(flat_body, flat_tree, carry_avals + x_avals, kind="scan",
-                         what=f"scan body {fun_name(f)}")
+        return cached_trace(
+            (f,), ("scan", init_tree, xs_tree, tuple(carry_avals + x_avals)),
+            lambda: trace_fun(flat_body, flat_tree, carry_avals + x_avals, kind="scan",
+                              what=f"scan body {fun_name(f)}"))
 
     closed, consts, out_tree = trace(init_avals)
     carry_tree, y_tree = _pair_trees(out_tree)
@@ -502,6 +504,10 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
                        unroll=int(unroll))
     return (tree_unflatten(carry_tree, outs[:n_carry]),
             tree_unflatten(y_tree, outs[n_carry:]))
+
+
+def _map_body(f_ref):
+    return lambda _, x: ((), f_ref()(x))
 
 
 def _pair_trees(out_tree):
@@ -530,9 +536,7 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any,
     """
     lo, hi = _concrete_int(lower), _concrete_int(upper)
     if lo is not None and hi is not None:
-        def step(carry, _):
-            i, val = carry
-            return (add(i, 1), body_fun(i, val)), None
+        step = wrapper_for("fori_loop as scan", (body_fun,), _fori_scan_step)
         # the index starts as a Python int, as in JAX: weakly typed int32 in the body
         (_, val), _ = scan(step, (lo, init_val), None, length=max(hi - lo, 0),
                            unroll=1 if unroll is None else unroll)
@@ -542,15 +546,28 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any,
                          "statically known.")
     lower, upper = [convert_element_type(b, np.int32) if isinstance(b, Tracer) else np.int32(b)
                     for b in (lower, upper)]
+    body = wrapper_for("fori_loop as while", (body_fun,), _fori_while_body)
+    return while_loop(_fori_cond, body, (lower, upper, init_val))[2]
 
-    def cond_fun(c):
-        return lt(c[0], c[1])
 
+# fori_loop's wrappers of the user's body: made once per body function (see wrapper_for), so
+# that the loop traces once per body, as JAX's does
+def _fori_scan_step(body_ref):
+    def step(carry, _):
+        i, val = carry
+        return (add(i, 1), body_ref()(i, val)), None
+    return step
+
+
+def _fori_while_body(body_ref):
     def body(c):
         i, u, val = c
-        return add(i, np.int32(1)), u, body_fun(i, val)
+        return add(i, np.int32(1)), u, body_ref()(i, val)
+    return body
 
-    return while_loop(cond_fun, body, (lower, upper, init_val))[2]
+
+def _fori_cond(c):
+    return lt(c[0], c[1])
 
 
 def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
@@ -578,8 +595,10 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
     init_avals = [to_aval(x) for x in init_flat]
 
     def trace_body(avals):
-        return trace_fun(body_fun, _tree1(init_tree), avals, kind="while_loop",
-                         what=f"while_loop body {fun_name(body_fun)}")
+        return cached_trace(
+            (body_fun,), ("while_loop body", init_tree, tuple(avals)),
+            lambda: trace_fun(body_fun, _tree1(init_tree), avals, kind="while_loop",
+                              what=f"while_loop body {fun_name(body_fun)}"))
 
     body, bconsts, out_tree = trace_body(init_avals)
     if out_tree == init_tree:
@@ -588,8 +607,10 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
             init_avals = [to_aval(x) for x in init_flat]
             body, bconsts, out_tree = trace_body(init_avals)
     _check_carry("while_loop", body_fun, init_tree, init_avals, out_tree, body.out_avals)
-    cond, cconsts, c_tree = trace_fun(cond_fun, _tree1(init_tree), init_avals, kind="while_loop",
-                                      what=f"while_loop cond {fun_name(cond_fun)}")
+    cond, cconsts, c_tree = cached_trace(
+        (cond_fun,), ("while_loop cond", init_tree, tuple(init_avals)),
+        lambda: trace_fun(cond_fun, _tree1(init_tree), init_avals, kind="while_loop",
+                          what=f"while_loop cond {fun_name(cond_fun)}"))
     (pa,) = cond.out_avals if len(cond.out_avals) == 1 else (None,)
     if pa is None or pa.shape != () or pa.dtype != np.bool_:
         got = ", ".join(a.str_short() for a in cond.out_avals)
@@ -606,11 +627,19 @@ def _tree1(tree):
 
 
 def _bounded_while(cond_fun, body_fun, init_val, max_steps):
+    step = wrapper_for("bounded while_loop", (cond_fun, body_fun), _bounded_step)
+    return scan(step, init_val, None, length=max_steps)[0]
+
+
+def _bounded_step(cond_ref, body_ref):
 
     def step(val, _):
-        return cond(cond_fun(val), body_fun, lambda v: v, val), None
+        return cond(cond_ref()(val), body_ref(), _identity, val), None
+    return step
 
-    return scan(step, init_val, None, length=max_steps)[0]
+
+def _identity(v):
+    return v
 
 
 def map(f: Callable, xs: Any, batch_size: int | None = None) -> Any:  # noqa: A001
@@ -623,7 +652,7 @@ def map(f: Callable, xs: Any, batch_size: int | None = None) -> Any:  # noqa: A0
     Array([0., 2., 4.], dtype=float32)
     """
     if batch_size is None:
-        return scan(lambda _, x: ((), f(x)), (), xs)[1]
+        return scan(wrapper_for("map", (f,), _map_body), (), xs)[1]
     leaves, tree = tree_flatten(xs)
     n = to_aval(leaves[0]).shape[0]
     nb, rem = divmod(n, batch_size)
