@@ -92,18 +92,20 @@ _transposed = WeakCache("jit: transposed bodies")
 def _jit_transpose_rule(cts, *args, jaxpr, name):
     undefined = [is_undefined(a) for a in args]
     known_vals = [a for a in args if not is_undefined(a)]
-    # The cotangent of an integer output is float0: it carries nothing. It stays a symbolic
-    # zero instead of becoming an input of the staged backward pass, which would add it to
-    # other float0 cotangents of the same variable (an `add` of dtype void).
+    # Symbolic zero cotangents stay symbolic inside the body, as in JAX: only the nonzero ones
+    # become inputs of the staged backward pass. An output nobody differentiates (a loop
+    # whose value is unused, a float0 cotangent of an integer output) then puts no equation
+    # of the body on the backward path: a `while` there would refuse to transpose, and two
+    # float0 zeros would be added (an `add` of dtype void).
+    zero = tuple(isinstance(c, Zero) or to_aval(c).dtype == float0 for c in cts)
     ct_avals = tuple(c.aval if isinstance(c, Zero) else to_aval(c) for c in cts)
-    live = [a.dtype != float0 for a in ct_avals]
-    cts = [instantiate(c) for c, keep in zip(cts, live) if keep]
+    cts = [c for c, z in zip(cts, zero) if not z]
     avals = [to_aval(x) for x in known_vals] + [to_aval(c) for c in cts]
     key = (tuple(a.aval if u else None for a, u in zip(args, undefined)), tuple(avals),
-           ct_avals)
+           ct_avals, zero)
     hit = _transposed.get((jaxpr,), key)
     if hit is None:
-        hit = _transpose_body(jaxpr, name, key[0], known_vals, avals, ct_avals)
+        hit = _transpose_body(jaxpr, name, key[0], known_vals, avals, ct_avals, zero)
         if not any(isinstance(c, Tracer) for c in hit[1]):
             _transposed.put((jaxpr,), key, hit)
     body, consts = hit
@@ -111,16 +113,16 @@ def _jit_transpose_rule(cts, *args, jaxpr, name):
     return [next(outs) if u else None for u in undefined]
 
 
-def _transpose_body(jaxpr, name, undefined_avals, known_vals, avals, ct_avals):
-    """The backward pass of ``jaxpr`` as a const-free jaxpr of (known inputs, the live
+def _transpose_body(jaxpr, name, undefined_avals, known_vals, avals, ct_avals, zero):
+    """The backward pass of ``jaxpr`` as a const-free jaxpr of (known inputs, the nonzero
     cotangents) to the cotangents of the inputs whose aval ``undefined_avals`` gives (None for
-    known ones), and its consts. Float0 cotangents (of integer outputs) are symbolic zeros."""
+    known ones), and its consts. The cotangents marked in ``zero`` are symbolic zeros."""
     n_known = len(known_vals)
 
     def backward(*known_and_cts):
         known, ct_vals = iter(known_and_cts[:n_known]), iter(known_and_cts[n_known:])
         full = [next(known) if a is None else UndefinedPrimal(a) for a in undefined_avals]
-        all_cts = [Zero(a) if a.dtype == float0 else next(ct_vals) for a in ct_avals]
+        all_cts = [Zero(a) if z else next(ct_vals) for a, z in zip(ct_avals, zero)]
         res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, all_cts)
         return [instantiate(r) for r, a in zip(res, undefined_avals) if a is not None], None
 
