@@ -34,6 +34,21 @@ from xform.config import debug_nans as debug_nans
 from xform.core.ir import ClosedJaxpr as ClosedJaxpr, Jaxpr as Jaxpr
 from xform.graphviz import jaxpr_to_dot as jaxpr_to_dot
 
+# -- past one device: JAX's shardings, shard_map, pmap, multi-process (docs/parallelism.md) --
+from xform import sharding as sharding
+from xform.sharding import (
+    NamedSharding as NamedSharding, P as P, make_array_from_callback as make_array_from_callback,
+    make_array_from_process_local_data as make_array_from_process_local_data,
+    make_array_from_single_device_arrays as make_array_from_single_device_arrays,
+    make_mesh as make_mesh, set_mesh as set_mesh,
+)
+from xform.transforms.devices import (
+    device_count as device_count, local_device_count as local_device_count,
+    local_devices as local_devices, process_count as process_count,
+    process_index as process_index,
+)
+from xform.transforms.shard_map import shard_map as shard_map
+
 Array = numpy.ndarray
 
 __version__ = "0.1.0"

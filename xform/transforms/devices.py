@@ -14,9 +14,49 @@ def devices(backend: str | None = None) -> list:
     return jax.devices(backend)
 
 
-def device_put(x: Any, device: Any = None) -> Any:
-    """Place a pytree of arrays on ``device`` (default: the default device)."""
-    return jax.device_put(x, device)
+def device_put(x: Any, device: Any = None, *, src: Any = None, donate: bool = False,
+               may_alias: bool | None = None) -> Any:
+    """Place a pytree of arrays on ``device``: a device, a ``Sharding``, or (under a mesh set
+    with ``xform.set_mesh``) a bare ``PartitionSpec`` (``jax.device_put``). Under an xform
+    transform a sharding becomes a ``with_sharding_constraint`` on the traced values, as JAX's
+    ``device_put`` does under ``jit``; a device placement leaves traced values as they are."""
+    from jax.sharding import PartitionSpec, Sharding
+    from xform.core.trace import Tracer
+    leaves = jax.tree_util.tree_leaves(x)
+    if not any(isinstance(v, Tracer) for v in leaves):
+        return jax.device_put(x, device, src=src, donate=donate, may_alias=may_alias)
+    if isinstance(device, (Sharding, PartitionSpec)) or (
+            device is not None and not isinstance(device, jax.Device)
+            and all(isinstance(s, (Sharding, PartitionSpec, type(None)))
+                    for s in jax.tree_util.tree_leaves(device, is_leaf=lambda s: s is None))):
+        from xform.lax.sharding import with_sharding_constraint
+        return with_sharding_constraint(x, device)
+    return x
+
+
+def local_devices(process_index: int | None = None, backend: str | None = None) -> list:
+    """The devices attached to this process (``jax.local_devices``)."""
+    return jax.local_devices(process_index, backend)
+
+
+def device_count(backend: str | None = None) -> int:
+    """The number of devices of all processes (``jax.device_count``)."""
+    return jax.device_count(backend)
+
+
+def local_device_count(backend: str | None = None) -> int:
+    """The number of devices attached to this process (``jax.local_device_count``)."""
+    return jax.local_device_count(backend)
+
+
+def process_index(backend: str | None = None) -> int:
+    """This process's index in a multi-process run (0 alone; ``jax.process_index``)."""
+    return jax.process_index(backend)
+
+
+def process_count(backend: str | None = None) -> int:
+    """The number of processes of a multi-process run (1 alone; ``jax.process_count``)."""
+    return jax.process_count(backend)
 
 
 def block_until_ready(x: Any) -> Any:
