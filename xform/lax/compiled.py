@@ -87,7 +87,8 @@ class Jitted:
     """
 
     def __init__(self, fun: Callable, static_argnums=None, static_argnames=None,
-                 donate_argnums=None, donate_argnames=None, keep_unused=False):
+                 donate_argnums=None, donate_argnames=None, keep_unused=False,
+                 in_shardings=None, out_shardings=None):
         if not callable(fun):
             raise TypeError(f"jit expected a callable as its first argument, got "
                             f"{type(fun).__name__} {fun!r:.60}.")
@@ -95,6 +96,12 @@ class Jitted:
         self._static_argnums, self._static_argnames = _infer_static(
             fun, static_argnums, static_argnames)
         self._jaxpr_cache: dict = {}
+        # shardings go to jax.jit; under another transform they become sharding constraints
+        # on the body's inputs and outputs (xform/lax/sharding.py), so they key its jaxprs
+        self._in_shardings, self._out_shardings = in_shardings, out_shardings
+        self._shardings_key = _sharding_key(in_shardings, out_shardings)
+        shardings = {k: v for k, v in (("in_shardings", in_shardings),
+                                       ("out_shardings", out_shardings)) if v is not None}
         functools.update_wrapper(self, fun, updated=())
 
         def lowerable(*args, **kwargs):
@@ -106,7 +113,7 @@ class Jitted:
         self._jax = jax.jit(lowerable, static_argnums=self._static_argnums or None,
                             static_argnames=self._static_argnames or None,
                             donate_argnums=donate_argnums, donate_argnames=donate_argnames,
-                            keep_unused=keep_unused)
+                            keep_unused=keep_unused, **shardings)
 
     def function(self):
         """The ``jax.jit`` object, carrying this object's ``.lower``, ``.trace``,
@@ -151,15 +158,19 @@ class Jitted:
                                 if k in self._static_argnames)))
         return dyn_args, dyn_kwargs, statics
 
-    def _stage(self, dyn_args, dyn_kwargs, statics):
+    def _stage(self, dyn_args, dyn_kwargs, statics, constrain=False):
         static_pos, static_kw = statics
+        constrain = constrain and self._shardings_key is not None
 
         def with_statics(*dargs, **dkwargs):
+            if constrain:
+                dargs = _constrained(dargs, self._in_shardings)
             full, it = [], iter(dargs)
             pos = dict(static_pos)
             for i in range(len(dargs) + len(pos)):
                 full.append(pos[i] if i in pos else next(it))
-            return self._fun(*full, **dkwargs, **dict(static_kw))
+            out = self._fun(*full, **dkwargs, **dict(static_kw))
+            return _constrained(out, self._out_shardings) if constrain else out
 
         functools.update_wrapper(with_statics, self._fun, updated=())
         names = dynamic_names(self._fun, len(dyn_args) + len(static_pos), dict(static_pos))
@@ -171,13 +182,14 @@ class Jitted:
         _check_hashable(statics, self._fun)
         leaves, in_tree = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
         try:
-            key = (in_tree, tuple(abstractify(x) for x in leaves), statics)
+            key = (in_tree, tuple(abstractify(x) for x in leaves), statics,
+                   self._shardings_key)
             hash(key)
         except TypeError:
             key = None
         cached = self._jaxpr_cache.get(key) if key is not None else None
         if cached is None:
-            closed, out_tree, _ = self._stage(dyn_args, dyn_kwargs, statics)
+            closed, out_tree, _ = self._stage(dyn_args, dyn_kwargs, statics, constrain=True)
             jaxpr, consts = hoist_consts(closed)
             cached = (jaxpr, consts, out_tree)
             if key is not None and not any(isinstance(c, Tracer) for c in consts):
@@ -222,6 +234,28 @@ class Jitted:
         return f"<xform.jit of {fun_name(self._fun)}>"
 
 
+def _sharding_key(in_shardings, out_shardings):
+    """A hashable summary of the shardings (None when there are none)."""
+    if in_shardings is None and out_shardings is None:
+        return None
+    flat = [jax.tree_util.tree_flatten(s, is_leaf=lambda v: v is None)
+            for s in (in_shardings, out_shardings)]
+    key = tuple((tuple(leaves), tree) for leaves, tree in flat)
+    try:
+        hash(key)
+    except TypeError:
+        return ("unhashable", id(in_shardings), id(out_shardings))
+    return key
+
+
+def _constrained(tree, shardings):
+    """``tree`` with each leaf under a sharding constraint (a pytree prefix; None: none)."""
+    if shardings is None:
+        return tree
+    from xform.lax.sharding import with_sharding_constraint
+    return with_sharding_constraint(tree, shardings)
+
+
 def _wrap_like(wrapper, fun) -> None:
     """Give ``wrapper`` the name (it names the HLO module) and signature of ``fun``."""
     wrapper.__name__ = wrapper.__qualname__ = fun_name(fun)
@@ -249,10 +283,12 @@ def compiled(fun: Callable, *, static_argnums: int | Sequence[int] | None = None
              static_argnames: str | Sequence[str] | None = None,
              donate_argnums: int | Sequence[int] | None = None,
              donate_argnames: str | Sequence[str] | None = None,
-             keep_unused: bool = False) -> Any:
+             keep_unused: bool = False, in_shardings: Any = None,
+             out_shardings: Any = None) -> Any:
     """``fun`` compiled as ``xform.jit`` compiles it: the ``jax.jit`` object (or, where this JAX
     lacks thread-local jit switches, the :class:`Jitted` itself)."""
     jitted = Jitted(fun, static_argnums=static_argnums, static_argnames=static_argnames,
                     donate_argnums=donate_argnums, donate_argnames=donate_argnames,
-                    keep_unused=keep_unused)
+                    keep_unused=keep_unused, in_shardings=in_shardings,
+                    out_shardings=out_shardings)
     return jitted.function() if fast_jit_dispatch else jitted

@@ -74,14 +74,22 @@ deflinear(sharding_constraint_p,
           lambda ct, *, x_aval, sharding: sharding_constraint_p.bind(ct, sharding=sharding))
 
 
+def context_mesh():
+    """The mesh set with ``set_mesh``: the concrete one where JAX gives it (outside
+    ``jax.jit``'s tracing), else the abstract one (possibly empty)."""
+    try:
+        mesh = jax.sharding.get_mesh()
+    except ValueError:  # inside jax.jit's tracing: only the abstract mesh is known
+        mesh = None
+    return mesh if mesh is not None and not mesh.empty else jax.sharding.get_abstract_mesh()
+
+
 def resolve_sharding(s: Any, what: str = "with_sharding_constraint") -> Any:
     """A ``Sharding`` for ``s``: itself, or a ``PartitionSpec`` bound to the mesh in context."""
     if isinstance(s, Sharding):
         return s
     if isinstance(s, PartitionSpec):
-        mesh = jax.sharding.get_mesh()
-        if mesh.empty:
-            mesh = jax.sharding.get_abstract_mesh()
+        mesh = context_mesh()
         if mesh.empty:
             raise RuntimeError(
                 f"{what} requires a non-empty mesh in context if you are passing "

@@ -23,6 +23,7 @@ from xform.interpreters.staging import hoist_consts, trace_to_jaxpr
 from xform.interpreters.tracing import flatten_outputs, fun_name
 from xform.lax._vma import jaxpr_vma
 from xform.lax.parallel import bound_axis_sizes, mesh_axes_bound
+from xform.lax.sharding import context_mesh
 from xform.lax.shard_map import bind_shard_map, shard_aval, spec_axes, spec_names, unmentioned
 
 
@@ -105,8 +106,7 @@ def shard_map(f: Callable | None = None, /, *, out_specs: Any, in_specs: Any = I
 def _checked_mesh(mesh: Any, axis_names: Any):
     ctx = jax.sharding.get_abstract_mesh()
     if mesh is None:
-        concrete = jax.sharding.get_mesh()
-        mesh = concrete if not concrete.empty else ctx
+        mesh = context_mesh()
         if mesh.empty:
             raise ValueError("shard_map: the context mesh cannot be empty. Pass mesh=, or use "
                              "`xform.set_mesh(mesh)` to enter into a mesh context.")
