@@ -48,6 +48,7 @@ from xform.transforms.devices import (
     process_index as process_index,
 )
 from xform.transforms.shard_map import shard_map as shard_map
+from xform.transforms.pmap import pmap as pmap
 
 Array = numpy.ndarray
 
