@@ -550,8 +550,14 @@ batch_rules[axis_index_p] = lambda axis_size, vals, dims, **params: (
 
 
 # -- pbroadcast: every example gets example ``source``'s value ------------------------------
-pbroadcast_p = _collective(
-    "pbroadcast", lambda x, *, axes, source: jax.lax.pbroadcast(x, axes[0], source))
+def _pbroadcast_to_jax(x, *, axes, source):
+    # JAX's collective-broadcast has no lowering on every platform (not on CPU); the masked
+    # psum it is defined as works everywhere
+    here = jax.lax.axis_index(axes[0]) == source
+    return jax.lax.psum(jax.numpy.where(here, x, jax.numpy.zeros_like(x)), axes[0])
+
+
+pbroadcast_p = _collective("pbroadcast", _pbroadcast_to_jax)
 abstract_eval[pbroadcast_p] = _same_aval
 
 
