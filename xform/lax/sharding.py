@@ -54,7 +54,9 @@ def insert_unsharded(sharding: Any, ndim: int, dim: int) -> Any:
     ``dim``: how batching keeps a sharding request."""
     if not isinstance(sharding, NamedSharding):
         return sharding  # a rank-free sharding (one device, say) holds for any rank
-    spec = list(sharding.spec) + [None] * (ndim - len(sharding.spec))
+    spec = list(sharding.spec)
+    if dim >= len(spec):
+        return sharding  # axes past the spec's end are unsharded already
     spec.insert(dim, None)
     return NamedSharding(sharding.mesh, PartitionSpec(*spec),
                          memory_kind=sharding.memory_kind)
