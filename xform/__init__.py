@@ -49,6 +49,7 @@ from xform.transforms.devices import (
 )
 from xform.transforms.shard_map import shard_map as shard_map
 from xform.transforms.pmap import pmap as pmap
+from xform import distributed as distributed
 
 Array = numpy.ndarray
 
