@@ -147,3 +147,20 @@ def test_explicit_mesh_infers_in_specs_from_concrete_arguments():
     np.testing.assert_allclose(f(a), A.reshape(8, 1, 4).sum(0), rtol=1e-5)
     with pytest.raises(TypeError, match="in_specs"):
         xform.shard_map(lambda b: b, mesh=MESH, out_specs=P())(A)
+
+
+def test_grad_inside_the_body_is_per_device_as_jax_check_vma_false():
+    # Inside a body, xform differentiates each device's program on its own: the gradient of a
+    # replicated parameter is the device's own, as JAX's with check_vma=False. (JAX's default,
+    # check_vma=True, also all-reduces it: see docs/parallelism.md, "Not done".)
+    mesh = xform.make_mesh((4,), ("i",), axis_types=(AxisType.Auto,),
+                           devices=xform.devices()[:4])
+    x, p = np.arange(8.0, dtype=np.float32), np.float32(2.0)
+
+    def f(lib):
+        return lib.shard_map(lambda q, xb: lib.grad(lambda r: (r * lib.numpy.sin(xb)).sum())(q)
+                             [None], mesh=mesh, in_specs=(P(), P("i")), out_specs=P("i"),
+                             check_vma=False)
+
+    np.testing.assert_allclose(f(xform)(p, x), f(jax)(p, x), rtol=1e-6)
+    np.testing.assert_allclose(f(xform)(p, x), np.sin(x).reshape(4, 2).sum(1), rtol=1e-6)
