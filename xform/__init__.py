@@ -65,6 +65,18 @@ from xform.config import debug_nans as debug_nans
 from xform.core.ir import ClosedJaxpr as ClosedJaxpr, Jaxpr as Jaxpr
 from xform.graphviz import jaxpr_to_dot as jaxpr_to_dot
 
+# -- past one device: JAX's shardings, shard_map, pmap, multi-process (docs/parallelism.md) --
+from xform import sharding as sharding
+from xform.sharding import (
+    NamedSharding as NamedSharding, P as P, make_array_from_callback as make_array_from_callback,
+    make_array_from_process_local_data as make_array_from_process_local_data,
+    make_array_from_single_device_arrays as make_array_from_single_device_arrays,
+    make_mesh as make_mesh, set_mesh as set_mesh,
+)
+from xform.transforms.shard_map import shard_map as shard_map
+from xform.transforms.pmap import pmap as pmap
+from xform import distributed as distributed
+
 Array = numpy.ndarray
 
 __version__ = "0.1.0"

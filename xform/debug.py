@@ -26,6 +26,11 @@ import jax
 import numpy as np
 
 from xform.core.trace import Tracer
+from xform._sharding_debug import (
+    inspect_array_sharding as inspect_array_sharding,
+    visualize_array_sharding as visualize_array_sharding,
+    visualize_sharding as visualize_sharding,
+)
 from xform.lax.callback import FlatCallback, debug_callback_p, split_static
 
 __all__ = ["print", "callback", "breakpoint", "register_debugger"]

@@ -28,6 +28,7 @@ from xform.lax.linear import *  # noqa: F401,F403
 from xform.lax.convolution import *  # noqa: F401,F403
 from xform.lax.windowed import *  # noqa: F401,F403
 from xform.lax.parallel import *  # noqa: F401,F403
+from xform.lax.sharding import with_sharding_constraint as with_sharding_constraint
 from xform.lax.reductions import *  # noqa: F401,F403
 from xform.lax.shape import *  # noqa: F401,F403
 from xform.lax.slicing import *  # noqa: F401,F403

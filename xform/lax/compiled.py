@@ -42,6 +42,7 @@ from xform.interpreters.tracing import (
     abstractify, check_leaves, dynamic_names, fun_name, leaf_paths, stage,
 )
 from xform.lax.call import jit_p
+from xform.lax.sharding import with_sharding_constraint
 
 
 def _as_tuple(x) -> tuple:
@@ -98,8 +99,8 @@ class Jitted:
     """
 
     def __init__(self, fun: Callable, static_argnums=None, static_argnames=None,
-                 donate_argnums=None, donate_argnames=None, keep_unused=False, *,
-                 weak: bool = False):
+                 donate_argnums=None, donate_argnames=None, keep_unused=False,
+                 in_shardings=None, out_shardings=None, *, weak: bool = False):
         if not callable(fun):
             raise TypeError(f"jit expected a callable as its first argument, got "
                             f"{type(fun).__name__} {fun!r:.60}.")
@@ -112,10 +113,16 @@ class Jitted:
                 pass
         self._static_argnums, self._static_argnames = _infer_static(
             fun, static_argnums, static_argnames)
+        # shardings go to jax.jit; under another transform they become sharding constraints
+        # on the body's inputs and outputs (xform/lax/sharding.py), so they key its jaxprs
+        self._in_shardings, self._out_shardings = in_shardings, out_shardings
+        self._shardings_key = _sharding_key(in_shardings, out_shardings)
+        shardings = {k: v for k, v in (("in_shardings", in_shardings),
+                                       ("out_shardings", out_shardings)) if v is not None}
         self._jit_options = dict(static_argnums=self._static_argnums or None,
                                  static_argnames=self._static_argnames or None,
                                  donate_argnums=donate_argnums, donate_argnames=donate_argnames,
-                                 keep_unused=keep_unused)
+                                 keep_unused=keep_unused, **shardings)
         self._jaxpr_cache = LRUCache("jit: jaxprs of one function, by signature", 256)
         for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
             try:
@@ -197,15 +204,19 @@ class Jitted:
                                 if k in self._static_argnames)))
         return dyn_args, dyn_kwargs, statics
 
-    def _stage(self, dyn_args, dyn_kwargs, statics):
+    def _stage(self, dyn_args, dyn_kwargs, statics, constrain=False):
         static_pos, static_kw = statics
+        constrain = constrain and self._shardings_key is not None
 
         def with_statics(*dargs, **dkwargs):
+            if constrain:
+                dargs = _constrained(dargs, self._in_shardings)
             full, it = [], iter(dargs)
             pos = dict(static_pos)
             for i in range(len(dargs) + len(pos)):
                 full.append(pos[i] if i in pos else next(it))
-            return self._fun(*full, **dkwargs, **dict(static_kw))
+            out = self._fun(*full, **dkwargs, **dict(static_kw))
+            return _constrained(out, self._out_shardings) if constrain else out
 
         functools.update_wrapper(with_statics, self._fun, updated=())
         names = dynamic_names(self._fun, len(dyn_args) + len(static_pos), dict(static_pos))
@@ -217,13 +228,14 @@ class Jitted:
         _check_hashable(statics, self._fun)
         leaves, in_tree = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
         try:
-            key = (in_tree, tuple(abstractify(x) for x in leaves), statics, trace_context())
+            key = (in_tree, tuple(abstractify(x) for x in leaves), statics, trace_context(),
+                   self._shardings_key)
             hash(key)
         except TypeError:
             key = None
         cached = self._jaxpr_cache.get(key) if key is not None else None
         if cached is None:
-            closed, out_tree, _ = self._stage(dyn_args, dyn_kwargs, statics)
+            closed, out_tree, _ = self._stage(dyn_args, dyn_kwargs, statics, constrain=True)
             jaxpr, consts = hoist_consts(closed)
             cached = (jaxpr, consts, out_tree)
             if key is not None and not any(isinstance(c, Tracer) for c in consts):
@@ -292,6 +304,27 @@ def jit_disabled() -> bool:
     return bool(jax.config.jax_disable_jit)
 
 
+def _sharding_key(in_shardings, out_shardings):
+    """A hashable summary of the shardings (None when there are none)."""
+    if in_shardings is None and out_shardings is None:
+        return None
+    flat = [jax.tree_util.tree_flatten(s, is_leaf=lambda v: v is None)
+            for s in (in_shardings, out_shardings)]
+    key = tuple((tuple(leaves), tree) for leaves, tree in flat)
+    try:
+        hash(key)
+    except TypeError:
+        return ("unhashable", id(in_shardings), id(out_shardings))
+    return key
+
+
+def _constrained(tree, shardings):
+    """``tree`` with each leaf under a sharding constraint (a pytree prefix; None: none)."""
+    if shardings is None:
+        return tree
+    return with_sharding_constraint(tree, shardings)
+
+
 def _wrap_like(wrapper, fun) -> None:
     """Give ``wrapper`` the name (it names the HLO module), docstring and signature of ``fun``
     (JAX's messages then name the user's arguments), without a reference to ``fun``."""
@@ -324,17 +357,20 @@ def compiled(fun: Callable, *, static_argnums: int | Sequence[int] | None = None
              static_argnames: str | Sequence[str] | None = None,
              donate_argnums: int | Sequence[int] | None = None,
              donate_argnames: str | Sequence[str] | None = None,
-             keep_unused: bool = False) -> Any:
+             keep_unused: bool = False, in_shardings: Any = None,
+             out_shardings: Any = None) -> Any:
     """``fun`` compiled as ``xform.jit`` compiles it: a ``jax.jit`` object over the one
-    :class:`Jitted` kept for ``fun`` and these options (or, where this JAX lacks thread-local jit
-    switches, a :class:`Jitted` of its own)."""
+    :class:`Jitted` kept for ``fun`` and these options, shardings included (or, where this JAX
+    lacks thread-local jit switches, a :class:`Jitted` of its own)."""
     options = dict(static_argnums=static_argnums, static_argnames=static_argnames,
                    donate_argnums=donate_argnums, donate_argnames=donate_argnames,
-                   keep_unused=keep_unused)
+                   keep_unused=keep_unused, in_shardings=in_shardings,
+                   out_shardings=out_shardings)
     if not fast_jit_dispatch:
         return Jitted(fun, **options)
     key = (_as_tuple(static_argnums), _as_tuple(static_argnames), _as_tuple(donate_argnums),
-           _as_tuple(donate_argnames), bool(keep_unused))
+           _as_tuple(donate_argnames), bool(keep_unused),
+           _sharding_key(in_shardings, out_shardings))
     try:
         jitted = _jitted.get((fun,), key)
     except TypeError:  # unhashable options: JAX's own error comes from jax.jit

@@ -1,18 +1,27 @@
-"""Collectives over named axes: ``psum pmean pmax pmin all_gather axis_index ppermute
-psum_scatter all_to_all``, with jax.lax's signatures.
+"""Collectives over named axes: ``psum pmean pmax pmin all_gather axis_index axis_size
+ppermute psum_scatter all_to_all pbroadcast pcast``, with jax.lax's signatures.
 
-A collective only has a meaning inside a transform that binds its axis name (``vmap`` with
-``axis_name=``). Each primitive's ``axes`` param names the axes it works over. The vmap whose
-name is among them applies the primitive's ``collective_rules`` entry, which rewrites it into
-ordinary operations on the batched value (``psum`` becomes ``reduce_sum`` over the batch axis);
-any other vmap batches it with its ``batch_rules`` entry, as an ordinary operation, and hands it
-on. Nothing is left of a collective once every vmap has run, so ``to_jax`` is only reached for an
-axis no vmap binds, and says so. The public functions look their axis up first and raise
-``NameError: unbound axis name: i`` outside the vmaps that bind it, as JAX does.
+A collective only has a meaning inside a transform that binds its axis name: ``vmap`` with
+``axis_name=``, or ``shard_map`` (and ``pmap``) over mesh axes. Each primitive's ``axes`` param
+names the axes it works over. One definition serves both:
+
+- under ``vmap``, the vmap whose name is among the axes applies the primitive's
+  ``collective_rules`` entry, which rewrites it into ordinary operations on the batched value
+  (``psum`` becomes ``reduce_sum`` over the batch axis); any other vmap batches it with its
+  ``batch_rules`` entry, as an ordinary operation, and hands it on;
+- inside a ``shard_map`` body nothing rewrites it: the body is lowered inside ``jax.shard_map``
+  and the ``to_jax`` rule emits JAX's collective over the mesh axis (xform writes no
+  communication of its own).
+
+The public functions look their axis up first (the names of the enclosing named vmaps, then
+the manual mesh axes of the enclosing shard_map bodies) and raise
+``NameError: unbound axis name: i`` outside any transform that binds it, as JAX does.
 """
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from typing import Any, Sequence
 
 import jax
@@ -34,24 +43,54 @@ from xform.lax import shape
 from xform.lax import slicing
 from xform.lax._helpers import shape_str, weak_scalar
 
-__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "ppermute",
-           "psum_scatter", "all_to_all"]
+__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "axis_size", "ppermute",
+           "psum_scatter", "all_to_all", "pbroadcast", "pcast"]
 
 
 def _names(axis_name: Any) -> tuple:
     return tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
 
 
+class _MeshAxes(threading.local):
+    def __init__(self):
+        self.stack: list[dict] = []  # {mesh axis name: size}, one per shard_map body traced
+
+
+_mesh_axes = _MeshAxes()
+
+
+@contextmanager
+def mesh_axes_bound(sizes: dict):
+    """Bind the manual mesh axes ``{name: size}`` of a ``shard_map`` body while it is traced,
+    so that the collectives in it can look their axes up."""
+    _mesh_axes.stack.append(dict(sizes))
+    try:
+        yield
+    finally:
+        _mesh_axes.stack.pop()
+
+
+def bound_axis_sizes() -> dict:
+    """``{axis_name: size}`` of every named axis in scope: the manual mesh axes of enclosing
+    shard_map bodies, shadowed by the names of enclosing named vmaps."""
+    out: dict = {}
+    for env in _mesh_axes.stack:
+        out.update(env)
+    out.update(axis_names_in_scope())
+    return out
+
+
 def _sizes(axis_name: Any) -> list[int]:
-    """The sizes of the named axes; NameError for a name no enclosing vmap binds."""
-    scope = axis_names_in_scope()
+    """The sizes of the named axes; NameError for a name nothing encloses binds."""
+    scope = bound_axis_sizes()
     out = []
     for n in _names(axis_name):
         if n not in scope:
             raise NameError(f"unbound axis name: {n}. A collective needs an enclosing "
-                            f"transform that binds the name, e.g. xform.vmap(f, axis_name={n!r})"
+                            f"transform that binds the name, e.g. xform.vmap(f, axis_name={n!r}) "
+                            "or xform.shard_map over a mesh with that axis"
                             + (f"; the names bound here are {sorted(map(str, scope))}."
-                               if scope else "; no named vmap encloses this call."))
+                               if scope else "; no named vmap or shard_map encloses this call."))
         out.append(scope[n])
     return out
 
@@ -68,16 +107,12 @@ def _no_groups(name: str, axis_index_groups: Any) -> None:
                                   "(as in JAX).")
 
 
-def _unbound_to_jax(prim: Primitive):
-    def rule(*args, axes, **params):
-        raise NameError(f"unbound axis name: {axes[0]}. {prim.name} reached compilation "
-                        "outside any vmap that binds the name.")
-    return rule
-
-
-def _collective(name: str) -> Primitive:
+def _collective(name: str, lowering) -> Primitive:
+    # ``lowering(x, *, axes, **params)`` is JAX's collective. It is reached inside a shard_map
+    # body (lowered inside ``jax.shard_map``), where the axes are mesh axes; under vmap the
+    # collective rules have rewritten every collective over a vmap's name before lowering.
     p = Primitive(name)
-    to_jax[p] = _unbound_to_jax(p)
+    to_jax[p] = lowering
     return p
 
 
@@ -110,24 +145,24 @@ def _times(x: Any, n: int) -> Any:
     return elementwise.mul_p.bind(x, weak_scalar(n, aval.dtype))
 
 
-psum_p = _collective("psum")
+psum_p = _collective("psum", lambda x, *, axes: jax.lax.psum(x, axes))
 abstract_eval[psum_p] = _same_aval
 collective_rules[psum_p] = _reduce_collective("reduce_sum", _times)
 batch_rules[psum_p] = _elementwise_batch(psum_p)
 
-pmax_p = _collective("pmax")
+pmax_p = _collective("pmax", lambda x, *, axes: jax.lax.pmax(x, axes))
 abstract_eval[pmax_p] = _same_aval
 collective_rules[pmax_p] = _reduce_collective("reduce_max", lambda x, n: x)
 batch_rules[pmax_p] = _elementwise_batch(pmax_p)
 
-pmin_p = _collective("pmin")
+pmin_p = _collective("pmin", lambda x, *, axes: jax.lax.pmin(x, axes))
 abstract_eval[pmin_p] = _same_aval
 collective_rules[pmin_p] = _reduce_collective("reduce_min", lambda x, n: x)
 batch_rules[pmin_p] = _elementwise_batch(pmin_p)
 
 
 # -- axis_index -------------------------------------------------------------------------------
-axis_index_p = _collective("axis_index")
+axis_index_p = _collective("axis_index", lambda *, axes: jax.lax.axis_index(axes[0]))
 abstract_eval[axis_index_p] = lambda *, axes: ShapedArray((), np.dtype(np.int32))
 
 
@@ -140,7 +175,9 @@ collective_rules[axis_index_p] = _axis_index_collective
 
 
 # -- all_gather -------------------------------------------------------------------------------
-all_gather_p = _collective("all_gather")
+all_gather_p = _collective(
+    "all_gather", lambda x, *, axes, axis, axis_size, tiled, axis_index_groups:
+    jax.lax.all_gather(x, axes[0], axis=axis, tiled=tiled))
 
 
 def _all_gather_abstract_eval(x: ShapedArray, *, axes, axis, axis_size, tiled,
@@ -195,7 +232,8 @@ batch_rules[all_gather_p] = _front_batch(all_gather_p, "axis")
 
 
 # -- ppermute ---------------------------------------------------------------------------------
-ppermute_p = _collective("ppermute")
+ppermute_p = _collective(
+    "ppermute", lambda x, *, axes, perm: jax.lax.ppermute(x, axes[0], perm))
 abstract_eval[ppermute_p] = _same_aval
 
 
@@ -223,7 +261,9 @@ batch_rules[ppermute_p] = _elementwise_batch(ppermute_p)
 
 
 # -- psum_scatter -----------------------------------------------------------------------------
-psum_scatter_p = _collective("reduce_scatter")
+psum_scatter_p = _collective(
+    "reduce_scatter", lambda x, *, axes, scatter_dimension, axis_size, tiled, axis_index_groups:
+    jax.lax.psum_scatter(x, axes[0], scatter_dimension=scatter_dimension, tiled=tiled))
 
 
 def _psum_scatter_abstract_eval(x: ShapedArray, *, axes, scatter_dimension, axis_size, tiled,
@@ -262,7 +302,9 @@ batch_rules[psum_scatter_p] = _front_batch(psum_scatter_p, "scatter_dimension")
 
 
 # -- all_to_all -------------------------------------------------------------------------------
-all_to_all_p = _collective("all_to_all")
+all_to_all_p = _collective(
+    "all_to_all", lambda x, *, axes, split_axis, concat_axis, axis_size, tiled,
+    axis_index_groups: jax.lax.all_to_all(x, axes[0], split_axis, concat_axis, tiled=tiled))
 
 
 def _all_to_all_abstract_eval(x: ShapedArray, *, axes, split_axis, concat_axis, axis_size,
@@ -492,3 +534,102 @@ transpose_rules[all_to_all_p] = _linear_transpose(
 # axis_index has no operands: a vmap of another name never sees it batched
 batch_rules[axis_index_p] = lambda axis_size, vals, dims, **params: (
     axis_index_p.bind(**params), not_mapped)
+
+
+# -- pbroadcast: every example gets example ``source``'s value ------------------------------
+def _pbroadcast_to_jax(x, *, axes, source):
+    # JAX's collective-broadcast has no lowering on every platform (not on CPU); the masked
+    # psum it is defined as works everywhere
+    here = jax.lax.axis_index(axes[0]) == source
+    return jax.lax.psum(jax.numpy.where(here, x, jax.numpy.zeros_like(x)), axes[0])
+
+
+pbroadcast_p = _collective("pbroadcast", _pbroadcast_to_jax)
+abstract_eval[pbroadcast_p] = _same_aval
+
+
+def _pbroadcast_collective(n, vals, dims, *, axes, source):
+    (x,), (d,) = vals, dims
+    if d is not_mapped:
+        return x, not_mapped
+    aval = to_aval(x)
+    start = [0] * aval.ndim
+    limit = list(aval.shape)
+    start[d], limit[d] = source, source + 1
+    piece = slicing.slice_p.bind(x, start_indices=tuple(start), limit_indices=tuple(limit),
+                                 strides=None)
+    return shape.reshape_p.bind(piece, new_sizes=aval.shape[:d] + aval.shape[d + 1:],
+                                dimensions=None), not_mapped
+
+
+def _pbroadcast_transpose(ct, *, axes, source):
+    # y_d = x_source for every d, so only the source gets a cotangent: the sum of all of them
+    total = psum_p.bind(ct, axes=axes)
+    aval = to_aval(total)
+    here = elementwise.eq(axis_index_p.bind(axes=axes), np.int32(source))
+    here = shape.broadcast_in_dim_p.bind(here, shape=aval.shape, broadcast_dimensions=())
+    return elementwise.select_n(here, shape.full(aval.shape, 0, aval.dtype), total)
+
+
+collective_rules[pbroadcast_p] = _pbroadcast_collective
+batch_rules[pbroadcast_p] = _elementwise_batch(pbroadcast_p)
+deflinear_jvp(pbroadcast_p)
+transpose_rules[pbroadcast_p] = _linear_transpose(_pbroadcast_transpose)
+
+
+# -- pcast: a change of type only (``to="varying"``): the value is unchanged ----------------
+def _pcast_to_jax(x, *, axes, to):
+    # JAX tracks which mesh axes a value varies over; cast only along the axes it does not
+    # vary over yet (xform's own avals do not track it, so a cast may be redundant)
+    vma = getattr(jax.typeof(x), "vma", frozenset())
+    axes = tuple(a for a in axes if a not in vma)
+    return jax.lax.pcast(x, axes, to=to) if axes else x
+
+
+pcast_p = _collective("pcast", _pcast_to_jax)
+abstract_eval[pcast_p] = _same_aval
+collective_rules[pcast_p] = lambda n, vals, dims, **params: (vals[0], dims[0])
+batch_rules[pcast_p] = _elementwise_batch(pcast_p)
+deflinear_jvp(pcast_p)
+# per device the cast is the identity, so its transpose is the identity too (xform transposes
+# shard_map bodies device by device; see xform/lax/shard_map.py)
+transpose_rules[pcast_p] = _linear_transpose(lambda ct, *, axes, to: ct)
+
+
+def axis_size(axis_name: Any) -> int:
+    """The size of the named axis (the product of the sizes, for a tuple of names).
+
+    >>> import xform, xform.numpy as xnp
+    >>> xform.vmap(lambda v: v * axis_size('i'), axis_name='i')(xnp.ones(3))
+    Array([3., 3., 3.], dtype=float32)
+    """
+    return int(np.prod(_sizes(axis_name)))
+
+
+def pbroadcast(x: Any, axis_name: Any, source: int) -> Any:
+    """Every example gets example ``source``'s ``x`` (a pytree) along the named axis
+    (a collective broadcast, as ``jax.lax.pbroadcast``)."""
+    _single("pbroadcast", axis_name)
+    (size,) = _sizes(axis_name)
+    source = int(source)
+    if not 0 <= source < size:
+        raise ValueError(f"pbroadcast source {source} is outside the axis {axis_name!r} of "
+                         f"size {size}.")
+    return jax.tree_util.tree_map(
+        lambda v: pbroadcast_p.bind(v, axes=_names(axis_name), source=source), x)
+
+
+def pcast(x: Any, axis_name: Any, *, to: str) -> Any:
+    """Mark ``x`` (a pytree) as varying over the named mesh axes (``to="varying"``), as
+    ``jax.lax.pcast``: the values do not change. xform does not track the variance of values
+    in its types, so this matters only for what JAX's ``shard_map`` sees."""
+    if isinstance(axis_name, (set, frozenset)):
+        raise TypeError(f"axis_name={axis_name!r} must be a tuple or a str.")
+    if not axis_name:
+        return x
+    if to != "varying":
+        raise NotImplementedError(f"pcast to={to!r} is not supported by xform (only "
+                                  "to='varying'; reduced and unreduced types are not tracked).")
+    _sizes(axis_name)
+    return jax.tree_util.tree_map(
+        lambda v: pcast_p.bind(v, axes=_names(axis_name), to=to), x)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+from jax.sharding import PartitionSpec, Sharding
+
+from xform.core.trace import Tracer
+from xform.lax.sharding import with_sharding_constraint
 
 ShapeDtypeStruct = jax.ShapeDtypeStruct
 
@@ -14,9 +18,46 @@ def devices(backend: str | None = None) -> list:
     return jax.devices(backend)
 
 
-def device_put(x: Any, device: Any = None) -> Any:
-    """Place a pytree of arrays on ``device`` (default: the default device)."""
-    return jax.device_put(x, device)
+def device_put(x: Any, device: Any = None, *, src: Any = None, donate: bool = False,
+               may_alias: bool | None = None) -> Any:
+    """Place a pytree of arrays on ``device``: a device, a ``Sharding``, or (under a mesh set
+    with ``xform.set_mesh``) a bare ``PartitionSpec`` (``jax.device_put``). Under an xform
+    transform a sharding becomes a ``with_sharding_constraint`` on the traced values, as JAX's
+    ``device_put`` does under ``jit``; a device placement leaves traced values as they are."""
+    leaves = jax.tree_util.tree_leaves(x)
+    if not any(isinstance(v, Tracer) for v in leaves):
+        return jax.device_put(x, device, src=src, donate=donate, may_alias=may_alias)
+    if isinstance(device, (Sharding, PartitionSpec)) or (
+            device is not None and not isinstance(device, jax.Device)
+            and all(isinstance(s, (Sharding, PartitionSpec, type(None)))
+                    for s in jax.tree_util.tree_leaves(device, is_leaf=lambda s: s is None))):
+        return with_sharding_constraint(x, device)
+    return x
+
+
+def local_devices(process_index: int | None = None, backend: str | None = None) -> list:
+    """The devices attached to this process (``jax.local_devices``)."""
+    return jax.local_devices(process_index, backend)
+
+
+def device_count(backend: str | None = None) -> int:
+    """The number of devices of all processes (``jax.device_count``)."""
+    return jax.device_count(backend)
+
+
+def local_device_count(backend: str | None = None) -> int:
+    """The number of devices attached to this process (``jax.local_device_count``)."""
+    return jax.local_device_count(backend)
+
+
+def process_index(backend: str | None = None) -> int:
+    """This process's index in a multi-process run (0 alone; ``jax.process_index``)."""
+    return jax.process_index(backend)
+
+
+def process_count(backend: str | None = None) -> int:
+    """The number of processes of a multi-process run (1 alone; ``jax.process_count``)."""
+    return jax.process_count(backend)
 
 
 def block_until_ready(x: Any) -> Any:
@@ -29,34 +70,9 @@ def device_get(x: Any) -> Any:
     return jax.device_get(x)
 
 
-def device_count(backend: str | None = None) -> int:
-    """The number of devices of all processes (``jax.device_count``)."""
-    return jax.device_count(backend)
-
-
-def local_device_count(backend: str | None = None) -> int:
-    """The number of devices this process drives (``jax.local_device_count``)."""
-    return jax.local_device_count(backend)
-
-
-def local_devices(process_index: int | None = None, backend: str | None = None) -> list:
-    """The devices of one process, this one by default (``jax.local_devices``)."""
-    return jax.local_devices(process_index, backend)
-
-
 def default_backend() -> str:
     """The platform name of the default backend: ``'cpu'``, ``'gpu'`` or ``'tpu'``."""
     return jax.default_backend()
-
-
-def process_index(backend: str | None = None) -> int:
-    """This process's index in a multi-process run (0 alone)."""
-    return jax.process_index(backend)
-
-
-def process_count(backend: str | None = None) -> int:
-    """The number of processes in a multi-process run (1 alone)."""
-    return jax.process_count(backend)
 
 
 def live_arrays(platform: str | None = None) -> list:

@@ -20,7 +20,7 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
         static_argnames: str | Sequence[str] | None = None,
         donate_argnums: int | Sequence[int] | None = None,
         donate_argnames: str | Sequence[str] | None = None, keep_unused: bool = False,
-        **unsupported) -> Any:
+        in_shardings: Any = None, out_shardings: Any = None, **unsupported) -> Any:
     """Compile ``fun`` with XLA; usable as ``@jit`` and ``@jit(static_argnums=...)``.
 
     Arguments:
@@ -28,6 +28,11 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
             static, which must be hashable and key the cache.
         static_argnums / static_argnames: positions / names of static arguments.
         donate_argnums / donate_argnames: arguments whose buffers XLA may reuse.
+        in_shardings / out_shardings: how the (dynamic positional) arguments and the results
+            are laid out over devices: pytree prefixes of ``Sharding``s (or of
+            ``PartitionSpec``s under ``xform.set_mesh``), handed to ``jax.jit`` (XLA's SPMD
+            partitioner). Under another transform they constrain the traced body's inputs
+            and outputs (``with_sharding_constraint``).
 
     Returns:
         The ``jax.jit`` object that compiles ``f`` (a cached call is JAX's C++ dispatch), with
@@ -39,12 +44,11 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
     Array([0., 0., 0.], dtype=float32)
     """
     for k in unsupported:
-        if k not in ("inline", "device", "backend", "in_shardings", "out_shardings",
-                     "abstracted_axes"):
+        if k not in ("inline", "device", "backend", "abstracted_axes"):
             raise TypeError(f"jit() got an unexpected keyword argument {k!r}")
     kw = dict(static_argnums=static_argnums, static_argnames=static_argnames,
               donate_argnums=donate_argnums, donate_argnames=donate_argnames,
-              keep_unused=keep_unused)
+              keep_unused=keep_unused, in_shardings=in_shardings, out_shardings=out_shardings)
     if fun is None:
         return lambda f: jit(f, **kw)
     return compiled(fun, **kw)

@@ -1,0 +1,131 @@
+"""``with_sharding_constraint``: the ``sharding_constraint[sharding=...]`` primitive.
+
+It asks XLA's SPMD partitioner (behind ``jax.jit``) to lay a value out as ``sharding``; the value
+itself is unchanged. xform only carries the request to ``jax.lax.with_sharding_constraint``
+when it lowers, and keeps it through its transforms: under ``vmap`` the batch axis is inserted
+into the spec unsharded, and the tangent (JVP) and the cotangent (transpose) of a constrained
+value get the same constraint.
+
+A bare ``PartitionSpec`` is resolved against the mesh in context (``xform.set_mesh``) when the
+primitive is bound, as JAX does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from jax.sharding import NamedSharding, PartitionSpec, Sharding
+from jax.tree_util import tree_flatten, tree_map, tree_unflatten
+
+from xform.core.avals import ShapedArray
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import Tracer, to_aval
+from xform.interpreters.batching import batch_rules
+from xform.interpreters.jvp import deflinear_jvp
+from xform.interpreters.lowering import to_jax
+from xform.interpreters.transpose import deflinear
+
+__all__ = ["with_sharding_constraint", "sharding_constraint_p"]
+
+sharding_constraint_p = Primitive("sharding_constraint")
+
+
+def _spec_len(sharding: Any) -> int:
+    return len(sharding.spec) if isinstance(sharding, NamedSharding) else 0
+
+
+def _abstract_eval(x: ShapedArray, *, sharding) -> ShapedArray:
+    n = _spec_len(sharding)
+    if n > x.ndim:
+        raise ValueError(
+            f"One of with_sharding_constraint arguments is incompatible with its sharding "
+            f"annotation {sharding}: it is only valid for values of rank at least {n}, but was "
+            f"applied to a value of rank {x.ndim} ({x.str_short()}). Use a shorter "
+            "PartitionSpec (trailing dimensions are replicated).")
+    return x
+
+
+def _to_jax(x, *, sharding):
+    return jax.lax.with_sharding_constraint(x, sharding)
+
+
+def insert_unsharded(sharding: Any, ndim: int, dim: int) -> Any:
+    """``sharding`` (of a rank-``ndim`` value) for the value with a new, unsharded axis at
+    ``dim``: how batching keeps a sharding request."""
+    if not isinstance(sharding, NamedSharding):
+        return sharding  # a rank-free sharding (one device, say) holds for any rank
+    spec = list(sharding.spec)
+    if dim >= len(spec):
+        return sharding  # axes past the spec's end are unsharded already
+    spec.insert(dim, None)
+    return NamedSharding(sharding.mesh, PartitionSpec(*spec),
+                         memory_kind=sharding.memory_kind)
+
+
+def _batch_rule(axis_size, vals, dims, *, sharding):
+    (x,), (d,) = vals, dims
+    ndim = to_aval(x).ndim - 1
+    return sharding_constraint_p.bind(x, sharding=insert_unsharded(sharding, ndim, d)), d
+
+
+abstract_eval[sharding_constraint_p] = _abstract_eval
+to_jax[sharding_constraint_p] = _to_jax
+batch_rules[sharding_constraint_p] = _batch_rule
+deflinear_jvp(sharding_constraint_p)
+deflinear(sharding_constraint_p,
+          lambda ct, *, x_aval, sharding: sharding_constraint_p.bind(ct, sharding=sharding))
+
+
+def context_mesh():
+    """The mesh set with ``set_mesh``: the concrete one where JAX gives it (outside
+    ``jax.jit``'s tracing), else the abstract one (possibly empty)."""
+    try:
+        mesh = jax.sharding.get_mesh()
+    except ValueError:  # inside jax.jit's tracing: only the abstract mesh is known
+        mesh = None
+    return mesh if mesh is not None and not mesh.empty else jax.sharding.get_abstract_mesh()
+
+
+def resolve_sharding(s: Any, what: str = "with_sharding_constraint") -> Any:
+    """A ``Sharding`` for ``s``: itself, or a ``PartitionSpec`` bound to the mesh in context."""
+    if isinstance(s, Sharding):
+        return s
+    if isinstance(s, PartitionSpec):
+        mesh = context_mesh()
+        if mesh.empty:
+            raise RuntimeError(
+                f"{what} requires a non-empty mesh in context if you are passing "
+                "`PartitionSpec`s to shardings. You can define a context mesh via "
+                "`xform.set_mesh(mesh)`. Alternatively, provide `Sharding`s to shardings and "
+                "then the mesh context manager is not required.")
+        return NamedSharding(mesh, s)
+    raise TypeError(f"{what} expects a jax.sharding.Sharding or a PartitionSpec for each "
+                    f"leaf, got {type(s).__name__}: {s!r:.80}")
+
+
+def with_sharding_constraint(x: Any, shardings: Any) -> Any:
+    """Ask the compiler to lay ``x`` (a pytree) out as ``shardings`` (a pytree prefix of
+    ``x`` of ``Sharding``s or ``PartitionSpec``s), as ``jax.lax.with_sharding_constraint``.
+
+    The values are unchanged. Under ``jit`` the request reaches XLA's SPMD partitioner;
+    eagerly the result is placed with that sharding.
+    """
+    leaves, tree = tree_flatten(x)
+    is_spec = lambda s: s is None or isinstance(s, (Sharding, PartitionSpec))  # noqa: E731
+    try:
+        per_leaf = tree_flatten(
+            tree_map(lambda s, sub: [s] * len(jax.tree_util.tree_leaves(sub)), shardings, x,
+                     is_leaf=is_spec), is_leaf=lambda v: v is None)[0]
+    except ValueError as e:
+        raise ValueError(f"with_sharding_constraint: `shardings` must be a pytree prefix of "
+                         f"the value's structure {tree}; {e}") from None
+    out = []
+    for leaf, s in zip(leaves, per_leaf):
+        if s is None:
+            out.append(leaf)
+            continue
+        if not isinstance(leaf, Tracer):
+            leaf = jax.numpy.asarray(leaf)
+        out.append(sharding_constraint_p.bind(leaf, sharding=resolve_sharding(s)))
+    return tree_unflatten(tree, out)
