@@ -14,7 +14,7 @@ from xform.numpy import _array_methods
 from xform.numpy import fft as fft
 from xform.numpy import linalg as linalg
 from xform.numpy._creation import (
-    arange as arange, array as array, asarray as asarray, empty as empty,
+    arange as arange, array as array, asarray as asarray, copy as copy, empty as empty,
     empty_like as empty_like, eye as eye, full as full, full_like as full_like,
     identity as identity, linspace as linspace, ones as ones, ones_like as ones_like,
     zeros as zeros, zeros_like as zeros_like,
@@ -40,25 +40,66 @@ from xform.numpy._dtypes import (
     signedinteger as signedinteger, uint8 as uint8, uint16 as uint16, uint32 as uint32,
     uint64 as uint64, unsignedinteger as unsignedinteger,
 )
-from xform.numpy._extras import (
-    apply_along_axis as apply_along_axis, apply_over_axes as apply_over_axes, bartlett as bartlett,
-    blackman as blackman, block as block, broadcast_shapes as broadcast_shapes, choose as choose,
-    concat as concat, convolve as convolve, copy as copy, correlate as correlate, delete as delete,
-    fromfunction as fromfunction, gradient as gradient, hamming as hamming, hanning as hanning,
-    index_exp as index_exp, insert as insert, interp as interp, isdtype as isdtype,
-    iterable as iterable, ix_ as ix_, matvec as matvec, mgrid as mgrid, ogrid as ogrid,
-    permute_dims as permute_dims, polyval as polyval, put as put,
-    ravel_multi_index as ravel_multi_index, resize as resize, rollaxis as rollaxis, s_ as s_,
-    setxor1d as setxor1d, trapezoid as trapezoid, unravel_index as unravel_index, unwrap as unwrap,
-    vander as vander, vecdot as vecdot, vecmat as vecmat,
+from xform.numpy._array_api import (
+    acos as acos, acosh as acosh, asin as asin, asinh as asinh, astype as astype, atan as atan,
+    atan2 as atan2, atanh as atanh, bitwise_invert as bitwise_invert,
+    bitwise_left_shift as bitwise_left_shift, bitwise_right_shift as bitwise_right_shift,
+    concat as concat, isdtype as isdtype, permute_dims as permute_dims, pow as pow,
+)
+from xform.numpy._predicates import (
+    allclose as allclose, array_equal as array_equal, array_equiv as array_equiv,
+    isclose as isclose, iscomplex as iscomplex, iscomplexobj as iscomplexobj, isfinite as isfinite,
+    isinf as isinf, isnan as isnan, isneginf as isneginf, isposinf as isposinf, isreal as isreal,
+    isrealobj as isrealobj, isscalar as isscalar, iterable as iterable, signbit as signbit,
+)
+from xform.numpy._float_functions import (
+    angle as angle, copysign as copysign, deg2rad as deg2rad, degrees as degrees, divmod as divmod,
+    fabs as fabs, float_power as float_power, fmax as fmax, fmin as fmin, fmod as fmod,
+    frexp as frexp, heaviside as heaviside, hypot as hypot, ldexp as ldexp, logaddexp as logaddexp,
+    logaddexp2 as logaddexp2, modf as modf, nan_to_num as nan_to_num, nextafter as nextafter,
+    rad2deg as rad2deg, radians as radians, reciprocal as reciprocal, rint as rint, sinc as sinc,
+    trunc as trunc,
+)
+from xform.numpy._integer_functions import (
+    bitwise_count as bitwise_count, gcd as gcd, lcm as lcm,
+)
+from xform.numpy._index_tricks import (
+    index_exp as index_exp, ix_ as ix_, mask_indices as mask_indices, mgrid as mgrid,
+    ogrid as ogrid, ravel_multi_index as ravel_multi_index, s_ as s_,
+    unravel_index as unravel_index,
+)
+from xform.numpy._edits import (
+    choose as choose, delete as delete, insert as insert, place as place, put as put,
+)
+from xform.numpy._polynomials import (
+    poly as poly, polyadd as polyadd, polyder as polyder, polyint as polyint, polymul as polymul,
+    polysub as polysub, polyval as polyval, trim_zeros as trim_zeros, vander as vander,
+)
+from xform.numpy._calculus import (
+    gradient as gradient, interp as interp, trapezoid as trapezoid, unwrap as unwrap,
+)
+from xform.numpy._signal import (
+    bartlett as bartlett, blackman as blackman, convolve as convolve, correlate as correlate,
+    hamming as hamming, hanning as hanning,
+)
+from xform.numpy._functional import (
+    apply_along_axis as apply_along_axis, apply_over_axes as apply_over_axes,
+    fromfunction as fromfunction, piecewise as piecewise, vectorize as vectorize,
+)
+from xform.numpy._io import (
+    array_repr as array_repr, array_str as array_str, from_dlpack as from_dlpack,
+    frombuffer as frombuffer, fromfile as fromfile, fromiter as fromiter, fromstring as fromstring,
+    get_printoptions as get_printoptions, load as load, printoptions as printoptions, save as save,
+    savez as savez, set_printoptions as set_printoptions,
 )
 from xform.numpy._indexing import (
     NonConcreteBooleanIndexError as NonConcreteBooleanIndexError, take as take,
     take_along_axis as take_along_axis,
 )
 from xform.numpy._linalg_ops import (
-    dot as dot, einsum as einsum, inner as inner, matmul as matmul, outer as outer,
-    tensordot as tensordot, vdot as vdot,
+    dot as dot, einsum as einsum, einsum_path as einsum_path, inner as inner, matmul as matmul,
+    matvec as matvec, outer as outer, tensordot as tensordot, vdot as vdot, vecdot as vecdot,
+    vecmat as vecmat,
 )
 from xform.numpy._reductions import (
     all as all, amax as amax, amin as amin, any as any, argmax as argmax, argmin as argmin,
@@ -90,32 +131,6 @@ from xform.numpy._ufuncs import (
     sinh as sinh, sqrt as sqrt, square as square, subtract as subtract, tan as tan, tanh as tanh,
     true_divide as true_divide, where as where,
 )
-
-from xform.numpy._misc import (
-    array_repr as array_repr, array_str as array_str, bitwise_count as bitwise_count,
-    einsum_path as einsum_path, from_dlpack as from_dlpack, frombuffer as frombuffer,
-    fromfile as fromfile, fromiter as fromiter, fromstring as fromstring,
-    get_printoptions as get_printoptions, load as load, mask_indices as mask_indices,
-    place as place, poly as poly, polyadd as polyadd, polyder as polyder, polyint as polyint,
-    polymul as polymul, polysub as polysub, printoptions as printoptions, save as save,
-    savez as savez, set_printoptions as set_printoptions, trim_zeros as trim_zeros,
-    vectorize as vectorize,
-)
-from xform.numpy._more_ufuncs import (
-    acos as acos, acosh as acosh, allclose as allclose, angle as angle, array_equal as array_equal,
-    array_equiv as array_equiv, asin as asin, asinh as asinh, astype as astype, atan as atan,
-    atan2 as atan2, atanh as atanh, bitwise_invert as bitwise_invert,
-    bitwise_left_shift as bitwise_left_shift, bitwise_right_shift as bitwise_right_shift,
-    copysign as copysign, deg2rad as deg2rad, degrees as degrees, divmod as divmod, fabs as fabs,
-    float_power as float_power, fmax as fmax, fmin as fmin, fmod as fmod,
-    frexp as frexp, gcd as gcd, heaviside as heaviside, hypot as hypot, isclose as isclose,
-    iscomplex as iscomplex, iscomplexobj as iscomplexobj, isfinite as isfinite, isinf as isinf,
-    isnan as isnan, isneginf as isneginf, isposinf as isposinf, isreal as isreal,
-    isrealobj as isrealobj, isscalar as isscalar, lcm as lcm, ldexp as ldexp,
-    logaddexp as logaddexp, logaddexp2 as logaddexp2, modf as modf, nan_to_num as nan_to_num,
-    nextafter as nextafter, pow as pow, rad2deg as rad2deg, radians as radians,
-    reciprocal as reciprocal, rint as rint, signbit as signbit, sinc as sinc, trunc as trunc,
-)
 from xform.numpy._matrices import (
     cross as cross, diag as diag, diag_indices as diag_indices,
     diag_indices_from as diag_indices_from, diagflat as diagflat, diagonal as diagonal,
@@ -126,11 +141,12 @@ from xform.numpy._matrices import (
 )
 from xform.numpy._manip import (
     append as append, array_split as array_split, atleast_1d as atleast_1d,
-    atleast_2d as atleast_2d, atleast_3d as atleast_3d, column_stack as column_stack, diff as diff,
+    atleast_2d as atleast_2d, atleast_3d as atleast_3d, block as block,
+    broadcast_shapes as broadcast_shapes, column_stack as column_stack, diff as diff,
     dsplit as dsplit, dstack as dstack, ediff1d as ediff1d, flip as flip, fliplr as fliplr,
     flipud as flipud, hsplit as hsplit, hstack as hstack, pad as pad, repeat as repeat,
-    roll as roll, rot90 as rot90, split as split, tile as tile, unstack as unstack,
-    vsplit as vsplit, vstack as vstack,
+    resize as resize, roll as roll, rollaxis as rollaxis, rot90 as rot90, split as split,
+    tile as tile, unstack as unstack, vsplit as vsplit, vstack as vstack,
 )
 from xform.numpy._sorting import (
     argpartition as argpartition, argsort as argsort, digitize as digitize, lexsort as lexsort,
@@ -140,8 +156,8 @@ from xform.numpy._sorting import (
 from xform.numpy._setops import (
     argwhere as argwhere, bincount as bincount, compress as compress, extract as extract,
     flatnonzero as flatnonzero, intersect1d as intersect1d, isin as isin, nonzero as nonzero,
-    piecewise as piecewise, put_along_axis as put_along_axis, select as select,
-    setdiff1d as setdiff1d, union1d as union1d, unique as unique, unique_all as unique_all,
+    put_along_axis as put_along_axis, select as select, setdiff1d as setdiff1d,
+    setxor1d as setxor1d, union1d as union1d, unique as unique, unique_all as unique_all,
     unique_counts as unique_counts, unique_inverse as unique_inverse,
     unique_values as unique_values,
 )

@@ -24,7 +24,7 @@ import numpy as np
 from xform.core.avals import is_python_scalar
 from xform.core.trace import Tracer
 from xform.numpy import (
-    _extras, _indexing, _linalg_ops, _manip, _matrices, _reductions, _setops, _shape, _sorting,
+    _edits, _indexing, _linalg_ops, _manip, _matrices, _reductions, _setops, _shape, _sorting,
     _stats, _ufuncs,
 )
 from xform.numpy._promote import convert
@@ -107,7 +107,7 @@ def _compress(self, condition: Any, axis: Any = None, *, size: Any = None,
 
 
 def _choose(self, choices: Any, out: None = None, mode: str = "raise") -> Any:
-    return _extras.choose(self, choices, out=out, mode=mode)
+    return _edits.choose(self, choices, out=out, mode=mode)
 
 
 def _copy(self) -> Any:

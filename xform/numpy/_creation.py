@@ -1,4 +1,5 @@
-"""Array creation: array/asarray, zeros/ones/full (and *_like), empty, arange, linspace, eye.
+"""Array creation: array/asarray/copy, zeros/ones/full (and *_like), empty, arange, linspace,
+eye.
 
 Constants built from concrete data are concrete ``jax.Array``s even under a transform (they do
 not depend on traced values); shapes filled from a value become ``broadcast_in_dim``, as in JAX.
@@ -239,3 +240,8 @@ def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:
 def identity(n: int, dtype: Any = None) -> Any:
     """The ``n`` x ``n`` identity matrix, as ``jax.numpy.identity``."""
     return eye(n, dtype=dtype)
+
+
+def copy(a: Any, order: str | None = None) -> Any:
+    """``a`` itself as an array (arrays are immutable, so sharing is a copy)."""
+    return asarray(a)

@@ -1,4 +1,5 @@
-"""Products: dot, vdot, matmul, einsum, tensordot, inner, outer — all ``dot_general``.
+"""Products: dot, vdot, matmul, einsum, tensordot, inner, outer, vecdot, matvec, vecmat — all
+``dot_general`` or multiply-and-sum; and einsum_path.
 
 einsum takes its contraction order from opt_einsum (a jax dependency), then lowers each pairwise
 step to one ``dot_general`` (batch and contracting dimensions) plus the reductions, diagonals
@@ -16,9 +17,13 @@ from xform import lax
 from xform.core.avals import result_type
 from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
-from xform.numpy._creation import _iota, array
+from xform.numpy._creation import _iota, array, asarray
+from xform.numpy._eager import eager_jit
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
-from xform.numpy._shape import broadcast_to, ravel, transpose
+from xform.numpy._reductions import sum as sum_
+from xform.numpy._shape import (
+    broadcast_to, expand_dims, moveaxis, ravel, squeeze, transpose,
+)
 from xform.numpy._ufuncs import conj, multiply, where
 
 
@@ -222,3 +227,39 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
     if preferred_element_type is None and to_aval(result).dtype != dtype:
         result = convert(result, dtype)
     return result
+
+
+# -- vector products, einsum_path --------------------------------------------------------------
+@eager_jit(static_argnames=("axis",))
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, precision: Any = None,
+           preferred_element_type: Any = None) -> Any:
+    """Vector dot product along ``axis`` (conjugating ``x1``), broadcasting the rest."""
+    x1, x2 = promote_dtypes(asarray(x1), asarray(x2))
+    if np.issubdtype(to_aval(x1).dtype, np.complexfloating):
+        x1 = conj(x1)
+    prod = multiply(moveaxis(x1, axis, -1), moveaxis(x2, axis, -1))
+    return sum_(prod, axis=-1, dtype=preferred_element_type)
+
+
+def matvec(x1: Any, x2: Any, /) -> Any:
+    """Matrix-vector products over broadcast batch axes: ``x1 @ x2[..., None]``."""
+    x2 = asarray(x2)
+    return squeeze(matmul(x1, expand_dims(x2, -1)), -1)
+
+
+def vecmat(x1: Any, x2: Any, /) -> Any:
+    """Vector-matrix products over broadcast batch axes: ``conj(x1)[..., None, :] @ x2``."""
+    x1 = asarray(x1)
+    if np.issubdtype(to_aval(x1).dtype, np.complexfloating):
+        x1 = conj(x1)
+    return squeeze(matmul(expand_dims(x1, -2), x2), -2)
+
+
+def einsum_path(subscripts: str, /, *operands: Any, optimize: Any = "auto") -> tuple:
+    """opt_einsum's contraction path for ``einsum(subscripts, *operands)``."""
+    if optimize is True:
+        optimize = "optimal"
+    elif optimize in (False, None):
+        optimize = "greedy"
+    shapes = [tuple(to_aval(asarray(o)).shape) for o in operands]
+    return opt_einsum.contract_path(subscripts, *shapes, shapes=True, optimize=optimize)

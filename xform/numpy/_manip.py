@@ -1,5 +1,5 @@
-"""Array manipulation: atleast_*d, the *stack family, split/array_split/unstack, tile, repeat,
-flip, roll, rot90, pad, append, diff.
+"""Array manipulation: atleast_*d, the *stack family, block, split/array_split/unstack, tile,
+repeat, resize, flip, roll, rot90, rollaxis, pad, append, diff, broadcast_shapes.
 
 Everything with a static layout is slices, reversals, broadcasts and concatenations; index maps
 known at trace time (pad's wrap/reflect modes, repeat with concrete counts) are one gather of
@@ -21,7 +21,7 @@ from xform.numpy import _shape as sh
 from xform.numpy._creation import asarray
 from xform.numpy._eager import eager_jit
 from xform.numpy._indexing import take
-from xform.numpy._promote import check_arraylike, convert
+from xform.numpy._promote import broadcast_shapes as bs, check_arraylike, convert
 from xform.numpy._reductions import cumsum
 from xform.numpy._sorting import searchsorted
 from xform.numpy._ufuncs import not_equal, subtract
@@ -466,3 +466,65 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
     if to_end is not None:
         parts.append(sh.ravel(asarray(to_end)))
     return sh.concatenate(parts, 0) if len(parts) > 1 else out
+
+
+# -- broadcast_shapes, rollaxis, resize, block -------------------------------------------------
+def broadcast_shapes(*shapes: Sequence[int]) -> tuple:
+    """The shape numpy's broadcasting gives ``shapes``."""
+    return bs("broadcast_shapes", *[(s,) if isinstance(s, int) else tuple(s) for s in shapes])
+
+
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """Move ``axis`` to before position ``start``, as ``jax.numpy.rollaxis``."""
+    nd = to_aval(a).ndim
+    axis = sh.canonicalize_axis(axis, nd)
+    start = start + nd if start < 0 else start
+    if not 0 <= start <= nd:
+        raise ValueError(f"rollaxis: start={start} out of range for {nd} dimensions")
+    if axis < start:
+        start -= 1
+    return sh.moveaxis(a, axis, start)
+
+
+def resize(a: Any, new_shape: Any) -> Any:
+    """``a`` flattened, repeated as needed and reshaped to ``new_shape``."""
+    a = sh.ravel(asarray(a))
+    new_shape = (operator.index(new_shape),) if np.ndim(new_shape) == 0 else tuple(new_shape)
+    total = int(np.prod(new_shape, dtype=np.int64))
+    n = _shape(a)[0]
+    if n == 0 or total == 0:
+        return lax.full(new_shape, 0, to_aval(a).dtype)
+    reps = -(-total // n)
+    return sh.reshape(lax.slice(tile(a, reps), (0,), (total,)), new_shape)
+
+
+def block(arrays: Any) -> Any:
+    """Assemble an array from nested lists of blocks, as ``jax.numpy.block``."""
+
+    def depth(x: Any) -> int:
+        return 1 + depth(x[0]) if isinstance(x, list) and x else (1 if isinstance(x, list)
+                                                                  else 0)
+
+    list_depth = depth(arrays)
+    leaves = []
+
+    def collect(x: Any) -> None:
+        if isinstance(x, list):
+            for y in x:
+                collect(y)
+        else:
+            leaves.append(asarray(x))
+
+    collect(arrays)
+    result_ndim = max([list_depth] + [to_aval(x).ndim for x in leaves])
+
+    def build(x: Any, level: int) -> Any:
+        if not isinstance(x, list):
+            x = atleast_1d(asarray(x))
+            nd = to_aval(x).ndim
+            return sh.reshape(x, (1,) * (result_ndim - nd) + _shape(x)) if nd < result_ndim \
+                else x
+        parts = [build(y, level + 1) for y in x]
+        return sh.concatenate(parts, axis=result_ndim - list_depth + level)
+
+    return build(arrays, 0)

@@ -1,6 +1,6 @@
 """Functions whose output shape depends on data: nonzero, flatnonzero, argwhere, unique (and
-its array-API forms), union1d, intersect1d, setdiff1d, bincount, compress, extract; with
-isin, select, piecewise and put_along_axis.
+its array-API forms), union1d, intersect1d, setdiff1d, setxor1d, bincount, compress, extract;
+with isin, select and put_along_axis.
 
 As in JAX, a data-dependent size must be given as ``size=`` (and optionally ``fill_value=``)
 under a transform; eagerly it is read from the data. Without it, the error is a
@@ -12,7 +12,6 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable, NamedTuple, Sequence
 
-import jax
 import numpy as np
 
 from xform import lax
@@ -372,32 +371,6 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     return out
 
 
-def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: Any) -> Any:
-    """``funclist[i](x)`` where ``condlist[i]`` holds (the last true one wins; an extra last
-    function is the default), as ``jax.numpy.piecewise``. Every function is evaluated on the
-    whole array and the results are selected, so each must be safe everywhere."""
-    check_arraylike("piecewise", x)
-    x = asarray(x)
-    if isinstance(condlist, (jax.Array, Tracer, np.ndarray)) and to_aval(condlist).ndim == \
-            to_aval(x).ndim:
-        condlist = [condlist]
-    condlist = list(condlist)
-    n = len(condlist)
-    if len(funclist) not in (n, n + 1):
-        raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are "
-                         f"expected; got {len(funclist)}")
-    dtype = to_aval(x).dtype
-
-    def value(f: Any) -> Any:
-        out = f(x, *args, **kw) if callable(f) else f
-        return sh.broadcast_to(convert(asarray(out), dtype), to_aval(x).shape)
-
-    out = value(funclist[n]) if len(funclist) == n + 1 else zeros(to_aval(x).shape, dtype)
-    for cond, f in zip(condlist, funclist[:n]):
-        out = uf.where(cond, value(f), out)
-    return out
-
-
 @eager_jit(static_argnames=("axis", "inplace", "mode"))
 def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None,
                    inplace: bool = True, *, mode: Any = None) -> Any:
@@ -432,3 +405,12 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None,
                                     scatter_dims_to_operand_dims=tuple(range(len(ashape))))
     out = lax.scatter(arr, sidx, vals, dnums, mode=mode)
     return sh.reshape(out, orig_shape)
+
+
+def setxor1d(ar1: Any, ar2: Any, assume_unique: bool = False, *, size: int | None = None,
+             fill_value: Any = None) -> Any:
+    """Sorted values in exactly one of the arrays, as ``jax.numpy.setxor1d``."""
+    ar1, ar2 = promote_dtypes(sh.ravel(asarray(ar1)), sh.ravel(asarray(ar2)))
+    aux, mask, _ = _sorted_mask(sh.concatenate([ar1, ar2], 0), True)
+    keep = lax.bitwise_and(mask, lax.bitwise_xor(isin(aux, ar1), isin(aux, ar2)))
+    return _masked_unique("setxor1d", aux, keep, size, fill_value)

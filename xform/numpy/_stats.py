@@ -24,7 +24,7 @@ from xform.numpy._indexing import scatter_update, take_along_axis
 from xform.numpy._linalg_ops import matmul
 from xform.numpy._manip import atleast_2d
 from xform.numpy._matrices import diagonal
-from xform.numpy._more_ufuncs import isnan
+from xform.numpy._predicates import isnan
 from xform.numpy._promote import check_arraylike, convert, promote_to_inexact
 from xform.numpy._sorting import searchsorted
 

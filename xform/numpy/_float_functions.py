@@ -1,6 +1,6 @@
-"""More elementwise functions of xform.numpy: the log-sum-exp pair, hypot, copysign, fmod,
-divmod, heaviside, sinc, angle conversions, the NaN/inf tests, isclose and friends, signbit,
-nan_to_num, frexp/ldexp, gcd/lcm and the array-API aliases.
+"""Elementwise floating-point functions of xform.numpy: the log-sum-exp pair, hypot, copysign,
+fmod/divmod/reciprocal/fabs, heaviside, sinc, angle conversions, nan_to_num, the rounding
+family (trunc, rint, modf), fmax/fmin, float_power, nextafter, frexp/ldexp and angle.
 
 Each is built from xform.lax and the basic ufuncs, so it traces, differentiates and batches.
 """
@@ -13,36 +13,16 @@ import numpy as np
 
 from xform import lax
 from xform.core.avals import canonicalize_dtype, is_python_scalar
-from xform.core.trace import to_aval
 from xform.lax.custom import custom_jvp
 from xform.numpy import _ufuncs as uf
-from xform.numpy._creation import array, asarray
 from xform.numpy._eager import eager_jit
+from xform.numpy._predicates import (
+    _as_array, _const, _dtype, _is_complex, _is_inexact, isinf, isnan, isneginf, isposinf,
+    signbit,
+)
 from xform.numpy._promote import (
     check_arraylike, convert, promote_args, promote_args_inexact, promote_to_inexact,
 )
-from xform.numpy._reductions import all as all_
-
-
-def _dtype(x: Any) -> np.dtype:
-    return to_aval(x).dtype
-
-
-def _is_inexact(x: Any) -> bool:
-    return bool(np.issubdtype(_dtype(x), np.inexact)) or _dtype(x) == np.dtype("bfloat16")
-
-
-def _is_complex(x: Any) -> bool:
-    return bool(np.issubdtype(_dtype(x), np.complexfloating))
-
-
-def _const(x: Any, value: Any) -> Any:
-    """``value`` as a weak scalar of ``x``'s dtype (a literal when staged)."""
-    return convert(value, _dtype(x), True)
-
-
-def _as_array(x: Any) -> Any:
-    return uf._as_array(x)
 
 
 def _inexact_pair(name: str, x1: Any, x2: Any) -> list:
@@ -50,7 +30,7 @@ def _inexact_pair(name: str, x1: Any, x2: Any) -> list:
     return uf.broadcast_for_shapes(*promote_args_inexact(name, x1, x2))
 
 
-# -- log-sum-exp pairs, hypot, copysign ----------------------------------------------------
+# -- log-sum-exp pairs, hypot, copysign --------------------------------------------------------
 def _wrap_between(x: Any, a: float) -> Any:
     """``x`` shifted by a multiple of ``2a`` into ``[-a, a)`` (the branch of a complex log)."""
     two_a = _const(x, 2 * a)
@@ -141,25 +121,6 @@ def hypot(x1: Any, x2: Any, /) -> Any:
 
 
 @eager_jit()
-def signbit(x: Any, /) -> Any:
-    """True where the sign bit is set (``-0.0`` included), as ``jax.numpy.signbit``."""
-    check_arraylike("signbit", x)
-    x = _as_array(x)
-    d = _dtype(x)
-    if d == np.bool_ or np.issubdtype(d, np.unsignedinteger):
-        return lax.full_like(x, False, np.bool_)
-    if np.issubdtype(d, np.integer):
-        return lax.lt(x, _const(x, 0))
-    if _is_complex(x):
-        raise ValueError("signbit does not support complex-valued inputs.")
-    x = lax.stop_gradient(x)
-    # -0.0 compares equal to 0.0; its reciprocal -inf tells the sign
-    neg_zero = lax.bitwise_and(lax.eq(x, _const(x, 0)),
-                               lax.lt(lax.div(_const(x, 1), x), _const(x, 0)))
-    return lax.bitwise_or(lax.lt(x, _const(x, 0)), neg_zero)
-
-
-@eager_jit()
 def copysign(x1: Any, x2: Any, /) -> Any:
     """``x1``'s magnitude with ``x2``'s sign, as ``jax.numpy.copysign``."""
     x1, x2 = _inexact_pair("copysign", x1, x2)
@@ -169,7 +130,7 @@ def copysign(x1: Any, x2: Any, /) -> Any:
     return lax.select(signbit(x2), lax.neg(mag), mag)
 
 
-# -- division-like ---------------------------------------------------------------------------
+# -- division-like -----------------------------------------------------------------------------
 @eager_jit()
 def fmod(x1: Any, x2: Any, /) -> Any:
     """C-style remainder (the dividend's sign), as ``jax.numpy.fmod``."""
@@ -211,6 +172,7 @@ def heaviside(x1: Any, x2: Any, /) -> Any:
     return lax.select(isnan(x1), x1, out)
 
 
+# -- sinc, angles ------------------------------------------------------------------------------
 def _sinc_taylor(k: int, x: Any) -> Any:
     """The ``k``-th derivative of ``sin(u) / u`` at ``u = 0``, shaped like ``x``; its own
     derivative is the next one, so every order of ``grad`` is exact at zero."""
@@ -267,101 +229,18 @@ rad2deg = _scale("rad2deg", 180 / np.pi)
 degrees = _scale("degrees", 180 / np.pi)
 
 
-# -- NaN / inf tests and closeness ---------------------------------------------------------
-def isnan(x: Any, /) -> Any:
-    """True where ``x`` is NaN, as ``jax.numpy.isnan``."""
-    check_arraylike("isnan", x)
-    x = _as_array(x)
-    if not _is_inexact(x):
-        return lax.full_like(x, False, np.bool_)
-    return lax.ne(x, x)
+@eager_jit(static_argnames=("deg",))
+def angle(z: Any, deg: bool = False) -> Any:
+    """The complex argument (radians, or degrees with ``deg``), as ``jax.numpy.angle``."""
+    check_arraylike("angle", z)
+    z = _as_array(z)
+    re, im = uf.real(z), uf.imag(z)
+    re, im = promote_to_inexact(re, im)
+    out = lax.atan2(im, re)
+    return lax.mul(out, _const(out, 180 / np.pi)) if deg else out
 
 
-def isinf(x: Any, /) -> Any:
-    """True where ``x`` is positive or negative infinity, as ``jax.numpy.isinf``."""
-    check_arraylike("isinf", x)
-    x = _as_array(x)
-    if not _is_inexact(x):
-        return lax.full_like(x, False, np.bool_)
-    if _is_complex(x):
-        return lax.bitwise_or(isinf(lax.real(x)), isinf(lax.imag(x)))
-    return lax.eq(lax.abs(x), _const(x, np.inf))
-
-
-def isfinite(x: Any, /) -> Any:
-    """True where ``x`` is neither infinite nor NaN, as ``jax.numpy.isfinite``."""
-    check_arraylike("isfinite", x)
-    x = _as_array(x)
-    if not _is_inexact(x):
-        return lax.full_like(x, True, np.bool_)
-    if _is_complex(x):
-        return lax.bitwise_and(lax.is_finite(lax.real(x)), lax.is_finite(lax.imag(x)))
-    return lax.is_finite(x)
-
-
-def isposinf(x: Any, /) -> Any:
-    """True where ``x`` is ``+inf``, as ``jax.numpy.isposinf``."""
-    x = _as_array(x)
-    if not _is_inexact(x):
-        return lax.full_like(x, False, np.bool_)
-    return lax.eq(x, _const(x, np.inf))
-
-
-def isneginf(x: Any, /) -> Any:
-    """True where ``x`` is ``-inf``, as ``jax.numpy.isneginf``."""
-    x = _as_array(x)
-    if not _is_inexact(x):
-        return lax.full_like(x, False, np.bool_)
-    return lax.eq(x, _const(x, -np.inf))
-
-
-@eager_jit(static_argnames=("equal_nan",))
-def isclose(a: Any, b: Any, rtol: Any = 1e-05, atol: Any = 1e-08,
-            equal_nan: bool = False) -> Any:
-    """``|a - b| <= atol + rtol * |b|`` elementwise, as ``jax.numpy.isclose``."""
-    a, b = promote_args("isclose", a, b)
-    if not _is_inexact(a):
-        return lax.eq(a, b)
-    real_dt = to_aval(lax.abs(a)).dtype
-    rtol = convert(rtol, real_dt, True)
-    atol = convert(atol, real_dt, True)
-    out = lax.le(lax.abs(lax.sub(a, b)), lax.add(atol, lax.mul(rtol, lax.abs(b))))
-    # infinities are close only to themselves
-    inf = lax.bitwise_or(isinf(a), isinf(b))
-    out = lax.select(inf, lax.eq(a, b), out)
-    if equal_nan:
-        out = lax.bitwise_or(out, lax.bitwise_and(isnan(a), isnan(b)))
-    return out
-
-
-@eager_jit(static_argnames=("equal_nan",))
-def allclose(a: Any, b: Any, rtol: Any = 1e-05, atol: Any = 1e-08,
-             equal_nan: bool = False) -> Any:
-    """True when every element pair is close (see ``isclose``), as ``jax.numpy.allclose``."""
-    return all_(isclose(a, b, rtol, atol, equal_nan))
-
-
-def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
-    """True when the arrays have one shape and equal elements, as ``jax.numpy.array_equal``."""
-    a1, a2 = asarray(a1), asarray(a2)
-    if to_aval(a1).shape != to_aval(a2).shape:
-        return array(False, dtype=np.bool_)
-    eq = uf.equal(a1, a2)
-    if equal_nan:
-        eq = lax.bitwise_or(eq, lax.bitwise_and(isnan(a1), isnan(a2)))
-    return all_(eq)
-
-
-def array_equiv(a1: Any, a2: Any) -> Any:
-    """True when the arrays broadcast together and are equal, as ``jax.numpy.array_equiv``."""
-    a1, a2 = asarray(a1), asarray(a2)
-    try:
-        np.broadcast_shapes(to_aval(a1).shape, to_aval(a2).shape)
-    except ValueError:
-        return array(False, dtype=np.bool_)
-    return all_(uf.equal(a1, a2))
-
-
+# -- non-finite values -------------------------------------------------------------------------
 @eager_jit(static_argnames=("copy",))
 def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
                neginf: Any = None) -> Any:
@@ -381,7 +260,7 @@ def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
     return uf.where(isneginf(x), convert(neginf, _dtype(x), True), x)
 
 
-# -- rounding family -----------------------------------------------------------------------
+# -- rounding family ---------------------------------------------------------------------------
 @eager_jit()
 def trunc(x: Any, /) -> Any:
     """Round toward zero, as ``jax.numpy.trunc`` (integers unchanged)."""
@@ -390,7 +269,6 @@ def trunc(x: Any, /) -> Any:
     if not _is_inexact(x):
         return x
     return lax.select(lax.lt(x, _const(x, 0)), lax.ceil(x), lax.floor(x))
-
 
 
 @eager_jit()
@@ -447,7 +325,7 @@ def nextafter(x1: Any, x2: Any, /) -> Any:
     return lax.nextafter(x1, x2)
 
 
-# -- exponent/mantissa ----------------------------------------------------------------------
+# -- exponent/mantissa -------------------------------------------------------------------------
 @eager_jit()
 def ldexp(x1: Any, x2: Any, /) -> Any:
     """``x1 * 2**x2`` for integer ``x2``, as ``jax.numpy.ldexp``."""
@@ -484,96 +362,3 @@ def frexp(x: Any, /) -> tuple:
     m = lax.select(special, x, m)
     e = lax.select(special, lax.full_like(e, 0), e)
     return m, convert(e, np.int32)
-
-
-# -- integer functions -----------------------------------------------------------------------
-@eager_jit()
-def gcd(x1: Any, x2: Any, /) -> Any:
-    """Greatest common divisor of integers, as ``jax.numpy.gcd``."""
-    x1, x2 = promote_args("gcd", x1, x2)
-    if not np.issubdtype(_dtype(x1), np.integer):
-        raise ValueError("Arguments to gcd must be integers.")
-    x1, x2 = uf.broadcast_for_shapes(uf.absolute(x1), uf.absolute(x2))
-
-    def cond(ab):
-        return lax.ne(lax.reduce_or(lax.ne(ab[1], _const(ab[1], 0)),
-                                     tuple(range(len(to_aval(ab[1]).shape)))), False)
-
-    def body(ab):
-        a, b = ab
-        zero = lax.eq(b, _const(b, 0))
-        safe_b = lax.select(zero, lax.full_like(b, 1), b)
-        return (lax.select(zero, a, b), lax.select(zero, lax.full_like(b, 0), lax.rem(a, safe_b)))
-
-    a, _ = lax.while_loop(cond, body, (x1, x2))
-    return a
-
-
-@eager_jit()
-def lcm(x1: Any, x2: Any, /) -> Any:
-    """Least common multiple of integers, as ``jax.numpy.lcm``."""
-    x1, x2 = promote_args("lcm", x1, x2)
-    if not np.issubdtype(_dtype(x1), np.integer):
-        raise ValueError("Arguments to lcm must be integers.")
-    d = gcd(x1, x2)
-    x1, x2, d = uf.broadcast_for_shapes(x1, x2, d)
-    zero = lax.eq(d, _const(d, 0))
-    safe = lax.select(zero, lax.full_like(d, 1), d)
-    return lax.select(zero, lax.full_like(d, 0),
-                      uf.absolute(lax.mul(x1, uf.floor_divide(x2, safe))))
-
-
-# -- complex helpers and predicates -------------------------------------------------------------
-@eager_jit(static_argnames=("deg",))
-def angle(z: Any, deg: bool = False) -> Any:
-    """The complex argument (radians, or degrees with ``deg``), as ``jax.numpy.angle``."""
-    check_arraylike("angle", z)
-    z = _as_array(z)
-    re, im = uf.real(z), uf.imag(z)
-    re, im = promote_to_inexact(re, im)
-    out = lax.atan2(im, re)
-    return lax.mul(out, _const(out, 180 / np.pi)) if deg else out
-
-
-def iscomplexobj(x: Any) -> bool:
-    """True for arrays of a complex dtype (whatever their values)."""
-    return bool(np.issubdtype(to_aval(x).dtype, np.complexfloating))
-
-
-def isrealobj(x: Any) -> bool:
-    """True for arrays of a non-complex dtype."""
-    return not iscomplexobj(x)
-
-
-def iscomplex(x: Any) -> Any:
-    """True where the imaginary part is nonzero, as ``jax.numpy.iscomplex``."""
-    im = uf.imag(_as_array(x))
-    return lax.ne(im, _const(im, 0))
-
-
-def isreal(x: Any) -> Any:
-    """True where the imaginary part is zero, as ``jax.numpy.isreal``."""
-    im = uf.imag(_as_array(x))
-    return lax.eq(im, _const(im, 0))
-
-
-def isscalar(element: Any) -> bool:
-    """True for Python/numpy scalars and 0-d arrays, as ``jax.numpy.isscalar``."""
-    if is_python_scalar(element) or isinstance(element, np.generic):
-        return True
-    return hasattr(element, "shape") and to_aval(element).ndim == 0
-
-
-def astype(x: Any, dtype: Any, /, *, copy: bool = False, device: Any = None) -> Any:
-    """``x`` converted to ``dtype``, as ``jax.numpy.astype``."""
-    check_arraylike("astype", x)
-    return convert(_as_array(x), dtype)
-
-
-# the array API's names for existing functions
-acos, acosh, asin, asinh = uf.arccos, uf.arccosh, uf.arcsin, uf.arcsinh
-atan, atanh, atan2 = uf.arctan, uf.arctanh, uf.arctan2
-pow = uf.power  # noqa: A001
-bitwise_invert = uf.bitwise_not
-bitwise_left_shift = uf.left_shift
-bitwise_right_shift = uf.right_shift
