@@ -46,3 +46,29 @@ def test_fourth_order_reverse_through_integer_outputs():
 
     np.testing.assert_allclose(build(xform, xnp, xform.lax)(x), build(jax, jnp, jax.lax)(x),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_unused_while_loop_under_hessian_of_jit_grad_jit():
+    # A while loop whose value nothing uses is on no backward path. The transposed body of a
+    # staged call gave zero cotangents as real arrays: through a residual of the loop's
+    # derivative they reached the loop's transpose, which refuses reverse mode. As in JAX, they
+    # stay symbolic zeros (only nonzero cotangents enter or leave a transposed call).
+    x0 = np.ones((2,), np.float32)
+    x1 = np.full((2,), 0.5, np.float32)
+
+    def build(jax_mod, np_mod, lax_mod):
+        def f(a, b):
+            v0 = lax_mod.while_loop(lambda s: s[0] < 2, lambda s: (
+                s[0] + 1, np_mod.sin(s[1]) + np_mod.sum(a) * 0.25), (0, b))[1]
+            lax_mod.while_loop(lambda s: s[0] < 0, lambda s: (s[0] + 1, s[1] * s[1] * 0.5),
+                               (np_mod.int32(0), v0[0]))
+            return np_mod.sum(2.0 - b) + np_mod.sum(a * b)
+
+        g = jax_mod.jit(jax_mod.grad(jax_mod.jit(f), argnums=(1,)))
+        return jax_mod.jit(jax_mod.hessian(lambda a, b: np_mod.sum(g(a, b)[0] ** 2),
+                                           argnums=(0, 1)))
+
+    got = build(xform, xnp, xform.lax)(x0, x1)
+    want = build(jax, jnp, jax.lax)(x0, x1)
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

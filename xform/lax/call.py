@@ -18,7 +18,7 @@ from xform.core.trace import Tracer
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name, not_mapped
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.core.trace import to_aval
-from xform.interpreters.jvp import Zero, instantiate, jvp_rules
+from xform.interpreters.jvp import Zero, jvp_rules
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.staging import hoist_consts, trace_to_jaxpr
 from xform.interpreters.transpose import (
@@ -108,27 +108,34 @@ def _jit_transpose_rule(cts, *args, jaxpr, name):
         hit = _transpose_body(jaxpr, name, key[0], known_vals, avals, ct_avals, zero)
         if not any(isinstance(c, Tracer) for c in hit[1]):
             _transposed.put((jaxpr,), key, hit)
-    body, consts = hit
+    body, consts, nonzero = hit
     outs = iter(jit_p.bind(*consts, *known_vals, *cts, jaxpr=body, name=f"transpose({name})"))
-    return [next(outs) if u else None for u in undefined]
+    nz = iter(nonzero)
+    return [(next(outs) if next(nz) else None) if u else None for u in undefined]
 
 
 def _transpose_body(jaxpr, name, undefined_avals, known_vals, avals, ct_avals, zero):
     """The backward pass of ``jaxpr`` as a const-free jaxpr of (known inputs, the nonzero
     cotangents) to the cotangents of the inputs whose aval ``undefined_avals`` gives (None for
-    known ones), and its consts. The cotangents marked in ``zero`` are symbolic zeros."""
+    known ones), its consts, and which of those cotangents it computes: an input the body's
+    backward pass gives a symbolic zero is no output of the body (its cotangent stays a
+    symbolic zero for the caller, as in JAX, so it reaches no further equation). The
+    cotangents marked in ``zero`` are symbolic zeros."""
     n_known = len(known_vals)
+    nonzero: list = []
 
     def backward(*known_and_cts):
         known, ct_vals = iter(known_and_cts[:n_known]), iter(known_and_cts[n_known:])
         full = [next(known) if a is None else UndefinedPrimal(a) for a in undefined_avals]
         all_cts = [Zero(a) if z else next(ct_vals) for a, z in zip(ct_avals, zero)]
-        res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, all_cts)
-        return [instantiate(r) for r, a in zip(res, undefined_avals) if a is not None], None
+        res = [r for r, a in zip(backward_pass(jaxpr.jaxpr, jaxpr.consts, full, all_cts),
+                                 undefined_avals) if a is not None]
+        nonzero[:] = [not isinstance(r, Zero) for r in res]
+        return [r for r in res if not isinstance(r, Zero)], None
 
     closed, _ = trace_to_jaxpr(backward, avals, description=f"transpose of {name}",
                                kind="transpose")
-    return hoist_consts(closed)
+    return (*hoist_consts(closed), tuple(nonzero))
 
 
 jvp_rules[jit_p] = _jit_jvp_rule
