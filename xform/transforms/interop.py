@@ -1,0 +1,574 @@
+"""Both ways across the bridge to JAX: ``from_jax`` and ``to_jax``.
+
+``from_jax(fun)`` traces a JAX function with ``jax.make_jaxpr`` at the argument avals and replays
+JAX's jaxpr equation by equation, binding xform's primitives (same names, mostly the same params),
+so every xform transform sees ordinary xform primitives. Sub-jaxprs (``jit``, ``cond``, ``while``,
+``scan``, ``checkpoint``, ``custom_jvp_call``, ``custom_vjp_call``) are replayed recursively, and
+custom derivative rules keep their rules.
+
+``to_jax(fun)`` stages an xform function to an xform jaxpr and evaluates it with the ``to_jax``
+rules on JAX's values or tracers, so ``jax.jit``, ``jax.grad`` and ``jax.vmap`` handle it; custom
+rules at the top level of the jaxpr come across as ``jax.custom_jvp``/``jax.custom_vjp``.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import inspect
+import sys
+from typing import Any, Callable
+
+import jax
+import jax.extend.core as jex
+import numpy as np
+from jax.tree_util import tree_flatten, tree_unflatten
+
+from xform.core.avals import ShapedArray
+from xform.core.ir import Literal
+from xform.core.primitive import Primitive, abstract_eval
+from xform.interpreters import lowering
+from xform.interpreters.staging import trace_to_jaxpr
+from xform.lax import custom as custom_mod
+from xform.lax import elementwise as ew
+from xform.lax import random_bits as rb
+from xform.lax.control_flow import scan as _lax_scan, switch as _lax_switch
+from xform.lax.control_flow import while_loop as _lax_while_loop
+from xform.transforms import checkpoint as ckpt_mod
+
+__all__ = ["from_jax", "to_jax", "jax_primitive_coverage", "UnmappedPrimitiveError"]
+
+_CACHE_SIZE = 64  # traced programs kept per wrapped function (bounded, per wrapper)
+
+
+class UnmappedPrimitiveError(NotImplementedError):
+    """A JAX primitive that ``from_jax`` has no xform counterpart for."""
+
+
+def _xform_primitives() -> dict[str, Primitive]:
+    """Every xform primitive by name (the ones registered in the abstract-eval table)."""
+    return {p.name: p for p in abstract_eval}
+
+
+# Params JAX's primitives carry that xform's do not (shardings and accumulation types: xform
+# leaves placement to jax.jit and accumulates in the output type, as JAX does by default), and
+# the ``accuracy`` of transcendental functions (xform computes them at XLA's default accuracy).
+# ``out_dtype`` (of ``mul``) is applied as a conversion of the result.
+_DROPPED = frozenset({"sharding", "out_sharding", "accumulation_type", "accuracy", "out_dtype"})
+
+
+@functools.lru_cache(maxsize=None)
+def _accepted_params(prim: Primitive) -> frozenset | None:
+    """The keyword params ``prim``'s abstract-eval rule takes, or None when it takes ``**``."""
+    rule = abstract_eval.get(prim)
+    try:
+        sig = inspect.signature(rule)
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return None
+    return frozenset(n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY)
+
+
+def _translate_params(prim: Primitive, params: dict) -> dict:
+    accepted = _accepted_params(prim)
+    if accepted is None:
+        return {k: v for k, v in params.items() if k not in _DROPPED}
+    return {k: v for k, v in params.items() if k in accepted}
+
+
+# -- the replay interpreter ---------------------------------------------------------------------
+def _literal(lit) -> Any:
+    val = lit.val
+    aval = lit.aval
+    if getattr(aval, "weak_type", False) and np.ndim(val) == 0:
+        return np.asarray(val).item()  # a Python scalar stays weakly typed
+    return np.asarray(val, dtype=aval.dtype)
+
+
+def _replay(jaxpr, consts, args) -> list:
+    """Evaluate a JAX ``Jaxpr`` by binding xform primitives under the current xform trace."""
+    env: dict = {}
+
+    def read(v):
+        return _literal(v) if isinstance(v, jex.Literal) else env[v]
+
+    for v, x in zip(jaxpr.constvars, consts):
+        env[v] = x
+    for v, x in zip(jaxpr.invars, args):
+        env[v] = x
+    for eqn in jaxpr.eqns:
+        ins = [read(v) for v in eqn.invars]
+        outs = _apply(eqn.primitive.name, ins, dict(eqn.params))
+        if not eqn.primitive.multiple_results:
+            outs = [outs]
+        for v, x in zip(eqn.outvars, outs):
+            if not isinstance(v, jex.DropVar):
+                env[v] = x
+    return [read(v) for v in jaxpr.outvars]
+
+
+def _replay_closed(closed, args) -> list:
+    return _replay(closed.jaxpr, closed.consts, args)
+
+
+def _apply(name: str, ins: list, params: dict):
+    handler = _HANDLERS.get(name)
+    if handler is not None:
+        return handler(ins, params)
+    if name in _RENAMED:
+        name = _RENAMED[name]
+    prim = _xform_primitives().get(name)
+    if prim is None:
+        raise UnmappedPrimitiveError(
+            f"xform.from_jax: the JAX primitive `{name}` has no xform counterpart (params "
+            f"{sorted(params)}). See docs/interop.md for the JAX primitives without a mapping; "
+            "rewrite that part of the function with xform, or call it outside from_jax.")
+    out = prim.bind(*ins, **_translate_params(prim, params))
+    out_dtype = params.get("out_dtype")
+    if out_dtype is not None and not prim.multiple_results and _aval(out).dtype != out_dtype:
+        out = ew.convert_element_type(out, out_dtype)
+    return out
+
+
+# JAX names whose xform primitive is spelled differently.
+_RENAMED = {
+    # JAX's add_any (the tangent sum of its ad_util) is plain addition on arrays. An xform
+    # add_any primitive is being added at xform/interpreters/ad_util.py; until it is merged,
+    # add_any maps to xform's add.
+    "add_any": "add",
+}
+
+
+def _identity(ins, params):
+    return ins[0] if len(ins) == 1 else list(ins)
+
+
+def _inline_call(key):
+    def handler(ins, params):
+        return _replay_closed(params[key], ins)
+    return handler
+
+
+def _cond(ins, params):
+    index, ops = ins[0], ins[1:]
+    branches = [functools.partial(lambda b, *xs: _replay_closed(b, xs), b)
+                for b in params["branches"]]
+    return _lax_switch(index, branches, *ops)
+
+
+def _while(ins, params):
+    nc, nb = params["cond_nconsts"], params["body_nconsts"]
+    cconsts, bconsts, init = ins[:nc], ins[nc:nc + nb], ins[nc + nb:]
+    cj, bj = params["cond_jaxpr"], params["body_jaxpr"]
+    return _lax_while_loop(lambda c: _replay_closed(cj, [*cconsts, *c])[0],
+                                lambda c: _replay_closed(bj, [*bconsts, *c]), list(init))
+
+
+def _scan(ins, params):
+    nc, ncar = params["num_consts"], params["num_carry"]
+    consts, carry, xs = ins[:nc], ins[nc:nc + ncar], ins[nc + ncar:]
+    body = params["jaxpr"]
+
+    def f(c, x):
+        outs = _replay_closed(body, [*consts, *c, *x])
+        return outs[:ncar], outs[ncar:]
+
+    carry, ys = _lax_scan(f, list(carry), list(xs), length=params["length"],
+                               reverse=params["reverse"], unroll=params["unroll"])
+    return [*carry, *ys]
+
+
+def _checkpoint(ins, params):
+    jaxpr = params["jaxpr"]
+    policy = params.get("policy")
+    if policy is not None:  # JAX's named policies have xform twins of the same name
+        name = getattr(policy, "__name__", "")
+        policy = getattr(ckpt_mod.checkpoint_policies, name, None)
+        if policy is None:
+            raise UnmappedPrimitiveError(
+                f"xform.from_jax: the checkpoint policy {name or params['policy']!r} has no "
+                "xform counterpart; use one of xform.checkpoint_policies.")
+    fun = ckpt_mod.checkpoint(lambda *xs: _replay(jaxpr, (), xs),
+                              prevent_cse=params.get("prevent_cse", True), policy=policy)
+    return fun(*ins)
+
+
+def _is_symbolic_zero(x) -> bool:
+    return type(x).__name__ in ("Zero", "SymbolicZero")
+
+
+def _custom_jvp_call(ins, params):
+    call = params["call_jaxpr"]
+    nc = params["num_consts"]
+    jvp_fun = params["jvp_jaxpr_fun"]
+    body, _ = trace_to_jaxpr(lambda *xs: (_replay_closed(call, xs), None),
+                             [_aval(x) for x in ins], kind="custom_jvp")
+    n_out = len(call.out_avals)
+
+    def flat_jvp(*xs):
+        n = len(xs) // 2
+        primals, tangents = xs[:n], xs[n:]
+        jaxpr, consts, out_zeros = jvp_fun.call_wrapped(*([False] * n))
+        outs = _replay(jaxpr, consts, [*primals, *tangents])
+        p_out, nz_t = outs[:n_out], iter(outs[n_out:])
+        t_out = [ew.mul(p, 0) if z else next(nz_t) for p, z in zip(p_out, out_zeros)]
+        return [*p_out, *t_out]
+
+    return custom_mod.custom_jvp_call_p.bind(*ins, call_jaxpr=body, jvp=flat_jvp,
+                                             num_consts=nc, name=_jaxpr_name(call))
+
+
+def _jaxpr_name(closed) -> str:
+    info = getattr(closed.jaxpr, "debug_info", None)
+    return getattr(info, "func_name", None) or "from_jax"
+
+
+def _custom_vjp_call(ins, params):
+    call = params["call_jaxpr"]
+    nc = params["num_consts"]
+    thunk, bwd, out_trees = params["fwd_jaxpr_thunk"], params["bwd"], params["out_trees"]
+    body, _ = trace_to_jaxpr(lambda *xs: (_replay_closed(call, xs), None),
+                             [_aval(x) for x in ins], kind="custom_vjp")
+    n_args = len(ins) - nc
+    n_out = len(call.out_avals)
+
+    def flat_fwd(*xs):
+        fwd_jaxpr, fwd_consts = thunk.call_wrapped(*([True] * n_args))
+        outs = _replay(fwd_jaxpr, fwd_consts, xs)
+        _, res_tree, input_fwds = out_trees()
+        n_res_out = len(outs) - n_out
+        res_out, p_out = iter(outs[:n_res_out]), outs[n_res_out:]
+        res = []
+        for f in input_fwds:
+            if f is None:
+                res.append(next(res_out))
+            elif f < nc:
+                raise NotImplementedError(
+                    "xform.from_jax: a custom_vjp residual forwarded from a closed-over value")
+            else:
+                res.append(xs[f - nc])
+        return res, p_out
+
+    def flat_bwd(res, cts):
+        avals = [_sds(x) for x in [*res, *cts]]
+        zeros: list = []
+
+        def run(*a):
+            out = bwd.call_wrapped(*a)
+            zeros[:] = [_is_symbolic_zero(c) or c is None for c in out]
+            return [c for c, z in zip(out, zeros) if not z]
+
+        closed = jax.make_jaxpr(run)(*avals)
+        outs = iter(_replay_closed(closed, [*res, *cts]))
+        return [None if z else next(outs) for z in zeros]
+
+    return custom_mod.custom_vjp_call_p.bind(*ins, call_jaxpr=body, fwd=flat_fwd, bwd=flat_bwd,
+                                             num_consts=nc, name=_jaxpr_name(call))
+
+
+# PRNG keys: inside xform a key is its raw threefry data uint32[..., 2] (as xform.random's).
+def _check_impl(params):
+    impl = params.get("impl")
+    name = getattr(impl, "name", str(impl))
+    if impl is not None and "fry" not in name:
+        raise UnmappedPrimitiveError(f"xform.from_jax: PRNG implementation {name} (only "
+                                     "threefry keys are supported)")
+
+
+def _per_key(fn, keys, n_key_dims):
+    """Apply ``fn`` (one key ``uint32[2]`` -> array) over the leading key dimensions."""
+    from xform.transforms.vmap import vmap
+    for _ in range(n_key_dims):
+        fn = vmap(fn)
+    return fn(keys)
+
+
+def _key_dims(x) -> int:
+    return len(_aval(x).shape) - 1
+
+
+def _random_wrap(ins, params):
+    _check_impl(params)
+    return ins[0]
+
+
+def _random_bits(ins, params):
+    k = ins[0]
+    return _per_key(lambda d: rb.threefry_random_bits(d, params["bit_width"], params["shape"]),
+                    k, _key_dims(k))
+
+
+def _random_split(ins, params):
+    k = ins[0]
+    return _per_key(lambda d: rb.threefry_split(d, params["shape"]), k, _key_dims(k))
+
+
+def _random_fold_in(ins, params):
+    k, msg = ins
+    nd = _key_dims(k)
+    if nd == 0:
+        return rb.threefry_fold_in(k, msg)
+    from xform.transforms.vmap import vmap
+    fn = rb.threefry_fold_in
+    for _ in range(nd):
+        fn = vmap(fn)
+    from xform.lax import shape as sh
+    return fn(k, sh.broadcast_in_dim(msg, _aval(k).shape[:-1], ()))
+
+
+def _random_seed(ins, params):
+    _check_impl(params)
+    s = ins[0]
+    return _per_key(rb.threefry_seed, s, len(_aval(s).shape))
+
+
+def _shard_map(ins, params):
+    # A slot for shard_map: xform's shard_map primitive is not merged yet.
+    raise UnmappedPrimitiveError("xform.from_jax: the JAX primitive `shard_map` has no xform "
+                                 "counterpart yet; call the shard_map outside from_jax.")
+
+
+_HANDLERS: dict[str, Callable] = {
+    "jit": _inline_call("jaxpr"),
+    "pjit": _inline_call("jaxpr"),
+    "closed_call": _inline_call("call_jaxpr"),
+    "core_call": _inline_call("call_jaxpr"),
+    "cond": _cond,
+    "while": _while,
+    "scan": _scan,
+    "checkpoint": _checkpoint,
+    "remat": _checkpoint,
+    "custom_jvp_call": _custom_jvp_call,
+    "custom_vjp_call": _custom_vjp_call,
+    "random_wrap": _random_wrap,
+    "random_unwrap": _identity,
+    "random_bits": _random_bits,
+    "random_split": _random_split,
+    "random_fold_in": _random_fold_in,
+    "random_seed": _random_seed,
+    # placement and copies: xform leaves placement to jax.jit
+    "copy": _identity,
+    "copy_p": _identity,
+    "device_put": _identity,
+    "sharding_constraint": _identity,
+    "mesh_cast": _identity,
+    "reshard": _identity,
+    "shard_map": _shard_map,
+    "pvary": _identity,  # a shard_map varying-axes annotation, no value change
+    "iota_2x32_shape": lambda ins, params: list(rb.iota_2x32_shape(params["shape"])),
+}
+
+
+# -- avals on both sides ------------------------------------------------------------------------
+def _aval(x) -> ShapedArray:
+    from xform.core.avals import get_aval
+    return get_aval(x)
+
+
+def _sds(x) -> jax.ShapeDtypeStruct:
+    a = _aval(x)
+    return jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+
+
+def _jax_aval_key(x):
+    if isinstance(x, jax.ShapeDtypeStruct):
+        return (x.shape, x.dtype, bool(getattr(x, "weak_type", False)))
+    a = _aval(x)
+    return (a.shape, a.dtype, a.weak_type)
+
+
+# -- from_jax -----------------------------------------------------------------------------------
+def from_jax(fun: Callable) -> Callable:
+    """A JAX function as an xform function that every xform transform handles.
+
+    ``fun`` may be anything ``jax.make_jaxpr`` can trace (optax, flax and equinox code included).
+    On each call it is traced by JAX at the arguments' shapes and dtypes (cached per avals and
+    pytree structure) and its jaxpr is replayed onto xform's primitives.
+
+    >>> import jax.numpy as jnp, xform
+    >>> f = xform.from_jax(lambda x: jnp.sum(jnp.sin(x)))
+    >>> float(xform.grad(f)(0.0))
+    1.0
+    """
+    cache: collections.OrderedDict = collections.OrderedDict()
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        leaves, in_tree = tree_flatten((args, kwargs))
+        key = (in_tree, tuple(_jax_aval_key(x) for x in leaves))
+        entry = cache.get(key)
+        if entry is None:
+            sds = [jax.ShapeDtypeStruct(s, d, weak_type=w) for s, d, w in key[1]]
+
+            def flat(*xs):
+                a, k = tree_unflatten(in_tree, list(xs))
+                return fun(*a, **k)
+
+            closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
+            entry = (closed, jax.tree_util.tree_structure(out_shape))
+            cache[key] = entry
+            if len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        closed, out_tree = entry
+        return tree_unflatten(out_tree, _replay_closed(closed, leaves))
+
+    wrapper.__wrapped_jax__ = fun
+    return wrapper
+
+
+# -- to_jax -------------------------------------------------------------------------------------
+def _eval_to_jax(closed, args) -> list:
+    """``lowering.eval_jaxpr_jax``, except that custom rules at this level become JAX's own."""
+    jaxpr = closed.jaxpr
+    if not any(e.primitive in _TO_JAX_CUSTOM for e in jaxpr.eqns):
+        return lowering.eval_closed_jaxpr_jax(closed, args)
+    env: dict = {}
+
+    def read(a):
+        return lowering.literal_value(a) if isinstance(a, Literal) else env[a]
+
+    for v, x in zip(jaxpr.constvars, closed.consts):
+        env[v] = x
+    for v, x in zip(jaxpr.invars, args):
+        env[v] = x
+    for eqn in jaxpr.eqns:
+        rule = _TO_JAX_CUSTOM.get(eqn.primitive) or lowering.to_jax.get(eqn.primitive)
+        if rule is None:
+            raise NotImplementedError(f"primitive {eqn.primitive.name} has no to_jax rule")
+        outs = rule(*map(read, eqn.invars), **eqn.params)
+        if not eqn.primitive.multiple_results:
+            outs = (outs,)
+        for v, x in zip(eqn.outvars, outs):
+            env[v] = x
+    return [read(v) for v in jaxpr.outvars]
+
+
+def _x_aval(x) -> ShapedArray:
+    a = jax.typeof(x)
+    return ShapedArray(tuple(a.shape), np.dtype(a.dtype), bool(getattr(a, "weak_type", False)))
+
+
+def _custom_jvp_to_jax(*ins, call_jaxpr, jvp, num_consts, **_):
+    consts, args = ins[:num_consts], ins[num_consts:]
+    n_out = len(call_jaxpr.out_avals)
+
+    @jax.custom_jvp
+    def f(*xs):
+        return _eval_to_jax(call_jaxpr, [*consts, *xs])
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        avals = [_x_aval(x) for x in [*primals, *tangents]]
+        closed, _ = trace_to_jaxpr(lambda *a: (list(jvp(*a)), None), avals, kind="custom_jvp")
+        outs = _eval_to_jax(closed, [*primals, *tangents])
+        return outs[:n_out], outs[n_out:]
+
+    return f(*args)
+
+
+def _custom_vjp_to_jax(*ins, call_jaxpr, fwd, bwd, num_consts, **_):
+    consts, args = ins[:num_consts], ins[num_consts:]
+
+    @jax.custom_vjp
+    def f(*xs):
+        return _eval_to_jax(call_jaxpr, [*consts, *xs])
+
+    def f_fwd(*xs):
+        n_res: list = []
+
+        def run(*a):
+            res, outs = fwd(*a)
+            n_res[:] = [len(res)]
+            return [*res, *outs], None
+
+        closed, _ = trace_to_jaxpr(run, [_x_aval(x) for x in xs], kind="custom_vjp")
+        outs = _eval_to_jax(closed, xs)
+        return outs[n_res[0]:], (outs[:n_res[0]], xs)
+
+    def f_bwd(saved, cts):
+        res, xs = saved
+        nones: list = []
+
+        def run(*a):
+            out = bwd(list(a[:len(res)]), list(a[len(res):]))
+            nones[:] = [c is None or type(c).__name__ == "Zero" for c in out]
+            return [c for c, z in zip(out, nones) if not z], None
+
+        closed, _ = trace_to_jaxpr(run, [_x_aval(x) for x in [*res, *cts]], kind="custom_vjp")
+        outs = iter(_eval_to_jax(closed, [*res, *cts]))
+        return tuple(jax.numpy.zeros_like(x) if z else next(outs) for x, z in zip(xs, nones))
+
+    f.defvjp(f_fwd, f_bwd)
+    return f(*args)
+
+
+_TO_JAX_CUSTOM = {
+    custom_mod.custom_jvp_call_p: _custom_jvp_to_jax,
+    custom_mod.custom_vjp_call_p: _custom_vjp_to_jax,
+}
+
+
+def to_jax(fun: Callable) -> Callable:
+    """An xform function as a JAX function: ``jax.jit``, ``jax.grad``, ``jax.vmap`` handle it.
+
+    ``fun`` is staged to an xform jaxpr at the arguments' shapes and dtypes (cached per avals and
+    pytree structure), which is then evaluated with xform's ``to_jax`` rules on JAX's values or
+    tracers. Control flow comes across as ``jax.lax``'s; ``custom_jvp``/``custom_vjp`` rules (at
+    the top level of the function) as ``jax.custom_jvp``/``jax.custom_vjp``.
+
+    >>> import jax, xform, xform.numpy as xnp
+    >>> float(jax.grad(xform.to_jax(lambda x: xnp.sin(x)))(0.0))
+    1.0
+    """
+    cache: collections.OrderedDict = collections.OrderedDict()
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        leaves, in_tree = tree_flatten((args, kwargs))
+        avals = tuple(_x_aval(x) for x in leaves)
+        key = (in_tree, avals)
+        entry = cache.get(key)
+        if entry is None:
+            def flat(*xs):
+                a, k = tree_unflatten(in_tree, list(xs))
+                out_leaves, out_tree = tree_flatten(fun(*a, **k))
+                return out_leaves, out_tree
+
+            entry = trace_to_jaxpr(flat, list(avals), kind="to_jax")
+            cache[key] = entry
+            if len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        closed, out_tree = entry
+        return tree_unflatten(out_tree, _eval_to_jax(closed, leaves))
+
+    return wrapper
+
+
+# -- coverage -----------------------------------------------------------------------------------
+def _jax_primitives() -> dict[str, Any]:
+    """Every primitive JAX defines in its loaded modules, by name."""
+    import jax.lax  # noqa: F401
+    out = {}
+    for name, mod in list(sys.modules.items()):
+        if not (name == "jax" or name.startswith("jax.")) or mod is None:
+            continue
+        for v in list(vars(mod).values()):
+            if isinstance(v, jex.Primitive):
+                out.setdefault(v.name, v)
+    return out
+
+
+def jax_primitive_coverage() -> tuple[list[str], list[str]]:
+    """``(mapped, unmapped)``: the names of JAX's primitives that ``from_jax`` maps onto xform,
+    and those it does not (it raises ``UnmappedPrimitiveError`` naming them)."""
+    xprims = _xform_primitives()
+    mapped, unmapped = [], []
+    for name in sorted(_jax_primitives()):
+        ok = name in _HANDLERS and name != "shard_map" or _RENAMED.get(name, name) in xprims
+        (mapped if ok else unmapped).append(name)
+    return mapped, unmapped
