@@ -34,7 +34,8 @@ from xform.lax import elementwise as ew
 from xform.lax import random_bits as rb
 from xform.lax.control_flow import scan as _lax_scan, switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
-from xform.transforms import checkpoint as ckpt_mod
+from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
+from xform.transforms.checkpoint import checkpoint_policies as _policies
 
 __all__ = ["from_jax", "to_jax", "jax_primitive_coverage", "UnmappedPrimitiveError"]
 
@@ -179,17 +180,29 @@ def _scan(ins, params):
     return [*carry, *ys]
 
 
+def _translate_policy(policy):
+    """JAX's named checkpoint policies have xform twins of the same name."""
+    for name in dir(jax.checkpoint_policies):
+        if name.startswith("_"):
+            continue
+        try:
+            same = getattr(jax.checkpoint_policies, name) == policy
+        except Exception:  # noqa: BLE001 - a policy object without a usable ==
+            same = False
+        if same and hasattr(_policies, name):
+            return getattr(_policies, name)
+    raise UnmappedPrimitiveError(
+        f"xform.from_jax: the checkpoint policy {policy!r} has no xform counterpart; use one "
+        "of xform.checkpoint_policies' named policies (parametrized JAX policies such as "
+        "save_only_these_names are not translated).")
+
+
 def _checkpoint(ins, params):
     jaxpr = params["jaxpr"]
     policy = params.get("policy")
-    if policy is not None:  # JAX's named policies have xform twins of the same name
-        name = getattr(policy, "__name__", "")
-        policy = getattr(ckpt_mod.checkpoint_policies, name, None)
-        if policy is None:
-            raise UnmappedPrimitiveError(
-                f"xform.from_jax: the checkpoint policy {name or params['policy']!r} has no "
-                "xform counterpart; use one of xform.checkpoint_policies.")
-    fun = ckpt_mod.checkpoint(lambda *xs: _replay(jaxpr, (), xs),
+    if policy is not None:
+        policy = _translate_policy(policy)
+    fun = _checkpoint_fn(lambda *xs: _replay(jaxpr, (), xs),
                               prevent_cse=params.get("prevent_cse", True), policy=policy)
     return fun(*ins)
 
@@ -339,6 +352,7 @@ _HANDLERS: dict[str, Callable] = {
     "scan": _scan,
     "checkpoint": _checkpoint,
     "remat": _checkpoint,
+    "remat2": _checkpoint,  # JAX 0.10 names its checkpoint primitive remat2 (prints checkpoint)
     "custom_jvp_call": _custom_jvp_call,
     "custom_vjp_call": _custom_vjp_call,
     "random_wrap": _random_wrap,
@@ -378,13 +392,20 @@ def _jax_aval_key(x):
     return (a.shape, a.dtype, a.weak_type)
 
 
+def _is_typed_key(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+
+
 # -- from_jax -----------------------------------------------------------------------------------
 def from_jax(fun: Callable) -> Callable:
     """A JAX function as an xform function that every xform transform handles.
 
     ``fun`` may be anything ``jax.make_jaxpr`` can trace (optax, flax and equinox code included).
     On each call it is traced by JAX at the arguments' shapes and dtypes (cached per avals and
-    pytree structure) and its jaxpr is replayed onto xform's primitives.
+    pytree structure) and its jaxpr is replayed onto xform's primitives. Typed PRNG keys
+    (``jax.random.key``) among the arguments cross as their raw data, and keys ``fun`` returns
+    come back as raw data (xform's key representation, as ``jax.random.key_data`` gives).
 
     >>> import jax.numpy as jnp, xform
     >>> f = xform.from_jax(lambda x: jnp.sum(jnp.sin(x)))
@@ -396,14 +417,21 @@ def from_jax(fun: Callable) -> Callable:
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
         leaves, in_tree = tree_flatten((args, kwargs))
-        key = (in_tree, tuple(_jax_aval_key(x) for x in leaves))
+        # typed PRNG keys (jax.random.key) cross as their raw data, xform's key representation
+        impls = tuple(jax.random.key_impl(x) if _is_typed_key(x) else None for x in leaves)
+        leaves = [jax.random.key_data(x) if i is not None else x for x, i in zip(leaves, impls)]
+        key = (in_tree, tuple(_jax_aval_key(x) for x in leaves), impls)
         entry = cache.get(key)
         if entry is None:
             sds = [jax.ShapeDtypeStruct(s, d, weak_type=w) for s, d, w in key[1]]
 
             def flat(*xs):
-                a, k = tree_unflatten(in_tree, list(xs))
-                return fun(*a, **k)
+                xs = [jax.random.wrap_key_data(x, impl=i) if i is not None else x
+                      for x, i in zip(xs, impls)]
+                a, k = tree_unflatten(in_tree, xs)
+                out = fun(*a, **k)
+                return jax.tree.map(lambda o: jax.random.key_data(o) if _is_typed_key(o) else o,
+                                    out)
 
             closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
             entry = (closed, jax.tree_util.tree_structure(out_shape))
