@@ -100,7 +100,11 @@ def _replay(jaxpr, consts, args) -> list:
         env[v] = x
     for eqn in jaxpr.eqns:
         ins = [read(v) for v in eqn.invars]
-        outs = _apply(eqn.primitive.name, ins, dict(eqn.params))
+        name, params = eqn.primitive.name, dict(eqn.params)
+        if name in _KEY_OPS and any(_is_typed_key(v.aval) for v in eqn.invars):
+            name, params, ins = _KEY_OPS[name](params, ins,
+                                               [_is_typed_key(v.aval) for v in eqn.invars])
+        outs = _apply(name, ins, params)
         if not eqn.primitive.multiple_results:
             outs = [outs]
         for v, x in zip(eqn.outvars, outs):
@@ -334,6 +338,79 @@ def _random_seed(ins, params):
     _check_impl(params)
     s = ins[0]
     return _per_key(rb.threefry_seed, s, len(_aval(s).shape))
+
+
+# Structural ops on key arrays: the raw data has one more (trailing) axis than the key array,
+# which each op's params are extended to cover. ``fn(params, ins, is_key) -> (name, params, ins)``
+def _key_slice(params, ins, is_key):
+    strides = params["strides"]
+    return "slice", dict(params, start_indices=(*params["start_indices"], 0),
+                         limit_indices=(*params["limit_indices"], _key_width(ins[0])),
+                         strides=None if strides is None else (*strides, 1)), ins
+
+
+def _key_width(data) -> int:
+    return _aval(data).shape[-1]
+
+
+def _key_reshape(params, ins, is_key):
+    if params.get("dimensions") is not None:
+        raise UnmappedPrimitiveError("xform.from_jax: reshape of a key array with dimensions")
+    return "reshape", dict(params, new_sizes=(*params["new_sizes"], _key_width(ins[0]))), ins
+
+
+def _key_broadcast(params, ins, is_key):
+    shape = tuple(params["shape"])
+    return "broadcast_in_dim", dict(
+        params, shape=(*shape, _key_width(ins[0])),
+        broadcast_dimensions=(*params["broadcast_dimensions"], len(shape))), ins
+
+
+def _key_transpose(params, ins, is_key):
+    perm = tuple(params["permutation"])
+    return "transpose", dict(params, permutation=(*perm, len(perm))), ins
+
+
+def _key_dynamic_slice(params, ins, is_key):
+    zero = np.zeros((), _aval(ins[1]).dtype) if len(ins) > 1 else np.int32(0)
+    return "dynamic_slice", dict(
+        params, slice_sizes=(*params["slice_sizes"], _key_width(ins[0]))), [*ins, zero]
+
+
+def _key_dynamic_update_slice(params, ins, is_key):
+    zero = np.zeros((), _aval(ins[2]).dtype) if len(ins) > 2 else np.int32(0)
+    return "dynamic_update_slice", params, [*ins, zero]
+
+
+def _key_select_n(params, ins, is_key):
+    from xform.lax import shape as sh
+    which, cases = ins[0], ins[1:]
+    shape = _aval(cases[0]).shape
+    if _aval(which).shape:
+        which = sh.broadcast_in_dim(which, shape, tuple(range(len(shape) - 1)))
+    return "select_n", params, [which, *cases]
+
+
+def _key_same(name):
+    return lambda params, ins, is_key: (name, params, ins)
+
+
+def _key_unsupported(name):
+    def fn(params, ins, is_key):
+        raise UnmappedPrimitiveError(
+            f"xform.from_jax: the JAX primitive `{name}` on a typed PRNG key array; pass raw "
+            "key data (jax.random.key_data) or index the key array statically.")
+    return fn
+
+
+_KEY_OPS: dict[str, Callable] = {
+    "slice": _key_slice, "reshape": _key_reshape, "broadcast_in_dim": _key_broadcast,
+    "transpose": _key_transpose, "dynamic_slice": _key_dynamic_slice,
+    "dynamic_update_slice": _key_dynamic_update_slice, "select_n": _key_select_n,
+    "squeeze": _key_same("squeeze"), "rev": _key_same("rev"),
+    "concatenate": _key_same("concatenate"),
+    "gather": _key_unsupported("gather"), "scatter": _key_unsupported("scatter"),
+}
 
 
 def _shard_map(ins, params):
