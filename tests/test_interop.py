@@ -88,6 +88,25 @@ def test_from_jax_keeps_custom_rules():
     _close(xform.vmap(xform.grad(xform.from_jax(loss)))(xs), jax.vmap(jax.grad(loss))(xs))
 
 
+_IDX = np.array([0, 2, 0], np.int32)
+_SPD = (np.eye(4) * 4 + 0.5).astype(np.float32)
+
+
+@pytest.mark.parametrize("name,f", [
+    ("scatter", lambda x: x.at[_IDX].add(x[1]).at[_IDX, 1].set(2.0).at[_IDX].max(0.1)),
+    ("solve_inv", lambda x: jnp.linalg.solve(_SPD, x) + jnp.linalg.inv(_SPD + 0.1 * x)),
+    ("slogdet", lambda x: jnp.linalg.slogdet(_SPD + 0.1 * x)[1]),  # platform_dependent inside
+    ("pool_sort", lambda x: nn.max_pool(x[None, :, :, None], (2, 2)).sum() + jnp.sort(x, 0)),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_from_jax_linalg_indexing(name, f):
+    x = jnp.asarray(_rand(4, 4))
+    _close(xform.from_jax(f)(x), f(x), tol=1e-4)
+
+    def s(x):
+        return jnp.sum(jnp.sin(f(x)))
+    _close(xform.grad(xform.from_jax(s))(x), jax.grad(s)(x), tol=1e-4)
+
+
 def test_from_jax_random_keys():
     def r(k, x):
         k1, k2 = jax.random.split(k)

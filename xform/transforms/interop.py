@@ -413,6 +413,40 @@ _KEY_OPS: dict[str, Callable] = {
 }
 
 
+def _custom_linear_solve(ins, params):
+    # xform has no custom_linear_solve primitive: the solve runs as its own jaxpr, so its
+    # derivatives are those of the solver's operations (exact for JAX's direct solvers, which is
+    # what jnp.linalg.solve/inv emit) instead of the implicit-function rule.
+    lengths, jaxprs = params["const_lengths"], params["jaxprs"]
+    i = 0
+    consts = {}
+    for name in ("matvec", "vecmat", "solve", "transpose_solve"):
+        n = getattr(lengths, name)
+        consts[name] = ins[i:i + n]
+        i += n
+    return _replay_closed(jaxprs.solve, [*consts["solve"], *ins[i:]])
+
+
+_GPU_NAMES = frozenset({"gpu", "cuda", "rocm"})
+
+
+def _platform_index(ins, params):
+    # xform compiles for the default backend, so lax.platform_dependent is decided now
+    backend = jax.default_backend()
+    names = {backend} | (_GPU_NAMES if backend in _GPU_NAMES else set())
+    platforms = params["platforms"]
+    default = None
+    for i, group in enumerate(platforms):
+        if group is None:
+            default = i
+        elif names & set(group):
+            return np.int32(i)
+    if default is None:
+        raise UnmappedPrimitiveError(f"xform.from_jax: platform_dependent has no branch for "
+                                     f"the {backend} backend (platforms {platforms}).")
+    return np.int32(default)
+
+
 def _shard_map(ins, params):
     # A slot for shard_map: xform's shard_map primitive is not merged yet.
     raise UnmappedPrimitiveError("xform.from_jax: the JAX primitive `shard_map` has no xform "
@@ -446,6 +480,8 @@ _HANDLERS: dict[str, Callable] = {
     "mesh_cast": _identity,
     "reshard": _identity,
     "shard_map": _shard_map,
+    "custom_linear_solve": _custom_linear_solve,
+    "platform_index": _platform_index,
     "pvary": _identity,  # a shard_map varying-axes annotation, no value change
     "iota_2x32_shape": lambda ins, params: list(rb.iota_2x32_shape(params["shape"])),
 }
