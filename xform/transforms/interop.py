@@ -414,17 +414,38 @@ _KEY_OPS: dict[str, Callable] = {
 
 
 def _custom_linear_solve(ins, params):
-    # xform has no custom_linear_solve primitive: the solve runs as its own jaxpr, so its
-    # derivatives are those of the solver's operations (exact for JAX's direct solvers, which is
-    # what jnp.linalg.solve/inv emit) instead of the implicit-function rule.
+    """``x = A^-1 b`` with JAX's implicit derivative: the solve runs as its jaxpr, and the
+    tangent solves ``A dx = db - (dA) x``, where ``dA x`` is the JVP of ``matvec`` in its
+    consts (the solver's own consts get no derivative, as in JAX)."""
     lengths, jaxprs = params["const_lengths"], params["jaxprs"]
-    i = 0
-    consts = {}
-    for name in ("matvec", "vecmat", "solve", "transpose_solve"):
-        n = getattr(lengths, name)
-        consts[name] = ins[i:i + n]
-        i += n
-    return _replay_closed(jaxprs.solve, [*consts["solve"], *ins[i:]])
+    n_mv, n_vm, n_s = lengths.matvec, lengths.vecmat, lengths.solve
+    n_ts = lengths.transpose_solve
+    n_consts = n_mv + n_vm + n_s + n_ts
+    mv_c = list(ins[:n_mv])
+    s_c = list(ins[n_mv + n_vm:n_mv + n_vm + n_s])
+    b = list(ins[n_consts:])
+
+    def solve(*args):
+        return _replay_closed(jaxprs.solve, [*args[n_mv:n_mv + n_s], *args[n_mv + n_s:]])
+
+    solve = custom_mod.custom_jvp(solve)
+
+    def solve_jvp(primals, tangents):
+        from xform.transforms.autodiff import jvp as _jvp
+        mv, sc = primals[:n_mv], primals[n_mv:n_mv + n_s]
+        dmv, db = tangents[:n_mv], tangents[n_mv + n_s:]
+        x = solve(*primals)
+        if n_mv:
+            _, dax = _jvp(lambda *c: _replay_closed(jaxprs.matvec, [*c, *x]), tuple(mv),
+                          tuple(dmv))
+            rhs = [ew.sub(d, t) for d, t in zip(db, dax)]
+        else:
+            rhs = list(db)
+        dx = solve(*mv, *sc, *rhs)
+        return x, dx
+
+    solve.defjvp(solve_jvp)
+    return solve(*mv_c, *s_c, *b)
 
 
 _GPU_NAMES = frozenset({"gpu", "cuda", "rocm"})
