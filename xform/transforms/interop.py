@@ -16,7 +16,6 @@ from __future__ import annotations
 import collections
 import functools
 import inspect
-import sys
 from typing import Any, Callable
 
 import jax
@@ -37,7 +36,7 @@ from xform.lax.control_flow import while_loop as _lax_while_loop
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
 from xform.transforms.checkpoint import checkpoint_policies as _policies
 
-__all__ = ["from_jax", "to_jax", "jax_primitive_coverage", "UnmappedPrimitiveError"]
+__all__ = ["from_jax", "to_jax", "UnmappedPrimitiveError"]
 
 _CACHE_SIZE = 64  # traced programs kept per wrapped function (bounded, per wrapper)
 
@@ -502,6 +501,10 @@ _HANDLERS: dict[str, Callable] = {
     "reshard": _identity,
     "shard_map": _shard_map,
     "custom_linear_solve": _custom_linear_solve,
+    "random_clone": _identity,
+    "zeros_like": lambda ins, params: ew.mul(ins[0], 0),
+    "scatter-sub": lambda ins, params: _apply("scatter-add", [ins[0], ins[1], ew.neg(ins[2])],
+                                              params),
     "platform_index": _platform_index,
     "pvary": _identity,  # a shard_map varying-axes annotation, no value change
     "iota_2x32_shape": lambda ins, params: list(rb.iota_2x32_shape(params["shape"])),
@@ -709,28 +712,3 @@ def to_jax(fun: Callable) -> Callable:
         return tree_unflatten(out_tree, _eval_to_jax(closed, leaves))
 
     return wrapper
-
-
-# -- coverage -----------------------------------------------------------------------------------
-def _jax_primitives() -> dict[str, Any]:
-    """Every primitive JAX defines in its loaded modules, by name."""
-    import jax.lax  # noqa: F401
-    out = {}
-    for name, mod in list(sys.modules.items()):
-        if not (name == "jax" or name.startswith("jax.")) or mod is None:
-            continue
-        for v in list(vars(mod).values()):
-            if isinstance(v, jex.Primitive):
-                out.setdefault(v.name, v)
-    return out
-
-
-def jax_primitive_coverage() -> tuple[list[str], list[str]]:
-    """``(mapped, unmapped)``: the names of JAX's primitives that ``from_jax`` maps onto xform,
-    and those it does not (it raises ``UnmappedPrimitiveError`` naming them)."""
-    xprims = _xform_primitives()
-    mapped, unmapped = [], []
-    for name in sorted(_jax_primitives()):
-        ok = name in _HANDLERS and name != "shard_map" or _RENAMED.get(name, name) in xprims
-        (mapped if ok else unmapped).append(name)
-    return mapped, unmapped
