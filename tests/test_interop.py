@@ -196,7 +196,7 @@ def test_flax_linen_vmap_grad():
     def loss(p, x, k):
         return m.apply(p, x, rngs={"dropout": k})
     k = jax.random.PRNGKey(2)
-    _close(xform.vmap(xform.grad(xform.from_jax(loss)), (None, 0, None))(v, xs, k),
+    _close(xform.jit(xform.vmap(xform.grad(xform.from_jax(loss)), (None, 0, None)))(v, xs, k),
            jax.vmap(jax.grad(loss), (None, 0, None))(v, xs, k), tol=1e-4)
 
 
