@@ -28,7 +28,7 @@ from benchmarks._common import (  # noqa: E402
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULES = ("dispatch", "compiled", "vmap", "autodiff", "ensemble", "training")
+MODULES = ("dispatch", "compiled", "vmap", "autodiff", "ensemble", "training", "interop")
 
 
 def _runner(name: str):
