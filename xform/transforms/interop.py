@@ -26,6 +26,7 @@ from jax.tree_util import tree_flatten, tree_unflatten
 from xform.core.avals import ShapedArray
 from xform.core.ir import Literal
 from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import current_trace
 from xform.interpreters import lowering
 from xform.interpreters.staging import trace_to_jaxpr
 from xform.lax import custom as custom_mod
@@ -540,7 +541,8 @@ def from_jax(fun: Callable) -> Callable:
 
     ``fun`` may be anything ``jax.make_jaxpr`` can trace (optax, flax and equinox code included).
     On each call it is traced by JAX at the arguments' shapes and dtypes (cached per avals and
-    pytree structure) and its jaxpr is replayed onto xform's primitives. Typed PRNG keys
+    pytree structure) and its jaxpr is replayed onto xform's primitives; called with no xform
+    transform active, the jaxpr runs as one compiled JAX call instead. Typed PRNG keys
     (``jax.random.key``) among the arguments cross as their raw data, and keys ``fun`` returns
     come back as raw data (xform's key representation, as ``jax.random.key_data`` gives).
 
@@ -571,13 +573,19 @@ def from_jax(fun: Callable) -> Callable:
                                     out)
 
             closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
-            entry = (closed, jax.tree_util.tree_structure(out_shape))
+            entry = (closed, jax.tree_util.tree_structure(out_shape), [])
             cache[key] = entry
             if len(cache) > _CACHE_SIZE:
                 cache.popitem(last=False)
         else:
             cache.move_to_end(key)
-        closed, out_tree = entry
+        closed, out_tree, eager = entry
+        if current_trace() is None:
+            # No xform transform is active: the arguments are concrete, so the program runs as
+            # one compiled JAX call instead of op by op through xform's eager dispatch.
+            if not eager:
+                eager.append(jax.jit(jex.jaxpr_as_fun(closed)))
+            return tree_unflatten(out_tree, eager[0](*leaves))
         return tree_unflatten(out_tree, _replay_closed(closed, leaves))
 
     wrapper.__wrapped_jax__ = fun
