@@ -329,6 +329,30 @@ def test_to_jax_under_jax_transforms():
     _close(jax.jit(jax.vmap(jax.grad(f)))(xs), jax.vmap(jax.grad(_jf))(xs))
 
 
+def test_to_jax_custom_rules_inside_control_flow_and_jit():
+    def xg(x):
+        inner = xform.jit(lambda v: xnp.sum(_xsin(v) + _xclip(v) * v))
+        c, _ = xform.lax.scan(lambda c, a: (c + inner(a * c), None), 1.0, x)
+        return xform.lax.cond(c > 0, lambda: c * _xsin(x[0, 0]), lambda: c)
+
+    def jg(x):
+        @jax.custom_jvp
+        def jsin(v):
+            return jnp.sin(v)
+        jsin.defjvp(lambda p, t: (jsin(p[0]), 100.0 * t[0]))
+
+        @jax.custom_vjp
+        def jclip(v):
+            return v
+        jclip.defvjp(lambda v: (v, None), lambda _, g: (jnp.clip(g, -0.1, 0.1),))
+        inner = jax.jit(lambda v: jnp.sum(jsin(v) + jclip(v) * v))
+        c, _ = jax.lax.scan(lambda c, a: (c + inner(a * c), None), 1.0, x)
+        return jax.lax.cond(c > 0, lambda: c * jsin(x[0, 0]), lambda: c)
+    x = _rand(3, 2) * 0.3
+    _close(jax.grad(xform.to_jax(xg))(x), jax.grad(jg)(x), tol=1e-4)
+    _close(xform.grad(xg)(x), jax.grad(jg)(x), tol=1e-4)
+
+
 def test_round_trip():
     x = _rand(4)
     rt = xform.from_jax(xform.to_jax(_xf))

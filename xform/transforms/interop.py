@@ -24,7 +24,6 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.core.avals import ShapedArray
-from xform.core.ir import Literal
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import current_trace
 from xform.interpreters import lowering
@@ -594,94 +593,14 @@ def from_jax(fun: Callable) -> Callable:
 
 # -- to_jax -------------------------------------------------------------------------------------
 def _eval_to_jax(closed, args) -> list:
-    """``lowering.eval_jaxpr_jax``, except that custom rules at this level become JAX's own."""
-    jaxpr = closed.jaxpr
-    if not any(e.primitive in _TO_JAX_CUSTOM for e in jaxpr.eqns):
-        return lowering.eval_closed_jaxpr_jax(closed, args)
-    env: dict = {}
-
-    def read(a):
-        return lowering.literal_value(a) if isinstance(a, Literal) else env[a]
-
-    for v, x in zip(jaxpr.constvars, closed.consts):
-        env[v] = x
-    for v, x in zip(jaxpr.invars, args):
-        env[v] = x
-    for eqn in jaxpr.eqns:
-        rule = _TO_JAX_CUSTOM.get(eqn.primitive) or lowering.to_jax.get(eqn.primitive)
-        if rule is None:
-            raise NotImplementedError(f"primitive {eqn.primitive.name} has no to_jax rule")
-        outs = rule(*map(read, eqn.invars), **eqn.params)
-        if not eqn.primitive.multiple_results:
-            outs = (outs,)
-        for v, x in zip(eqn.outvars, outs):
-            env[v] = x
-    return [read(v) for v in jaxpr.outvars]
+    # custom_jvp_call/custom_vjp_call lower to jax.custom_jvp/custom_vjp (xform/lax/
+    # custom_to_jax.py), at any depth: JAX's transforms see the rules
+    return lowering.eval_closed_jaxpr_jax(closed, args)
 
 
 def _x_aval(x) -> ShapedArray:
     a = jax.typeof(x)
     return ShapedArray(tuple(a.shape), np.dtype(a.dtype), bool(getattr(a, "weak_type", False)))
-
-
-def _custom_jvp_to_jax(*ins, call_jaxpr, jvp, num_consts, **_):
-    consts, args = ins[:num_consts], ins[num_consts:]
-    n_out = len(call_jaxpr.out_avals)
-
-    @jax.custom_jvp
-    def f(*xs):
-        return _eval_to_jax(call_jaxpr, [*consts, *xs])
-
-    @f.defjvp
-    def f_jvp(primals, tangents):
-        avals = [_x_aval(x) for x in [*primals, *tangents]]
-        closed, _ = trace_to_jaxpr(lambda *a: (list(jvp(*a)), None), avals, kind="custom_jvp")
-        outs = _eval_to_jax(closed, [*primals, *tangents])
-        return outs[:n_out], outs[n_out:]
-
-    return f(*args)
-
-
-def _custom_vjp_to_jax(*ins, call_jaxpr, fwd, bwd, num_consts, **_):
-    consts, args = ins[:num_consts], ins[num_consts:]
-
-    @jax.custom_vjp
-    def f(*xs):
-        return _eval_to_jax(call_jaxpr, [*consts, *xs])
-
-    def f_fwd(*xs):
-        n_res: list = []
-
-        def run(*a):
-            res, outs = fwd(*a)
-            n_res[:] = [len(res)]
-            return [*res, *outs], None
-
-        closed, _ = trace_to_jaxpr(run, [_x_aval(x) for x in xs], kind="custom_vjp")
-        outs = _eval_to_jax(closed, xs)
-        return outs[n_res[0]:], (outs[:n_res[0]], xs)
-
-    def f_bwd(saved, cts):
-        res, xs = saved
-        nones: list = []
-
-        def run(*a):
-            out = bwd(list(a[:len(res)]), list(a[len(res):]))
-            nones[:] = [c is None or type(c).__name__ == "Zero" for c in out]
-            return [c for c, z in zip(out, nones) if not z], None
-
-        closed, _ = trace_to_jaxpr(run, [_x_aval(x) for x in [*res, *cts]], kind="custom_vjp")
-        outs = iter(_eval_to_jax(closed, [*res, *cts]))
-        return tuple(jax.numpy.zeros_like(x) if z else next(outs) for x, z in zip(xs, nones))
-
-    f.defvjp(f_fwd, f_bwd)
-    return f(*args)
-
-
-_TO_JAX_CUSTOM = {
-    custom_mod.custom_jvp_call_p: _custom_jvp_to_jax,
-    custom_mod.custom_vjp_call_p: _custom_vjp_to_jax,
-}
 
 
 def to_jax(fun: Callable) -> Callable:
