@@ -45,9 +45,18 @@ class UnmappedPrimitiveError(NotImplementedError):
     """A JAX primitive that ``from_jax`` has no xform counterpart for."""
 
 
+_by_name: dict[str, Primitive] = {}
+_by_name_size = [-1]  # len(abstract_eval) when _by_name was built
+
+
 def _xform_primitives() -> dict[str, Primitive]:
-    """Every xform primitive by name (the ones registered in the abstract-eval table)."""
-    return {p.name: p for p in abstract_eval}
+    """Every xform primitive by name (the ones registered in the abstract-eval table; rebuilt
+    when a module registers more)."""
+    if _by_name_size[0] != len(abstract_eval):
+        _by_name.clear()
+        _by_name.update({p.name: p for p in abstract_eval})
+        _by_name_size[0] = len(abstract_eval)
+    return _by_name
 
 
 # Params JAX's primitives carry that xform's do not (shardings and accumulation types: xform
