@@ -28,7 +28,8 @@ from benchmarks._common import (  # noqa: E402
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULES = ("dispatch", "compiled", "vmap", "autodiff", "ensemble", "training", "data_parallel")
+MODULES = ("dispatch", "compiled", "vmap", "autodiff", "ensemble", "training", "data_parallel",
+           "interop")
 
 
 def _runner(name: str):

@@ -14,7 +14,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import (  # noqa: E402
-    bench_autodiff, bench_compiled, bench_dispatch, bench_ensemble, bench_training, bench_vmap,
+    bench_autodiff, bench_compiled, bench_dispatch, bench_ensemble, bench_interop, bench_training,
+    bench_vmap,
 )
 from benchmarks._common import markdown_table  # noqa: E402
 
@@ -30,6 +31,12 @@ RUNNERS = {
     "dpsgd": bench_training.dpsgd,
     "lstm": bench_training.lstm,
 }
+try:  # optax and flax are test dependencies; without them the interop module has no rows
+    import flax  # noqa: F401
+    import optax  # noqa: F401
+    RUNNERS["flax_optax_step"] = bench_interop.flax_optax_step
+except ImportError:
+    pass
 
 
 @pytest.mark.parametrize("name", list(RUNNERS))

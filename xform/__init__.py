@@ -36,6 +36,7 @@ from xform.transforms import (
 )
 from xform.transforms.jit import clear_caches as clear_caches
 from xform import ad_checkpoint as ad_checkpoint
+from xform.transforms.interop import from_jax as from_jax, to_jax as to_jax
 from xform import tree as tree
 from xform.transforms.autodiff import jacrev as jacobian  # noqa: F401  (JAX: jacobian = jacrev)
 from xform.transforms.devices import (

@@ -36,6 +36,7 @@ from xform.interpreters.jvp import JVPTrace, Zero, instantiate, jvp_rules, tange
 from xform.interpreters.partial_eval import PartialEvalTrace
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
+from xform.lax.custom_to_jax import custom_jvp_to_jax, custom_vjp_to_jax
 from xform.interpreters.transpose import (
     backward_pass, is_undefined, transpose_rules,
 )
@@ -209,7 +210,7 @@ def _custom_jvp_call_batch(axis_size, vals, dims, *, call_jaxpr, jvp, num_consts
 
 abstract_eval[custom_jvp_call_p] = _call_abstract_eval
 impl_rules[custom_jvp_call_p] = _call_impl
-to_jax[custom_jvp_call_p] = _call_to_jax
+to_jax[custom_jvp_call_p] = custom_jvp_to_jax  # keeps the rule for JAX's transforms
 jvp_rules[custom_jvp_call_p] = _custom_jvp_call_jvp
 batch_rules[custom_jvp_call_p] = _custom_jvp_call_batch
 transpose_rules[custom_jvp_call_p] = _call_transpose
@@ -409,7 +410,7 @@ def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_c
 
 abstract_eval[custom_vjp_call_p] = _call_abstract_eval
 impl_rules[custom_vjp_call_p] = _call_impl
-to_jax[custom_vjp_call_p] = _call_to_jax
+to_jax[custom_vjp_call_p] = custom_vjp_to_jax  # keeps the rule for JAX's transforms
 jvp_rules[custom_vjp_call_p] = _custom_vjp_call_jvp
 batch_rules[custom_vjp_call_p] = _custom_vjp_call_batch
 transpose_rules[custom_vjp_call_p] = _call_transpose

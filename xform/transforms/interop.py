@@ -1,0 +1,647 @@
+"""Both ways across the bridge to JAX: ``from_jax`` and ``to_jax``.
+
+``from_jax(fun)`` traces a JAX function with ``jax.make_jaxpr`` at the argument avals and replays
+JAX's jaxpr equation by equation, binding xform's primitives (same names, mostly the same params),
+so every xform transform sees ordinary xform primitives. Sub-jaxprs (``jit``, ``cond``, ``while``,
+``scan``, ``checkpoint``, ``custom_jvp_call``, ``custom_vjp_call``) are replayed recursively, and
+custom derivative rules keep their rules.
+
+``to_jax(fun)`` stages an xform function to an xform jaxpr and evaluates it with the ``to_jax``
+rules on JAX's values or tracers, so ``jax.jit``, ``jax.grad`` and ``jax.vmap`` handle it; custom
+rules at the top level of the jaxpr come across as ``jax.custom_jvp``/``jax.custom_vjp``.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import inspect
+from typing import Any, Callable
+
+import jax
+import jax.extend.core as jex
+import numpy as np
+from jax.tree_util import tree_flatten, tree_unflatten
+
+from xform.core.avals import ShapedArray
+from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import current_trace
+from xform.interpreters import lowering
+from xform.interpreters.staging import trace_to_jaxpr
+from xform.lax import custom as custom_mod
+from xform.lax import elementwise as ew
+from xform.lax import random_bits as rb
+from xform.lax.control_flow import scan as _lax_scan, switch as _lax_switch
+from xform.lax.control_flow import while_loop as _lax_while_loop
+from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
+from xform.transforms.checkpoint import checkpoint_policies as _policies
+
+__all__ = ["from_jax", "to_jax", "UnmappedPrimitiveError"]
+
+_CACHE_SIZE = 64  # traced programs kept per wrapped function (bounded, per wrapper)
+
+
+class UnmappedPrimitiveError(NotImplementedError):
+    """A JAX primitive that ``from_jax`` has no xform counterpart for."""
+
+
+_by_name: dict[str, Primitive] = {}
+_by_name_size = [-1]  # len(abstract_eval) when _by_name was built
+
+
+def _xform_primitives() -> dict[str, Primitive]:
+    """Every xform primitive by name (the ones registered in the abstract-eval table; rebuilt
+    when a module registers more)."""
+    if _by_name_size[0] != len(abstract_eval):
+        _by_name.clear()
+        _by_name.update({p.name: p for p in abstract_eval})
+        _by_name_size[0] = len(abstract_eval)
+    return _by_name
+
+
+# Params JAX's primitives carry that xform's do not (shardings and accumulation types: xform
+# leaves placement to jax.jit and accumulates in the output type, as JAX does by default), and
+# the ``accuracy`` of transcendental functions (xform computes them at XLA's default accuracy).
+# ``out_dtype`` (of ``mul``) is applied as a conversion of the result.
+_DROPPED = frozenset({"sharding", "out_sharding", "accumulation_type", "accuracy", "out_dtype"})
+
+
+@functools.lru_cache(maxsize=None)
+def _accepted_params(prim: Primitive) -> frozenset | None:
+    """The keyword params ``prim``'s abstract-eval rule takes, or None when it takes ``**``."""
+    rule = abstract_eval.get(prim)
+    try:
+        sig = inspect.signature(rule)
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return None
+    return frozenset(n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY)
+
+
+def _translate_params(prim: Primitive, params: dict) -> dict:
+    accepted = _accepted_params(prim)
+    if accepted is None:
+        return {k: v for k, v in params.items() if k not in _DROPPED}
+    return {k: v for k, v in params.items() if k in accepted}
+
+
+# -- the replay interpreter ---------------------------------------------------------------------
+def _literal(lit) -> Any:
+    val = lit.val
+    aval = lit.aval
+    if getattr(aval, "weak_type", False) and np.ndim(val) == 0:
+        return np.asarray(val).item()  # a Python scalar stays weakly typed
+    return np.asarray(val, dtype=aval.dtype)
+
+
+def _replay(jaxpr, consts, args) -> list:
+    """Evaluate a JAX ``Jaxpr`` by binding xform primitives under the current xform trace."""
+    env: dict = {}
+
+    def read(v):
+        return _literal(v) if isinstance(v, jex.Literal) else env[v]
+
+    for v, x in zip(jaxpr.constvars, consts):
+        env[v] = x
+    for v, x in zip(jaxpr.invars, args):
+        env[v] = x
+    for eqn in jaxpr.eqns:
+        ins = [read(v) for v in eqn.invars]
+        name, params = eqn.primitive.name, dict(eqn.params)
+        if name in _KEY_OPS and any(_is_typed_key(v.aval) for v in eqn.invars):
+            name, params, ins = _KEY_OPS[name](params, ins,
+                                               [_is_typed_key(v.aval) for v in eqn.invars])
+        outs = _apply(name, ins, params)
+        if not eqn.primitive.multiple_results:
+            outs = [outs]
+        for v, x in zip(eqn.outvars, outs):
+            if not isinstance(v, jex.DropVar):
+                env[v] = x
+    return [read(v) for v in jaxpr.outvars]
+
+
+def _replay_closed(closed, args) -> list:
+    return _replay(closed.jaxpr, closed.consts, args)
+
+
+def _apply(name: str, ins: list, params: dict):
+    handler = _HANDLERS.get(name)
+    if handler is not None:
+        return handler(ins, params)
+    if name in _RENAMED:
+        name = _RENAMED[name]
+    prim = _xform_primitives().get(name)
+    if prim is None:
+        raise UnmappedPrimitiveError(
+            f"xform.from_jax: the JAX primitive `{name}` has no xform counterpart (params "
+            f"{sorted(params)}). See docs/interop.md for the JAX primitives without a mapping; "
+            "rewrite that part of the function with xform, or call it outside from_jax.")
+    out = prim.bind(*ins, **_translate_params(prim, params))
+    out_dtype = params.get("out_dtype")
+    if out_dtype is not None and not prim.multiple_results and _aval(out).dtype != out_dtype:
+        out = ew.convert_element_type(out, out_dtype)
+    return out
+
+
+# JAX names whose xform primitive is spelled differently (none today: add_any is xform's
+# interpreters/ad_util.py primitive of the same name).
+_RENAMED: dict[str, str] = {}
+
+
+def _identity(ins, params):
+    return ins[0] if len(ins) == 1 else list(ins)
+
+
+def _inline_call(key):
+    def handler(ins, params):
+        return _replay_closed(params[key], ins)
+    return handler
+
+
+def _cond(ins, params):
+    index, ops = ins[0], ins[1:]
+    branches = [functools.partial(lambda b, *xs: _replay_closed(b, xs), b)
+                for b in params["branches"]]
+    return _lax_switch(index, branches, *ops)
+
+
+def _while(ins, params):
+    nc, nb = params["cond_nconsts"], params["body_nconsts"]
+    cconsts, bconsts, init = ins[:nc], ins[nc:nc + nb], ins[nc + nb:]
+    cj, bj = params["cond_jaxpr"], params["body_jaxpr"]
+    return _lax_while_loop(lambda c: _replay_closed(cj, [*cconsts, *c])[0],
+                                lambda c: _replay_closed(bj, [*bconsts, *c]), list(init))
+
+
+def _scan(ins, params):
+    nc, ncar = params["num_consts"], params["num_carry"]
+    consts, carry, xs = ins[:nc], ins[nc:nc + ncar], ins[nc + ncar:]
+    body = params["jaxpr"]
+
+    def f(c, x):
+        outs = _replay_closed(body, [*consts, *c, *x])
+        return outs[:ncar], outs[ncar:]
+
+    carry, ys = _lax_scan(f, list(carry), list(xs), length=params["length"],
+                               reverse=params["reverse"], unroll=params["unroll"])
+    return [*carry, *ys]
+
+
+def _translate_policy(policy):
+    """JAX's named checkpoint policies have xform twins of the same name."""
+    for name in dir(jax.checkpoint_policies):
+        if name.startswith("_"):
+            continue
+        try:
+            same = getattr(jax.checkpoint_policies, name) == policy
+        except Exception:  # noqa: BLE001 - a policy object without a usable ==
+            same = False
+        if same and hasattr(_policies, name):
+            return getattr(_policies, name)
+    raise UnmappedPrimitiveError(
+        f"xform.from_jax: the checkpoint policy {policy!r} has no xform counterpart; use one "
+        "of xform.checkpoint_policies' named policies (parametrized JAX policies such as "
+        "save_only_these_names are not translated).")
+
+
+def _checkpoint(ins, params):
+    jaxpr = params["jaxpr"]
+    policy = params.get("policy")
+    if policy is not None:
+        policy = _translate_policy(policy)
+    fun = _checkpoint_fn(lambda *xs: _replay(jaxpr, (), xs),
+                              prevent_cse=params.get("prevent_cse", True), policy=policy)
+    return fun(*ins)
+
+
+def _is_symbolic_zero(x) -> bool:
+    return type(x).__name__ in ("Zero", "SymbolicZero")
+
+
+def _custom_jvp_call(ins, params):
+    call = params["call_jaxpr"]
+    nc = params["num_consts"]
+    jvp_fun = params["jvp_jaxpr_fun"]
+    body, _ = trace_to_jaxpr(lambda *xs: (_replay_closed(call, xs), None),
+                             [_aval(x) for x in ins], kind="custom_jvp")
+    n_out = len(call.out_avals)
+
+    def flat_jvp(*xs):
+        n = len(xs) // 2
+        primals, tangents = xs[:n], xs[n:]
+        jaxpr, consts, out_zeros = jvp_fun.call_wrapped(*([False] * n))
+        outs = _replay(jaxpr, consts, [*primals, *tangents])
+        p_out, nz_t = outs[:n_out], iter(outs[n_out:])
+        t_out = [ew.mul(p, 0) if z else next(nz_t) for p, z in zip(p_out, out_zeros)]
+        return [*p_out, *t_out]
+
+    return custom_mod.custom_jvp_call_p.bind(*ins, call_jaxpr=body, jvp=flat_jvp,
+                                             num_consts=nc, name=_jaxpr_name(call))
+
+
+def _jaxpr_name(closed) -> str:
+    info = getattr(closed.jaxpr, "debug_info", None)
+    return getattr(info, "func_name", None) or "from_jax"
+
+
+def _custom_vjp_call(ins, params):
+    call = params["call_jaxpr"]
+    nc = params["num_consts"]
+    thunk, bwd, out_trees = params["fwd_jaxpr_thunk"], params["bwd"], params["out_trees"]
+    body, _ = trace_to_jaxpr(lambda *xs: (_replay_closed(call, xs), None),
+                             [_aval(x) for x in ins], kind="custom_vjp")
+    n_args = len(ins) - nc
+    n_out = len(call.out_avals)
+
+    def flat_fwd(*xs):
+        fwd_jaxpr, fwd_consts = thunk.call_wrapped(*([True] * n_args))
+        outs = _replay(fwd_jaxpr, fwd_consts, xs)
+        _, res_tree, input_fwds = out_trees()
+        n_res_out = len(outs) - n_out
+        res_out, p_out = iter(outs[:n_res_out]), outs[n_res_out:]
+        res = []
+        for f in input_fwds:
+            if f is None:
+                res.append(next(res_out))
+            elif f < nc:
+                raise NotImplementedError(
+                    "xform.from_jax: a custom_vjp residual forwarded from a closed-over value")
+            else:
+                res.append(xs[f - nc])
+        return res, p_out
+
+    def flat_bwd(res, cts):
+        avals = [_sds(x) for x in [*res, *cts]]
+        zeros: list = []
+
+        def run(*a):
+            out = bwd.call_wrapped(*a)
+            zeros[:] = [_is_symbolic_zero(c) or c is None for c in out]
+            return [c for c, z in zip(out, zeros) if not z]
+
+        closed = jax.make_jaxpr(run)(*avals)
+        outs = iter(_replay_closed(closed, [*res, *cts]))
+        return [None if z else next(outs) for z in zeros]
+
+    return custom_mod.custom_vjp_call_p.bind(*ins, call_jaxpr=body, fwd=flat_fwd, bwd=flat_bwd,
+                                             num_consts=nc, name=_jaxpr_name(call))
+
+
+# PRNG keys: inside xform a key is its raw threefry data uint32[..., 2] (as xform.random's).
+def _check_impl(params):
+    impl = params.get("impl")
+    name = getattr(impl, "name", str(impl))
+    if impl is not None and "fry" not in name:
+        raise UnmappedPrimitiveError(f"xform.from_jax: PRNG implementation {name} (only "
+                                     "threefry keys are supported)")
+
+
+def _per_key(fn, keys, n_key_dims):
+    """Apply ``fn`` (one key ``uint32[2]`` -> array) over the leading key dimensions."""
+    from xform.transforms.vmap import vmap
+    for _ in range(n_key_dims):
+        fn = vmap(fn)
+    return fn(keys)
+
+
+def _key_dims(x) -> int:
+    return len(_aval(x).shape) - 1
+
+
+def _random_wrap(ins, params):
+    _check_impl(params)
+    return ins[0]
+
+
+def _random_bits(ins, params):
+    k = ins[0]
+    return _per_key(lambda d: rb.threefry_random_bits(d, params["bit_width"], params["shape"]),
+                    k, _key_dims(k))
+
+
+def _random_split(ins, params):
+    k = ins[0]
+    return _per_key(lambda d: rb.threefry_split(d, params["shape"]), k, _key_dims(k))
+
+
+def _random_fold_in(ins, params):
+    k, msg = ins
+    nd = _key_dims(k)
+    if nd == 0:
+        return rb.threefry_fold_in(k, msg)
+    from xform.transforms.vmap import vmap
+    fn = rb.threefry_fold_in
+    for _ in range(nd):
+        fn = vmap(fn)
+    from xform.lax import shape as sh
+    return fn(k, sh.broadcast_in_dim(msg, _aval(k).shape[:-1], ()))
+
+
+def _random_seed(ins, params):
+    _check_impl(params)
+    s = ins[0]
+    return _per_key(rb.threefry_seed, s, len(_aval(s).shape))
+
+
+# Structural ops on key arrays: the raw data has one more (trailing) axis than the key array,
+# which each op's params are extended to cover. ``fn(params, ins, is_key) -> (name, params, ins)``
+def _key_slice(params, ins, is_key):
+    strides = params["strides"]
+    return "slice", dict(params, start_indices=(*params["start_indices"], 0),
+                         limit_indices=(*params["limit_indices"], _key_width(ins[0])),
+                         strides=None if strides is None else (*strides, 1)), ins
+
+
+def _key_width(data) -> int:
+    return _aval(data).shape[-1]
+
+
+def _key_reshape(params, ins, is_key):
+    if params.get("dimensions") is not None:
+        raise UnmappedPrimitiveError("xform.from_jax: reshape of a key array with dimensions")
+    return "reshape", dict(params, new_sizes=(*params["new_sizes"], _key_width(ins[0]))), ins
+
+
+def _key_broadcast(params, ins, is_key):
+    shape = tuple(params["shape"])
+    return "broadcast_in_dim", dict(
+        params, shape=(*shape, _key_width(ins[0])),
+        broadcast_dimensions=(*params["broadcast_dimensions"], len(shape))), ins
+
+
+def _key_transpose(params, ins, is_key):
+    perm = tuple(params["permutation"])
+    return "transpose", dict(params, permutation=(*perm, len(perm))), ins
+
+
+def _key_dynamic_slice(params, ins, is_key):
+    zero = np.zeros((), _aval(ins[1]).dtype) if len(ins) > 1 else np.int32(0)
+    return "dynamic_slice", dict(
+        params, slice_sizes=(*params["slice_sizes"], _key_width(ins[0]))), [*ins, zero]
+
+
+def _key_dynamic_update_slice(params, ins, is_key):
+    zero = np.zeros((), _aval(ins[2]).dtype) if len(ins) > 2 else np.int32(0)
+    return "dynamic_update_slice", params, [*ins, zero]
+
+
+def _key_select_n(params, ins, is_key):
+    from xform.lax import shape as sh
+    which, cases = ins[0], ins[1:]
+    shape = _aval(cases[0]).shape
+    if _aval(which).shape:
+        which = sh.broadcast_in_dim(which, shape, tuple(range(len(shape) - 1)))
+    return "select_n", params, [which, *cases]
+
+
+def _key_same(name):
+    return lambda params, ins, is_key: (name, params, ins)
+
+
+def _key_unsupported(name):
+    def fn(params, ins, is_key):
+        raise UnmappedPrimitiveError(
+            f"xform.from_jax: the JAX primitive `{name}` on a typed PRNG key array; pass raw "
+            "key data (jax.random.key_data) or index the key array statically.")
+    return fn
+
+
+_KEY_OPS: dict[str, Callable] = {
+    "slice": _key_slice, "reshape": _key_reshape, "broadcast_in_dim": _key_broadcast,
+    "transpose": _key_transpose, "dynamic_slice": _key_dynamic_slice,
+    "dynamic_update_slice": _key_dynamic_update_slice, "select_n": _key_select_n,
+    "squeeze": _key_same("squeeze"), "rev": _key_same("rev"),
+    "concatenate": _key_same("concatenate"),
+    "gather": _key_unsupported("gather"), "scatter": _key_unsupported("scatter"),
+}
+
+
+def _custom_linear_solve(ins, params):
+    """``x = A^-1 b`` with JAX's implicit derivative: the solve runs as its jaxpr, and the
+    tangent solves ``A dx = db - (dA) x``, where ``dA x`` is the JVP of ``matvec`` in its
+    consts (the solver's own consts get no derivative, as in JAX)."""
+    lengths, jaxprs = params["const_lengths"], params["jaxprs"]
+    n_mv, n_vm, n_s = lengths.matvec, lengths.vecmat, lengths.solve
+    n_ts = lengths.transpose_solve
+    n_consts = n_mv + n_vm + n_s + n_ts
+    mv_c = list(ins[:n_mv])
+    s_c = list(ins[n_mv + n_vm:n_mv + n_vm + n_s])
+    b = list(ins[n_consts:])
+
+    def solve(*args):
+        return _replay_closed(jaxprs.solve, [*args[n_mv:n_mv + n_s], *args[n_mv + n_s:]])
+
+    solve = custom_mod.custom_jvp(solve)
+
+    def solve_jvp(primals, tangents):
+        from xform.transforms.autodiff import jvp as _jvp
+        mv, sc = primals[:n_mv], primals[n_mv:n_mv + n_s]
+        dmv, db = tangents[:n_mv], tangents[n_mv + n_s:]
+        x = solve(*primals)
+        if n_mv:
+            _, dax = _jvp(lambda *c: _replay_closed(jaxprs.matvec, [*c, *x]), tuple(mv),
+                          tuple(dmv))
+            rhs = [ew.sub(d, t) for d, t in zip(db, dax)]
+        else:
+            rhs = list(db)
+        dx = solve(*mv, *sc, *rhs)
+        return x, dx
+
+    solve.defjvp(solve_jvp)
+    return solve(*mv_c, *s_c, *b)
+
+
+_GPU_NAMES = frozenset({"gpu", "cuda", "rocm"})
+
+
+def _platform_index(ins, params):
+    # xform compiles for the default backend, so lax.platform_dependent is decided now
+    backend = jax.default_backend()
+    names = {backend} | (_GPU_NAMES if backend in _GPU_NAMES else set())
+    platforms = params["platforms"]
+    default = None
+    for i, group in enumerate(platforms):
+        if group is None:
+            default = i
+        elif names & set(group):
+            return np.int32(i)
+    if default is None:
+        raise UnmappedPrimitiveError(f"xform.from_jax: platform_dependent has no branch for "
+                                     f"the {backend} backend (platforms {platforms}).")
+    return np.int32(default)
+
+
+def _shard_map(ins, params):
+    # xform has a shard_map primitive (xform/lax/shard_map.py), but the translation of JAX's
+    # equation (its mesh, specs and manual axes) to it is not written yet
+    raise UnmappedPrimitiveError("xform.from_jax: the JAX primitive `shard_map` is not mapped "
+                                 "yet; call xform.shard_map on the from_jax function instead.")
+
+
+_HANDLERS: dict[str, Callable] = {
+    "jit": _inline_call("jaxpr"),
+    "pjit": _inline_call("jaxpr"),
+    "closed_call": _inline_call("call_jaxpr"),
+    "core_call": _inline_call("call_jaxpr"),
+    "cond": _cond,
+    "while": _while,
+    "scan": _scan,
+    "checkpoint": _checkpoint,
+    "remat": _checkpoint,
+    "remat2": _checkpoint,  # JAX 0.10 names its checkpoint primitive remat2 (prints checkpoint)
+    "custom_jvp_call": _custom_jvp_call,
+    "custom_vjp_call": _custom_vjp_call,
+    "random_wrap": _random_wrap,
+    "random_unwrap": _identity,
+    "random_bits": _random_bits,
+    "random_split": _random_split,
+    "random_fold_in": _random_fold_in,
+    "random_seed": _random_seed,
+    # placement and copies: xform leaves placement to jax.jit
+    "copy": _identity,
+    "copy_p": _identity,
+    "device_put": _identity,
+    "sharding_constraint": _identity,
+    "mesh_cast": _identity,
+    "reshard": _identity,
+    "shard_map": _shard_map,
+    "custom_linear_solve": _custom_linear_solve,
+    "random_clone": _identity,
+    "zeros_like": lambda ins, params: ew.mul(ins[0], 0),
+    "scatter-sub": lambda ins, params: _apply("scatter-add", [ins[0], ins[1], ew.neg(ins[2])],
+                                              params),
+    "platform_index": _platform_index,
+    "pvary": _identity,  # a shard_map varying-axes annotation, no value change
+    "iota_2x32_shape": lambda ins, params: list(rb.iota_2x32_shape(params["shape"])),
+}
+
+
+# -- avals on both sides ------------------------------------------------------------------------
+def _aval(x) -> ShapedArray:
+    from xform.core.avals import get_aval
+    return get_aval(x)
+
+
+def _sds(x) -> jax.ShapeDtypeStruct:
+    a = _aval(x)
+    return jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+
+
+def _jax_aval_key(x):
+    if isinstance(x, jax.ShapeDtypeStruct):
+        return (x.shape, x.dtype, bool(getattr(x, "weak_type", False)))
+    a = _aval(x)
+    return (a.shape, a.dtype, a.weak_type)
+
+
+def _is_typed_key(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+
+
+# -- from_jax -----------------------------------------------------------------------------------
+def from_jax(fun: Callable) -> Callable:
+    """A JAX function as an xform function that every xform transform handles.
+
+    ``fun`` may be anything ``jax.make_jaxpr`` can trace (optax, flax and equinox code included).
+    On each call it is traced by JAX at the arguments' shapes and dtypes (cached per avals and
+    pytree structure) and its jaxpr is replayed onto xform's primitives; called with no xform
+    transform active, the jaxpr runs as one compiled JAX call instead. Typed PRNG keys
+    (``jax.random.key``) among the arguments cross as their raw data, and keys ``fun`` returns
+    come back as raw data (xform's key representation, as ``jax.random.key_data`` gives).
+
+    >>> import jax.numpy as jnp, xform
+    >>> f = xform.from_jax(lambda x: jnp.sum(jnp.sin(x)))
+    >>> float(xform.grad(f)(0.0))
+    1.0
+    """
+    cache: collections.OrderedDict = collections.OrderedDict()
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        leaves, in_tree = tree_flatten((args, kwargs))
+        # typed PRNG keys (jax.random.key) cross as their raw data, xform's key representation
+        impls = tuple(jax.random.key_impl(x) if _is_typed_key(x) else None for x in leaves)
+        leaves = [jax.random.key_data(x) if i is not None else x for x, i in zip(leaves, impls)]
+        key = (in_tree, tuple(_jax_aval_key(x) for x in leaves), impls)
+        entry = cache.get(key)
+        if entry is None:
+            sds = [jax.ShapeDtypeStruct(s, d, weak_type=w) for s, d, w in key[1]]
+
+            def flat(*xs):
+                xs = [jax.random.wrap_key_data(x, impl=i) if i is not None else x
+                      for x, i in zip(xs, impls)]
+                a, k = tree_unflatten(in_tree, xs)
+                out = fun(*a, **k)
+                return jax.tree.map(lambda o: jax.random.key_data(o) if _is_typed_key(o) else o,
+                                    out)
+
+            closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
+            entry = (closed, jax.tree_util.tree_structure(out_shape), [])
+            cache[key] = entry
+            if len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        closed, out_tree, eager = entry
+        if current_trace() is None:
+            # No xform transform is active: the arguments are concrete, so the program runs as
+            # one compiled JAX call instead of op by op through xform's eager dispatch.
+            if not eager:
+                eager.append(jax.jit(jex.jaxpr_as_fun(closed)))
+            return tree_unflatten(out_tree, eager[0](*leaves))
+        return tree_unflatten(out_tree, _replay_closed(closed, leaves))
+
+    wrapper.__wrapped_jax__ = fun
+    return wrapper
+
+
+# -- to_jax -------------------------------------------------------------------------------------
+def _eval_to_jax(closed, args) -> list:
+    # custom_jvp_call/custom_vjp_call lower to jax.custom_jvp/custom_vjp (xform/lax/
+    # custom_to_jax.py), at any depth: JAX's transforms see the rules
+    return lowering.eval_closed_jaxpr_jax(closed, args)
+
+
+def _x_aval(x) -> ShapedArray:
+    a = jax.typeof(x)
+    return ShapedArray(tuple(a.shape), np.dtype(a.dtype), bool(getattr(a, "weak_type", False)))
+
+
+def to_jax(fun: Callable) -> Callable:
+    """An xform function as a JAX function: ``jax.jit``, ``jax.grad``, ``jax.vmap`` handle it.
+
+    ``fun`` is staged to an xform jaxpr at the arguments' shapes and dtypes (cached per avals and
+    pytree structure), which is then evaluated with xform's ``to_jax`` rules on JAX's values or
+    tracers. Control flow comes across as ``jax.lax``'s; ``custom_jvp``/``custom_vjp`` rules (at
+    the top level of the function) as ``jax.custom_jvp``/``jax.custom_vjp``.
+
+    >>> import jax, xform, xform.numpy as xnp
+    >>> float(jax.grad(xform.to_jax(lambda x: xnp.sin(x)))(0.0))
+    1.0
+    """
+    cache: collections.OrderedDict = collections.OrderedDict()
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        leaves, in_tree = tree_flatten((args, kwargs))
+        avals = tuple(_x_aval(x) for x in leaves)
+        key = (in_tree, avals)
+        entry = cache.get(key)
+        if entry is None:
+            def flat(*xs):
+                a, k = tree_unflatten(in_tree, list(xs))
+                out_leaves, out_tree = tree_flatten(fun(*a, **k))
+                return out_leaves, out_tree
+
+            entry = trace_to_jaxpr(flat, list(avals), kind="to_jax")
+            cache[key] = entry
+            if len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        closed, out_tree = entry
+        return tree_unflatten(out_tree, _eval_to_jax(closed, leaves))
+
+    return wrapper
