@@ -23,7 +23,7 @@ import jax.extend.core as jex
 import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, get_aval
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import current_trace
 from xform.interpreters import lowering
@@ -31,10 +31,14 @@ from xform.interpreters.staging import trace_to_jaxpr
 from xform.lax import custom as custom_mod
 from xform.lax import elementwise as ew
 from xform.lax import random_bits as rb
-from xform.lax.control_flow import scan as _lax_scan, switch as _lax_switch
+from xform.lax import shape as sh
+from xform.lax.control_flow import scan as _lax_scan
+from xform.lax.control_flow import switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
+from xform.transforms.autodiff import jvp as _jvp
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
 from xform.transforms.checkpoint import checkpoint_policies as _policies
+from xform.transforms.vmap import vmap
 
 __all__ = ["from_jax", "to_jax", "UnmappedPrimitiveError"]
 
@@ -299,7 +303,6 @@ def _check_impl(params):
 
 def _per_key(fn, keys, n_key_dims):
     """Apply ``fn`` (one key ``uint32[2]`` -> array) over the leading key dimensions."""
-    from xform.transforms.vmap import vmap
     for _ in range(n_key_dims):
         fn = vmap(fn)
     return fn(keys)
@@ -330,11 +333,9 @@ def _random_fold_in(ins, params):
     nd = _key_dims(k)
     if nd == 0:
         return rb.threefry_fold_in(k, msg)
-    from xform.transforms.vmap import vmap
     fn = rb.threefry_fold_in
     for _ in range(nd):
         fn = vmap(fn)
-    from xform.lax import shape as sh
     return fn(k, sh.broadcast_in_dim(msg, _aval(k).shape[:-1], ()))
 
 
@@ -387,7 +388,6 @@ def _key_dynamic_update_slice(params, ins, is_key):
 
 
 def _key_select_n(params, ins, is_key):
-    from xform.lax import shape as sh
     which, cases = ins[0], ins[1:]
     shape = _aval(cases[0]).shape
     if _aval(which).shape:
@@ -435,7 +435,6 @@ def _custom_linear_solve(ins, params):
     solve = custom_mod.custom_jvp(solve)
 
     def solve_jvp(primals, tangents):
-        from xform.transforms.autodiff import jvp as _jvp
         mv, sc = primals[:n_mv], primals[n_mv:n_mv + n_s]
         dmv, db = tangents[:n_mv], tangents[n_mv + n_s:]
         x = solve(*primals)
@@ -519,7 +518,6 @@ _HANDLERS: dict[str, Callable] = {
 
 # -- avals on both sides ------------------------------------------------------------------------
 def _aval(x) -> ShapedArray:
-    from xform.core.avals import get_aval
     return get_aval(x)
 
 
