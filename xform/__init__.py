@@ -30,6 +30,7 @@ from xform.transforms import (
     checkpoint as checkpoint, checkpoint_policies as checkpoint_policies, remat as remat,
 )
 from xform import ad_checkpoint as ad_checkpoint
+from xform import custom_derivatives as custom_derivatives
 from xform import tree as tree
 from xform.transforms.autodiff import jacrev as jacobian  # noqa: F401  (JAX: jacobian = jacrev)
 from xform.transforms.devices import (
