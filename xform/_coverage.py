@@ -69,6 +69,8 @@ DOCUMENTED_EXCEPTIONS = {
                      "available.",
     "regularized_incomplete_beta": "jvp in `a` and `b` raises JAX's \"Betainc gradient with "
                                    "respect to a and b not supported\"; in `x` it is exact.",
+    "custom_vmap_call": "transpose raises ValueError, as JAX's linearization does: reverse "
+                        "mode of a custom_vmap function needs a custom_vjp around it.",
     "custom_lin": "evaluating it directly raises JAX's forward-mode-of-custom_vjp TypeError; "
                   "under `grad` it is transposed into the user's `bwd`.",
 }

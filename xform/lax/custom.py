@@ -363,6 +363,14 @@ class custom_jvp:
         self.jvp: Callable | None = None
         self.symbolic_zeros = False
 
+    def __getattr__(self, name: str) -> Any:
+        # attributes of the wrapped function read through (JAX's forward_attr), so that e.g.
+        # custom_vjp(custom_vmap(f)).def_vmap reaches the inner decorator
+        fun = self.__dict__.get("fun")
+        if fun is None:
+            raise AttributeError(name)
+        return getattr(fun, name)
+
     def __get__(self, instance, owner=None):
         return self if instance is None else functools.partial(self, instance)
 
@@ -569,6 +577,14 @@ class custom_vjp:
         self.bwd: Callable | None = None
         self.symbolic_zeros = False
         self.optimize_remat = False
+
+    def __getattr__(self, name: str) -> Any:
+        # attributes of the wrapped function read through (JAX's forward_attr), so that e.g.
+        # custom_vjp(custom_vmap(f)).def_vmap reaches the inner decorator
+        fun = self.__dict__.get("fun")
+        if fun is None:
+            raise AttributeError(name)
+        return getattr(fun, name)
 
     def __get__(self, instance, owner=None):
         return self if instance is None else functools.partial(self, instance)
