@@ -32,6 +32,8 @@ from xform.transforms import (
 from xform import ad_checkpoint as ad_checkpoint
 from xform import custom_derivatives as custom_derivatives
 from xform import custom_batching as custom_batching
+from xform import dtypes as dtypes
+from xform import flatten_util as flatten_util
 from xform import tree as tree
 from xform.transforms.autodiff import jacrev as jacobian  # noqa: F401  (JAX: jacobian = jacrev)
 from xform.transforms.devices import (

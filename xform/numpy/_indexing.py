@@ -33,8 +33,7 @@ def _lax():
     return lax
 
 
-class NonConcreteBooleanIndexError(IndexError):
-    """A boolean mask index whose values are traced: the result shape would depend on data."""
+from xform.core.errors import NonConcreteBooleanIndexError  # noqa: E402  (JAX's subclass)
 
 
 _INDEX_DTYPE = np.dtype(np.int32)
