@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 
 import jax.errors as _jax_errors
 
 _XFORM_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_JAX_DIR = os.path.dirname(os.path.abspath(_jax_errors.__file__))
 
 
 class _WholeMessage:
@@ -45,8 +47,22 @@ class NonConcreteBooleanIndexError(_WholeMessage, _jax_errors.NonConcreteBoolean
     """Indexing with a traced boolean mask (the result's shape would depend on its values)."""
 
 
-def user_frame() -> str:
-    """``file:line (function)`` of the innermost stack frame outside xform, or ''."""
+def user_frame(column: bool = False) -> str:
+    """``file:line (function)`` of the innermost stack frame outside xform, or ''; with
+    ``column``, ``file:line:column (function)`` (JAX's source summaries)."""
+    if column:
+        f = sys._getframe(1)
+        while f is not None and os.path.abspath(f.f_code.co_filename).startswith(
+                (_XFORM_DIR, _JAX_DIR)):  # JAX's internals (tree_map, ...) are not the user's
+            f = f.f_back
+        if f is None:
+            return ""
+        col = ""
+        positions = getattr(f.f_code, "co_positions", None)  # Python >= 3.11
+        if positions is not None:
+            pos = list(positions())[f.f_lasti // 2]
+            col = f":{pos[2]}" if pos[2] is not None else ""
+        return f"{f.f_code.co_filename}:{f.f_lineno}{col} ({f.f_code.co_name})"
     for frame in reversed(traceback.extract_stack()[:-1]):
         if not os.path.abspath(frame.filename).startswith(_XFORM_DIR):
             return f"{frame.filename}:{frame.lineno} ({frame.name})"
