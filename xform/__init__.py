@@ -35,6 +35,7 @@ from xform import custom_batching as custom_batching
 from xform import dtypes as dtypes
 from xform import flatten_util as flatten_util
 from xform import image as image
+from xform import example_libraries as example_libraries
 from xform import tree as tree
 from xform.transforms.autodiff import jacrev as jacobian  # noqa: F401  (JAX: jacobian = jacrev)
 from xform.transforms.devices import (
