@@ -84,7 +84,6 @@ REASONS: dict[tuple[str, str], str] = {
     ("jax", "debug"): _OTHER_AREA,
     ("jax.numpy.fft", "*"): _OTHER_AREA,
     ("jax.scipy.signal", "*"): "not yet in xform (needs xform.numpy.fft for fftconvolve)",
-    ("jax.scipy.optimize", "*"): "not yet in xform (BFGS with JAX's zoom line search)",
     ("jax.debug", "*"): _OTHER_AREA,
     ("jax.sharding", "*"): _MULTI_DEVICE,
     ("jax.example_libraries.stax", "GeneralConvTranspose"): "needs lax.conv_transpose, added by "
