@@ -2,13 +2,11 @@
 on the same inputs: values, dtypes, errors, and under jit, vmap and grad."""
 
 import jax
-import jax.numpy as jnp
 import jax.scipy.signal as jsig
 import numpy as np
 import pytest
 
 import xform
-import xform.numpy as xnp
 import xform.scipy.signal as xsig
 
 R = np.random.RandomState(0)
