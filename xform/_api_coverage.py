@@ -96,6 +96,16 @@ REASONS: dict[tuple[str, str], str] = {
     ("jax.custom_derivatives", "remat_opt_p"): _INTERNAL,
 }
 
+# jax's submodules that count as names of ``jax``: a submodule becomes an attribute of its
+# package only once imported, so the set is fixed here (what ``import jax`` gives, plus the
+# modules of MODULES) for the page not to depend on what else the process imported
+_JAX_SUBMODULES = frozenset({
+    "ad", "api_util", "config", "core", "custom_batching", "custom_derivatives", "debug",
+    "distributed", "dlpack", "dtypes", "errors", "experimental", "export", "ffi", "image",
+    "interpreters", "lax", "lib", "memory", "monitoring", "nn", "numpy", "ops", "profiler",
+    "random", "ref", "scipy", "sharding", "stages", "tree", "tree_util", "typing",
+    "ad_checkpoint", "flatten_util", "example_libraries", "version"})
+
 _NOT_API_MODULES = ("typing", "collections", "collections.abc", "functools", "builtins",
                     "__future__", "abc", "enum", "dataclasses", "numbers")
 
@@ -119,6 +129,8 @@ def public_names(module: types.ModuleType) -> list[str]:
         if isinstance(obj, types.ModuleType):
             if obj.__name__ != f"{module.__name__}.{n}":
                 continue  # a module imported for the module's own use (``jnp``, ``functools``)
+            if module.__name__ == "jax" and n not in _JAX_SUBMODULES:
+                continue  # appears on ``jax`` only once something imported it
         elif isinstance(obj, (types.GenericAlias, typing._GenericAlias)) or n == "annotations":
             continue  # type aliases and ``from __future__ import annotations``
         elif isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)) and (
@@ -130,11 +142,21 @@ def public_names(module: types.ModuleType) -> list[str]:
     return sorted(set(out))
 
 
+_XFORM_DIR = pathlib.Path(__file__).resolve().parent
+
+
 def _import(name: str) -> Any:
     try:
-        return importlib.import_module(name)
+        mod = importlib.import_module(name)
     except ImportError:
         return None
+    if name.split(".")[0] == "xform":
+        # only this checkout's modules: an editable install elsewhere could otherwise lend
+        # a submodule this tree does not have
+        path = getattr(mod, "__file__", None)
+        if path is None or _XFORM_DIR not in pathlib.Path(path).resolve().parents:
+            return None
+    return mod
 
 
 def reason(jax_module: str, name: str) -> str:
@@ -143,6 +165,9 @@ def reason(jax_module: str, name: str) -> str:
 
 
 def coverage_rows() -> list[Row]:
+    for pair in MODULES:
+        for name in pair:
+            _import(name)
     rows = []
     for xname, jname in MODULES:
         jmod = _import(jname)
@@ -151,7 +176,9 @@ def coverage_rows() -> list[Row]:
         xmod = _import(xname)
         present, missing = [], []
         for n in public_names(jmod):
-            if xmod is not None and hasattr(xmod, n):
+            if xmod is not None and hasattr(xmod, n) and (
+                    not isinstance(getattr(xmod, n), types.ModuleType)
+                    or _import(getattr(xmod, n).__name__) is not None):
                 present.append(n)
             else:
                 missing.append((n, reason(jname, n)))
