@@ -37,6 +37,12 @@ from xform.transforms import (
 from xform.transforms.jit import clear_caches as clear_caches
 from xform import ad_checkpoint as ad_checkpoint
 from xform.transforms.interop import from_jax as from_jax, to_jax as to_jax
+from xform import custom_derivatives as custom_derivatives
+from xform import custom_batching as custom_batching
+from xform import dtypes as dtypes
+from xform import flatten_util as flatten_util
+from xform import image as image
+from xform import example_libraries as example_libraries
 from xform import tree as tree
 from xform.transforms.autodiff import jacrev as jacobian  # noqa: F401  (JAX: jacobian = jacrev)
 from xform.transforms.devices import (

@@ -66,6 +66,8 @@ never transposes them. This page is generated; after adding a primitive or a rul
 DOCUMENTED_EXCEPTIONS = {
     "while": "transpose raises JAX's reverse-mode error: an unbounded loop keeps no tape. Use "
              "`scan`, `fori_loop` with static bounds, or `while_loop(..., max_steps=N)`.",
+    "custom_vmap_call": "transpose raises ValueError, as JAX's linearization does: reverse "
+                        "mode of a custom_vmap function needs a custom_vjp around it.",
     "custom_lin": "evaluating it directly raises JAX's forward-mode-of-custom_vjp TypeError; "
                   "under `grad` it is transposed into the user's `bwd`.",
     "pure_callback": "jvp raises JAX's ValueError: a Python callback has no derivative; wrap it "

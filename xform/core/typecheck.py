@@ -7,13 +7,15 @@ found in params are checked too.
 
 from __future__ import annotations
 
+import jax.errors as _jax_errors
+
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal, Var
 from xform.core.primitive import eval_abstract
 from xform.core.printer import pp_eqn
 
 
-class JaxprTypeError(TypeError):
-    """A jaxpr that is not well formed."""
+class JaxprTypeError(_jax_errors.JaxprTypeError):
+    """A jaxpr that is not well formed (a TypeError; JAX's class of the same name)."""
 
 
 def check_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:

@@ -28,6 +28,34 @@ class _CompileTimeEval(threading.local):
 compile_time_eval = _CompileTimeEval()
 
 
+class _FrameLog(threading.local):
+    # when a dict, each staged equation's first output var maps to the user's source line
+    # (file:line (function)); set only while xform.ad_checkpoint.saved_residuals traces
+    log: dict | None = None
+    replay: str | None = None  # the line of the equation being re-bound, while it is
+
+
+def replaying(eqn) -> Any:
+    """While ``saved_residuals`` traces: the equations staged from re-binding ``eqn`` keep its
+    source line (else a null context)."""
+    import contextlib
+    log = frame_log.log
+    if log is None or not eqn.outvars or eqn.outvars[0] not in log:
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def ctx():
+        saved, frame_log.replay = frame_log.replay, log[eqn.outvars[0]]
+        try:
+            yield
+        finally:
+            frame_log.replay = saved
+    return ctx()
+
+
+frame_log = _FrameLog()
+
+
 class StagingTracer(Tracer):
     __slots__ = ("_aval", "ir_var")
 
@@ -87,6 +115,9 @@ class StagingTrace(Trace):
         outvars = [Var(a) for a in out_avals]
         self.eqns.append(Eqn(prim, invars, params, outvars,
                              name_stack.relative(self.name_base)))
+        if frame_log.log is not None:
+            from xform.core.errors import user_frame
+            frame_log.log[outvars[0]] = frame_log.replay or user_frame(column=True)
         tracers = [StagingTracer(self, v.aval, v) for v in outvars]
         return tracers if prim.multiple_results else tracers[0]
 
@@ -147,7 +178,10 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
     for v, x in zip(jaxpr.invars, args):
         env[v] = x
     for eqn in jaxpr.eqns:
-        if eqn.source_info:
+        if frame_log.log is not None:
+            with replaying(eqn), name_stack.reentered(eqn.source_info):
+                outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+        elif eqn.source_info:
             with name_stack.reentered(eqn.source_info):
                 outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
         else:

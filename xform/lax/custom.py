@@ -20,6 +20,10 @@ import functools
 import inspect
 from typing import Any, Callable, Sequence
 
+from jax.custom_derivatives import (  # JAX's classes, so isinstance checks written for
+    CustomVJPPrimal as CustomVJPPrimal,  # JAX hold for what xform's rules receive
+    SymbolicZero as _JaxSymbolicZero,
+)
 from jax.tree_util import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 from xform.interpreters.tracing import fun_name
@@ -32,7 +36,9 @@ from xform.interpreters.batching import (
     batch_fun, batch_jaxpr, batch_rules, current_axis_name, current_batch_tag, moveaxis,
     not_mapped,
 )
-from xform.interpreters.jvp import JVPTrace, Zero, instantiate, jvp_rules, tangent_aval
+from xform.interpreters.jvp import (
+    JVPTrace, Zero, instantiate, jvp_rules, tangent_aval, zeros_like_aval,
+)
 from xform.interpreters.partial_eval import PartialEvalTrace
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
@@ -42,7 +48,88 @@ from xform.interpreters.transpose import (
 )
 from xform.lax.reductions import reduce_sum
 
-__all__ = ["custom_jvp", "custom_vjp", "CustomVJPException"]
+__all__ = ["custom_jvp", "custom_vjp", "CustomVJPException", "CustomVJPPrimal", "SymbolicZero",
+           "custom_vjp_primal_tree_values", "zero_from_primal"]
+
+
+class SymbolicZero(_JaxSymbolicZero):
+    """A zero tangent or cotangent that a rule defined with ``symbolic_zeros=True`` receives
+    (JAX's ``jax.custom_derivatives.SymbolicZero``, of which it is a subclass).
+
+    ``aval`` is the tangent type; ``shape``, ``dtype``, ``ndim``, ``size`` and ``weak_type`` read
+    through to it. A rule may also return one for an output tangent (or input cotangent) that
+    is zero."""
+
+    def __init__(self, aval: Any) -> None:
+        self.aval = aval
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "aval":  # not yet set (copying, unpickling)
+            raise AttributeError(name)
+        return getattr(self.aval, name)
+
+    @staticmethod
+    def from_primal_value(val: Any) -> "SymbolicZero":
+        """The symbolic zero tangent of the primal value ``val``."""
+        return SymbolicZero(tangent_aval(to_aval(val)))
+
+
+def zero_from_primal(val: Any, symbolic_zeros: bool = False) -> Any:
+    """Zero tangents for the pytree ``val``: ``SymbolicZero`` objects when ``symbolic_zeros``,
+    else arrays of zeros of each leaf's tangent type (float0 for integer leaves), as JAX's."""
+    def zero(x):
+        aval = tangent_aval(to_aval(x))
+        return SymbolicZero(aval) if symbolic_zeros else zeros_like_aval(aval)
+    return tree_map(zero, val)
+
+
+def custom_vjp_primal_tree_values(tree: Any) -> Any:
+    """The values of a tree of ``CustomVJPPrimal`` records (what a ``symbolic_zeros=True``
+    forward rule receives), as JAX's ``custom_vjp_primal_tree_values``."""
+    def value(leaf):
+        if type(leaf) is not CustomVJPPrimal:
+            raise TypeError(f"unexpected leaf type {type(leaf)}")
+        return leaf.value
+    return tree_map(value, tree)
+
+
+def _to_symbolic(t: Any) -> Any:
+    """An interpreter's ``Zero`` becomes the user-facing ``SymbolicZero``."""
+    return SymbolicZero(t.aval) if isinstance(t, Zero) else t
+
+
+def _from_symbolic(t: Any) -> Any:
+    """A rule's ``SymbolicZero`` output becomes the interpreter's ``Zero``."""
+    return Zero(t.aval) if isinstance(t, _JaxSymbolicZero) else t
+
+
+def _is_sz(x: Any) -> bool:
+    return isinstance(x, _JaxSymbolicZero)
+
+
+def _nondiff_argnums(fun: Callable, nondiff_argnums: Sequence[int],
+                     nondiff_argnames: Sequence[str]) -> tuple[int, ...]:
+    """``nondiff_argnums`` united with the positions of ``nondiff_argnames`` in ``fun``'s
+    signature, sorted (as JAX's)."""
+    nums = {int(i) for i in nondiff_argnums}
+    if isinstance(nondiff_argnames, str):
+        nondiff_argnames = (nondiff_argnames,)
+    if nondiff_argnames:
+        try:
+            params = list(inspect.signature(fun).parameters.values())
+        except (TypeError, ValueError):
+            raise TypeError(f"nondiff_argnames={tuple(nondiff_argnames)} needs the signature "
+                            f"of {fun_name(fun)}, which inspect cannot read; use "
+                            "nondiff_argnums.") from None
+        positional = [p.name for p in params
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        for n in nondiff_argnames:
+            if n in positional:
+                nums.add(positional.index(n))
+            elif not any(p.kind == p.VAR_KEYWORD or p.name == n for p in params):
+                raise ValueError(f"nondiff_argnames: {n!r} is not a parameter of "
+                                 f"{fun_name(fun)}; its parameters are {positional}.")
+    return tuple(sorted(nums))
 
 
 class CustomVJPException(Exception):
@@ -191,8 +278,7 @@ custom_jvp_call_p.pp_params = _pp_call
 def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, name):
     _check_closed_over(tangents, num_consts, "custom_jvp")
     args, ts = primals[num_consts:], tangents[num_consts:]
-    ts = [instantiate(t) for t in ts]
-    outs = jvp(*args, *ts)
+    outs = jvp(*args, *ts)  # zero tangents stay symbolic: the rule decides how to see them
     n = len(call_jaxpr.out_avals)
     return outs[:n], outs[n:]
 
@@ -201,8 +287,17 @@ def _custom_jvp_call_batch(axis_size, vals, dims, *, call_jaxpr, jvp, num_consts
     axis_name = current_axis_name()
     body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name)
     arg_dims = list(dims[num_consts:])
-    batched_jvp = _batched_callable(jvp, axis_size, arg_dims + arg_dims, axis_name, name,
-                                    current_batch_tag())
+    def dense_jvp(*xs):  # what batch_fun traces: arrays in and out
+        return [instantiate(o) for o in jvp(*xs)]
+
+    dense_jvp.__name__ = fun_name(jvp)
+    batched_dense = _batched_callable(dense_jvp, axis_size, arg_dims + arg_dims, axis_name,
+                                      name, current_batch_tag())
+
+    def batched_jvp(*xs):  # symbolic zero tangents become arrays before batch_fun sees them
+        return batched_dense(*[instantiate(x) for x in xs])
+
+    batched_jvp.__name__ = batched_dense.__name__
     outs = custom_jvp_call_p.bind(*new_consts, *vals, call_jaxpr=body, jvp=batched_jvp,
                                   num_consts=len(new_consts) + num_consts, name=name)
     return outs, [0] * len(outs)
@@ -231,7 +326,7 @@ def _check_rule_outputs(name: str, out_tree, out_avals, p_tree, p_leaves, t_tree
             f"Custom JVP rule of {name} must produce primal and tangent outputs with equal "
             f"container (pytree) structures, but got {p_tree} and {t_tree} respectively.")
     for i, (a, p, t) in enumerate(zip(out_avals, p_leaves, t_leaves)):
-        pa, ta = to_aval(p), to_aval(t)
+        pa, ta = to_aval(p), (t.aval if isinstance(t, Zero) else to_aval(t))
         want = tangent_aval(a)
         if pa.shape != a.shape or ta.shape != a.shape or (
                 ta.dtype != want.dtype and not (want.dtype == float0)):
@@ -263,11 +358,21 @@ class custom_jvp:
     Array(1., dtype=float32, weak_type=True)
     """
 
-    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = (),
+                 nondiff_argnames: Sequence[str] = ()):
         functools.update_wrapper(self, fun, updated=())
         self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.nondiff_argnums = _nondiff_argnums(fun, nondiff_argnums, nondiff_argnames)
         self.jvp: Callable | None = None
+        self.symbolic_zeros = False
+
+    def __getattr__(self, name: str) -> Any:
+        # attributes of the wrapped function read through (JAX's forward_attr), so that e.g.
+        # custom_vjp(custom_vmap(f)).def_vmap reaches the inner decorator
+        fun = self.__dict__.get("fun")
+        if fun is None:
+            raise AttributeError(name)
+        return getattr(fun, name)
 
     def __get__(self, instance, owner=None):
         return self if instance is None else functools.partial(self, instance)
@@ -275,11 +380,12 @@ class custom_jvp:
     def defjvp(self, jvp: Callable, symbolic_zeros: bool = False) -> Callable:
         """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (primal_out, tangent_out)``.
 
-        Usable as a decorator; returns ``jvp``."""
-        if symbolic_zeros:
-            raise NotImplementedError("custom_jvp.defjvp(symbolic_zeros=True) is not supported "
-                                      "by xform; zero tangents arrive as arrays of zeros.")
+        With ``symbolic_zeros=True`` the tangent of an input that is not being differentiated
+        arrives as a ``SymbolicZero`` (not an array: test with ``isinstance`` or
+        ``type(t) is SymbolicZero``), and the rule may return ``SymbolicZero`` objects for
+        tangent outputs that are zero. Usable as a decorator; returns ``jvp``."""
         self.jvp = jvp
+        self.symbolic_zeros = bool(symbolic_zeros)
         return jvp
 
     def defjvps(self, *jvps: Callable | None) -> None:
@@ -328,13 +434,16 @@ class custom_jvp:
     def _call_rule(self, name, nondiff, in_tree, primals, tangents, out_tree=None,
                    out_avals=None):
         """The rule on flat primals and tangents: ``(primal leaves + tangent leaves, tree)``."""
+        tangents = [_to_symbolic(t) if self.symbolic_zeros else instantiate(t)
+                    for t in tangents]
         res = self.jvp(*nondiff, tuple(tree_unflatten(in_tree, list(primals))),
-                       tuple(tree_unflatten(in_tree, list(tangents))))
+                       tuple(tree_unflatten(in_tree, tangents)))
         if not (isinstance(res, (tuple, list)) and len(res) == 2):
             raise TypeError(f"Custom JVP rule of {name} must return a pair (primal_out, "
                             f"tangent_out), got {type(res).__name__}.")
         p_leaves, p_tree = tree_flatten(res[0])
         t_leaves, t_tree = tree_flatten(res[1])
+        t_leaves = [_from_symbolic(t) for t in t_leaves]  # may come back as interpreter Zeros
         _check_rule_outputs(name, out_tree, out_avals, p_tree, p_leaves, t_tree, t_leaves)
         return p_leaves + t_leaves, p_tree
 
@@ -347,8 +456,7 @@ class custom_jvp:
             if all(isinstance(t, Zero) for t in tangents):
                 return self(*_merge_args(nondiff, tree_unflatten(in_tree, primals), nums,
                                          len(args)))
-            outs, out_tree = self._call_rule(name, nondiff, in_tree, primals,
-                                             [instantiate(t) for t in tangents])
+            outs, out_tree = self._call_rule(name, nondiff, in_tree, primals, tangents)
         n = len(outs) // 2
         return tree_unflatten(out_tree, [trace.wrap(p, t) for p, t in zip(outs[:n], outs[n:])])
 
@@ -366,8 +474,8 @@ _FWD_ERROR = "can't apply forward-mode autodiff (jvp) to a custom_vjp function."
 def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts, name):
     _check_closed_over(tangents, num_consts, "custom_vjp")
     args, ts = primals[num_consts:], tangents[num_consts:]
-    res, outs = fwd(*args)
     in_zeros = tuple(isinstance(t, Zero) for t in ts)
+    res, outs = fwd(*args, perturbed=tuple(not z for z in in_zeros))
     out_avals = tuple(tangent_aval(to_aval(o)) for o in outs)
     arg_avals = tuple(to_aval(a) for a in args)
     t_outs = custom_lin_p.bind(*res, *[t for t in ts if not isinstance(t, Zero)],
@@ -381,22 +489,20 @@ def _custom_vjp_call_batch(axis_size, vals, dims, *, call_jaxpr, fwd, bwd, num_c
     body, new_consts = _batch_body(call_jaxpr, axis_size, dims, axis_name)
     arg_dims = list(dims[num_consts:])
 
-    def flat_fwd(*xs):
-        res, outs = fwd(*xs)
-        return list(res) + list(outs)
-
     tag = current_batch_tag()
-    batched_fwd_flat = _batched_callable(flat_fwd, axis_size, arg_dims, axis_name, name, tag)
     n_out = len(call_jaxpr.out_avals)
 
-    def batched_fwd(*xs):
-        both = batched_fwd_flat(*xs)
+    def batched_fwd(*xs, perturbed=None):
+        def flat_fwd(*ys):
+            res, outs = fwd(*ys, perturbed=perturbed)
+            return list(res) + list(outs)
+        both = _batched_callable(flat_fwd, axis_size, arg_dims, axis_name, name, tag)(*xs)
         return both[:len(both) - n_out], both[len(both) - n_out:]
 
     def batched_bwd(res, cts):
         fn = _batched_callable(lambda *rc: bwd(rc[:len(res)], rc[len(res):]), axis_size,
                                [0] * (len(res) + len(cts)), axis_name, name, tag)
-        outs = fn(*res, *cts)
+        outs = fn(*res, *[instantiate(c) for c in cts])  # batch_fun traces arrays
         # an unbatched input gets the sum of the per-example cotangents
         return [None if c is None else reduce_sum(c, (0,)) if d is not_mapped
                 else moveaxis(c, 0, d) for c, d in zip(outs, arg_dims)]
@@ -426,8 +532,7 @@ def _custom_lin_forward(*args, **params):
 
 def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals, in_zeros, arg_avals):
     res = list(args[:num_res])
-    cts = [instantiate(c) for c in cts]
-    cts_in = bwd(res, cts)
+    cts_in = bwd(res, list(cts))  # zero cotangents stay Zero: bwd makes them what its rule wants
     out = [None] * num_res
     nz = iter(range(num_res, len(args)))
     for z, ct, a in zip(in_zeros, cts_in, arg_avals):
@@ -464,22 +569,46 @@ class custom_vjp:
     Array(1., dtype=float32, weak_type=True)
     """
 
-    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = (),
+                 nondiff_argnames: Sequence[str] = ()):
         functools.update_wrapper(self, fun, updated=())
         self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.nondiff_argnums = _nondiff_argnums(fun, nondiff_argnums, nondiff_argnames)
         self.fwd: Callable | None = None
         self.bwd: Callable | None = None
+        self.symbolic_zeros = False
+        self.optimize_remat = False
+
+    def __getattr__(self, name: str) -> Any:
+        # attributes of the wrapped function read through (JAX's forward_attr), so that e.g.
+        # custom_vjp(custom_vmap(f)).def_vmap reaches the inner decorator
+        fun = self.__dict__.get("fun")
+        if fun is None:
+            raise AttributeError(name)
+        return getattr(fun, name)
 
     def __get__(self, instance, owner=None):
         return self if instance is None else functools.partial(self, instance)
 
-    def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False) -> None:
-        """Set the forward pass ``fwd`` and the backward pass ``bwd``."""
-        if symbolic_zeros:
-            raise NotImplementedError("custom_vjp.defvjp(symbolic_zeros=True) is not supported "
-                                      "by xform; zero cotangents arrive as arrays of zeros.")
+    def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False,
+               optimize_remat: bool = False) -> None:
+        """Set the forward pass ``fwd`` and the backward pass ``bwd``.
+
+        With ``symbolic_zeros=True`` (as JAX's): every leaf of ``fwd``'s arguments is a
+        ``CustomVJPPrimal`` record (``.value``, and ``.perturbed``, False for an input that is
+        not differentiated); ``bwd`` receives a ``SymbolicZero`` for each output cotangent
+        that is zero, and may return ``SymbolicZero`` (or ``None``) for a zero input cotangent.
+
+        ``optimize_remat`` is accepted for JAX compatibility and changes no value: under
+        ``xform.checkpoint`` the residuals ``fwd`` returns are recomputed on the backward pass
+        like any other value the policy does not save. As in JAX it cannot be combined with
+        ``symbolic_zeros``."""
+        if symbolic_zeros and optimize_remat:
+            raise NotImplementedError(
+                "remat optimization for custom_vjp does not support symbolic zeros")
         self.fwd, self.bwd = fwd, bwd
+        self.symbolic_zeros = bool(symbolic_zeros)
+        self.optimize_remat = bool(optimize_remat)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         name = fun_name(self.fun)
@@ -511,7 +640,8 @@ class custom_vjp:
                 return self(*_merge_args(nondiff, tree_unflatten(in_tree, primals), nums,
                                          len(args)))
             flat_fwd, flat_bwd, store = self._flat_rules(name, args, nondiff, in_tree, primals)
-            res, outs = flat_fwd(*primals)
+            res, outs = flat_fwd(*primals, perturbed=tuple(not isinstance(t, Zero)
+                                                           for t in tangents))
             t_outs = custom_lin_p.bind(
                 *res, *[t for t in tangents if not isinstance(t, Zero)], num_res=len(res),
                 bwd=flat_bwd, out_avals=tuple(tangent_aval(to_aval(o)) for o in outs),
@@ -530,7 +660,12 @@ class custom_vjp:
         store: dict = {"out_tree": out_tree}
         diff = tree_unflatten(in_tree, leaves)
 
-        def flat_fwd(*xs):
+        symbolic = self.symbolic_zeros
+
+        def flat_fwd(*xs, perturbed=None):
+            if symbolic:  # JAX's records: the value and whether it is differentiated
+                perturbed = perturbed or (True,) * len(xs)
+                xs = tuple(CustomVJPPrimal(x, bool(p)) for x, p in zip(xs, perturbed))
             full = _merge_args(nondiff, tree_unflatten(in_tree, list(xs)), nums, n_args)
             pair = fwd_rule(*full)
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
@@ -555,7 +690,8 @@ class custom_vjp:
 
         def flat_bwd(res, cts):
             r = tree_unflatten(store["res_tree"], list(res))
-            ct = tree_unflatten(store["out_tree"], list(cts))
+            cts = [_to_symbolic(c) if symbolic else instantiate(c) for c in cts]
+            ct = tree_unflatten(store["out_tree"], cts)
             out = bwd_rule(*nondiff, r, ct)
             if not isinstance(out, (tuple, list)) or len(out) != len(diff):
                 raise TypeError(
@@ -567,10 +703,11 @@ class custom_vjp:
             flat = []
             for i, (c, a) in enumerate(zip(out, diff)):
                 a_leaves, a_tree = tree_flatten(a)
-                if c is None:
+                if c is None or _is_sz(c):
                     flat += [None] * len(a_leaves)
                     continue
-                c_leaves, c_tree = tree_flatten(c, is_leaf=lambda x: x is None)
+                c_leaves, c_tree = tree_flatten(c, is_leaf=lambda x: x is None or _is_sz(x))
+                c_leaves = [None if _is_sz(x) else x for x in c_leaves]
                 if c_tree != a_tree:
                     raise TypeError(f"Custom VJP bwd rule of {name}: cotangent {i} has "
                                     f"structure {c_tree}, but the argument has {a_tree}.")

@@ -32,8 +32,7 @@ from xform.numpy._shape import broadcast_to, canonicalize_axis, ravel
 from xform.numpy._ufuncs import divide, negative, power
 
 
-class NonConcreteBooleanIndexError(IndexError):
-    """A boolean mask index whose values are traced: the result shape would depend on data."""
+from xform.core.errors import NonConcreteBooleanIndexError  # noqa: E402  (JAX's subclass)
 
 
 _INDEX_DTYPE = np.dtype(np.int32)

@@ -44,7 +44,7 @@ from xform.interpreters.eval import impl_rules
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
-from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
+from xform.interpreters.staging import eval_jaxpr, hoist_consts, replaying, trace_to_jaxpr
 from xform.interpreters.transpose import backward_pass, is_undefined, transpose_rules
 
 __all__ = ["checkpoint", "remat", "checkpoint_name", "checkpoint_policies"]
@@ -189,7 +189,8 @@ def _eval_eqns(eqns, env: dict) -> None:
     def read(a):
         return a.val if isinstance(a, Literal) else env[a]
     for eqn in eqns:
-        outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+        with replaying(eqn):  # saved_residuals: keep the line the equation came from
+            outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
         env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
 
 
