@@ -8,8 +8,11 @@ A module may import modules of its own layer or below, never above. The top-leve
   exceptions), ``tree_util.py`` and ``tree.py`` (JAX's pytrees), ``graphviz.py`` (a renderer of
   the IR), ``sharding.py``, ``distributed.py`` and ``_sharding_debug.py`` (JAX's sharding
   types, distributed runtime and sharding pictures);
+- with core: ``dtypes.py`` (JAX's dtype names and rules);
 - with the libraries: ``debug.py`` (``xform.debug``) and ``experimental/`` (``io_callback``),
-  built on the callback primitives of xform/lax/callback.py;
+  built on the callback primitives of xform/lax/callback.py; ``flatten_util.py``, ``image.py``;
+- with the transforms: ``custom_derivatives.py``, ``custom_batching.py`` (public aliases);
+- with model code: ``example_libraries/`` (JAX's ``optimizers`` and ``stax``);
 - with the transforms: ``ad_checkpoint.py`` (the public alias of transforms/checkpoint.py);
 - above everything (they may import anything, model code included): ``__init__.py``,
   ``test_util.py``, ``demo.py``, ``_coverage.py``.
@@ -35,7 +38,9 @@ LAYER_NAMES = {0: "core", 1: "interpreters", 2: "lax", 3: "libraries (numpy, sci
                4: "transforms", 5: "model code (nn, optim)", 6: "top-level"}
 TOP_LEVEL_MODULES = {"config": 0, "_flags": 0, "errors": 0, "tree_util": 0, "tree": 0,
                      "graphviz": 0, "sharding": 0, "distributed": 0, "_sharding_debug": 0,
-                     "debug": 3, "experimental": 3, "ad_checkpoint": 4,
+                     "dtypes": 0, "debug": 3, "flatten_util": 3, "image": 3,
+                     "custom_derivatives": 4, "custom_batching": 4, "example_libraries": 5,
+                     "_api_coverage": 6, "experimental": 3, "ad_checkpoint": 4,
                      "test_util": 6, "demo": 6, "_coverage": 6}
 JAX_INTERNALS = "xform.core.jax_internals"
 

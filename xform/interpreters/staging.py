@@ -7,14 +7,16 @@ enclosing transforms, which is how closed-over outer values become explicit oper
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
 
-from xform.core.avals import ShapedArray, get_aval
 from xform.core import name_stack
+from xform.core.avals import ShapedArray, get_aval
+from xform.core.errors import user_frame
 from xform.core.ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, literalable
 from xform.core.primitive import eval_abstract
 from xform.core.trace import Trace, Tracer, current_trace, set_current_trace
@@ -38,7 +40,6 @@ class _FrameLog(threading.local):
 def replaying(eqn) -> Any:
     """While ``saved_residuals`` traces: the equations staged from re-binding ``eqn`` keep its
     source line (else a null context)."""
-    import contextlib
     log = frame_log.log
     if log is None or not eqn.outvars or eqn.outvars[0] not in log:
         return contextlib.nullcontext()
@@ -116,7 +117,6 @@ class StagingTrace(Trace):
         self.eqns.append(Eqn(prim, invars, params, outvars,
                              name_stack.relative(self.name_base)))
         if frame_log.log is not None:
-            from xform.core.errors import user_frame
             frame_log.log[outvars[0]] = frame_log.replay or user_frame(column=True)
         tracers = [StagingTracer(self, v.aval, v) for v in outvars]
         return tracers if prim.multiple_results else tracers[0]

@@ -28,6 +28,7 @@ from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
 from xform.interpreters.tracing import fun_name
 from xform.interpreters.transpose import transpose_rules
+from xform.lax.control_flow.loops import map as lax_map
 from xform.lax.custom import _resolve_args, _trace_for_call
 
 __all__ = ["custom_vmap", "sequential_vmap"]
@@ -227,7 +228,6 @@ def sequential_vmap(f: Callable) -> custom_vmap:
     """``f`` as a ``custom_vmap`` function whose batching rule loops over the batch with
     ``lax.map`` (JAX's ``jax.custom_batching.sequential_vmap``): for functions that do not
     batch natively, e.g. ones that call out to the host."""
-    from xform.lax.control_flow.loops import map as lax_map
 
     f = custom_vmap(f)
 
