@@ -261,3 +261,15 @@ def test_other_threads_keep_jax_jit_while_one_traces():
     done.set()
     t.join()
     assert other == [False]
+
+
+def test_inline_jit_of_a_fresh_function_lowers_and_traces():
+    # jit(g).lower(x) written inline: the jit object is dropped before .lower runs, and g (made
+    # inline too) has no other holder; JAX's methods keep it alive, so must xform's
+    import jax
+    x = np.float32(0.5)
+    got = xform.jit(xform.grad(lambda v: xform.numpy.sin(v) * v)).lower(x).compile()(x)
+    want = jax.jit(jax.grad(lambda v: jax.numpy.sin(v) * v)).lower(x).compile()(x)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    jaxpr = xform.jit(xform.grad(lambda v: xform.numpy.sin(v) * v)).trace(x).jaxpr
+    assert jaxpr.out_avals[0].shape == ()

@@ -161,10 +161,14 @@ class Jitted:
         that holds ``fun`` (this object refers to it weakly)."""
         if fun is None:
             f = self._jax
+            f.lower, f.trace, f.eval_shape = self.lower, self.trace, self.eval_shape
         else:
             f = jax.jit(self._lowerable_fun, **self._jit_options)
             f._xform_fun = fun
-        f.lower, f.trace, f.eval_shape = self.lower, self.trace, self.eval_shape
+            # each method holds ``fun`` as the object does: ``jit(f).lower(x)`` written inline
+            # drops the object before the call, and ``fun`` may have no other holder
+            f.lower, f.trace, f.eval_shape = (_holding(m, fun) for m in (
+                self.lower, self.trace, self.eval_shape))
         f.clear_cache = self.clear_cache
         f._xform_jit = self
         return f
@@ -289,6 +293,15 @@ class _SourceOf:
         code = getattr(inspect.unwrap(fun), "__code__", None)
         if code is not None:
             self.__code__ = code
+
+
+def _holding(method: Callable, fun: Callable) -> Callable:
+    """``method``, made to keep ``fun`` alive as long as it is."""
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        return method(*args, **kwargs)
+    call._xform_fun = fun  # type: ignore[attr-defined]
+    return call
 
 
 def jit_disabled() -> bool:
