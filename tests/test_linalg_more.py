@@ -1,0 +1,82 @@
+"""xform.numpy.linalg's array-API names (compositions, as in JAX) against jax.numpy.linalg on the
+same inputs: values, dtypes and errors, and gradients through jit."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import xform
+import xform.numpy as xnp
+
+RNG = np.random.default_rng(0)
+A = RNG.normal(size=(2, 3, 3)).astype(np.float32)
+V = RNG.normal(size=(4, 3)).astype(np.float32)
+W = RNG.normal(size=(4, 3)).astype(np.float32)
+T = (RNG.normal(size=(6, 6)) + 3 * np.eye(6)).astype(np.float32).reshape(2, 3, 6)
+
+CASES = {
+    "cross": lambda m: m.linalg.cross(V, W),
+    "cross_axis0": lambda m: m.linalg.cross(V.T, W.T, axis=0),
+    "diagonal": lambda m: m.linalg.diagonal(A, offset=1),
+    "matmul": lambda m: m.linalg.matmul(A, V.T[None, :, :2]),
+    "matrix_norm": lambda m: m.linalg.matrix_norm(A),
+    "matrix_norm_nuc": lambda m: m.linalg.matrix_norm(A, ord="nuc", keepdims=True),
+    "matrix_norm_1": lambda m: m.linalg.matrix_norm(A, ord=1),
+    "matrix_transpose": lambda m: m.linalg.matrix_transpose(A),
+    "multi_dot": lambda m: m.linalg.multi_dot([V[0], A[0], A[1], W.T]),
+    "multi_dot_mats": lambda m: m.linalg.multi_dot([V, A[0], W.T]),
+    "outer": lambda m: m.linalg.outer(V[0], W[1]),
+    "svdvals": lambda m: m.linalg.svdvals(A),
+    "tensordot": lambda m: m.linalg.tensordot(A, V.T, axes=1),
+    "tensorinv": lambda m: m.linalg.tensorinv(T.reshape(6, 2, 3), ind=1),
+    "tensorsolve": lambda m: m.linalg.tensorsolve(T.reshape(2, 3, 2, 3), V[:2]),
+    "trace": lambda m: m.linalg.trace(A, offset=-1),
+    "trace_int": lambda m: m.linalg.trace(np.arange(9).reshape(3, 3), dtype=np.float32),
+    "vecdot": lambda m: m.linalg.vecdot(V, W),
+    "vector_norm": lambda m: m.linalg.vector_norm(A),
+    "vector_norm_axis": lambda m: m.linalg.vector_norm(V, axis=1, keepdims=True),
+    "vector_norm_inf": lambda m: m.linalg.vector_norm(V, ord=np.inf, axis=0),
+    "vector_norm_-inf": lambda m: m.linalg.vector_norm(V, ord=-np.inf),
+    "vector_norm_0": lambda m: m.linalg.vector_norm(V, ord=0),
+    "vector_norm_1": lambda m: m.linalg.vector_norm(V, ord=1, axis=(0, 1)),
+    "vector_norm_3": lambda m: m.linalg.vector_norm(V, ord=3, axis=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_same_as_jax(name):
+    a, b = CASES[name](xnp), CASES[name](jnp)
+    assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, b.dtype, a.shape, b.shape)
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: m.linalg.vector_norm(x, ord=3),
+    lambda m, x: m.linalg.matrix_norm(x.reshape(3, 4)),
+    lambda m, x: m.linalg.svdvals(x.reshape(3, 4)).sum(),
+    lambda m, x: m.linalg.multi_dot([x.reshape(3, 4), x.reshape(4, 3), x[:3]]).sum(),
+    lambda m, x: m.linalg.tensorinv((m.eye(4) * x[:4] + 0.1 * x[4:8]).reshape(2, 2, 4),
+                                    ind=2).sum(),
+])
+def test_grad_under_jit(fn):
+    x = np.linspace(0.5, 2.0, 12).astype(np.float32)
+    np.testing.assert_allclose(xform.jit(xform.grad(lambda v: fn(xnp, v)))(x),
+                               jax.jit(jax.grad(lambda v: fn(jnp, v)))(x), rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_errors_as_jax():
+    for m in (xnp, jnp):
+        with pytest.raises(ValueError, match="3-dimensional"):
+            m.linalg.cross(V[:, :2], W[:, :2])
+        with pytest.raises(ValueError, match="one-dimensional"):
+            m.linalg.outer(V, W)
+        with pytest.raises(ValueError, match="at least 2"):
+            m.linalg.matrix_transpose(V[0])
+        with pytest.raises(ValueError, match="last dimension"):
+            m.linalg.multi_dot([V, V])
+        with pytest.raises(ValueError, match="Invalid order"):
+            m.linalg.vector_norm(V, ord="inf")
+        with pytest.raises(ValueError, match="tensorinv"):
+            m.linalg.tensorinv(np.ones((2, 3)), ind=1)
