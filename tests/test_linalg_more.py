@@ -1,13 +1,15 @@
-"""xform.numpy.linalg's array-API names (compositions, as in JAX) against jax.numpy.linalg on the
-same inputs: values, dtypes and errors, and gradients through jit."""
+"""xform.numpy.linalg's array-API names and xform.scipy.linalg's added functions against JAX's on
+the same inputs: values, dtypes and errors, and gradients through jit."""
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.linalg as jsl
 import numpy as np
 import pytest
 
 import xform
 import xform.numpy as xnp
+import xform.scipy.linalg as xsl
 
 RNG = np.random.default_rng(0)
 A = RNG.normal(size=(2, 3, 3)).astype(np.float32)
@@ -80,3 +82,69 @@ def test_errors_as_jax():
             m.linalg.vector_norm(V, ord="inf")
         with pytest.raises(ValueError, match="tensorinv"):
             m.linalg.tensorinv(np.ones((2, 3)), ind=1)
+
+
+# -- xform.scipy.linalg ---------------------------------------------------------------------------
+M = RNG.normal(size=(3, 3)).astype(np.float32)
+SPD = (M @ M.T + 3 * np.eye(3)).astype(np.float32)
+B = RNG.normal(size=(3, 2)).astype(np.float32)
+
+SCIPY_CASES = {
+    "det": lambda m: m.det(M),
+    "inv": lambda m: m.inv(M),
+    "solve": lambda m: m.solve(M, B),
+    "solve_pos": lambda m: m.solve(SPD, B, assume_a="pos"),
+    "solve_pos_lower_vec": lambda m: m.solve(SPD, B[:, 0], assume_a="pos", lower=True),
+    "eigh_values": lambda m: m.eigh(SPD, eigvals_only=True),
+    "eigh_vectors": lambda m: abs(m.eigh(SPD, lower=False)[1]),
+    "qr_full": lambda m: m.qr(M[:, :2])[1],
+    "qr_economic": lambda m: m.qr(M[:, :2], mode="economic")[0],
+    "qr_r": lambda m: m.qr(M, mode="r")[0],
+    "svd_values": lambda m: m.svd(M, compute_uv=False),
+    "expm": lambda m: m.expm(M),
+    "expm_small": lambda m: m.expm(0.01 * M),
+    "expm_large": lambda m: m.expm(3 * M),
+    "expm_batched": lambda m: m.expm(np.stack([M, 0.2 * M])),
+    "expm_upper": lambda m: m.expm(np.triu(M), upper_triangular=True),
+    "expm_too_many_squarings": lambda m: m.expm(100 * M, max_squarings=2),
+    "block_diag": lambda m: m.block_diag(M[:2, :2], np.float32(3.0), B),
+    "toeplitz": lambda m: m.toeplitz(M[0], B[:, 0]),
+    "toeplitz_hermitian": lambda m: m.toeplitz(M[0] + 1j * M[1]),
+    "toeplitz_batched": lambda m: m.toeplitz(M, B[:, 0]),
+    "hankel": lambda m: m.hankel(M[0], B[:, 1]),
+    "hankel_default": lambda m: m.hankel(M[0]),
+    "circulant": lambda m: m.circulant(M[:2]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCIPY_CASES))
+def test_scipy_linalg_same_as_jax(name):
+    a, b = SCIPY_CASES[name](xsl), SCIPY_CASES[name](jsl)
+    assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, b.dtype, a.shape, b.shape)
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
+
+
+def test_scipy_linalg_grads():
+    for fx, fj, x in [
+        (lambda a: xsl.expm(a).sum(), lambda a: jsl.expm(a).sum(), 0.5 * M),
+        (lambda a: (xsl.solve(a, B, assume_a="pos") ** 2).sum(),
+         lambda a: (jsl.solve(a, B, assume_a="pos") ** 2).sum(), SPD),
+        (lambda a: xsl.toeplitz(a, a[::-1]).sum(axis=0)[1],
+         lambda a: jsl.toeplitz(a, a[::-1]).sum(axis=0)[1], M[0]),
+    ]:
+        np.testing.assert_allclose(xform.jit(xform.grad(fx))(x), jax.jit(jax.grad(fj))(x),
+                                   rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(xform.vmap(xsl.expm)(np.stack([M, -M])),
+                               jax.vmap(jsl.expm)(np.stack([M, -M])), rtol=2e-5, atol=2e-6)
+
+
+def test_scipy_linalg_errors():
+    for m in (xsl, jsl):
+        with pytest.raises(ValueError, match="assume_a"):
+            m.solve(M, B, assume_a="tri")
+        with pytest.raises(ValueError, match="square"):
+            m.expm(B)
+        with pytest.raises(ValueError, match="QR decomposition mode"):
+            m.qr(M, mode="raw")
+        with pytest.raises(NotImplementedError):
+            m.eigh(SPD, SPD)
