@@ -114,6 +114,17 @@ SCIPY_CASES = {
     "hankel": lambda m: m.hankel(M[0], B[:, 1]),
     "hankel_default": lambda m: m.hankel(M[0]),
     "circulant": lambda m: m.circulant(M[:2]),
+    "hilbert": lambda m: m.hilbert(4),
+    "fiedler": lambda m: m.fiedler(M),
+    "hadamard": lambda m: m.hadamard(4),
+    "hadamard_float": lambda m: m.hadamard(2, np.float32),
+    "dft": lambda m: m.dft(3),
+    "dft_sqrtn": lambda m: m.dft(4, "sqrtn"),
+    "helmert": lambda m: m.helmert(4),
+    "helmert_full": lambda m: m.helmert(3, full=True),
+    "polar_u": lambda m: m.polar(M)[0],
+    "polar_p": lambda m: m.polar(M)[1],
+    "polar_left_wide": lambda m: m.polar(M[:2], side="left")[1],
 }
 
 

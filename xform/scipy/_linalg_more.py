@@ -5,6 +5,7 @@ squaring, differentiable through its operations), ``block_diag``, ``toeplitz``, 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,8 @@ from xform.lax.custom import custom_jvp
 from xform.numpy import linalg as np_linalg
 from xform.scipy._special_dist import promote_inexact
 
-__all__ = ["block_diag", "circulant", "det", "eigh", "expm", "hankel", "inv", "qr", "solve",
-           "svd", "toeplitz"]
+__all__ = ["block_diag", "circulant", "det", "dft", "eigh", "expm", "fiedler", "hadamard",
+           "hankel", "helmert", "hilbert", "inv", "polar", "qr", "solve", "svd", "toeplitz"]
 
 
 def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
@@ -277,3 +278,76 @@ def circulant(c: Any) -> Any:
     c = xnp.atleast_1d(xnp.asarray(c))
     n = c.shape[-1]
     return c[..., (np.arange(n)[:, None] - np.arange(n)[None, :]) % n]
+
+
+def hilbert(n: int) -> Any:
+    """The ``n x n`` Hilbert matrix ``1 / (i + j + 1)``."""
+    a = lax.broadcasted_iota(xnp.result_type(float), (int(n), 1), 0)
+    return 1 / (a + a.T + 1)
+
+
+def fiedler(a: Any) -> Any:
+    """The Fiedler matrix ``|a_i - a_j|``; leading axes batch."""
+    a = xnp.atleast_1d(xnp.asarray(a))
+    return xnp.abs(a[..., None] - a[..., None, :])
+
+
+def hadamard(n: int, dtype: Any = int) -> Any:
+    """The ``n x n`` Sylvester-Hadamard matrix (``n`` a power of 2)."""
+    if n < 1 or not math.log2(n).is_integer():
+        raise ValueError(f"n must be a positive power of 2; got {n}.")
+    h = xnp.ones((1, 1), dtype=dtype)
+    for _ in range(int(math.log2(n))):
+        h = xnp.block([[h, h], [h, -h]])
+    return h
+
+
+def dft(n: int, scale: str | None = None, *, dtype: Any = None) -> Any:
+    """The ``n x n`` discrete Fourier transform matrix (``scale`` None, 'sqrtn' or 'n')."""
+    if scale is not None and scale not in ("sqrtn", "n"):
+        raise ValueError(f"scale must be None, 'sqrtn', or 'n'; got {scale!r}.")
+    dtype = xnp.result_type(complex) if dtype is None else np.dtype(dtype)
+    if not np.issubdtype(dtype, np.complexfloating):
+        raise ValueError(f"dtype must be a complex floating-point type; got {dtype}.")
+    a = xnp.arange(n, dtype=dtype)
+    omegas = xnp.exp(-2j * np.pi * a[:, None] * a[None, :] / n)
+    if scale == "sqrtn":
+        return omegas / xnp.sqrt(n)
+    return omegas / n if scale == "n" else omegas
+
+
+def helmert(n: int, full: bool = False) -> Any:
+    """The Helmert matrix of order ``n`` (without its first row unless ``full``)."""
+    if n < 1:
+        raise ValueError(f"n must be a positive integer; got {n}.")
+    i = xnp.arange(n - 1)[:, None]
+    j = xnp.arange(n)[None, :]
+    k = i + 1
+    k_f = k.astype(xnp.result_type(float))
+    denom = xnp.sqrt(k_f * (k_f + 1))
+    h = xnp.where(j <= i, 1.0 / denom, xnp.where(j == k, -k_f / denom, xnp.zeros_like(denom)))
+    if full:
+        h = xnp.concatenate([xnp.full((1, n), 1.0 / xnp.sqrt(n), dtype=h.dtype), h], axis=0)
+    return h
+
+
+def polar(a: Any, side: str = "right", *, method: str = "qdwh", eps: Any = None,
+          max_iterations: Any = None) -> tuple:
+    """The polar decomposition ``a = u p`` (``side='right'``) or ``p u`` ('left'), computed
+    from the SVD for either ``method`` (JAX's 'qdwh' iterates to the same factors)."""
+    a = xnp.asarray(a)
+    if a.ndim < 2:
+        raise ValueError("The input `a` must be at least a 2-D array.")
+    if side not in ["right", "left"]:
+        raise ValueError("The argument `side` must be either 'right' or 'left'.")
+    if method not in ("qdwh", "svd"):
+        raise ValueError(f"Unknown polar decomposition method {method}.")
+    (a,) = promote_inexact(a)
+    u_svd, s, vh = np_linalg.svd(a, full_matrices=False)
+    unitary = xnp.matmul(u_svd, vh)
+    if side == "right":
+        v = xnp.conj(xnp.swapaxes(vh, -1, -2))
+        posdef = xnp.matmul(v * s[..., None, :], vh)
+    else:
+        posdef = xnp.matmul(u_svd * s[..., None, :], xnp.conj(xnp.swapaxes(u_svd, -1, -2)))
+    return unitary, posdef

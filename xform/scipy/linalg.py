@@ -22,12 +22,14 @@ from xform.lax.linalg import _H, _eye_like, _resize_last2, _tril, _triu
 from xform.lax.reductions import reduce_sum
 from xform.numpy.linalg import _inexact, lu_solve_matrix
 from xform.scipy._linalg_more import (  # noqa: F401 - re-exported
-    block_diag, circulant, det, eigh, expm, hankel, inv, qr, solve, svd, toeplitz,
+    block_diag, circulant, det, dft, eigh, expm, fiedler, hadamard, hankel, helmert, hilbert, inv,
+    polar, qr, solve, svd, toeplitz,
 )
 
-__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "det", "eigh",
-           "expm", "hankel", "inv", "lu", "lu_factor", "lu_solve", "qr", "solve",
-           "solve_triangular", "svd", "toeplitz"]
+__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "det", "dft",
+           "eigh", "expm", "fiedler", "hadamard", "hankel", "helmert", "hilbert", "inv", "lu",
+           "lu_factor", "lu_solve", "polar", "qr", "solve", "solve_triangular", "svd",
+           "toeplitz"]
 
 
 def _check_square(name: str, a: Any) -> tuple:
