@@ -159,3 +159,29 @@ def test_scipy_linalg_errors():
             m.qr(M, mode="raw")
         with pytest.raises(NotImplementedError):
             m.eigh(SPD, SPD)
+
+
+# -- eig: a primitive (lax.linalg.eig) with every rule; eigenvalues differentiate ----------------
+G = np.array([[1.0, 2.0, 0.0], [3.0, 4.0, 1.0], [0.0, 1.0, 2.0]], np.float32)
+
+
+def test_eig_and_eigvals():
+    (w1, v1), (w2, v2) = xnp.linalg.eig(G), jnp.linalg.eig(G)
+    assert type(xnp.linalg.eig(G)) is type(jnp.linalg.eig(G))
+    assert w1.dtype == w2.dtype and v1.dtype == v2.dtype
+    np.testing.assert_allclose(w1, w2, rtol=1e-5)
+    np.testing.assert_allclose(v1, v2, rtol=1e-5, atol=1e-6)
+    x = np.stack([G, 2 * G.T])
+    np.testing.assert_allclose(xform.vmap(xnp.linalg.eigvals)(x),
+                               jax.vmap(jnp.linalg.eigvals)(x), rtol=1e-5)
+    np.testing.assert_allclose(xform.jit(xnp.linalg.eigvals)(G), jnp.linalg.eigvals(G),
+                               rtol=1e-5)
+    t = np.eye(3, dtype=np.float32)[::-1]
+    np.testing.assert_allclose(xform.jvp(xnp.linalg.eigvals, (G,), (t,))[1],
+                               jax.jvp(jnp.linalg.eigvals, (G,), (t,))[1], rtol=1e-4)
+    np.testing.assert_allclose(
+        xform.grad(lambda a: xnp.linalg.eigvals(a).real.sum())(G),
+        jax.grad(lambda a: jnp.linalg.eigvals(a).real.sum())(G), rtol=1e-4, atol=1e-6)
+    for m, j in ((xform, xnp), (jax, jnp)):
+        with pytest.raises(NotImplementedError, match="eigenvectors"):
+            m.jvp(lambda a: j.linalg.eig(a)[0], (G,), (t,))  # noqa: B023

@@ -39,7 +39,7 @@ from xform.lax.indexing import GatherDimensionNumbers, gather
 from xform.lax.linear import dot_general
 from xform.lax.reductions import reduce_sum
 
-__all__ = ["cholesky", "eigh", "lu", "qr", "svd", "triangular_solve"]
+__all__ = ["cholesky", "eig", "eigh", "lu", "qr", "svd", "triangular_solve"]
 
 _jlinalg = jax.lax.linalg
 
@@ -606,3 +606,53 @@ def svd(x: Any, *, full_matrices: bool = True, compute_uv: bool = True,
         s, u, vh = out
         return u, s, vh
     return out[0]
+
+
+# -- eig (general square matrices; JAX computes it on CPU) -----------------------------------
+eig_p = Primitive("eig", multiple_results=True)
+
+
+def _complex_dtype(dtype: Any) -> np.dtype:
+    return np.result_type(dtype, np.complex64)
+
+
+def _eig_abstract_eval(x: ShapedArray, *, compute_left_eigenvectors: bool,
+                       compute_right_eigenvectors: bool) -> list:
+    _check_matrix("eig", x, square=True)
+    cdt = _complex_dtype(x.dtype)
+    vecs = [ShapedArray(x.shape, cdt)] * (int(compute_left_eigenvectors)
+                                         + int(compute_right_eigenvectors))
+    return [ShapedArray(x.shape[:-1], cdt), *vecs]
+
+
+abstract_eval[eig_p] = _eig_abstract_eval
+to_jax[eig_p] = lambda x, **params: list(_jlinalg.eig(x, **params))
+
+
+def _eig_jvp(primals, tangents, *, compute_left_eigenvectors, compute_right_eigenvectors):
+    if compute_left_eigenvectors or compute_right_eigenvectors:
+        raise NotImplementedError(
+            "The derivatives of eigenvectors are not implemented, only eigenvalues (as in JAX): "
+            "differentiate xform.numpy.linalg.eigvals, or eig with both compute_* False.")
+    # A = V diag(w) V^-1  =>  dw = diag(V^-1 dA V)
+    (x,), (x_dot,) = primals, tangents
+    w, v = eig_p.bind(x, compute_left_eigenvectors=False, compute_right_eigenvectors=True)
+    x_dot = ew.convert_element_type(x_dot, to_aval(v).dtype)
+    lu_, _, perm = lu_p.bind(v)
+    y = triangular_solve(lu_, _permute_rows(x_dot, perm), left_side=True, lower=True,
+                         unit_diagonal=True)
+    v_inv_xdot = triangular_solve(lu_, y, left_side=True, lower=False)
+    return [w], [_diag(_mm(v_inv_xdot, v))]
+
+
+jvp_rules[eig_p] = _eig_jvp
+batch_rules[eig_p] = _front_batcher(eig_p)
+
+
+def eig(x: Any, *, compute_left_eigenvectors: bool = True,
+        compute_right_eigenvectors: bool = True, use_magma: bool | None = None) -> list:
+    """Eigenvalues (complex) of a general square ``x``, then its left and right eigenvectors
+    as requested: ``[w, vl, vr]``, as ``jax.lax.linalg.eig`` (CPU only, like JAX's)."""
+    return list(eig_p.bind(sh._asarray(x),
+                           compute_left_eigenvectors=bool(compute_left_eigenvectors),
+                           compute_right_eigenvectors=bool(compute_right_eigenvectors)))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 
-from xform.core.jax_internals import EighResult, QRResult, SlogdetResult, SVDResult
+from xform.core.jax_internals import EigResult, EighResult, QRResult, SlogdetResult, SVDResult
 from xform.core.trace import to_aval
 from xform.lax import elementwise as ew
 from xform.lax import linalg as lax_linalg
@@ -41,7 +41,7 @@ from xform.numpy._shape import moveaxis
 __all__ = [
     "EighResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cond", "det", "eigh",
     "eigvalsh", "inv", "lstsq", "matrix_power", "matrix_rank", "norm", "pinv", "qr", "slogdet",
-    "solve", "svd",
+    "solve", "svd", "eig", "eigvals",
     # the array-API names (compositions, as in JAX)
     "cross", "diagonal", "matmul", "matrix_norm", "matrix_transpose", "multi_dot", "outer",
     "svdvals", "tensordot", "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm",
@@ -695,3 +695,19 @@ def multi_dot(arrays: Any, *, precision: Any = None) -> Any:
     out = (subs[0][0] if arrs[0].ndim == 2 else "") + (subs[-1][-1] if arrs[-1].ndim == 2
                                                          else "")
     return einsum(",".join(subs) + "->" + out, *arrs, optimize="auto", precision=precision)
+
+
+def eig(a: Any) -> tuple:
+    """Eigenvalues and right eigenvectors (complex) of general square matrices, as
+    ``jax.numpy.linalg.eig`` (eigenvalues are differentiable, eigenvectors are not)."""
+    (a,) = _inexact("eig", a)
+    _check_matrix("eig", a, square=True)
+    w, v = lax_linalg.eig(a, compute_left_eigenvectors=False)
+    return EigResult(w, v)
+
+
+def eigvals(a: Any) -> Any:
+    """The (complex) eigenvalues of general square matrices, differentiable."""
+    (a,) = _inexact("eigvals", a)
+    _check_matrix("eigvals", a, square=True)
+    return lax_linalg.eig(a, compute_left_eigenvectors=False, compute_right_eigenvectors=False)[0]
