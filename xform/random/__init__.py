@@ -18,6 +18,7 @@ show ``key<fry>[]``. The bits come from the ``threefry2x32`` primitive (see
 the samples equal jax.random's exactly.
 """
 
+from xform.lax.random_bits import random_gamma_p as random_gamma_p
 from xform.random._keys import (
     KeyArray, PRNGKey, bernoulli, bits, categorical, choice, exponential, fold_in, gamma,
     gumbel, key, key_data, multivariate_normal, normal, permutation, randint, split,
@@ -36,6 +37,6 @@ __all__ = [
     "f", "fold_in", "gamma", "generalized_normal", "geometric", "gumbel", "key", "key_data",
     "key_dtype", "key_impl", "laplace", "loggamma", "logistic", "lognormal", "maxwell",
     "multinomial", "multivariate_normal", "normal", "orthogonal", "pareto", "permutation",
-    "poisson", "rademacher", "randint", "rayleigh", "split", "t", "triangular",
+    "poisson", "rademacher", "randint", "random_gamma_p", "rayleigh", "split", "t", "triangular",
     "truncated_normal", "uniform", "wald", "weibull_min", "wrap_key_data",
 ]
