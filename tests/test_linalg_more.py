@@ -185,3 +185,17 @@ def test_eig_and_eigvals():
     for m, j in ((xform, xnp), (jax, jnp)):
         with pytest.raises(NotImplementedError, match="eigenvectors"):
             m.jvp(lambda a: j.linalg.eig(a)[0], (G,), (t,))  # noqa: B023
+
+
+def test_lu_pivots_to_permutation():
+    piv = np.array([[2, 2, 3], [1, 1, 2]], np.int32)
+    xf, jf = xform.lax.linalg.lu_pivots_to_permutation, jax.lax.linalg.lu_pivots_to_permutation
+    for got, want in [
+        (xf(piv, 5), jf(piv, 5)),
+        (xform.vmap(lambda q: xf(q, 4), 1)(piv.T), jax.vmap(lambda q: jf(q, 4), 1)(piv.T)),
+        (xform.jit(lambda q: xf(q, 4))(piv[0]), jf(piv[0], 4)),
+    ]:
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="permutation size"):
+        xf(piv, 2)

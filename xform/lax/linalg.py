@@ -28,7 +28,7 @@ from xform.core.avals import ShapedArray
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import batch_rules, bdim_at_front, moveaxis, not_mapped
-from xform.interpreters.jvp import Zero, defjvp, jvp_rules, tangent_aval
+from xform.interpreters.jvp import Zero, defjvp, defjvp_zero, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as ew
@@ -39,7 +39,8 @@ from xform.lax.indexing import GatherDimensionNumbers, gather
 from xform.lax.linear import dot_general
 from xform.lax.reductions import reduce_sum
 
-__all__ = ["cholesky", "eig", "eigh", "lu", "qr", "svd", "triangular_solve"]
+__all__ = ["cholesky", "eig", "eigh", "lu", "lu_pivots_to_permutation", "qr", "svd",
+           "triangular_solve"]
 
 _jlinalg = jax.lax.linalg
 
@@ -656,3 +657,40 @@ def eig(x: Any, *, compute_left_eigenvectors: bool = True,
     return list(eig_p.bind(sh._asarray(x),
                            compute_left_eigenvectors=bool(compute_left_eigenvectors),
                            compute_right_eigenvectors=bool(compute_right_eigenvectors)))
+
+
+# -- lu_pivots_to_permutation ---------------------------------------------------------------
+lu_pivots_to_permutation_p = Primitive("lu_pivots_to_permutation")
+
+
+def _lu_pivots_abstract_eval(pivots: ShapedArray, *, permutation_size: int) -> ShapedArray:
+    if pivots.dtype != np.int32 or pivots.ndim < 1:
+        raise TypeError(f"lu_pivots_to_permutation expects int32 pivots of rank >= 1, got "
+                        f"{pivots.str_short()}.")
+    if permutation_size < pivots.shape[-1]:
+        raise ValueError(f"Output permutation size {permutation_size} has to exceed the "
+                         f"trailing dimension of the pivots. Got pivots size "
+                         f"{pivots.shape[-1]}")
+    return ShapedArray((*pivots.shape[:-1], permutation_size), np.dtype(np.int32))
+
+
+abstract_eval[lu_pivots_to_permutation_p] = _lu_pivots_abstract_eval
+to_jax[lu_pivots_to_permutation_p] = (
+    lambda pivots, *, permutation_size: _jlinalg.lu_pivots_to_permutation(pivots,
+                                                                          permutation_size))
+defjvp_zero(lu_pivots_to_permutation_p)
+
+
+def _lu_pivots_batch(axis_size, vals, dims, **params):
+    (x,), (d,) = vals, dims
+    return lu_pivots_to_permutation_p.bind(moveaxis(x, d, 0), **params), 0
+
+
+batch_rules[lu_pivots_to_permutation_p] = _lu_pivots_batch
+
+
+def lu_pivots_to_permutation(pivots: Any, permutation_size: int) -> Any:
+    """The permutation (int32) that LAPACK-style row-swap ``pivots`` apply to
+    ``arange(permutation_size)``, as ``jax.lax.linalg.lu_pivots_to_permutation``."""
+    return lu_pivots_to_permutation_p.bind(sh._asarray(pivots),
+                                           permutation_size=int(permutation_size))
