@@ -15,7 +15,7 @@ a JAX release that moves one fails here, at ``import xform``, with a message nam
   max/min pooling (``jax.lax`` exposes them only through ``reduce_window``'s rules).
 - ``random_gamma_p``: gamma sampling from a batch of keys, one primitive, as JAX's samplers bind
   it (the public ``jax.random.gamma`` takes one key).
-- ``EighResult``, ``QRResult``, ``SlogdetResult``, ``SVDResult``: the named tuples
+- ``EigResult``, ``EighResult``, ``QRResult``, ``SlogdetResult``, ``SVDResult``: the named tuples
   ``jax.numpy.linalg``'s functions return (not exported by JAX). xform's ``numpy.linalg``
   returns the same classes, so its results have the same pytree structure as JAX's.
 - ``disable_jit_state``: the thread-local setters of JAX's ``jax_disable_jit``
@@ -54,13 +54,14 @@ try:
 except ImportError as e:  # pragma: no cover
     raise _missing("jax._src.lax.windowed_reductions._select_and_{scatter,gather}_add", e) from e
 try:
+    from jax._src.numpy.linalg import EigResult as EigResult
     from jax._src.numpy.linalg import EighResult as EighResult
     from jax._src.numpy.linalg import QRResult as QRResult
     from jax._src.numpy.linalg import SlogdetResult as SlogdetResult
     from jax._src.numpy.linalg import SVDResult as SVDResult
 except ImportError as e:  # pragma: no cover
-    raise _missing("jax._src.numpy.linalg's EighResult, QRResult, SlogdetResult, SVDResult",
-                   e) from e
+    raise _missing("jax._src.numpy.linalg's EigResult, EighResult, QRResult, SlogdetResult, "
+                   "SVDResult", e) from e
 try:
     from jax._src.random.core import random_gamma_p as random_gamma_p
 except ImportError as e:  # pragma: no cover

@@ -28,7 +28,7 @@ from xform.core.avals import ShapedArray
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import batch_rules, bdim_at_front, moveaxis, not_mapped
-from xform.interpreters.jvp import Zero, defjvp, jvp_rules, tangent_aval
+from xform.interpreters.jvp import Zero, defjvp, defjvp_zero, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as ew
@@ -39,7 +39,8 @@ from xform.lax.indexing import GatherDimensionNumbers, gather
 from xform.lax.linear import dot_general
 from xform.lax.reductions import reduce_sum
 
-__all__ = ["cholesky", "eigh", "lu", "qr", "svd", "triangular_solve"]
+__all__ = ["cholesky", "eig", "eigh", "lu", "lu_pivots_to_permutation", "qr", "svd",
+           "triangular_solve"]
 
 _jlinalg = jax.lax.linalg
 
@@ -606,3 +607,90 @@ def svd(x: Any, *, full_matrices: bool = True, compute_uv: bool = True,
         s, u, vh = out
         return u, s, vh
     return out[0]
+
+
+# -- eig (general square matrices; JAX computes it on CPU) -----------------------------------
+eig_p = Primitive("eig", multiple_results=True)
+
+
+def _complex_dtype(dtype: Any) -> np.dtype:
+    return np.result_type(dtype, np.complex64)
+
+
+def _eig_abstract_eval(x: ShapedArray, *, compute_left_eigenvectors: bool,
+                       compute_right_eigenvectors: bool) -> list:
+    _check_matrix("eig", x, square=True)
+    cdt = _complex_dtype(x.dtype)
+    vecs = [ShapedArray(x.shape, cdt)] * (int(compute_left_eigenvectors)
+                                         + int(compute_right_eigenvectors))
+    return [ShapedArray(x.shape[:-1], cdt), *vecs]
+
+
+abstract_eval[eig_p] = _eig_abstract_eval
+to_jax[eig_p] = lambda x, **params: list(_jlinalg.eig(x, **params))
+
+
+def _eig_jvp(primals, tangents, *, compute_left_eigenvectors, compute_right_eigenvectors):
+    if compute_left_eigenvectors or compute_right_eigenvectors:
+        raise NotImplementedError(
+            "The derivatives of eigenvectors are not implemented, only eigenvalues (as in JAX): "
+            "differentiate xform.numpy.linalg.eigvals, or eig with both compute_* False.")
+    # A = V diag(w) V^-1  =>  dw = diag(V^-1 dA V)
+    (x,), (x_dot,) = primals, tangents
+    w, v = eig_p.bind(x, compute_left_eigenvectors=False, compute_right_eigenvectors=True)
+    x_dot = ew.convert_element_type(x_dot, to_aval(v).dtype)
+    lu_, _, perm = lu_p.bind(v)
+    y = triangular_solve(lu_, _permute_rows(x_dot, perm), left_side=True, lower=True,
+                         unit_diagonal=True)
+    v_inv_xdot = triangular_solve(lu_, y, left_side=True, lower=False)
+    return [w], [_diag(_mm(v_inv_xdot, v))]
+
+
+jvp_rules[eig_p] = _eig_jvp
+batch_rules[eig_p] = _front_batcher(eig_p)
+
+
+def eig(x: Any, *, compute_left_eigenvectors: bool = True,
+        compute_right_eigenvectors: bool = True, use_magma: bool | None = None) -> list:
+    """Eigenvalues (complex) of a general square ``x``, then its left and right eigenvectors
+    as requested: ``[w, vl, vr]``, as ``jax.lax.linalg.eig`` (CPU only, like JAX's)."""
+    return list(eig_p.bind(sh._asarray(x),
+                           compute_left_eigenvectors=bool(compute_left_eigenvectors),
+                           compute_right_eigenvectors=bool(compute_right_eigenvectors)))
+
+
+# -- lu_pivots_to_permutation ---------------------------------------------------------------
+lu_pivots_to_permutation_p = Primitive("lu_pivots_to_permutation")
+
+
+def _lu_pivots_abstract_eval(pivots: ShapedArray, *, permutation_size: int) -> ShapedArray:
+    if pivots.dtype != np.int32 or pivots.ndim < 1:
+        raise TypeError(f"lu_pivots_to_permutation expects int32 pivots of rank >= 1, got "
+                        f"{pivots.str_short()}.")
+    if permutation_size < pivots.shape[-1]:
+        raise ValueError(f"Output permutation size {permutation_size} has to exceed the "
+                         f"trailing dimension of the pivots. Got pivots size "
+                         f"{pivots.shape[-1]}")
+    return ShapedArray((*pivots.shape[:-1], permutation_size), np.dtype(np.int32))
+
+
+abstract_eval[lu_pivots_to_permutation_p] = _lu_pivots_abstract_eval
+to_jax[lu_pivots_to_permutation_p] = (
+    lambda pivots, *, permutation_size: _jlinalg.lu_pivots_to_permutation(pivots,
+                                                                          permutation_size))
+defjvp_zero(lu_pivots_to_permutation_p)
+
+
+def _lu_pivots_batch(axis_size, vals, dims, **params):
+    (x,), (d,) = vals, dims
+    return lu_pivots_to_permutation_p.bind(moveaxis(x, d, 0), **params), 0
+
+
+batch_rules[lu_pivots_to_permutation_p] = _lu_pivots_batch
+
+
+def lu_pivots_to_permutation(pivots: Any, permutation_size: int) -> Any:
+    """The permutation (int32) that LAPACK-style row-swap ``pivots`` apply to
+    ``arange(permutation_size)``, as ``jax.lax.linalg.lu_pivots_to_permutation``."""
+    return lu_pivots_to_permutation_p.bind(sh._asarray(pivots),
+                                           permutation_size=int(permutation_size))

@@ -124,7 +124,7 @@ def random_gamma_grad(a: Any, x: Any) -> Any:
 random_gamma_p = Primitive("random_gamma")
 
 
-def _random_gamma_abstract_eval(key: ShapedArray, a: ShapedArray):
+def _random_gamma_abstract_eval(key: ShapedArray, a: ShapedArray, *, log_space=False):
     if key.dtype != _U32 or not key.shape or key.shape[-1] != 2:
         raise TypeError(f"random_gamma expects threefry key data uint32[..., 2], got "
                         f"{key.str_short()}.")
@@ -135,29 +135,40 @@ def _random_gamma_abstract_eval(key: ShapedArray, a: ShapedArray):
     return ShapedArray(a.shape, a.dtype)
 
 
-def _random_gamma_to_jax(key, a):
+def _random_gamma_to_jax(key, a, *, log_space=False):
     keys = jax.random.wrap_key_data(key, impl="threefry2x32")
-    return jax_random_gamma_p.bind(keys, a, log_space=False)
+    return jax_random_gamma_p.bind(keys, a, log_space=log_space)
 
 
-def _random_gamma_batch(axis_size, vals, dims):
+def _random_gamma_batch(axis_size, vals, dims, *, log_space=False):
     (key, a), (kd, ad) = vals, dims
     key = bdim_at_front(key, kd, axis_size)
     a = bdim_at_front(a, ad, axis_size)
-    return random_gamma_p.bind(key, a), 0
+    return random_gamma_p.bind(key, a, log_space=log_space), 0
+
+
+def _random_gamma_jvp_a(t, ans, key, a, *, log_space=False):
+    if not log_space:
+        return ew.mul(t, random_gamma_grad(a, ans))
+    # d log(x) = dx / x; exp(log x) can underflow to 0, which JAX replaces by the tiny float
+    x = ew.exp(ans)
+    dtype = to_aval(ans).dtype
+    tiny = sh.full_like(x, np.finfo(dtype).tiny)
+    x = ew.select(ew.eq(x, sh.full_like(x, 0)), tiny, x)
+    return ew.mul(t, ew.div(random_gamma_grad(a, x), x))
 
 
 abstract_eval[random_gamma_p] = _random_gamma_abstract_eval
 to_jax[random_gamma_p] = _random_gamma_to_jax
 batch_rules[random_gamma_p] = _random_gamma_batch
-defjvp(random_gamma_p, None,
-       lambda t, ans, key, a: ew.mul(t, random_gamma_grad(a, ans)))
+defjvp(random_gamma_p, None, _random_gamma_jvp_a)
 
 
-def random_gamma(key: Any, a: Any) -> Any:
-    """Gamma(``a``) samples, one independent stream per element of ``a`` (JAX's algorithm);
-    ``key`` is threefry key data whose batch shape is a prefix of ``a``'s shape."""
-    return random_gamma_p.bind(key, a)
+def random_gamma(key: Any, a: Any, log_space: bool = False) -> Any:
+    """Gamma(``a``) samples (their logs when ``log_space``), one independent stream per
+    element of ``a`` (JAX's algorithm); ``key`` is threefry key data whose batch shape is a
+    prefix of ``a``'s shape."""
+    return random_gamma_p.bind(key, a, log_space=bool(log_space))
 
 
 # -- keys as raw threefry data ----------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 
-from xform.core.jax_internals import EighResult, QRResult, SlogdetResult, SVDResult
+from xform.core.jax_internals import EigResult, EighResult, QRResult, SlogdetResult, SVDResult
 from xform.core.trace import to_aval
 from xform.lax import elementwise as ew
 from xform.lax import linalg as lax_linalg
@@ -29,12 +29,22 @@ from xform.lax.custom import custom_jvp
 from xform.lax.linalg import _H, _diag, _eye_like, _is_complex, _mm, _permute_rows
 from xform.lax.reductions import reduce_max, reduce_min, reduce_or, reduce_prod, reduce_sum
 from xform.lax.sorting import sort_key_val
+from xform.numpy import _matrices, _reductions, _ufuncs
+from xform.numpy._creation import asarray
+from xform.numpy._linalg_ops import einsum
+from xform.numpy._linalg_ops import matmul as _np_matmul
+from xform.numpy._linalg_ops import tensordot as _np_tensordot
 from xform.numpy._promote import check_arraylike, promote_to_inexact
+from xform.numpy._linalg_ops import vecdot as _np_vecdot
+from xform.numpy._shape import moveaxis
 
 __all__ = [
     "EighResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cond", "det", "eigh",
     "eigvalsh", "inv", "lstsq", "matrix_power", "matrix_rank", "norm", "pinv", "qr", "slogdet",
-    "solve", "svd",
+    "solve", "svd", "eig", "eigvals",
+    # the array-API names (compositions, as in JAX)
+    "cross", "diagonal", "matmul", "matrix_norm", "matrix_transpose", "multi_dot", "outer",
+    "svdvals", "tensordot", "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm",
 ]
 
 
@@ -536,3 +546,168 @@ def cond(x: Any, p: Any = None) -> Any:
         return sh.squeeze(out, (0,))
     return ew.select(fix, _const(np.inf, r), r)
 
+
+
+# -- the array-API names: compositions of xform.numpy, with JAX's checks -------------------------
+def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """The cross product of 3-vectors along ``axis``."""
+    x1, x2 = asarray(x1), asarray(x2)
+    if x1.shape[axis] != 3 or x2.shape[axis] != 3:
+        raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, but they "
+                         f"have x1.shape[axis]={x1.shape[axis]} and "
+                         f"x2.shape[axis]={x2.shape[axis]}")
+    return _matrices.cross(x1, x2, axis=axis)
+
+
+def outer(x1: Any, x2: Any, /) -> Any:
+    """The outer product of two 1-D arrays."""
+    x1, x2 = asarray(x1), asarray(x2)
+    if x1.ndim != 1 or x2.ndim != 1:
+        raise ValueError(f"Input arrays must be one-dimensional, but they are x1.ndim={x1.ndim} "
+                         f"x2.ndim={x2.ndim}")
+    return x1[:, None] * x2[None, :]
+
+
+def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:  # noqa: A002
+    """The norm of the matrices in the last two axes."""
+    return norm(asarray(x), ord=ord, keepdims=keepdims, axis=(-2, -1))
+
+
+def matrix_transpose(x: Any, /) -> Any:
+    """Swap the last two axes."""
+    x = asarray(x)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_transpose requires at least 2 dimensions; got ndim={x.ndim}")
+    return sh.transpose(x, (*range(x.ndim - 2), x.ndim - 1, x.ndim - 2))
+
+
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False,
+                ord: Any = 2) -> Any:  # noqa: A002
+    """The vector ``ord``-norm over ``axis`` (all axes by default)."""
+    x = asarray(x)
+    kw = dict(axis=axis, keepdims=keepdims)
+    if ord is None or ord == 2:
+        return _ufuncs.sqrt(_reductions.sum(_ufuncs.real(x * _ufuncs.conj(x)), **kw))
+    if ord == np.inf:
+        return _reductions.amax(_ufuncs.abs(x), initial=0, **kw)
+    if ord == -np.inf:
+        return _reductions.amin(_ufuncs.abs(x), **kw)
+    if ord == 0:
+        return _reductions.sum(x != 0, dtype=np.finfo(x.dtype).dtype, **kw)
+    if ord == 1:
+        return _reductions.sum(_ufuncs.abs(x), **kw)
+    if isinstance(ord, str):
+        hint = {"inf": " Use 'xform.numpy.inf' instead.",
+                "-inf": " Use '-xform.numpy.inf' instead."}.get(ord, "")
+        raise ValueError(f"Invalid order '{ord}' for vector norm.{hint}")
+    abs_x = _ufuncs.abs(x)
+    dt = abs_x.dtype
+    out = _reductions.sum(abs_x ** np.array(ord, dt), **kw)
+    return _ufuncs.power(out, np.array(1.0 / np.array(ord, dt), dt))
+
+
+def matmul(x1: Any, x2: Any, /, *, precision: Any = None,
+           preferred_element_type: Any = None) -> Any:
+    """The matrix product, as ``xform.numpy.matmul``."""
+    return _np_matmul(x1, x2, precision=precision,
+                      preferred_element_type=preferred_element_type)
+
+
+def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2, precision: Any = None,
+              preferred_element_type: Any = None) -> Any:
+    """The tensor contraction over ``axes``, as ``xform.numpy.tensordot``."""
+    return _np_tensordot(x1, x2, axes=axes, precision=precision,
+                         preferred_element_type=preferred_element_type)
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, precision: Any = None,
+           preferred_element_type: Any = None) -> Any:
+    """The (conjugating) dot product of vectors along ``axis``."""
+    return _np_vecdot(x1, x2, axis=axis, precision=precision,
+                      preferred_element_type=preferred_element_type)
+
+
+def svdvals(x: Any, /) -> Any:
+    """The singular values, descending."""
+    return svd(asarray(x), compute_uv=False, hermitian=False)
+
+
+def diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """The diagonals of the matrices in the last two axes."""
+    return _matrices.diagonal(asarray(x), offset=offset, axis1=-2, axis2=-1)
+
+
+def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """The traces of the matrices in the last two axes."""
+    return _matrices.trace(asarray(x), offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
+def tensorinv(a: Any, ind: int = 2) -> Any:
+    """The inverse of ``a`` as a linear map from its first ``ind`` axes to the rest."""
+    a = asarray(a)
+    ind = operator.index(ind)
+    if ind <= 0:
+        raise ValueError(f"ind must be a positive integer; got ind={ind}")
+    contracting, batch = a.shape[:ind], a.shape[ind:]
+    rows, cols = int(np.prod(contracting)), int(np.prod(batch))
+    if rows != cols:
+        raise ValueError("tensorinv is only possible when the product of the first `ind` "
+                         "dimensions equals that of the remaining dimensions. got "
+                         f"arr.shape={a.shape} with ind={ind}.")
+    return inv(a.reshape(rows, cols)).reshape(*batch, *contracting)
+
+
+def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
+    """``x`` with ``tensordot(a, x, x.ndim) == b``."""
+    a, b = asarray(a), asarray(b)
+    if axes is not None:
+        a = moveaxis(a, axes, len(axes) * (a.ndim - 1,))
+    out_shape = a.shape[b.ndim:]
+    if a.shape[:b.ndim] != b.shape:
+        raise ValueError("After moving axes to end, leading shape of a must match shape of b. "
+                         f"got a.shape={a.shape}, b.shape={b.shape}")
+    if b.size != int(np.prod(out_shape)):
+        raise ValueError("Input arrays must have prod(a.shape[:b.ndim]) == "
+                         f"prod(a.shape[b.ndim:]); got a.shape={a.shape}, b.ndim={b.ndim}.")
+    return solve(a.reshape(b.size, int(np.prod(out_shape))), b.ravel()).reshape(out_shape)
+
+
+def multi_dot(arrays: Any, *, precision: Any = None) -> Any:
+    """The product of a chain of matrices (the first and last may be vectors), in the order
+    einsum's optimizer picks."""
+    arrs = [asarray(a) for a in arrays]
+    if len(arrs) < 2:
+        raise ValueError(f"multi_dot requires at least two arrays; got len(arrays)={len(arrs)}")
+    if not (arrs[0].ndim in (1, 2) and arrs[-1].ndim in (1, 2)
+            and all(a.ndim == 2 for a in arrs[1:-1])):
+        raise ValueError("multi_dot: input arrays must all be two-dimensional, except for the "
+                         "first and last array which may be 1 or 2 dimensional. Got array "
+                         f"shapes {[a.shape for a in arrs]}")
+    if any(a.shape[-1] != b.shape[0] for a, b in zip(arrs[:-1], arrs[1:])):
+        raise ValueError("multi_dot: last dimension of each array must match first dimension "
+                         f"of following array. Got array shapes {[a.shape for a in arrs]}")
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    subs = [letters[i] + letters[i + 1] for i in range(len(arrs))]
+    if arrs[0].ndim == 1:
+        subs[0] = subs[0][1:]
+    if arrs[-1].ndim == 1:
+        subs[-1] = subs[-1][:1]
+    out = (subs[0][0] if arrs[0].ndim == 2 else "") + (subs[-1][-1] if arrs[-1].ndim == 2
+                                                         else "")
+    return einsum(",".join(subs) + "->" + out, *arrs, optimize="auto", precision=precision)
+
+
+def eig(a: Any) -> tuple:
+    """Eigenvalues and right eigenvectors (complex) of general square matrices, as
+    ``jax.numpy.linalg.eig`` (eigenvalues are differentiable, eigenvectors are not)."""
+    (a,) = _inexact("eig", a)
+    _check_matrix("eig", a, square=True)
+    w, v = lax_linalg.eig(a, compute_left_eigenvectors=False)
+    return EigResult(w, v)
+
+
+def eigvals(a: Any) -> Any:
+    """The (complex) eigenvalues of general square matrices, differentiable."""
+    (a,) = _inexact("eigvals", a)
+    _check_matrix("eigvals", a, square=True)
+    return lax_linalg.eig(a, compute_left_eigenvectors=False, compute_right_eigenvectors=False)[0]

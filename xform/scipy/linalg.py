@@ -1,5 +1,7 @@
 """xform.scipy.linalg: ``jax.scipy.linalg``'s LU and Cholesky functions and
-``solve_triangular``, built on ``xform.lax.linalg`` (so they differentiate and batch).
+``solve_triangular``, built on ``xform.lax.linalg`` (so they differentiate and batch); and, from
+``_linalg_more.py``, ``det``, ``inv``, ``solve``, ``eigh``, ``qr``, ``svd``, ``expm`` and the
+structured matrices.
 
     >>> import xform.numpy as xnp, xform.scipy.linalg as sla
     >>> lu_and_piv = sla.lu_factor(xnp.array([[4., 3.], [6., 3.]]))
@@ -19,9 +21,15 @@ from xform.lax import slicing as sl
 from xform.lax.linalg import _H, _eye_like, _resize_last2, _tril, _triu
 from xform.lax.reductions import reduce_sum
 from xform.numpy.linalg import _inexact, lu_solve_matrix
+from xform.scipy._linalg_more import (  # noqa: F401 - re-exported
+    block_diag, circulant, det, dft, eigh, expm, fiedler, hadamard, hankel, helmert, hilbert, inv,
+    polar, qr, solve, svd, toeplitz,
+)
 
-__all__ = ["cho_factor", "cho_solve", "cholesky", "lu", "lu_factor", "lu_solve",
-           "solve_triangular"]
+__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "det", "dft",
+           "eigh", "expm", "fiedler", "hadamard", "hankel", "helmert", "hilbert", "inv", "lu",
+           "lu_factor", "lu_solve", "polar", "qr", "solve", "solve_triangular", "svd",
+           "toeplitz"]
 
 
 def _check_square(name: str, a: Any) -> tuple:

@@ -26,6 +26,10 @@ from xform.scipy._special_dist import (
     betainc as betainc, betaln as betaln, gammainc as gammainc, gammaincc as gammaincc,
     log_ndtr as log_ndtr, ndtr as ndtr, ndtri as ndtri, promote_inexact as _inexact,
 )
+from xform.scipy._special_more import (  # noqa: F401 - re-exported
+    beta, boxcox, boxcox1p, comb, factorial, gamma, gammasgn, i0, i0e, i1, i1e, kl_div,
+    log_softmax, loggamma, multigammaln, poch, polygamma, rel_entr, softmax, zeta,
+)
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "expit", "gammaln", "logit",
            "logsumexp", "xlog1py", "xlogy"]

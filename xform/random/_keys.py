@@ -1,22 +1,5 @@
-"""xform.random: jax.random's keys and samplers, bit for bit.
-
-    >>> import xform.random as xr
-    >>> k = xr.key(0)
-    >>> k1, k2 = xr.split(k)
-    >>> xr.normal(k1, (3,)).shape
-    (3,)
-
-Keys come in JAX's two forms. ``PRNGKey(seed)`` gives a *raw* key, ``uint32[2]``.
-``key(seed)`` gives a *typed* key array: a :class:`KeyArray` of shape ``()`` and dtype
-``key<fry>`` (JAX's key dtype), which holds the same ``uint32[..., 2]`` data and is a pytree of
-it, so typed keys pass through ``jit``, ``vmap`` (with the key batch axis leading, as
-``in_axes=0``/``out_axes=0`` give), ``grad`` and ``scan`` like any array. Every function here
-takes either form, and JAX's own typed keys too; functions that return keys return the form
-they were given. Inside xform's IR a key is its raw data, so jaxprs show ``u32[2]`` where JAX's
-show ``key<fry>[]``. The bits come from the ``threefry2x32`` primitive (see
-``xform/lax/random_bits.py``); each sampler is JAX's algorithm over them, so for the same key
-the samples equal jax.random's exactly.
-"""
+"""Keys (raw and typed), bits, and jax.random's first samplers; the package's docstring in
+``xform/random/__init__.py`` says how they match JAX."""
 
 from __future__ import annotations
 
@@ -377,7 +360,10 @@ def gamma(key: Any, a: Any, shape: Sequence[int] | None = None, dtype: Any = Non
     """Gamma(``a``) samples (Marsaglia-Tsang), differentiable in ``a``, as
     ``jax.random.gamma``."""
     data, _ = _unwrap("gamma", key)
-    dtype = _float_dtype("gamma", dtype)
+    return _gamma(data, a, shape, _float_dtype("gamma", dtype), log_space=False)
+
+
+def _gamma(data: Any, a: Any, shape: Any, dtype: np.dtype, log_space: bool) -> Any:
     a_shape = to_aval(a).shape if isinstance(a, Tracer) else np.shape(a)
     if shape is None:
         shape = a_shape
@@ -387,7 +373,7 @@ def gamma(key: Any, a: Any, shape: Sequence[int] | None = None, dtype: Any = Non
     a = _cast(a, dtype)
     if a_shape != tuple(shape):
         a = xnp.broadcast_to(a, tuple(shape))
-    return rb.random_gamma(data, a)
+    return rb.random_gamma(data, a, log_space=log_space)
 
 
 def multivariate_normal(key: Any, mean: Any, cov: Any, shape: Sequence[int] | None = None,

@@ -1,0 +1,42 @@
+"""xform.random: jax.random's keys and samplers, bit for bit.
+
+    >>> import xform.random as xr
+    >>> k = xr.key(0)
+    >>> k1, k2 = xr.split(k)
+    >>> xr.normal(k1, (3,)).shape
+    (3,)
+
+Keys come in JAX's two forms. ``PRNGKey(seed)`` gives a *raw* key, ``uint32[2]``.
+``key(seed)`` gives a *typed* key array: a :class:`KeyArray` of shape ``()`` and dtype
+``key<fry>`` (JAX's key dtype), which holds the same ``uint32[..., 2]`` data and is a pytree of
+it, so typed keys pass through ``jit``, ``vmap`` (with the key batch axis leading, as
+``in_axes=0``/``out_axes=0`` give), ``grad`` and ``scan`` like any array. Every function here
+takes either form, and JAX's own typed keys too; functions that return keys return the form
+they were given. Inside xform's IR a key is its raw data, so jaxprs show ``u32[2]`` where JAX's
+show ``key<fry>[]``. The bits come from the ``threefry2x32`` primitive (see
+``xform/lax/random_bits.py``); each sampler is JAX's algorithm over them, so for the same key
+the samples equal jax.random's exactly.
+"""
+
+from xform.lax.random_bits import random_gamma_p as random_gamma_p
+from xform.random._keys import (
+    KeyArray, PRNGKey, bernoulli, bits, categorical, choice, exponential, fold_in, gamma,
+    gumbel, key, key_data, multivariate_normal, normal, permutation, randint, split,
+    truncated_normal, uniform, wrap_key_data,
+)
+from xform.random._samplers import (
+    ball, beta, binomial, cauchy, chisquare, clone, dirichlet, double_sided_maxwell, f,
+    generalized_normal, geometric, key_dtype, key_impl, laplace, loggamma, logistic, lognormal,
+    maxwell, multinomial, orthogonal, pareto, poisson, rademacher, rayleigh, t, triangular, wald,
+    weibull_min,
+)
+
+__all__ = [
+    "KeyArray", "PRNGKey", "ball", "bernoulli", "beta", "binomial", "bits", "categorical",
+    "cauchy", "chisquare", "choice", "clone", "dirichlet", "double_sided_maxwell", "exponential",
+    "f", "fold_in", "gamma", "generalized_normal", "geometric", "gumbel", "key", "key_data",
+    "key_dtype", "key_impl", "laplace", "loggamma", "logistic", "lognormal", "maxwell",
+    "multinomial", "multivariate_normal", "normal", "orthogonal", "pareto", "permutation",
+    "poisson", "rademacher", "randint", "random_gamma_p", "rayleigh", "split", "t", "triangular",
+    "truncated_normal", "uniform", "wald", "weibull_min", "wrap_key_data",
+]
