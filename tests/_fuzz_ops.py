@@ -105,6 +105,8 @@ class Ops:
     def index_of(self, n: int) -> str:
         """A traced integer in range(n), or occasionally a negative one, drawn from data."""
         src = self.pick(lambda v: not v.pyscalar and v.size > 0)
+        if src is None:  # no array to index from yet (only Python scalars): a static index
+            return str(self.d.integers(0, n - 1))
         fn = self.d.choice(["argmax", "argmin"])
         if self.d.chance(0.2):
             return f"jnp.{fn}({src.name}) % {n} - {n}"

@@ -36,7 +36,13 @@ KNOWN_BUGS: dict[str, str] = {
     # slices, scatter_mul derivatives, checkpoint around control flow, weak loop carries, pow
     # under vmap, weak gradients of Python scalars) is fixed and has a regression test in
     # tests/test_correctness_regressions.py, tests/test_everyday_patterns.py or
-    # tests/test_regressions_fuzz.py
+    # tests/test_regressions_fuzz.py. What a long run still finds: values and dtypes agree,
+    # but the weak type of a derivative with respect to a Python-scalar argument differs from
+    # JAX's in some deep compositions (both directions), e.g.
+    "python_scalar_arg": (
+        "f1 = lambda x0: jax.vjp(f0, x0)[1](np.float32(1.55))  # f0: silu, logaddexp, max, sin\n"
+        "jax.jit(jax.grad(lambda x: _scal(jax.jacrev(lambda x: jax.jvp(f1, (x,),\n"
+        "    (np.float32(0.64),)))(x))))(0.57).weak_type  # JAX True; xform False"),
 }
 
 EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "25"))

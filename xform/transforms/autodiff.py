@@ -57,6 +57,15 @@ def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
             "bool primals are float0).")
 
 
+def _weak_like_primal(primal: Any, tangent: Any) -> Any:
+    """The tangent weakly typed as its primal is, as JAX's jvp computes it: a Python-float
+    primal with a float32 tangent gives weakly typed output tangents."""
+    p, t = to_aval(primal), to_aval(tangent)
+    if p.weak_type == t.weak_type or t.dtype == float0 or t.dtype != p.dtype:
+        return tangent
+    return convert(tangent, t.dtype, p.weak_type)
+
+
 def _check_tangent_dtype(path: str, primal: Any, tangent: Any) -> None:
     """A tangent of the wrong dtype is a TypeError, as in JAX (a wrong shape, ValueError)."""
     p, t = to_aval(primal), to_aval(tangent)
@@ -111,6 +120,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
     for path, p, t in zip(leaf_paths, flat_p, flat_t):
         _check_tangent_dtype(path, p, t)
         _check_tangent(path, p, t)
+    flat_t = [_weak_like_primal(p, t) for p, t in zip(flat_p, flat_t)]
     p_out, t_out, (out_tree, aux) = jvp_flat(_flat_fun(fun, in_tree, has_aux), flat_p, flat_t,
                                              f"jvp of {fun_description(fun)}")
     p_res = tree_unflatten(out_tree, p_out)
