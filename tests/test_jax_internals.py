@@ -100,11 +100,30 @@ def test_linalg_result_classes_are_what_jax_numpy_linalg_returns():
 
 
 def test_pytype_aval_mappings_knows_xform_tracers():
-    # a leaked xform tracer given to a JAX function raises xform's leak error, by way of the table
+    # a leaked xform tracer given to a JAX function reaches xform's leak error by way of the table
     import xform
     from xform.core.trace import Tracer
     assert Tracer in ji.pytype_aval_mappings
     leaked = []
     xform.jit(lambda x: leaked.append(x) or x)(np.float32(1.0))
-    with pytest.raises(xform.errors.UnexpectedTracerError):
+    # JAX turns every TypeError of its abstraction step into its own TypeError (from None);
+    # xform's UnexpectedTracerError (a TypeError, as JAX's) is the one it replaced
+    with pytest.raises(TypeError, match="Tracer") as info:
         jnp.sin(leaked[0])
+    assert isinstance(info.value.__context__, xform.errors.UnexpectedTracerError)
+
+
+def test_array_impl_is_the_class_of_concrete_arrays():
+    assert type(jnp.zeros(2)) is ji.ArrayImpl
+
+
+def test_import_xform_starts_no_backend():
+    # a multi-process run calls jax.distributed.initialize after `import xform`
+    import subprocess
+    import sys
+    code = ("import xform, jax; from jax._src import xla_bridge as xb; "
+            "print(bool(xb._backends))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False", out.stdout

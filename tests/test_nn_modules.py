@@ -223,8 +223,9 @@ def test_softmax_cross_entropy_values():
     lambda z: losses.softmax_cross_entropy_with_integer_labels(z, INT_LABELS),
     lambda z: losses.softmax_cross_entropy(z, np.eye(3, dtype=np.float32)[INT_LABELS]),
     lambda z: losses.sigmoid_binary_cross_entropy(z, (z > 0).astype(np.float32) * 0.0),
-    lambda z: losses.sigmoid_binary_cross_entropy(z, np.ones_like(z)),
-    lambda z: losses.mean_squared_error(z * 1e-3, np.zeros_like(z)),
+    # xnp, not np: numpy's ones_like of a traced z raises, as it does under JAX
+    lambda z: losses.sigmoid_binary_cross_entropy(z, xnp.ones_like(z)),
+    lambda z: losses.mean_squared_error(z * 1e-3, xnp.zeros_like(z)),
 ])
 def test_losses_nan_free_at_extremes(loss):
     value, grad = xform.value_and_grad(lambda z: xnp.sum(loss(z)))(LOGITS)

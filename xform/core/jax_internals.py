@@ -22,6 +22,9 @@ a JAX release that moves one fails here, at ``import xform``, with a message nam
   (``jax.disable_jit()`` is a context manager only); xform switches JAX's jit off on a thread
   while one of its own traces is current (xform/core/trace.py). None if this JAX lacks them,
   in which case xform takes its slower path.
+- ``ArrayImpl``: the class of concrete ``jax.Array``s, whose indexing, ``.at`` and methods
+  xform.numpy extends to take xform tracers; named without creating an array, which would start
+  XLA's backend at import (before ``jax.distributed.initialize`` may run).
 - ``pytype_aval_mappings``: JAX's table from Python types to avals; xform's ``Tracer`` is
   registered there (xform/core/trace.py) so that a JAX function given an xform tracer (a leaked
   one, say) raises xform's ``UnexpectedTracerError`` naming where it was created.
@@ -106,3 +109,9 @@ try:  # JAX's table from Python types to avals: an xform tracer registered there
     from jax._src.core import pytype_aval_mappings as pytype_aval_mappings
 except ImportError:  # pragma: no cover - a JAX without the table: its own TypeError stays
     pytype_aval_mappings = None
+
+try:  # the class of every concrete jax.Array, named without creating an array (which would
+    # start XLA's backend at `import xform`, before a multi-process run may initialize)
+    from jax._src.array import ArrayImpl as ArrayImpl
+except ImportError as e:  # pragma: no cover
+    raise _missing("jax._src.array.ArrayImpl", e) from e

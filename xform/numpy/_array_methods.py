@@ -22,6 +22,7 @@ import jax
 import numpy as np
 
 from xform.core.avals import is_python_scalar
+from xform.core import jax_internals
 from xform.core.trace import Tracer
 from xform.numpy import (
     _edits, _indexing, _linalg_ops, _manip, _matrices, _reductions, _setops, _shape, _sorting,
@@ -268,7 +269,7 @@ class _ConcreteIndexUpdateHelper:
 def _jax_array_type() -> type:
     """JAX's concrete array class (``ArrayImpl``, not exported), whose methods
     ``install_on_jax_arrays`` wraps: every concrete array's type is that one class."""
-    return type(jax.numpy.zeros(()))
+    return jax_internals.ArrayImpl
 
 
 def install_on_jax_arrays() -> None:

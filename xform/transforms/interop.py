@@ -258,7 +258,7 @@ def _custom_vjp_call(ins, params):
     n_args = len(ins) - nc
     n_out = len(call.out_avals)
 
-    def flat_fwd(*xs):
+    def flat_fwd(*xs, perturbed=None):  # JAX's fwd jaxpr takes the values only
         fwd_jaxpr, fwd_consts = thunk.call_wrapped(*([True] * n_args))
         outs = _replay(fwd_jaxpr, fwd_consts, xs)
         _, res_tree, input_fwds = out_trees()
