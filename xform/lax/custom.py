@@ -40,7 +40,7 @@ from xform.interpreters.jvp import (
     JVPTrace, Zero, instantiate, jvp_rules, tangent_aval, zeros_like_aval,
 )
 from xform.interpreters.partial_eval import PartialEvalTrace
-from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
+from xform.interpreters.lowering import to_jax
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
 from xform.lax.custom_to_jax import custom_jvp_to_jax, custom_vjp_to_jax
 from xform.interpreters.transpose import (
@@ -159,10 +159,6 @@ def _call_impl(*args, call_jaxpr, **_):
     # Eagerly, the body runs op by op (as JAX's impl does) instead of compiling one program per
     # (primitive, params): the params hold rules made fresh on every call.
     return eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
-
-
-def _call_to_jax(*args, call_jaxpr, **_):
-    return eval_closed_jaxpr_jax(call_jaxpr, args)
 
 
 def _call_transpose(cts, *args, call_jaxpr, **_):
@@ -338,7 +334,22 @@ def _check_rule_outputs(name: str, out_tree, out_avals, p_tree, p_leaves, t_tree
                 f"{want.str_short()}).")
 
 
-class custom_jvp:
+class _WrapsFunction:
+    """What ``custom_jvp`` and ``custom_vjp`` share as wrappers of ``self.fun``: its attributes
+    read through (JAX's forward_attr, so that e.g. ``custom_vjp(custom_vmap(f)).def_vmap``
+    reaches the inner decorator), and they bind as methods do."""
+
+    def __getattr__(self, name: str) -> Any:
+        fun = self.__dict__.get("fun")
+        if fun is None:
+            raise AttributeError(name)
+        return getattr(fun, name)
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else functools.partial(self, instance)
+
+
+class custom_jvp(_WrapsFunction):
     """Give a function a custom forward-mode derivative rule (JAX's ``jax.custom_jvp``).
 
     Reverse mode follows from it by linearization and transposition, so the rule must be
@@ -365,17 +376,6 @@ class custom_jvp:
         self.nondiff_argnums = _nondiff_argnums(fun, nondiff_argnums, nondiff_argnames)
         self.jvp: Callable | None = None
         self.symbolic_zeros = False
-
-    def __getattr__(self, name: str) -> Any:
-        # attributes of the wrapped function read through (JAX's forward_attr), so that e.g.
-        # custom_vjp(custom_vmap(f)).def_vmap reaches the inner decorator
-        fun = self.__dict__.get("fun")
-        if fun is None:
-            raise AttributeError(name)
-        return getattr(fun, name)
-
-    def __get__(self, instance, owner=None):
-        return self if instance is None else functools.partial(self, instance)
 
     def defjvp(self, jvp: Callable, symbolic_zeros: bool = False) -> Callable:
         """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (primal_out, tangent_out)``.
@@ -553,7 +553,7 @@ jvp_rules[custom_lin_p] = _custom_lin_forward
 transpose_rules[custom_lin_p] = _custom_lin_transpose
 
 
-class custom_vjp:
+class custom_vjp(_WrapsFunction):
     """Give a function a custom reverse-mode derivative rule (JAX's ``jax.custom_vjp``).
 
     ``defvjp(fwd, bwd)``: ``fwd(*args) -> (out, residuals)`` runs on the forward pass;
@@ -578,17 +578,6 @@ class custom_vjp:
         self.bwd: Callable | None = None
         self.symbolic_zeros = False
         self.optimize_remat = False
-
-    def __getattr__(self, name: str) -> Any:
-        # attributes of the wrapped function read through (JAX's forward_attr), so that e.g.
-        # custom_vjp(custom_vmap(f)).def_vmap reaches the inner decorator
-        fun = self.__dict__.get("fun")
-        if fun is None:
-            raise AttributeError(name)
-        return getattr(fun, name)
-
-    def __get__(self, instance, owner=None):
-        return self if instance is None else functools.partial(self, instance)
 
     def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False,
                optimize_remat: bool = False) -> None:
