@@ -32,10 +32,10 @@ from xform.lax import custom as custom_mod
 from xform.lax import elementwise as ew
 from xform.lax import random_bits as rb
 from xform.lax import shape as sh
+from xform.lax.control_flow import linear_solve_p
 from xform.lax.control_flow import scan as _lax_scan
 from xform.lax.control_flow import switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
-from xform.transforms.autodiff import jvp as _jvp
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
 from xform.transforms.checkpoint import checkpoint_policies as _policies
 from xform.transforms.vmap import vmap
@@ -417,38 +417,27 @@ _KEY_OPS: dict[str, Callable] = {
 }
 
 
+def _jax_in_aval(a) -> ShapedArray:
+    return ShapedArray(tuple(a.shape), np.dtype(a.dtype), bool(getattr(a, "weak_type", False)))
+
+
+def _replayed_jaxpr(closed, what: str):
+    """A JAX ``ClosedJaxpr`` as an xform one (its equations replayed onto xform's primitives)."""
+    if closed is None:
+        return None
+    out, _ = trace_to_jaxpr(lambda *xs: (_replay_closed(closed, xs), None),
+                            [_jax_in_aval(a) for a in closed.in_avals], kind="jit",
+                            description=f"from_jax: custom_linear_solve {what}")
+    return out
+
+
 def _custom_linear_solve(ins, params):
-    """``x = A^-1 b`` with JAX's implicit derivative: the solve runs as its jaxpr, and the
-    tangent solves ``A dx = db - (dA) x``, where ``dA x`` is the JVP of ``matvec`` in its
-    consts (the solver's own consts get no derivative, as in JAX)."""
-    lengths, jaxprs = params["const_lengths"], params["jaxprs"]
-    n_mv, n_vm, n_s = lengths.matvec, lengths.vecmat, lengths.solve
-    n_ts = lengths.transpose_solve
-    n_consts = n_mv + n_vm + n_s + n_ts
-    mv_c = list(ins[:n_mv])
-    s_c = list(ins[n_mv + n_vm:n_mv + n_vm + n_s])
-    b = list(ins[n_consts:])
-
-    def solve(*args):
-        return _replay_closed(jaxprs.solve, [*args[n_mv:n_mv + n_s], *args[n_mv + n_s:]])
-
-    solve = custom_mod.custom_jvp(solve)
-
-    def solve_jvp(primals, tangents):
-        mv, sc = primals[:n_mv], primals[n_mv:n_mv + n_s]
-        dmv, db = tangents[:n_mv], tangents[n_mv + n_s:]
-        x = solve(*primals)
-        if n_mv:
-            _, dax = _jvp(lambda *c: _replay_closed(jaxprs.matvec, [*c, *x]), tuple(mv),
-                          tuple(dmv))
-            rhs = [ew.sub(d, t) for d, t in zip(db, dax)]
-        else:
-            rhs = list(db)
-        dx = solve(*mv, *sc, *rhs)
-        return x, dx
-
-    solve.defjvp(solve_jvp)
-    return solve(*mv_c, *s_c, *b)
+    """JAX's ``custom_linear_solve`` becomes xform's primitive of the same name, its four
+    jaxprs replayed: every derivative order is then the implicit one, as in JAX."""
+    lengths = tuple(params["const_lengths"])
+    names = ("matvec", "vecmat", "solve", "transpose_solve")
+    jaxprs = tuple(_replayed_jaxpr(j, n) for j, n in zip(params["jaxprs"], names))
+    return linear_solve_p.bind(*ins, const_lengths=lengths, jaxprs=jaxprs)
 
 
 _GPU_NAMES = frozenset({"gpu", "cuda", "rocm"})

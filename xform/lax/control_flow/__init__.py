@@ -10,5 +10,10 @@ from xform.lax.control_flow.loops import (
     while_p as while_p,
 )
 
-__all__ = ["associative_scan", "cond", "cond_p", "switch", "fori_loop", "map", "scan", "scan_p",
+from xform.lax.control_flow.solves import (
+    custom_linear_solve as custom_linear_solve, custom_root as custom_root,
+    linear_solve_p as linear_solve_p,
+)
+
+__all__ = ["custom_linear_solve", "custom_root", "linear_solve_p", "associative_scan", "cond", "cond_p", "switch", "fori_loop", "map", "scan", "scan_p",
            "while_loop", "while_p"]
