@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import functools
 import inspect
+import sys
 from typing import Any, Callable
 
 import jax
@@ -192,8 +193,12 @@ def _scan(ins, params):
     return [*carry, *ys]
 
 
+@functools.lru_cache(maxsize=64)  # bounded: one translation per policy object
 def _translate_policy(policy):
-    """JAX's named checkpoint policies have xform twins of the same name."""
+    """An xform policy for a JAX checkpoint policy: the named ones have xform twins of the same
+    name; any other (a parametrized policy such as ``save_only_these_names(...)``, or a user's
+    callable) is asked per xform equation, with JAX's primitive of the same name, JAX avals and
+    the equation's params, which is what JAX asks it per JAX equation."""
     for name in dir(jax.checkpoint_policies):
         if name.startswith("_"):
             continue
@@ -203,10 +208,46 @@ def _translate_policy(policy):
             same = False
         if same and hasattr(_policies, name):
             return getattr(_policies, name)
-    raise UnmappedPrimitiveError(
-        f"xform.from_jax: the checkpoint policy {policy!r} has no xform counterpart; use one "
-        "of xform.checkpoint_policies' named policies (parametrized JAX policies such as "
-        "save_only_these_names are not translated).")
+
+    def translated(prim, *avals, **params):
+        out = policy(_jax_primitive(prim.name),
+                     *[jax.core.ShapedArray(a.shape, a.dtype, weak_type=a.weak_type)
+                       for a in avals], **params)
+        if isinstance(out, (bool, np.bool_)):
+            return bool(out)
+        kind = type(out).__name__
+        if kind == "SaveableType":
+            return True
+        if kind == "RecomputeType":
+            return False
+        if kind == "Offloadable":  # xform has no host offloading: the value stays saved
+            return True
+        raise TypeError(f"xform.from_jax: the checkpoint policy {policy!r} returned {out!r}; "
+                        "a policy returns a bool, Saveable, Recompute or Offloadable.")
+
+    translated.__name__ = f"from_jax({getattr(policy, '__name__', type(policy).__name__)})"
+    return translated
+
+
+_jax_prims: dict[str, Any] = {}
+_jax_prims_seen = [0]  # len(sys.modules) when _jax_prims was last filled
+
+
+def _jax_primitive(name: str):
+    """JAX's primitive called ``name`` (what a JAX policy compares against, ``prim is
+    dot_general_p``); a stand-in of that name for an xform-only primitive."""
+    prim = _jax_prims.get(name)
+    if prim is None and len(sys.modules) != _jax_prims_seen[0]:
+        _jax_prims_seen[0] = len(sys.modules)
+        for mod_name, mod in list(sys.modules.items()):
+            if mod is not None and (mod_name == "jax" or mod_name.startswith("jax.")):
+                for v in list(vars(mod).values()):
+                    if isinstance(v, jex.Primitive):
+                        _jax_prims.setdefault(v.name, v)
+        prim = _jax_prims.get(name)
+    if prim is None:
+        prim = _jax_prims[name] = jex.Primitive(name)
+    return prim
 
 
 def _checkpoint(ins, params):
