@@ -115,13 +115,37 @@ def dynamic_names(fun: Callable, n_total: int, static: Sequence[int]) -> list[st
     return [n for i, n in enumerate(positional_names(fun, n_total)) if i not in static]
 
 
+# Leaves from JAX that stand for an xform pytree: JAX's typed PRNG keys become xform.random's
+# KeyArray (a pytree over the uint32 key data, xform's key representation). The library that
+# owns the xform type registers ``(is_foreign, convert)`` here, so the front ends (jit, vmap,
+# staging), which sit below it, need not import it.
+leaf_converters: list[tuple[Callable[[Any], bool], Callable[[Any], Any]]] = []
+
+
+def convert_foreign_leaves(tree: Any) -> Any:
+    """``tree`` with each foreign leaf (a JAX typed key, say) replaced by its xform twin; the
+    same object when there is none."""
+    if not leaf_converters:
+        return tree
+    leaves, treedef = tree_flatten(tree)
+    new, changed = [], False
+    for x in leaves:
+        for is_foreign, convert in leaf_converters:
+            if is_foreign(x):
+                x, changed = convert(x), True
+                break
+        new.append(x)
+    return tree_unflatten(treedef, new) if changed else tree
+
+
 def stage(fun: Callable, args: Sequence[Any], kwargs: dict, *, kind: str,
           names: Sequence[str] | None = None):
     """Trace ``fun(*args, **kwargs)`` to a closed jaxpr on its leaves' avals.
 
     Returns ``(closed_jaxpr, out_tree, leaves)``.
     """
-    leaves, in_tree = tree_flatten((tuple(args), dict(kwargs)))
+    args, kwargs = convert_foreign_leaves((tuple(args), dict(kwargs)))
+    leaves, in_tree = tree_flatten((args, kwargs))
     paths = leaf_paths(fun, args, kwargs, names)
     check_leaves(leaves, paths, f"{kind} of {fun_name(fun)}",
                  "Pass arrays, or mark non-array arguments static (static_argnums / "

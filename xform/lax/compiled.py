@@ -39,7 +39,8 @@ from xform.interpreters.eval import check_nans
 from xform.interpreters.lowering import eval_closed_jaxpr_jax
 from xform.interpreters.staging import hoist_consts
 from xform.interpreters.tracing import (
-    abstractify, check_leaves, dynamic_names, fun_name, leaf_paths, stage,
+    abstractify, check_leaves, convert_foreign_leaves, dynamic_names, fun_name, leaf_paths,
+    stage,
 )
 from xform.lax.call import jit_p
 from xform.lax.sharding import with_sharding_constraint
@@ -229,6 +230,7 @@ class Jitted:
     # -- under another transform ------------------------------------------------------------
     def _bind(self, args, kwargs):
         dyn_args, dyn_kwargs, statics = self._split(args, kwargs)
+        dyn_args, dyn_kwargs = convert_foreign_leaves((dyn_args, dyn_kwargs))
         _check_hashable(statics, self._fun)
         leaves, in_tree = jax.tree_util.tree_flatten((dyn_args, dyn_kwargs))
         try:

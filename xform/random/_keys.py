@@ -14,6 +14,7 @@ import xform.numpy as xnp
 from xform import lax
 from xform.core.avals import canonicalize_dtype
 from xform.core.trace import Tracer, to_aval
+from xform.interpreters.tracing import leaf_converters
 from xform.lax import random_bits as rb
 from xform.lax.compiled import compiled as _jit
 from xform.numpy import linalg
@@ -92,6 +93,18 @@ def _key_dtype():
 
 def _is_jax_typed_key(x: Any) -> bool:
     return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _from_jax_key(key: Any) -> KeyArray:
+    """A JAX typed key array as xform's (the same threefry data)."""
+    if jax.random.key_impl(key) != "threefry2x32":
+        raise TypeError(f"xform supports threefry2x32 PRNG keys, got a key array of "
+                        f"{jax.random.key_impl(key)}; pass jax.random.key_data(key) instead.")
+    return KeyArray(jax.random.key_data(key))
+
+
+# JAX's typed keys given to xform.jit, xform.vmap (and what stages) become KeyArrays
+leaf_converters.append((_is_jax_typed_key, _from_jax_key))
 
 
 def _unwrap(name: str, key: Any, single: bool = True) -> tuple[Any, bool]:

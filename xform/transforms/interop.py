@@ -34,6 +34,7 @@ from xform.lax import elementwise as ew
 from xform.lax import random_bits as rb
 from xform.lax import shape as sh
 from xform.lax.control_flow import linear_solve_p
+from xform.random import KeyArray
 from xform.lax.control_flow import scan as _lax_scan
 from xform.lax.control_flow import switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
@@ -563,6 +564,26 @@ def _jax_aval_key(x):
     return (a.shape, a.dtype, a.weak_type)
 
 
+def _is_xform_key(x) -> bool:
+    return isinstance(x, KeyArray)
+
+
+_THREEFRY: list = []
+
+
+def _key_impl(x):
+    """The PRNG implementation of a typed key leaf (None for any other leaf)."""
+    if isinstance(x, KeyArray):
+        if not _THREEFRY:
+            _THREEFRY.append(jax.random.key_impl(jax.random.key(0)))
+        return _THREEFRY[0]
+    return jax.random.key_impl(x) if _is_typed_key(x) else None
+
+
+def _raw_key(x):
+    return x._data if isinstance(x, KeyArray) else jax.random.key_data(x)
+
+
 def _is_typed_key(x) -> bool:
     dtype = getattr(x, "dtype", None)
     return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
@@ -576,8 +597,9 @@ def from_jax(fun: Callable) -> Callable:
     On each call it is traced by JAX at the arguments' shapes and dtypes (cached per avals and
     pytree structure) and its jaxpr is replayed onto xform's primitives; called with no xform
     transform active, the jaxpr runs as one compiled JAX call instead. Typed PRNG keys
-    (``jax.random.key``) among the arguments cross as their raw data, and keys ``fun`` returns
-    come back as raw data (xform's key representation, as ``jax.random.key_data`` gives).
+    among the arguments (``jax.random.key``'s, or ``xform.random.key``'s ``KeyArray``) cross
+    as their raw data and are typed keys again inside ``fun``; typed keys ``fun`` returns come
+    back as ``xform.random.KeyArray`` (over the same data).
 
     >>> import jax.numpy as jnp, xform
     >>> f = xform.from_jax(lambda x: jnp.sum(jnp.sin(x)))
@@ -588,38 +610,44 @@ def from_jax(fun: Callable) -> Callable:
 
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
-        leaves, in_tree = tree_flatten((args, kwargs))
-        # typed PRNG keys (jax.random.key) cross as their raw data, xform's key representation
-        impls = tuple(jax.random.key_impl(x) if _is_typed_key(x) else None for x in leaves)
-        leaves = [jax.random.key_data(x) if i is not None else x for x, i in zip(leaves, impls)]
+        # typed PRNG keys (JAX's, or xform.random's KeyArray) cross as their raw data, xform's
+        # key representation, and are typed keys again inside ``fun``
+        leaves, in_tree = tree_flatten((args, kwargs), is_leaf=_is_xform_key)
+        impls = tuple(_key_impl(x) for x in leaves)
+        leaves = [_raw_key(x) if i is not None else x for x, i in zip(leaves, impls)]
         key = (in_tree, tuple(_jax_aval_key(x) for x in leaves), impls)
         entry = cache.get(key)
         if entry is None:
             sds = [jax.ShapeDtypeStruct(s, d, weak_type=w) for s, d, w in key[1]]
+            out_keys: list = []  # which outputs are typed keys
 
             def flat(*xs):
                 xs = [jax.random.wrap_key_data(x, impl=i) if i is not None else x
                       for x, i in zip(xs, impls)]
                 a, k = tree_unflatten(in_tree, xs)
-                out = fun(*a, **k)
-                return jax.tree.map(lambda o: jax.random.key_data(o) if _is_typed_key(o) else o,
-                                    out)
+                out_leaves, tree = tree_flatten(fun(*a, **k))
+                out_keys[:] = [_is_typed_key(o) for o in out_leaves]
+                return tree_unflatten(tree, [jax.random.key_data(o) if t else o
+                                             for o, t in zip(out_leaves, out_keys)])
 
             closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
-            entry = (closed, jax.tree_util.tree_structure(out_shape), [])
+            entry = (closed, jax.tree_util.tree_structure(out_shape), [], out_keys)
             cache[key] = entry
             if len(cache) > _CACHE_SIZE:
                 cache.popitem(last=False)
         else:
             cache.move_to_end(key)
-        closed, out_tree, eager = entry
+        closed, out_tree, eager, out_keys = entry
         if current_trace() is None:
             # No xform transform is active: the arguments are concrete, so the program runs as
             # one compiled JAX call instead of op by op through xform's eager dispatch.
             if not eager:
                 eager.append(jax.jit(jex.jaxpr_as_fun(closed)))
-            return tree_unflatten(out_tree, eager[0](*leaves))
-        return tree_unflatten(out_tree, _replay_closed(closed, leaves))
+            outs = eager[0](*leaves)
+        else:
+            outs = _replay_closed(closed, leaves)
+        # keys come back typed, as xform.random's KeyArray (over the same data)
+        return tree_unflatten(out_tree, [KeyArray(o) if t else o for o, t in zip(outs, out_keys)])
 
     wrapper.__wrapped_jax__ = fun
     return wrapper

@@ -14,7 +14,9 @@ from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_map
 
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
 from xform.interpreters.batching import BatchTrace, move_bdim, moveaxis, not_mapped
-from xform.interpreters.tracing import fun_description, fun_name, leaf_paths, positional_names
+from xform.interpreters.tracing import (
+    convert_foreign_leaves, fun_description, fun_name, leaf_paths, positional_names,
+)
 from xform.lax.control_flow import scan
 from xform.lax.shape import reshape
 from xform.lax.slicing import concatenate, index_in_dim, slice_in_dim
@@ -287,6 +289,7 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
 
     @functools.wraps(fun, updated=())
     def vmap_f(*args, **kwargs):
+        args, kwargs = convert_foreign_leaves((args, kwargs))  # JAX's typed keys
         leaves, in_tree, axes, paths = _flat_in_axes(fun, in_axes, args, kwargs)
         size = _axis_size(leaves, axes, paths, axis_size)
         if chunk_size is not None and size > chunk_size:

@@ -15,5 +15,6 @@ from xform.lax.control_flow.solves import (
     linear_solve_p as linear_solve_p,
 )
 
-__all__ = ["custom_linear_solve", "custom_root", "linear_solve_p", "associative_scan", "cond", "cond_p", "switch", "fori_loop", "map", "scan", "scan_p",
+__all__ = ["custom_linear_solve", "custom_root", "linear_solve_p",
+           "associative_scan", "cond", "cond_p", "switch", "fori_loop", "map", "scan", "scan_p",
            "while_loop", "while_p"]
