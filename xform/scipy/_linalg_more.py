@@ -13,7 +13,6 @@ import numpy as np
 import xform.numpy as xnp
 from xform import lax
 from xform.lax.compiled import compiled as _jit
-from xform.lax.custom import custom_jvp
 from xform.numpy import linalg as np_linalg
 from xform.scipy._special_dist import promote_inexact
 
@@ -41,39 +40,40 @@ def solve(a: Any, b: Any, lower: bool = False, overwrite_a: bool = False,
     if assume_a != "pos":
         return np_linalg.solve(a, b)
     a, b = promote_inexact(a, b)
-    vector = b.ndim == a.ndim - 1
-    bm = b[..., None] if vector else b
-    x = _POS_SOLVE[bool(lower)](a, bm)
-    return x[..., 0] if vector else x
+    return _pos_solve(a, b, bool(lower))
 
 
-def _cholesky_solve(a: Any, b: Any, lower: bool) -> Any:
-    """``a^-1 b`` from the Cholesky factor of ``a`` (the triangle ``lower`` selects)."""
+def _cholesky_low(a: Any, lower: bool) -> Any:
+    """The lower Cholesky factor of ``a`` from the triangle ``lower`` selects."""
     chol = np_linalg.cholesky(a, upper=not lower)
-    low = chol if lower else xnp.conj(xnp.swapaxes(chol, -1, -2))
+    return chol if lower else xnp.conj(xnp.swapaxes(chol, -1, -2))
+
+
+def _solve_with_factor(low: Any, b: Any) -> Any:
     y = lax.linalg.triangular_solve(low, b, left_side=True, lower=True)
     return lax.linalg.triangular_solve(low, y, left_side=True, lower=True, transpose_a=True,
                                        conjugate_a=True)
 
 
-def _pos_solver(lower: bool):
-    # JAX differentiates this solve as the linear map a @ x (custom_linear_solve): the tangent
-    # is a^-1 (b_dot - a_dot x), with a_dot unsymmetrized, not through the factorization.
-    @custom_jvp
-    def pos_solve(a, b):
-        return _cholesky_solve(a, b, lower)
+def _pos_solve(a: Any, b: Any, lower: bool) -> Any:
+    """``a^-1 b`` for a positive definite ``a``, differentiated as JAX does: as the linear map
+    ``x -> a @ x`` (``custom_linear_solve``, symmetric), so every derivative order is the
+    implicit one; the factorization (of ``stop_gradient(a)``) is computed once and reused by
+    the tangent and cotangent solves."""
+    vector = b.ndim == a.ndim - 1
+    tail = b.shape[-1:] if vector else b.shape[-2:]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:b.ndim - len(tail)])
+    b = xnp.broadcast_to(b, (*batch, *tail))
+    low = _cholesky_low(lax.stop_gradient(a), lower)
 
-    @pos_solve.defjvp
-    def pos_solve_jvp(primals, tangents):
-        (a, b), (a_dot, b_dot) = primals, tangents
-        x = pos_solve(a, b)
-        rhs = b_dot - xnp.matmul(a_dot, x)
-        return x, _cholesky_solve(lax.stop_gradient(a), rhs, lower)
+    def as_matrix(fn):
+        def apply(x):
+            return fn(x[..., None])[..., 0] if vector else fn(x)
+        return apply
 
-    return pos_solve
-
-
-_POS_SOLVE = {True: _pos_solver(True), False: _pos_solver(False)}
+    return lax.custom_linear_solve(as_matrix(lambda x: xnp.matmul(a, x)), b,
+                                   lambda _, x: as_matrix(lambda y: _solve_with_factor(low, y))(x),
+                                   symmetric=True)
 
 
 def eigh(a: Any, b: Any = None, lower: bool = True, eigvals_only: bool = False,
