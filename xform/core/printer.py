@@ -74,7 +74,9 @@ def _param_str(v: Any, names, indent: int) -> str:
         v = v.jaxpr
     if isinstance(v, Jaxpr):
         return _pp(v, names, indent)
-    if isinstance(v, tuple) and v and all(isinstance(x, (Jaxpr, ClosedJaxpr)) for x in v):
+    if isinstance(v, tuple) and any(isinstance(x, (Jaxpr, ClosedJaxpr)) for x in v) and all(
+            x is None or isinstance(x, (Jaxpr, ClosedJaxpr)) for x in v):
+        # (custom_linear_solve's jaxprs hold None where no transpose solve was given)
         inner = [_param_str(x, names, indent + 2) for x in v]
         pad = " " * (indent + 2)
         return "(\n" + "".join(f"{pad}{s}\n" for s in inner) + " " * indent + ")"

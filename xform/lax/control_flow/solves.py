@@ -108,7 +108,9 @@ def _to_jax(*args, const_lengths, jaxprs):
         return eval_jaxpr_jax(jm.jaxpr, jm.consts, [*consts[0], *y])
 
     tsolve = None if jt is None else run(jt, consts[3])
-    symmetric = jv is jm and consts[1] == consts[0]
+    # symmetric only when vecmat is matvec on the very same values (else JAX transposes matvec)
+    symmetric = jv is jm and len(consts[1]) == len(consts[0]) and all(
+        x is y for x, y in zip(consts[1], consts[0]))
     out = jax.lax.custom_linear_solve(matvec, list(b), run(js, consts[2]), tsolve,
                                       symmetric=symmetric, has_aux=has_aux)
     return [*out[0], *out[1]] if has_aux else list(out)
