@@ -314,6 +314,19 @@ def test_typed_jax_keys_through_jit_and_vmap():
     _close(xform.random.key_data(got), jax.random.key_data(jax.random.split(k, 3)))
     with pytest.raises(TypeError, match="threefry"):
         xform.jit(lambda k: k)(jax.random.key(0, impl="rbg"))
+    # control flow carrying or scanning JAX's typed keys, and grad beside one
+    def body(L, R):
+        return lambda c, kk: (c + R.normal(kk, ()), None)
+    _close(xform.lax.scan(body(xform.lax, xform.random), 0.0, ks)[0],
+           jax.lax.scan(body(jax.lax, jax.random), 0.0, ks)[0])
+
+    def step(R):
+        return lambda i, c: (c[0] + R.normal(c[1], ()), R.split(c[1])[0])
+    got = xform.lax.fori_loop(0, 3, step(xform.random), (0.0, k))
+    want = jax.lax.fori_loop(0, 3, step(jax.random), (0.0, k))
+    _close((got[0], xform.random.key_data(got[1])), (want[0], jax.random.key_data(want[1])))
+    _close(xform.grad(lambda x, k: xnp.sum(x * xform.random.normal(k, (3,))))(B, k),
+           jax.random.normal(k, (3,)))
 
 
 def test_from_jax_function_of_a_typed_key():

@@ -27,7 +27,7 @@ from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
-from xform.interpreters.tracing import fun_name
+from xform.interpreters.tracing import convert_foreign_leaves, fun_name
 from xform.lax.control_flow.common import (
     cached_trace, call_jaxpr, check_same_types, join_consts, join_weak,
     jvp_jaxpr, nonzero, trace_flat, trace_fun, under_linearize,
@@ -229,7 +229,8 @@ transpose_rules[cond_p] = _cond_transpose
 
 # -- the public functions -------------------------------------------------------------------
 def _trace_branches(funs: Sequence[Callable], names: Sequence[str], operands, what: str):
-    ops, in_tree = tree_flatten(tuple(operands))
+    operands = convert_foreign_leaves(tuple(operands))  # JAX's typed keys: xform's KeyArray
+    ops, in_tree = tree_flatten(operands)
     avals = [to_aval(x) for x in ops]
     branches, consts, out_tree = cached_trace(
         tuple(funs), (what, in_tree, tuple(avals)),

@@ -32,7 +32,7 @@ from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
-from xform.interpreters.tracing import fun_name
+from xform.interpreters.tracing import convert_foreign_leaves, fun_name
 from xform.lax.batched import batched_call
 from xform.lax.control_flow.common import (
     cached_trace, call_jaxpr, check_same_types, jvp_jaxpr, nonzero, rearrange,
@@ -449,6 +449,7 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
     """
     if not callable(f):
         raise TypeError(f"scan: f argument should be callable, got {type(f).__name__}.")
+    init, xs = convert_foreign_leaves((init, xs))  # JAX's typed keys: xform's KeyArray
     init_flat, init_tree = tree_flatten(init)
     xs_flat, xs_tree = tree_flatten(xs)
     lengths = {to_aval(x).shape[0] if to_aval(x).shape else None for x in xs_flat}
@@ -589,6 +590,7 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
     """
     if not (callable(cond_fun) and callable(body_fun)):
         raise TypeError("while_loop: cond_fun and body_fun arguments should be callable.")
+    init_val = convert_foreign_leaves(init_val)  # JAX's typed keys: xform's KeyArray
     if max_steps is not None:
         return _bounded_while(cond_fun, body_fun, init_val, int(max_steps))
     init_flat, init_tree = tree_flatten(init_val)
@@ -653,6 +655,7 @@ def map(f: Callable, xs: Any, batch_size: int | None = None) -> Any:  # noqa: A0
     """
     if batch_size is None:
         return scan(wrapper_for("map", (f,), _map_body), (), xs)[1]
+    xs = convert_foreign_leaves(xs)
     leaves, tree = tree_flatten(xs)
     n = to_aval(leaves[0]).shape[0]
     nb, rem = divmod(n, batch_size)
