@@ -1,12 +1,14 @@
-"""More structural primitives: ``tile``, ``optimization_barrier``; and ``stack``, ``unstack``,
-``collapse``, ``broadcast_like``, ``empty`` built on the shape primitives (``split`` is in
-slicing.py).
+"""More structural primitives: ``tile``, ``optimization_barrier``, ``copy``; and ``stack``,
+``unstack``, ``collapse``, ``broadcast_like``, ``empty`` built on the shape primitives
+(``split`` is in slicing.py).
 
 - ``tile[reps] x`` repeats ``x`` ``reps[i]`` times along each axis. Linear: its transpose views
   the cotangent as ``(reps0, n0, reps1, n1, ...)`` and sums over the repeat axes.
 - ``optimization_barrier xs`` is the identity on several operands that XLA may not move
   computations across. Its JVP puts primals and tangents behind one barrier each; it transposes
   to a barrier on the cotangents; vmap keeps batch axes where they are.
+- ``copy x`` is the identity that makes a new buffer (``jnp.array(x, copy=True)`` in JAX binds
+  it); linear, it transposes to a copy of the cotangent.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from jax import lax as jlax
 from xform.core.avals import ShapedArray, canonicalize_dtype
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
-from xform.interpreters.batching import batch_rules
+from xform.interpreters.batching import batch_rules, vectorized_batcher
 from xform.interpreters.jvp import Zero, deflinear_jvp, jvp_rules
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear, transpose_rules
@@ -110,6 +112,15 @@ def optimization_barrier(operand: Any, /) -> Any:
     ``jax.lax.optimization_barrier``."""
     leaves, tree = jax.tree_util.tree_flatten(operand)
     return jax.tree_util.tree_unflatten(tree, optimization_barrier_p.bind(*leaves))
+
+
+# -- copy ---------------------------------------------------------------------------------------
+copy_p = Primitive("copy")
+abstract_eval[copy_p] = lambda x: x
+to_jax[copy_p] = lambda x: jax.numpy.array(x, copy=True)
+deflinear_jvp(copy_p)
+deflinear(copy_p, lambda ct, *, x_aval: copy_p.bind(ct))
+batch_rules[copy_p] = vectorized_batcher(copy_p)
 
 
 # -- stack, unstack, collapse, broadcast_like, empty --------------------------------------------
