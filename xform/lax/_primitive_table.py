@@ -17,19 +17,18 @@ from xform.core.primitive import Primitive, abstract_eval
 # out in _RENAMED.
 PRIMITIVE_NAMES = """
 abs acos acosh add all_gather all_to_all and approx_top_k argmax argmin asin asinh atan atan2
-atanh axis_index bessel_i0e bessel_i1e bitcast_convert_type broadcast_in_dim cbrt ceil clamp
-clz complex concatenate conj conv_general_dilated convert_element_type copy cos cosh
-cumlogsumexp cummax cummin cumprod cumsum digamma div dot_general dynamic_slice
-dynamic_update_slice eq erf erf_inv erfc exp exp2 expm1 floor gather ge gt igamma
-igamma_grad_a igammac imag integer_pow iota is_finite le lgamma log log1p logistic lt max min
-mul mulhi ne neg nextafter not optimization_barrier or pad pmax pmin polygamma
-population_count pow ppermute psum real reduce reduce_and reduce_max reduce_min reduce_or
-reduce_precision reduce_prod reduce_sum reduce_window_max reduce_window_min reduce_window_sum
-reduce_xor regularized_incomplete_beta rem reshape rev rng_bit_generator rng_uniform round
-rsqrt scatter scatter_add scatter_max scatter_min scatter_mul scatter_sub
-select_and_gather_add select_and_scatter_add select_n sharding_constraint shift_left
-shift_right_arithmetic shift_right_logical sign sin sinh slice sort split sqrt square squeeze
-stop_gradient sub tan tanh tile top_k transpose xor zeta
+atanh axis_index bessel_i0e bessel_i1e bitcast_convert_type broadcast_in_dim cbrt ceil clamp clz
+complex concatenate conj conv_general_dilated convert_element_type copy cos cosh cumlogsumexp
+cummax cummin cumprod cumsum digamma div dot_general dynamic_slice dynamic_update_slice eq eq_to
+erf erf_inv erfc exp exp2 expm1 floor gather ge gt igamma igamma_grad_a igammac imag integer_pow
+iota is_finite le le_to lgamma log log1p logistic lt lt_to max min mul mulhi ne neg nextafter
+not optimization_barrier or pad pmax pmin polygamma population_count pow ppermute psum real
+reduce reduce_and reduce_max reduce_min reduce_or reduce_precision reduce_prod reduce_sum
+reduce_window_max reduce_window_min reduce_window_sum reduce_xor regularized_incomplete_beta rem
+reshape rev rng_bit_generator rng_uniform round rsqrt scatter scatter_add scatter_max
+scatter_min scatter_mul scatter_sub select_and_gather_add select_and_scatter_add select_n
+sharding_constraint shift_left shift_right_arithmetic shift_right_logical sign sin sinh slice
+sort split sqrt square squeeze stop_gradient sub tan tanh tile top_k transpose xor zeta
 """.split()
 
 _RENAMED = {"scatter_add": "scatter-add", "scatter_sub": "scatter-sub",
