@@ -16,6 +16,7 @@ import jax
 import numpy as np
 from jax.lax import AccuracyMode, Tolerance
 
+from xform.core.avals import canonicalize_dtype
 from xform.core.trace import Tracer, to_aval
 from xform.lax._window_args import padtype_to_pads
 from xform.lax.composite_ops import _transpose_padding, conv_general_dilated_patches
@@ -152,12 +153,19 @@ def shape_as_value(shape: Sequence[int]) -> Any:
     return jax.numpy.zeros((0,), dtype) if not shape else np.asarray(shape, dtype)
 
 
-def dtype(x: Any, *, canonicalize: bool = False) -> np.dtype:
-    """The dtype of an array, tracer, scalar or dtype-like ``x``, as ``jax.lax.dtype``
-    (``canonicalize=True`` maps 64-bit types to 32-bit ones unless x64 is enabled)."""
+def dtype(x: Any) -> np.dtype:
+    """The dtype of an array, tracer, scalar or dtype-like ``x``, as ``jax.lax.dtype``:
+    Python and numpy scalars, dtypes and non-JAX arrays canonicalized (64-bit types are
+    32-bit unless x64 is on)."""
     if isinstance(x, Tracer):
         return to_aval(x).dtype
-    return jax.lax.dtype(x, canonicalize=canonicalize)
+    if isinstance(x, jax.Array):
+        return x.dtype
+    if isinstance(x, (bool, int, float, complex)):
+        return to_aval(x).dtype  # the weakly typed defaults, canonicalized
+    if not isinstance(x, type) and hasattr(x, "dtype"):
+        return canonicalize_dtype(x.dtype)
+    return canonicalize_dtype(x)
 
 
 # -- compositions -----------------------------------------------------------------------------
@@ -207,7 +215,8 @@ def composite(decomposition: Callable, name: str, version: int = 0) -> Callable:
     the returned function takes arrays positionally and attributes as keywords. JAX emits a
     ``stablehlo.composite`` that a backend may replace with its own kernel; xform evaluates the
     decomposition (what any backend without that kernel runs), so the results are the same and
-    every transform applies to it as to any xform code.
+    every transform applies to it as to any xform code (JAX raises for derivatives and vmap
+    of a composite; xform differentiates and batches its decomposition).
 
     >>> @xform.lax.composite
     ... def my_tanh(x): ...          # or composite(fn, name="my.tanh")

@@ -23,7 +23,7 @@ import jax
 import numpy as np
 from jax import lax as jlax
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, canonicalize_dtype
 from xform.core.jax_internals import random_gamma_p as jax_random_gamma_p
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
@@ -257,6 +257,7 @@ def rng_bit_generator(key: Any, shape: Sequence[int], dtype: Any = np.uint32,
     if dtype not in _RBG_DTYPES:
         raise TypeError(f"rng_bit_generator: unsupported dtype {dtype}; use uint8, uint16, "
                         f"uint32 or uint64.")
+    dtype = canonicalize_dtype(dtype)  # uint64 is uint32 unless x64 is on, as in JAX
     shape = tuple(int(d) for d in shape)
     return tuple(rng_bit_generator_p.bind(key, shape=shape, dtype=dtype,
                                           algorithm=jlax.RandomAlgorithm(algorithm),

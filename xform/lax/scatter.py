@@ -533,8 +533,9 @@ def scatter_apply(operand: Any, scatter_indices: Any, func: Any,
     closed, _ = trace_to_jaxpr(lambda x, _: ([func(x)], None), [scalar, scalar],
                                description="scatter_apply function")
     if any(isinstance(c, Tracer) for c in closed.consts):
-        raise TypeError("scatter_apply: `func` closes over traced values; it must depend only "
-                        "on its argument (pass such values through the operand instead).")
+        raise NotImplementedError(
+            "scatter_apply: `func` closes over traced values (as in JAX, an update computation "
+            "may depend only on its argument); write `x.at[idx].set(f(x[idx]))` instead.")
     params = {"dimension_numbers": _scatter_dnums("scatter_apply", dimension_numbers),
               "indices_are_sorted": bool(indices_are_sorted),
               "unique_indices": bool(unique_indices), "mode": GatherScatterMode.from_any(mode),

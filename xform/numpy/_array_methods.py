@@ -240,7 +240,7 @@ class _ConcreteIndexUpdateRef:
             return jax_fn
 
         def update(*args, **kwargs):
-            # apply's function may close over xform tracers, which JAX's path cannot see
+            # apply traces its function: xform's path, so that it may use xform.numpy
             if name == "apply" or _has_tracer(self._index) or _args_have_tracer(args, kwargs):
                 ref = _indexing._IndexUpdateRef(self._array, self._index)
                 return getattr(ref, name)(*args, **kwargs)
