@@ -104,11 +104,14 @@ def _decompose(lhs, rhs, group_sizes, *, ragged_dot_dimension_numbers, precision
 ragged_dot_general_p = Primitive("ragged_dot_general")
 
 
-def _abstract_eval(lhs: ShapedArray, rhs: ShapedArray, group_sizes: ShapedArray, **params):
+def _abstract_eval(lhs: ShapedArray, rhs: ShapedArray, group_sizes: ShapedArray, *,
+                   ragged_dot_dimension_numbers, precision, preferred_element_type):
+    params = {"ragged_dot_dimension_numbers": ragged_dot_dimension_numbers,
+              "precision": precision, "preferred_element_type": preferred_element_type}
     if not np.issubdtype(group_sizes.dtype, np.integer):
         raise TypeError(f"ragged_dot_general: group_sizes must be integers, got "
                         f"{group_sizes.str_short()}")
-    rdn = params["ragged_dot_dimension_numbers"]
+    rdn = ragged_dot_dimension_numbers
     mode, _ = _mode(lhs.ndim, rdn)
     if mode == "noncontracting" and len(rdn.rhs_group_dimensions) != 1:
         raise TypeError(f"ragged_dot_general: a ragged non-contracting lhs needs one rhs group "

@@ -160,9 +160,10 @@ def _approx_top_k_abstract_eval(x: ShapedArray, *, k, reduction_dimension, recal
         raise ValueError(f"{name}: k must be positive, got {k}")
     if not x.ndim:
         raise TypeError(f"{name}: the operand must have rank >= 1, got shape {shape_str(x.shape)}")
-    if not 0 <= reduction_dimension < x.ndim:
+    if not -x.ndim <= reduction_dimension < x.ndim:
         raise ValueError(f"{name}: reduction_dimension {reduction_dimension} is out of range "
                          f"for an operand of shape {shape_str(x.shape)}")
+    reduction_dimension %= x.ndim  # JAX's jaxprs may carry -1
     size = x.shape[reduction_dimension]
     if size < k:
         raise ValueError(f"{name}: k must be smaller than the size of reduction_dim {size}, "
@@ -188,13 +189,14 @@ def _approx_top_k_to_jax(x, *, is_max_k, **params):
 def _approx_top_k_jvp(primals, tangents, **params):
     (x,), (t,) = primals, tangents
     vals, idx = approx_top_k_p.bind(x, **params)
-    axis = params["reduction_dimension"]
+    axis = params["reduction_dimension"] % to_aval(x).ndim
     t_vals = Zero(tangent_aval(to_aval(vals))) if _no_tangent(t) else _take_along(t, idx, axis)
     return [vals, idx], [t_vals, Zero(tangent_aval(to_aval(idx)))]
 
 
 def _approx_top_k_batch_rule(axis_size, vals, dims, *, reduction_dimension, **params):
     (x,), (bdim,) = vals, dims
+    reduction_dimension %= to_aval(x).ndim - 1
     out = approx_top_k_p.bind(x, reduction_dimension=shift_axis(reduction_dimension, bdim),
                               **params)
     return out, [bdim, bdim]
