@@ -173,6 +173,23 @@ def test_reduce_xor_and_copy_primitives():
     _close(xform.vmap(xl.copy_p.bind)(X), X)
 
 
+def test_stack_unstack_primitives():
+    a, b = X[0], X[1]
+    _close(xl.stack([a, b], 1), lax.stack([a, b], 1))
+    _close(xl.unstack(X, 1), lax.unstack(X, 1))
+    assert "stack[axis=1]" in str(xform.make_jaxpr(lambda u, v: xl.stack([u, v], 1))(a, b))
+    loss_x = lambda u, v: (xl.stack([u, v * u], 1) ** 2).sum()  # noqa: E731
+    loss_j = lambda u, v: (lax.stack([u, v * u], 1) ** 2).sum()  # noqa: E731
+    _close(xform.grad(loss_x, (0, 1))(a, b), jax.grad(loss_j, (0, 1))(a, b))
+    _close(xform.grad(lambda m: sum((p ** 3).sum() for p in xl.unstack(m, 0)))(X), 3 * X ** 2)
+    _close(xform.vmap(lambda u: xl.stack([u, 2 * u], 0), 1, 2)(X), jax.vmap(
+        lambda u: lax.stack([u, 2 * u], 0), 1, 2)(X))
+    _close(xform.vmap(lambda m: xl.unstack(m, 0), 1)(np.stack([X, X], 2)),
+           jax.vmap(lambda m: lax.unstack(m, 0), 1)(np.stack([X, X], 2)))
+    # a JAX function whose jaxpr has stack/unstack replays through from_jax
+    _close(xform.from_jax(lambda m: jnp.stack(jnp.unstack(m)[::-1]))(X), X[::-1])
+
+
 # -- ragged_dot, ragged_dot_general -------------------------------------------------------------
 LHS = RNG.randn(6, 3).astype(np.float32)
 RHS = RNG.randn(3, 3, 4).astype(np.float32)

@@ -100,9 +100,6 @@ REASONS: dict[tuple[str, str], str] = {
     ("jax.lax", "select_and_scatter_p"): "the general form JAX keeps for its own lowering; "
                                          "xform's max-pooling gradient is "
                                          "`select_and_scatter_add_p` as in JAX's programs",
-    **{("jax.lax", n): "xform's `stack`/`unstack` are compositions (broadcast_in_dim and "
-       "concatenate; split and squeeze) that compile to the same program"
-       for n in ["stack_p", "unstack_p"]},
     ("jax", "debug"): _OTHER_AREA,
     ("jax.numpy.fft", "*"): _OTHER_AREA,
     ("jax.scipy.signal", "*"): "spectral: needs xform.numpy.fft (added by a concurrent branch)",

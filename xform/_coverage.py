@@ -32,7 +32,8 @@ LINEAR_PRIMITIVES = frozenset({
     "reduce_window_sum",
     "select_and_scatter_add", "select_and_gather_add", "jit", "cond", "scan",
     "triangular_solve", "scatter", "scatter-mul",
-    "fft", "split", "tile", "complex", "reduce_precision", "optimization_barrier",
+    "fft", "split", "tile", "stack", "unstack", "complex", "reduce_precision",
+    "optimization_barrier",
 })
 
 RULE_COLUMNS = ("abstract_eval", "to_jax", "jvp", "transpose", "batch")

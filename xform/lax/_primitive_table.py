@@ -28,7 +28,8 @@ reduce_window_max reduce_window_min reduce_window_sum reduce_xor regularized_inc
 reshape rev rng_bit_generator rng_uniform round rsqrt scatter scatter_add scatter_max
 scatter_min scatter_mul scatter_sub select_and_gather_add select_and_scatter_add select_n
 sharding_constraint shift_left shift_right_arithmetic shift_right_logical sign sin sinh slice
-sort split sqrt square squeeze stop_gradient sub tan tanh tile top_k transpose xor zeta
+sort split sqrt square squeeze stack stop_gradient sub tan tanh tile top_k transpose unstack xor
+zeta
 """.split()
 
 _RENAMED = {"scatter_add": "scatter-add", "scatter_sub": "scatter-sub",
