@@ -14,6 +14,7 @@ from jax import lax as jlax
 from jax.lax import GatherScatterMode, ScatterDimensionNumbers
 
 from xform.core.avals import ShapedArray
+from xform.core.caches import WeakCache
 from xform.core.ir import Eqn, Jaxpr, Var
 from xform.core.primitive import Primitive, abstract_eval, eval_abstract
 from xform.core.trace import Tracer, to_aval
@@ -516,6 +517,9 @@ def scatter_sub(operand: Any, scatter_indices: Any, updates: Any,
                     indices_are_sorted, unique_indices, mode)
 
 
+_apply_jaxprs = WeakCache("scatter_apply: traced update functions")
+
+
 def scatter_apply(operand: Any, scatter_indices: Any, func: Any,
                   dimension_numbers: ScatterDimensionNumbers, *, update_shape: Sequence[int] = (),
                   indices_are_sorted: bool = False, unique_indices: bool = False,
@@ -529,13 +533,18 @@ def scatter_apply(operand: Any, scatter_indices: Any, func: Any,
     ...     ScatterDimensionNumbers((), (0,), (0,)), update_shape=(1,))   # [0., 1., 0.]
     """
     aval = to_aval(operand)
-    scalar = ShapedArray((), aval.dtype)
-    closed, _ = trace_to_jaxpr(lambda x, _: ([func(x)], None), [scalar, scalar],
-                               description="scatter_apply function")
-    if any(isinstance(c, Tracer) for c in closed.consts):
-        raise NotImplementedError(
-            "scatter_apply: `func` closes over traced values (as in JAX, an update computation "
-            "may depend only on its argument); write `x.at[idx].set(f(x[idx]))` instead.")
+    # one jaxpr per (func, dtype), weakly on func: eager calls then reuse one compiled program
+    closed = _apply_jaxprs.get((func,), aval.dtype)
+    if closed is None:
+        scalar = ShapedArray((), aval.dtype)
+        closed, _ = trace_to_jaxpr(lambda x, _: ([func(x)], None), [scalar, scalar],
+                                   description="scatter_apply function")
+        if any(isinstance(c, Tracer) for c in closed.consts):
+            raise NotImplementedError(
+                "scatter_apply: `func` closes over traced values (as in JAX, an update "
+                "computation may depend only on its argument); write "
+                "`x.at[idx].set(f(x[idx]))` instead.")
+        _apply_jaxprs.put((func,), aval.dtype, closed)
     params = {"dimension_numbers": _scatter_dnums("scatter_apply", dimension_numbers),
               "indices_are_sorted": bool(indices_are_sorted),
               "unique_indices": bool(unique_indices), "mode": GatherScatterMode.from_any(mode),
