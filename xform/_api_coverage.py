@@ -81,6 +81,25 @@ REASONS: dict[tuple[str, str], str] = {
     **{("jax", n): "mutable array references (`jax.new_ref`), an experimental JAX feature "
        "xform's pure IR does not model" for n in ["Ref", "empty_ref", "free_ref", "freeze",
                                                    "new_ref", "ref"]},
+    **{("jax.lax", n): _OTHER_AREA for n in ["custom_linear_solve", "custom_root",
+                                             "linear_solve_p"]},
+    **{("jax.lax", n): _MULTI_DEVICE for n in ["device_put_p", "psend", "precv",
+                                               "ragged_all_to_all", "ragged_all_to_all_p"]},
+    **{("jax.lax", n): "XLA tokens order side effects (infeed/outfeed) in JAX's lowering; "
+       "xform has no token type: it orders its effects with `ordered=True` callbacks"
+       for n in ["create_token", "create_token_p", "after_all", "after_all_p"]},
+    **{("jax.lax", n): "keeps a value alive through JAX's dead-code elimination of jaxprs; "
+       "xform's staging removes no equation a program's outputs or effects use, so there is "
+       "nothing to keep" for n in ["dce_sink", "dce_sink_p"]},
+    **{("jax.lax", n): "lifts a constant into JAX's current trace; xform lifts a constant when "
+       "an operation first uses it (`xform.numpy.asarray` makes an array)"
+       for n in ["stage", "stage_p"]},
+    ("jax.lax", "reduce_window_p"): "not yet in xform: its `reduce_window` takes the add, max "
+                                    "and min monoids (their `reduce_window_*` primitives); a "
+                                    "general computation is not supported yet",
+    ("jax.lax", "select_and_scatter_p"): "the general form JAX keeps for its own lowering; "
+                                         "xform's max-pooling gradient is "
+                                         "`select_and_scatter_add_p` as in JAX's programs",
     ("jax", "debug"): _OTHER_AREA,
     ("jax.numpy.fft", "*"): _OTHER_AREA,
     ("jax.scipy.signal", "*"): "spectral: needs xform.numpy.fft (added by a concurrent branch)",

@@ -28,10 +28,12 @@ LINEAR_PRIMITIVES = frozenset({
     "add", "add_any", "sub", "neg", "mul", "div", "convert_element_type", "copy", "real", "imag",
     "conj", "reshape", "squeeze", "broadcast_in_dim", "transpose", "rev", "reduce_sum", "cumsum",
     "slice", "pad", "concatenate", "dynamic_slice", "dynamic_update_slice", "gather",
-    "scatter-add", "select_n", "dot_general", "conv_general_dilated", "reduce_window_sum",
+    "scatter-add", "scatter-sub", "select_n", "dot_general", "conv_general_dilated",
+    "reduce_window_sum",
     "select_and_scatter_add", "select_and_gather_add", "jit", "cond", "scan",
     "triangular_solve", "scatter", "scatter-mul",
-    "fft", "split", "tile", "complex", "reduce_precision", "optimization_barrier",
+    "fft", "split", "tile", "stack", "unstack", "complex", "reduce_precision",
+    "optimization_barrier",
 })
 
 RULE_COLUMNS = ("abstract_eval", "to_jax", "jvp", "transpose", "batch")
@@ -77,6 +79,9 @@ DOCUMENTED_EXCEPTIONS = {
     "random_gamma_grad": "jvp raises: it is itself a derivative (of gamma samples).",
     "regularized_incomplete_beta": "jvp in `x` only; in `a` and `b` it raises JAX's ValueError.",
     "zeta": "jvp in `q` only; in `x` it raises (JAX has no derivative at all).",
+    "scaled_dot": "jvp raises, as JAX has no derivative of block-quantized products.",
+    "scatter": "jvp raises for `scatter_apply` (a user function as update computation), as "
+               "in JAX; plain scatters differentiate.",
 }
 
 

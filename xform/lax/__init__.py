@@ -1,7 +1,8 @@
 """xform.lax: the primitives, with jax.lax's function names and signatures.
 
 Each family module defines its primitives with every rule registered next to them, and the
-public functions built on them; this package re-exports the public functions.
+public functions built on them; this package re-exports the public functions, and the
+primitives themselves under jax.lax's ``*_p`` names (the table in ``_primitive_table.py``).
 """
 
 from xform.lax.call import jit_p as jit_p
@@ -39,3 +40,14 @@ from xform.lax.fft import FftType as FftType, fft as fft, fft_p as fft_p
 from xform.lax.elementwise_more import *  # noqa: F401,F403
 from xform.lax.shape_more import *  # noqa: F401,F403
 from xform.lax.composite_ops import *  # noqa: F401,F403
+from xform.lax.random_bits import (
+    rng_bit_generator as rng_bit_generator, rng_uniform as rng_uniform,
+)
+from xform.lax.api_more import *  # noqa: F401,F403
+from xform.lax.ragged import *  # noqa: F401,F403
+from xform.lax.scaled_dot import *  # noqa: F401,F403
+
+from xform.lax._primitive_table import primitive_exports as _primitive_exports
+
+globals().update(_primitive_exports())
+del _primitive_exports

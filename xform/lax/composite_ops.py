@@ -2,8 +2,8 @@
 differentiate and batch through the primitives they bind), and JAX's lax types re-exported.
 
 ``conv_transpose``, ``conv_general_dilated_patches`` (on ``conv_general_dilated``),
-``index_take`` (on ``gather``), ``scatter_sub`` (on ``scatter-add``), ``reduce_xor`` (on the
-general ``reduce``), ``platform_dependent`` (picks the branch of the backend compiled for).
+``index_take`` (on ``gather``), ``platform_dependent`` (picks the branch of the backend
+compiled for).
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from jax.lax import (
 
 from xform.core.trace import to_aval
 from xform.lax.convolution import conv_dimension_numbers, conv_general_dilated
-from xform.lax.elementwise import add, neg, rem, xor_p
+from xform.lax.elementwise import add, rem
 from xform.lax.indexing import gather
-from xform.lax.reduce_general import general_reduce
-from xform.lax.scatter import scatter_add
 from xform.lax.shape import broadcast_in_dim, reshape, rev, transpose
 from xform.lax.slicing import concatenate
 
@@ -32,8 +30,7 @@ __all__ = [
     "ConvGeneralDilatedDimensionNumbers", "DotAlgorithm", "DotAlgorithmPreset",
     "DotDimensionNumbers", "GatherDimensionNumbers", "GatherScatterMode", "Precision",
     "RandomAlgorithm", "RoundingMethod", "ScatterDimensionNumbers", "conv_transpose",
-    "conv_general_dilated_patches", "index_take", "scatter_sub", "reduce_xor",
-    "platform_dependent",
+    "conv_general_dilated_patches", "index_take", "platform_dependent",
 ]
 
 _DEFAULT_TRANSPOSE_DNUMS = {3: ("NHC", "HIO", "NHC"), 4: ("NHWC", "HWIO", "NHWC"),
@@ -137,22 +134,6 @@ def index_take(src: Any, idxs: Any, axes: Sequence[int]) -> Any:
                                    collapsed_slice_dims=axes, start_index_map=axes)
     slice_sizes = tuple(1 if i in axes else d for i, d in enumerate(sa.shape))
     return gather(src, indices, dnums, slice_sizes)
-
-
-def scatter_sub(operand: Any, scatter_indices: Any, updates: Any,
-                dimension_numbers: ScatterDimensionNumbers, *, indices_are_sorted: bool = False,
-                unique_indices: bool = False, mode: Any = None) -> Any:
-    """Subtract ``updates`` from ``operand`` at ``scatter_indices``, as
-    ``jax.lax.scatter_sub`` (a ``scatter-add`` of the negated updates)."""
-    return scatter_add(operand, scatter_indices, neg(updates), dimension_numbers,
-                       indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
-                       mode=mode)
-
-
-def reduce_xor(operand: Any, axes: Sequence[int]) -> Any:
-    """Bitwise xor over ``axes``, as ``jax.lax.reduce_xor``."""
-    dtype = to_aval(operand).dtype
-    return general_reduce(operand, np.zeros((), dtype), xor_p.bind, axes)
 
 
 def platform_dependent(*args: Any, default: Callable[..., Any] | None = None,

@@ -41,9 +41,19 @@ from xform.lax._helpers import (
 
 
 # -- helpers for the public functions and the rules -----------------------------------------
+# the unary functions that take JAX's ``accuracy=`` (a ``Tolerance`` or an ``AccuracyMode``):
+# bound with an ``accuracy`` param only when given, so default programs print as JAX's do
+_ACCURACY_OPS = frozenset({"cbrt", "cos", "exp", "exp2", "expm1", "log", "log1p", "logistic",
+                           "rsqrt", "sin", "sqrt", "tan", "tanh"})
+
+
 def _unary(p: Primitive, doc: str):
-    def f(x: Any) -> Any:
-        return p.bind(x)
+    if p.name in _ACCURACY_OPS:
+        def f(x: Any, accuracy: Any = None) -> Any:
+            return p.bind(x) if accuracy is None else p.bind(x, accuracy=accuracy)
+    else:
+        def f(x: Any) -> Any:
+            return p.bind(x)
     f.__name__ = f.__qualname__ = p.name if p.name != "not" else "bitwise_not"
     f.__doc__ = f"Elementwise {doc}: ``xform.lax.{f.__name__}(x)``, as ``jax.lax.{f.__name__}``."
     return f
@@ -729,3 +739,26 @@ def _convert_weak(operand: Any, new_dtype: Any, weak_type: bool) -> Any:
     """Convert keeping a weak type (used by dtype promotion in xform.numpy)."""
     return convert_element_type_p.bind(operand, new_dtype=canonicalize_dtype(new_dtype),
                                        weak_type=weak_type)
+
+
+def _with_accuracy(p: Primitive) -> None:
+    """Let ``p`` carry an ``accuracy`` param: XLA picks an implementation within it; the
+    derivative is the default-accuracy one (as JAX's rules compute it)."""
+    jax_fn, base_jvp = to_jax[p], jvp_rules[p]
+
+    def lower(x, accuracy=None):
+        return jax_fn(x) if accuracy is None else jax_fn(x, accuracy=accuracy)
+
+    def jvp(primals, tangents, accuracy=None):
+        if accuracy is None:
+            return base_jvp(primals, tangents)
+        _, t = base_jvp(primals, tangents)
+        return p.bind(*primals, accuracy=accuracy), t
+
+    to_jax[p], jvp_rules[p] = lower, jvp
+
+
+for _p in (cbrt_p, cos_p, exp_p, exp2_p, expm1_p, log_p, log1p_p, logistic_p, rsqrt_p, sin_p,
+           sqrt_p, tan_p, tanh_p):
+    _with_accuracy(_p)
+del _p

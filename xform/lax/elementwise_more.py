@@ -1,7 +1,9 @@
 """More elementwise primitives: special functions (``bessel_i0e``, ``bessel_i1e``, ``igamma``,
 ``igammac``, ``igamma_grad_a``, ``random_gamma_grad``, ``regularized_incomplete_beta``,
 ``zeta``), bit operations (``clz``, ``population_count``, ``mulhi``,
-``bitcast_convert_type``), ``complex`` and ``reduce_precision``.
+``bitcast_convert_type``), ``complex``, ``reduce_precision``, and the total-order comparisons
+``eq_to``, ``le_to``, ``lt_to`` (primitives only, as in JAX: NaNs and signed zeros in the
+total order ``sort`` uses).
 
 Same layout as xform/lax/elementwise.py: one block per primitive, the family helper line
 (abstract eval, to_jax, batching), then its JVP, its transpose where it is linear, then the public
@@ -22,7 +24,11 @@ from xform.interpreters.batching import batch_rules, moveaxis
 from xform.interpreters.jvp import Zero, defjvp, defjvp_zero, deflinear_jvp
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear, is_undefined, transpose_rules
-from xform.lax._helpers import FLOAT, INTEGER, REAL_FLOAT, naryop, shape_str, unop
+import jax
+
+from xform.lax._helpers import (
+    ANY, FLOAT, INTEGER, REAL_FLOAT, bool_result, naryop, shape_str, unop,
+)
 from xform.lax.elementwise import (
     _const, _like, _unbroadcast, abs, add, exp, gt, imag,
     integer_pow, lgamma, log, log1p, mul, neg, real, select, sign, sub,
@@ -259,3 +265,21 @@ def reduce_precision(operand: Any, exponent_bits: int, mantissa_bits: int) -> An
 def reciprocal(x: Any) -> Any:
     """``1 / x`` elementwise, as ``jax.lax.reciprocal`` (``integer_pow(x, -1)``)."""
     return integer_pow(x, -1)
+
+
+# -- total-order comparisons: -NaN < -inf < ... < -0 < +0 < ... < inf < NaN ---------------------
+def _total_order(jax_prim):
+    def lower(x, y):
+        x, y = jax.numpy.broadcast_arrays(x, y)  # rank-0 operands broadcast, as for eq
+        return jax_prim.bind(x, y)
+    return lower
+
+
+eq_to_p = naryop("eq_to", ANY, _total_order(jlax.eq_to_p), result_dtype=bool_result)
+defjvp_zero(eq_to_p)
+le_to_p = naryop("le_to", ("integer", "floating", "bool"), _total_order(jlax.le_to_p),
+                 result_dtype=bool_result)
+defjvp_zero(le_to_p)
+lt_to_p = naryop("lt_to", ("integer", "floating", "bool"), _total_order(jlax.lt_to_p),
+                 result_dtype=bool_result)
+defjvp_zero(lt_to_p)

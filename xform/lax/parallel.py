@@ -44,7 +44,7 @@ from xform.lax import slicing
 from xform.lax._helpers import shape_str, weak_scalar
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "axis_size", "ppermute",
-           "psum_scatter", "all_to_all", "pbroadcast", "pcast"]
+           "pshuffle", "pswapaxes", "psum_scatter", "all_to_all", "pbroadcast", "pcast"]
 
 
 def _names(axis_name: Any) -> tuple:
@@ -462,6 +462,22 @@ def psum_scatter(x: Any, axis_name: Any, *, scatter_dimension: int = 0,
                                    axis_size=size, tiled=bool(tiled), axis_index_groups=None)
 
     return jax.tree_util.tree_map(scatter, x)
+
+
+def pshuffle(x: Any, axis_name: Any, perm: Sequence[int]) -> Any:
+    """Example ``i`` gets example ``perm[i]``'s ``x``, as ``jax.lax.pshuffle`` (a ``ppermute``
+    whose ``perm`` is a whole permutation of the axis)."""
+    perm = [int(i) for i in perm]
+    if sorted(perm) != list(range(len(perm))):
+        raise ValueError(f"`perm` does not represent a permutation: {perm}")
+    return ppermute(x, axis_name, list(zip(perm, range(len(perm)))))
+
+
+def pswapaxes(x: Any, axis_name: Any, axis: int, *, axis_index_groups: Any = None) -> Any:
+    """Swap the named axis with positional ``axis`` of ``x``, as ``jax.lax.pswapaxes`` (an
+    ``all_to_all`` that splits and concatenates along ``axis``, whose size must equal the
+    named axis's)."""
+    return all_to_all(x, axis_name, axis, axis, axis_index_groups=axis_index_groups)
 
 
 def all_to_all(x: Any, axis_name: Any, split_axis: int, concat_axis: int, *,

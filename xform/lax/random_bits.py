@@ -8,10 +8,10 @@ JAX does in its (default) partitionable threefry mode, so the bits are identical
 ``jax.random``'s; and since ``threefry2x32`` is elementwise, a batched key under ``vmap`` gives
 each lane exactly the stream a loop over the keys gives.
 
-Three more primitives live here because the samplers need them: ``bitcast_convert_type``
-(random mantissa bits to floats), ``random_gamma`` (JAX's rejection sampler, whose loop xform
-runs through JAX's own implementation so that samples match bit for bit) and
-``random_gamma_grad`` (its implicit reparameterization derivative).
+``random_gamma`` lives here too (JAX's rejection sampler, whose loop xform runs through JAX's
+own implementation so that samples match bit for bit), and ``rng_bit_generator`` /
+``rng_uniform`` (XLA's own bit generators, as ``jax.lax`` exposes them). The samplers'
+``bitcast_convert_type`` and ``random_gamma_grad`` are xform/lax/elementwise_more.py's.
 """
 
 from __future__ import annotations
@@ -23,19 +23,23 @@ import jax
 import numpy as np
 from jax import lax as jlax
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, canonicalize_dtype
 from xform.core.jax_internals import random_gamma_p as jax_random_gamma_p
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
-    batch_rules, bdim_at_front, broadcast_batcher, vectorized_batcher,
+    batch_rules, bdim_at_front, broadcast_batcher,
 )
-from xform.interpreters.jvp import defjvp, defjvp_zero, jvp_rules
+from xform.interpreters.jvp import defjvp, defjvp_zero
 from xform.interpreters.lowering import to_jax
 from xform.lax import elementwise as ew
 from xform.lax import shape as sh
 from xform.lax import slicing as sl
-from xform.lax._helpers import REAL_FLOAT, broadcast_shapes_lax, naryop
+# defined (once) with the other bit and special-function primitives; re-exported for the samplers
+from xform.lax.elementwise_more import (
+    bitcast_convert_type as bitcast_convert_type, random_gamma_grad as random_gamma_grad,
+)
+from xform.lax._helpers import broadcast_shapes_lax
 from jax.extend.random import threefry2x32_p as jax_threefry2x32_p
 
 _U32 = np.dtype(np.uint32)
@@ -75,49 +79,6 @@ def threefry2x32(k1: Any, k2: Any, x1: Any, x2: Any) -> list:
     """The Threefry-2x32 hash of the counter words ``(x1, x2)`` under the key ``(k1, k2)``,
     elementwise (rank-0 operands broadcast); returns the two hashed ``uint32`` words."""
     return threefry2x32_p.bind(k1, k2, x1, x2)
-
-
-# -- bitcast_convert_type ----------------------------------------------------------------------
-bitcast_convert_type_p = Primitive("bitcast_convert_type")
-
-
-def _bitcast_abstract_eval(x: ShapedArray, *, new_dtype):
-    if np.dtype(new_dtype).itemsize != x.dtype.itemsize:
-        raise TypeError(f"bitcast_convert_type here converts between dtypes of one width, got "
-                        f"{x.dtype.name} to {np.dtype(new_dtype).name}.")
-    return ShapedArray(x.shape, new_dtype)
-
-
-abstract_eval[bitcast_convert_type_p] = _bitcast_abstract_eval
-to_jax[bitcast_convert_type_p] = lambda x, *, new_dtype: jlax.bitcast_convert_type(x, new_dtype)
-batch_rules[bitcast_convert_type_p] = vectorized_batcher(bitcast_convert_type_p)
-defjvp_zero(bitcast_convert_type_p)  # reinterpreting bits is not differentiable
-
-
-def bitcast_convert_type(operand: Any, new_dtype: Any) -> Any:
-    """Reinterpret the bits of ``operand`` as ``new_dtype`` (of the same width), as
-    ``jax.lax.bitcast_convert_type``."""
-    return bitcast_convert_type_p.bind(operand, new_dtype=np.dtype(new_dtype))
-
-
-# -- random_gamma_grad: d sample / d alpha of a gamma sample (implicit reparameterization) ------
-random_gamma_grad_p = naryop("random_gamma_grad", REAL_FLOAT, jlax.random_gamma_grad)
-
-
-def _random_gamma_grad_jvp(primals, tangents):
-    # JAX defines no derivative of random_gamma_grad either (second derivatives of gamma
-    # samples with respect to alpha are not available).
-    raise NotImplementedError("Differentiation rule for 'random_gamma_grad' not implemented: "
-                              "gamma samples are differentiable once with respect to alpha, "
-                              "as in JAX.")
-
-
-jvp_rules[random_gamma_grad_p] = _random_gamma_grad_jvp
-
-
-def random_gamma_grad(a: Any, x: Any) -> Any:
-    """The derivative of a gamma(``a``) sample ``x`` with respect to ``a``."""
-    return random_gamma_grad_p.bind(a, x)
 
 
 # -- random_gamma: keys uint32[*kb, 2] (kb a prefix of alpha's shape), alpha -> samples ---------
@@ -251,8 +212,114 @@ def threefry_random_bits(key: Any, bit_width: int, shape: Sequence[int]) -> Any:
     return out if bit_width == 32 else ew.convert_element_type(out, dtype)
 
 
+# -- rng_bit_generator: XLA's RngBitGenerator (a key uint32[4] in, a new key and bits out) ------
+rng_bit_generator_p = Primitive("rng_bit_generator", multiple_results=True)
+_RBG_DTYPES = frozenset(np.dtype(d) for d in _UINT.values())
+
+
+def _rbg_abstract_eval(key: ShapedArray, *, shape, dtype, algorithm, out_sharding):
+    if not ((key.shape == (4,) and key.dtype == _U32)
+            or (key.shape == (2,) and key.dtype == np.dtype(np.uint64))):
+        raise TypeError(f"rng_bit_generator: key must be uint32[4] (or uint64[2]), got "
+                        f"{key.str_short()}; make one with `jax.random.key_data` of an 'rbg' "
+                        f"key or `xform.numpy.zeros(4, 'uint32')`.")
+    return [ShapedArray(key.shape, key.dtype), ShapedArray(tuple(shape), np.dtype(dtype))]
+
+
+def _rbg_to_jax(key, *, shape, dtype, algorithm, out_sharding):
+    return list(jlax.rng_bit_generator(key, shape, dtype, algorithm, out_sharding=out_sharding))
+
+
+def _rbg_batch(axis_size, vals, dims, *, shape, dtype, algorithm, out_sharding):
+    # JAX's rule, kept so that vmap draws the same bits: the first lane's key draws the whole
+    # batch's bits at once and its new key replaces the first lane's
+    (keys,), (d,) = vals, dims
+    params = {"dtype": dtype, "algorithm": algorithm, "out_sharding": out_sharding}
+    keys = bdim_at_front(keys, d, axis_size)
+    new_key, bits = rng_bit_generator_p.bind(sl.index_in_dim(keys, 0, 0, keepdims=False),
+                                             shape=(axis_size, *shape), **params)
+    return [sl.dynamic_update_index_in_dim(keys, new_key, 0, 0), bits], [0, 0]
+
+
+abstract_eval[rng_bit_generator_p] = _rbg_abstract_eval
+to_jax[rng_bit_generator_p] = _rbg_to_jax
+batch_rules[rng_bit_generator_p] = _rbg_batch
+defjvp_zero(rng_bit_generator_p)  # integer outputs: float0 tangents
+
+
+def rng_bit_generator(key: Any, shape: Sequence[int], dtype: Any = np.uint32,
+                      algorithm: Any = jlax.RandomAlgorithm.RNG_DEFAULT, *,
+                      out_sharding: Any = None) -> tuple[Any, Any]:
+    """XLA's stateless bit generator, as ``jax.lax.rng_bit_generator``: from ``key``
+    (``uint32[4]``) returns ``(new_key, bits)`` with ``bits`` of ``shape`` and an unsigned
+    ``dtype``; the bits are XLA's, identical to JAX's for the same key and algorithm."""
+    dtype = np.dtype(dtype)
+    if dtype not in _RBG_DTYPES:
+        raise TypeError(f"rng_bit_generator: unsupported dtype {dtype}; use uint8, uint16, "
+                        f"uint32 or uint64.")
+    dtype = canonicalize_dtype(dtype)  # uint64 is uint32 unless x64 is on, as in JAX
+    shape = tuple(int(d) for d in shape)
+    return tuple(rng_bit_generator_p.bind(key, shape=shape, dtype=dtype,
+                                          algorithm=jlax.RandomAlgorithm(algorithm),
+                                          out_sharding=out_sharding))
+
+
+# -- rng_uniform: XLA's stateful uniform generator ------------------------------------------
+rng_uniform_p = Primitive("rng_uniform")
+
+
+def _rng_uniform_abstract_eval(a: ShapedArray, b: ShapedArray, *, shape):
+    if a.dtype != b.dtype:
+        raise ValueError(f"Arguments to rng_uniform must have identical dtypes, got "
+                         f"{a.dtype} and {b.dtype}.")
+    if a.shape or b.shape:
+        raise ValueError(f"Arguments to rng_uniform must be scalars; got shapes {a.shape} and "
+                         f"{b.shape}.")
+    return ShapedArray(tuple(shape), a.dtype, a.weak_type and b.weak_type)
+
+
+def _rng_uniform_batch(axis_size, vals, dims, *, shape):
+    a, b = vals
+    if all(d is None for d in dims):
+        return rng_uniform_p.bind(a, b, shape=(axis_size, *shape)), 0
+    aval = to_aval(a)
+    if not np.issubdtype(aval.dtype, np.floating):
+        raise NotImplementedError("rng_uniform under vmap with batched integer bounds: draw "
+                                  "with unbatched bounds, or use jax.random.randint.")
+    # a per-lane affine map of one uniform draw on [0, 1)
+    out_shape = (axis_size, *shape)
+    u = rng_uniform_p.bind(sh.full((), 0, aval.dtype), sh.full((), 1, aval.dtype),
+                           shape=out_shape)
+    lanes = [sh.broadcast_in_dim(bdim_at_front(x, d, axis_size) if d is not None
+                                 else sh.broadcast(x, (axis_size,)), out_shape, (0,))
+             for x, d in zip(vals, dims)]
+    return ew.add(lanes[0], ew.mul(ew.sub(lanes[1], lanes[0]), u)), 0
+
+
+def _rng_uniform_jvp_weight(which: int):
+    # x = a + (b - a) u with u = (x - a) / (b - a): dx/da = 1 - u, dx/db = u
+    def partial(t, ans, a, b, *, shape):
+        u = ew.div(ew.sub(ans, a), ew.sub(b, a))
+        w = ew.sub(sh.full_like(u, 1), u) if which == 0 else u
+        return ew.mul(sh.broadcast_in_dim(t, tuple(shape), ()), w)
+    return partial
+
+
+abstract_eval[rng_uniform_p] = _rng_uniform_abstract_eval
+to_jax[rng_uniform_p] = lambda a, b, *, shape: jlax.rng_uniform(a, b, shape)
+batch_rules[rng_uniform_p] = _rng_uniform_batch
+defjvp(rng_uniform_p, _rng_uniform_jvp_weight(0), _rng_uniform_jvp_weight(1))
+
+
+def rng_uniform(a: Any, b: Any, shape: Sequence[int]) -> Any:
+    """Uniform numbers in ``[a, b)`` from XLA's stateful generator, as ``jax.lax.rng_uniform``
+    (not reproducible: use ``xform.random`` for keyed, reproducible draws)."""
+    return rng_uniform_p.bind(a, b, shape=tuple(int(d) for d in shape))
+
+
 __all__ = [
     "bitcast_convert_type", "iota_2x32_shape", "random_gamma", "random_gamma_grad",
+    "rng_bit_generator", "rng_uniform",
     "threefry2x32", "threefry_fold_in", "threefry_random_bits", "threefry_seed",
     "threefry_split",
 ]

@@ -41,6 +41,7 @@ __all__ = [
     "reduce_max",
     "reduce_min",
     "reduce_or",
+    "reduce_xor",
     "reduce_prod",
     "reduce_sum",
 ]
@@ -236,6 +237,8 @@ reduce_and_p = _reducer("reduce_and", None, jlax.reduce_and)
 defjvp_zero(reduce_and_p)
 reduce_or_p = _reducer("reduce_or", None, jlax.reduce_or)
 defjvp_zero(reduce_or_p)
+reduce_xor_p = _reducer("reduce_xor", None, jlax.reduce_xor)
+defjvp_zero(reduce_xor_p)
 
 
 # -- argmax, argmin -------------------------------------------------------------------------
@@ -427,6 +430,11 @@ def reduce_and(operand: Any, axes: Sequence[int]) -> Any:
     return reduce_and_p.bind(operand, axes=_axes_param("reduce_and", axes))
 
 
+def reduce_xor(operand: Any, axes: Sequence[int]) -> Any:
+    """Logical/bitwise xor over ``axes`` of a bool or integer array, as ``jax.lax.reduce_xor``."""
+    return reduce_xor_p.bind(operand, axes=_axes_param("reduce_xor", axes))
+
+
 def reduce_or(operand: Any, axes: Sequence[int]) -> Any:
     """Logical/bitwise or over ``axes`` of a bool or integer array, as ``jax.lax.reduce_or``."""
     return reduce_or_p.bind(operand, axes=_axes_param("reduce_or", axes))
@@ -492,13 +500,15 @@ for _fns, _reducer_fn, _identity in [
         ((ew.max, jlax.max), reduce_max, _max_identity),
         ((ew.min, jlax.min), reduce_min, _min_identity),
         ((ew.bitwise_or, jlax.bitwise_or), reduce_or, lambda dt: 0),
-        ((ew.bitwise_and, jlax.bitwise_and), reduce_and, _all_ones)]:
+        ((ew.bitwise_and, jlax.bitwise_and), reduce_and, _all_ones),
+        ((ew.bitwise_xor, jlax.bitwise_xor), reduce_xor, lambda dt: 0)]:
     for _fn in _fns:
         _MONOIDS[_fn] = (_reducer_fn, _identity)
 del _fns, _fn, _reducer_fn, _identity
 
 _SUPPORTED = ("add with init 0, mul with 1, max with the dtype's lowest value (-inf), min with "
-              "its highest (inf), bitwise_or with 0/False, bitwise_and with -1/True; the "
+              "its highest (inf), bitwise_or and bitwise_xor with 0/False, bitwise_and with "
+              "-1/True; the "
               "computation given as xform.lax's or jax.lax's function")
 
 

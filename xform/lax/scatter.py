@@ -1,6 +1,7 @@
-"""The scatter family: ``scatter``, ``scatter-add``, ``scatter-mul``, ``scatter-min``,
-``scatter-max`` (XLA's semantics; see xform/lax/indexing.py for gather and the shared checks).
-Their derivative and batching rules follow the primitives' shape rules below."""
+"""The scatter family: ``scatter``, ``scatter-add``, ``scatter-sub``, ``scatter-mul``,
+``scatter-min``, ``scatter-max`` and ``scatter_apply`` (a ``scatter`` whose update computation
+is the user's function), with XLA's semantics (see xform/lax/indexing.py for gather and the
+shared checks). Their derivative and batching rules follow the primitives' shape rules below."""
 
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ from jax import lax as jlax
 from jax.lax import GatherScatterMode, ScatterDimensionNumbers
 
 from xform.core.avals import ShapedArray
+from xform.core.caches import WeakCache
 from xform.core.ir import Eqn, Jaxpr, Var
 from xform.core.primitive import Primitive, abstract_eval, eval_abstract
-from xform.core.trace import to_aval
+from xform.core.trace import Tracer, to_aval
 from xform.interpreters.batching import batch_rules, broadcast_batch, moveaxis, not_mapped
 from xform.interpreters.jvp import Zero, defjvp, jvp_rules, tangent_aval
-from xform.interpreters.lowering import to_jax
+from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
+from xform.interpreters.staging import trace_to_jaxpr
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax._helpers import shape_str
-from xform.lax.elementwise import add, add_p, div, eq, max_p, min_p, mul, mul_p, select, sub
+from xform.lax.elementwise import (
+    add, add_p, div, eq, max_p, min_p, mul, mul_p, neg, select, sub, sub_p,
+)
 from xform.lax.indexing import (  # noqa: F401  (shared checks and helpers)
     _as_tuple, _bind_checked, _check_batching, _check_dims, _check_disjoint, _check_index_map,
     _check_indices, _default_fill_value, _gather_dnums, _gather_dnums_of_scatter,
@@ -30,7 +35,8 @@ from xform.lax.indexing import (  # noqa: F401  (shared checks and helpers)
 )
 from xform.lax.shape import broadcast_in_dim, full, full_like, iota, reshape
 
-__all__ = ["scatter", "scatter_add", "scatter_max", "scatter_min", "scatter_mul"]
+__all__ = ["scatter", "scatter_add", "scatter_apply", "scatter_max", "scatter_min",
+           "scatter_mul", "scatter_sub"]
 
 # -- scatter family ---------------------------------------------------------------------------
 def _scatter_abstract_eval(name: str):
@@ -93,6 +99,13 @@ def _scatter_abstract_eval(name: str):
 def _scatter_to_jax(jax_fn):
     def rule(operand, indices, updates, *, dimension_numbers, indices_are_sorted,
              unique_indices, mode, update_jaxpr, update_consts):
+        if jax_fn is jlax.scatter and update_jaxpr is not None:  # scatter_apply
+            def func(x):
+                return eval_jaxpr_jax(update_jaxpr, update_consts, [x, x])[0]
+            return jlax.scatter_apply(operand, indices, func, dimension_numbers,
+                                      update_shape=np.shape(updates),
+                                      indices_are_sorted=indices_are_sorted,
+                                      unique_indices=unique_indices, mode=mode)
         return jax_fn(operand, indices, updates, dimension_numbers,
                       indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
                       mode=mode)
@@ -115,16 +128,18 @@ def _zero_out(ans):
     return Zero(tangent_aval(to_aval(ans)))
 
 
-def _scatter_add_jvp(primals, tangents, **params):
+def _scatter_add_jvp(primals, tangents, *, _prim=None, **params):
+    # scatter-add and scatter-sub: linear in the operand and the updates together
+    prim = _prim or scatter_add_p
     operand, indices, updates = primals
     t_operand, _, t_updates = tangents
-    ans = scatter_add_p.bind(operand, indices, updates, **params)
+    ans = prim.bind(operand, indices, updates, **params)
     if isinstance(t_updates, Zero):
         # adding nothing: the operand's tangent passes through (or the output has none)
         return ans, _zero_out(ans) if isinstance(t_operand, Zero) else t_operand
     if isinstance(t_operand, Zero):
         t_operand = _zeros(to_aval(operand).shape, to_aval(t_updates).dtype)
-    return ans, scatter_add_p.bind(t_operand, indices, t_updates, **params)
+    return ans, prim.bind(t_operand, indices, t_updates, **params)
 
 
 def _gather_updates_ct(ct, indices, updates_shape, dn, mode):
@@ -139,8 +154,9 @@ def _check_indices_known(name, indices):
                                   "updates can be transposed.")
 
 
-def _scatter_add_transpose(ct, operand, indices, updates, *, dimension_numbers, mode, **_):
-    _check_indices_known("scatter-add", indices)
+def _scatter_add_transpose(ct, operand, indices, updates, *, dimension_numbers, mode,
+                           _negate=False, **_):
+    _check_indices_known("scatter-sub" if _negate else "scatter-add", indices)
     if isinstance(ct, Zero):
         return [None, None, None]
     operand_ct = ct if is_undefined(operand) else None
@@ -148,6 +164,7 @@ def _scatter_add_transpose(ct, operand, indices, updates, *, dimension_numbers, 
     if is_undefined(updates):
         updates_ct = _gather_updates_ct(ct, indices, updates.aval.shape, dimension_numbers,
                                         mode)
+        updates_ct = neg(updates_ct) if _negate else updates_ct
     return [operand_ct, None, updates_ct]
 
 
@@ -232,6 +249,11 @@ def _scatter_extremal_jvp(prim):
 
 
 def _scatter_jvp(primals, tangents, **params):
+    if params["update_jaxpr"] is not None:
+        raise NotImplementedError(
+            "scatter_apply is not differentiable (as in JAX): its function may be applied "
+            "several times at one index. Write the update with `x.at[idx].set(f(x[idx]))` to "
+            "differentiate it.")
     operand, indices, updates = primals
     t_operand, _, t_updates = tangents
     dn, mode = params["dimension_numbers"], params["mode"]
@@ -392,6 +414,15 @@ jvp_rules[scatter_add_p] = _scatter_add_jvp
 transpose_rules[scatter_add_p] = _scatter_add_transpose
 batch_rules[scatter_add_p] = _scatter_batch_rule(scatter_add_p)
 
+scatter_sub_p = Primitive("scatter-sub")
+abstract_eval[scatter_sub_p] = _scatter_abstract_eval("scatter-sub")
+to_jax[scatter_sub_p] = _scatter_to_jax(jlax.scatter_sub)
+jvp_rules[scatter_sub_p] = lambda primals, tangents, **params: _scatter_add_jvp(
+    primals, tangents, _prim=scatter_sub_p, **params)
+transpose_rules[scatter_sub_p] = lambda ct, *args, **params: _scatter_add_transpose(
+    ct, *args, _negate=True, **params)
+batch_rules[scatter_sub_p] = _scatter_batch_rule(scatter_sub_p)
+
 scatter_mul_p = Primitive("scatter-mul")
 abstract_eval[scatter_mul_p] = _scatter_abstract_eval("scatter-mul")
 to_jax[scatter_mul_p] = _scatter_to_jax(jlax.scatter_mul)
@@ -412,8 +443,8 @@ jvp_rules[scatter_max_p] = _scatter_extremal_jvp(scatter_max_p)
 batch_rules[scatter_max_p] = _scatter_batch_rule(scatter_max_p)
 
 # the combining function each scatter carries in its update_jaxpr param (None for scatter)
-_COMBINERS = {scatter_add_p: add_p, scatter_mul_p: mul_p, scatter_min_p: min_p,
-              scatter_max_p: max_p}
+_COMBINERS = {scatter_add_p: add_p, scatter_sub_p: sub_p, scatter_mul_p: mul_p,
+              scatter_min_p: min_p, scatter_max_p: max_p}
 _update_jaxprs: dict = {}
 
 
@@ -478,6 +509,50 @@ def scatter_add(operand: Any, scatter_indices: Any, updates: Any,
                     indices_are_sorted, unique_indices, mode)
 
 
+def scatter_sub(operand: Any, scatter_indices: Any, updates: Any,
+                dimension_numbers: ScatterDimensionNumbers, *, indices_are_sorted: bool = False,
+                unique_indices: bool = False,
+                mode: str | GatherScatterMode | None = None) -> Any:
+    return _scatter(scatter_sub_p, operand, scatter_indices, updates, dimension_numbers,
+                    indices_are_sorted, unique_indices, mode)
+
+
+_apply_jaxprs = WeakCache("scatter_apply: traced update functions")
+
+
+def scatter_apply(operand: Any, scatter_indices: Any, func: Any,
+                  dimension_numbers: ScatterDimensionNumbers, *, update_shape: Sequence[int] = (),
+                  indices_are_sorted: bool = False, unique_indices: bool = False,
+                  mode: str | GatherScatterMode | None = None) -> Any:
+    """``operand`` with ``func`` applied to its elements at ``scatter_indices``, as
+    ``jax.lax.scatter_apply``: a ``scatter`` whose update computation is ``func`` (a repeated
+    index applies it repeatedly). ``update_shape`` is the shape the updates of a scatter with
+    these ``dimension_numbers`` would have. Not differentiable, as in JAX.
+
+    >>> xform.lax.scatter_apply(jnp.zeros(3), jnp.array([[1]]), lambda v: v + 1,
+    ...     ScatterDimensionNumbers((), (0,), (0,)), update_shape=(1,))   # [0., 1., 0.]
+    """
+    aval = to_aval(operand)
+    # one jaxpr per (func, dtype), weakly on func: eager calls then reuse one compiled program
+    closed = _apply_jaxprs.get((func,), aval.dtype)
+    if closed is None:
+        scalar = ShapedArray((), aval.dtype)
+        closed, _ = trace_to_jaxpr(lambda x, _: ([func(x)], None), [scalar, scalar],
+                                   description="scatter_apply function")
+        if any(isinstance(c, Tracer) for c in closed.consts):
+            raise NotImplementedError(
+                "scatter_apply: `func` closes over traced values (as in JAX, an update "
+                "computation may depend only on its argument); write "
+                "`x.at[idx].set(f(x[idx]))` instead.")
+        _apply_jaxprs.put((func,), aval.dtype, closed)
+    params = {"dimension_numbers": _scatter_dnums("scatter_apply", dimension_numbers),
+              "indices_are_sorted": bool(indices_are_sorted),
+              "unique_indices": bool(unique_indices), "mode": GatherScatterMode.from_any(mode),
+              "update_jaxpr": closed.jaxpr, "update_consts": tuple(closed.consts)}
+    unused = _zeros(tuple(int(d) for d in update_shape), aval.dtype)
+    return _bind_checked(scatter_p, [operand, scatter_indices, unused], params)
+
+
 def scatter_mul(operand: Any, scatter_indices: Any, updates: Any,
                 dimension_numbers: ScatterDimensionNumbers, *, indices_are_sorted: bool = False,
                 unique_indices: bool = False,
@@ -508,6 +583,9 @@ scatter.__doc__ = _SCATTER_DOC.format(
 scatter_add.__doc__ = _SCATTER_DOC.format(
     summary="Adds ``updates`` into ``operand`` at ``scatter_indices``", name="scatter_add",
     extra=" by addition (repeated indices accumulate)")
+scatter_sub.__doc__ = _SCATTER_DOC.format(
+    summary="Subtracts ``updates`` from ``operand`` at ``scatter_indices``",
+    name="scatter_sub", extra=" by subtraction (repeated indices accumulate)")
 scatter_mul.__doc__ = _SCATTER_DOC.format(
     summary="Multiplies ``operand`` by ``updates`` at ``scatter_indices``", name="scatter_mul",
     extra=" by multiplication (repeated indices accumulate)")

@@ -1,5 +1,5 @@
 """Sorting: ``sort`` (several operands sorted together by their first ``num_keys``),
-``sort_key_val`` and ``top_k``."""
+``sort_key_val``, ``top_k`` and ``approx_top_k`` (``approx_max_k``/``approx_min_k``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import numpy as np
 from jax import lax as jlax
 
@@ -20,7 +21,7 @@ from xform.lax import shape as sh
 from xform.lax._helpers import shape_str
 from xform.lax.indexing import GatherDimensionNumbers, gather
 
-__all__ = ["sort", "sort_key_val", "top_k"]
+__all__ = ["sort", "sort_key_val", "top_k", "approx_max_k", "approx_min_k"]
 
 
 def _normalize_axis(name: str, axis: Any, ndim: int) -> int:
@@ -146,6 +147,95 @@ def _top_k_batch_rule(axis_size, vals, dims, *, k, axis):
 
 jvp_rules[top_k_p] = _top_k_jvp
 batch_rules[top_k_p] = _top_k_batch_rule
+
+
+# -- approx_top_k: XLA's approximate top-k (TPU); other backends compute the exact one ---------
+approx_top_k_p = Primitive("approx_top_k", multiple_results=True)
+
+
+def _approx_top_k_abstract_eval(x: ShapedArray, *, k, reduction_dimension, recall_target,
+                                is_max_k, reduction_input_size_override, aggregate_to_topk):
+    name = "approx_max_k" if is_max_k else "approx_min_k"
+    if k <= 0:
+        raise ValueError(f"{name}: k must be positive, got {k}")
+    if not x.ndim:
+        raise TypeError(f"{name}: the operand must have rank >= 1, got shape {shape_str(x.shape)}")
+    if not -x.ndim <= reduction_dimension < x.ndim:
+        raise ValueError(f"{name}: reduction_dimension {reduction_dimension} is out of range "
+                         f"for an operand of shape {shape_str(x.shape)}")
+    reduction_dimension %= x.ndim  # JAX's jaxprs may carry -1
+    size = x.shape[reduction_dimension]
+    if size < k:
+        raise ValueError(f"{name}: k must be smaller than the size of reduction_dim {size}, "
+                         f"got {k}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{name}: operand must be a floating type, got {x.dtype.name}")
+    if aggregate_to_topk:
+        out = k
+    else:  # the size is XLA's choice: ask it, on shapes only
+        out = jax.eval_shape(lambda v: jlax.approx_max_k(
+            v, k, reduction_dimension, recall_target, reduction_input_size_override,
+            aggregate_to_topk), jax.ShapeDtypeStruct(x.shape, x.dtype))[0].shape[
+                reduction_dimension]
+    shape = x.shape[:reduction_dimension] + (out,) + x.shape[reduction_dimension + 1:]
+    return [ShapedArray(shape, x.dtype, x.weak_type), ShapedArray(shape, np.int32)]
+
+
+def _approx_top_k_to_jax(x, *, is_max_k, **params):
+    fn = jlax.approx_max_k if is_max_k else jlax.approx_min_k
+    return list(fn(x, **params))
+
+
+def _approx_top_k_jvp(primals, tangents, **params):
+    (x,), (t,) = primals, tangents
+    vals, idx = approx_top_k_p.bind(x, **params)
+    axis = params["reduction_dimension"] % to_aval(x).ndim
+    t_vals = Zero(tangent_aval(to_aval(vals))) if _no_tangent(t) else _take_along(t, idx, axis)
+    return [vals, idx], [t_vals, Zero(tangent_aval(to_aval(idx)))]
+
+
+def _approx_top_k_batch_rule(axis_size, vals, dims, *, reduction_dimension, **params):
+    (x,), (bdim,) = vals, dims
+    reduction_dimension %= to_aval(x).ndim - 1
+    out = approx_top_k_p.bind(x, reduction_dimension=shift_axis(reduction_dimension, bdim),
+                              **params)
+    return out, [bdim, bdim]
+
+
+abstract_eval[approx_top_k_p] = _approx_top_k_abstract_eval
+to_jax[approx_top_k_p] = _approx_top_k_to_jax
+jvp_rules[approx_top_k_p] = _approx_top_k_jvp
+batch_rules[approx_top_k_p] = _approx_top_k_batch_rule
+
+
+def _approx_top_k(operand, k, reduction_dimension, recall_target, is_max_k,
+                  reduction_input_size_override, aggregate_to_topk):
+    ndim = to_aval(operand).ndim
+    name = "approx_max_k" if is_max_k else "approx_min_k"
+    return approx_top_k_p.bind(
+        operand, k=operator.index(k),
+        reduction_dimension=_normalize_axis(name, reduction_dimension, ndim),
+        recall_target=float(recall_target), is_max_k=is_max_k,
+        reduction_input_size_override=int(reduction_input_size_override),
+        aggregate_to_topk=bool(aggregate_to_topk))
+
+
+def approx_max_k(operand: Any, k: int, reduction_dimension: int = -1,
+                 recall_target: float = 0.95, reduction_input_size_override: int = -1,
+                 aggregate_to_topk: bool = True) -> list[Any]:
+    """The ``k`` largest values along ``reduction_dimension`` and their int32 indices (a list),
+    as ``jax.lax.approx_max_k``: approximate (at ``recall_target``) on TPU, exact elsewhere."""
+    return _approx_top_k(operand, k, reduction_dimension, recall_target, True,
+                         reduction_input_size_override, aggregate_to_topk)
+
+
+def approx_min_k(operand: Any, k: int, reduction_dimension: int = -1,
+                 recall_target: float = 0.95, reduction_input_size_override: int = -1,
+                 aggregate_to_topk: bool = True) -> list[Any]:
+    """The ``k`` smallest values along ``reduction_dimension`` and their int32 indices (a list),
+    as ``jax.lax.approx_min_k``: approximate (at ``recall_target``) on TPU, exact elsewhere."""
+    return _approx_top_k(operand, k, reduction_dimension, recall_target, False,
+                         reduction_input_size_override, aggregate_to_topk)
 
 
 # -- public functions with jax.lax's signatures ---------------------------------------------

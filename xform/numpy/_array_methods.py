@@ -222,7 +222,7 @@ def _dispatching_getitem(jax_getitem: Callable) -> Callable:
 
 
 _AT_METHODS = ("get", "set", "add", "subtract", "multiply", "mul", "divide", "power", "min",
-               "max")
+               "max", "apply")
 
 
 class _ConcreteIndexUpdateRef:
@@ -240,7 +240,8 @@ class _ConcreteIndexUpdateRef:
             return jax_fn
 
         def update(*args, **kwargs):
-            if _has_tracer(self._index) or _args_have_tracer(args, kwargs):
+            # apply traces its function: xform's path, so that it may use xform.numpy
+            if name == "apply" or _has_tracer(self._index) or _args_have_tracer(args, kwargs):
                 ref = _indexing._IndexUpdateRef(self._array, self._index)
                 return getattr(ref, name)(*args, **kwargs)
             return jax_fn(*args, **kwargs)

@@ -504,6 +504,20 @@ class _IndexUpdateRef:
         return self._scatter(values, "scatter_max", indices_are_sorted=indices_are_sorted,
                              unique_indices=unique_indices, mode=mode)
 
+    def apply(self, func: Any, *, indices_are_sorted: bool = False,
+              unique_indices: bool = False, mode: Any = None) -> Any:
+        """``x[idx] = func(x[idx])`` elementwise, as ``lax.scatter_apply`` (a repeated index
+        applies ``func`` repeatedly, as in JAX); not differentiable, as in JAX."""
+        def scatter_fn(op, indices, updates, dnums, **kw):
+            return lax.scatter_apply(op, indices, func, dnums,
+                                     update_shape=to_aval(updates).shape, **kw)
+
+        if not to_aval(self.array).shape:  # a 0-d array: the update is func itself
+            return func(asarray(self.array))
+        return scatter_update(self.array, self.index, 0, scatter_fn,
+                              indices_are_sorted=indices_are_sorted,
+                              unique_indices=unique_indices, mode=mode)
+
     def _scattered_factor(self, values: Any, **kw: Any) -> Any:
         """Ones with ``values`` multiplied in at the index: a repeated index multiplies
         twice, as JAX's ``divide`` and ``power`` do."""

@@ -46,6 +46,7 @@ from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, replaying, trace_to_jaxpr
 from xform.interpreters.transpose import backward_pass, is_undefined, transpose_rules
+from xform.lax.shape_more import optimization_barrier_p
 
 __all__ = ["checkpoint", "remat", "checkpoint_name", "checkpoint_policies"]
 
@@ -65,17 +66,6 @@ def checkpoint_name(x: Any, name: str) -> Any:
     """Tag every array in the pytree ``x`` with ``name``, for
     ``checkpoint_policies.save_only_these_names`` (the identity otherwise)."""
     return jax.tree_util.tree_map(lambda v: name_p.bind(v, name=name), x)
-
-
-# -- optimization_barrier: keeps XLA from merging recomputation with the forward pass -----------
-optimization_barrier_p = Primitive("optimization_barrier", multiple_results=True)
-abstract_eval[optimization_barrier_p] = lambda *avals: list(avals)
-to_jax[optimization_barrier_p] = lambda *xs: list(jax.lax.optimization_barrier(tuple(xs)))
-jvp_rules[optimization_barrier_p] = lambda primals, tangents: (
-    optimization_barrier_p.bind(*primals), list(tangents))
-batch_rules[optimization_barrier_p] = lambda size, vals, dims: (
-    optimization_barrier_p.bind(*vals), list(dims))
-transpose_rules[optimization_barrier_p] = lambda cts, *xs: list(cts)
 
 
 # -- the policies ---------------------------------------------------------------------------

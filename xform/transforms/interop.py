@@ -67,7 +67,7 @@ def _xform_primitives() -> dict[str, Primitive]:
 
 # Params JAX's primitives carry that xform's do not (shardings and accumulation types: xform
 # leaves placement to jax.jit and accumulates in the output type, as JAX does by default), and
-# the ``accuracy`` of transcendental functions (xform computes them at XLA's default accuracy).
+# the ``accuracy`` of transcendental functions when it is None (xform binds it only when given).
 # ``out_dtype`` (of ``mul``) is applied as a conversion of the result.
 _DROPPED = frozenset({"sharding", "out_sharding", "accumulation_type", "accuracy", "out_dtype"})
 
@@ -88,7 +88,8 @@ def _accepted_params(prim: Primitive) -> frozenset | None:
 def _translate_params(prim: Primitive, params: dict) -> dict:
     accepted = _accepted_params(prim)
     if accepted is None:
-        return {k: v for k, v in params.items() if k not in _DROPPED}
+        return {k: v for k, v in params.items()
+                if k not in _DROPPED or (k == "accuracy" and v is not None)}
     return {k: v for k, v in params.items() if k in accepted}
 
 
@@ -539,8 +540,6 @@ _HANDLERS: dict[str, Callable] = {
     "custom_linear_solve": _custom_linear_solve,
     "random_clone": _identity,
     "zeros_like": lambda ins, params: ew.mul(ins[0], 0),
-    "scatter-sub": lambda ins, params: _apply("scatter-add", [ins[0], ins[1], ew.neg(ins[2])],
-                                              params),
     "platform_index": _platform_index,
     "pvary": _identity,  # a shard_map varying-axes annotation, no value change
     "iota_2x32_shape": lambda ins, params: list(rb.iota_2x32_shape(params["shape"])),
