@@ -30,7 +30,7 @@ LINEAR_PRIMITIVES = frozenset({
     "slice", "pad", "concatenate", "dynamic_slice", "dynamic_update_slice", "gather",
     "scatter-add", "select_n", "dot_general", "conv_general_dilated", "reduce_window_sum",
     "select_and_scatter_add", "select_and_gather_add", "jit", "cond", "scan",
-    "triangular_solve", "scatter", "scatter-mul",
+    "triangular_solve", "scatter", "scatter-mul", "tridiagonal_solve",
     "fft", "split", "tile", "complex", "reduce_precision", "optimization_barrier",
 })
 
@@ -77,6 +77,10 @@ DOCUMENTED_EXCEPTIONS = {
     "random_gamma_grad": "jvp raises: it is itself a derivative (of gamma samples).",
     "regularized_incomplete_beta": "jvp in `x` only; in `a` and `b` it raises JAX's ValueError.",
     "zeta": "jvp in `q` only; in `x` it raises (JAX has no derivative at all).",
+    **{name: "jvp raises JAX's NotImplementedError: JAX has no derivative of this "
+             "factorization either (wrap it in `custom_jvp`/`custom_vjp` to give it one)."
+       for name in ("schur", "hessenberg", "tridiagonal", "householder_product", "ormqr",
+                    "cholesky_update")},
 }
 
 

@@ -129,9 +129,9 @@ def _sqrtm_upper_triangular(t: Any) -> Any:
     diag = xnp.sqrt(xnp.diag(t))
     n = diag.size
 
-    def entry(l, state):
+    def entry(step, state):
         j, u = state
-        i = j - 1 - l
+        i = j - 1 - step
         s = lax.fori_loop(i + 1, j, lambda k, acc: acc + u[i, k] * u[k, j], 0.0)
         val = xnp.where(t[i, j] == s, 0.0, (t[i, j] - s) / (diag[i] + diag[j]))
         return j, u.at[i, j].set(val)

@@ -5,6 +5,7 @@ SciPy's scalings, boundary extensions and padding), so values agree with JAX's.
 
 from __future__ import annotations
 
+import importlib
 import operator
 import warnings
 from typing import Any, Callable, Sequence
@@ -111,22 +112,27 @@ def _hann(n: int) -> Any:
     return xnp.sin(xnp.linspace(0, np.pi, n, endpoint=False)) ** 2
 
 
+def _scipy_window(window: Any, n: int) -> np.ndarray:
+    """A named window of SciPy's (an optional dependency, loaded only when asked for)."""
+    try:
+        signal = importlib.import_module("scipy.signal")
+    except ImportError as err:
+        raise ImportError(f"scipy must be available to use window={window!r}") from err
+    return signal.get_window(window, n)
+
+
 def _window(window: Any, nperseg: int | None, input_length: int, dtype: Any) -> tuple:
     """The window array and the segment length, as JAX's ``_triage_segments``."""
     if isinstance(window, (str, tuple)):
         n = input_length if nperseg is None else int(nperseg)
         if n > input_length:
             warnings.warn(f"nperseg={n} is greater than input_length={input_length}, using "
-                          f"nperseg={input_length}")
+                          f"nperseg={input_length}", stacklevel=3)
             n = input_length
         if isinstance(window, str) and window == "hann":
             win = _hann(n)
         else:
-            try:
-                from scipy.signal import get_window  # noqa: PLC0415 - optional dependency
-            except ImportError as err:
-                raise ImportError(f"scipy must be available to use window={window!r}") from err
-            win = get_window(window, n)
+            win = _scipy_window(window, n)
         return xnp.array(win, dtype=dtype), n
     win = xnp.asarray(window, dtype=dtype)
     n = win.size if nperseg is None else int(nperseg)
@@ -279,7 +285,8 @@ def _spectral(x: Any, y: Any, fs: Any = 1.0, window: Any = "hann", nperseg: int 
     sides = "onesided" if return_onesided else "twosided"
     if return_onesided and (xnp.iscomplexobj(x) or (y is not None and xnp.iscomplexobj(y))):
         sides = "twosided"
-        warnings.warn("Input data is complex, switching to return_onesided=False")
+        warnings.warn("Input data is complex, switching to return_onesided=False",
+                      stacklevel=3)
     if sides == "twosided":
         freqs = xnp.fft.fftfreq(nfft, 1 / fs, dtype=freq_dtype)
     else:
@@ -412,11 +419,7 @@ def istft(Zxx: Any, fs: Any = 1.0, window: Any = "hann", nperseg: int | None = N
     if isinstance(window, str) and window == "hann":
         win = _hann(nperseg).astype(xsubs.dtype)
     elif isinstance(window, (str, tuple)):
-        try:
-            from scipy.signal import get_window  # noqa: PLC0415 - optional dependency
-        except ImportError as err:
-            raise ImportError(f"scipy must be available to use window={window!r}") from err
-        win = xnp.array(get_window(window, nperseg), dtype=xsubs.dtype)
+        win = xnp.array(_scipy_window(window, nperseg), dtype=xsubs.dtype)
     else:
         win = xnp.asarray(window)
         if win.ndim != 1:
