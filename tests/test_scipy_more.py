@@ -1,5 +1,5 @@
 """The rest of xform.scipy (special: erfcx, wofz, dawsn, expi, exp1, expn, spence, bernoulli,
-bessel_jn, hyp1f1; stats: betabinom, nbinom, multinomial, gennorm, gumbel_l/r, pareto,
+bessel_jn, hyp1f1, sici, owens_t; stats: betabinom, nbinom, multinomial, gennorm, gumbel_l/r, pareto,
 wrapcauchy, mode, rankdata, sem, gaussian_kde; signal: fftconvolve, detrend, stft, istft, csd,
 welch) against JAX's on the same inputs: values and dtypes under jit (and eagerly for a sample),
 weak types, jit of vmap against JAX's, and jit(vmap(grad)) against JAX's."""
@@ -59,6 +59,10 @@ SPECIAL = {
     "bernoulli_small": lambda m: m.bernoulli(1),
     "bessel_jn": lambda m: m.bessel_jn(np.array([2.0, 5.0, 9.5], np.float32), v=3, n_iter=20),
     "hyp1f1": lambda m: m.hyp1f1(0.5, 1.5, POS),
+    "sici": lambda m: m.sici(np.array([-np.inf, -20.0, -3.0, -0.5, 0.0, 0.3, 2.0, 4.5, 9.0,
+                                       30.0, 2e9, np.inf], np.float32)),
+    "owens_t": lambda m: m.owens_t(np.array([0.0, 0.3, 1.0, 2.5, -1.0], np.float32),
+                                   np.array([[0.5], [1.0], [3.0], [-2.0]], np.float32)),
     "hyp1f1_conventions": lambda m: m.hyp1f1(np.array([0.0, 2.0, 1.0]), np.array([0.0, 2.0, 0.0]),
                                              np.array([1.5, 1.5, 1.5], np.float32)),
 }
@@ -173,6 +177,8 @@ VMAP = {
     "bessel_jn": (lambda m, v: m.bessel_jn(v, v=2, n_iter=20), POS[3:6] + 1),
     "hyp1f1": (lambda m, v: m.hyp1f1(0.5, v, 1.2), POS[:4] + 0.5),
     "wofz": (lambda m, v: m.wofz(v * (1 + 1j)), X[:4]),
+    "sici": (lambda m, v: m.sici(v), X[:4]),
+    "owens_t": (lambda m, v: m.owens_t(v, 0.7), X[:4]),
     "betabinom": (lambda m, v: m.betabinom.logpmf(2.0, 6.0, v, 3.0), POS[:4]),
     "nbinom": (lambda m, v: m.nbinom.logpmf(3.0, v, 0.4), POS[:4] + 1),
     "gumbel_l": (lambda m, v: m.gumbel_l.logcdf(v), X[:4]),
@@ -190,7 +196,7 @@ VMAP = {
 
 
 def _module_of(name):
-    if name in SPECIAL or name in ("erfcx", "wofz"):
+    if name in SPECIAL:
         return 0
     return 2 if name in ("fftconvolve", "welch", "stft", "detrend") else 1
 
@@ -216,6 +222,10 @@ GRADS = {
     "hyp1f1_b": (lambda m, v: m.hyp1f1(0.5, v, 0.7), POS[1:5] + 0.5, 0),
     "hyp1f1_x": (lambda m, v: m.hyp1f1(0.5, 1.5, v), POS[1:5], 0),
     "wofz": (lambda m, v: m.wofz(v * (1 + 0.5j)).real, X[:4], 0),
+    "sici_si": (lambda m, v: m.sici(v)[0], X[4:8], 0),
+    "sici_ci": (lambda m, v: m.sici(v)[1], POS[1:5], 0),
+    "owens_t_h": (lambda m, v: m.owens_t(v, 1.7), X[:4], 0),
+    "owens_t_a": (lambda m, v: m.owens_t(0.6, v), X[:4], 0),
     "betabinom": (lambda m, v: m.betabinom.logpmf(2.0, 6.0, v, 3.0), POS[1:5], 1),
     "nbinom": (lambda m, v: m.nbinom.logpmf(3.0, 2.0, v), Q[1:4], 1),
     "gennorm": (lambda m, v: m.gennorm.logpdf(0.7, v), POS[1:5], 1),
