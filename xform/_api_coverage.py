@@ -102,7 +102,6 @@ REASONS: dict[tuple[str, str], str] = {
                                          "`select_and_scatter_add_p` as in JAX's programs",
     ("jax", "debug"): _OTHER_AREA,
     ("jax.numpy.fft", "*"): _OTHER_AREA,
-    ("jax.scipy.signal", "*"): "spectral: needs xform.numpy.fft (added by a concurrent branch)",
     ("jax.debug", "*"): _OTHER_AREA,
     ("jax.sharding", "*"): _MULTI_DEVICE,
     ("jax.example_libraries.stax", "GeneralConvTranspose"): "needs lax.conv_transpose, added by "

@@ -31,7 +31,7 @@ LINEAR_PRIMITIVES = frozenset({
     "scatter-add", "scatter-sub", "select_n", "dot_general", "conv_general_dilated",
     "reduce_window_sum",
     "select_and_scatter_add", "select_and_gather_add", "jit", "cond", "scan",
-    "triangular_solve", "scatter", "scatter-mul",
+    "triangular_solve", "scatter", "scatter-mul", "tridiagonal_solve",
     "fft", "split", "tile", "stack", "unstack", "complex", "reduce_precision",
     "optimization_barrier",
 })
@@ -82,6 +82,10 @@ DOCUMENTED_EXCEPTIONS = {
     "scaled_dot": "jvp raises, as JAX has no derivative of block-quantized products.",
     "scatter": "jvp raises for `scatter_apply` (a user function as update computation), as "
                "in JAX; plain scatters differentiate.",
+    **{name: "jvp raises JAX's NotImplementedError: JAX has no derivative of this "
+             "factorization either (wrap it in `custom_jvp`/`custom_vjp` to give it one)."
+       for name in ("schur", "hessenberg", "tridiagonal", "householder_product", "ormqr",
+                    "cholesky_update")},
 }
 
 

@@ -694,3 +694,23 @@ def lu_pivots_to_permutation(pivots: Any, permutation_size: int) -> Any:
     ``arange(permutation_size)``, as ``jax.lax.linalg.lu_pivots_to_permutation``."""
     return lu_pivots_to_permutation_p.bind(sh._asarray(pivots),
                                            permutation_size=int(permutation_size))
+
+
+# The rest of jax.lax.linalg lives in linalg_more.py (it builds on the helpers above); its names
+# are this module's too. Imported last: linalg_more imports from this module.
+from xform.lax.linalg_more import (  # noqa: E402
+    EigImplementation as EigImplementation, EighImplementation as EighImplementation,
+    SvdAlgorithm as SvdAlgorithm, cholesky_update as cholesky_update,
+    cholesky_update_p as cholesky_update_p, hessenberg as hessenberg, hessenberg_p as hessenberg_p,
+    householder_product as householder_product, householder_product_p as householder_product_p,
+    ormqr as ormqr, ormqr_p as ormqr_p, qdwh as qdwh, schur as schur, schur_p as schur_p,
+    symmetric_product as symmetric_product, symmetric_product_p as symmetric_product_p,
+    tridiagonal as tridiagonal, tridiagonal_p as tridiagonal_p,
+    tridiagonal_solve as tridiagonal_solve, tridiagonal_solve_p as tridiagonal_solve_p,
+)
+
+__all__ += ["EigImplementation", "EighImplementation", "SvdAlgorithm", "cholesky_update",
+            "cholesky_update_p", "hessenberg", "hessenberg_p", "householder_product",
+            "householder_product_p", "ormqr", "ormqr_p", "qdwh", "schur", "schur_p",
+            "symmetric_product", "symmetric_product_p", "tridiagonal", "tridiagonal_p",
+            "tridiagonal_solve", "tridiagonal_solve_p"]

@@ -396,9 +396,8 @@ def _cumulative(name: str, fn: Any, init: int, x: Any, axis: Any, dtype: Any,
 def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
         ddof: int | None = None, fweights: Any = None, aweights: Any = None) -> Any:
     """The covariance matrix of the variables in the rows (columns unless ``rowvar``) of
-    ``m``, as ``jax.numpy.cov`` (frequency/analytic weights not implemented)."""
-    if fweights is not None or aweights is not None:
-        raise NotImplementedError("cov: fweights and aweights are not implemented")
+    ``m``, as ``jax.numpy.cov``, with integer frequency weights ``fweights`` and analytic
+    weights ``aweights`` of the observations (their absolute values, as JAX)."""
     m = atleast_2d(_inexact(m))
     if not rowvar and to_aval(m).shape[0] != 1:
         m = sh.transpose(m)
@@ -410,10 +409,35 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
     if ddof is None:
         ddof = 0 if bias else 1
     n = to_aval(m).shape[1]
-    x = uf.subtract(m, red.mean(m, axis=1, keepdims=True))
-    xt = uf.conj(sh.transpose(x))
-    c = lax.div(matmul(x, xt), convert(n - ddof, to_aval(x).dtype, True))
-    return sh.squeeze(c)
+    w = None
+    for name, weights in (("fweights", fweights), ("aweights", aweights)):
+        if weights is None:
+            continue
+        weights = asarray(weights)
+        if to_aval(weights).ndim > 1:
+            raise RuntimeError(f"cannot handle multidimensional {name}")
+        if to_aval(weights).shape[0] != n:
+            raise RuntimeError(f"incompatible numbers of samples and {name}")
+        if name == "fweights" and not np.issubdtype(to_aval(weights).dtype, np.integer):
+            raise TypeError("fweights must be integer.")
+        weights = uf.absolute(weights)
+        w = weights if w is None else uf.multiply(w, weights)
+    if w is None:
+        x = uf.subtract(m, red.mean(m, axis=1, keepdims=True))
+        xt = uf.conj(sh.transpose(x))
+        c = lax.div(matmul(x, xt), convert(n - ddof, to_aval(x).dtype, True))
+        return sh.squeeze(c)
+    avg, w_sum = average(m, axis=1, weights=w, returned=True)
+    w_sum = w_sum[0]
+    if ddof == 0:
+        f = w_sum
+    elif aweights is None:
+        f = w_sum - ddof
+    else:
+        f = w_sum - ddof * red.sum(w * uf.absolute(asarray(aweights))) / w_sum
+    x = uf.subtract(m, avg[:, None])
+    xt = uf.conj(sh.transpose(uf.multiply(x, w[None, :])))
+    return sh.squeeze(uf.true_divide(matmul(x, xt), f))
 
 
 @eager_jit(static_argnames=("rowvar",))

@@ -193,10 +193,23 @@ minimum = _binary("minimum", lax.min, "minimum")
 arctan2 = _binary("arctan2", lax.atan2, "arctan(x1 / x2) with quadrant", inexact=True)
 equal = _binary("equal", lax.eq, "x == y")
 not_equal = _binary("not_equal", lax.ne, "x != y")
-less = _binary("less", lax.lt, "x < y")
-less_equal = _binary("less_equal", lax.le, "x <= y")
-greater = _binary("greater", lax.gt, "x > y")
-greater_equal = _binary("greater_equal", lax.ge, "x >= y")
+
+
+def _ordered(lax_fn: Callable) -> Callable:
+    """An order comparison that, as JAX's, orders complex numbers lexicographically by (real,
+    imag): the imaginary parts decide where the real parts are equal."""
+    def compare(x: Any, y: Any) -> Any:
+        if not np.issubdtype(_dtype(x), np.complexfloating):
+            return lax_fn(x, y)
+        rx, ry = lax.real(x), lax.real(y)
+        return lax.select(lax.eq(rx, ry), lax_fn(lax.imag(x), lax.imag(y)), lax_fn(rx, ry))
+    return compare
+
+
+less = _binary("less", _ordered(lax.lt), "x < y")
+less_equal = _binary("less_equal", _ordered(lax.le), "x <= y")
+greater = _binary("greater", _ordered(lax.gt), "x > y")
+greater_equal = _binary("greater_equal", _ordered(lax.ge), "x >= y")
 bitwise_and = _binary("bitwise_and", lax.bitwise_and, "bitwise and")
 bitwise_or = _binary("bitwise_or", lax.bitwise_or, "bitwise or")
 bitwise_xor = _binary("bitwise_xor", lax.bitwise_xor, "bitwise xor")

@@ -2,8 +2,8 @@
 ``convolve``, ``correlate``, ``convolve2d``, ``correlate2d``), as one
 ``lax.conv_general_dilated`` each, so they differentiate and batch like any convolution.
 
-``method="fft"`` and the spectral functions (``fftconvolve``, ``stft``, ``welch``, ...) need
-``xform.numpy.fft``, which this module does not use yet.
+``method="fft"`` and the spectral functions (``fftconvolve``, ``detrend``, ``stft``,
+``istft``, ``csd``, ``welch``) are in ``_spectral.py``, on ``xform.numpy.fft``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from typing import Any
 import xform.numpy as xnp
 from xform import lax
 from xform.core.trace import to_aval
+from xform.scipy._spectral import (  # noqa: F401 - re-exported
+    csd, detrend, fftconvolve, istft, stft, welch,
+)
 
-__all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "csd", "detrend", "fftconvolve",
+           "istft", "stft", "welch"]
 
 _MODES = ["full", "same", "valid"]
 
@@ -56,10 +60,9 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto",
              precision: Any = None) -> Any:
     """The N-dimensional convolution of ``in1`` and ``in2`` (``mode``: ``"full"``,
     ``"same"`` (the size of ``in1``) or ``"valid"``), as ``jax.scipy.signal.convolve``."""
+    if method == "fft":
+        return fftconvolve(in1, in2, mode=mode)
     if method not in ("auto", "direct"):
-        if method == "fft":
-            raise NotImplementedError("convolve(method='fft') needs xform.numpy.fft; use "
-                                      "method='direct' (the default 'auto' is direct).")
         raise ValueError(f"Got {method=}; expected 'auto', 'fft', or 'direct'.")
     return _convolve_nd(in1, in2, mode, precision)
 

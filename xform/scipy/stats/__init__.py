@@ -16,3 +16,9 @@ from xform.scipy.stats._discrete import (
     bernoulli as bernoulli, binom as binom, dirichlet as dirichlet, geom as geom,
     multivariate_normal as multivariate_normal, poisson as poisson,
 )
+from xform.scipy.stats._kde import gaussian_kde as gaussian_kde
+from xform.scipy.stats._more import (
+    betabinom as betabinom, gennorm as gennorm, gumbel_l as gumbel_l, gumbel_r as gumbel_r,
+    mode as mode, multinomial as multinomial, nbinom as nbinom, pareto as pareto,
+    rankdata as rankdata, sem as sem, wrapcauchy as wrapcauchy,
+)
