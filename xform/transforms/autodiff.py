@@ -299,9 +299,15 @@ def _diff_args(fun: Callable, args: tuple, kwargs: dict, argnums, holomorphic: b
     nums = _argnums_tuple(argnums, len(args), fun, what)
     names = positional_names(fun, len(args))
     for n in nums:
-        for i, leaf in enumerate(tree_flatten(args[n])[0]):
-            _check_diff_input(names[n] if i == 0 else f"{names[n]} (leaf {i})", leaf,
-                              holomorphic, allow_int, what)
+        leaf_no = iter(range(len(tree_flatten(args[n])[0])))
+
+        def check(leaf, name=names[n], leaf_no=leaf_no):
+            i = next(leaf_no)
+            _check_diff_input(name if i == 0 else f"{name} (leaf {i})", leaf, holomorphic,
+                              allow_int, what)
+        # a tree map, not a walk over the leaves: as in JAX, the argument is rebuilt (with None
+        # leaves), so a custom pytree whose unflatten cannot take other leaves fails here
+        tree_map(check, args[n])
 
     def f_of_diff(*dargs):
         full = list(args)
