@@ -19,8 +19,10 @@ over its body inline, which first recomputes the unsaved primal values (behind a
 and then transposes the tangent equations. That recomputation is visible in
 ``make_jaxpr(grad(f))``.
 
-A policy is JAX's: ``policy(prim, *avals, **params) -> bool`` says whether the output of one
-primitive application may be saved; see ``checkpoint_policies``.
+A policy is JAX's: ``policy(prim, *avals, **params)`` says whether the output of one
+primitive application may be saved: a bool, or JAX's ``Saveable``, ``Recompute`` or
+``Offloadable(src, dst)`` (``xform.ad_checkpoint``); see ``checkpoint_policies``. xform has no
+host-offload path: an offloadable value is saved where it is, in device memory.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import types
 from typing import Any, Callable, Sequence
 
 import jax
+import numpy as np
+from jax.ad_checkpoint import Offloadable, Recompute, Saveable
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.interpreters.tracing import fun_name
@@ -124,10 +128,66 @@ def save_any_names_but_these(*names: str) -> Callable:
     return policy
 
 
+def saves(decision: Any) -> bool:
+    """Whether a policy's answer keeps the value for the backward pass: a bool as it is,
+    ``Saveable`` and ``Offloadable(...)`` yes (an offloaded value stays in device memory in
+    xform), ``Recompute`` no."""
+    if isinstance(decision, (bool, np.bool_)):
+        return bool(decision)
+    if decision is Saveable or isinstance(decision, Offloadable):
+        return True
+    if decision is Recompute:
+        return False
+    raise TypeError(f"A remat policy must return a bool, Saveable, Recompute or "
+                    f"Offloadable (xform.ad_checkpoint), got {decision!r}.")
+
+
 def save_from_both_policies(policy_1: Callable, policy_2: Callable) -> Callable:
     """Save what either policy saves."""
     def policy(prim, *avals, **params):
-        return policy_1(prim, *avals, **params) or policy_2(prim, *avals, **params)
+        return (saves(policy_1(prim, *avals, **params))
+                or saves(policy_2(prim, *avals, **params)))
+    return policy
+
+
+def save_anything_except_these_names(*names: str) -> Callable:
+    """Save every value (named or not) except those ``checkpoint_name`` tagged with ``names``.
+    (JAX's own policy of this name saves everything, the names too.)"""
+    unwanted = frozenset(names)
+
+    def policy(prim, *avals, **params):
+        return not (prim is name_p and params["name"] in unwanted)
+    return policy
+
+
+def save_and_offload_only_these_names(*, names_which_can_be_saved: Sequence[str],
+                                      names_which_can_be_offloaded: Sequence[str],
+                                      offload_src: str, offload_dst: str) -> Callable:
+    """Save the values named ``names_which_can_be_saved``, offload (in xform: save) those
+    named ``names_which_can_be_offloaded``, recompute the rest."""
+    saved, offloaded = frozenset(names_which_can_be_saved), frozenset(names_which_can_be_offloaded)
+    if saved & offloaded:
+        raise ValueError(
+            "The names should be exclusive and should not intersect in "
+            "`names_which_can_be_saved` and `names_which_can_be_offloaded`. Got "
+            f"names_which_can_be_saved={set(saved)}, names_which_can_be_offloaded="
+            f"{set(offloaded)} and the intersection={set(saved & offloaded)}")
+
+    def policy(prim, *avals, **params):
+        if prim is name_p and params["name"] in saved:
+            return Saveable
+        if prim is name_p and params["name"] in offloaded:
+            return Offloadable(src=offload_src, dst=offload_dst)
+        return Recompute
+    return policy
+
+
+def offload_dot_with_no_batch_dims(offload_src: str, offload_dst: str) -> Callable:
+    """``dots_with_no_batch_dims_saveable``, offloading (in xform: saving) those products."""
+    def policy(prim, *avals, **params):
+        if dots_with_no_batch_dims_saveable(prim, *avals, **params):
+            return Offloadable(src=offload_src, dst=offload_dst)
+        return Recompute
     return policy
 
 
@@ -139,6 +199,9 @@ checkpoint_policies = types.SimpleNamespace(
     save_only_these_names=save_only_these_names,
     save_any_names_but_these=save_any_names_but_these,
     save_from_both_policies=save_from_both_policies,
+    save_anything_except_these_names=save_anything_except_these_names,
+    save_and_offload_only_these_names=save_and_offload_only_these_names,
+    offload_dot_with_no_batch_dims=offload_dot_with_no_batch_dims,
 )
 
 
@@ -220,8 +283,8 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
     for eqn in reversed(k.eqns):
         if not any(v in live for v in eqn.outvars):
             continue
-        if policy is not None and policy(eqn.primitive, *[to_aval(a) for a in eqn.invars],
-                                         **eqn.params):
+        if policy is not None and saves(policy(eqn.primitive, *[to_aval(a) for a in eqn.invars],
+                                               **eqn.params)):
             saved.extend(v for v in eqn.outvars if v in live)
             continue
         live.update(a for a in eqn.invars if isinstance(a, Var) and a not in inputs)
