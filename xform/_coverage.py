@@ -32,6 +32,7 @@ LINEAR_PRIMITIVES = frozenset({
     "select_and_scatter_add", "select_and_gather_add", "jit", "cond", "scan",
     "triangular_solve", "scatter", "scatter-mul",
     "fft", "split", "tile", "complex", "reduce_precision", "optimization_barrier",
+    "linear_call",
 })
 
 RULE_COLUMNS = ("abstract_eval", "to_jax", "jvp", "transpose", "batch")

@@ -145,8 +145,13 @@ def saves(decision: Any) -> bool:
 def save_from_both_policies(policy_1: Callable, policy_2: Callable) -> Callable:
     """Save what either policy saves."""
     def policy(prim, *avals, **params):
-        return (saves(policy_1(prim, *avals, **params))
-                or saves(policy_2(prim, *avals, **params)))
+        out1, out2 = policy_1(prim, *avals, **params), policy_2(prim, *avals, **params)
+        if not (isinstance(out1, (bool, np.bool_)) and isinstance(out2, (bool, np.bool_))):
+            raise ValueError(  # as JAX's: Saveable/Offloadable answers do not combine by "or"
+                f"The return value of the policies should be a boolean. Got: {out1} and {out2}. "
+                "Please write a custom policy function directly, rather than using this helper "
+                "function.")
+        return bool(out1 or out2)
     return policy
 
 
@@ -290,27 +295,32 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
         live.update(a for a in eqn.invars if isinstance(a, Var) and a not in inputs)
     saved = saved[::-1]
     recompute = _needed_eqns(k.eqns, residuals, inputs | set(saved))
-    n_in = len(k.invars)
+    # only the primal inputs the tangent reads go in (as JAX's DCE leaves them): an input
+    # everything of which is saved is no residual of the tangent call
+    read = {a for e in recompute for a in e.invars if isinstance(a, Var)} | set(residuals)
+    used = tuple(i for i, v in enumerate(k.invars) if v in read)
+    used_vars = [k.invars[i] for i in used]
+    n_in = len(used)
     t_avals = [v.aval for v in linear.jaxpr.invars[len(residuals):]]
 
     def tangent_fun(*args):
         env = dict(zip(k.constvars, known.consts))
-        env.update(zip(k.invars, args[:n_in]))
+        env.update(zip(used_vars, args[:n_in]))
         env.update(zip(saved, args[n_in:n_in + len(saved)]))
         _eval_eqns(recompute, env)
         res = [r.val if isinstance(r, Literal) else env[r] for r in residuals]
         ts = args[n_in + len(saved):]
         return eval_jaxpr(linear.jaxpr, linear.consts, *res, *ts), None
 
-    tangent, _ = trace_to_jaxpr(tangent_fun, [v.aval for v in k.invars]
+    tangent, _ = trace_to_jaxpr(tangent_fun, [v.aval for v in used_vars]
                                 + [v.aval for v in saved] + t_avals,
                                 description="tangent of checkpoint", kind="jit")
-    return _splits.put((jaxpr,), key, (known, saved, tangent))
+    return _splits.put((jaxpr,), key, (known, saved, tangent, used))
 
 
 def _checkpoint_jvp(primals, tangents, *, jaxpr, prevent_cse, differentiated, policy):
     nonzero = tuple(not isinstance(t, Zero) for t in tangents)
-    known, saved, tangent = _split(jaxpr, nonzero, policy)
+    known, saved, tangent, used = _split(jaxpr, nonzero, policy)
     # the primal computation now: the outputs and the values the policy saves
     k = known.jaxpr
     n_out = len(jaxpr.out_avals)
@@ -320,7 +330,7 @@ def _checkpoint_jvp(primals, tangents, *, jaxpr, prevent_cse, differentiated, po
     _eval_eqns(_needed_eqns(k.eqns, wanted, set(env)), env)
     primal_out = [v.val if isinstance(v, Literal) else env[v] for v in k.outvars[:n_out]]
     body, consts = hoist_consts(tangent)
-    t_out = checkpoint_p.bind(*consts, *primals, *[env[v] for v in saved],
+    t_out = checkpoint_p.bind(*consts, *[primals[i] for i in used], *[env[v] for v in saved],
                               *[t for t in tangents if not isinstance(t, Zero)], jaxpr=body,
                               prevent_cse=prevent_cse, differentiated=True, policy=policy)
     return primal_out, t_out
