@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import jax
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.core.primitive import Primitive, abstract_eval
@@ -92,8 +93,20 @@ def _abstract_eval(*avals, callee, **_):
     return list(callee.out_avals)
 
 
-def _to_jax(*args, callee, **_):
-    return eval_closed_jaxpr_jax(callee, args)
+def _to_jax(*args, callee, transpose_thunk, num_callee_consts, num_res):
+    # JAX's own linear_call, so that JAX's transforms of the lowered program (through
+    # xform.to_jax) use the custom transpose too
+    consts, res, lin = (args[:num_callee_consts], args[num_callee_consts:][:num_res],
+                        args[num_callee_consts + num_res:])
+
+    def fun(r, a):
+        return eval_closed_jaxpr_jax(callee, [*consts, *r, *a])
+
+    def fun_transpose(r, ct):
+        t_callee, t_consts = transpose_thunk()
+        return eval_closed_jaxpr_jax(t_callee, [*t_consts, *r, *ct])
+
+    return jax.custom_derivatives.linear_call(fun, fun_transpose, list(res), list(lin))
 
 
 def _jvp(primals, tangents, *, callee, transpose_thunk, num_callee_consts, num_res):
