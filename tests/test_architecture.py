@@ -41,7 +41,8 @@ TOP_LEVEL_MODULES = {"config": 0, "_flags": 0, "errors": 0, "tree_util": 0, "tre
                      "dtypes": 0, "debug": 3, "flatten_util": 3, "image": 3,
                      "custom_derivatives": 4, "custom_batching": 4, "example_libraries": 5,
                      "_api_coverage": 6, "experimental": 3, "ad_checkpoint": 4,
-                     "test_util": 6, "demo": 6, "_coverage": 6}
+                     "test_util": 6, "demo": 6, "_coverage": 6,
+                     "dlpack": 0, "typing": 0, "profiler": 0}
 JAX_INTERNALS = "xform.core.jax_internals"
 
 

@@ -45,7 +45,9 @@ from xform import image as image
 from xform import example_libraries as example_libraries
 from xform import tree as tree
 from xform.transforms.autodiff import jacrev as jacobian  # noqa: F401  (JAX: jacobian = jacrev)
+from xform.transforms import fwd_and_bwd as fwd_and_bwd
 from xform.transforms.devices import (
+    Device as Device, Shard as Shard, copy_to_host_async as copy_to_host_async,
     default_backend as default_backend, device_count as device_count, device_get as device_get,
     live_arrays as live_arrays, local_device_count as local_device_count,
     local_devices as local_devices, process_count as process_count,
@@ -67,6 +69,18 @@ from xform._flags import (
     disable_jit as disable_jit, log_compiles as log_compiles,
     numpy_rank_promotion as numpy_rank_promotion,
 )
+from xform._flags import (
+    default_device as default_device, enable_x64 as enable_x64,
+    explain_cache_misses as explain_cache_misses, no_execution as no_execution,
+    no_tracing as no_tracing, numpy_dtype_promotion as numpy_dtype_promotion,
+    transfer_guard as transfer_guard,
+    transfer_guard_device_to_device as transfer_guard_device_to_device,
+    transfer_guard_device_to_host as transfer_guard_device_to_host,
+    transfer_guard_host_to_device as transfer_guard_host_to_device,
+)
+from xform import dlpack as dlpack
+from xform import profiler as profiler
+from xform import typing as typing
 from xform.core.avals import float0 as float0
 from xform.config import debug_nans as debug_nans
 from xform.core.ir import ClosedJaxpr as ClosedJaxpr, Jaxpr as Jaxpr

@@ -104,11 +104,15 @@ REASONS: dict[tuple[str, str], str] = {
     ("jax.numpy.fft", "*"): _OTHER_AREA,
     ("jax.debug", "*"): _OTHER_AREA,
     ("jax.sharding", "*"): _MULTI_DEVICE,
-    ("jax.example_libraries.stax", "GeneralConvTranspose"): "needs lax.conv_transpose, added by "
-                                                           "a concurrent branch",
-    ("jax.example_libraries.stax", "ConvTranspose"): "needs lax.conv_transpose",
-    ("jax.example_libraries.stax", "Conv1DTranspose"): "needs lax.conv_transpose",
-    ("jax.custom_derivatives", "linear_call"): "not yet in xform",
+    ("jax", "debug_key_reuse"): "JAX's key-reuse checker analyses JAX's typed keys in JAX's "
+                                "jaxprs; xform.random's keys are xform's own type, which it "
+                                "does not check",
+    **{("jax.debug", n): "JAX's effect types of its jaxprs; xform's debug_callback primitive "
+       "carries its ordering as a parameter (xform's IR has no effect objects)"
+       for n in ["DebugEffect", "OrderedDebugEffect"]},
+    **{("jax.nn", n): "cuDNN block-scaled (MXFP8/NVFP4) matmul: GPU-only in JAX too (no CPU "
+       "lowering), not in xform" for n in ["scaled_matmul", "scaled_dot_general",
+                                            "get_scaled_dot_general_config"]},
     ("jax.custom_derivatives", "custom_jvp_call_p"): _INTERNAL,
     ("jax.custom_derivatives", "custom_vjp_call_p"): _INTERNAL,
     ("jax.custom_derivatives", "remat_opt_p"): _INTERNAL,

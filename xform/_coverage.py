@@ -34,6 +34,7 @@ LINEAR_PRIMITIVES = frozenset({
     "triangular_solve", "scatter", "scatter-mul", "tridiagonal_solve",
     "fft", "split", "tile", "stack", "unstack", "complex", "reduce_precision",
     "optimization_barrier",
+    "linear_call",
 })
 
 RULE_COLUMNS = ("abstract_eval", "to_jax", "jvp", "transpose", "batch")

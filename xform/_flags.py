@@ -24,6 +24,11 @@ FLAGS: dict[str, str] = {
     "jax_log_compiles": "log each compilation (xform.jit compiles through jax.jit)",
     "jax_numpy_rank_promotion": "'allow', 'warn' or 'raise' on implicit rank promotion in "
                                 "xform.numpy's broadcasting",
+    "jax_numpy_dtype_promotion": "'standard' or 'strict' (no implicit promotion between "
+                                 "dtypes) in xform.numpy's promotion",
+    "jax_no_tracing": "raise RuntimeError when a jit-ted function would be traced (again)",
+    "jax_no_execution": "raise RuntimeError when a computation would run (xform's eager ops "
+                        "and compiled calls both run through jax.jit)",
     "jax_default_matmul_precision": "the precision of dot_general/conv with precision=None",
     "jax_check_tracer_leaks": "JAX's leak checks for the JAX traces xform lowers through; "
                               "xform's own traces always raise UnexpectedTracerError on a "
@@ -78,3 +83,13 @@ numpy_rank_promotion = jax.numpy_rank_promotion
 debug_infs = jax.debug_infs
 checking_leaks = jax.checking_leaks
 check_tracer_leaks = jax.check_tracer_leaks
+enable_x64 = jax.enable_x64
+explain_cache_misses = jax.explain_cache_misses
+numpy_dtype_promotion = jax.numpy_dtype_promotion
+no_tracing = jax.no_tracing
+no_execution = jax.no_execution
+default_device = jax.default_device
+transfer_guard = jax.transfer_guard
+transfer_guard_host_to_device = jax.transfer_guard_host_to_device
+transfer_guard_device_to_host = jax.transfer_guard_device_to_host
+transfer_guard_device_to_device = jax.transfer_guard_device_to_device

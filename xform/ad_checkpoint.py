@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from jax.ad_checkpoint import (  # a policy's answers, JAX's objects (xform's policies use them)
+    Offloadable as Offloadable, Recompute as Recompute, Saveable as Saveable,
+)
 from jax.tree_util import tree_flatten, tree_leaves, tree_unflatten
 
 from xform.core.ir import Literal

@@ -12,3 +12,4 @@ from xform.lax.custom import (
 from xform.transforms.custom_gradient import (
     closure_convert as closure_convert, custom_gradient as custom_gradient,
 )
+from xform.lax.linear_call import linear_call as linear_call

@@ -14,7 +14,9 @@ among ordered callbacks.
 from __future__ import annotations
 
 import cmd
+import copy
 import inspect
+import logging
 import os
 import pprint
 import string
@@ -33,7 +35,7 @@ from xform._sharding_debug import (
 )
 from xform.lax.callback import FlatCallback, debug_callback_p, split_static
 
-__all__ = ["print", "callback", "breakpoint", "register_debugger"]
+__all__ = ["print", "log", "callback", "breakpoint", "register_debugger"]
 
 
 def _bind(fun: Callable, args: tuple, kwargs: dict, ordered: bool) -> None:
@@ -85,10 +87,13 @@ class _FormatChecker(string.Formatter):
 
 
 class _PrintCallback:
-    """Formats and writes one line; numpy's print options are those of the ``print`` call."""
+    """Formats and writes one line; numpy's print options are those of the ``print`` call.
+    With a log record (``log``), the line is that record's message, handled by its logger."""
 
-    def __init__(self, fmt: str, printoptions: dict, has_placeholders: bool):
+    def __init__(self, fmt: str, printoptions: dict, has_placeholders: bool,
+                 record: logging.LogRecord | None = None):
         self.fmt, self.printoptions, self.has_placeholders = fmt, printoptions, has_placeholders
+        self.record = record
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
         if self.has_placeholders:
@@ -96,11 +101,17 @@ class _PrintCallback:
                 msg = self.fmt.format(*args, **kwargs)
         else:
             msg = " ".join((self.fmt, *(str(a) for a in args)))
-        sys.stdout.write(msg + "\n")
+        if self.record is not None:
+            record = copy.copy(self.record)
+            record.msg = msg
+            logger.handle(record)
+        else:
+            sys.stdout.write(msg + "\n")
 
 
 def print(fmt: str | None = None, *args: Any, ordered: bool = False,  # noqa: A001
-          partitioned: bool = False, skip_format_check: bool = False, **kwargs: Any) -> Any:
+          partitioned: bool = False, skip_format_check: bool = False, _use_logging: bool = False,
+          **kwargs: Any) -> Any:
     """Print ``fmt.format(*args, **kwargs)`` with the concrete values, also inside transforms,
     as ``jax.debug.print``.
 
@@ -115,7 +126,8 @@ def print(fmt: str | None = None, *args: Any, ordered: bool = False,  # noqa: A0
         if fmt:
             _, field, *_ = next(iter(string.Formatter().parse(fmt)))
             has_placeholders = field is not None
-        fn = _PrintCallback(fmt, np.get_printoptions(), has_placeholders)
+        record = _log_record(logging.INFO) if _use_logging else None
+        fn = _PrintCallback(fmt, np.get_printoptions(), has_placeholders, record)
         _bind(fn, c_args, c_kwargs, ordered)
 
     if fmt is not None:
@@ -125,6 +137,31 @@ def print(fmt: str | None = None, *args: Any, ordered: bool = False,  # noqa: A0
         raise TypeError("debug_print received unexpected arguments in the two-call form: "
                         f"args={args} kwargs={kwargs}")
     return staged
+
+
+logger = logging.getLogger("xform.debug")
+
+
+def _log_record(level: int) -> logging.LogRecord:
+    """A record for ``logger`` naming the user's file and line where ``log`` was called (the
+    message is filled in when the values are known)."""
+    frame = next((f for f in inspect.stack(0)[1:] if _user_frame(f)), None)
+    file_name, line_no = (frame.filename, frame.lineno) if frame else ("(unknown file)", 0)
+    return logger.makeRecord(logger.name, level, file_name, line_no, "", (), None)
+
+
+def log(fmt: str | None = None, *args: Any, ordered: bool = False, partitioned: bool = False,
+        skip_format_check: bool = False, **kwargs: Any) -> Any:
+    """``print``, but the line goes to the ``logging`` module (logger ``"xform.debug"``, level
+    INFO, with the caller's file and line), as ``jax.debug.log``: shown where logging is
+    configured to show INFO records.
+
+    >>> import logging, xform
+    >>> logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    >>> xform.jit(lambda x: xform.debug.log("x = {}", x))(1.5)  # logs "x = 1.5"
+    """
+    return print(fmt, *args, ordered=ordered, partitioned=partitioned,
+                 skip_format_check=skip_format_check, _use_logging=True, **kwargs)
 
 
 # -- breakpoint ---------------------------------------------------------------------------------

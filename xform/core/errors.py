@@ -62,7 +62,9 @@ def user_frame(column: bool = False) -> str:
         if positions is not None:
             pos = list(positions())[f.f_lasti // 2]
             col = f":{pos[2]}" if pos[2] is not None else ""
-        return f"{f.f_code.co_filename}:{f.f_lineno}{col} ({f.f_code.co_name})"
+        # the qualified name, as JAX's summaries print it (``outer.<locals>.f``)
+        name = getattr(f.f_code, "co_qualname", f.f_code.co_name)  # Python >= 3.11
+        return f"{f.f_code.co_filename}:{f.f_lineno}{col} ({name})"
     # the frames of JAX's dispatch, between xform and the user, are not the user's either
     for frame in reversed(traceback.extract_stack()[:-1]):
         if not os.path.abspath(frame.filename).startswith((_XFORM_DIR, _JAX_DIR)):

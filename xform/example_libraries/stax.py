@@ -23,10 +23,12 @@ from xform.nn import (
     elu, gelu, leaky_relu, log_softmax, relu, selu, sigmoid, softmax, softplus, standardize,
 )
 from xform.nn.initializers import glorot_normal, normal, ones, zeros
+from xform.transforms import ShapeDtypeStruct, eval_shape
 
 __all__ = [
-    "AvgPool", "BatchNorm", "Conv", "Dense", "Dropout", "Elu", "Exp", "FanInConcat", "FanInSum",
-    "FanOut", "Flatten", "Gelu", "GeneralConv", "Identity", "LeakyRelu", "LogSoftmax", "MaxPool",
+    "AvgPool", "BatchNorm", "Conv", "Conv1DTranspose", "ConvTranspose", "Dense", "Dropout",
+    "Elu", "Exp", "FanInConcat", "FanInSum", "FanOut", "Flatten", "Gelu", "GeneralConv",
+    "GeneralConvTranspose", "Identity", "LeakyRelu", "LogSoftmax", "MaxPool",
     "Relu", "Selu", "Sigmoid", "Softmax", "Softplus", "SumPool", "Tanh", "elementwise",
     "parallel", "serial", "shape_dependent", "elu", "gelu", "leaky_relu", "log_softmax",
     "logsoftmax", "relu", "selu", "sigmoid", "softmax", "softplus", "standardize",
@@ -95,6 +97,41 @@ def GeneralConv(dimension_numbers: Sequence[str], out_chan: int, filter_shape: S
 
 
 Conv = functools.partial(GeneralConv, ("NHWC", "HWIO", "NHWC"))
+
+
+def GeneralConvTranspose(dimension_numbers: Sequence[str], out_chan: int,
+                         filter_shape: Sequence[int], strides: Sequence[int] | None = None,
+                         padding: Any = "VALID", W_init: Callable | None = None,
+                         b_init: Callable = normal(1e-6)):
+    """Transposed convolution (``lax.conv_transpose``) with layouts ``dimension_numbers =
+    (lhs_spec, rhs_spec, out_spec)``, e.g. ``("NHWC", "HWIO", "NHWC")``."""
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    strides = tuple(strides or (1,) * len(filter_shape))
+    W_init = W_init or glorot_normal(rhs_spec.index("I"), rhs_spec.index("O"))
+
+    def conv(inputs, W):
+        return lax.conv_transpose(inputs, W, strides, padding,
+                                  dimension_numbers=dimension_numbers)
+
+    def init_fun(rng, input_shape):
+        sizes = iter(filter_shape)
+        kernel_shape = [out_chan if c == "O" else input_shape[lhs_spec.index("C")] if c == "I"
+                        else next(sizes) for c in rhs_spec]
+        # the output shape is conv_transpose's own, read off an abstract evaluation of it
+        out_shape = eval_shape(conv, ShapeDtypeStruct(tuple(input_shape), xnp.float32),
+                               ShapeDtypeStruct(tuple(kernel_shape), xnp.float32)).shape
+        k1, k2 = random.split(rng)
+        bias_shape = [out_chan if c == "C" else 1 for c in out_spec]
+        return out_shape, (W_init(k1, kernel_shape), b_init(k2, bias_shape))
+
+    def apply_fun(params, inputs, **kwargs):
+        W, b = params
+        return conv(inputs, W) + b
+    return init_fun, apply_fun
+
+
+Conv1DTranspose = functools.partial(GeneralConvTranspose, ("NHC", "HIO", "NHC"))
+ConvTranspose = functools.partial(GeneralConvTranspose, ("NHWC", "HWIO", "NHWC"))
 
 
 def BatchNorm(axis=(0, 1, 2), epsilon=1e-5, center=True, scale=True, beta_init=zeros,

@@ -194,8 +194,10 @@ def axis_names_in_scope() -> dict:
 
 def trace_context() -> tuple:
     """What, besides a function and its input types, can change how it traces: the named vmap
-    axes in scope and JAX's x64 flag. Caches of traces key on it, as JAX's do."""
-    return tuple(axis_names_in_scope().items()), bool(jax.config.jax_enable_x64)
+    axes in scope, JAX's x64 flag and xform.numpy's promotion modes. Caches of traces key on
+    it, as JAX's do."""
+    return (tuple(axis_names_in_scope().items()), bool(jax.config.jax_enable_x64),
+            jax.config.jax_numpy_dtype_promotion, jax.config.jax_numpy_rank_promotion)
 
 
 # -- helpers for rule writers -----------------------------------------------------------------

@@ -39,8 +39,8 @@ from xform.interpreters.eval import check_nans
 from xform.interpreters.lowering import eval_closed_jaxpr_jax
 from xform.interpreters.staging import hoist_consts
 from xform.interpreters.tracing import (
-    abstractify, check_leaves, convert_foreign_leaves, dynamic_names, fun_name, leaf_paths,
-    stage,
+    abstractify, check_leaves, convert_foreign_leaves, dynamic_names, fun_description,
+    fun_name, leaf_paths, stage,
 )
 from xform.lax.call import jit_p
 from xform.lax.sharding import with_sharding_constraint
@@ -210,6 +210,9 @@ class Jitted:
         return dyn_args, dyn_kwargs, statics
 
     def _stage(self, dyn_args, dyn_kwargs, statics, constrain=False):
+        if jax.config.jax_no_tracing:  # ``xform.no_tracing``: every trace here is a cache miss
+            raise RuntimeError(f"re-tracing function {fun_description(self._fun)} for `jit`, "
+                               "but 'no_tracing' is set")
         static_pos, static_kw = statics
         constrain = constrain and self._shardings_key is not None
 

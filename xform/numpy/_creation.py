@@ -83,6 +83,8 @@ def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None =
     else:
         if isinstance(object, (list, tuple)):
             object = [np.asarray(o) if isinstance(o, jax.Array) else o for o in object]
+        if object is None:  # numpy would make an object array of it
+            raise ValueError("None is not a valid value for xform.numpy.array")
         arr = np.asarray(object)
         if arr.dtype == np.dtype("O"):
             raise TypeError(f"array: cannot convert {type(object).__name__} to an array.")

@@ -77,6 +77,9 @@ def _cached_result_type(args: tuple) -> tuple:
     keys = tuple(_promotion_key(a) for a in args)
     if None in keys:
         return result_type(*args, return_weak_type_flag=True)
+    # 'strict' promotion raises where 'standard' promotes: only the standard answers are cached
+    if jax.config.jax_numpy_dtype_promotion != "standard":
+        return result_type(*args, return_weak_type_flag=True)
     key = (keys, bool(jax.config.jax_enable_x64))
     out = _promotion_cache.get(key)
     if out is None:

@@ -14,7 +14,8 @@ from xform.transforms.jit import Jitted as Jitted, Traced as Traced, eval_shape 
 from xform.transforms.jit import jit as jit, make_jaxpr as make_jaxpr
 from xform.transforms.vmap import vmap as vmap
 from xform.transforms.autodiff import (
-    grad as grad, hessian as hessian, jacfwd as jacfwd, jacrev as jacrev, jvp as jvp,
+    fwd_and_bwd as fwd_and_bwd, grad as grad, hessian as hessian, jacfwd as jacfwd,
+    jacrev as jacrev, jvp as jvp,
     linear_transpose as linear_transpose, linearize as linearize,
     value_and_grad as value_and_grad, vjp as vjp,
 )

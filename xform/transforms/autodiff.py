@@ -23,6 +23,7 @@ from xform.interpreters.tracing import abstractify, fun_description, fun_name, p
 from xform.interpreters.transpose import UndefinedPrimal, backward_pass
 from xform.lax.shape import full_like
 from xform.numpy._promote import convert
+from xform.transforms.jit import jit
 from xform.transforms.vmap import vmap
 
 
@@ -197,6 +198,43 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
+def fwd_and_bwd(fun: Callable, argnums: int | Sequence[int], has_aux: bool = False,
+                jitted: bool = True) -> tuple[Callable, Callable]:
+    """``fwd`` and ``bwd``, the forward and backward passes of ``fun``, as
+    ``jax.fwd_and_bwd``: ``fwd(*args)`` is ``vjp`` of ``fun`` in the arguments ``argnums``
+    picks, giving ``(out, residuals)`` (``(out, residuals, aux)`` with ``has_aux``), and
+    ``bwd(residuals, ct)`` their cotangents (one array for an int ``argnums``, else a tuple).
+
+    With ``jitted`` (the default) both are jit-ted: the residuals a compiled ``fwd`` returns
+    carry the same backward function every call, so ``bwd`` compiles once.
+
+    >>> import xform, xform.numpy as xnp
+    >>> fwd, bwd = xform.fwd_and_bwd(lambda x, w: x @ w, argnums=1)
+    >>> y, res = fwd(xnp.ones((2, 3)), xnp.ones((3, 4)))
+    >>> bwd(res, xnp.ones((2, 4))).shape
+    (3, 4)
+    """
+    _check_callable(fun)
+
+    def fwd(*args, **kwargs):
+        nums = _argnums_tuple(argnums, len(args), fun, "fwd_and_bwd")
+
+        def of_diff(*dargs):
+            full = list(args)
+            for n, a in zip(nums, dargs):
+                full[n] = a
+            return fun(*full, **kwargs)
+        return vjp(of_diff, *(args[n] for n in nums), has_aux=has_aux)
+
+    def bwd(f_vjp, outgrad):
+        cts = f_vjp(outgrad)
+        return cts[0] if isinstance(argnums, int) else cts
+
+    if jitted:
+        fwd, bwd = jit(fwd), jit(bwd)
+    return fwd, bwd
+
+
 def linear_transpose(fun: Callable, *primals: Any, reduce_axes=()):
     """The transpose of the linear function ``fun``, specialised to ``primals``' types."""
     flat_p, in_tree = tree_flatten(tuple(primals))
@@ -299,9 +337,15 @@ def _diff_args(fun: Callable, args: tuple, kwargs: dict, argnums, holomorphic: b
     nums = _argnums_tuple(argnums, len(args), fun, what)
     names = positional_names(fun, len(args))
     for n in nums:
-        for i, leaf in enumerate(tree_flatten(args[n])[0]):
-            _check_diff_input(names[n] if i == 0 else f"{names[n]} (leaf {i})", leaf,
-                              holomorphic, allow_int, what)
+        leaf_no = iter(range(len(tree_flatten(args[n])[0])))
+
+        def check(leaf, name=names[n], leaf_no=leaf_no):
+            i = next(leaf_no)
+            _check_diff_input(name if i == 0 else f"{name} (leaf {i})", leaf, holomorphic,
+                              allow_int, what)
+        # a tree map, not a walk over the leaves: as in JAX, the argument is rebuilt (with None
+        # leaves), so a custom pytree whose unflatten cannot take other leaves fails here
+        tree_map(check, args[n])
 
     def f_of_diff(*dargs):
         full = list(args)

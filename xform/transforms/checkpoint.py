@@ -19,8 +19,10 @@ over its body inline, which first recomputes the unsaved primal values (behind a
 and then transposes the tangent equations. That recomputation is visible in
 ``make_jaxpr(grad(f))``.
 
-A policy is JAX's: ``policy(prim, *avals, **params) -> bool`` says whether the output of one
-primitive application may be saved; see ``checkpoint_policies``.
+A policy is JAX's: ``policy(prim, *avals, **params)`` says whether the output of one
+primitive application may be saved: a bool, or JAX's ``Saveable``, ``Recompute`` or
+``Offloadable(src, dst)`` (``xform.ad_checkpoint``); see ``checkpoint_policies``. xform has no
+host-offload path: an offloadable value is saved where it is, in device memory.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import types
 from typing import Any, Callable, Sequence
 
 import jax
+import numpy as np
+from jax.ad_checkpoint import Offloadable, Recompute, Saveable
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.interpreters.tracing import fun_name
@@ -114,10 +118,71 @@ def save_any_names_but_these(*names: str) -> Callable:
     return policy
 
 
+def saves(decision: Any) -> bool:
+    """Whether a policy's answer keeps the value for the backward pass: a bool as it is,
+    ``Saveable`` and ``Offloadable(...)`` yes (an offloaded value stays in device memory in
+    xform), ``Recompute`` no."""
+    if isinstance(decision, (bool, np.bool_)):
+        return bool(decision)
+    if decision is Saveable or isinstance(decision, Offloadable):
+        return True
+    if decision is Recompute:
+        return False
+    raise TypeError(f"A remat policy must return a bool, Saveable, Recompute or "
+                    f"Offloadable (xform.ad_checkpoint), got {decision!r}.")
+
+
 def save_from_both_policies(policy_1: Callable, policy_2: Callable) -> Callable:
     """Save what either policy saves."""
     def policy(prim, *avals, **params):
-        return policy_1(prim, *avals, **params) or policy_2(prim, *avals, **params)
+        out1, out2 = policy_1(prim, *avals, **params), policy_2(prim, *avals, **params)
+        if not (isinstance(out1, (bool, np.bool_)) and isinstance(out2, (bool, np.bool_))):
+            raise ValueError(  # as JAX's: Saveable/Offloadable answers do not combine by "or"
+                f"The return value of the policies should be a boolean. Got: {out1} and {out2}. "
+                "Please write a custom policy function directly, rather than using this helper "
+                "function.")
+        return bool(out1 or out2)
+    return policy
+
+
+def save_anything_except_these_names(*names: str) -> Callable:
+    """Save every value (named or not) except those ``checkpoint_name`` tagged with ``names``.
+    (JAX's own policy of this name saves everything, the names too.)"""
+    unwanted = frozenset(names)
+
+    def policy(prim, *avals, **params):
+        return not (prim is name_p and params["name"] in unwanted)
+    return policy
+
+
+def save_and_offload_only_these_names(*, names_which_can_be_saved: Sequence[str],
+                                      names_which_can_be_offloaded: Sequence[str],
+                                      offload_src: str, offload_dst: str) -> Callable:
+    """Save the values named ``names_which_can_be_saved``, offload (in xform: save) those
+    named ``names_which_can_be_offloaded``, recompute the rest."""
+    saved, offloaded = frozenset(names_which_can_be_saved), frozenset(names_which_can_be_offloaded)
+    if saved & offloaded:
+        raise ValueError(
+            "The names should be exclusive and should not intersect in "
+            "`names_which_can_be_saved` and `names_which_can_be_offloaded`. Got "
+            f"names_which_can_be_saved={set(saved)}, names_which_can_be_offloaded="
+            f"{set(offloaded)} and the intersection={set(saved & offloaded)}")
+
+    def policy(prim, *avals, **params):
+        if prim is name_p and params["name"] in saved:
+            return Saveable
+        if prim is name_p and params["name"] in offloaded:
+            return Offloadable(src=offload_src, dst=offload_dst)
+        return Recompute
+    return policy
+
+
+def offload_dot_with_no_batch_dims(offload_src: str, offload_dst: str) -> Callable:
+    """``dots_with_no_batch_dims_saveable``, offloading (in xform: saving) those products."""
+    def policy(prim, *avals, **params):
+        if dots_with_no_batch_dims_saveable(prim, *avals, **params):
+            return Offloadable(src=offload_src, dst=offload_dst)
+        return Recompute
     return policy
 
 
@@ -129,6 +194,9 @@ checkpoint_policies = types.SimpleNamespace(
     save_only_these_names=save_only_these_names,
     save_any_names_but_these=save_any_names_but_these,
     save_from_both_policies=save_from_both_policies,
+    save_anything_except_these_names=save_anything_except_these_names,
+    save_and_offload_only_these_names=save_and_offload_only_these_names,
+    offload_dot_with_no_batch_dims=offload_dot_with_no_batch_dims,
 )
 
 
@@ -210,34 +278,39 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
     for eqn in reversed(k.eqns):
         if not any(v in live for v in eqn.outvars):
             continue
-        if policy is not None and policy(eqn.primitive, *[to_aval(a) for a in eqn.invars],
-                                         **eqn.params):
+        if policy is not None and saves(policy(eqn.primitive, *[to_aval(a) for a in eqn.invars],
+                                               **eqn.params)):
             saved.extend(v for v in eqn.outvars if v in live)
             continue
         live.update(a for a in eqn.invars if isinstance(a, Var) and a not in inputs)
     saved = saved[::-1]
     recompute = _needed_eqns(k.eqns, residuals, inputs | set(saved))
-    n_in = len(k.invars)
+    # only the primal inputs the tangent reads go in (as JAX's DCE leaves them): an input
+    # everything of which is saved is no residual of the tangent call
+    read = {a for e in recompute for a in e.invars if isinstance(a, Var)} | set(residuals)
+    used = tuple(i for i, v in enumerate(k.invars) if v in read)
+    used_vars = [k.invars[i] for i in used]
+    n_in = len(used)
     t_avals = [v.aval for v in linear.jaxpr.invars[len(residuals):]]
 
     def tangent_fun(*args):
         env = dict(zip(k.constvars, known.consts))
-        env.update(zip(k.invars, args[:n_in]))
+        env.update(zip(used_vars, args[:n_in]))
         env.update(zip(saved, args[n_in:n_in + len(saved)]))
         _eval_eqns(recompute, env)
         res = [r.val if isinstance(r, Literal) else env[r] for r in residuals]
         ts = args[n_in + len(saved):]
         return eval_jaxpr(linear.jaxpr, linear.consts, *res, *ts), None
 
-    tangent, _ = trace_to_jaxpr(tangent_fun, [v.aval for v in k.invars]
+    tangent, _ = trace_to_jaxpr(tangent_fun, [v.aval for v in used_vars]
                                 + [v.aval for v in saved] + t_avals,
                                 description="tangent of checkpoint", kind="jit")
-    return _splits.put((jaxpr,), key, (known, saved, tangent))
+    return _splits.put((jaxpr,), key, (known, saved, tangent, used))
 
 
 def _checkpoint_jvp(primals, tangents, *, jaxpr, prevent_cse, differentiated, policy):
     nonzero = tuple(not isinstance(t, Zero) for t in tangents)
-    known, saved, tangent = _split(jaxpr, nonzero, policy)
+    known, saved, tangent, used = _split(jaxpr, nonzero, policy)
     # the primal computation now: the outputs and the values the policy saves
     k = known.jaxpr
     n_out = len(jaxpr.out_avals)
@@ -247,7 +320,7 @@ def _checkpoint_jvp(primals, tangents, *, jaxpr, prevent_cse, differentiated, po
     _eval_eqns(_needed_eqns(k.eqns, wanted, set(env)), env)
     primal_out = [v.val if isinstance(v, Literal) else env[v] for v in k.outvars[:n_out]]
     body, consts = hoist_consts(tangent)
-    t_out = checkpoint_p.bind(*consts, *primals, *[env[v] for v in saved],
+    t_out = checkpoint_p.bind(*consts, *[primals[i] for i in used], *[env[v] for v in saved],
                               *[t for t in tangents if not isinstance(t, Zero)], jaxpr=body,
                               prevent_cse=prevent_cse, differentiated=True, policy=policy)
     return primal_out, t_out

@@ -79,3 +79,15 @@ def live_arrays(platform: str | None = None) -> list:
     """The arrays alive on the backend's devices (``jax.live_arrays``); xform's arrays are
     ``jax.Array``s, so they are all in it."""
     return jax.live_arrays(platform)
+
+
+def copy_to_host_async(x: Any) -> Any:
+    """Start copying every array in the pytree ``x`` to the host without waiting
+    (``jax.copy_to_host_async``), so that a later ``device_get`` or ``np.asarray`` finds the data
+    there; returns ``x``."""
+    return jax.copy_to_host_async(x)
+
+
+# A device, and one shard of an array: xform's arrays live on JAX's devices as they are
+Device = jax.Device
+Shard = jax.Shard

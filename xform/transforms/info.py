@@ -12,6 +12,7 @@ import jaxlib
 import numpy as np
 
 from xform.core.trace import Tracer
+from xform.random import KeyArray
 
 
 def typeof(x: Any) -> Any:
@@ -20,6 +21,8 @@ def typeof(x: Any) -> Any:
     if isinstance(x, Tracer):
         a = x.aval
         return jax.core.ShapedArray(a.shape, a.dtype, weak_type=a.weak_type)
+    if isinstance(x, KeyArray):  # typed keys: JAX's key dtype over the key array's shape
+        return jax.core.ShapedArray(x.shape, x.dtype)
     return jax.typeof(x)
 
 

@@ -38,6 +38,8 @@ from xform.random import KeyArray
 from xform.lax.control_flow import scan as _lax_scan
 from xform.lax.control_flow import switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
+from xform.lax.linear_call import linear_call
+from xform.transforms.autodiff import jvp as _jvp
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
 from xform.transforms.checkpoint import checkpoint_policies as _policies
 from xform.transforms.vmap import vmap
@@ -510,7 +512,25 @@ def _shard_map(ins, params):
                                  "yet; call xform.shard_map on the from_jax function instead.")
 
 
+def _linear_call(ins, params):
+    # JAX's linear_call: the same call in xform, its function and transpose replayed from
+    # JAX's jaxprs (the transpose traced by JAX only when asked for)
+    nc, nr = params["num_callee_consts"], params["num_res"]
+    consts, res, lin = ins[:nc], ins[nc:nc + nr], ins[nc + nr:]
+    callee, thunk = params["callee"], params["transpose_thunk"]
+
+    def fun(r, a):
+        return _replay_closed(callee, [*consts, *r, *a])
+
+    def fun_transpose(r, ct):
+        t_callee, t_consts = thunk()
+        return _replay_closed(t_callee, [*t_consts, *r, *ct])
+
+    return linear_call(fun, fun_transpose, list(res), list(lin))
+
+
 _HANDLERS: dict[str, Callable] = {
+    "linear_call": _linear_call,
     "jit": _inline_call("jaxpr"),
     "pjit": _inline_call("jaxpr"),
     "closed_call": _inline_call("call_jaxpr"),
