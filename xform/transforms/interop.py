@@ -39,7 +39,6 @@ from xform.lax.control_flow import scan as _lax_scan
 from xform.lax.control_flow import switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
 from xform.lax.linear_call import linear_call
-from xform.transforms.autodiff import jvp as _jvp
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
 from xform.transforms.checkpoint import checkpoint_policies as _policies
 from xform.transforms.vmap import vmap
