@@ -112,7 +112,13 @@ def _run(page: str, variant: str, skip_more: tuple = ()) -> list[dict]:
     if "@@RESULTS@@" not in proc.stdout:
         raise AssertionError(f"{page} under {variant} did not finish:\n{proc.stdout[-3000:]}"
                              f"\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.split("@@RESULTS@@", 1)[1])
+    results = json.loads(proc.stdout.split("@@RESULTS@@", 1)[1])
+    modules = results.pop()["modules"]
+    if variant == "xform":  # JAX's internals (a page's test helpers) may stay JAX's
+        leaked = {k: m for k, m in modules.items()
+                  if m.split(".")[0] == "jax" and not m.startswith("jax._src")}
+        assert not leaked, f"{page}: names bound to JAX modules in the xform run: {leaked}"
+    return results
 
 
 def _cell_source(page: str, cell: int) -> str:

@@ -19,6 +19,7 @@ import logging
 import re
 import sys
 import traceback
+import types
 
 _IMPORT_JAX = re.compile(r"^(\s*)import jax\s*$", re.M)
 _IMPORT_SUB = re.compile(r"^(\s*)import jax\.([\w.]+)(\s+as\s+\w+)", re.M)
@@ -86,6 +87,10 @@ def main(path: str, variant: str, skip: set[int]) -> None:
                 if "--trace" in sys.argv:
                     traceback.print_exc(file=real_stdout)
         results.append({"out": buf.getvalue(), "exc": exc})
+    # the modules the page's names ended up bound to (the test checks that the xform run
+    # reached no JAX module by an import the rewrite missed)
+    modules = {k: v.__name__ for k, v in ns.items() if isinstance(v, types.ModuleType)}
+    results.append({"modules": modules})
     real_stdout.write("\n@@RESULTS@@\n" + json.dumps(results) + "\n")
 
 
