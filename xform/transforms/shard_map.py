@@ -18,6 +18,7 @@ import jax
 from jax.sharding import AxisType, PartitionSpec
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
+from xform.core.primitive import vma_checking
 from xform.core.trace import Tracer, to_aval
 from xform.interpreters.staging import hoist_consts, trace_to_jaxpr
 from xform.interpreters.tracing import flatten_outputs, fun_name
@@ -224,8 +225,10 @@ _traced: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _trace(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma):
-    dyn_avals = [shard_aval(mesh, s, to_aval(x)) for x, s in zip(leaves, specs)
-                 if s is not None]
+    # with check_vma, a block's type says which manual axes it varies over: those its spec
+    # splits it along (JAX's varying manual axes)
+    dyn_avals = [shard_aval(mesh, s, to_aval(x), manual if check_vma else None)
+                 for x, s in zip(leaves, specs) if s is not None]
     statics = tuple(x if s is None else None for x, s in zip(leaves, specs))
     out_leaves, out_specs_tree = tree_flatten(out_specs, is_leaf=_is_spec_leaf)
     key = None
@@ -269,8 +272,9 @@ def _trace_body(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma, d
         return outs, (out_tree, _prefix_leaves(out_specs, tree_unflatten(out_tree, outs),
                                                "out_specs"))
 
-    closed, (out_tree, out_flat) = trace_to_jaxpr(
-        flat_body, dyn_avals, description=f"shard_map of {name}", kind="shard_map")
+    with vma_checking(check_vma):
+        closed, (out_tree, out_flat) = trace_to_jaxpr(
+            flat_body, dyn_avals, description=f"shard_map of {name}", kind="shard_map")
     body, consts = hoist_consts(closed)
     for i, (a, s) in enumerate(zip(body.out_avals, out_flat)):
         if len(s) > a.ndim:
@@ -284,8 +288,12 @@ def _trace_body(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma, d
                    "singleton axis to it)." if a.ndim == 0 else "."))
     if check_vma:
         dyn_specs = [s for s in specs if s is not None]
-        vma = jaxpr_vma(body.jaxpr, [frozenset()] * len(consts)
-                        + [frozenset(spec_axes(s)) for s in dyn_specs])
+        inferred = jaxpr_vma(body.jaxpr, [frozenset()] * len(consts)
+                             + [frozenset(spec_axes(s)) for s in dyn_specs])
+        # a result may vary over an axis only if both its type (JAX's rule) and the
+        # inference from the jaxpr (which knows that an all_gather's result is the same on
+        # every device) say so
+        vma = [v & a.vma for v, a in zip(inferred, body.out_avals)]
         _check_out_vma(name, mesh, manual, out_flat, vma)
     return body, list(consts), out_tree, out_flat
 

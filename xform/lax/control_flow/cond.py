@@ -119,7 +119,7 @@ def _cond_batch_rule(axis_size, vals, dims, *, branches):
 
 def _per_example(x: Any) -> ShapedArray:
     a = to_aval(x)
-    return ShapedArray(a.shape[1:], a.dtype, a.weak_type)
+    return ShapedArray(a.shape[1:], a.dtype, a.weak_type, a.vma)
 
 
 batch_rules[cond_p] = _cond_batch_rule

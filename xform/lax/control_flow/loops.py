@@ -57,11 +57,11 @@ def _weak_as(xs, avals):
 
 
 def _unstack(a: ShapedArray) -> ShapedArray:
-    return ShapedArray(a.shape[1:], a.dtype, a.weak_type)
+    return ShapedArray(a.shape[1:], a.dtype, a.weak_type, a.vma)
 
 
 def _stack(a: ShapedArray, n: int) -> ShapedArray:
-    return ShapedArray((n, *a.shape), a.dtype, a.weak_type)
+    return ShapedArray((n, *a.shape), a.dtype, a.weak_type, a.vma)
 
 
 # -- scan -----------------------------------------------------------------------------------
