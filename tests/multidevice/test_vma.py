@@ -163,3 +163,17 @@ def test_jaxpr_holds_pvary_and_its_transpose_a_psum():
     assert "pvary[axes=('i',)]" in text and "psum[axes=('i',)]" in text
     off = str(xform.make_jaxpr(smap(xform, "grad_then_pmean", False))(W, X))
     assert "pvary" not in off
+
+
+def test_carry_and_branches_made_varying_are_cast():
+    # JAX asks for a pcast of the initial carry and rejects branches of different variance;
+    # xform casts them itself, and the gradient is the global one (the sum over devices)
+    def body(w, xb):
+        def f(w):
+            c, _ = xform.lax.scan(lambda c, x: (c + (x * w).sum(), None), 0.0, xb)
+            return xform.lax.cond(w.sum() > 0, lambda c: c, lambda c: 2.0, c)
+        return xform.grad(f)(w)
+
+    w = np.ones(3, np.float32)
+    got = xform.shard_map(body, mesh=MESH1, in_specs=(P(), P("i")), out_specs=P())(w, X)
+    _close(got, X.sum(0))
