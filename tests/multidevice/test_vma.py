@@ -74,8 +74,8 @@ def _bodies():
                               lambda w: (w ** 2).sum() * xb[0, 0], w)
         return L.grad(f)(w)
 
-    return {f.__name__: f for f in (scan_accumulate, cond_inside, grad_then_pmean, grad_then_plain, grad_of_psum,
-                                     grad_of_pmean, grad_through_all_gather,
+    return {f.__name__: f for f in (scan_accumulate, cond_inside, grad_then_pmean,
+                                     grad_then_plain, grad_of_psum, grad_of_pmean, grad_through_all_gather,
                                      grad_through_ppermute, value_and_grad_invariant,
                                      grad_wrt_both, jit_inside)}
 
@@ -128,7 +128,7 @@ def test_grad_of_shard_mapped_loss_from_outside(check_vma):
         return lambda w, x, y: sm(w, x, y)
 
     for lib_grad in ("grad", "jit_grad", "hessian_diag"):
-        def run(lib):
+        def run(lib, lib_grad=lib_grad):
             g = lib.grad(f(lib), argnums=(0, 1))
             if lib_grad == "jit_grad":
                 g = lib.jit(g)

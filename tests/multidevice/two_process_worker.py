@@ -3,8 +3,9 @@
 Usage: python two_process_worker.py PORT PROCESS_ID. Each process has 2 CPU devices (the
 parent sets XLA_FLAGS); together they form a 4-device mesh. Each process holds its half of the
 batch, and both run one data-parallel training step two ways: shard_map (the gradient with
-respect to the replicated parameters is summed over the devices, as in JAX), and jit with shardings (XLA's partitioner adds the communication). Prints the
-updated parameters as JSON on its last line.
+respect to the replicated parameters is summed over the devices, as in JAX), and jit with
+shardings (XLA's partitioner adds the communication). Prints the updated parameters as JSON
+on its last line.
 """
 
 import json

@@ -45,7 +45,7 @@ from xform.lax import slicing
 from xform.lax._helpers import shape_str, weak_scalar
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "axis_size", "ppermute",
-           "psum_scatter", "all_to_all", "pbroadcast", "pcast", "pvary"]
+           "psum_scatter", "all_to_all", "pbroadcast", "pcast"]
 
 
 def _names(axis_name: Any) -> tuple:
@@ -607,11 +607,6 @@ for _p in (psum_p, pmax_p, pmin_p, all_gather_p, ppermute_p, psum_scatter_p, all
     vma_operands[_p] = lambda vmas, *, axes, **_: [vmas[0] | frozenset(axes)]
 vma_rules[axis_index_p] = lambda vmas, *, axes: (
     frozenset(axes) if vma_state.checking else frozenset())
-
-
-def pvary(x: Any, axis_name: Any) -> Any:
-    """``pcast(x, axis_name, to="varying")``, as ``jax.lax.pvary``."""
-    return pcast(x, axis_name, to="varying")
 
 
 def axis_size(axis_name: Any) -> int:

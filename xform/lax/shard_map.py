@@ -346,7 +346,7 @@ def _transpose_rule(cts, *args, jaxpr, mesh, in_specs, out_specs, axis_names, ch
                     for a, lv in zip(jaxpr.out_avals, live)]
         res = backward_pass(jaxpr.jaxpr, jaxpr.consts, full, body_cts)
         outs = []
-        for r, u, s, a in zip(res, undefined, in_specs, in_avals):
+        for r, u, s in zip(res, undefined, in_specs):
             if not u:
                 continue
             r = instantiate(r)
