@@ -75,7 +75,8 @@ def _bodies():
         return L.grad(f)(w)
 
     return {f.__name__: f for f in (scan_accumulate, cond_inside, grad_then_pmean,
-                                     grad_then_plain, grad_of_psum, grad_of_pmean, grad_through_all_gather,
+                                     grad_then_plain, grad_of_psum, grad_of_pmean,
+                                     grad_through_all_gather,
                                      grad_through_ppermute, value_and_grad_invariant,
                                      grad_wrt_both, jit_inside)}
 
