@@ -14,16 +14,20 @@ Transforms treat it as a call that every device makes on its own shards:
 - **jvp**: forward mode runs one shard_map of the body's JVP (tangents share the primals'
   specs). Under ``linearize``/``grad`` the body splits into a known shard_map (primal outputs
   and residuals) and a linear one (residuals and tangents to output tangents); residuals are
-  per-device values, so they leave the known call stacked along their leading axis over all
-  manual mesh axes (a scalar residual gets a leading axis of size 1 first), as JAX does.
-- **transpose**: each device transposes its body (``psum`` transposes to ``psum``: as a map of
-  all devices' values it is symmetric). Reading a replicated result on one device and a
-  replicated operand on every device is accounted for as JAX does for ``check_vma=False``: the
-  cotangent of a result replicated over mesh axes ``U`` is divided by their size before the
-  body's transpose, and the cotangent of an operand replicated over axes ``V`` is ``psum``-med
-  over ``V`` after it. The derivatives are the true derivatives of the global function
-  whatever ``check_vma`` says (``check_vma`` only adds the replication check of
-  xform/lax/_vma.py at trace time).
+  per-device values, so they leave the known call stacked along their leading axis over the
+  manual mesh axes they may vary over (all of them without ``check_vma``; a scalar residual
+  gets a leading axis of size 1 first), as JAX does.
+- **transpose**: each device transposes its body. With ``check_vma=False`` (``psum``
+  transposes to ``psum``: as a map of all devices' values it is symmetric), reading a
+  replicated result on one device and a replicated operand on every device is accounted for as
+  JAX does: the cotangent of a result replicated over mesh axes ``U`` is divided by their size
+  before the body's transpose, and the cotangent of an operand replicated over axes ``V`` is
+  ``psum``-med over ``V`` after it. With ``check_vma=True`` the body's values carry the mesh
+  axes they vary over (``ShapedArray.vma``, xform/core/primitive.py inserts ``pvary`` where a
+  replicated value meets a varying one): ``pvary`` transposes to ``psum`` and ``psum`` to
+  ``pvary``, so the types do that accounting, and only a result typed varying but laid out
+  replicated (an ``all_gather``'s) is divided. Residuals are stacked over the axes they vary
+  over. Either way the derivatives are those of the global function.
 """
 
 from __future__ import annotations
