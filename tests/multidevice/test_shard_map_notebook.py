@@ -6,6 +6,7 @@ are listed in LEFT_OUT and in docs/parallelism.md."""
 
 import re
 
+import jax
 import numpy as np
 import pytest
 
@@ -35,8 +36,13 @@ def _numbers(text):
 
 @pytest.fixture(scope="module")
 def records():
+    # the cells set the global mesh (jax.set_mesh(mesh) as a statement): put it back after
+    prev = jax.sharding.get_mesh()
     cells = load_cells()
-    return run_cells(cells, "jax"), run_cells(cells, "xform")
+    try:
+        return run_cells(cells, "jax"), run_cells(cells, "xform")
+    finally:
+        jax.set_mesh(prev)
 
 
 def _compared_text(rec, i):
