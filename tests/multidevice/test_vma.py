@@ -178,3 +178,31 @@ def test_carry_and_branches_made_varying_are_cast():
     w = np.ones(3, np.float32)
     got = xform.shard_map(body, mesh=MESH1, in_specs=(P(), P("i")), out_specs=P())(w, X)
     _close(got, X.sum(0))
+
+
+def _more_bodies():
+    def loss(L, w, xb):
+        return (L.numpy.tanh(xb @ w) ** 2).sum()
+
+    return {
+        "jvp": lambda L: lambda w, xb: L.lax.psum(
+            L.jvp(lambda w: loss(L, w, xb), (w,), (L.numpy.ones_like(w),))[1], "i"),
+        "jacfwd": lambda L: lambda w, xb: L.jacfwd(
+            lambda w: L.lax.psum(loss(L, w, xb), "i"))(w),
+        "checkpoint": lambda L: lambda w, xb: L.grad(L.checkpoint(lambda w: loss(L, w, xb)))(w),
+        "hessian": lambda L: lambda w, xb: L.hessian(
+            lambda w: L.lax.psum(loss(L, w[:, 0:1] + w, xb), "i"))(w).sum((2, 3)),
+        "vmap_of_grad": lambda L: lambda w, xb: L.vmap(
+            L.grad(lambda w, r: loss(L, w, r[None])), in_axes=(None, 0))(w, xb).sum(0),
+    }
+
+
+MORE = _more_bodies()
+
+
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_other_transforms_inside_body_match_jax(name):
+    def run(lib):
+        return lib.shard_map(MORE[name](lib), mesh=MESH1, in_specs=(P(), P("i")),
+                             out_specs=P())(W, X)
+    _close(run(xform), run(jax))
