@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from xform.core import trace as trace_mod
 from xform.core.caches import LRUCache, WeakCache, split_jaxprs
+from xform.core.ir import ClosedJaxpr, Jaxpr
 
 
 class Primitive:
@@ -84,11 +85,11 @@ pvary = _Pvary()
 
 
 def _has_jaxpr(params: dict) -> bool:
+    """Whether a primitive's params hold a (closed) jaxpr: a call, a loop, a cond."""
     for v in params.values():
-        if hasattr(v, "jaxpr") and hasattr(v, "consts") or type(v).__name__ == "Jaxpr":
+        if isinstance(v, (ClosedJaxpr, Jaxpr)):
             return True
-        if isinstance(v, (tuple, list)) and v and hasattr(v[0], "jaxpr") \
-                and hasattr(v[0], "consts"):
+        if isinstance(v, (tuple, list)) and any(isinstance(e, (ClosedJaxpr, Jaxpr)) for e in v):
             return True
     return False
 
