@@ -143,7 +143,7 @@ def _check_specs(prefix: str, specs: Any, manual: frozenset) -> None:
     flat = jax.tree_util.tree_flatten_with_path(specs, is_leaf=_is_spec_leaf)[0]
     bad_type = [f"  {prefix}_specs{jax.tree_util.keystr(k)} is {x!r} of type "
                 f"{type(x).__name__}" for k, x in flat
-                if not isinstance(x, PartitionSpec) and not (x is None and prefix == "in")]
+                if not isinstance(x, PartitionSpec) and x is not None]
     if bad_type:
         raise TypeError(f"shard_map {prefix}_specs argument must be a pytree of "
                         "`jax.sharding.PartitionSpec` instances, but:\n\n"
@@ -277,6 +277,12 @@ def _trace_body(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma, d
             flat_body, dyn_avals, description=f"shard_map of {name}", kind="shard_map")
     body, consts = hoist_consts(closed)
     for i, (a, s) in enumerate(zip(body.out_avals, out_flat)):
+        if s is None:  # a None entry of out_specs stands for results that are None
+            raise ValueError(
+                f"shard_map applied to the function '{name}' was given an out_specs entry "
+                f"None for result leaf {i} of type {a.str_short()}: None is the spec of an "
+                "empty result (a function returning None); use a PartitionSpec, e.g. P() "
+                "for a value the same on every device.")
         if len(s) > a.ndim:
             raise ValueError(
                 f"shard_map applied to the function '{name}' was given an out_specs entry "
