@@ -16,9 +16,6 @@ from shard_map_notebook import load_cells, run_cells
 LEFT_OUT = {
     3: "jnp.dot(..., out_sharding=) (Explicit-axis sharding types) is not supported",
     5: "jnp.dot(..., out_sharding=) under jit (Explicit-axis sharding types)",
-    17: "jax.typeof prints no varying axes ({V:...}) for xform's traced values",
-    18: "jax.typeof prints no varying axes ({V:...}) for xform's traced values",
-    20: "jax.typeof prints no varying axes ({V:...}) for xform's traced values",
     56: "shard_map without in_specs under jit: xform's traced values carry no shardings",
     57: "grad under Explicit mesh axes: a dot_general with sharded contracting dimensions "
         "needs an out_sharding xform does not pass",

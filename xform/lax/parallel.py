@@ -71,6 +71,15 @@ def mesh_axes_bound(sizes: dict):
         _mesh_axes.stack.pop()
 
 
+def manual_axis_sizes() -> dict:
+    """``{mesh axis: size}`` of the manual axes of the enclosing shard_map bodies, in mesh
+    order."""
+    out: dict = {}
+    for env in _mesh_axes.stack:
+        out.update(env)
+    return out
+
+
 def bound_axis_sizes() -> dict:
     """``{axis_name: size}`` of every named axis in scope: the manual mesh axes of enclosing
     shard_map bodies, shadowed by the names of enclosing named vmaps."""

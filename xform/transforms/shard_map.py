@@ -258,7 +258,7 @@ def _trace(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma):
 
 
 def _trace_body(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma, dyn_avals):
-    sizes = {n: dict(mesh.shape)[n] for n in manual}
+    sizes = {n: k for n, k in dict(mesh.shape).items() if n in manual}  # in mesh order
     name = fun_name(f)
 
     def flat_body(*blocks):
