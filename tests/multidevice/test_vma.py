@@ -206,3 +206,18 @@ def test_other_transforms_inside_body_match_jax(name):
         return lib.shard_map(MORE[name](lib), mesh=MESH1, in_specs=(P(), P("i")),
                              out_specs=P())(W, X)
     _close(run(xform), run(jax))
+
+
+def test_typeof_shows_varying_axes_as_jax():
+    def run(lib):
+        seen = []
+
+        def body(w, xb):
+            y = lib.lax.psum(xb, "j")
+            seen.extend(str(lib.typeof(v)) for v in (w, xb, y, xb * w[0, 0]))
+            assert lib.typeof(y).manual_axis_type.varying == {"i"}
+            return y
+        lib.shard_map(body, mesh=MESH, in_specs=(P(), P("i", "j")), out_specs=P("i"))(W, X[:, :2])
+        return seen
+
+    assert run(xform) == run(jax)
