@@ -44,8 +44,9 @@ def _step_fns(lib, np_, mesh, kind: str):
 
     def per_device(p, x, y):
         return update(p, lib.lax.pmean(lib.grad(loss)(p, x, y), "b"))
-    # check_vma=False: there JAX's grad inside the body is per-device, as xform's is (with
-    # JAX's default the gradient of the replicated params would already be all-reduced)
+    # check_vma=False: grad inside the body is each device's own and pmean averages them (with
+    # the default check_vma=True the gradient of the replicated params is already summed over
+    # the devices, in JAX and in xform alike)
     return lib.jit(lib.shard_map(per_device, mesh=mesh, in_specs=(P(), P("b"), P("b")),
                                  out_specs=P(), check_vma=False))
 

@@ -164,3 +164,13 @@ def test_grad_inside_the_body_is_per_device_as_jax_check_vma_false():
 
     np.testing.assert_allclose(f(xform)(p, x), f(jax)(p, x), rtol=1e-6)
     np.testing.assert_allclose(f(xform)(p, x), np.sin(x).reshape(4, 2).sum(1), rtol=1e-6)
+
+
+def test_out_specs_none_for_a_none_result():
+    # as in JAX: None in out_specs is the spec of an empty result; for an array, a ValueError
+    for lib in (xform, jax):
+        f = lib.shard_map(lambda b: None, mesh=MESH, in_specs=P(), out_specs=None)
+        assert f(A) is None
+        g = lib.shard_map(lambda b: b, mesh=MESH, in_specs=P(), out_specs=None)
+        with pytest.raises(ValueError):
+            g(A)

@@ -2,9 +2,10 @@
 
 Usage: python two_process_worker.py PORT PROCESS_ID. Each process has 2 CPU devices (the
 parent sets XLA_FLAGS); together they form a 4-device mesh. Each process holds its half of the
-batch, and both run one data-parallel training step two ways: shard_map with a psum of the
-gradients, and jit with shardings (XLA's partitioner adds the communication). Prints the
-updated parameters as JSON on its last line.
+batch, and both run one data-parallel training step two ways: shard_map (the gradient with
+respect to the replicated parameters is summed over the devices, as in JAX), and jit with
+shardings (XLA's partitioner adds the communication). Prints the updated parameters as JSON
+on its last line.
 """
 
 import json
@@ -47,8 +48,10 @@ def main(port: int, pid: int) -> None:
     gw = xform.make_array_from_process_local_data(repl, w)
 
     def per_device(w, xb, yb):
+        # w is replicated (P()): with check_vma its gradient is the sum over 'b' of the
+        # devices' gradients, as in JAX (the pvary of w transposes to a psum)
         g = xform.grad(loss)(w, xb, yb)
-        return w - 0.01 * xform.lax.psum(g, "b")
+        return w - 0.01 * g
 
     step_sm = xform.jit(xform.shard_map(per_device, mesh=mesh, in_specs=(P(), P("b"), P("b")),
                                         out_specs=P()))

@@ -27,20 +27,26 @@ def short_dtype_name(dtype: Any) -> str:
     return _SHORT_NAMES.get(name, name)
 
 
+_NO_AXES: frozenset = frozenset()
+
+
 class ShapedArray:
-    """The abstract value of an array: shape, dtype and weak type.
+    """The abstract value of an array: shape, dtype, weak type and, inside the body of a
+    ``shard_map`` with ``check_vma=True``, the manual mesh axes the value may vary over
+    (``vma``, JAX's varying manual axes; empty everywhere else).
 
     >>> ShapedArray((3, 4), np.float32)
     ShapedArray(float32[3,4])
     """
 
-    __slots__ = ("shape", "dtype", "weak_type")
+    __slots__ = ("shape", "dtype", "weak_type", "vma")
     array_abstraction_level = 1
 
-    def __init__(self, shape, dtype, weak_type: bool = False):
+    def __init__(self, shape, dtype, weak_type: bool = False, vma: frozenset = _NO_AXES):
         self.shape = tuple(int(d) for d in shape)
         self.dtype = np.dtype(dtype)
         self.weak_type = bool(weak_type)
+        self.vma = vma if type(vma) is frozenset else frozenset(vma)
 
     @property
     def ndim(self) -> int:
@@ -50,11 +56,12 @@ class ShapedArray:
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
 
-    def update(self, shape=None, dtype=None, weak_type=None) -> ShapedArray:
+    def update(self, shape=None, dtype=None, weak_type=None, vma=None) -> ShapedArray:
         return ShapedArray(
             self.shape if shape is None else shape,
             self.dtype if dtype is None else dtype,
             self.weak_type if weak_type is None else weak_type,
+            self.vma if vma is None else vma,
         )
 
     def strip_weak_type(self) -> ShapedArray:
@@ -62,10 +69,11 @@ class ShapedArray:
 
     def __eq__(self, other):
         return (isinstance(other, ShapedArray) and self.shape == other.shape
-                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+                and self.dtype == other.dtype and self.weak_type == other.weak_type
+                and self.vma == other.vma)
 
     def __hash__(self):
-        return hash((self.shape, self.dtype, self.weak_type))
+        return hash((self.shape, self.dtype, self.weak_type, self.vma))
 
     def str_short(self) -> str:
         """``f32[3,4]``, as in a jaxpr."""
@@ -73,7 +81,8 @@ class ShapedArray:
 
     def __repr__(self):
         weak = ", weak_type=True" if self.weak_type else ""
-        return f"ShapedArray({self.dtype.name}[{','.join(map(str, self.shape))}]{weak})"
+        vma = f", vma={set(self.vma)}" if self.vma else ""
+        return f"ShapedArray({self.dtype.name}[{','.join(map(str, self.shape))}]{weak}{vma})"
 
 
 def is_python_scalar(x: Any) -> bool:

@@ -22,6 +22,11 @@ a JAX release that moves one fails here, at ``import xform``, with a message nam
   (``jax.disable_jit()`` is a context manager only); xform switches JAX's jit off on a thread
   while one of its own traces is current (xform/core/trace.py). None if this JAX lacks them,
   in which case xform takes its slower path.
+- ``no_constant_folding()``: a context manager that switches JAX's eager constant folding
+  off (``jax.ensure_compile_time_eval`` switches it on, and has no public opposite). While
+  ``xform.jit`` traces, constant folding is on; ``from_jax`` traces a JAX function with it off
+  so that JAX's ``shard_map`` stages its collectives instead of evaluating them outside any
+  mesh (``axis_index`` has no operands).
 - ``ArrayImpl``: the class of concrete ``jax.Array``s, whose indexing, ``.at`` and methods
   xform.numpy extends to take xform tracers; named without creating an array, which would start
   XLA's backend at import (before ``jax.distributed.initialize`` may run).
@@ -32,6 +37,7 @@ a JAX release that moves one fails here, at ``import xform``, with a message nam
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import jax
@@ -103,6 +109,20 @@ try:
     disable_jit_state.swap_local, disable_jit_state.set_local  # noqa: B018 -- both must exist
 except (ImportError, AttributeError):  # pragma: no cover - xform then takes its slower path
     disable_jit_state = None
+
+try:
+    from jax._src import config as _jax_config_cf
+    _eager_constant_folding = _jax_config_cf.eager_constant_folding
+except (ImportError, AttributeError):  # pragma: no cover
+    _eager_constant_folding = None
+
+
+def no_constant_folding():
+    """A context manager: JAX's eager constant folding off (a no-op where JAX lacks it)."""
+    if _eager_constant_folding is None:
+        return contextlib.nullcontext()
+    return _eager_constant_folding(False)
+
 
 try:  # JAX's table from Python types to avals: an xform tracer registered there makes JAX's own
     # functions raise xform's leak/misuse error instead of a generic TypeError

@@ -8,10 +8,12 @@ active, to the eager evaluator.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
 from xform.core import trace as trace_mod
 from xform.core.caches import LRUCache, WeakCache, split_jaxprs
+from xform.core.ir import ClosedJaxpr, Jaxpr
 
 
 class Primitive:
@@ -33,7 +35,97 @@ class Primitive:
         trace = trace_mod._state.trace
         if trace is None:
             return _eager_impl(self, args, params)
+        if vma_state.checking:
+            args = _cast_to_varying(self, args, params)
         return trace.process_primitive(self, args, params)
+
+
+# -- varying manual axes (JAX's "vma"), inside shard_map bodies with check_vma=True -----------
+# While such a body is traced (or a shard_map rule retraces it), every aval carries the manual
+# mesh axes its value may vary over. An operation on operands that vary over different axes
+# first casts the less varying ones with ``pvary`` (its transpose is a ``psum``), so reverse
+# mode sums the cotangent of a replicated value over the devices that read it, as JAX does.
+class _VmaState(threading.local):
+    def __init__(self):
+        self.stack: list[bool] = []  # one entry per body traced: its check_vma
+        self.checking = False
+
+
+vma_state = _VmaState()
+
+
+class vma_checking:
+    """Context manager: trace with (``on``) or without varying-axes types."""
+
+    def __init__(self, on: bool):
+        self.on = bool(on)
+
+    def __enter__(self):
+        vma_state.stack.append(self.on)
+        vma_state.checking = self.on
+
+    def __exit__(self, *exc):
+        vma_state.stack.pop()
+        vma_state.checking = vma_state.stack[-1] if vma_state.stack else False
+
+
+# vma_rules[p](in_vmas, **params) -> the output's vma (a list for multiple results); the
+# default is the union of the operands'. ``vma_operands[p](in_vmas, **params)`` -> the vma each
+# operand must have before ``p`` runs (default: the union, for every operand); ``None`` there
+# means the primitive takes its operands as they are (calls with a jaxpr typed for them).
+vma_rules: dict[Primitive, Callable[..., Any]] = {}
+vma_operands: dict[Primitive, Callable[..., Any]] = {}
+
+
+class _Pvary:
+    bind: Callable[..., Any] | None = None  # set where pvary_p is defined (ad_util)
+
+
+pvary = _Pvary()
+
+
+def _has_jaxpr(params: dict) -> bool:
+    """Whether a primitive's params hold a (closed) jaxpr: a call, a loop, a cond."""
+    for v in params.values():
+        if isinstance(v, (ClosedJaxpr, Jaxpr)):
+            return True
+        if isinstance(v, (tuple, list)) and any(isinstance(e, (ClosedJaxpr, Jaxpr)) for e in v):
+            return True
+    return False
+
+
+def _cast_to_varying(prim: Primitive, args: tuple, params: dict) -> tuple:
+    rule = vma_operands.get(prim)
+    if rule is None and (len(args) < 2 or _has_jaxpr(params)):
+        return args
+    vmas = [getattr(trace_mod.to_aval(a), "vma", frozenset()) for a in args]
+    if rule is not None:
+        want = rule(vmas, **params)
+        if want is None:
+            return args
+    else:
+        u = frozenset().union(*vmas)
+        want = [u] * len(args)
+    if all(w <= v for v, w in zip(vmas, want)):
+        return args
+    return tuple(a if w <= v else pvary.bind(a, tuple(sorted(w - v, key=str)))
+                 for a, v, w in zip(args, vmas, want))
+
+
+def _out_vma(prim: Primitive, avals, params: dict, out):
+    rule = vma_rules.get(prim)
+    if rule is None:
+        if _has_jaxpr(params):
+            return out  # a call: its rule types the results from the called jaxpr
+        u = frozenset().union(*(a.vma for a in avals))
+        new = [u] * (len(out) if prim.multiple_results else 1)
+    else:
+        new = rule([a.vma for a in avals], **params)
+        if not prim.multiple_results:
+            new = [new]
+    if prim.multiple_results:
+        return [a if a.vma == v else a.update(vma=v) for a, v in zip(out, new)]
+    return out if out.vma == new[0] else out.update(vma=new[0])
 
 
 # shape/dtype rules: abstract_eval[p](*avals, **params) -> aval, or a list of avals when
@@ -59,8 +151,15 @@ _avals_by_jaxpr = WeakCache("abstract eval by jaxpr")
 
 def eval_abstract(prim: Primitive, avals, params: dict):
     """The output aval(s) of ``prim`` on ``avals``; cached per (primitive, avals, params), weakly
-    on the jaxprs params hold."""
+    on the jaxprs params hold. Inside a body with varying-axes types, the results' ``vma``."""
     avals = tuple(avals)
+    out = _eval_abstract(prim, avals, params)
+    if vma_state.checking or any(a.vma for a in avals):
+        out = _out_vma(prim, avals, params, out)
+    return out
+
+
+def _eval_abstract(prim: Primitive, avals: tuple, params: dict):
     try:
         out = _avals_by_params.get((prim, avals, tuple(params.items())))
     except TypeError:  # unhashable params: no caching

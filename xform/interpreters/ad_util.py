@@ -24,7 +24,9 @@ import numpy as np
 
 from xform.core.avals import ShapedArray, dtype_of_scalar, float0
 from xform.core.jax_internals import convert_element_type
-from xform.core.primitive import Primitive, abstract_eval
+from xform.core import primitive as primitive_mod
+from xform.core.primitive import Primitive, abstract_eval, vma_rules
+from xform.core.trace import to_aval
 from xform.interpreters.lowering import to_jax
 
 
@@ -49,6 +51,24 @@ to_jax[add_any_p] = jax.lax.add
 def add_any(x: Any, y: Any) -> Any:
     """``x + y`` for two arrays of one shape and dtype (tangents or cotangents)."""
     return add_any_p.bind(x, y)
+
+
+# -- pvary ------------------------------------------------------------------------------------
+# Inside a shard_map body with varying-axes types, ``pvary[axes]`` marks a value replicated over
+# ``axes`` as varying over them: no value changes on any device (it lowers to nothing); its
+# transpose is a ``psum`` over ``axes`` (registered with the collectives, xform/lax/parallel.py).
+# ``bind`` inserts it where a less varying operand meets a more varying one.
+pvary_p = Primitive("pvary")
+abstract_eval[pvary_p] = lambda x, *, axes: x
+vma_rules[pvary_p] = lambda vmas, *, axes: vmas[0] | frozenset(axes)
+to_jax[pvary_p] = lambda x, *, axes: x
+primitive_mod.pvary.bind = lambda x, axes: pvary_p.bind(x, axes=tuple(axes))
+
+
+def pvary_to(x: Any, vma: frozenset) -> Any:
+    """``x`` cast to vary over the axes of ``vma`` it does not vary over yet."""
+    missing = vma - to_aval(x).vma
+    return pvary_p.bind(x, axes=tuple(sorted(missing, key=str))) if missing else x
 
 
 # -- zeros ------------------------------------------------------------------------------------
@@ -89,6 +109,8 @@ def zeros_like_aval(aval: ShapedArray) -> Any:
         return np.zeros(aval.shape, float0)
     zero = scalar_zero(aval.dtype, aval.weak_type)
     if not aval.shape:
-        return jnp.asarray(zero)  # a jax.Array (eager results are), written inline by staging
-    return shape_primitives.broadcast_in_dim_p.bind(zero, shape=tuple(aval.shape),
-                                                    broadcast_dimensions=())
+        out = jnp.asarray(zero)  # a jax.Array (eager results are), written inline by staging
+    else:
+        out = shape_primitives.broadcast_in_dim_p.bind(zero, shape=tuple(aval.shape),
+                                                       broadcast_dimensions=())
+    return pvary_to(out, aval.vma) if aval.vma else out

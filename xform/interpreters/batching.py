@@ -95,7 +95,8 @@ class BatchTracer(Tracer):
     @property
     def aval(self) -> ShapedArray:
         a = to_aval(self.val)
-        return ShapedArray(a.shape[:self.bdim] + a.shape[self.bdim + 1:], a.dtype, a.weak_type)
+        return ShapedArray(a.shape[:self.bdim] + a.shape[self.bdim + 1:], a.dtype, a.weak_type,
+                           a.vma)
 
     def concrete_value(self, context: str):
         # A batched value has one value per example, so Python cannot branch on it.
@@ -309,7 +310,7 @@ def broadcast_batcher(prim: Primitive) -> Callable:
 def _unbatched_aval(a: ShapedArray, d: int | None) -> ShapedArray:
     if d is not_mapped:
         return a
-    return ShapedArray(a.shape[:d] + a.shape[d + 1:], a.dtype, a.weak_type)
+    return ShapedArray(a.shape[:d] + a.shape[d + 1:], a.dtype, a.weak_type, a.vma)
 
 
 def full_broadcast_batcher(prim: Primitive, scalar_ok: Sequence[int] = ()) -> Callable:
@@ -436,7 +437,7 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
         else:
             shape = list(a.shape)
             shape.insert(d, axis_size)
-            in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type))
+            in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type, a.vma))
     fun = batch_fun(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs), axis_size,
                     in_dims, axis_name=axis_name, instantiate=instantiate)
     out = trace_to_jaxpr(fun, in_avals, description="vmap of a sub-jaxpr", kind="jit")

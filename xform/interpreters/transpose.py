@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from xform.core import name_stack
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, float0
 from xform.core.ir import Jaxpr, Literal, Var
-from xform.interpreters.ad_util import add_any_p
+from xform.interpreters.ad_util import add_any_p, pvary_to
 from xform.interpreters.jvp import Zero, add_tangents
 from xform.interpreters.lowering import literal_value
 
@@ -79,7 +79,8 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any],
         ct_outs = [cts.pop(v, None) for v in eqn.outvars]
         if all(c is None for c in ct_outs):
             continue
-        ct_outs = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, ct_outs)]
+        ct_outs = [Zero(v.aval) if c is None else _typed_ct(c, v.aval)
+                   for v, c in zip(eqn.outvars, ct_outs)]
         rule = transpose_rules.get(eqn.primitive)
         if rule is None:
             raise NotImplementedError(
@@ -94,6 +95,14 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any],
         for a, ct in zip(eqn.invars, ct_in):
             accumulate(a, ct)
     return [cts.get(v, Zero(v.aval)) if v in linear else Zero(v.aval) for v in jaxpr.invars]
+
+
+def _typed_ct(ct: Any, aval: ShapedArray) -> Any:
+    # inside a shard_map body with varying-axes types, a cotangent varies over the axes of its
+    # primal: a seed or a zero made without them (an invariant constant) is cast with pvary
+    if aval.vma and not isinstance(ct, Zero) and aval.dtype != float0:
+        return pvary_to(ct, aval.vma)
+    return ct
 
 
 # -- helpers for writing rules --------------------------------------------------------------

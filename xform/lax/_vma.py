@@ -9,7 +9,7 @@ module infers it from the body jaxpr:
 - an operand varies over the axes its ``in_specs`` entry mentions; constants vary over none;
 - ``psum``/``pmax``/``pmin``/``all_gather``/``pbroadcast`` over axes ``A`` give a value
   replicated over ``A``; ``axis_index``, ``ppermute``, ``psum_scatter``, ``all_to_all`` and
-  ``pcast`` over ``A`` give a value varying over ``A``;
+  ``pvary`` over ``A`` give a value varying over ``A``;
 - any other equation's results vary over the union of its operands' axes; calls (``jit``,
   custom rules, checkpoint), ``cond`` and loops (to a fixed point over the carry) are looked
   into, so a ``psum`` inside them counts.
@@ -24,7 +24,7 @@ from typing import Sequence
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal
 
 _REPLICATING = {"psum", "pmax", "pmin", "all_gather", "pbroadcast"}
-_VARYING = {"axis_index", "ppermute", "reduce_scatter", "all_to_all", "pcast"}
+_VARYING = {"axis_index", "ppermute", "reduce_scatter", "all_to_all", "pvary"}
 
 
 def jaxpr_vma(jaxpr: Jaxpr, in_vma: Sequence[frozenset],

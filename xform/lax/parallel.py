@@ -28,12 +28,13 @@ import jax
 import numpy as np
 
 from xform.core.avals import ShapedArray, canonicalize_dtype, is_inexact
-from xform.core.primitive import Primitive, abstract_eval
+from xform.core.primitive import Primitive, abstract_eval, vma_operands, vma_rules, vma_state
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
     axis_names_in_scope, batch_rules, bdim_at_front, broadcast_batch, collective_rules, moveaxis,
     not_mapped,
 )
+from xform.interpreters.ad_util import pvary_p, pvary_to
 from xform.interpreters.jvp import Zero, defjvp_zero, deflinear_jvp, jvp_rules
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import transpose_rules
@@ -68,6 +69,15 @@ def mesh_axes_bound(sizes: dict):
         yield
     finally:
         _mesh_axes.stack.pop()
+
+
+def manual_axis_sizes() -> dict:
+    """``{mesh axis: size}`` of the manual axes of the enclosing shard_map bodies, in mesh
+    order."""
+    out: dict = {}
+    for env in _mesh_axes.stack:
+        out.update(env)
+    return out
 
 
 def bound_axis_sizes() -> dict:
@@ -531,7 +541,19 @@ def _linear_transpose(fn):
     return rule
 
 
-transpose_rules[psum_p] = _linear_transpose(lambda ct, *, axes: psum_p.bind(ct, axes=axes))
+def _psum_transpose(ct, x, *, axes):
+    if isinstance(ct, Zero):
+        return [None]
+    if set(axes) <= x.aval.vma:
+        # with varying-axes types (check_vma=True) psum maps varying values to an invariant
+        # one: its transpose hands the invariant cotangent to every device, a pvary (JAX's
+        # psum_invariant); without them each device's program is transposed on its own and
+        # psum, symmetric as a map of all devices' values, transposes to psum
+        return [pvary_to(ct, x.aval.vma)]
+    return [psum_p.bind(ct, axes=axes)]
+
+
+transpose_rules[psum_p] = _psum_transpose
 transpose_rules[ppermute_p] = _linear_transpose(
     lambda ct, *, axes, perm: ppermute_p.bind(ct, axes=axes,
                                               perm=tuple((d, s) for s, d in perm)))
@@ -593,23 +615,23 @@ deflinear_jvp(pbroadcast_p)
 transpose_rules[pbroadcast_p] = _linear_transpose(_pbroadcast_transpose)
 
 
-# -- pcast: a change of type only (``to="varying"``): the value is unchanged ----------------
-def _pcast_to_jax(x, *, axes, to):
-    # JAX tracks which mesh axes a value varies over; cast only along the axes it does not
-    # vary over yet (xform's own avals do not track it, so a cast may be redundant)
-    vma = getattr(jax.typeof(x), "vma", frozenset())
-    axes = tuple(a for a in axes if a not in vma)
-    return jax.lax.pcast(x, axes, to=to) if axes else x
+# -- pvary (pcast to "varying") and the varying-axes types of the collectives ----------------
+# pvary_p is defined with the interpreters (xform/interpreters/ad_util.py), which insert it.
+# With varying-axes types (a shard_map body with check_vma=True), as in JAX: every collective
+# first casts its operand to vary over its axes; psum/pmax/pmin give a value invariant over them,
+# axis_index one varying over them; the others keep the operand's (varying) type.
+collective_rules[pvary_p] = lambda n, vals, dims, **params: (vals[0], dims[0])
+batch_rules[pvary_p] = _elementwise_batch(pvary_p)
+deflinear_jvp(pvary_p)
+transpose_rules[pvary_p] = _linear_transpose(lambda ct, *, axes: psum_p.bind(ct, axes=axes))
 
-
-pcast_p = _collective("pcast", _pcast_to_jax)
-abstract_eval[pcast_p] = _same_aval
-collective_rules[pcast_p] = lambda n, vals, dims, **params: (vals[0], dims[0])
-batch_rules[pcast_p] = _elementwise_batch(pcast_p)
-deflinear_jvp(pcast_p)
-# per device the cast is the identity, so its transpose is the identity too (xform transposes
-# shard_map bodies device by device; see xform/lax/shard_map.py)
-transpose_rules[pcast_p] = _linear_transpose(lambda ct, *, axes, to: ct)
+for _p in (psum_p, pmax_p, pmin_p):
+    vma_rules[_p] = lambda vmas, *, axes, **_: vmas[0] - frozenset(axes)
+for _p in (psum_p, pmax_p, pmin_p, all_gather_p, ppermute_p, psum_scatter_p, all_to_all_p,
+           pbroadcast_p):
+    vma_operands[_p] = lambda vmas, *, axes, **_: [vmas[0] | frozenset(axes)]
+vma_rules[axis_index_p] = lambda vmas, *, axes: (
+    frozenset(axes) if vma_state.checking else frozenset())
 
 
 def axis_size(axis_name: Any) -> int:
@@ -637,8 +659,9 @@ def pbroadcast(x: Any, axis_name: Any, source: int) -> Any:
 
 def pcast(x: Any, axis_name: Any, *, to: str) -> Any:
     """Mark ``x`` (a pytree) as varying over the named mesh axes (``to="varying"``), as
-    ``jax.lax.pcast``: the values do not change. xform does not track the variance of values
-    in its types, so this matters only for what JAX's ``shard_map`` sees."""
+    ``jax.lax.pcast``: the values do not change. Inside a shard_map body with
+    ``check_vma=True`` it is a ``pvary`` (its transpose sums the cotangent over the axes);
+    elsewhere nothing is tracked and it returns ``x``."""
     if isinstance(axis_name, (set, frozenset)):
         raise TypeError(f"axis_name={axis_name!r} must be a tuple or a str.")
     if not axis_name:
@@ -647,5 +670,6 @@ def pcast(x: Any, axis_name: Any, *, to: str) -> Any:
         raise NotImplementedError(f"pcast to={to!r} is not supported by xform (only "
                                   "to='varying'; reduced and unreduced types are not tracked).")
     _sizes(axis_name)
-    return jax.tree_util.tree_map(
-        lambda v: pcast_p.bind(v, axes=_names(axis_name), to=to), x)
+    if not vma_state.checking:
+        return x
+    return jax.tree_util.tree_map(lambda v: pvary_to(v, frozenset(_names(axis_name))), x)

@@ -14,16 +14,20 @@ Transforms treat it as a call that every device makes on its own shards:
 - **jvp**: forward mode runs one shard_map of the body's JVP (tangents share the primals'
   specs). Under ``linearize``/``grad`` the body splits into a known shard_map (primal outputs
   and residuals) and a linear one (residuals and tangents to output tangents); residuals are
-  per-device values, so they leave the known call stacked along their leading axis over all
-  manual mesh axes (a scalar residual gets a leading axis of size 1 first), as JAX does.
-- **transpose**: each device transposes its body (``psum`` transposes to ``psum``: as a map of
-  all devices' values it is symmetric). Reading a replicated result on one device and a
-  replicated operand on every device is accounted for as JAX does for ``check_vma=False``: the
-  cotangent of a result replicated over mesh axes ``U`` is divided by their size before the
-  body's transpose, and the cotangent of an operand replicated over axes ``V`` is ``psum``-med
-  over ``V`` after it. The derivatives are the true derivatives of the global function
-  whatever ``check_vma`` says (``check_vma`` only adds the replication check of
-  xform/lax/_vma.py at trace time).
+  per-device values, so they leave the known call stacked along their leading axis over the
+  manual mesh axes they may vary over (all of them without ``check_vma``; a scalar residual
+  gets a leading axis of size 1 first), as JAX does.
+- **transpose**: each device transposes its body. With ``check_vma=False`` (``psum``
+  transposes to ``psum``: as a map of all devices' values it is symmetric), reading a
+  replicated result on one device and a replicated operand on every device is accounted for as
+  JAX does: the cotangent of a result replicated over mesh axes ``U`` is divided by their size
+  before the body's transpose, and the cotangent of an operand replicated over axes ``V`` is
+  ``psum``-med over ``V`` after it. With ``check_vma=True`` the body's values carry the mesh
+  axes they vary over (``ShapedArray.vma``, xform/core/primitive.py inserts ``pvary`` where a
+  replicated value meets a varying one): ``pvary`` transposes to ``psum`` and ``psum`` to
+  ``pvary``, so the types do that accounting, and only a result typed varying but laid out
+  replicated (an ``all_gather``'s) is divided. Residuals are stacked over the axes they vary
+  over. Either way the derivatives are those of the global function.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from jax.sharding import PartitionSpec
 
 from xform.core.avals import ShapedArray, float0
 from xform.core.ir import ClosedJaxpr
-from xform.core.primitive import Primitive, abstract_eval
+from xform.core.primitive import Primitive, abstract_eval, vma_checking
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
     batch_jaxpr,
@@ -100,8 +104,11 @@ def _mesh_sizes(mesh) -> dict:
     return dict(mesh.shape)
 
 
-def shard_aval(mesh, spec: PartitionSpec, aval: ShapedArray) -> ShapedArray:
-    """The aval of one device's block of a value of type ``aval`` laid out as ``spec``."""
+def shard_aval(mesh, spec: PartitionSpec, aval: ShapedArray,
+               manual: frozenset | None = None) -> ShapedArray:
+    """The aval of one device's block of a value of type ``aval`` laid out as ``spec``; given
+    the ``manual`` axes (a body with varying-axes types), the block varies over the manual axes
+    ``spec`` splits along."""
     sizes = _mesh_sizes(mesh)
     shape = list(aval.shape)
     for d, names in spec_names(spec).items():
@@ -111,7 +118,8 @@ def shard_aval(mesh, spec: PartitionSpec, aval: ShapedArray) -> ShapedArray:
                              f"(size {shape[d]}) is mapped by {spec} to mesh axes {names} of "
                              f"total size {n}, which does not divide it evenly.")
         shape[d] //= n
-    return ShapedArray(tuple(shape), aval.dtype, aval.weak_type)
+    vma = frozenset() if manual is None else frozenset(spec_axes(spec)) & manual
+    return ShapedArray(tuple(shape), aval.dtype, aval.weak_type, vma)
 
 
 def unshard_aval(mesh, spec: PartitionSpec, aval: ShapedArray) -> ShapedArray:
@@ -131,8 +139,10 @@ def unmentioned(mesh, spec: PartitionSpec, manual: frozenset) -> tuple:
 
 
 def _stacked_spec(mesh, manual: frozenset) -> PartitionSpec:
-    """The spec of a per-device value stacked along axis 0 over every manual axis."""
+    """The spec of a per-device value stacked along axis 0 over the axes ``manual``."""
     names = tuple(n for n in mesh.axis_names if n in manual)
+    if not names:
+        return PartitionSpec()
     return PartitionSpec(names if len(names) > 1 else names[0])
 
 
@@ -201,8 +211,9 @@ def _batch_rule(axis_size, vals, dims, *, jaxpr, mesh, in_specs, out_specs, axis
     vals = [v if d is not_mapped else moveaxis(v, d, 0) for v, d in zip(vals, dims)]
     in_dims = [not_mapped if d is not_mapped else 0 for d in dims]
     new_in = [s if d is not_mapped else PartitionSpec(None, *s) for s, d in zip(in_specs, dims)]
-    batched, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, False,
-                                 axis_name=current_axis_name())
+    with vma_checking(check_vma):
+        batched, out_b = batch_jaxpr(jaxpr, axis_size, in_dims, False,
+                                     axis_name=current_axis_name())
     new_out = [PartitionSpec(None, *s) if b else s for s, b in zip(out_specs, out_b)]
     body, args, new_in = _with_consts(batched, vals, new_in)
     outs = _bind(args, body, new_in, new_out, mesh=mesh, axis_names=axis_names,
@@ -221,20 +232,25 @@ def _differentiable(t: Any) -> bool:
 _splits = JaxprCache("shard_map: linearized bodies")
 
 
-def _linearize_body(jaxpr: ClosedJaxpr, nz: Sequence[bool], mesh, manual: frozenset):
-    """``(known, linear, res_spec, n_res)``: ``known`` maps the blocks of the operands to the
-    blocks of the results and the residuals (scalars given a leading axis of size 1);
-    ``linear`` maps those residuals and the nonzero tangents to the inexact results' tangents.
-    """
-    key = (tuple(nz), mesh, manual)
+def _linearize_body(jaxpr: ClosedJaxpr, nz: Sequence[bool], mesh, manual: frozenset,
+                    check_vma: bool):
+    """``(known, linear, res_specs, n_res, inexact)``: ``known`` maps the blocks of the
+    operands to the blocks of the results and the residuals; ``linear`` maps those residuals
+    and the nonzero tangents to the inexact results' tangents. A residual leaves ``known``
+    stacked along its leading axis (a scalar given one of size 1) over the manual axes it may
+    vary over: all of them without varying-axes types, those of its type with them (an
+    invariant residual is then passed as it is, replicated)."""
+    key = (tuple(nz), mesh, manual, check_vma)
     hit = _splits.get(jaxpr, key)
     if hit is not None:
         return hit
     n_out = len(jaxpr.out_avals)
-    known, linear, n_res = linearize_jaxpr(jaxpr, nz)
+    with vma_checking(check_vma):
+        known, linear, n_res = linearize_jaxpr(jaxpr, nz)
     res_avals = known.out_avals[n_out:]
-    promote = [a.ndim == 0 for a in res_avals]
-    stored = [ShapedArray((1,), a.dtype, a.weak_type) if p else a
+    res_axes = [a.vma if check_vma else manual for a in res_avals]
+    promote = [a.ndim == 0 and bool(v) for a, v in zip(res_avals, res_axes)]
+    stored = [ShapedArray((1,), a.dtype, a.weak_type, a.vma) if p else a
               for a, p in zip(res_avals, promote)]
     inexact = [np.issubdtype(a.dtype, np.inexact) for a in jaxpr.out_avals]
 
@@ -249,9 +265,11 @@ def _linearize_body(jaxpr: ClosedJaxpr, nz: Sequence[bool], mesh, manual: frozen
         return [t for t, k in zip(t_out, inexact) if k], None
 
     t_avals = [tangent_aval(a) for a, z in zip(jaxpr.in_avals, nz) if z]
-    known_j = hoist_consts(trace_flat(known_fun, jaxpr.in_avals, kind="linearize")[0])
-    linear_j = hoist_consts(trace_flat(linear_fun, stored + t_avals, kind="linearize")[0])
-    out = (known_j, linear_j, _stacked_spec(mesh, manual), n_res, inexact)
+    with vma_checking(check_vma):
+        known_j = hoist_consts(trace_flat(known_fun, jaxpr.in_avals, kind="linearize")[0])
+        linear_j = hoist_consts(trace_flat(linear_fun, stored + t_avals,
+                                           kind="linearize")[0])
+    out = (known_j, linear_j, [_stacked_spec(mesh, v) for v in res_axes], n_res, inexact)
     return _splits.put(jaxpr, key, out)
 
 
@@ -263,10 +281,11 @@ def _jvp_rule(primals, tangents, *, jaxpr, mesh, in_specs, out_specs, axis_names
     common = dict(mesh=mesh, axis_names=axis_names, check_vma=check_vma)
     if not under_linearize():
         # forward mode: one shard_map of the body's JVP
-        out_nz = jvp_jaxpr(jaxpr, nz, [False] * n_out)[1]
-        out_nz = [z and np.issubdtype(a.dtype, np.inexact)
-                  for z, a in zip(out_nz, jaxpr.out_avals)]
-        body = jvp_jaxpr(jaxpr, nz, out_nz)[0]
+        with vma_checking(check_vma):
+            out_nz = jvp_jaxpr(jaxpr, nz, [False] * n_out)[1]
+            out_nz = [z and np.issubdtype(a.dtype, np.inexact)
+                      for z, a in zip(out_nz, jaxpr.out_avals)]
+            body = jvp_jaxpr(jaxpr, nz, out_nz)[0]
         body, args, specs = _with_consts(body, [*primals, *nz_t], [*in_specs, *t_specs])
         outs = _bind(args, body, specs,
                      [*out_specs, *[s for s, z in zip(out_specs, out_nz) if z]], **common)
@@ -274,13 +293,13 @@ def _jvp_rule(primals, tangents, *, jaxpr, mesh, in_specs, out_specs, axis_names
         return outs[:n_out], [next(it) if z else Zero(tangent_aval(to_aval(p)))
                               for z, p in zip(out_nz, outs[:n_out])]
     # under linearize: a known shard_map now, a linear one staged
-    (known, kc), (linear, lc), res_spec, n_res, inexact = _linearize_body(
-        jaxpr, nz, mesh, frozenset(axis_names))
+    (known, kc), (linear, lc), res_specs, n_res, inexact = _linearize_body(
+        jaxpr, nz, mesh, frozenset(axis_names), bool(check_vma))
     outs = _bind([*kc, *primals], known, [PartitionSpec()] * len(kc) + list(in_specs),
-                 [*out_specs, *[res_spec] * n_res], **common)
+                 [*out_specs, *res_specs], **common)
     primal_out, res = outs[:n_out], outs[n_out:]
     t_out = _bind([*lc, *res, *nz_t], linear,
-                  [PartitionSpec()] * len(lc) + [res_spec] * n_res + t_specs,
+                  [PartitionSpec()] * len(lc) + list(res_specs) + t_specs,
                   [s for s, k in zip(out_specs, inexact) if k], **common)
     it = iter(t_out)
     return primal_out, [next(it) if k else Zero(tangent_aval(to_aval(p)))
@@ -304,12 +323,23 @@ def _transpose_rule(cts, *args, jaxpr, mesh, in_specs, out_specs, axis_names, ch
     known = [a for a in args if not is_undefined(a)]
     known_specs = [s for s, a in zip(in_specs, args) if not is_undefined(a)]
     live = [not isinstance(c, Zero) for c in cts]
+
+    def replicated_but_varying(spec, aval):
+        # the manual axes a result is laid out replicated over although each device's copy
+        # is its own value: without varying-axes types all of them; with them, those its
+        # type varies over (e.g. an all_gather's result), the others being invariant
+        over = unmentioned(mesh, spec, manual)
+        return tuple(n for n in over if n in aval.vma) if check_vma else over
+
     # a result replicated over axes U is read on one device: each device's copy gets 1/|U|
-    ct_vals = [_scale(c, math.prod(sizes[n] for n in unmentioned(mesh, s, manual)))
-               for c, s, lv in zip(cts, out_specs, live) if lv]
+    ct_vals = [_scale(c, math.prod(sizes[n] for n in replicated_but_varying(s, a)))
+               for c, s, a, lv in zip(cts, out_specs, jaxpr.out_avals, live) if lv]
     ct_specs = [s for s, lv in zip(out_specs, live) if lv]
-    k_avals = [shard_aval(mesh, s, to_aval(x)) for s, x in zip(known_specs, known)]
-    ct_avals = [shard_aval(mesh, s, to_aval(c)) for s, c in zip(ct_specs, ct_vals)]
+    k_avals = [shard_aval(mesh, s, to_aval(x)).update(vma=a.vma)
+               for s, x, a in zip(in_specs, args, jaxpr.in_avals) if not is_undefined(x)]
+    ct_avals = [shard_aval(mesh, s, to_aval(c)).update(vma=a.vma)
+                for s, c, a in zip(ct_specs, ct_vals,
+                                   [a for a, lv in zip(jaxpr.out_avals, live) if lv])]
     in_avals = jaxpr.in_avals
 
     def backward(*blocks):
@@ -324,15 +354,20 @@ def _transpose_rule(cts, *args, jaxpr, mesh, in_specs, out_specs, axis_names, ch
             if not u:
                 continue
             r = instantiate(r)
-            # an operand replicated over axes V was read on every device: sum their cotangents
+            # an operand replicated over axes V was read on every device: sum their
+            # cotangents (with varying-axes types, only where the cotangent varies over V:
+            # the pvary that made the operand vary has summed it already)
             over = unmentioned(mesh, s, manual)
+            if check_vma:
+                over = tuple(n for n in over if n in to_aval(r).vma)
             if over and not isinstance(r, Zero) and np.issubdtype(to_aval(r).dtype, np.inexact):
                 r = psum_p.bind(r, axes=over)
             outs.append(r)
         return outs, None
 
-    closed, _ = trace_flat(backward, k_avals + ct_avals, kind="transpose",
-                           description="transpose of shard_map")
+    with vma_checking(check_vma):
+        closed, _ = trace_flat(backward, k_avals + ct_avals, kind="transpose",
+                               description="transpose of shard_map")
     body, consts = hoist_consts(closed)
     outs = _bind([*consts, *known, *ct_vals], body,
                  [PartitionSpec()] * len(consts) + known_specs + ct_specs,

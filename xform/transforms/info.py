@@ -13,17 +13,38 @@ import numpy as np
 
 from xform.core.trace import Tracer
 from xform.random import KeyArray
+from xform.lax.parallel import manual_axis_sizes
 
 
 def typeof(x: Any) -> Any:
     """The abstract type of ``x`` (shape, dtype, weak type), as ``jax.typeof``: JAX's
-    ``ShapedArray``, printed ``float32[3]``, for concrete values and xform's tracers alike."""
+    ``ShapedArray``, printed ``float32[3]``, for concrete values and xform's tracers alike.
+    Inside a shard_map body with ``check_vma=True`` it carries the mesh axes the value varies
+    over, as JAX's does (``float32[3]{V:i}``, ``.manual_axis_type.varying``)."""
     if isinstance(x, Tracer):
         a = x.aval
-        return jax.core.ShapedArray(a.shape, a.dtype, weak_type=a.weak_type)
+        plain = jax.core.ShapedArray(a.shape, a.dtype, weak_type=a.weak_type)
+        return _with_varying_axes(plain, a.vma) if a.vma else plain
     if isinstance(x, KeyArray):  # typed keys: JAX's key dtype over the key array's shape
         return jax.core.ShapedArray(x.shape, x.dtype)
     return jax.typeof(x)
+
+
+def _with_varying_axes(plain: Any, vma: frozenset) -> Any:
+    # JAX's type of a value varying over manual mesh axes needs a sharding on a mesh whose
+    # axes are Manual: the manual axes of the enclosing bodies, in mesh order
+    sizes = manual_axis_sizes()
+    names = tuple(sizes)
+    try:
+        mesh = jax.sharding.AbstractMesh(tuple(sizes[n] for n in names), names,
+                                         axis_types=(jax.sharding.AxisType.Manual,) * len(names))
+        mat = plain.manual_axis_type.update(varying=frozenset(vma))
+        return jax.core.ShapedArray(
+            plain.shape, plain.dtype, weak_type=plain.weak_type,
+            sharding=jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()),
+            manual_axis_type=mat)
+    except (TypeError, ValueError, AttributeError, KeyError, AssertionError):
+        return plain  # a JAX whose types take the varying axes otherwise: no annotation
 
 
 def print_environment_info(return_string: bool = False) -> str | None:

@@ -26,10 +26,12 @@ from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.core.avals import ShapedArray, get_aval
 from xform.core.primitive import Primitive, abstract_eval
+from xform.core.jax_internals import no_constant_folding
 from xform.core.trace import current_trace
 from xform.interpreters import lowering
 from xform.interpreters.staging import trace_to_jaxpr
 from xform.lax import custom as custom_mod
+from xform.lax import parallel as par
 from xform.lax import elementwise as ew
 from xform.lax import random_bits as rb
 from xform.lax import shape as sh
@@ -41,6 +43,7 @@ from xform.lax.control_flow import while_loop as _lax_while_loop
 from xform.lax.linear_call import linear_call
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
 from xform.transforms.checkpoint import checkpoint_policies as _policies
+from xform.transforms.shard_map import shard_map as _shard_map_fn
 from xform.transforms.vmap import vmap
 
 __all__ = ["from_jax", "to_jax", "UnmappedPrimitiveError"]
@@ -505,10 +508,79 @@ def _platform_index(ins, params):
 
 
 def _shard_map(ins, params):
-    # xform has a shard_map primitive (xform/lax/shard_map.py), but the translation of JAX's
-    # equation (its mesh, specs and manual axes) to it is not written yet
-    raise UnmappedPrimitiveError("xform.from_jax: the JAX primitive `shard_map` is not mapped "
-                                 "yet; call xform.shard_map on the from_jax function instead.")
+    # JAX's equation: an open per-device jaxpr, the mesh, one spec per operand and result,
+    # the axes it makes manual and check_vma; xform's shard_map takes the same
+    jaxpr = params["jaxpr"]
+    manual = params.get("newly_manual_axes", params.get("manual_axes",
+                                                       params.get("axis_names", ())))
+    mesh = params["mesh"]
+
+    def body(*blocks):
+        return tuple(_replay(jaxpr, (), blocks))
+
+    fun = _shard_map_fn(body, mesh=mesh, in_specs=tuple(params["in_specs"]),
+                        out_specs=tuple(params["out_specs"]),
+                        axis_names=frozenset(manual) or frozenset(mesh.axis_names),
+                        check_vma=bool(params.get("check_vma", True)))
+    return list(fun(*ins))
+
+
+def _names(params, key="axis_name"):
+    n = params[key]
+    return tuple(n) if isinstance(n, (tuple, list)) else n
+
+
+def _no_index_groups(name, params):
+    if params.get("axis_index_groups") is not None:
+        raise UnmappedPrimitiveError(f"xform.from_jax: `{name}` with axis_index_groups is not "
+                                     "supported by xform.")
+
+
+def _reduction(fn, name):
+    def handler(ins, params):
+        _no_index_groups(name, params)
+        axes = tuple(params["axes"])
+        if any(isinstance(a, int) for a in axes):
+            raise UnmappedPrimitiveError(f"xform.from_jax: `{name}` over positional axes "
+                                         f"{axes} is not supported by xform.")
+        return fn(ins[0], axes)
+    return handler
+
+
+def _all_gather(ins, params):
+    _no_index_groups("all_gather", params)
+    return par.all_gather(ins[0], _names(params), axis=params["all_gather_dimension"],
+                          tiled=params["tiled"])
+
+
+def _psum_scatter(ins, params):
+    _no_index_groups("reduce_scatter", params)
+    return par.psum_scatter(ins[0], _names(params),
+                            scatter_dimension=params["scatter_dimension"],
+                            tiled=params["tiled"])
+
+
+def _all_to_all(ins, params):
+    _no_index_groups("all_to_all", params)
+    return par.all_to_all(ins[0], _names(params), params["split_axis"],
+                          params["concat_axis"], tiled=params.get("tiled", False))
+
+
+# JAX's collectives, by the names in its jaxprs (with check_vma, psum is psum_invariant and
+# the casts to varying are pvary), onto xform's functions of the same meaning
+_COLLECTIVES: dict[str, Callable] = {
+    "psum": _reduction(par.psum, "psum"),
+    "psum_invariant": _reduction(par.psum, "psum"),
+    "pmax": _reduction(par.pmax, "pmax"),
+    "pmin": _reduction(par.pmin, "pmin"),
+    "pvary": lambda ins, params: par.pcast(ins[0], tuple(params["axes"]), to="varying"),
+    "all_gather": _all_gather,
+    "all_gather_invariant": _all_gather,
+    "reduce_scatter": _psum_scatter,
+    "all_to_all": _all_to_all,
+    "ppermute": lambda ins, params: par.ppermute(ins[0], _names(params), params["perm"]),
+    "axis_index": lambda ins, params: par.axis_index(_names(params)),
+}
 
 
 def _linear_call(ins, params):
@@ -560,7 +632,7 @@ _HANDLERS: dict[str, Callable] = {
     "random_clone": _identity,
     "zeros_like": lambda ins, params: ew.mul(ins[0], 0),
     "platform_index": _platform_index,
-    "pvary": _identity,  # a shard_map varying-axes annotation, no value change
+    **_COLLECTIVES,
     "iota_2x32_shape": lambda ins, params: list(rb.iota_2x32_shape(params["shape"])),
 }
 
@@ -648,7 +720,10 @@ def from_jax(fun: Callable) -> Callable:
                 return tree_unflatten(tree, [jax.random.key_data(o) if t else o
                                              for o, t in zip(out_leaves, out_keys)])
 
-            closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
+            # JAX traces ``fun`` without the compile-time evaluation xform.jit switches on,
+            # which would evaluate a shard_map body's axis_index outside any mesh
+            with no_constant_folding():
+                closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
             entry = (closed, jax.tree_util.tree_structure(out_shape), [], out_keys)
             cache[key] = entry
             if len(cache) > _CACHE_SIZE:

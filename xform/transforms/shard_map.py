@@ -18,6 +18,7 @@ import jax
 from jax.sharding import AxisType, PartitionSpec
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
+from xform.core.primitive import vma_checking
 from xform.core.trace import Tracer, to_aval
 from xform.interpreters.staging import hoist_consts, trace_to_jaxpr
 from xform.interpreters.tracing import flatten_outputs, fun_name
@@ -142,7 +143,7 @@ def _check_specs(prefix: str, specs: Any, manual: frozenset) -> None:
     flat = jax.tree_util.tree_flatten_with_path(specs, is_leaf=_is_spec_leaf)[0]
     bad_type = [f"  {prefix}_specs{jax.tree_util.keystr(k)} is {x!r} of type "
                 f"{type(x).__name__}" for k, x in flat
-                if not isinstance(x, PartitionSpec) and not (x is None and prefix == "in")]
+                if not isinstance(x, PartitionSpec) and x is not None]
     if bad_type:
         raise TypeError(f"shard_map {prefix}_specs argument must be a pytree of "
                         "`jax.sharding.PartitionSpec` instances, but:\n\n"
@@ -224,8 +225,10 @@ _traced: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _trace(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma):
-    dyn_avals = [shard_aval(mesh, s, to_aval(x)) for x, s in zip(leaves, specs)
-                 if s is not None]
+    # with check_vma, a block's type says which manual axes it varies over: those its spec
+    # splits it along (JAX's varying manual axes)
+    dyn_avals = [shard_aval(mesh, s, to_aval(x), manual if check_vma else None)
+                 for x, s in zip(leaves, specs) if s is not None]
     statics = tuple(x if s is None else None for x, s in zip(leaves, specs))
     out_leaves, out_specs_tree = tree_flatten(out_specs, is_leaf=_is_spec_leaf)
     key = None
@@ -255,7 +258,7 @@ def _trace(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma):
 
 
 def _trace_body(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma, dyn_avals):
-    sizes = {n: dict(mesh.shape)[n] for n in manual}
+    sizes = {n: k for n, k in dict(mesh.shape).items() if n in manual}  # in mesh order
     name = fun_name(f)
 
     def flat_body(*blocks):
@@ -269,10 +272,17 @@ def _trace_body(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma, d
         return outs, (out_tree, _prefix_leaves(out_specs, tree_unflatten(out_tree, outs),
                                                "out_specs"))
 
-    closed, (out_tree, out_flat) = trace_to_jaxpr(
-        flat_body, dyn_avals, description=f"shard_map of {name}", kind="shard_map")
+    with vma_checking(check_vma):
+        closed, (out_tree, out_flat) = trace_to_jaxpr(
+            flat_body, dyn_avals, description=f"shard_map of {name}", kind="shard_map")
     body, consts = hoist_consts(closed)
     for i, (a, s) in enumerate(zip(body.out_avals, out_flat)):
+        if s is None:  # a None entry of out_specs stands for results that are None
+            raise ValueError(
+                f"shard_map applied to the function '{name}' was given an out_specs entry "
+                f"None for result leaf {i} of type {a.str_short()}: None is the spec of an "
+                "empty result (a function returning None); use a PartitionSpec, e.g. P() "
+                "for a value the same on every device.")
         if len(s) > a.ndim:
             raise ValueError(
                 f"shard_map applied to the function '{name}' was given an out_specs entry "
@@ -284,8 +294,12 @@ def _trace_body(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma, d
                    "singleton axis to it)." if a.ndim == 0 else "."))
     if check_vma:
         dyn_specs = [s for s in specs if s is not None]
-        vma = jaxpr_vma(body.jaxpr, [frozenset()] * len(consts)
-                        + [frozenset(spec_axes(s)) for s in dyn_specs])
+        inferred = jaxpr_vma(body.jaxpr, [frozenset()] * len(consts)
+                             + [frozenset(spec_axes(s)) for s in dyn_specs])
+        # a result may vary over an axis only if both its type (JAX's rule) and the
+        # inference from the jaxpr (which knows that an all_gather's result is the same on
+        # every device) say so
+        vma = [v & a.vma for v, a in zip(inferred, body.out_avals)]
         _check_out_vma(name, mesh, manual, out_flat, vma)
     return body, list(consts), out_tree, out_flat
 

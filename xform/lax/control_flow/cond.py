@@ -21,6 +21,7 @@ from xform.core.trace import to_aval
 from xform.interpreters.batching import (
     batch_jaxpr, batch_rules, bdim_at_front, current_axis_name, moveaxis, not_mapped,
 )
+from xform.interpreters.ad_util import pvary_to
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules, tangent_aval, zeros_like_aval
 from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
@@ -119,7 +120,7 @@ def _cond_batch_rule(axis_size, vals, dims, *, branches):
 
 def _per_example(x: Any) -> ShapedArray:
     a = to_aval(x)
-    return ShapedArray(a.shape[1:], a.dtype, a.weak_type)
+    return ShapedArray(a.shape[1:], a.dtype, a.weak_type, a.vma)
 
 
 batch_rules[cond_p] = _cond_batch_rule
@@ -249,8 +250,26 @@ def _trace_branches_now(funs, names, in_tree, avals, what: str):
     for (closed, _, tree), name in zip(traced[1:], names[1:]):
         check_same_types(what, names[0], first[2], first[0].out_avals, name, tree,
                          closed.out_avals)
+    # inside a shard_map body with varying-axes types, a result varies over the mesh axes any
+    # branch makes it vary over: the other branches cast theirs with pvary
+    joins = [frozenset().union(*(t[0].out_avals[k].vma for t in traced))
+             for k in range(len(first[0].out_avals))]
+    if any(t[0].out_avals[k].vma != j for t in traced for k, j in enumerate(joins)):
+        by_fun = {}
+        for f in funs:
+            if id(f) not in by_fun:
+                by_fun[id(f)] = trace_fun(lambda *a, f=f: _vary_outputs(f(*a), joins), in_tree,
+                                          avals, kind="cond",
+                                          what=f"{what} branch {fun_name(f)}")
+        traced = [by_fun[id(f)] for f in funs]
+        first = traced[0]
     branches, consts = join_consts([t[0] for t in traced], [t[1] for t in traced])
     return tuple(branches), consts, first[2]
+
+
+def _vary_outputs(out: Any, joins: Sequence[frozenset]) -> Any:
+    leaves, tree = tree_flatten(out)
+    return tree_unflatten(tree, [pvary_to(x, j) if j else x for x, j in zip(leaves, joins)])
 
 
 def _scalar_index(x: Any, what: str, arg: str) -> Any:

@@ -24,6 +24,7 @@ from xform.core.trace import Tracer, to_aval
 from xform.interpreters.batching import (
     batch_jaxpr, batch_rules, bdim_at_front, current_axis_name, moveaxis, not_mapped,
 )
+from xform.interpreters.ad_util import pvary_to
 from xform.interpreters.jvp import (
     Zero, add_tangents, instantiate, jvp_rules, tangent_aval, zeros_like_aval,
 )
@@ -57,11 +58,11 @@ def _weak_as(xs, avals):
 
 
 def _unstack(a: ShapedArray) -> ShapedArray:
-    return ShapedArray(a.shape[1:], a.dtype, a.weak_type)
+    return ShapedArray(a.shape[1:], a.dtype, a.weak_type, a.vma)
 
 
 def _stack(a: ShapedArray, n: int) -> ShapedArray:
-    return ShapedArray((n, *a.shape), a.dtype, a.weak_type)
+    return ShapedArray((n, *a.shape), a.dtype, a.weak_type, a.vma)
 
 
 # -- scan -----------------------------------------------------------------------------------
@@ -425,7 +426,13 @@ def _promote_weak_carry(init_flat, init_avals, out_avals):
     new, changed = list(init_flat), False
     for k, (x, a, b) in enumerate(zip(init_flat, init_avals, out_avals)):
         if a.weak_type and (a.shape, a.dtype) != (b.shape, b.dtype):
-            new[k] = convert_element_type(x, result_type(a, b))
+            new[k] = x = convert_element_type(x, result_type(a, b))
+            changed = True
+        if not b.vma <= a.vma:
+            # inside a shard_map body with varying-axes types: an initial carry the body
+            # makes vary over more mesh axes is cast with pvary first (JAX asks the user to
+            # do that), so that the carry's cotangent is summed over the devices
+            new[k] = pvary_to(x, a.vma | b.vma)
             changed = True
     return new, changed
 
@@ -495,10 +502,12 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
     if carry_tree.num_leaves == n_carry:
         init_flat, changed = _promote_weak_carry(init_flat, init_avals,
                                                  closed.out_avals[:n_carry])
-        if changed:
+        while changed:
             init_avals = [to_aval(x) for x in init_flat]
             closed, consts, out_tree = trace(init_avals)
             carry_tree, y_tree = _pair_trees(out_tree)
+            init_flat, changed = _promote_weak_carry(init_flat, init_avals,
+                                                     closed.out_avals[:n_carry])
     _check_carry("scan", f, init_tree, init_avals, carry_tree, closed.out_avals[:n_carry])
     outs = scan_p.bind(*consts, *init_flat, *xs_flat, jaxpr=closed, length=length,
                        num_consts=len(consts), num_carry=n_carry, reverse=bool(reverse),
@@ -605,9 +614,10 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any,
     body, bconsts, out_tree = trace_body(init_avals)
     if out_tree == init_tree:
         init_flat, changed = _promote_weak_carry(init_flat, init_avals, body.out_avals)
-        if changed:
+        while changed and out_tree == init_tree:
             init_avals = [to_aval(x) for x in init_flat]
             body, bconsts, out_tree = trace_body(init_avals)
+            init_flat, changed = _promote_weak_carry(init_flat, init_avals, body.out_avals)
     _check_carry("while_loop", body_fun, init_tree, init_avals, out_tree, body.out_avals)
     cond, cconsts, c_tree = cached_trace(
         (cond_fun,), ("while_loop cond", init_tree, tuple(init_avals)),
