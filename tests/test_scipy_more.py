@@ -1,8 +1,8 @@
 """The rest of xform.scipy (special: erfcx, wofz, dawsn, expi, exp1, expn, spence, bernoulli,
 bessel_jn, hyp1f1, sici, owens_t; stats: betabinom, nbinom, multinomial, gennorm, gumbel_l/r,
-pareto, wrapcauchy, mode, rankdata, sem, gaussian_kde; signal: fftconvolve, detrend, stft, istft, csd,
-welch) against JAX's on the same inputs: values and dtypes under jit (and eagerly for a sample),
-weak types, jit of vmap against JAX's, and jit(vmap(grad)) against JAX's."""
+pareto, wrapcauchy, mode, rankdata, sem, gaussian_kde; signal: fftconvolve, detrend, stft,
+istft, csd, welch) against JAX's on the same inputs: values and dtypes under jit (and eagerly
+for a sample), weak types, jit of vmap against JAX's, and jit(vmap(grad)) against JAX's."""
 
 import jax
 import jax.scipy.signal as jsig
