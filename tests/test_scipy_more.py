@@ -1,8 +1,8 @@
 """The rest of xform.scipy (special: erfcx, wofz, dawsn, expi, exp1, expn, spence, bernoulli,
-bessel_jn, hyp1f1, sici, owens_t; stats: betabinom, nbinom, multinomial, gennorm, gumbel_l/r,
-pareto, wrapcauchy, mode, rankdata, sem, gaussian_kde; signal: fftconvolve, detrend, stft,
-istft, csd, welch) against JAX's on the same inputs: values and dtypes under jit (and eagerly
-for a sample), weak types, jit of vmap against JAX's, and jit(vmap(grad)) against JAX's."""
+bessel_jn, hyp1f1, sici, owens_t, fresnel; stats: betabinom, nbinom, multinomial, gennorm,
+gumbel_l/r, pareto, wrapcauchy, mode, rankdata, sem, gaussian_kde; signal: fftconvolve, detrend,
+stft, istft, csd, welch) against JAX's on the same inputs: values and dtypes under jit (and
+eagerly for a sample), weak types, jit of vmap against JAX's, jit(vmap(grad)) against JAX's."""
 
 import jax
 import jax.scipy.signal as jsig
@@ -63,6 +63,8 @@ SPECIAL = {
                                        30.0, 2e9, np.inf], np.float32)),
     "owens_t": lambda m: m.owens_t(np.array([0.0, 0.3, 1.0, 2.5, -1.0], np.float32),
                                    np.array([[0.5], [1.0], [3.0], [-2.0]], np.float32)),
+    "fresnel": lambda m: m.fresnel(np.array([-np.inf, -3.0, -0.5, 0.0, 0.7, 1.7, 5.0, 40.0, 5e4],
+                                            np.float32)),
     "hyp1f1_conventions": lambda m: m.hyp1f1(np.array([0.0, 2.0, 1.0]), np.array([0.0, 2.0, 0.0]),
                                              np.array([1.5, 1.5, 1.5], np.float32)),
 }
@@ -178,6 +180,7 @@ VMAP = {
     "hyp1f1": (lambda m, v: m.hyp1f1(0.5, v, 1.2), POS[:4] + 0.5),
     "wofz": (lambda m, v: m.wofz(v * (1 + 1j)), X[:4]),
     "sici": (lambda m, v: m.sici(v), X[:4]),
+    "fresnel": (lambda m, v: m.fresnel(v), X[:4]),
     "owens_t": (lambda m, v: m.owens_t(v, 0.7), X[:4]),
     "betabinom": (lambda m, v: m.betabinom.logpmf(2.0, 6.0, v, 3.0), POS[:4]),
     "nbinom": (lambda m, v: m.nbinom.logpmf(3.0, v, 0.4), POS[:4] + 1),
@@ -222,6 +225,8 @@ GRADS = {
     "hyp1f1_b": (lambda m, v: m.hyp1f1(0.5, v, 0.7), POS[1:5] + 0.5, 0),
     "hyp1f1_x": (lambda m, v: m.hyp1f1(0.5, 1.5, v), POS[1:5], 0),
     "wofz": (lambda m, v: m.wofz(v * (1 + 0.5j)).real, X[:4], 0),
+    "fresnel_s": (lambda m, v: m.fresnel(v)[0], X[:6], 0),
+    "fresnel_c": (lambda m, v: m.fresnel(v)[1], X[:6], 0),
     "sici_si": (lambda m, v: m.sici(v)[0], X[4:8], 0),
     "sici_ci": (lambda m, v: m.sici(v)[1], POS[1:5], 0),
     "owens_t_h": (lambda m, v: m.owens_t(v, 1.7), X[:4], 0),
