@@ -1,8 +1,9 @@
-"""The rest of xform.scipy (special: erfcx, wofz, dawsn, expi, exp1, expn, spence, bernoulli,
-bessel_jn, hyp1f1, hyp2f1, sici, owens_t, fresnel; stats: betabinom, nbinom, multinomial, gennorm,
-gumbel_l/r, pareto, wrapcauchy, mode, rankdata, sem, gaussian_kde; signal: fftconvolve, detrend,
-stft, istft, csd, welch) against JAX's on the same inputs: values and dtypes under jit (and
-eagerly for a sample), weak types, jit of vmap against JAX's, jit(vmap(grad)) against JAX's."""
+"""The rest of xform.scipy against JAX's on the same inputs. special: erfcx, wofz, dawsn, expi,
+exp1, expn, spence, bernoulli, bessel_jn, hyp1f1, hyp2f1, sici, owens_t, fresnel, sph_harm_y;
+stats: betabinom, nbinom, multinomial, gennorm, gumbel_l/r, pareto, wrapcauchy, mode, rankdata,
+sem, gaussian_kde; signal: fftconvolve, detrend, stft, istft, csd, welch. Checked: values and
+dtypes under jit (and eagerly for a sample), weak types, jit of vmap against JAX's, and
+jit(vmap(grad)) against JAX's."""
 
 import jax
 import jax.scipy.signal as jsig
@@ -70,6 +71,10 @@ SPECIAL = {
                                  np.array([2.5, 3.0, 2.0, 2.5, 1.0, 0.0, 2.0, 1.0])[:, None],
                                  np.array([0.0, 0.2, 0.5, 0.95, 0.99, 1.0, 1.5, -0.5],
                                           np.float32)),
+    "sph_harm_y": lambda m: m.sph_harm_y(np.array([0, 1, 2, 3, 4, 4, 2]),
+                                         np.array([0, -1, 2, 1, -3, 4, 0]),
+                                         np.linspace(0.1, 3.0, 7).astype(np.float32),
+                                         np.linspace(0.2, 6.0, 7).astype(np.float32), n_max=5),
     "hyp1f1_conventions": lambda m: m.hyp1f1(np.array([0.0, 2.0, 1.0]), np.array([0.0, 2.0, 0.0]),
                                              np.array([1.5, 1.5, 1.5], np.float32)),
 }
@@ -187,6 +192,8 @@ VMAP = {
     "wofz": (lambda m, v: m.wofz(v * (1 + 1j)), X[:4]),
     "sici": (lambda m, v: m.sici(v), X[:4]),
     "fresnel": (lambda m, v: m.fresnel(v), X[:4]),
+    "sph_harm_y": (lambda m, v: m.sph_harm_y(np.array([2, 3]), np.array([1, -2]), v,
+                                             v + 1.0, n_max=3), np.stack([POS[:2], POS[1:3]])),
     "owens_t": (lambda m, v: m.owens_t(v, 0.7), X[:4]),
     "betabinom": (lambda m, v: m.betabinom.logpmf(2.0, 6.0, v, 3.0), POS[:4]),
     "nbinom": (lambda m, v: m.nbinom.logpmf(3.0, v, 0.4), POS[:4] + 1),
