@@ -19,14 +19,14 @@ __all__ = ["sph_harm_y"]
 def _recurrence_coefficients(l_max: int, dtype: Any) -> tuple:
     """``d0``, ``d1`` of ``P_l^m = d0 x P_{l-1}^m - d1 P_{l-2}^m`` (normalized), indexed
     ``[step, m, l]`` and nonzero only where ``l = m + step`` (and ``l > m``, ``l > m + 1``)."""
-    m, l = np.meshgrid(np.arange(l_max + 1, dtype=dtype), np.arange(l_max + 1, dtype=dtype),
-                       indexing="ij")
+    m, deg = np.meshgrid(np.arange(l_max + 1, dtype=dtype), np.arange(l_max + 1, dtype=dtype),
+                         indexing="ij")
     with np.errstate(divide="ignore", invalid="ignore"):
-        c0, c1, c2, c3 = l * l, m * m, 2.0 * l, (l - 1.0) * (l - 1.0)
+        c0, c1, c2, c3 = deg * deg, m * m, 2.0 * deg, (deg - 1.0) * (deg - 1.0)
         d0 = np.sqrt((4.0 * c0 - 1.0) / (c0 - c1))
         d1 = np.sqrt(((c2 + 1.0) * (c3 - c1)) / ((c2 - 3.0) * (c0 - c1)))
-    d0 = np.where(l - m >= 1, d0, 0.0).astype(dtype)
-    d1 = np.where(l - m >= 2, d1, 0.0).astype(dtype)
+    d0 = np.where(deg - m >= 1, d0, 0.0).astype(dtype)
+    d1 = np.where(deg - m >= 2, d1, 0.0).astype(dtype)
     i, j, k = np.ogrid[:l_max + 1, :l_max + 1, :l_max + 1]
     on_step = (i + j - k == 0).astype(dtype)
     return xnp.asarray(d0[None] * on_step), xnp.asarray(d1[None] * on_step)
