@@ -236,6 +236,7 @@ GRADS = {
     "spence": (lambda m, v: m.spence(v), POS[1:5], 0),
     "hyp1f1_a": (lambda m, v: m.hyp1f1(v, 1.5, 0.7), POS[1:5], 0),
     "hyp1f1_b": (lambda m, v: m.hyp1f1(0.5, v, 0.7), POS[1:5] + 0.5, 0),
+    "bessel_jn": (lambda m, v: m.bessel_jn(v, v=2, n_iter=20)[1], POS[3:6] + 1, 0),
     "hyp2f1_a": (lambda m, v: m.hyp2f1(v, 1.5, 2.5, 0.3), POS[1:4], 0),
     "hyp2f1_c": (lambda m, v: m.hyp2f1(0.5, 1.5, v + 2, 0.3), POS[1:4], 0),
     "hyp2f1_x": (lambda m, v: m.hyp2f1(0.5, 1.5, 2.5, v), Q[1:4] * 0.9, 0),
