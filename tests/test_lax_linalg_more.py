@@ -1,9 +1,9 @@
 """The rest of xform.lax.linalg (schur, hessenberg, tridiagonal, householder_product, ormqr,
 cholesky_update, symmetric_product, tridiagonal_solve, qdwh) and of xform.scipy.linalg (schur,
-hessenberg, rsf2csf, sqrtm, funm, solve_sylvester, expm_frechet, qr_multiply and the special
-matrices) against JAX's on the same inputs: values and dtypes eagerly and under jit, vmap against
-JAX's vmap (or a loop where JAX has no batching rule), derivatives against jax.grad or finite
-differences, and JAX's errors."""
+hessenberg, rsf2csf, sqrtm, funm, solve_sylvester, expm_frechet, qr_multiply, eigh_tridiagonal
+and the special matrices) against JAX's on the same inputs: values and dtypes eagerly and under
+jit, vmap against JAX's vmap (or a loop where JAX has no batching rule), derivatives against
+jax.grad or finite differences, and JAX's errors."""
 
 import jax
 import jax.lax.linalg as jll
@@ -68,6 +68,13 @@ SCIPY = {
     "qr_multiply_left": lambda m: m.qr_multiply(C43, B3, "left"),
     "qr_multiply_conj": lambda m: m.qr_multiply(AC[:, :3], AC[:2], conjugate=True),
     "qr_multiply_1d": lambda m: m.qr_multiply(C43, A[0]),
+    "eigh_tridiagonal": lambda m: m.eigh_tridiagonal(A[0], A[1, :3]),
+    "eigh_tridiagonal_values": lambda m: m.eigh_tridiagonal(A[0], A[1, :3], eigvals_only=True),
+    "eigh_tridiagonal_select": lambda m: m.eigh_tridiagonal(A[0], A[1, :3], eigvals_only=True,
+                                                            select="i", select_range=(1, 2)),
+    "eigh_tridiagonal_cluster": lambda m: m.eigh_tridiagonal(np.ones(5, np.float32),
+                                                             np.full(4, 1e-8, np.float32)),
+    "eigh_tridiagonal_complex": lambda m: m.eigh_tridiagonal(AC[0], AC[1, :3]),
     "companion": lambda m: m.companion(np.array([1.0, 2.0, 3.0, 4.0])),
     "companion_batch": lambda m: m.companion(BATCH[0, :2]),
     "fiedler_companion": lambda m: m.fiedler_companion(np.array([1.0, 2.0, 3.0, 4.0, 5.0])),
@@ -123,6 +130,7 @@ SCIPY_VMAP = {
     "solve_sylvester": (lambda m, c: m.solve_sylvester(A, B3, c), np.stack([C43, 2 * C43])),
     "expm_frechet": (lambda m, e: m.expm_frechet(0.3 * A, e), BATCH),
     "companion": (lambda m, a: m.companion(a), BATCH[:, 0]),
+    "eigh_tridiagonal": (lambda m, d: m.eigh_tridiagonal(d, A[1, :3]), BATCH[:, 0]),
     "convolution_matrix": (lambda m, a: m.convolution_matrix(a, 3, "same"), BATCH[:, 0]),
 }
 

@@ -1,8 +1,9 @@
-"""The rest of xform.scipy (special: erfcx, wofz, dawsn, expi, exp1, expn, spence, bernoulli,
-bessel_jn, hyp1f1, sici, owens_t; stats: betabinom, nbinom, multinomial, gennorm, gumbel_l/r,
-pareto, wrapcauchy, mode, rankdata, sem, gaussian_kde; signal: fftconvolve, detrend, stft, istft, csd,
-welch) against JAX's on the same inputs: values and dtypes under jit (and eagerly for a sample),
-weak types, jit of vmap against JAX's, and jit(vmap(grad)) against JAX's."""
+"""The rest of xform.scipy against JAX's on the same inputs. special: erfcx, wofz, dawsn, expi,
+exp1, expn, spence, bernoulli, bessel_jn, hyp1f1, hyp2f1, sici, owens_t, fresnel, sph_harm_y;
+stats: betabinom, nbinom, multinomial, gennorm, gumbel_l/r, pareto, wrapcauchy, mode, rankdata,
+sem, gaussian_kde; signal: fftconvolve, detrend, stft, istft, csd, welch. Checked: values and
+dtypes under jit (and eagerly for a sample), weak types, jit of vmap against JAX's, and
+jit(vmap(grad)) against JAX's."""
 
 import jax
 import jax.scipy.signal as jsig
@@ -63,6 +64,17 @@ SPECIAL = {
                                        30.0, 2e9, np.inf], np.float32)),
     "owens_t": lambda m: m.owens_t(np.array([0.0, 0.3, 1.0, 2.5, -1.0], np.float32),
                                    np.array([[0.5], [1.0], [3.0], [-2.0]], np.float32)),
+    "fresnel": lambda m: m.fresnel(np.array([-np.inf, -3.0, -0.5, 0.0, 0.7, 1.7, 5.0, 40.0, 5e4],
+                                            np.float32)),
+    "hyp2f1": lambda m: m.hyp2f1(np.array([0.5, 1.0, -2.0, 1.5, 0.3, 1.0, 2.0, 0.0])[:, None],
+                                 np.array([1.5, 2.0, 1.5, -3.0, 0.7, 1.0, 3.0, 1.0])[:, None],
+                                 np.array([2.5, 3.0, 2.0, 2.5, 1.0, 0.0, 2.0, 1.0])[:, None],
+                                 np.array([0.0, 0.2, 0.5, 0.95, 0.99, 1.0, 1.5, -0.5],
+                                          np.float32)),
+    "sph_harm_y": lambda m: m.sph_harm_y(np.array([0, 1, 2, 3, 4, 4, 2]),
+                                         np.array([0, -1, 2, 1, -3, 4, 0]),
+                                         np.linspace(0.1, 3.0, 7).astype(np.float32),
+                                         np.linspace(0.2, 6.0, 7).astype(np.float32), n_max=5),
     "hyp1f1_conventions": lambda m: m.hyp1f1(np.array([0.0, 2.0, 1.0]), np.array([0.0, 2.0, 0.0]),
                                              np.array([1.5, 1.5, 1.5], np.float32)),
 }
@@ -176,8 +188,12 @@ VMAP = {
     "spence": (lambda m, v: m.spence(v), POS[:4]),
     "bessel_jn": (lambda m, v: m.bessel_jn(v, v=2, n_iter=20), POS[3:6] + 1),
     "hyp1f1": (lambda m, v: m.hyp1f1(0.5, v, 1.2), POS[:4] + 0.5),
+    "hyp2f1": (lambda m, v: m.hyp2f1(0.5, 1.5, 2.5, v), Q[:4] * 0.9),
     "wofz": (lambda m, v: m.wofz(v * (1 + 1j)), X[:4]),
     "sici": (lambda m, v: m.sici(v), X[:4]),
+    "fresnel": (lambda m, v: m.fresnel(v), X[:4]),
+    "sph_harm_y": (lambda m, v: m.sph_harm_y(np.array([2, 3]), np.array([1, -2]), v,
+                                             v + 1.0, n_max=3), np.stack([POS[:2], POS[1:3]])),
     "owens_t": (lambda m, v: m.owens_t(v, 0.7), X[:4]),
     "betabinom": (lambda m, v: m.betabinom.logpmf(2.0, 6.0, v, 3.0), POS[:4]),
     "nbinom": (lambda m, v: m.nbinom.logpmf(3.0, v, 0.4), POS[:4] + 1),
@@ -220,8 +236,14 @@ GRADS = {
     "spence": (lambda m, v: m.spence(v), POS[1:5], 0),
     "hyp1f1_a": (lambda m, v: m.hyp1f1(v, 1.5, 0.7), POS[1:5], 0),
     "hyp1f1_b": (lambda m, v: m.hyp1f1(0.5, v, 0.7), POS[1:5] + 0.5, 0),
+    "bessel_jn": (lambda m, v: m.bessel_jn(v, v=2, n_iter=20)[1], POS[3:6] + 1, 0),
+    "hyp2f1_a": (lambda m, v: m.hyp2f1(v, 1.5, 2.5, 0.3), POS[1:4], 0),
+    "hyp2f1_c": (lambda m, v: m.hyp2f1(0.5, 1.5, v + 2, 0.3), POS[1:4], 0),
+    "hyp2f1_x": (lambda m, v: m.hyp2f1(0.5, 1.5, 2.5, v), Q[1:4] * 0.9, 0),
     "hyp1f1_x": (lambda m, v: m.hyp1f1(0.5, 1.5, v), POS[1:5], 0),
     "wofz": (lambda m, v: m.wofz(v * (1 + 0.5j)).real, X[:4], 0),
+    "fresnel_s": (lambda m, v: m.fresnel(v)[0], X[:6], 0),
+    "fresnel_c": (lambda m, v: m.fresnel(v)[1], X[:6], 0),
     "sici_si": (lambda m, v: m.sici(v)[0], X[4:8], 0),
     "sici_ci": (lambda m, v: m.sici(v)[1], POS[1:5], 0),
     "owens_t_h": (lambda m, v: m.owens_t(v, 1.7), X[:4], 0),

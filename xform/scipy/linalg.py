@@ -21,6 +21,7 @@ from xform.lax import slicing as sl
 from xform.lax.linalg import _H, _eye_like, _resize_last2, _tril, _triu
 from xform.lax.reductions import reduce_sum
 from xform.numpy.linalg import _inexact, lu_solve_matrix
+from xform.scipy._linalg_tridiagonal import eigh_tridiagonal as eigh_tridiagonal
 from xform.scipy._linalg_schur import (  # noqa: F401 - re-exported
     companion, convolution_matrix, expm_frechet, fiedler_companion, funm, hessenberg,
     invhilbert, invpascal, leslie, pascal, qr_multiply, rsf2csf, schur, solve_sylvester, sqrtm,
@@ -31,10 +32,10 @@ from xform.scipy._linalg_more import (  # noqa: F401 - re-exported
 )
 
 __all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "companion",
-           "convolution_matrix", "det", "dft", "eigh", "expm", "expm_frechet", "fiedler",
-           "fiedler_companion", "funm", "hadamard", "hankel", "helmert", "hessenberg", "hilbert",
-           "inv", "invhilbert", "invpascal", "leslie", "lu", "lu_factor", "lu_solve", "pascal",
-           "polar", "qr", "qr_multiply", "rsf2csf", "schur", "solve", "solve_sylvester",
+           "convolution_matrix", "det", "dft", "eigh", "eigh_tridiagonal", "expm", "expm_frechet",
+           "fiedler", "fiedler_companion", "funm", "hadamard", "hankel", "helmert", "hessenberg",
+           "hilbert", "inv", "invhilbert", "invpascal", "leslie", "lu", "lu_factor", "lu_solve",
+           "pascal", "polar", "qr", "qr_multiply", "rsf2csf", "schur", "solve", "solve_sylvester",
            "solve_triangular", "sqrtm", "svd", "toeplitz"]
 
 

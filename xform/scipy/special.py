@@ -26,6 +26,9 @@ from xform.scipy._special_dist import (
     betainc as betainc, betaln as betaln, gammainc as gammainc, gammaincc as gammaincc,
     log_ndtr as log_ndtr, ndtr as ndtr, ndtri as ndtri, promote_inexact as _inexact,
 )
+from xform.scipy._special_fresnel import fresnel as fresnel
+from xform.scipy._special_hyp2f1 import hyp2f1 as hyp2f1
+from xform.scipy._special_sph_harm import sph_harm_y as sph_harm_y
 from xform.scipy._special_integrals import (  # noqa: F401 - re-exported
     bernoulli, bessel_jn, dawsn, erfcx, exp1, expi, expn, hyp1f1, owens_t, sici, spence, wofz,
 )
