@@ -2,11 +2,12 @@
 
 Each example draws a program of 1-12 ops (elementwise with broadcasting, reductions, shape ops,
 indexing and `.at[]`, dot/einsum, where, cumulative ops, sort, softmax, cond/switch, fori_loop,
-scan, while_loop, inner jit/vmap/grad/checkpoint) over 1-3 small float32 (sometimes int32)
-inputs, and a stack of 1-4 transforms (jit, vmap with random in/out axes, grad, value_and_grad,
-jvp, vjp, jacfwd, jacrev, hessian, checkpoint), as source text (tests/_fuzz_programs.py). The
-text runs once against `jax`, `jax.numpy`, `jax.lax` and once against `xform`, `xform.numpy`,
-`xform.lax`; outputs must agree in pytree structure, shapes, dtypes, weak types and values
+scan, while_loop, inner jit/vmap/grad/checkpoint/lax.map/custom_jvp/custom_vjp) over 1-3
+small float32 (sometimes int32) inputs, and a stack of 1-4 transforms (jit, vmap with random
+in/out axes, grad, value_and_grad, jvp, vjp, jacfwd, jacrev, hessian, checkpoint), as source
+text (tests/_fuzz_programs.py). The text runs once against `jax`, `jax.numpy`, `jax.lax` and
+once against `xform`, `xform.numpy`, `xform.lax`; outputs must agree in pytree structure,
+shapes, dtypes, weak types and values
 (tolerance widening with derivative order), and either both raise or neither does.
 
 CI runs a fixed, derandomized set of examples. `XFORM_FUZZ_EXAMPLES=N` runs N examples instead,
