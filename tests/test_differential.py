@@ -36,7 +36,8 @@ KNOWN_BUGS: dict[str, str] = {
     # out-of-bounds indices, logaddexp/hypot second derivatives, bf16/f16 casts, empty `.at[]`
     # slices, scatter_mul derivatives, checkpoint around control flow, weak loop carries, pow
     # under vmap, weak gradients of Python scalars, the weak types of derivatives with respect
-    # to Python scalars through cond residuals, Jacobian bases and jvp tangents) is fixed and
+    # to Python scalars through cond residuals, Jacobian bases and jvp tangents, a dead
+    # custom_vjp call closing over a jit's value under jacrev) is fixed and
     # has a regression test in tests/test_correctness_regressions.py,
     # tests/test_everyday_patterns.py or tests/test_regressions_fuzz.py.
     #
@@ -46,13 +47,6 @@ KNOWN_BUGS: dict[str, str] = {
     # weak one). xform types a jvp's tangents like their primals at the jvp, which agrees with
     # JAX for jax.numpy code, the pool's; jit over grad over jvp of a vjp of a Python scalar
     # can still differ in the weak type alone (not the value).
-    #
-    # Open (a long run finds it rarely; not keyed here, which would drop custom_vjp from the
-    # pool): a custom_vjp function closing over a value traced by a jit, whose output is dead
-    # code, under jacrev/grad of that jit. JAX removes the dead equation before it
-    # linearizes the jit; xform linearizes every equation, runs the rule's fwd on the
-    # finished jit's tracer and raises UnexpectedTracerError (seed 40071 of
-    # `python tests/_fuzz_programs.py --seed 40000`). With the output used, both raise.
 }
 
 EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "25"))
