@@ -36,8 +36,7 @@ KNOWN_BUGS: dict[str, str] = {
     # out-of-bounds indices, logaddexp/hypot second derivatives, bf16/f16 casts, empty `.at[]`
     # slices, scatter_mul derivatives, checkpoint around control flow, weak loop carries, pow
     # under vmap, weak gradients of Python scalars, the weak types of derivatives with respect
-    # to Python scalars through cond residuals, Jacobian bases and jvp tangents, a dead
-    # custom_vjp call closing over a jit's value under jacrev) is fixed and
+    # to Python scalars through cond residuals, Jacobian bases and jvp tangents) is fixed and
     # has a regression test in tests/test_correctness_regressions.py,
     # tests/test_everyday_patterns.py or tests/test_regressions_fuzz.py.
     #

@@ -127,27 +127,3 @@ def test_weak_type_of_derivatives_with_respect_to_python_scalars():
         assert got == want, (name, want, got)
         for w, g in zip(w_vals, g_vals):
             np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6, err_msg=name)
-
-
-def test_dead_custom_vjp_closing_over_a_jit_value_under_reverse_mode():
-    # a custom_vjp function closing over a value the jit traces, whose output is dead code:
-    # JAX prunes it before linearizing the jit; xform ran its fwd on the finished jit's
-    # tracer (UnexpectedTracerError). Live, the closure is an error in both.
-    def build(api, np_mod):
-        def f0(x0, x2):
-            v2 = x2 * 2.0
-            g = api.custom_vjp(lambda u: u + np_mod.sum(v2))
-            g.defvjp(lambda x: (g(x), x), lambda x, ct: (ct,))
-            g(x0)  # dead
-            return np_mod.sin(x0) * np_mod.sum(x2)
-        return f0
-
-    x0, x2 = np.array([1.0, 2.0], np.float32), np.array([0.5], np.float32)
-    # (differentiating with respect to x2, which the closure reads, is an error in JAX)
-    for wrap in (lambda api, f: api.jacrev(api.jit(f)),
-                 lambda api, f: api.jit(api.jacrev(api.jit(f))),
-                 lambda api, f: api.grad(lambda a, b: api.jit(f)(a, b).sum())):
-        want = wrap(jax, build(jax, jnp))(x0, x2)
-        got = wrap(xform, build(xform, xnp))(x0, x2)
-        for w, g in zip(jax.tree_util.tree_leaves(want), jax.tree_util.tree_leaves(got)):
-            np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)

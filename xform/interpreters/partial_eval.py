@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from xform.core.avals import ShapedArray
-from xform.core.ir import ClosedJaxpr, DropVar, Jaxpr, Var
+from xform.core.ir import ClosedJaxpr
 from xform.core.trace import current_trace, set_current_trace, to_aval
 from xform.interpreters.jvp import JVPTrace, Zero, instantiate, tangent_aval
 from xform.interpreters.staging import StagingTrace, eval_jaxpr, hoist_consts, trace_to_jaxpr
@@ -64,44 +64,6 @@ def _aval(x):
     return to_aval(x)
 
 
-# primitives run for their effect: never dropped as dead code
-_EFFECTFUL = frozenset({"debug_callback", "io_callback"})
-
-
-def _sub_jaxprs(params: dict):
-    for v in params.values():
-        for x in (v if isinstance(v, (tuple, list)) else (v,)):
-            if isinstance(x, ClosedJaxpr):
-                yield x.jaxpr
-            elif isinstance(x, Jaxpr):
-                yield x
-
-
-def _has_effects(jaxpr: Jaxpr) -> bool:
-    return any(e.primitive.name in _EFFECTFUL or any(_has_effects(j) for j in
-                                                      _sub_jaxprs(e.params))
-               for e in jaxpr.eqns)
-
-
-def dead_code_eliminated(jaxpr: ClosedJaxpr) -> ClosedJaxpr:
-    """``jaxpr`` without the equations no output depends on (effect-free ones), as JAX
-    prunes a call's body before it linearizes it. So a dead equation whose derivative rule
-    cannot run (a custom_vjp function closing over a value traced by the enclosing jit, whose
-    ``fwd`` would meet that jit's finished tracer) is never differentiated."""
-    live = {id(v) for v in jaxpr.jaxpr.outvars if isinstance(v, Var)}
-    kept = []
-    for e in reversed(jaxpr.jaxpr.eqns):
-        if (any(id(v) in live for v in e.outvars if not isinstance(v, DropVar))
-                or e.primitive.name in _EFFECTFUL
-                or any(_has_effects(j) for j in _sub_jaxprs(e.params))):
-            kept.append(e)
-            live.update(id(v) for v in e.invars if isinstance(v, Var))
-    if len(kept) == len(jaxpr.jaxpr.eqns):
-        return jaxpr
-    j = jaxpr.jaxpr
-    return ClosedJaxpr(Jaxpr(j.constvars, j.invars, kept[::-1], j.outvars), jaxpr.consts)
-
-
 def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool],
                     tangent_avals: Sequence[ShapedArray | None] | None = None):
     """Split a const-free closed jaxpr into its known part and its linear part.
@@ -118,7 +80,6 @@ def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool],
     and the tangent computation linear.
     """
     holder: dict = {}
-    jaxpr = dead_code_eliminated(jaxpr)
 
     def known_fun(*primals):
         def f(*xs):
