@@ -553,8 +553,11 @@ class Ops:
                 ("checkpoint", f"jax.checkpoint(lambda u: {b})({a.name})")]
         if a.ndim >= 1:
             opts.append(("vmap", f"jax.vmap(lambda u: {b})({a.name})"))
+            opts.append(("map", f"lax.map(lambda u: {b}, {a.name})"))
         if not self.int_mode:
             opts.append(("grad", f"jax.grad(lambda u: jnp.sum({b}))({a.name})"))
+            opts.append(("custom_jvp", f"_cjvp(lambda u: {b})({a.name})"))
+            opts.append(("custom_vjp", f"_cvjp(lambda u: {b})({a.name})"))
         got = self.variant("inner", opts)
         if got and got[0] == "grad":
             self.order += 1

@@ -2,11 +2,12 @@
 
 Each example draws a program of 1-12 ops (elementwise with broadcasting, reductions, shape ops,
 indexing and `.at[]`, dot/einsum, where, cumulative ops, sort, softmax, cond/switch, fori_loop,
-scan, while_loop, inner jit/vmap/grad/checkpoint) over 1-3 small float32 (sometimes int32)
-inputs, and a stack of 1-4 transforms (jit, vmap with random in/out axes, grad, value_and_grad,
-jvp, vjp, jacfwd, jacrev, hessian, checkpoint), as source text (tests/_fuzz_programs.py). The
-text runs once against `jax`, `jax.numpy`, `jax.lax` and once against `xform`, `xform.numpy`,
-`xform.lax`; outputs must agree in pytree structure, shapes, dtypes, weak types and values
+scan, while_loop, inner jit/vmap/grad/checkpoint/lax.map/custom_jvp/custom_vjp) over 1-3
+small float32 (sometimes int32) inputs, and a stack of 1-4 transforms (jit, vmap with random
+in/out axes, grad, value_and_grad, jvp, vjp, jacfwd, jacrev, hessian, checkpoint), as source
+text (tests/_fuzz_programs.py). The text runs once against `jax`, `jax.numpy`, `jax.lax` and
+once against `xform`, `xform.numpy`, `xform.lax`; outputs must agree in pytree structure,
+shapes, dtypes, weak types and values
 (tolerance widening with derivative order), and either both raise or neither does.
 
 CI runs a fixed, derandomized set of examples. `XFORM_FUZZ_EXAMPLES=N` runs N examples instead,
@@ -34,15 +35,30 @@ KNOWN_BUGS: dict[str, str] = {
     # empty: every bug this test found (nested jit, `.at[]` on concrete arrays, static
     # out-of-bounds indices, logaddexp/hypot second derivatives, bf16/f16 casts, empty `.at[]`
     # slices, scatter_mul derivatives, checkpoint around control flow, weak loop carries, pow
-    # under vmap, weak gradients of Python scalars) is fixed and has a regression test in
-    # tests/test_correctness_regressions.py, tests/test_everyday_patterns.py or
-    # tests/test_regressions_fuzz.py. What a long run still finds: values and dtypes agree,
-    # but the weak type of a derivative with respect to a Python-scalar argument differs from
-    # JAX's in some deep compositions (both directions), e.g.
-    "python_scalar_arg": (
-        "f1 = lambda x0: jax.vjp(f0, x0)[1](np.float32(1.55))  # f0: silu, logaddexp, max, sin\n"
-        "jax.jit(jax.grad(lambda x: _scal(jax.jacrev(lambda x: jax.jvp(f1, (x,),\n"
-        "    (np.float32(0.64),)))(x))))(0.57).weak_type  # JAX True; xform False"),
+    # under vmap, weak gradients of Python scalars, the weak types of derivatives with respect
+    # to Python scalars through cond residuals, Jacobian bases and jvp tangents) is fixed and
+    # has a regression test in tests/test_correctness_regressions.py,
+    # tests/test_everyday_patterns.py or tests/test_regressions_fuzz.py.
+    #
+    # Not matched, by design: JAX's jax.numpy functions are jits, and under jvp a jit types each
+    # tangent like its primal, while a lax function called directly does not
+    # (`jax.jvp(jax.lax.sin, (0.5,), (np.float32(1),))` gives a strong tangent, `jnp.sin` a
+    # weak one). xform types a jvp's tangents like their primals at the jvp, which agrees with
+    # JAX for jax.numpy code, the pool's; jit over grad over jvp of a vjp of a Python scalar
+    # can still differ in the weak type alone (not the value).
+    #
+    # Open (a long run finds it rarely; not keyed here, which would drop custom_vjp from the
+    # pool): a custom_vjp function closing over a value traced by a jit, whose output is dead
+    # code, under jacrev of that jit (seed 40071 of `python tests/_fuzz_programs.py --seed
+    # 40000`): JAX returns, xform's linearization of the jit runs the custom function's fwd,
+    # which re-traces the function and meets the finished jit's tracer (UnexpectedTracerError).
+    # With the output used, both raise. Dropping dead equations before linearizing fixes it but
+    # is not JAX's behaviour either: JAX differentiates dead equations (a dead non-unique
+    # scatter_mul under jacfwd raises NotImplementedError in JAX, seed 50326 of --seed 50000).
+    # Also open: forward over reverse through a custom_vjp function under jit (`jit` of `jvp` of
+    # `vjp` of a function calling one) raises "can't apply forward-mode autodiff (jvp) to a
+    # custom_vjp function" where JAX, whose vjp has already replaced the call by fwd and bwd,
+    # returns (seed 70241 of --seed 70000).
 }
 
 EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "25"))

@@ -391,6 +391,23 @@ def test_custom_rules_python_control_flow(which):
     _both_raise(lambda m: m.jax.jit(m.jax.grad(fn(m)))(1.0), TypeError)
 
 
+
+@pytest.mark.parametrize("which", ["f", "h"])
+def test_custom_jvp_python_control_flow_forward_mode(which):
+    # jacfwd pushes a batched basis through jvp: the primal stays concrete (un-batched), so
+    # the rule, and the function the rule calls, branch on it in Python, as in JAX
+    def fn(m):
+        return _custom_fns(m)[which]
+
+    for x in (1.0, -1.0):
+        _compare(lambda m, x=x: m.jax.jacfwd(fn(m))(x), weak=True)
+        _compare(lambda m, x=x: m.jax.jacrev(fn(m))(x), weak=True)
+        _compare(lambda m, x=x: m.jax.hessian(fn(m))(x), rtol=1e-5)
+        _compare(lambda m, x=x: m.jax.jacfwd(m.jax.grad(fn(m)))(x), rtol=1e-5)
+    _compare(lambda m: m.jax.jacfwd(lambda v: fn(m)(v[0]) * v)(m.jnp.array([1.0, 2.0])))
+    # a vmapped argument is batched (abstract per example): the branch is an error in both
+    _both_raise(lambda m: m.jax.vmap(m.jax.grad(fn(m)))(m.jnp.array([1.0, 2.0])), TypeError)
+
 def _closing(m, kind):
     def outer(y, x):
         if kind == "jvp":

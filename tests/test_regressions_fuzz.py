@@ -72,3 +72,58 @@ def test_unused_while_loop_under_hessian_of_jit_grad_jit():
     want = build(jax, jnp, jax.lax)(x0, x1)
     for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _weak_types(build, *args):
+    """(dtype, weak_type) of every output leaf of ``build(jax, jnp)`` and of
+    ``build(xform, xnp)``, and their values."""
+    out = []
+    for api, np_mod in ((jax, jnp), (xform, xnp)):
+        leaves = jax.tree_util.tree_leaves(build(api, np_mod)(*args))
+        out.append(([(str(x.dtype), bool(getattr(x, "weak_type", False))) for x in leaves],
+                    [np.asarray(x) for x in leaves]))
+    return out
+
+
+def test_weak_type_of_derivatives_with_respect_to_python_scalars():
+    # The weak type of a derivative with respect to a Python-scalar argument, against JAX's,
+    # in the compositions a long differential run found differing: a cond's output types are
+    # branch 0's and its linearized residuals keep their weak types; jacfwd's and jacrev's
+    # basis is weak like its leaf; a constant jvp tangent under an enclosing grad keeps its
+    # own type (JAX's backward pass uses it as given)
+    x0 = np.array([[-0.28]], np.float32)
+    t = np.float32(0.64)
+
+    def branches(np_mod):
+        return (lambda u: u + 1.0, lambda u: np_mod.maximum(u, 0.1))
+
+    def on_vjp(api, np_mod):  # f0 of the long run's case: vjp, then jvp of that
+        f = lambda x: np_mod.maximum(np_mod.logaddexp(x, 1.62), np.float32(-1.37))  # noqa: E731
+        g = lambda x: api.vjp(f, x)[1](np.float32(1.55))[0]  # noqa: E731
+        return lambda x: api.jvp(g, (x,), (t,))[1]
+
+    cases = {
+        "cond": lambda api, np_mod: api.grad(
+            lambda b: api.lax.cond(b > 0, *branches(np_mod), b)),
+        "cond_times_array": lambda api, np_mod: api.grad(
+            lambda b: np_mod.sum(api.lax.cond(b > 0, *branches(np_mod), b) * x0)),
+        "jit_cond": lambda api, np_mod: api.jit(api.grad(
+            lambda b: np_mod.sum(api.lax.cond(b > 0, *branches(np_mod), b) * x0))),
+        "grad_jacrev": lambda api, np_mod: api.grad(api.jacrev(np_mod.sin)),
+        "jacrev_grad": lambda api, np_mod: api.jacrev(api.grad(np_mod.sin)),
+        "jacfwd": lambda api, np_mod: api.jacfwd(lambda x: np_mod.sin(x) * np.float32(2)),
+        "jvp": lambda api, np_mod: lambda x: api.jvp(np_mod.sin, (x,), (t,)),
+        "jvp_of_jvp": lambda api, np_mod: lambda x: api.jvp(
+            lambda y: api.jvp(np_mod.sin, (y,), (t,))[1], (x,), (t,)),
+        "grad_of_jvp": lambda api, np_mod: api.grad(
+            lambda x: api.jvp(np_mod.sin, (x,), (t,))[1]),
+        "jit_grad_of_jvp": lambda api, np_mod: api.jit(api.grad(
+            lambda x: api.jvp(np_mod.sin, (x,), (t,))[1])),
+        "grad_jacrev_jvp_vjp": lambda api, np_mod: api.grad(
+            lambda x: np_mod.sum(np_mod.sin(api.jacrev(on_vjp(api, np_mod))(x)))),
+    }
+    for name, build in cases.items():
+        (want, w_vals), (got, g_vals) = _weak_types(build, -1.57 if "cond" in name else 0.57)
+        assert got == want, (name, want, got)
+        for w, g in zip(w_vals, g_vals):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6, err_msg=name)

@@ -33,7 +33,7 @@ from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
 from xform.interpreters.eval import impl_rules
 from xform.interpreters.batching import (
-    batch_fun, batch_jaxpr, batch_rules, current_axis_name, current_batch_tag, moveaxis,
+    BatchTrace, batch_fun, batch_jaxpr, batch_rules, current_axis_name, current_batch_tag, moveaxis,
     not_mapped,
 )
 from xform.interpreters.jvp import (
@@ -242,14 +242,34 @@ def _batch_body(closed: ClosedJaxpr, axis_size: int, dims, axis_name):
 
 def _trace_for_call(args: tuple):
     """The trace that handles a call of a custom-rule function: the current one, skipping the
-    partial-evaluation traces (of ``linearize``, so of ``grad``) that own none of the arguments,
-    whose parents compute known values. A rule calling its own function on its primals under
-    ``grad`` thus reaches eager evaluation (or the enclosing JVP), as in JAX."""
+    traces that own none of the arguments, as JAX's do (its JVP and batch traces hand such a
+    call to their parent; a ``linearize`` trace of ``grad`` computes known values there). A
+    rule calling its own function on its primals under ``grad`` or ``jacfwd`` (whose basis is
+    batched, the primals not) thus reaches eager evaluation or the enclosing JVP, so Python
+    control flow on concrete primals works, as in JAX. Staging traces (jit) never skip, and a
+    batch trace is skipped only when no trace below it owns an argument: otherwise the call is
+    batched (the rule then runs batched, seeing the values it closes over that vmap batches)."""
     trace = current_trace()
     tracers = [x for x in tree_leaves(args) if isinstance(x, Tracer)]
-    while isinstance(trace, PartialEvalTrace) and not any(trace.is_own(x) for x in tracers):
+    batch = None
+    while (isinstance(trace, (PartialEvalTrace, JVPTrace, BatchTrace))
+           and not any(trace.is_own(x) for x in tracers)):
+        if batch is None and isinstance(trace, BatchTrace):
+            batch = trace
         trace = trace.parent
-    return trace
+    return trace if trace is None or batch is None else batch
+
+
+def _call_plain(fun: Callable, args: tuple) -> Any:
+    """``fun`` on arguments no transform owns. Under a vmap it runs under the innermost batch
+    trace, as in JAX's batch subtrace: values it closes over that the vmap batches come out
+    batched. Otherwise it runs eagerly. A closed-over tracer of a differentiating trace is an
+    UnexpectedTracerError either way, as in JAX (the custom rule could not see its tangent)."""
+    trace = current_trace()
+    while isinstance(trace, (PartialEvalTrace, JVPTrace)):
+        trace = trace.parent
+    with set_current_trace(trace if isinstance(trace, BatchTrace) else None):
+        return fun(*args)
 
 
 def _unpack_jvp(trace: JVPTrace, args: tuple, nondiff_argnums: tuple[int, ...]):
@@ -412,8 +432,7 @@ class custom_jvp(_WrapsFunction):
         args = _resolve_args(self.fun, args, kwargs)
         trace = _trace_for_call(args)
         if trace is None:  # nothing to differentiate: the function itself, on concrete values
-            with set_current_trace(None):
-                return self.fun(*args)
+            return _call_plain(self.fun, args)
         if isinstance(trace, JVPTrace):
             return self._jvp_now(trace, args, name)
         rule = self.jvp
@@ -606,8 +625,7 @@ class custom_vjp(_WrapsFunction):
         args = _resolve_args(self.fun, args, kwargs)
         trace = _trace_for_call(args)
         if trace is None:
-            with set_current_trace(None):
-                return self.fun(*args)
+            return _call_plain(self.fun, args)
         if isinstance(trace, JVPTrace):
             return self._jvp_now(trace, args, name)
         nondiff, leaves, in_tree, body, consts, out_tree = _stage_primal(

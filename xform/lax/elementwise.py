@@ -185,7 +185,7 @@ defjvp(asin_p, lambda t, ans, x: mul(t, rsqrt(sub(_const(x, 1.0), square(x)))))
 asin = _unary(asin_p, "arcsine")
 
 acos_p = unop("acos", FLOAT, jlax.acos)
-defjvp(acos_p, lambda t, ans, x: neg(mul(t, rsqrt(sub(_const(x, 1.0), square(x))))))
+defjvp(acos_p, lambda t, ans, x: mul(t, neg(rsqrt(sub(_const(x, 1.0), square(x))))))
 acos = _unary(acos_p, "arccosine")
 
 atan_p = unop("atan", FLOAT, jlax.atan)
@@ -205,24 +205,30 @@ defjvp(asinh_p, lambda t, ans, x: mul(t, rsqrt(add(square(x), _const(x, 1.0)))))
 asinh = _unary(asinh_p, "inverse hyperbolic sine")
 
 acosh_p = unop("acosh", FLOAT, jlax.acosh)
-defjvp(acosh_p, lambda t, ans, x: mul(t, rsqrt(mul(sub(x, _const(x, 1.0)),
-                                                   add(x, _const(x, 1.0))))))
+# x^2 - 1, as JAX writes it (not (x - 1)(x + 1)): the same values at the edges (x = 1, -1,
+# inf and complex infinities), where the two forms round to different signs of 0 and inf
+defjvp(acosh_p, lambda t, ans, x: mul(t, rsqrt(sub(square(x), _const(x, 1.0)))))
 acosh = _unary(acosh_p, "inverse hyperbolic cosine")
 
 atanh_p = unop("atanh", FLOAT, jlax.atanh)
-defjvp(atanh_p, lambda t, ans, x: div(t, sub(_const(x, 1.0), square(x))))
+# 1/(1+x) * t/(1-x), JAX's form: 1 - x^2 loses the sign of 0 and overflows to inf where
+# JAX's gives nan (complex infinities)
+defjvp(atanh_p, lambda t, ans, x: mul(integer_pow(add(_const(x, 1.0), x), -1),
+                                      div(t, sub(_const(x, 1.0), x))))
 atanh = _unary(atanh_p, "inverse hyperbolic tangent")
 
 sqrt_p = unop("sqrt", FLOAT, jlax.sqrt)
-defjvp(sqrt_p, lambda t, ans, x: div(t, mul(ans, _const(x, 2.0))))
+# t * (0.5 / ans), JAX's form: at a complex 0 the quotient is nan (complex division by 0),
+# where t / (2 ans) would give inf
+defjvp(sqrt_p, lambda t, ans, x: mul(t, div(_const(x, 0.5), ans)))
 sqrt = _unary(sqrt_p, "square root")
 
 rsqrt_p = unop("rsqrt", FLOAT, jlax.rsqrt)
-defjvp(rsqrt_p, lambda t, ans, x: mul(t, mul(div(ans, x), _const(x, -0.5))))
+defjvp(rsqrt_p, lambda t, ans, x: mul(t, mul(_const(x, -0.5), div(ans, x))))
 rsqrt = _unary(rsqrt_p, "reciprocal square root")
 
 cbrt_p = unop("cbrt", REAL_FLOAT, jlax.cbrt)
-defjvp(cbrt_p, lambda t, ans, x: mul(t, mul(integer_pow(ans, -2), _const(x, 1.0 / 3.0))))
+defjvp(cbrt_p, lambda t, ans, x: mul(t, mul(_const(x, 1.0 / 3.0), integer_pow(ans, -2))))
 cbrt = _unary(cbrt_p, "cube root")
 
 square_p = unop("square", NUMBER, jlax.square)
@@ -253,10 +259,11 @@ abs_p = unop("abs", NUMBER, jlax.abs, result_dtype=real_result)
 
 def _abs_jvp(t, ans, x):
     if np.issubdtype(to_aval(x).dtype, np.complexfloating):
-        # d|x| = Re(conj(x) t) / |x|, and 0 at x = 0 (JAX's choice; dividing by |x| there
-        # would make the gradient of every |z|-based function NaN at the origin)
-        safe = select(eq(ans, _const(ans, 0.0)), _like(_const(ans, 1.0), ans), ans)
-        return div(real(mul(conj(x), t)), safe)
+        # d|x| = Re(t conj(x) / |x|), with |x| replaced by 1 at x = 0 (JAX's choice; dividing
+        # by 0 there would make the gradient of every |z|-based function NaN at the origin).
+        # The complex quotient, as JAX forms it, gives its values at infinities too.
+        cans = convert_element_type_p.bind(ans, new_dtype=to_aval(x).dtype, weak_type=False)
+        return real(mul(t, div(conj(x), _replace_zero(cans))))
     # +t for x >= 0, as JAX: not sign(x), whose 0 at x = 0 also zeroes every derivative of a
     # smooth function built on |x| there (hypot(x, 1), x * |x|, ...)
     return select(ge(x, _const(x, 0.0)), t, neg(t))
@@ -285,8 +292,11 @@ defjvp(imag_p, lambda t, ans, x: imag(t))
 def _imag_transpose(ct, x):
     if isinstance(ct, Zero):
         return [None]
-    c = convert_element_type_p.bind(ct, new_dtype=x.aval.dtype, weak_type=False)
-    return [mul(c, weak_scalar(-1j, x.aval.dtype))]
+    from xform.lax.elementwise_more import complex as make_complex  # cycle: it imports us
+    # complex(0, -ct), as JAX builds it: multiplying by -1j would turn a nan or inf
+    # cotangent into nan in both parts
+    zero = _like(np.zeros((), to_aval(ct).dtype), ct)
+    return [make_complex(zero, neg(ct))]
 
 
 transpose_rules[imag_p] = _imag_transpose
@@ -465,7 +475,7 @@ defjvp(min_p, lambda t, ans, x, y: mul(_like(t, ans), _balanced_eq(x, ans, y)),
        lambda t, ans, x, y: mul(_like(t, ans), _balanced_eq(y, ans, x)))
 min = _binary(min_p, "min")  # noqa: A001 - jax.lax's name
 
-atan2_p = naryop("atan2", REAL_FLOAT, jlax.atan2)
+atan2_p = naryop("atan2", FLOAT, jlax.atan2)  # complex too, as JAX's
 defjvp(atan2_p,
        lambda t, ans, x, y: _like(mul(t, div(y, add(square(x), square(y)))), ans),
        lambda t, ans, x, y: _like(mul(t, div(neg(x), add(square(x), square(y)))), ans))
@@ -487,24 +497,29 @@ def _pow_abstract_eval(x: ShapedArray, y: ShapedArray):
     return ShapedArray(broadcast_shapes_lax("pow", x, y), x.dtype, x.weak_type and y.weak_type)
 
 
+def _replace_zero(x: Any) -> Any:
+    """``x`` with its zeros replaced by ones (JAX's guard in the abs and pow derivatives)."""
+    return select(eq(x, _const(x, 0.0)), _like(_const(x, 1.0), x), x)
+
+
 def _pow_jvp_base(t, ans, x, y):
-    # y * x ** (y - 1), with 0 where y == 0 (so 0 ** 0 differentiates to 0, as in JAX)
-    one = _const(y, 1.0) if is_inexact(to_aval(y).dtype) else 1
+    # JAX's rule: y * x ** (y - 1); for an integer exponent 0 where y == 0 (so 0 ** 0
+    # differentiates to 0), for a floating one no guard (0 ** 0 with x = 0 gives nan there)
     if not is_inexact(to_aval(y).dtype):
         yf = convert_element_type(y, to_aval(x).dtype)
+        # every select_n operand at the output's shape: under vmap an unbatched exponent
+        # arrives with a size-1 batch axis, and select_n (as JAX's) takes a scalar or
+        # full-shape predicate
+        jac = select(_like(eq(yf, _const(yf, 0.0)), ans), _like(_const(x, 0.0), ans),
+                     _like(mul(_replace_zero(yf), pow(x, sub(y, 1))), ans))
     else:
-        yf = y
-    # every select_n operand at the output's shape: under vmap an unbatched exponent arrives
-    # with a size-1 batch axis, and select_n (as JAX's) takes a scalar or full-shape predicate
-    jac = select(_like(eq(yf, _const(yf, 0.0)), ans), _like(_const(x, 0.0), ans),
-                 _like(mul(yf, pow(x, sub(y, one))), ans))
+        jac = _like(mul(y, pow(x, sub(y, _const(y, 1.0)))), ans)
     return mul(_like(t, ans), jac)
 
 
 def _pow_jvp_exponent(t, ans, x, y):
-    # log(x) * x ** y, with 0 where x == 0
-    safe_log = select(eq(x, _const(x, 0.0)), _like(_const(x, 0.0), x), log(x))
-    return mul(_like(t, ans), _like(mul(safe_log, ans), ans))
+    # log(x) * x ** y, with log(1) = 0 where x == 0 (JAX's guard)
+    return mul(_like(t, ans), _like(mul(log(_replace_zero(x)), ans), ans))
 
 
 abstract_eval[pow_p] = _pow_abstract_eval

@@ -109,7 +109,8 @@ def hypot(x1: Any, x2: Any, /) -> Any:
     """``sqrt(x1**2 + x2**2)`` without overflow, as ``jax.numpy.hypot``."""
     x1, x2 = _inexact_pair("hypot", x1, x2)
     if _is_complex(x1):
-        raise TypeError("hypot does not support complex-valued inputs.")
+        raise ValueError("hypot is not well defined for complex-valued inputs (as in JAX, a "
+                         "ValueError); convert to real values first, e.g. with abs(x).")
     a, b = lax.abs(x1), lax.abs(x2)
     big, small = lax.max(a, b), lax.min(a, b)
     zero = lax.eq(big, _const(big, 0))

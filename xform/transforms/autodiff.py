@@ -13,11 +13,11 @@ from jax.tree_util import Partial, tree_flatten, tree_map, tree_unflatten
 
 from xform import numpy as xnp
 from xform.core.avals import ShapedArray, float0, is_complex, is_float, is_inexact
-from xform.core.trace import to_aval
+from xform.core.trace import Tracer, current_trace, to_aval
 from xform.interpreters.jvp import (
     JVPTracer, Zero, instantiate, jvp_flat, tangent_aval, zeros_like_aval,
 )
-from xform.interpreters.partial_eval import linearize_flat
+from xform.interpreters.partial_eval import PartialEvalTrace, linearize_flat
 from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 from xform.interpreters.tracing import abstractify, fun_description, fun_name, positional_names
 from xform.interpreters.transpose import UndefinedPrimal, backward_pass
@@ -58,9 +58,24 @@ def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
             "bool primals are float0).")
 
 
+def _reverse_mode_active() -> bool:
+    """Whether a partial-evaluation trace (``grad``, ``vjp``, ``linearize``) is on the stack."""
+    trace = current_trace()
+    while trace is not None:
+        if isinstance(trace, PartialEvalTrace):
+            return True
+        trace = trace.parent
+    return False
+
+
 def _weak_like_primal(primal: Any, tangent: Any) -> Any:
     """The tangent weakly typed as its primal is, as JAX's jvp computes it: a Python-float
-    primal with a float32 tangent gives weakly typed output tangents."""
+    primal with a float32 tangent gives weakly typed output tangents. (JAX's jax.numpy
+    functions are jits, whose JVP types each tangent like its primal.) The exception is
+    JAX's too: a constant tangent of a primal that an enclosing ``grad``/``vjp`` traces keeps
+    its own type, since JAX's backward pass computes with the constant as it was given."""
+    if isinstance(primal, Tracer) and not isinstance(tangent, Tracer) and _reverse_mode_active():
+        return tangent
     p, t = to_aval(primal), to_aval(tangent)
     if p.weak_type == t.weak_type or t.dtype == float0 or t.dtype != p.dtype:
         return tangent
@@ -422,8 +437,9 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 
 # -- jacobians ------------------------------------------------------------------------------
 def _std_basis(flat: list, batch_last: bool = False) -> tuple[Any, list[int]]:
-    """The identity basis over all leaves, as one stacked batch per leaf: the basis axis
-    first (``(total, *shape)``), or last (``(*shape, total)``) with ``batch_last``."""
+    """The identity basis over all leaves, as one stacked batch per leaf (of the leaf's dtype
+    and weak type): the basis axis first (``(total, *shape)``), or last (``(*shape, total)``)
+    with ``batch_last``."""
     sizes = [int(np.prod(to_aval(x).shape, dtype=np.int64)) for x in flat]
     total = sum(sizes)
     basis = []
@@ -433,9 +449,12 @@ def _std_basis(flat: list, batch_last: bool = False) -> tuple[Any, list[int]]:
         dtype = a.dtype if is_inexact(a.dtype) else np.float32
         eye = xnp.eye(total, dtype=dtype)
         if batch_last:
-            basis.append(xnp.reshape(eye[offset:offset + n, :], a.shape + (total,)))
+            part = xnp.reshape(eye[offset:offset + n, :], a.shape + (total,))
         else:
-            basis.append(xnp.reshape(eye[:, offset:offset + n], (total,) + a.shape))
+            part = xnp.reshape(eye[:, offset:offset + n], (total,) + a.shape)
+        # weakly typed like its leaf, as JAX's basis: the tangents (jacfwd) and cotangents
+        # (jacrev) of a Python scalar are weak, and so is what is computed from them
+        basis.append(convert(part, dtype, a.weak_type and is_inexact(a.dtype)))
         offset += n
     return basis, sizes
 

@@ -16,6 +16,7 @@ from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.core.avals import ShapedArray, is_inexact
 from xform.core.caches import WeakCache
+from xform.core.jax_internals import convert_element_type as jax_convert_element_type
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import (
@@ -30,7 +31,7 @@ from xform.interpreters.transpose import (
 )
 from xform.interpreters.tracing import convert_foreign_leaves, fun_name
 from xform.lax.control_flow.common import (
-    cached_trace, call_jaxpr, check_same_types, join_consts, join_weak,
+    cached_trace, call_jaxpr, check_same_types, join_consts,
     jvp_jaxpr, nonzero, trace_flat, trace_fun, under_linearize,
 )
 from xform.lax.elementwise import clamp, convert_element_type, eq, ne, select_n, stop_gradient
@@ -46,19 +47,35 @@ def _cond_abstract_eval(index: ShapedArray, *ops: ShapedArray, branches):
         if [(a.shape, a.dtype) for a in br.in_avals] != [(a.shape, a.dtype) for a in ops]:
             raise TypeError(f"cond branch {i} takes {[a.str_short() for a in br.in_avals]} but "
                             f"the operands are {[a.str_short() for a in ops]}")
-    outs = [br.out_avals for br in branches]
-    return [join_weak(*col) for col in zip(*outs)]
+    return _out_avals(branches)
+
+
+def _out_avals(branches) -> list:
+    """The cond's output types: branch 0's, weak types included, as JAX's cond (whose branches
+    may differ in weak types only). So a derivative's weak type follows JAX's through the
+    residuals that partial evaluation adds to every branch (zeros in the branches that do not
+    compute them)."""
+    return list(branches[0].out_avals)
 
 
 def _run_branch(branch, out_avals, *ops):
     outs = eval_jaxpr_jax(branch.jaxpr, branch.consts, ops)
     # branches may differ in weak types only: give JAX one type per output
-    return [x if a.weak_type else jax.lax.convert_element_type(x, a.dtype)
+    return [x if _jax_weak(x) == a.weak_type
+            else jax_convert_element_type(x, a.dtype, a.weak_type)
             for x, a in zip(outs, out_avals)]
 
 
+def _jax_weak(x: Any) -> bool:
+    """The weak type JAX sees on a value of a JAX trace (a Python scalar is weak)."""
+    aval = getattr(x, "aval", None)
+    if aval is not None:
+        return bool(aval.weak_type)
+    return isinstance(x, (bool, int, float, complex)) or bool(getattr(x, "weak_type", False))
+
+
 def _cond_to_jax(index, *ops, branches):
-    out_avals = [join_weak(*col) for col in zip(*[br.out_avals for br in branches])]
+    out_avals = _out_avals(branches)
     fns = [partial(_run_branch, br, out_avals) for br in branches]
     return list(jax.lax.switch(index, fns, *ops))
 
@@ -159,7 +176,8 @@ _split_cache = WeakCache("cond: linearized branches")  # weakly on all the branc
 def _linearize_branches(branches, nz):
     """Known branches (operands -> outputs + residual slots) and linear branches (residual slots
     + nonzero tangents -> output tangents). Residuals of different branches share a slot when
-    their types agree; a branch fills the slots it does not use with zeros."""
+    their types (weak types included) agree; a branch fills the slots it does not use with
+    zeros."""
     hit = _split_cache.get(tuple(branches), tuple(nz))
     if hit is not None:
         return hit
@@ -172,11 +190,14 @@ def _linearize_branches(branches, nz):
         used: set = set()
         mine = []
         for a in res_avals:
+            # a slot per type, weak type included (as JAX merges branch residuals): a
+            # residual keeps its weak type, and so do the derivatives computed from it
             k = next((k for k, s in enumerate(slots) if k not in used
-                      and (s.shape, s.dtype) == (a.shape, a.dtype)), None)
+                      and (s.shape, s.dtype, s.weak_type) == (a.shape, a.dtype, a.weak_type)),
+                     None)
             if k is None:
                 k = len(slots)
-                slots.append(ShapedArray(a.shape, a.dtype))
+                slots.append(ShapedArray(a.shape, a.dtype, a.weak_type))
             used.add(k)
             mine.append(k)
         assign.append(mine)
