@@ -55,10 +55,6 @@ KNOWN_BUGS: dict[str, str] = {
     # With the output used, both raise. Dropping dead equations before linearizing fixes it but
     # is not JAX's behaviour either: JAX differentiates dead equations (a dead non-unique
     # scatter_mul under jacfwd raises NotImplementedError in JAX, seed 50326 of --seed 50000).
-    # Also open: forward over reverse through a custom_vjp function under jit (`jit` of `jvp` of
-    # `vjp` of a function calling one) raises "can't apply forward-mode autodiff (jvp) to a
-    # custom_vjp function" where JAX, whose vjp has already replaced the call by fwd and bwd,
-    # returns (seed 70241 of --seed 70000).
 }
 
 EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "25"))

@@ -26,6 +26,48 @@ to_jax: dict[Any, Callable[..., Any]] = {}
 # usual; XLA drops them when nothing else uses them. Only compiled jaxprs go through these.
 to_jax_peephole: dict[Any, Callable[..., Any]] = {}
 
+# Primitives with side effects (callbacks that print or do I/O): lowered even when nothing uses
+# their outputs. Every other equation whose outputs are dead is skipped, as JAX's jit drops dead
+# code before lowering; a dead equation may have no lowering at all (the ``custom_lin`` a
+# ``custom_vjp`` leaves for a forward tangent nobody asked for).
+effectful_primitives: set = set()
+
+
+def _sub_jaxprs(params: dict):
+    for v in params.values():
+        for x in (v if isinstance(v, (tuple, list)) else (v,)):
+            if isinstance(x, ClosedJaxpr):
+                yield x.jaxpr
+            elif isinstance(x, Jaxpr):
+                yield x
+
+
+def _has_effects(eqn, memo: dict) -> bool:
+    if eqn.primitive in effectful_primitives:
+        return True
+    for sub in _sub_jaxprs(eqn.params):
+        key = id(sub)
+        if key not in memo:
+            memo[key] = False  # a recursive reference counts as effect-free
+            memo[key] = any(_has_effects(e, memo) for e in sub.eqns)
+        if memo[key]:
+            return True
+    return False
+
+
+def live_equations(jaxpr: Jaxpr) -> list:
+    """The equations of ``jaxpr`` that lowering must run: those whose outputs reach the jaxpr's
+    outputs, and those with side effects (checked through sub-jaxprs)."""
+    live = {v for v in jaxpr.outvars if not isinstance(v, Literal)}
+    memo: dict = {}
+    kept = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in live for v in eqn.outvars) or _has_effects(eqn, memo):
+            kept.append(eqn)
+            live.update(v for v in eqn.invars if not isinstance(v, Literal))
+    kept.reverse()
+    return kept
+
 
 def literal_value(lit: Literal):
     val = lit.val.item() if isinstance(lit.val, (np.ndarray, np.generic)) else lit.val
@@ -49,7 +91,7 @@ def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
     for v, x in zip(jaxpr.invars, args):
         env[v] = x
     producers = None
-    for eqn in jaxpr.eqns:
+    for eqn in live_equations(jaxpr):
         outs = None
         peephole = to_jax_peephole.get(eqn.primitive)
         if peephole is not None:

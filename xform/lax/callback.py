@@ -30,7 +30,7 @@ from xform.core.trace import Tracer
 from xform.interpreters.batching import batch_rules, moveaxis, not_mapped
 from xform.interpreters.eval import impl_rules
 from xform.interpreters.jvp import jvp_rules
-from xform.interpreters.lowering import to_jax
+from xform.interpreters.lowering import effectful_primitives, to_jax
 from xform.lax.slicing import index_in_dim
 from xform.lax.control_flow.loops import scan
 from xform.lax.shape import broadcast
@@ -50,6 +50,7 @@ def _lane(x: Any, dim: int | None, i: int) -> Any:
 
 # -- debug_callback -----------------------------------------------------------------------------
 debug_callback_p = Primitive("debug_callback", multiple_results=True)
+effectful_primitives.add(debug_callback_p)
 
 
 def _debug_callback_abstract_eval(*avals: ShapedArray, callback, ordered):
@@ -162,6 +163,7 @@ batch_rules[pure_callback_p] = _pure_callback_batch
 
 # -- io_callback --------------------------------------------------------------------------------
 io_callback_p = Primitive("io_callback", multiple_results=True)
+effectful_primitives.add(io_callback_p)
 
 
 def _io_callback_abstract_eval(*avals, callback, result_avals, ordered):
