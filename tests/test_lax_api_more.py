@@ -371,3 +371,25 @@ def test_composite():
     _close(xform.grad(lambda v: f(v, beta=2.0).sum())(x),
            jax.grad(lambda v: (jnp.log1p(jnp.exp(2 * v)) / 2).sum())(x))
     _close(xform.vmap(lambda v: f(v, beta=2.0))(X), np.stack([fj(v, beta=2.0) for v in X]))
+
+
+def test_dce_sink_keeps_dead_values_in_the_program_as_jax():
+    x = np.arange(3.0, dtype=np.float32)
+
+    def prog(lib, sink):
+        def f(x):
+            s = lib.numpy.sin(x)
+            if sink:
+                assert lib.lax.dce_sink(s) is None
+            return x * 2
+
+        return f
+
+    for sink in (True, False):
+        want = jax.jit(prog(jax, sink)).lower(x).as_text()
+        got = xform.jit(prog(xform, sink)).lower(x).as_text()
+        assert ("sine" in got) == ("sine" in want) == sink
+        np.testing.assert_allclose(xform.jit(prog(xform, sink))(x), x * 2)
+        g = xform.grad(lambda x: prog(xform, sink)(x).sum())(x)
+        np.testing.assert_allclose(g, jax.grad(lambda x: prog(jax, sink)(x).sum())(x))
+        np.testing.assert_allclose(xform.vmap(prog(xform, sink))(x), x * 2)

@@ -88,9 +88,6 @@ REASONS: dict[tuple[str, str], str] = {
     **{("jax.lax", n): "XLA tokens order side effects (infeed/outfeed) in JAX's lowering; "
        "xform has no token type: it orders its effects with `ordered=True` callbacks"
        for n in ["create_token", "create_token_p", "after_all", "after_all_p"]},
-    **{("jax.lax", n): "keeps a value alive through JAX's dead-code elimination of jaxprs; "
-       "xform's staging removes no equation a program's outputs or effects use, so there is "
-       "nothing to keep" for n in ["dce_sink", "dce_sink_p"]},
     **{("jax.lax", n): "lifts a constant into JAX's current trace; xform lifts a constant when "
        "an operation first uses it (`xform.numpy.asarray` makes an array)"
        for n in ["stage", "stage_p"]},
@@ -113,8 +110,6 @@ REASONS: dict[tuple[str, str], str] = {
     **{("jax.nn", n): "cuDNN block-scaled (MXFP8/NVFP4) matmul: GPU-only in JAX too (no CPU "
        "lowering), not in xform" for n in ["scaled_matmul", "scaled_dot_general",
                                             "get_scaled_dot_general_config"]},
-    ("jax.custom_derivatives", "custom_jvp_call_p"): _INTERNAL,
-    ("jax.custom_derivatives", "custom_vjp_call_p"): _INTERNAL,
     ("jax.custom_derivatives", "remat_opt_p"): _INTERNAL,
 }
 

@@ -5,7 +5,9 @@ from xform.lax.custom import (
     CustomVJPPrimal as CustomVJPPrimal,
     SymbolicZero as SymbolicZero,
     custom_jvp as custom_jvp,
+    custom_jvp_call_p as custom_jvp_call_p,
     custom_vjp as custom_vjp,
+    custom_vjp_call_p as custom_vjp_call_p,
     custom_vjp_primal_tree_values as custom_vjp_primal_tree_values,
     zero_from_primal as zero_from_primal,
 )

@@ -46,6 +46,7 @@ from xform.lax.random_bits import (
 from xform.lax.api_more import *  # noqa: F401,F403
 from xform.lax.ragged import *  # noqa: F401,F403
 from xform.lax.scaled_dot import *  # noqa: F401,F403
+from xform.lax.callback import dce_sink as dce_sink, dce_sink_p as dce_sink_p
 
 from xform.lax._primitive_table import primitive_exports as _primitive_exports
 

@@ -37,6 +37,7 @@ from xform.lax.shape import broadcast
 from jax.experimental import io_callback as jax_io_callback
 
 __all__ = ["debug_callback_p", "pure_callback_p", "io_callback_p", "pure_callback",
+           "dce_sink", "dce_sink_p",
            "effects_barrier",
            "io_callback"]
 
@@ -85,6 +86,40 @@ impl_rules[debug_callback_p] = _debug_callback_impl
 to_jax[debug_callback_p] = _debug_callback_to_jax
 jvp_rules[debug_callback_p] = _debug_callback_jvp
 batch_rules[debug_callback_p] = _debug_callback_batch
+
+
+# -- dce_sink -----------------------------------------------------------------------------------
+# Marks a value as used: it has no outputs and does nothing when run, but it is an effect, so
+# lowering keeps it and, with it, the equations that compute its operand.
+dce_sink_p = Primitive("dce_sink", multiple_results=True)
+effectful_primitives.add(dce_sink_p)
+
+
+def dce_sink(val: Any, *, prevent_mlir_dce: bool = False) -> None:
+    """Keep every array of the pytree ``val`` (and what computes it) in the compiled program
+    although nothing uses it, as ``jax.lax.dce_sink``; returns None."""
+    for leaf in jax.tree_util.tree_leaves(val):
+        dce_sink_p.bind(leaf, prevent_mlir_dce=prevent_mlir_dce)
+
+
+def _dce_sink_to_jax(x, *, prevent_mlir_dce):
+    jax.lax.dce_sink(x, prevent_mlir_dce=prevent_mlir_dce)
+    return []
+
+
+def _dce_sink_jvp(primals, tangents, **params):
+    return dce_sink_p.bind(*primals, **params), []  # the primal is what stays alive
+
+
+def _dce_sink_batch(axis_size, vals, dims, **params):
+    return dce_sink_p.bind(*vals, **params), []
+
+
+abstract_eval[dce_sink_p] = lambda x, **_: []
+impl_rules[dce_sink_p] = lambda x, **_: []
+to_jax[dce_sink_p] = _dce_sink_to_jax
+jvp_rules[dce_sink_p] = _dce_sink_jvp
+batch_rules[dce_sink_p] = _dce_sink_batch
 
 
 # -- pure_callback ------------------------------------------------------------------------------
