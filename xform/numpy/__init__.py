@@ -55,16 +55,17 @@ from xform.numpy._predicates import (
 from xform.numpy._float_functions import (
     angle as angle, copysign as copysign, deg2rad as deg2rad, degrees as degrees, divmod as divmod,
     fabs as fabs, float_power as float_power, fmax as fmax, fmin as fmin, fmod as fmod,
-    frexp as frexp, heaviside as heaviside, hypot as hypot, ldexp as ldexp, logaddexp as logaddexp,
+    frexp as frexp, heaviside as heaviside, hypot as hypot, i0 as i0, ldexp as ldexp, logaddexp as logaddexp,
     logaddexp2 as logaddexp2, modf as modf, nan_to_num as nan_to_num, nextafter as nextafter,
     rad2deg as rad2deg, radians as radians, reciprocal as reciprocal, rint as rint, sinc as sinc,
-    trunc as trunc,
+    spacing as spacing, trunc as trunc,
 )
 from xform.numpy._integer_functions import (
-    bitwise_count as bitwise_count, gcd as gcd, lcm as lcm,
+    bitwise_count as bitwise_count, gcd as gcd, lcm as lcm, packbits as packbits,
+    unpackbits as unpackbits,
 )
 from xform.numpy._index_tricks import (
-    index_exp as index_exp, ix_ as ix_, mask_indices as mask_indices, mgrid as mgrid,
+    c_ as c_, index_exp as index_exp, r_ as r_, ix_ as ix_, mask_indices as mask_indices, mgrid as mgrid,
     ogrid as ogrid, ravel_multi_index as ravel_multi_index, s_ as s_,
     unravel_index as unravel_index,
 )
@@ -72,15 +73,17 @@ from xform.numpy._edits import (
     choose as choose, delete as delete, insert as insert, place as place, put as put,
 )
 from xform.numpy._polynomials import (
-    poly as poly, polyadd as polyadd, polyder as polyder, polyint as polyint, polymul as polymul,
-    polysub as polysub, polyval as polyval, trim_zeros as trim_zeros, vander as vander,
+    poly as poly, polyadd as polyadd, polyder as polyder, polydiv as polydiv,
+    polyfit as polyfit, polyint as polyint, polymul as polymul, polysub as polysub,
+    polyval as polyval, roots as roots, trim_zeros as trim_zeros, vander as vander,
 )
+from xform.numpy._ufunc_class import frompyfunc as frompyfunc, ufunc as ufunc
 from xform.numpy._calculus import (
     gradient as gradient, interp as interp, trapezoid as trapezoid, unwrap as unwrap,
 )
 from xform.numpy._signal import (
     bartlett as bartlett, blackman as blackman, convolve as convolve, correlate as correlate,
-    hamming as hamming, hanning as hanning,
+    hamming as hamming, hanning as hanning, kaiser as kaiser,
 )
 from xform.numpy._functional import (
     apply_along_axis as apply_along_axis, apply_over_axes as apply_over_axes,
@@ -164,7 +167,8 @@ from xform.numpy._setops import (
 from xform.numpy._stats import (
     average as average, corrcoef as corrcoef, count_nonzero as count_nonzero, cov as cov,
     cumulative_prod as cumulative_prod, cumulative_sum as cumulative_sum, histogram as histogram,
-    histogram_bin_edges as histogram_bin_edges, median as median, nanargmax as nanargmax,
+    histogram2d as histogram2d, histogram_bin_edges as histogram_bin_edges,
+    histogramdd as histogramdd, median as median, nanargmax as nanargmax,
     nanargmin as nanargmin, nancumprod as nancumprod, nancumsum as nancumsum, nanmax as nanmax,
     nanmean as nanmean, nanmedian as nanmedian, nanmin as nanmin, nanpercentile as nanpercentile,
     nanprod as nanprod, nanquantile as nanquantile, nanstd as nanstd, nansum as nansum,
