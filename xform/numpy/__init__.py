@@ -55,8 +55,9 @@ from xform.numpy._predicates import (
 from xform.numpy._float_functions import (
     angle as angle, copysign as copysign, deg2rad as deg2rad, degrees as degrees, divmod as divmod,
     fabs as fabs, float_power as float_power, fmax as fmax, fmin as fmin, fmod as fmod,
-    frexp as frexp, heaviside as heaviside, hypot as hypot, i0 as i0, ldexp as ldexp, logaddexp as logaddexp,
-    logaddexp2 as logaddexp2, modf as modf, nan_to_num as nan_to_num, nextafter as nextafter,
+    frexp as frexp, heaviside as heaviside, hypot as hypot, i0 as i0, ldexp as ldexp,
+    logaddexp as logaddexp, logaddexp2 as logaddexp2, modf as modf, nan_to_num as nan_to_num,
+    nextafter as nextafter,
     rad2deg as rad2deg, radians as radians, reciprocal as reciprocal, rint as rint, sinc as sinc,
     spacing as spacing, trunc as trunc,
 )
@@ -65,8 +66,8 @@ from xform.numpy._integer_functions import (
     unpackbits as unpackbits,
 )
 from xform.numpy._index_tricks import (
-    c_ as c_, index_exp as index_exp, r_ as r_, ix_ as ix_, mask_indices as mask_indices, mgrid as mgrid,
-    ogrid as ogrid, ravel_multi_index as ravel_multi_index, s_ as s_,
+    c_ as c_, index_exp as index_exp, ix_ as ix_, mask_indices as mask_indices, mgrid as mgrid,
+    ogrid as ogrid, r_ as r_, ravel_multi_index as ravel_multi_index, s_ as s_,
     unravel_index as unravel_index,
 )
 from xform.numpy._edits import (
