@@ -230,3 +230,53 @@ def test_roots_strip_zeros_needs_concrete_values():
     for m, jit in ((jnp, jax.jit), (xnp, xform.jit)):
         with pytest.raises(jax.errors.ConcretizationTypeError):
             jit(m.roots)(np.array([0.0, 1, 2], F))
+
+
+BUILTIN_UFUNCS = ["add", "bitwise_and", "bitwise_or", "bitwise_xor", "logaddexp", "logaddexp2",
+                  "logical_and", "logical_or", "logical_xor", "maximum", "minimum", "multiply",
+                  "subtract"]
+UFUNC_METHODS = {
+    "call": lambda u, a: u(a, a[0]),
+    "reduce": lambda u, a: u.reduce(a),
+    "reduce_all": lambda u, a: u.reduce(a, axis=None, keepdims=True),
+    "accumulate": lambda u, a: u.accumulate(a, axis=1),
+    "outer": lambda u, a: u.outer(a[0], a[1]),
+    "at": lambda u, a: u.at(a, (np.array([0, 0, 2]), np.array([1, 1, 3])), a[0, :3],
+                            inplace=False),
+    "reduceat": lambda u, a: u.reduceat(a, np.array([0, 2]), axis=1),
+}
+
+
+@pytest.mark.parametrize("method", list(UFUNC_METHODS))
+@pytest.mark.parametrize("name", BUILTIN_UFUNCS)
+def test_builtin_ufuncs_against_jax(name, method):
+    # as in JAX, these public names are ufunc objects with every method
+    x_u, j_u = getattr(xnp, name), getattr(jnp, name)
+    assert isinstance(x_u, xnp.ufunc) and (x_u.nin, x_u.identity) == (j_u.nin, j_u.identity)
+    a = (np.arange(12, dtype=np.int32).reshape(3, 4) if "bitwise" in name
+         else MAT > 0 if "logical" in name else MAT)
+    fn = UFUNC_METHODS[method]
+    try:
+        expected = fn(j_u, a)
+    except Exception as err:  # noqa: BLE001 (the same error type is what is checked)
+        with pytest.raises(type(err)):
+            fn(x_u, a)
+        return
+    _check(fn(x_u, a), expected)
+    _check(xform.jit(lambda a: fn(x_u, a))(a), expected)
+
+
+@pytest.mark.parametrize("name", ["add", "multiply", "subtract", "maximum"])
+def test_builtin_ufunc_methods_transform(name):
+    a, idx = MAT[0], np.array([0, 0, 1])
+    x_u, j_u = getattr(xnp, name), getattr(jnp, name)
+    _check(xform.grad(lambda v: x_u.at(v, idx, 3.0, inplace=False).sum())(a),
+           jax.grad(lambda v: j_u.at(v, idx, 3.0, inplace=False).sum())(a))
+    _check(xform.vmap(x_u.reduce)(MAT), jax.vmap(j_u.reduce)(MAT))
+    _check(xform.grad(lambda v: x_u.accumulate(v).sum())(a),
+           jax.grad(lambda v: j_u.accumulate(v).sum())(a))
+
+
+def test_negative_is_a_unary_ufunc():
+    _check(xnp.negative(MAT), jnp.negative(MAT))
+    assert repr(xnp.negative) == repr(jnp.negative) and xnp.negative.nin == 1

@@ -22,6 +22,8 @@ from xform import lax
 from xform.core.trace import to_aval
 from xform.interpreters.tracing import stage
 from xform.lax.batched import batched_call
+from xform.numpy import _float_functions as ff
+from xform.numpy import _reductions as red
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import asarray
@@ -358,3 +360,58 @@ def frompyfunc(func: Callable[..., Any], /, nin: int, nout: int, *,
                [2, 4, 6]], dtype=int32)
     """
     return ufunc(func, nin, nout, identity=identity)
+
+
+# -- jax.numpy's own ufuncs --------------------------------------------------------------------
+# As in JAX, these 14 public names are ufunc objects: calling one is the plain elementwise
+# function, and ``add.reduce`` / ``add.accumulate`` / ``add.at`` use the matching reduction,
+# cumulative reduction or scatter where one exists (the generic loops otherwise).
+def _with_dtype(reduction: Callable, takes_dtype: bool) -> Callable:
+    """``reduction`` as a ufunc's ``reduce`` (keyword arguments as ``ufunc.reduce`` passes)."""
+    def reduce(a: Any, *, axis: Any, dtype: Any, keepdims: bool, initial: Any,
+               where: Any) -> Any:
+        if takes_dtype:
+            return reduction(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
+                             where=where)
+        if dtype is not None:
+            a = convert(asarray(a), dtype)
+        return reduction(a, axis=axis, keepdims=keepdims, initial=initial, where=where)
+    return reduce
+
+
+def _scatter_at(method: str) -> Callable:
+    """``a.at[indices].<method>(b)`` as a ufunc's ``at`` (bool arrays go through int32)."""
+    @eager_jit()
+    def at(a: Any, indices: Any, b: Any) -> Any:
+        a = asarray(a)
+        if to_aval(a).dtype == np.bool_ and method in ("add", "multiply"):
+            b = convert(convert(asarray(b), np.bool_), np.int32)
+            out = getattr(convert(a, np.int32).at[indices], method)(b)
+            return convert(out, np.bool_)
+        return getattr(a.at[indices], method)(b)
+    at.__name__ = f"_{method}_at"
+    return at
+
+
+def _builtin(func: Callable, nin: int, identity: Any = None, **methods: Any) -> ufunc:
+    return ufunc(func, nin, 1, name=func.__name__, identity=identity, call=func, **methods)
+
+
+add = _builtin(uf.add, 2, 0, reduce=_with_dtype(red.sum, True),
+               accumulate=lambda a, axis, dtype: red.cumsum(a, axis=axis, dtype=dtype),
+               at=_scatter_at("add"))
+multiply = _builtin(uf.multiply, 2, 1, reduce=_with_dtype(red.prod, True),
+                    accumulate=lambda a, axis, dtype: red.cumprod(a, axis=axis, dtype=dtype),
+                    at=_scatter_at("multiply"))
+subtract = _builtin(uf.subtract, 2, at=_scatter_at("subtract"))
+maximum = _builtin(uf.maximum, 2, reduce=_with_dtype(red.max, False))
+minimum = _builtin(uf.minimum, 2, reduce=_with_dtype(red.min, False))
+bitwise_and = _builtin(uf.bitwise_and, 2, -1)
+bitwise_or = _builtin(uf.bitwise_or, 2, 0)
+bitwise_xor = _builtin(uf.bitwise_xor, 2, 0)
+logical_and = _builtin(uf.logical_and, 2, True)
+logical_or = _builtin(uf.logical_or, 2, False)
+logical_xor = _builtin(uf.logical_xor, 2, False)
+logaddexp = _builtin(ff.logaddexp, 2, -np.inf)
+logaddexp2 = _builtin(ff.logaddexp2, 2, -np.inf)
+negative = _builtin(uf.negative, 1)
