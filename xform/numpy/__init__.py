@@ -55,32 +55,40 @@ from xform.numpy._predicates import (
 from xform.numpy._float_functions import (
     angle as angle, copysign as copysign, deg2rad as deg2rad, degrees as degrees, divmod as divmod,
     fabs as fabs, float_power as float_power, fmax as fmax, fmin as fmin, fmod as fmod,
-    frexp as frexp, heaviside as heaviside, hypot as hypot, ldexp as ldexp, logaddexp as logaddexp,
-    logaddexp2 as logaddexp2, modf as modf, nan_to_num as nan_to_num, nextafter as nextafter,
-    rad2deg as rad2deg, radians as radians, reciprocal as reciprocal, rint as rint, sinc as sinc,
-    trunc as trunc,
+    frexp as frexp, heaviside as heaviside, hypot as hypot, i0 as i0, ldexp as ldexp, modf as modf,
+    nan_to_num as nan_to_num, nextafter as nextafter, rad2deg as rad2deg, radians as radians,
+    reciprocal as reciprocal, rint as rint, sinc as sinc, spacing as spacing, trunc as trunc,
 )
 from xform.numpy._integer_functions import (
-    bitwise_count as bitwise_count, gcd as gcd, lcm as lcm,
+    bitwise_count as bitwise_count, gcd as gcd, lcm as lcm, packbits as packbits,
+    unpackbits as unpackbits,
 )
 from xform.numpy._index_tricks import (
-    index_exp as index_exp, ix_ as ix_, mask_indices as mask_indices, mgrid as mgrid,
-    ogrid as ogrid, ravel_multi_index as ravel_multi_index, s_ as s_,
+    c_ as c_, index_exp as index_exp, ix_ as ix_, mask_indices as mask_indices, mgrid as mgrid,
+    ogrid as ogrid, r_ as r_, ravel_multi_index as ravel_multi_index, s_ as s_,
     unravel_index as unravel_index,
 )
 from xform.numpy._edits import (
     choose as choose, delete as delete, insert as insert, place as place, put as put,
 )
 from xform.numpy._polynomials import (
-    poly as poly, polyadd as polyadd, polyder as polyder, polyint as polyint, polymul as polymul,
-    polysub as polysub, polyval as polyval, trim_zeros as trim_zeros, vander as vander,
+    poly as poly, polyadd as polyadd, polyder as polyder, polydiv as polydiv,
+    polyfit as polyfit, polyint as polyint, polymul as polymul, polysub as polysub,
+    polyval as polyval, roots as roots, trim_zeros as trim_zeros, vander as vander,
+)
+from xform.numpy._ufunc_class import (  # jax.numpy's ufunc objects (they replace the functions)
+    add as add, bitwise_and as bitwise_and, bitwise_or as bitwise_or, bitwise_xor as bitwise_xor,
+    frompyfunc as frompyfunc, logaddexp as logaddexp, logaddexp2 as logaddexp2,
+    logical_and as logical_and, logical_or as logical_or, logical_xor as logical_xor,
+    maximum as maximum, minimum as minimum, multiply as multiply, negative as negative,
+    subtract as subtract, ufunc as ufunc,
 )
 from xform.numpy._calculus import (
     gradient as gradient, interp as interp, trapezoid as trapezoid, unwrap as unwrap,
 )
 from xform.numpy._signal import (
     bartlett as bartlett, blackman as blackman, convolve as convolve, correlate as correlate,
-    hamming as hamming, hanning as hanning,
+    hamming as hamming, hanning as hanning, kaiser as kaiser,
 )
 from xform.numpy._functional import (
     apply_along_axis as apply_along_axis, apply_over_axes as apply_over_axes,
@@ -114,22 +122,18 @@ from xform.numpy._shape import (
     transpose as transpose,
 )
 from xform.numpy._ufuncs import (
-    abs as abs, absolute as absolute, add as add, arccos as arccos, arccosh as arccosh,
-    arcsin as arcsin, arcsinh as arcsinh, arctan as arctan, arctan2 as arctan2,
-    arctanh as arctanh, around as around, bitwise_and as bitwise_and,
-    bitwise_not as bitwise_not, bitwise_or as bitwise_or, bitwise_xor as bitwise_xor,
-    cbrt as cbrt, ceil as ceil, clip as clip, conj as conj, conjugate as conjugate, cos as cos,
-    cosh as cosh, divide as divide, equal as equal, exp as exp, exp2 as exp2, expm1 as expm1,
-    floor as floor, floor_divide as floor_divide, greater as greater,
+    abs as abs, absolute as absolute, arccos as arccos, arccosh as arccosh, arcsin as arcsin,
+    arcsinh as arcsinh, arctan as arctan, arctan2 as arctan2, arctanh as arctanh, around as around,
+    bitwise_not as bitwise_not, cbrt as cbrt, ceil as ceil, clip as clip, conj as conj,
+    conjugate as conjugate, cos as cos, cosh as cosh, divide as divide, equal as equal, exp as exp,
+    exp2 as exp2, expm1 as expm1, floor as floor, floor_divide as floor_divide, greater as greater,
     greater_equal as greater_equal, imag as imag, invert as invert, left_shift as left_shift,
     less as less, less_equal as less_equal, log as log, log1p as log1p, log2 as log2,
-    log10 as log10, logical_and as logical_and, logical_not as logical_not,
-    logical_or as logical_or, logical_xor as logical_xor, maximum as maximum,
-    minimum as minimum, mod as mod, multiply as multiply, negative as negative,
-    not_equal as not_equal, positive as positive, power as power, real as real,
-    remainder as remainder, right_shift as right_shift, round as round, sign as sign, sin as sin,
-    sinh as sinh, sqrt as sqrt, square as square, subtract as subtract, tan as tan, tanh as tanh,
-    true_divide as true_divide, where as where,
+    log10 as log10, logical_not as logical_not, mod as mod, not_equal as not_equal,
+    positive as positive, power as power, real as real, remainder as remainder,
+    right_shift as right_shift, round as round, sign as sign, sin as sin, sinh as sinh,
+    sqrt as sqrt, square as square, tan as tan, tanh as tanh, true_divide as true_divide,
+    where as where,
 )
 from xform.numpy._matrices import (
     cross as cross, diag as diag, diag_indices as diag_indices,
@@ -164,7 +168,8 @@ from xform.numpy._setops import (
 from xform.numpy._stats import (
     average as average, corrcoef as corrcoef, count_nonzero as count_nonzero, cov as cov,
     cumulative_prod as cumulative_prod, cumulative_sum as cumulative_sum, histogram as histogram,
-    histogram_bin_edges as histogram_bin_edges, median as median, nanargmax as nanargmax,
+    histogram2d as histogram2d, histogram_bin_edges as histogram_bin_edges,
+    histogramdd as histogramdd, median as median, nanargmax as nanargmax,
     nanargmin as nanargmin, nancumprod as nancumprod, nancumsum as nancumsum, nanmax as nanmax,
     nanmean as nanmean, nanmedian as nanmedian, nanmin as nanmin, nanpercentile as nanpercentile,
     nanprod as nanprod, nanquantile as nanquantile, nanstd as nanstd, nansum as nansum,

@@ -15,6 +15,7 @@ from xform import lax
 from xform.core.avals import canonicalize_dtype, is_python_scalar
 from xform.lax.custom import custom_jvp
 from xform.numpy import _ufuncs as uf
+from xform.numpy._dtypes import finfo
 from xform.numpy._eager import eager_jit
 from xform.numpy._predicates import (
     _as_array, _const, _dtype, _is_complex, _is_inexact, isinf, isnan, isneginf, isposinf,
@@ -363,3 +364,48 @@ def frexp(x: Any, /) -> tuple:
     m = lax.select(special, x, m)
     e = lax.select(special, lax.full_like(e, 0), e)
     return m, convert(e, np.int32)
+
+
+# -- spacing and the Bessel function i0 --------------------------------------------------------
+@eager_jit()
+def spacing(x: Any, /) -> Any:
+    """The distance from ``x`` to the adjacent float away from zero, as ``jax.numpy.spacing``
+    (the smallest subnormal with ``x``'s sign where that distance rounds to zero)."""
+    (arr,) = promote_args_inexact("spacing", x)
+    if _is_complex(arr):
+        raise ValueError("jnp.spacing is not defined for complex inputs.")
+    inf = _const(arr, np.inf)
+    if _dtype(arr) == np.float16:  # numpy steps float16 toward +inf whatever the sign
+        return lax.sub(lax.nextafter(arr, inf), arr)
+    step = lax.sub(lax.nextafter(arr, copysign(inf, arr)), arr)
+    tiny = copysign(_const(arr, finfo(_dtype(arr)).smallest_subnormal), arr)
+    return lax.select(lax.eq(step, _const(arr, 0)), tiny, step)
+
+
+def _i0_impl(x: Any) -> Any:
+    ax = lax.abs(x)
+    return lax.mul(lax.exp(ax), lax.bessel_i0e(ax))
+
+
+def _i0_jvp(primals: tuple, tangents: tuple) -> tuple:
+    # d/dx I0(x) = I1(x) = sign(x) exp(|x|) i1e(|x|); JAX's rule sets it to 0 at x == 0, where
+    # |x| is not differentiable, and so does this one.
+    (x,), (t,) = primals, tangents
+    ax = lax.abs(x)
+    slope = lax.mul(lax.sign(x), lax.mul(lax.exp(ax), lax.bessel_i1e(ax)))
+    tan = lax.mul(t, slope)
+    return _i0_impl(x), lax.select(lax.eq(x, _const(x, 0)), lax.full_like(tan, 0), tan)
+
+
+_i0 = custom_jvp(_i0_impl)
+_i0.defjvp(_i0_jvp)
+
+
+@eager_jit()
+def i0(x: Any) -> Any:
+    """The modified Bessel function of the first kind, order 0, as ``jax.numpy.i0`` (real
+    floats only; its derivative at 0 is 0)."""
+    (arr,) = promote_args_inexact("i0", x)
+    if not np.issubdtype(_dtype(arr), np.floating):
+        raise ValueError(f"Unsupported input type to jax.numpy.i0: {_dtype(arr)}")
+    return _i0(arr)

@@ -1,5 +1,5 @@
 """Index helpers of xform.numpy: ix_, unravel_index, ravel_multi_index, mask_indices and the
-static index builders s_, index_exp, mgrid and ogrid.
+static index builders s_, index_exp, mgrid, ogrid, r_ and c_.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from xform.core.errors import ConcretizationTypeError
 from xform.core.trace import Tracer, to_aval
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
-from xform.numpy._creation import asarray, ones
+from xform.numpy._creation import arange, asarray, linspace, ones
 from xform.numpy._eager import eager_jit
 from xform.numpy._promote import check_arraylike, convert
 from xform.numpy._setops import nonzero
@@ -125,3 +125,78 @@ class _Grid:
 
 mgrid = _Grid(False)
 ogrid = _Grid(True)
+
+
+# -- r_ and c_ ---------------------------------------------------------------------------------
+def _grid_from_slice(s: slice, op_name: str) -> Any:
+    """``start:stop:step`` as ``arange``; an imaginary step ``nj`` as ``linspace`` of n points."""
+    for part in ("start", "stop", "step"):
+        if isinstance(getattr(s, part), Tracer):
+            raise ConcretizationTypeError(
+                f"slice {part} of jnp.{op_name} must be a concrete value, not a traced one.")
+    start = 0 if s.start is None else s.start
+    step = 1 if s.step is None else s.step
+    if np.iscomplex(step):
+        return linspace(start, s.stop, int(abs(step)))
+    return arange(start, s.stop, step)
+
+
+class _AxisConcat:
+    """``r_[...]`` / ``c_[...]``: slices, scalars and arrays concatenated along an axis, with
+    numpy's leading string directives (``'r'``, ``'c'`` or ``'axis,ndmin,trans1d'``)."""
+
+    def __init__(self, axis: int, ndmin: int, trans1d: int, op_name: str):
+        self.axis, self.ndmin, self.trans1d, self.op_name = axis, ndmin, trans1d, op_name
+
+    def __getitem__(self, key: Any) -> Any:
+        items = key if isinstance(key, tuple) else (key,)
+        params = [self.axis, self.ndmin, self.trans1d, -1]  # the last: 'r'/'c' matrix axis
+        if items and isinstance(items[0], str):
+            directive, items = items[0], items[1:]
+            if directive == "r":
+                params[-1] = 0
+            elif directive == "c":
+                params[-1] = 1
+            else:
+                vec: list = directive.split(",")
+                vec = vec + params[len(vec):] if len(vec) < 4 else vec[:3] + [params[-1]]
+                try:
+                    params = [int(v) for v in vec]
+                except ValueError as err:
+                    raise ValueError(f"could not understand directive {directive!r}") from err
+        axis, ndmin, trans1d, matrix = params
+        parts = []
+        for item in items:
+            if isinstance(item, slice):
+                part, item_ndim = _grid_from_slice(item, self.op_name), 0
+            elif isinstance(item, str):
+                raise ValueError("string directive must be placed at the beginning")
+            else:
+                part = asarray(item)
+                item_ndim = to_aval(part).ndim
+            part = _at_least_nd(part, ndmin)
+            if trans1d != -1 and ndmin - item_ndim > 0:
+                # numpy's rule: rotate the axes so the original ones land at trans1d
+                order = tuple(range(ndmin))
+                shift = ndmin - abs(ndmin + trans1d + 1) % ndmin
+                part = sh.transpose(part, order[shift:] + order[:shift])
+            parts.append(part)
+        out = sh.concatenate(parts, axis=axis)
+        if matrix != -1 and to_aval(out).ndim == 1:
+            out = sh.expand_dims(out, matrix)
+        return out
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _at_least_nd(x: Any, ndmin: int) -> Any:
+    """``x`` with leading unit axes up to ``ndmin`` dimensions (numpy's ``array(ndmin=)``)."""
+    nd = to_aval(x).ndim
+    return sh.reshape(x, (1,) * (ndmin - nd) + _shape(x)) if nd < ndmin else x
+
+
+r_ = _AxisConcat(0, 1, -1, "r_")
+r_.__doc__ = "Concatenation along the first axis, as ``jax.numpy.r_``: ``r_[1:3, 0, [5, 6]]``."
+c_ = _AxisConcat(-1, 2, 0, "c_")
+c_.__doc__ = "Concatenation along the last axis, as ``jax.numpy.c_``: ``c_[[1, 2], [3, 4]]``."

@@ -1,5 +1,5 @@
 """Polynomials on coefficient arrays (highest power first, as numpy's poly1d): vander, polyval,
-polyadd, polysub, polymul, polyder, polyint, poly and trim_zeros.
+polyadd, polysub, polymul, polydiv, polyder, polyint, poly, roots, polyfit and trim_zeros.
 """
 
 from __future__ import annotations
@@ -10,12 +10,16 @@ from typing import Any
 import numpy as np
 
 from xform import lax
+from xform.core.errors import ConcretizationTypeError
 from xform.core.trace import Tracer, to_aval
+from xform.numpy import _reductions as red
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import asarray
+from xform.numpy import linalg
 from xform.numpy._eager import eager_jit
-from xform.numpy._promote import promote_dtypes, promote_to_inexact
+from xform.numpy._linalg_ops import dot, outer
+from xform.numpy._promote import check_arraylike, promote_dtypes, promote_to_inexact
 from xform.numpy._signal import convolve
 
 
@@ -131,3 +135,156 @@ def trim_zeros(filt: Any, trim: str = "fb") -> Any:
     start = int(nz[0]) if "f" in trim.lower() else 0
     stop = int(nz[-1]) + 1 if "b" in trim.lower() else n
     return lax.slice(filt, (start,), (stop,))
+
+
+# -- division, roots and least-squares fits ----------------------------------------------------
+def polydiv(u: Any, v: Any, *, trim_leading_zeros: bool = False) -> tuple:
+    """Quotient and remainder of polynomial long division of ``u`` by ``v``, as
+    ``jax.numpy.polydiv``; the remainder keeps ``u``'s length unless ``trim_leading_zeros``
+    (which needs concrete values) drops its leading near-zeros."""
+    check_arraylike("polydiv", u, v)
+    u, v = promote_to_inexact(asarray(u), asarray(v))
+    m, n = _shape(u)[0] - 1, _shape(v)[0] - 1
+    dt = to_aval(u).dtype
+    scale = uf.divide(1.0, lax.index_in_dim(v, 0, 0, False))
+    rem = [lax.index_in_dim(u, i, 0, False) for i in range(m + 1)]
+    vs = [lax.index_in_dim(v, j, 0, False) for j in range(n + 1)]
+    q = [lax.full((), 0, dt)] * max(m - n + 1, 1)
+    for k in range(m - n + 1):  # static sizes: the schoolbook algorithm, unrolled
+        d = uf.multiply(scale, rem[k])
+        q[k] = d
+        for j in range(n + 1):
+            rem[k + j] = uf.subtract(rem[k + j], uf.multiply(d, vs[j]))
+    r = sh.stack(rem) if rem else lax.full((0,), 0, dt)
+    if trim_leading_zeros:
+        r = _trim_leading_small(r, float(np.sqrt(np.finfo(dt).eps)))
+    return sh.stack(q), r
+
+
+def _trim_leading_small(filt: Any, tol: float) -> Any:
+    """``filt`` without its leading entries of magnitude below ``tol`` (concrete values)."""
+    value = filt.concrete_value("polydiv(trim_leading_zeros=True)") \
+        if isinstance(filt, Tracer) else filt
+    big = np.flatnonzero(np.abs(np.asarray(value)) >= tol)
+    if not big.size:
+        return lax.full((0,), 0, to_aval(filt).dtype)
+    return lax.slice(filt, (int(big[0]),), (_shape(filt)[0],))
+
+
+def _complex_dtype(dt: Any) -> np.dtype:
+    return np.result_type(dt, np.complex64)
+
+
+def _companion_roots(p: Any) -> Any:
+    """The eigenvalues of the companion matrix of ``p`` (``p[0]`` nonzero): its roots."""
+    n = _shape(p)[0]
+    if n < 2:
+        return lax.full((0,), 0, _complex_dtype(to_aval(p).dtype))
+    first = uf.negative(uf.divide(lax.slice(p, (1,), (n,)), lax.index_in_dim(p, 0, 0, True)))
+    below = np.eye(n - 1, k=-1, dtype=to_aval(p).dtype)[1:]
+    a = sh.concatenate([sh.reshape(first, (1, n - 1)), asarray(below)], 0)
+    return linalg.eigvals(a)
+
+
+@eager_jit()
+def _roots_keep_length(p: Any, num_leading_zeros: Any) -> Any:
+    """Roots of ``p`` with ``num_leading_zeros`` (traced) of them set to NaN, as JAX's
+    ``roots(strip_zeros=False)``: the leading zeros are rotated to the end."""
+    n = _shape(p)[0]
+    p = uf.where(uf.equal(num_leading_zeros, n), lax.full_like(p, 1), p)
+    rolled = lax.dynamic_slice(sh.concatenate([p, p], 0), (num_leading_zeros,), (n,))
+    r = _companion_roots(rolled)
+    is_zero = uf.equal(r, lax.full_like(r, 0))
+    r = lax.sort_key_val(is_zero, r)[1]  # zero roots (from the rotated zeros) last
+    keep = lax.lt(lax.iota(np.int32, n - 1), lax.sub(np.int32(n - 1), num_leading_zeros))
+    nan = lax.full_like(r, complex(np.nan, np.nan))
+    return uf.where(keep, r, nan)
+
+
+def roots(p: Any, *, strip_zeros: bool = True) -> Any:
+    """The roots of the polynomial ``p`` (highest power first) as the eigenvalues of its
+    companion matrix, as ``jax.numpy.roots``. ``strip_zeros=True`` drops leading zeros (needs
+    concrete values); ``strip_zeros=False`` works under jit and returns NaN for each."""
+    check_arraylike("roots", p)
+    (p,) = promote_to_inexact(asarray(p))
+    if to_aval(p).ndim == 0:
+        p = sh.reshape(p, (1,))
+    if to_aval(p).ndim != 1:
+        raise ValueError("Input must be a rank-1 array.")
+    n = _shape(p)[0]
+    if n < 2:
+        return lax.full((0,), 0, _complex_dtype(to_aval(p).dtype))
+    is_zero = uf.equal(p, lax.full_like(p, 0))
+    all_zero = lax.reduce_and(is_zero, (0,))
+    lead = uf.where(all_zero, np.int32(n), lax.convert_element_type(
+        lax.argmin(is_zero, 0, np.int32), np.int32))
+    if strip_zeros:
+        if isinstance(lead, Tracer):
+            try:
+                lead = lead.concrete_value("roots")
+            except ConcretizationTypeError as err:
+                raise ConcretizationTypeError(
+                    "The error occurred in the jnp.roots() function. To use this within a "
+                    "JIT-compiled context, pass strip_zeros=False, but be aware that leading "
+                    f"zeros will result in some returned roots being set to NaN.\n{err}"
+                ) from None
+        lead = int(np.asarray(lead))
+        return _companion_roots(lax.slice(p, (lead,), (n,)))
+    return _roots_keep_length(p, lead)
+
+
+@eager_jit(static_argnames=("deg", "rcond", "full", "cov"))
+def polyfit(x: Any, y: Any, deg: int, rcond: float | None = None, full: bool = False,
+            w: Any = None, cov: bool | str = False) -> Any:
+    """The least-squares polynomial of degree ``deg`` through ``(x, y)`` (``y`` 1-D or one
+    column per fit), as ``jax.numpy.polyfit``: optional weights ``w``; ``full=True`` returns
+    ``(coef, residuals, rank, singular_values, rcond)``, ``cov=True`` (or ``'unscaled'``)
+    ``(coef, covariance)``."""
+    check_arraylike("polyfit", x, y, *(() if w is None else (w,)))
+    x, y = asarray(x), asarray(y)
+    deg = operator.index(deg)
+    order = deg + 1
+    if deg < 0:
+        raise ValueError("expected deg >= 0")
+    if to_aval(x).ndim != 1:
+        raise TypeError("expected 1D vector for x")
+    if _shape(x)[0] == 0:
+        raise TypeError("expected non-empty vector for x")
+    if to_aval(y).ndim not in (1, 2):
+        raise TypeError("expected 1D or 2D array for y")
+    if _shape(x)[0] != _shape(y)[0]:
+        raise TypeError("expected x and y to have same length")
+    if rcond is None:
+        rcond = _shape(x)[0] * float(np.finfo(to_aval(x).dtype).eps)
+    rcond = float(rcond)
+    lhs, rhs = vander(x, order), y
+    if w is not None:
+        (w,) = promote_to_inexact(asarray(w))
+        if to_aval(w).ndim != 1:
+            raise TypeError("expected a 1-d array for weights")
+        if _shape(w)[0] != _shape(y)[0]:
+            raise TypeError("expected w and y to have the same length")
+        w_col = sh.reshape(w, (-1, 1))
+        lhs = uf.multiply(lhs, w_col)
+        rhs = uf.multiply(rhs, w_col if to_aval(rhs).ndim == 2 else w)
+    # columns scaled to unit norm first: a better-conditioned least-squares problem
+    scale = uf.sqrt(red.sum(uf.multiply(lhs, lhs), axis=0))
+    lhs = uf.divide(lhs, scale)
+    c, resids, rank, s = linalg.lstsq(lhs, rhs, rcond)
+    c = uf.divide(c, sh.reshape(scale, (-1, 1)) if to_aval(c).ndim > 1 else scale)
+    if full:
+        return c, resids, rank, s, asarray(rcond, dtype=to_aval(s).dtype)
+    if not cov:
+        return c
+    base = uf.divide(linalg.inv(dot(sh.transpose(lhs), lhs)), outer(scale, scale))
+    if cov == "unscaled":
+        fac = asarray(1.0, dtype=to_aval(base).dtype)
+    else:
+        if _shape(x)[0] <= order:
+            raise ValueError("the number of data points must exceed order to scale the "
+                             "covariance matrix")
+        fac = uf.divide(resids, _shape(x)[0] - order)
+    fac = sh.ravel(fac)
+    if to_aval(y).ndim == 1:
+        return c, uf.multiply(base, sh.reshape(fac, (1, -1)))
+    return c, uf.multiply(sh.expand_dims(base, 2), sh.reshape(fac, (1, 1, -1)))

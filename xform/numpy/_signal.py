@@ -16,6 +16,7 @@ from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import _iota, asarray, ones
 from xform.numpy._dtypes import default_float
 from xform.numpy._eager import eager_jit
+from xform.numpy._float_functions import i0
 from xform.numpy._manip import flip
 from xform.numpy._promote import promote_dtypes, promote_to_inexact
 
@@ -103,3 +104,18 @@ def bartlett(M: int) -> Any:
     """The Bartlett (triangular) window of ``M`` points."""
     return _window(M, lambda n, M: uf.subtract(1, uf.absolute(
         uf.subtract(uf.divide(uf.multiply(2, n), M - 1), 1))))
+
+
+@eager_jit(static_argnames=("M",))
+def kaiser(M: int, beta: Any) -> Any:
+    """The Kaiser window of ``M`` points with shape parameter ``beta``, as ``jax.numpy.kaiser``
+    (``beta`` may be traced)."""
+    M = operator.index(M)
+    dt = default_float()
+    if M <= 1:
+        return ones((max(M, 0),), dt)
+    n = _iota(dt, (M,), 0)
+    alpha = 0.5 * (M - 1)
+    ratio = uf.divide(uf.subtract(n, alpha), alpha)
+    beta = lax.convert_element_type(asarray(beta), dt)
+    return uf.divide(i0(uf.multiply(beta, uf.sqrt(uf.subtract(1, uf.square(ratio))))), i0(beta))

@@ -1,5 +1,5 @@
 """Statistics: quantile, percentile, median (and their NaN-ignoring forms), average,
-count_nonzero, ptp, the nan* reductions, cov, corrcoef, histogram.
+count_nonzero, ptp, the nan* reductions, cov, corrcoef, histogram, histogram2d and histogramdd.
 
 Quantiles sort along the reduced axis and interpolate between two gathered order statistics,
 as JAX does; the nan* reductions replace NaNs by the reduction's identity first.
@@ -7,6 +7,7 @@ as JAX does; the nan* reductions replace NaNs by the reduction's identity first.
 
 from __future__ import annotations
 
+import builtins
 import operator
 from typing import Any
 
@@ -25,7 +26,7 @@ from xform.numpy._linalg_ops import matmul
 from xform.numpy._manip import atleast_2d
 from xform.numpy._matrices import diagonal
 from xform.numpy._predicates import isnan
-from xform.numpy._promote import check_arraylike, convert, promote_to_inexact
+from xform.numpy._promote import check_arraylike, convert, promote_dtypes, promote_to_inexact
 from xform.numpy._sorting import searchsorted
 
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -495,3 +496,74 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, weights: Any = None,  #
         widths = lax.sub(lax.slice(edges, (1,), (nb,)), lax.slice(edges, (0,), (nb - 1,)))
         counts = lax.div(lax.div(counts, widths), red.sum(counts))
     return counts, edges
+
+
+def histogramdd(sample: Any, bins: Any = 10, range: Any = None,  # noqa: A002
+                weights: Any = None, density: bool | None = None) -> tuple:
+    """The ``D``-dimensional histogram of ``N`` points ``sample`` of shape ``(N, D)``, as
+    ``jax.numpy.histogramdd``: ``bins`` an int or edges for all dimensions or one per
+    dimension, ``range`` ``D`` pairs or Nones; returns ``(hist, [edges per dimension])``.
+    Counts are integers without ``weights``; the last bin of each dimension includes its
+    right edge."""
+    if weights is None:
+        check_arraylike("histogramdd", sample)
+        (sample,) = promote_to_inexact(asarray(sample))
+    else:
+        check_arraylike("histogramdd", sample, weights)
+        sample, weights = asarray(sample), asarray(weights)
+        if to_aval(weights).shape != to_aval(sample).shape[:1]:
+            raise ValueError("should have one weight for each sample.")
+        sample, weights = promote_to_inexact(sample, weights)
+    n, d = to_aval(sample).shape
+    if range is not None and (len(range) != d or any(
+            r is not None and np.shape(r)[0] != 2 for r in range)):
+        raise ValueError(f"For sample.shape={(n, d)}, range must be a sequence of {d} pairs or "
+                         f"Nones; got range={range}")
+    try:
+        per_dim = list(bins)
+    except TypeError:  # one int: the same count of bins in every dimension
+        per_dim = d * [bins]
+    else:
+        if len(per_dim) != d:
+            raise ValueError("should be a bin for each dimension.")
+    edges, flat = [], None
+    for i in builtins.range(d):
+        col = lax.index_in_dim(sample, i, 1, False)
+        e = histogram_bin_edges(col, per_dim[i], None if range is None else range[i], weights)
+        nb = to_aval(e).shape[0]
+        idx = searchsorted(e, col, side="right")
+        idx = uf.where(lax.eq(col, lax.index_in_dim(e, nb - 1, 0, False)),
+                       uf.subtract(idx, 1), idx)
+        idx = uf.clip(idx, 0, nb)  # bin 0 and bin nb: outside the edges, dropped below
+        flat = idx if flat is None else uf.add(uf.multiply(flat, nb + 1), idx)
+        edges.append(e)
+    shape = tuple(to_aval(e).shape[0] + 1 for e in edges)
+    w = lax.full((n,), 1, np.int32) if weights is None else weights
+    hist = scatter_update(lax.full((int(np.prod(shape)),), 0, to_aval(w).dtype), flat, w,
+                          lax.scatter_add)
+    hist = lax.slice(lax.reshape(hist, shape), (1,) * d, tuple(s - 1 for s in shape))
+    if density:
+        hist = convert(hist, to_aval(sample).dtype)
+        hist = uf.divide(hist, red.sum(hist))
+        for i, e in enumerate(edges):
+            nb = to_aval(e).shape[0]
+            width = lax.sub(lax.slice(e, (1,), (nb,)), lax.slice(e, (0,), (nb - 1,)))
+            hist = uf.divide(hist, sh.reshape(width, tuple(-1 if j == i else 1
+                                                           for j in builtins.range(d))))
+    return hist, edges
+
+
+def histogram2d(x: Any, y: Any, bins: Any = 10, range: Any = None,  # noqa: A002
+                weights: Any = None, density: bool | None = None) -> tuple:
+    """The 2-D histogram of the points ``(x, y)``, as ``jax.numpy.histogram2d``: returns
+    ``(hist, x_edges, y_edges)``; ``bins`` is an int, one edges array for both axes, or a pair."""
+    check_arraylike("histogram2d", x, y)
+    try:
+        nbins = len(bins)
+    except TypeError:
+        nbins = 1
+    if nbins not in (1, 2):  # one edges array, used for both axes
+        bins = [asarray(bins), asarray(bins)]
+    x, y = promote_dtypes(asarray(x), asarray(y))
+    hist, edges = histogramdd(sh.stack([x, y], axis=1), bins, range, weights, density)
+    return hist, edges[0], edges[1]
