@@ -108,3 +108,26 @@ def test_from_jax_function_of_a_typed_key():
     split = xform.from_jax(lambda k: jax.random.split(k, 2))(k)
     assert isinstance(split, xform.random.KeyArray)
     _close(xform.random.key_data(split), jax.random.key_data(jax.random.split(k, 2)))
+
+
+def _printing(x):
+    jax.debug.print("x={x} sum={s:.3f}", x=x, s=jnp.sum(x))
+    return jnp.sum(jnp.sin(x))
+
+
+@pytest.mark.parametrize("how", ["eager", "jit", "vmap", "grad"])
+def test_from_jax_debug_print_prints_as_jax(how, capfd):
+    # jax.debug.print stages JAX's debug_print primitive; from_jax replays it as xform's
+    # debug_callback, so the same lines come out under every xform transform
+    x = np.array([[0.5, 1.0], [2.0, -1.0]], np.float32)
+    wrap = {"eager": lambda lib, f: f, "jit": lambda lib, f: lib.jit(f),
+            "vmap": lambda lib, f: lib.vmap(f), "grad": lambda lib, f: lib.grad(f)}[how]
+    arg = x if how == "vmap" else x[0]
+    want_val = wrap(jax, _printing)(arg)
+    jax.effects_barrier()
+    want = capfd.readouterr().out
+    got_val = wrap(xform, xform.from_jax(_printing))(arg)
+    xform.effects_barrier()
+    got = capfd.readouterr().out
+    assert sorted(got.splitlines()) == sorted(want.splitlines()) and want
+    np.testing.assert_allclose(np.asarray(got_val), np.asarray(want_val), rtol=1e-6)

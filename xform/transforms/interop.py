@@ -30,6 +30,7 @@ from xform.core.jax_internals import no_constant_folding
 from xform.core.trace import current_trace
 from xform.interpreters import lowering
 from xform.interpreters.staging import trace_to_jaxpr
+from xform.lax import callback as callback_mod
 from xform.lax import custom as custom_mod
 from xform.lax import parallel as par
 from xform.lax import elementwise as ew
@@ -600,8 +601,21 @@ def _linear_call(ins, params):
     return linear_call(fun, fun_transpose, list(res), list(lin))
 
 
+def _debug_print(ins, params):
+    # jax.debug.print: xform's debug_callback (so every xform transform handles it, printing on
+    # the forward pass and once per lane under vmap) around JAX's own formatting of the values
+    jax_print = _jax_primitive("debug_print")
+
+    def show(*values):
+        jax_print.impl(*values, **params)
+
+    callback_mod.debug_callback_p.bind(*ins, callback=show, ordered=params["ordered"])
+    return []
+
+
 _HANDLERS: dict[str, Callable] = {
     "linear_call": _linear_call,
+    "debug_print": _debug_print,
     "jit": _inline_call("jaxpr"),
     "pjit": _inline_call("jaxpr"),
     "closed_call": _inline_call("call_jaxpr"),

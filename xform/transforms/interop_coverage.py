@@ -47,8 +47,6 @@ def jax_primitives() -> dict[str, Any]:
 def is_mapped(name: str) -> bool:
     """Whether ``from_jax`` replays the JAX primitive ``name`` (a handler or an xform primitive
     of that name)."""
-    if name == "shard_map":  # a slot: xform's shard_map primitive is not merged yet
-        return False
     if name in interop._HANDLERS:
         return True
     return interop._RENAMED.get(name, name) in interop._xform_primitives()
