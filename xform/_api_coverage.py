@@ -91,9 +91,6 @@ REASONS: dict[tuple[str, str], str] = {
     **{("jax.lax", n): "lifts a constant into JAX's current trace; xform lifts a constant when "
        "an operation first uses it (`xform.numpy.asarray` makes an array)"
        for n in ["stage", "stage_p"]},
-    ("jax.lax", "reduce_window_p"): "not yet in xform: its `reduce_window` takes the add, max "
-                                    "and min monoids (their `reduce_window_*` primitives); a "
-                                    "general computation is not supported yet",
     ("jax.lax", "select_and_scatter_p"): "the general form JAX keeps for its own lowering; "
                                          "xform's max-pooling gradient is "
                                          "`select_and_scatter_add_p` as in JAX's programs",

@@ -24,9 +24,9 @@ erf erf_inv erfc exp exp2 expm1 floor gather ge gt igamma igamma_grad_a igammac 
 iota is_finite le le_to lgamma log log1p logistic lt lt_to max min mul mulhi ne neg nextafter
 not optimization_barrier or pad pmax pmin polygamma population_count pow ppermute psum real
 reduce reduce_and reduce_max reduce_min reduce_or reduce_precision reduce_prod reduce_sum
-reduce_window_max reduce_window_min reduce_window_sum reduce_xor regularized_incomplete_beta rem
-reshape rev rng_bit_generator rng_uniform round rsqrt scatter scatter_add scatter_max
-scatter_min scatter_mul scatter_sub select_and_gather_add select_and_scatter_add select_n
+reduce_window reduce_window_max reduce_window_min reduce_window_sum reduce_xor
+regularized_incomplete_beta rem reshape rev rng_bit_generator rng_uniform round rsqrt scatter
+scatter_add scatter_max scatter_min scatter_mul scatter_sub select_and_gather_add select_and_scatter_add select_n
 sharding_constraint shift_left shift_right_arithmetic shift_right_logical sign sin sinh slice
 sort split sqrt square squeeze stack stop_gradient sub tan tanh tile top_k transpose unstack xor
 zeta

@@ -1,7 +1,23 @@
-"""Windowed reductions (``reduce_window_sum``/``max``/``min``) and the two primitives that
+"""Windowed reductions: the monoid primitives ``reduce_window_sum``/``max``/``min``, the general
+``reduce_window`` primitive (any computation, several operands), and the two primitives that
 max-pooling's derivatives are written with (``select_and_scatter_add``,
 ``select_and_gather_add``; ``jax.lax`` does not export them, so ``to_jax`` uses the functions
-behind ``jax.lax.reduce_window``)."""
+behind ``jax.lax.reduce_window``).
+
+``reduce_window[jaxpr consts window_dimensions ...] *operands *init_values`` reduces every
+window of the operands with ``jaxpr``, a jaxpr of scalars ``(*accs, *xs) -> *accs`` (its
+constvars' values in ``consts``; XLA's variadic ReduceWindow). ``xform.lax.reduce_window`` binds
+it unless the computation is add/max/min of one operand with its identity as init value (the
+condition JAX uses to pick its monoid primitives).
+
+- JVP: a ``reduce_window`` over primals and tangents whose computation is the JVP of the
+  original one (init value tangents must be zero, as in JAX); the primal outputs come from
+  the primitive itself, so jacfwd/hessian work (JAX's jacfwd fails here). No reverse mode:
+  the tangent reduction is not linear in form, so grad raises (as JAX's does).
+- vmap: the batch axis goes in front with a window of 1; batched init values are not supported
+  (as in JAX).
+- No transpose: a general windowed reduction is not linear.
+"""
 
 from __future__ import annotations
 
@@ -14,21 +30,24 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax as jlax
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, is_inexact
 from xform.core.jax_internals import select_and_gather_add, select_and_scatter_add
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
 from xform.interpreters.batching import batch_rules, move_bdim, not_mapped
-from xform.interpreters.jvp import Zero, defjvp, deflinear_jvp
-from xform.interpreters.lowering import to_jax
+from xform.interpreters.jvp import (Zero, defjvp, deflinear_jvp, instantiate, jvp_flat,
+                                    jvp_rules, tangent_aval)
+from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
+from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import ANY, NUMBER, check_dtype, shape_str
 from xform.lax._window_args import _dilate, _int_tuple, _pairs, _vjp_lhs_padding, padtype_to_pads
+from xform.lax.reduce_general import _XFORM_EQUIVALENT
 from xform.lax.shape import _jvp_linear_in_first
 from xform.lax.slicing import pad as _pad, slice as _slice
 
-__all__ = ["reduce_window"]
+__all__ = ["reduce_window", "reduce_window_p"]
 
 
 # -- windowed reductions --------------------------------------------------------------------
@@ -437,43 +456,188 @@ _WINDOW_PRIMS = {"add": reduce_window_sum_p, "max": reduce_window_max_p,
                  "min": reduce_window_min_p}
 
 
-def reduce_window(operand: Any, init_value: Any, computation: Any,
+# -- the general reduce_window primitive -----------------------------------------------------
+reduce_window_p = Primitive("reduce_window", multiple_results=True)
+
+
+def _reduce_window_abstract_eval(*avals: ShapedArray, jaxpr, consts, window_dimensions,
+                                 window_strides, padding, base_dilation, window_dilation):
+    name = "reduce_window"
+    n = len(avals) // 2
+    operands, inits = avals[:n], avals[n:]
+    if any(o.dtype != i.dtype for o, i in zip(operands, inits)):
+        raise TypeError(f"{name} got inconsistent dtypes for operands and init_values: got "
+                        f"operand dtypes {[o.dtype.name for o in operands]} and init_value "
+                        f"dtypes {[i.dtype.name for i in inits]}. Give each init value its "
+                        f"operand's dtype.")
+    if any(i.shape for i in inits):
+        raise TypeError(f"{name} expected init_values to be scalars but init_values have shapes "
+                        f"{[shape_str(i.shape) for i in inits]}.")
+    for o in operands[1:]:
+        if o.shape != operands[0].shape:
+            raise TypeError(f"{name} operands must have the same shape, got "
+                            f"{shape_str(operands[0].shape)} and {shape_str(o.shape)}.")
+    shape = _window_shape(name, operands[0].shape, window_dimensions, window_strides, padding,
+                          base_dilation, window_dilation)
+    return [ShapedArray(shape, o.dtype) for o in operands]
+
+
+def _reduce_window_to_jax(*args, jaxpr, consts, window_dimensions, window_strides, padding,
+                          base_dilation, window_dilation):
+    n = len(args) // 2
+
+    def comp(accs, xs):
+        return list(eval_jaxpr_jax(jaxpr, consts, [*accs, *xs]))
+
+    # a computation JAX cannot recognize as a monoid: JAX binds its generic reduce_window
+    return list(jlax.reduce_window(list(args[:n]), list(args[n:]), comp, window_dimensions,
+                                   window_strides, padding, base_dilation, window_dilation))
+
+
+def _bind_general(operands: Sequence, inits: Sequence, flat_comp: Callable,
+                  params: dict) -> list:
+    """Trace ``flat_comp(*accs, *xs) -> list`` on scalars of the init values' dtypes and bind
+    ``reduce_window`` with it."""
+    avals = [ShapedArray((), to_aval(x).dtype) for x in inits]
+    closed, _ = trace_to_jaxpr(lambda *v: (flat_comp(*v), None), avals + avals,
+                               description="reduce_window computation")
+    if any(isinstance(c, Tracer) for c in closed.consts):
+        raise TypeError("reduce_window: the computation closes over traced values; window "
+                        "computations must depend only on their arguments.")
+    return reduce_window_p.bind(*operands, *inits, jaxpr=closed.jaxpr,
+                                consts=tuple(closed.consts), **params)
+
+
+def _reduce_window_jvp(primals, tangents, *, jaxpr, consts, **params):
+    n = len(primals) // 2
+    if not all(isinstance(t, Zero) for t in tangents[n:]):
+        raise TypeError("reduce_window jvp does not support non-zero init_value_tangent.")
+    operands, inits = primals[:n], primals[n:]
+    # only inexact operands carry tangents (integer ones, e.g. the index of an argmax pair,
+    # have float0 tangents that are always zero)
+    diff = [i for i in range(n) if is_inexact(to_aval(operands[i]).dtype)]
+    k = len(diff)
+    scalar_zeros = [Zero(tangent_aval(ShapedArray((), to_aval(x).dtype))) for x in operands]
+
+    def comp(*vals):
+        left, right = vals[:n + k], vals[n + k:]
+        t_left, t_right = list(scalar_zeros), list(scalar_zeros)
+        for j, i in enumerate(diff):
+            t_left[i], t_right[i] = left[n + j], right[n + j]
+        p_out, t_out, _ = jvp_flat(lambda *v: (eval_jaxpr(jaxpr, consts, *v), None),
+                                   [*left[:n], *right[:n]], [*t_left, *t_right])
+        return [*p_out, *[instantiate(t_out[i]) for i in diff]]
+
+    # the primal outputs are the primitive's own (not those of the joint reduction, as in
+    # JAX), so they stay unbatched under jacfwd's vmap over tangents
+    ans = reduce_window_p.bind(*primals, jaxpr=jaxpr, consts=consts, **params)
+    t_outs = [Zero(tangent_aval(to_aval(a))) for a in ans]
+    if not diff or all(isinstance(tangents[i], Zero) for i in diff):
+        return ans, t_outs
+    op_tangents = [instantiate(tangents[i]) for i in diff]
+    init_tangents = [_ew._const(inits[i], 0) for i in diff]
+    outs = _bind_general([*operands, *op_tangents], [*inits, *init_tangents], comp, params)
+    for j, i in enumerate(diff):
+        t_outs[i] = outs[n + j]
+    return ans, t_outs
+
+
+def _reduce_window_batch(axis_size, vals, dims, *, jaxpr, consts, window_dimensions,
+                         window_strides, padding, base_dilation, window_dilation):
+    n = len(vals) // 2
+    if any(d is not not_mapped for d in dims[n:]):
+        raise NotImplementedError("reduce_window batching is not implemented for initial "
+                                  "values (as in JAX); pass unbatched init values.")
+    operands = [move_bdim(x, d, 0, axis_size) for x, d in zip(vals[:n], dims[:n])]
+    outs = reduce_window_p.bind(
+        *operands, *vals[n:], jaxpr=jaxpr, consts=consts,
+        window_dimensions=(1, *window_dimensions), window_strides=(1, *window_strides),
+        padding=((0, 0), *padding), base_dilation=(1, *base_dilation),
+        window_dilation=(1, *window_dilation))
+    return outs, [0] * n
+
+
+abstract_eval[reduce_window_p] = _reduce_window_abstract_eval
+to_jax[reduce_window_p] = _reduce_window_to_jax
+jvp_rules[reduce_window_p] = _reduce_window_jvp
+batch_rules[reduce_window_p] = _reduce_window_batch
+
+
+def _is_monoid_init(kind: str, init: Any, dtype: np.dtype) -> bool:
+    """Whether ``init`` is concrete, a scalar and the identity of ``kind`` (JAX's condition for
+    its monoid reducers)."""
+    if isinstance(init, Tracer):
+        return False
+    value = np.asarray(init)
+    return value.shape == () and bool(value == _identity(kind, dtype))
+
+
+def reduce_window(operand: Any, init_value: Any, computation: Callable,
                   window_dimensions: Sequence[int], window_strides: Sequence[int] | None = None,
                   padding: Any = "VALID", base_dilation: Sequence[int] | None = None,
                   window_dilation: Sequence[int] | None = None) -> Any:
     """Reduce each window of ``operand``, as ``jax.lax.reduce_window``.
 
-    ``computation`` is ``add``, ``max`` or ``min`` (xform.lax's or jax.lax's) with its identity
-    as ``init_value`` (0, -inf / the dtype's minimum, +inf / the dtype's maximum): a windowed
-    sum, max-pool or min-pool.
+    ``operand`` and ``init_value`` are arrays or pytrees of the same structure (init values are
+    scalars of their operand's dtype); ``computation(accs, xs)`` takes two such pytrees of
+    scalars and returns one. ``add``, ``max`` or ``min`` of one operand with its identity as
+    init value (0, -inf / the dtype's minimum, +inf / the dtype's maximum) bind the windowed
+    sum/max/min primitives; any other computation or init value binds ``reduce_window``.
 
     >>> import numpy as np, xform
     >>> reduce_window(np.arange(4.0, dtype=np.float32), 0.0, xform.lax.add, (2,))
     Array([1., 3., 5.], dtype=float32)
+    >>> reduce_window(np.arange(1.0, 5.0, dtype=np.float32), 1.0, xform.lax.mul, (2,))
+    Array([ 2.,  6., 12.], dtype=float32)
     """
     name = "reduce_window"
-    aval = to_aval(operand)
-    kind = _monoid(computation)
-    if kind is None:
-        raise NotImplementedError(
-            f"{name} supports computation xform.lax.add, max or min (or jax.lax's), got "
-            f"{computation!r}. Write other window reductions with these, or with slicing.")
-    if isinstance(init_value, Tracer):
-        raise NotImplementedError(
-            f"{name} needs a concrete init_value (the identity of {kind}), got a traced value "
-            f"of type {init_value.aval.str_short()}. Pass a Python or numpy scalar.")
-    init = np.asarray(init_value)
-    if init.shape != ():
-        raise TypeError(f"{name} init_value must be a scalar, got shape "
-                        f"{shape_str(init.shape)}.")
-    identity = _identity(kind, aval.dtype)
-    if init.item() != identity:
-        raise NotImplementedError(
-            f"{name} with computation {kind} supports only its identity as init_value "
-            f"({identity} for {aval.dtype.name}), got {init.item()!r}. Combine the result "
-            f"with the init value afterwards instead (e.g. xform.lax.{kind}(result, init)).")
+    flat_ops, tree = jax.tree_util.tree_flatten(operand)
+    flat_inits, init_tree = jax.tree_util.tree_flatten(init_value)
+    if tree != init_tree:
+        raise ValueError(f"{name}: operands must have the same tree structure as init_values: "
+                         f"{tree} vs. {init_tree}")
+    if not flat_ops:
+        raise ValueError(f"{name} must have at least one operand.")
+    aval = to_aval(flat_ops[0])
     params = _window_params(name, aval.shape, window_dimensions, window_strides, padding,
                             base_dilation, window_dilation)
-    return _WINDOW_PRIMS[kind].bind(operand, **params)
+    kind = _monoid(computation)
+    if kind is not None and len(flat_ops) == 1 and _is_monoid_init(kind, flat_inits[0],
+                                                                     aval.dtype):
+        out = _WINDOW_PRIMS[kind].bind(flat_ops[0], **params)
+        return jax.tree_util.tree_unflatten(tree, [out])
+    # jax.lax's binary functions cannot run on xform's tracers: use xform's own
+    computation = _XFORM_EQUIVALENT().get(computation, computation)
+    n = len(flat_ops)
+    out_trees = []
+
+    def flat_comp(*scalars):
+        accs = jax.tree_util.tree_unflatten(tree, scalars[:n])
+        xs = jax.tree_util.tree_unflatten(tree, scalars[n:])
+        leaves, out_tree = jax.tree_util.tree_flatten(computation(accs, xs))
+        out_trees.append(out_tree)
+        return leaves
+
+    inits = [x if isinstance(x, Tracer) else _as_init(x, to_aval(op).dtype)
+             for x, op in zip(flat_inits, flat_ops)]
+    outs = _bind_general(flat_ops, inits, _checked(flat_comp, out_trees, tree), params)
+    return jax.tree_util.tree_unflatten(tree, outs)
 
 
+def _as_init(x: Any, dtype: np.dtype) -> Any:
+    # a Python scalar takes its operand's dtype, as a weakly typed value does in JAX
+    # (when it can: a float init for an integer operand stays float, and abstract eval names
+    # the mismatch)
+    if isinstance(x, (bool, int, float, complex)) and np.dtype(jnp.result_type(x, dtype)) == dtype:
+        return np.asarray(x, dtype)
+    return x
+
+
+def _checked(flat_comp: Callable, out_trees: list, tree) -> Callable:
+    def fn(*scalars):
+        leaves = flat_comp(*scalars)
+        if out_trees[-1] != tree:
+            raise ValueError(f"reduce_window output must have the same tree structure as the "
+                             f"operands {tree} vs. {out_trees[-1]}")
+        return leaves
+    return fn

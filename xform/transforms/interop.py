@@ -42,6 +42,7 @@ from xform.lax.control_flow import scan as _lax_scan
 from xform.lax.control_flow import switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
 from xform.lax.linear_call import linear_call
+from xform.lax.windowed import reduce_window as _lax_reduce_window
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
 from xform.transforms.checkpoint import checkpoint_policies as _policies
 from xform.transforms.shard_map import shard_map as _shard_map_fn
@@ -601,6 +602,20 @@ def _linear_call(ins, params):
     return linear_call(fun, fun_transpose, list(res), list(lin))
 
 
+def _reduce_window(ins, params):
+    # JAX's generic reduce_window: xform's, its computation replayed from JAX's jaxpr of scalars
+    n = len(ins) // 2
+    body, consts = params["jaxpr"], params["consts"]
+
+    def computation(accs, xs):
+        return _replay(body, consts, [*accs, *xs])
+
+    return _lax_reduce_window(list(ins[:n]), list(ins[n:]), computation,
+                              params["window_dimensions"], params["window_strides"],
+                              params["padding"], params["base_dilation"],
+                              params["window_dilation"])
+
+
 def _debug_print(ins, params):
     # jax.debug.print: xform's debug_callback (so every xform transform handles it, printing on
     # the forward pass and once per lane under vmap) around JAX's own formatting of the values
@@ -616,6 +631,7 @@ def _debug_print(ins, params):
 _HANDLERS: dict[str, Callable] = {
     "linear_call": _linear_call,
     "debug_print": _debug_print,
+    "reduce_window": _reduce_window,
     "jit": _inline_call("jaxpr"),
     "pjit": _inline_call("jaxpr"),
     "closed_call": _inline_call("call_jaxpr"),
