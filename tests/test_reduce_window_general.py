@@ -210,3 +210,16 @@ def test_from_jax_replays_the_generic_reduce_window():
            jax.jvp(smooth, (X,), (t,)), 1e-4)
     _close(xform.jvp(lambda x: fx(x, idx)[2][0], (X,), (t,)),
            jax.jvp(lambda x: lax.reduce_window(x, -np.inf, lax.max, (2, 3)), (X,), (t,)), 1e-5)
+
+
+def test_traced_init_value_takes_the_general_path():
+    # a traced init (not concrete) is not known to be the identity: JAX binds the generic
+    # reduce_window, and so does xform
+    def f(reduce_window, mx):
+        return lambda x, i: reduce_window(x, i, mx, (2, 2), (1, 2), "SAME")
+
+    init = np.float32(-np.inf)
+    _close(xform.jit(f(xform.lax.reduce_window, xform.lax.max))(X, init),
+           jax.jit(f(lax.reduce_window, lax.max))(X, init))
+    jaxpr = xform.make_jaxpr(f(xform.lax.reduce_window, xform.lax.max))(X, init)
+    assert [e.primitive.name for e in jaxpr.jaxpr.eqns] == ["reduce_window"]

@@ -26,10 +26,10 @@ not optimization_barrier or pad pmax pmin polygamma population_count pow ppermut
 reduce reduce_and reduce_max reduce_min reduce_or reduce_precision reduce_prod reduce_sum
 reduce_window reduce_window_max reduce_window_min reduce_window_sum reduce_xor
 regularized_incomplete_beta rem reshape rev rng_bit_generator rng_uniform round rsqrt scatter
-scatter_add scatter_max scatter_min scatter_mul scatter_sub select_and_gather_add select_and_scatter_add select_n
-sharding_constraint shift_left shift_right_arithmetic shift_right_logical sign sin sinh slice
-sort split sqrt square squeeze stack stop_gradient sub tan tanh tile top_k transpose unstack xor
-zeta
+scatter_add scatter_max scatter_min scatter_mul scatter_sub select_and_gather_add
+select_and_scatter_add select_n sharding_constraint shift_left shift_right_arithmetic
+shift_right_logical sign sin sinh slice sort split sqrt square squeeze stack stop_gradient sub
+tan tanh tile top_k transpose unstack xor zeta
 """.split()
 
 _RENAMED = {"scatter_add": "scatter-add", "scatter_sub": "scatter-sub",
