@@ -42,6 +42,7 @@ from xform.lax.control_flow import scan as _lax_scan
 from xform.lax.control_flow import switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
 from xform.lax.linear_call import linear_call
+from xform.lax.reduce_general import general_reduce
 from xform.lax.windowed import reduce_window as _lax_reduce_window
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
 from xform.transforms.checkpoint import checkpoint_policies as _policies
@@ -616,6 +617,20 @@ def _reduce_window(ins, params):
                               params["window_dilation"])
 
 
+def _reduce_general(ins, params):
+    # JAX's generic reduce (its params: a Python computation and a jaxpr of scalars, no
+    # consts): xform's general reduce, its computation replayed from JAX's jaxpr
+    n = len(ins) // 2
+    body = params["jaxpr"]
+    consts = body.consts if hasattr(body, "consts") else ()
+    inner = body.jaxpr if hasattr(body, "consts") else body
+
+    def computation(accs, xs):
+        return _replay(inner, consts, [*accs, *xs])
+
+    return general_reduce(list(ins[:n]), list(ins[n:]), computation, params["dimensions"])
+
+
 def _debug_print(ins, params):
     # jax.debug.print: xform's debug_callback (so every xform transform handles it, printing on
     # the forward pass and once per lane under vmap) around JAX's own formatting of the values
@@ -632,6 +647,7 @@ _HANDLERS: dict[str, Callable] = {
     "linear_call": _linear_call,
     "debug_print": _debug_print,
     "reduce_window": _reduce_window,
+    "reduce": _reduce_general,
     "jit": _inline_call("jaxpr"),
     "pjit": _inline_call("jaxpr"),
     "closed_call": _inline_call("call_jaxpr"),
