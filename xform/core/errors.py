@@ -70,3 +70,7 @@ def user_frame(column: bool = False) -> str:
         if not os.path.abspath(frame.filename).startswith((_XFORM_DIR, _JAX_DIR)):
             return f"{frame.filename}:{frame.lineno} ({frame.name})"
     return ""
+
+
+class UnmappedPrimitiveError(NotImplementedError):
+    """A JAX primitive that ``xform.from_jax`` has no xform counterpart for."""

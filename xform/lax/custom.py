@@ -355,9 +355,10 @@ def _check_rule_outputs(name: str, out_tree, out_avals, p_tree, p_leaves, t_tree
 
 
 class _WrapsFunction:
-    """What ``custom_jvp`` and ``custom_vjp`` share as wrappers of ``self.fun``: its attributes
-    read through (JAX's forward_attr, so that e.g. ``custom_vjp(custom_vmap(f)).def_vmap``
-    reaches the inner decorator), and they bind as methods do."""
+    """What ``custom_jvp``, ``custom_vjp`` and ``custom_vmap`` share as wrappers of
+    ``self.fun``: its attributes read through (JAX's forward_attr, so that e.g.
+    ``custom_vjp(custom_vmap(f)).def_vmap`` reaches the inner decorator), and they bind as
+    methods do."""
 
     def __getattr__(self, name: str) -> Any:
         fun = self.__dict__.get("fun")

@@ -29,7 +29,7 @@ from xform.interpreters.staging import eval_jaxpr, hoist_consts, trace_to_jaxpr
 from xform.interpreters.tracing import fun_name
 from xform.interpreters.transpose import transpose_rules
 from xform.lax.control_flow.loops import map as lax_map
-from xform.lax.custom import _resolve_args, _trace_for_call
+from xform.lax.custom import _WrapsFunction, _resolve_args, _trace_for_call
 
 __all__ = ["custom_vmap", "sequential_vmap"]
 
@@ -142,7 +142,7 @@ def _check_trees(name: str, rule: Callable, out_tree, tree, batched_tree) -> Non
             f"Original output: {out_tree}\nRule output: {tree}")
 
 
-class custom_vmap:
+class custom_vmap(_WrapsFunction):
     """Give a function a custom batching rule (JAX's ``jax.custom_batching.custom_vmap``).
 
     ``def_vmap(rule)``: ``rule(axis_size, in_batched, *args) -> (out, out_batched)``, where
@@ -167,15 +167,6 @@ class custom_vmap:
         functools.update_wrapper(self, fun, updated=())
         self.fun = fun
         self.vmap_rule: Callable | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        fun = self.__dict__.get("fun")
-        if fun is None:
-            raise AttributeError(name)
-        return getattr(fun, name)
-
-    def __get__(self, instance, owner=None):
-        return self if instance is None else functools.partial(self, instance)
 
     def def_vmap(self, vmap_rule: Callable) -> Callable:
         """Set the batching rule; returns it unchanged (usable as a decorator)."""
