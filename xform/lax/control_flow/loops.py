@@ -40,6 +40,7 @@ from xform.lax.control_flow.common import (
     trace_flat, trace_fun, under_linearize, wrapper_for,
 )
 from xform.lax.control_flow.cond import cond
+from xform.lax.control_flow.hoist import hoist_sums
 from xform.lax.elementwise import add, convert_element_type, lt, select_n
 from xform.lax.reductions import reduce_or
 from xform.lax.shape import broadcast_in_dim, reshape
@@ -267,12 +268,21 @@ def _scan_transpose(cts, *args, jaxpr, length, num_consts, num_carry, reverse, u
     avals = ([to_aval(c) for c in k_consts] + u_const_avals + [to_aval(c) for c in ct_carry]
              + [_unstack(to_aval(x)) for x in k_xs] + [_unstack(to_aval(c)) for c in ct_ys_vals])
     bwd, _ = trace_flat(body, avals, kind="transpose")
-    acc0 = [zeros_like_aval(a) for a in u_const_avals]
-    outs = scan_p.bind(*k_consts, *acc0, *ct_carry, *k_xs, *ct_ys_vals, jaxpr=bwd, length=length,
-                       num_consts=n_kc, num_carry=n_uc + num_carry, reverse=not reverse,
+    # sums of per-iteration contractions (a weight's cotangent) leave the loop (hoist.py)
+    bwd, hoisted, n_new = hoist_sums(bwd, n_kc, n_uc, n_kc + n_uc + num_carry)
+    acc0 = [zeros_like_aval(a) for i, a in enumerate(u_const_avals) if i not in hoisted]
+    n_acc = len(acc0)
+    stacked_in = [*k_xs, *ct_ys_vals]
+    outs = scan_p.bind(*k_consts, *acc0, *ct_carry, *stacked_in, jaxpr=bwd, length=length,
+                       num_consts=n_kc, num_carry=n_acc + num_carry, reverse=not reverse,
                        unroll=unroll)
-    ct_c, ct_x = iter(outs[:n_uc]), iter(outs[n_uc + num_carry:])
-    ct_init = outs[n_uc:n_uc + num_carry]
+    if n_new:
+        outs, extra = outs[:len(outs) - n_new], outs[len(outs) - n_new:]
+    looped = iter(outs[:n_acc])
+    ct_c = iter([hoisted[i](stacked_in, extra) if i in hoisted else next(looped)
+                 for i in range(n_uc)])
+    ct_x = iter(outs[n_acc + num_carry:])
+    ct_init = outs[n_acc:n_acc + num_carry]
     return ([next(ct_c) if u else None for u in c_und]
             + [None if k else c for c, k in zip(ct_init, init_known)]
             + [next(ct_x) if u else None for u in x_und])
