@@ -16,8 +16,9 @@ matrix unit's speed.
 
 Stacking an operand costs memory (``length`` times its size), so an accumulator is taken out only
 where that is cheaper than carrying it: the new stacked bytes of an iteration must not exceed the
-accumulator's, and all of them together must not exceed what the loop already reads as stacked
-inputs per iteration. The result is the same sum in another order (floating-point rounding may
+accumulator's, and all of them together must not exceed half of what the loop already reads as
+stacked inputs (the forward residuals) per iteration, so the memory of a gradient through a scan
+grows by half at most. The result is the same sum in another order (floating-point rounding may
 differ in the last bits, as between any two matrix-product libraries).
 """
 
@@ -101,7 +102,7 @@ def hoist_sums(body: ClosedJaxpr, acc_start: int, n_acc: int, stacked_start: int
         return body, {}, 0
 
     # pick the plans whose new stacked bytes pay off, largest accumulators first
-    per_iter_budget = sum(_nbytes(v.aval) for v in stacked_in)
+    per_iter_budget = sum(_nbytes(v.aval) for v in stacked_in) // 2
     chosen, new_ys = [], []  # new_ys: body vars to stack, in order
     for plan in sorted(plans, key=lambda p: -_nbytes(acc_in[p.acc].aval)):
         ops = [x for r in plan.roots for x in r.invars if x not in stacked_in and x not in new_ys]
