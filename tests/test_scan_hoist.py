@@ -132,3 +132,21 @@ def test_accumulator_stays_in_the_loop_when_stacking_costs_more():
     _close(xform.grad(make(lax, xnp))(w, xs), jax.grad(make(jax.lax, jnp))(w, xs))
     scan = _backward_scan(xform.make_jaxpr(xform.grad(make(lax, xnp)))(w, xs))
     assert (3,) in _carry_shapes(scan)
+
+
+def test_batched_contraction_weight_matches_jax_and_leaves_the_loop():
+    # per-head weights: a dot_general with a batch dimension (the head) inside the body
+    def make(L, N):
+        def loss(w, xs):
+            def cell(h, x):
+                h = N.tanh(N.einsum("bnd,nde->bne", x + h, w))
+                return h, (h ** 2).sum()
+            return L.scan(cell, N.zeros(xs.shape[1:], xs.dtype), xs)[1].sum()
+        return loss
+    w = RNG.standard_normal((2, 8, 8), dtype=np.float32) * 0.3
+    xs = RNG.standard_normal((T, 4, 2, 8), dtype=np.float32)
+    want = jax.grad(make(jax.lax, jnp))(w, xs)
+    _close(xform.grad(make(lax, xnp))(w, xs), want)
+    _close(xform.jit(xform.grad(make(lax, xnp)))(w, xs), want)
+    scan = _backward_scan(xform.make_jaxpr(xform.grad(make(lax, xnp)))(w, xs))
+    assert (2, 8, 8) not in _carry_shapes(scan)
