@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from xform.core.ir import ClosedJaxpr, Jaxpr, Var
+from xform.core.trace import to_aval
 from xform.interpreters.ad_util import add_any_p
 from xform.lax.elementwise import convert_element_type_p
 from xform.lax.linear import dot_general_p
@@ -65,9 +66,10 @@ def hoist_sums(body: ClosedJaxpr, acc_start: int, n_acc: int, stacked_start: int
 
     Arguments:
         body: the scan body; invars ``[consts, carries, xs]``, outvars ``[carries, ys]``, whose
-            carries ``acc_start : acc_start + n_acc`` (inputs and outputs at the same positions,
-            outputs counted from 0) are accumulators that start at zero.
-        acc_start: the position of the first accumulator among the invars.
+            first ``n_acc`` carries (invars from ``acc_start``, outvars from 0) are accumulators
+            that start at zero.
+        acc_start: the position of the first accumulator among the invars (the number of
+            consts).
         n_acc: how many accumulators there are.
         stacked_start: the position of the first ``xs`` invar.
 
@@ -91,7 +93,7 @@ def hoist_sums(body: ClosedJaxpr, acc_start: int, n_acc: int, stacked_start: int
     acc_in = j.invars[acc_start:acc_start + n_acc]
     stacked_in = {v: k for k, v in enumerate(j.invars[stacked_start:])}
     # a carry's value is per-iteration, a const's is not
-    invariant = set(j.constvars) | (set(j.invars[:acc_start]))
+    invariant = set(j.constvars) | set(j.invars[:acc_start])
 
     plans = []
     for i, (a, o) in enumerate(zip(acc_in, j.outvars[:n_acc])):
@@ -128,12 +130,18 @@ def hoist_sums(body: ClosedJaxpr, acc_start: int, n_acc: int, stacked_start: int
     new_body = ClosedJaxpr(Jaxpr(j.constvars, invars, eqns, outvars), body.consts)
 
     ys_pos = {v: k for k, v in enumerate(new_ys)}
+    acc_avals = [v.aval for v in acc_in]
 
     def finisher(plan: _Plan):
         def finish(xs, ys_extra):
             def stacked(v):
                 return xs[stacked_in[v]] if v in stacked_in else ys_extra[ys_pos[v]]
-            return _summed(plan.tree, stacked)
+            out = _summed(plan.tree, stacked)
+            # the carry it replaces was weak only where its zero start was too
+            if to_aval(out).weak_type and not acc_avals[plan.acc].weak_type:
+                out = convert_element_type_p.bind(out, new_dtype=to_aval(out).dtype,
+                                                  weak_type=False)
+            return out
         return finish
 
     return new_body, {p.acc: finisher(p) for p in chosen}, len(new_ys)
