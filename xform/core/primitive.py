@@ -12,6 +12,7 @@ import threading
 from typing import Any, Callable
 
 from xform.core import trace as trace_mod
+from xform.core.avals import sharding_types
 from xform.core.caches import LRUCache, WeakCache, split_jaxprs
 from xform.core.ir import ClosedJaxpr, Jaxpr
 
@@ -145,6 +146,23 @@ def set_eager_impl(fn: Callable) -> None:
     _eager_impl = fn
 
 
+# The sharding types of a primitive's results, when an operand carries one or the primitive is
+# bound with an ``out_sharding``: ``rule(prim, avals, params, out) -> out`` with the shardings
+# set. Set where it is defined (xform/interpreters/sharding_types.py), which asks JAX.
+class _ShardingRule:
+    rule: Callable | None = None
+
+
+sharding_rule = _ShardingRule()
+
+
+def _wants_sharding(avals: tuple, params: dict) -> bool:
+    for a in avals:
+        if a.sharding is not None:
+            return True
+    return params.get("out_sharding") is not None or params.get("sharding") is not None
+
+
 _avals_by_params = LRUCache("abstract eval by params")
 _avals_by_jaxpr = WeakCache("abstract eval by jaxpr")
 
@@ -156,6 +174,8 @@ def eval_abstract(prim: Primitive, avals, params: dict):
     out = _eval_abstract(prim, avals, params)
     if vma_state.checking or any(a.vma for a in avals):
         out = _out_vma(prim, avals, params, out)
+    if sharding_types.seen and sharding_rule.rule is not None and _wants_sharding(avals, params):
+        out = sharding_rule.rule(prim, avals, params, out)
     return out
 
 

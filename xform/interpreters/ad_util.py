@@ -111,6 +111,8 @@ def zeros_like_aval(aval: ShapedArray) -> Any:
     if not aval.shape:
         out = jnp.asarray(zero)  # a jax.Array (eager results are), written inline by staging
     else:
+        # over Explicit mesh axes, laid out as the values they stand for
+        extra = {} if aval.sharding is None else {"sharding": aval.sharding}
         out = shape_primitives.broadcast_in_dim_p.bind(zero, shape=tuple(aval.shape),
-                                                       broadcast_dimensions=())
+                                                       broadcast_dimensions=(), **extra)
     return pvary_to(out, aval.vma) if aval.vma else out

@@ -18,7 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax as jlax
 
-from xform.core.avals import ShapedArray, canonicalize_dtype, float0, is_python_scalar
+from xform.core.avals import (
+    ShapedArray, canonicalize_dtype, float0, is_python_scalar, out_sharding_param,
+)
 from xform.core.errors import ConcretizationTypeError
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
@@ -28,6 +30,7 @@ from xform.interpreters.batching import (
 )
 from xform.interpreters.jvp import Zero, defjvp_zero, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
+from xform.interpreters.sharding_types import with_unsplit_axis
 from xform.interpreters.transpose import deflinear, is_undefined
 from xform.lax._helpers import NUMBER, check_dtype, weak_scalar
 from xform.lax.elementwise import _convert_weak
@@ -130,7 +133,10 @@ broadcast_in_dim_p.pp_params = lambda params: (
     if params["broadcast_dimensions"] else [])
 
 
-def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensions):
+def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensions,
+                                    sharding=None):
+    # the result's sharding type (``sharding``'s, or the operand's) is JAX's, set by
+    # xform/interpreters/sharding_types.py
     dims = broadcast_dimensions
     if any(d < 0 for d in shape):
         raise TypeError(f"broadcast_in_dim shape must have every element be nonnegative, got "
@@ -163,12 +169,19 @@ def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensio
 
 
 abstract_eval[broadcast_in_dim_p] = _broadcast_in_dim_abstract_eval
-to_jax[broadcast_in_dim_p] = lambda x, *, shape, broadcast_dimensions: jlax.broadcast_in_dim(
-    x, shape, broadcast_dimensions)
+
+
+def _broadcast_in_dim_to_jax(x, *, shape, broadcast_dimensions, sharding=None):
+    if sharding is None:
+        return jlax.broadcast_in_dim(x, shape, broadcast_dimensions)
+    return jlax.broadcast_in_dim(x, shape, broadcast_dimensions, out_sharding=sharding)
+
+
+to_jax[broadcast_in_dim_p] = _broadcast_in_dim_to_jax
 _jvp_linear_in_first(broadcast_in_dim_p)
 
 
-def _broadcast_in_dim_transpose(ct, *, x_aval, shape, broadcast_dimensions):
+def _broadcast_in_dim_transpose(ct, *, x_aval, shape, broadcast_dimensions, sharding=None):
     # Sum out the dimensions the broadcast created: the new ones, and those broadcast from size
     # 1 (which come back as size 1 by a reshape).
     from xform.lax.reductions import reduce_sum  # cycle: lax/reductions.py imports shape
@@ -182,7 +195,8 @@ def _broadcast_in_dim_transpose(ct, *, x_aval, shape, broadcast_dimensions):
     return out if to_aval(out).shape == x_aval.shape else reshape(out, x_aval.shape)
 
 
-def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimensions):
+def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimensions,
+                            sharding=None):
     # The batch axis maps to an output axis right after the one the operand axis before it maps
     # to (or first), which keeps broadcast_dimensions increasing: no transpose, and a batch
     # axis in front stays in front.
@@ -193,8 +207,11 @@ def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimension
     new_dims.insert(bdim, out_bdim)
     new_shape = list(shape)
     new_shape.insert(out_bdim, axis_size)
-    return broadcast_in_dim_p.bind(x, shape=tuple(new_shape),
-                                   broadcast_dimensions=tuple(new_dims)), out_bdim
+    extra = {}
+    if sharding is not None:  # the batch axis unsplit
+        extra["sharding"] = with_unsplit_axis(sharding, len(shape), out_bdim)
+    return broadcast_in_dim_p.bind(x, shape=tuple(new_shape), broadcast_dimensions=tuple(new_dims),
+                                   **extra), out_bdim
 
 
 deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
@@ -362,9 +379,10 @@ batch_rules[iota_p] = lambda axis_size, vals, dims, **params: (iota_p.bind(**par
 
 # -- public functions with jax.lax's signatures ---------------------------------------------
 def broadcast_in_dim(operand: Any, shape: Sequence[int],
-                     broadcast_dimensions: Sequence[int]) -> Any:
+                     broadcast_dimensions: Sequence[int], *, out_sharding: Any = None) -> Any:
     """Broadcast ``operand`` to ``shape``: its dimension ``i`` becomes output dimension
-    ``broadcast_dimensions[i]`` (of the same size, or broadcast from size 1).
+    ``broadcast_dimensions[i]`` (of the same size, or broadcast from size 1). ``out_sharding``
+    lays the result out over Explicit mesh axes, as in JAX.
 
     >>> broadcast_in_dim(jnp.ones(3), (2, 3), (1,)).shape
     (2, 3)
@@ -372,19 +390,23 @@ def broadcast_in_dim(operand: Any, shape: Sequence[int],
     shape = _shape("broadcast_in_dim", shape)
     dims = _ints("broadcast_in_dim", "broadcast_dimensions", broadcast_dimensions)
     aval = to_aval(operand)
-    if _is_array(operand) and aval.shape == shape and dims == tuple(range(aval.ndim)):
+    if (_is_array(operand) and aval.shape == shape and dims == tuple(range(aval.ndim))
+            and out_sharding is None):
         return operand
-    return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=dims)
+    extra = out_sharding_param(out_sharding)
+    if extra:
+        extra = {"sharding": extra["out_sharding"]}
+    return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=dims, **extra)
 
 
-def broadcast(operand: Any, sizes: Sequence[int]) -> Any:
+def broadcast(operand: Any, sizes: Sequence[int], *, out_sharding: Any = None) -> Any:
     """Add leading dimensions of sizes ``sizes``: the result has shape ``sizes + shape``."""
     sizes = _shape("broadcast", sizes, "sizes")
     if not sizes:
         return _asarray(operand)
     aval = to_aval(operand)
     dims = tuple(range(len(sizes), len(sizes) + aval.ndim))
-    return broadcast_in_dim(operand, sizes + aval.shape, dims)
+    return broadcast_in_dim(operand, sizes + aval.shape, dims, out_sharding=out_sharding)
 
 
 def broadcast_to_rank(x: Any, rank: int) -> Any:
@@ -488,9 +510,11 @@ def _convert(x: Any, dtype: np.dtype, weak_type: bool) -> Any:
     return _convert_weak(x, dtype, weak_type)
 
 
-def full(shape: Sequence[int], fill_value: Any, dtype: Any = None) -> Any:
+def full(shape: Sequence[int], fill_value: Any, dtype: Any = None, *,
+         sharding: Any = None) -> Any:
     """An array of ``shape`` filled with the scalar ``fill_value`` (cast to ``dtype`` if given;
-    otherwise of its own dtype, weakly typed for Python scalars).
+    otherwise of its own dtype, weakly typed for Python scalars), laid out as ``sharding``
+    over Explicit mesh axes if given.
 
     >>> full((2,), 3)
     Array([3, 3], dtype=int32, weak_type=True)
@@ -504,18 +528,23 @@ def full(shape: Sequence[int], fill_value: Any, dtype: Any = None) -> Any:
         value = _convert(fill_value, aval.dtype, aval.weak_type)
     else:
         value = _convert(fill_value, canonicalize_dtype(dtype), False)
+    if sharding is not None and shape:
+        return broadcast(value, shape, out_sharding=sharding)
     return broadcast(value, shape)
 
 
 def full_like(x: Any, fill_value: Any, dtype: Any = None,
-              shape: Sequence[int] | None = None) -> Any:
-    """An array like ``x`` (its shape and dtype unless ``shape``/``dtype`` are given) filled with
-    ``fill_value``; weakly typed when ``x`` is and ``dtype`` is not given."""
+              shape: Sequence[int] | None = None, sharding: Any = None) -> Any:
+    """An array like ``x`` (its shape, dtype and sharding type unless ``shape``/``dtype``/
+    ``sharding`` are given) filled with ``fill_value``; weakly typed when ``x`` is and
+    ``dtype`` is not given."""
     aval = to_aval(x)
     fill_shape = aval.shape if shape is None else _shape("full_like", shape)
     weak = dtype is None and aval.weak_type
     dtype = aval.dtype if dtype is None else canonicalize_dtype(dtype)
-    return full(fill_shape, _convert(fill_value, dtype, weak))
+    if sharding is None and shape is None:
+        sharding = aval.sharding
+    return full(fill_shape, _convert(fill_value, dtype, weak), sharding=sharding)
 
 
 def zeros_like_array(x: Any) -> Any:

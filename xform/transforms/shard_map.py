@@ -179,14 +179,12 @@ def _infer_specs(leaves, mesh, manual) -> list:
                         "let shard_map infer in_specs from the arguments).")
     out = []
     for x in leaves:
-        sharding = getattr(x, "sharding", None)
-        if isinstance(x, Tracer) or not isinstance(sharding, jax.sharding.NamedSharding):
-            raise NotImplementedError(
-                "shard_map could not infer in_specs: xform's traced values do not carry "
-                "shardings in their types. Pass in_specs= explicitly.")
+        # a traced value's sharding type (None: replicated), or a concrete array's sharding
+        sharding = to_aval(x).sharding if isinstance(x, Tracer) else getattr(x, "sharding", None)
+        spec = sharding.spec if isinstance(sharding, jax.sharding.NamedSharding) else ()
         out.append(PartitionSpec(*[n if n is None or (set(n if isinstance(n, tuple) else (n,))
                                                       <= manual) else None
-                                   for n in sharding.spec]))
+                                   for n in spec]))
     return out
 
 
