@@ -58,6 +58,31 @@ def explicit_sharding(sharding: Any) -> Any:
     return sharding
 
 
+def sharding_without_axis(sharding: Any, d: int) -> Any:
+    """The sharding type of a value of type ``sharding`` with its axis ``d`` taken out (one
+    example of a vmap, one step of a scan), or None."""
+    if sharding is None:
+        return None
+    spec = list(sharding.spec)
+    if d >= len(spec):
+        return sharding
+    del spec[d]
+    return explicit_sharding(jax.sharding.NamedSharding(
+        sharding.mesh, jax.sharding.PartitionSpec(*spec)))
+
+
+def sharding_with_axis(sharding: Any, d: int) -> Any:
+    """The sharding type with a new axis at ``d``, not split (a vmap's batch axis, a scan's
+    stacked results), or None."""
+    if sharding is None:
+        return None
+    spec = list(sharding.spec)
+    if d > len(spec):
+        return sharding
+    spec.insert(d, None)
+    return jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec(*spec))
+
+
 def out_sharding_param(out_sharding: Any) -> dict:
     """``{"out_sharding": out_sharding}`` for a primitive's params, or ``{}`` when it is None
     (programs that give none keep the params, and the printed jaxprs, they always had)."""

@@ -40,7 +40,8 @@ def _add_any_abstract_eval(x: ShapedArray, y: ShapedArray) -> ShapedArray:
             f"add_any adds two tangents or cotangents of one type, got {x.str_short()} and "
             f"{y.str_short()}. This is a bug in xform: a rule produced a tangent whose shape or "
             "dtype differs from its primal's.")
-    return ShapedArray(x.shape, x.dtype, x.weak_type and y.weak_type)
+    return ShapedArray(x.shape, x.dtype, x.weak_type and y.weak_type,
+                       sharding=x.sharding if x.sharding == y.sharding else None)
 
 
 abstract_eval[add_any_p] = _add_any_abstract_eval

@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 
 import jax
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, sharding_with_axis, sharding_without_axis
 from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, eval_abstract
@@ -96,7 +96,7 @@ class BatchTracer(Tracer):
     def aval(self) -> ShapedArray:
         a = to_aval(self.val)
         return ShapedArray(a.shape[:self.bdim] + a.shape[self.bdim + 1:], a.dtype, a.weak_type,
-                           a.vma)
+                           a.vma, sharding_without_axis(a.sharding, self.bdim))
 
     def concrete_value(self, context: str):
         # A batched value has one value per example, so Python cannot branch on it.
@@ -310,7 +310,8 @@ def broadcast_batcher(prim: Primitive) -> Callable:
 def _unbatched_aval(a: ShapedArray, d: int | None) -> ShapedArray:
     if d is not_mapped:
         return a
-    return ShapedArray(a.shape[:d] + a.shape[d + 1:], a.dtype, a.weak_type, a.vma)
+    return ShapedArray(a.shape[:d] + a.shape[d + 1:], a.dtype, a.weak_type, a.vma,
+                       sharding_without_axis(a.sharding, d))
 
 
 def full_broadcast_batcher(prim: Primitive, scalar_ok: Sequence[int] = ()) -> Callable:
@@ -437,7 +438,8 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
         else:
             shape = list(a.shape)
             shape.insert(d, axis_size)
-            in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type, a.vma))
+            in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type, a.vma,
+                                        sharding_with_axis(a.sharding, d)))
     fun = batch_fun(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs), axis_size,
                     in_dims, axis_name=axis_name, instantiate=instantiate)
     out = trace_to_jaxpr(fun, in_avals, description="vmap of a sub-jaxpr", kind="jit")
