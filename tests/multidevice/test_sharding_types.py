@@ -198,3 +198,31 @@ def test_no_sharding_types_without_explicit_axes():
     xform.jit(lambda a: seen.append(xform.typeof(a)) or a)(a)
     assert str(seen[0]) == "float32[8,16]"
     assert get_aval(a).sharding is None and get_aval(A).sharding is None
+
+
+def test_reshape_out_sharding_value_grad_vmap(mesh):
+    a = _put(A, P("x", "y"))
+
+    def f(np_):
+        def g(a):
+            r = np_.reshape(a, (4, 2, 16))
+            s = np_.reshape(a, (8, 2, 8), out_sharding=P("x", None, "y"))
+            return np_.sum(np_.sin(r) ** 2) + np_.sum(s * 3)
+        return g
+
+    _same(xform.jit(f(xnp))(a), jax.jit(f(jnp))(a))
+    _same(xform.jit(xform.grad(f(xnp)))(a), jax.jit(jax.grad(f(jnp)))(a))
+    # vmap over an axis split over "x": requested layouts get "x" at the batch axis, as in JAX
+    _same(xform.jit(xform.vmap(lambda r: xnp.reshape(r, (2, 8), out_sharding=P(None, "y"))))(a),
+          jax.jit(jax.vmap(lambda r: jnp.reshape(r, (2, 8), out_sharding=P(None, "y"))))(a))
+    b = _put(B, P("y", None))
+    _same(xform.vmap(lambda r: xnp.dot(r, b, out_sharding=P()))(a),
+          jax.vmap(lambda r: jnp.dot(r, b, out_sharding=P()))(a))
+
+
+def test_vmap_mapped_axes_split_differently_raises(mesh):
+    a, c = _put(A, P("x", "y")), _put(A, P(None, "y"))
+    with pytest.raises(ValueError, match="should be sharded the same"):
+        jax.vmap(lambda u, v: u + v)(a, c)
+    with pytest.raises(ValueError, match="should be sharded the same"):
+        xform.vmap(lambda u, v: u + v)(a, c)

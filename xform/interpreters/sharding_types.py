@@ -29,7 +29,7 @@ from xform.core.primitive import Primitive, _has_jaxpr, sharding_rule
 from xform.core.trace import set_current_trace
 from xform.interpreters.lowering import to_jax
 
-__all__ = ["out_shardings", "spec_of", "with_unsplit_axis"]
+__all__ = ["out_shardings", "spec_of"]
 
 _by_equation = LRUCache("sharding types by (primitive, avals, params, mesh)", 1024)
 
@@ -100,14 +100,3 @@ def spec_of(aval: ShapedArray) -> Any:
     """The PartitionSpec of a value of type ``aval`` (``P()`` when it is replicated)."""
     return aval.sharding.spec if aval.sharding is not None else jax.sharding.PartitionSpec()
 
-
-def with_unsplit_axis(sharding: Any, ndim: int, at: int) -> Any:
-    """``sharding`` (a ``PartitionSpec`` or ``NamedSharding`` of a rank-``ndim`` result) for the
-    result with a new axis at ``at`` that is not split (how vmap batches an ``out_sharding``)."""
-    spec = list(getattr(sharding, "spec", sharding))
-    spec = (spec + [None] * ndim)[:ndim]
-    spec.insert(at, None)
-    new = jax.sharding.PartitionSpec(*spec)
-    if isinstance(sharding, jax.sharding.NamedSharding):
-        return jax.sharding.NamedSharding(sharding.mesh, new)
-    return new

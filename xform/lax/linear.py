@@ -19,10 +19,12 @@ from xform.core.avals import ShapedArray, out_sharding_param
 from xform.core.jax_internals import canonicalize_precision
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
-from xform.interpreters.batching import batch_rules, not_mapped, prefer_last, shift_axis
+from xform.interpreters.batching import (
+    batch_rules, batched_sharding, not_mapped, prefer_last, shift_axis,
+)
 from xform.interpreters.jvp import Zero, defjvp
 from xform.interpreters.lowering import to_jax
-from xform.interpreters.sharding_types import spec_of, with_unsplit_axis
+from xform.interpreters.sharding_types import spec_of
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import shape_str
@@ -274,11 +276,11 @@ transpose_rules[dot_general_p] = _dot_general_transpose
 
 
 def _batched_sharding(out_sharding: Any, ndim: int, at: int) -> dict:
-    """``out_sharding`` (of the rank-``ndim`` per-example result) for the batched contraction:
-    the batch axis, at ``at``, unsplit."""
+    """``out_sharding`` (of the rank-``ndim`` per-example result) for the batched contraction,
+    with the batch axis at ``at``."""
     if out_sharding is None:
         return {}
-    return {"out_sharding": with_unsplit_axis(out_sharding, ndim, at)}
+    return {"out_sharding": batched_sharding(out_sharding, ndim, at)}
 
 
 def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax as jlax
+from jax.sharding import PartitionSpec
 
 from xform.core.avals import (
     ShapedArray, canonicalize_dtype, float0, is_python_scalar, out_sharding_param,
@@ -26,11 +27,10 @@ from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
 from xform.interpreters.ad_util import shape_primitives
 from xform.interpreters.batching import (
-    batch_rules, bdim_after_removing, moveaxis, not_mapped, shift_axis,
+    batch_rules, batched_sharding, bdim_after_removing, moveaxis, not_mapped, shift_axis,
 )
 from xform.interpreters.jvp import Zero, defjvp_zero, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
-from xform.interpreters.sharding_types import with_unsplit_axis
 from xform.interpreters.transpose import deflinear, is_undefined
 from xform.lax._helpers import NUMBER, check_dtype, weak_scalar
 from xform.lax.elementwise import _convert_weak
@@ -208,8 +208,8 @@ def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimension
     new_shape = list(shape)
     new_shape.insert(out_bdim, axis_size)
     extra = {}
-    if sharding is not None:  # the batch axis unsplit
-        extra["sharding"] = with_unsplit_axis(sharding, len(shape), out_bdim)
+    if sharding is not None:  # with the batch axis
+        extra["sharding"] = batched_sharding(sharding, len(shape), out_bdim)
     return broadcast_in_dim_p.bind(x, shape=tuple(new_shape), broadcast_dimensions=tuple(new_dims),
                                    **extra), out_bdim
 
@@ -223,7 +223,7 @@ shape_primitives.broadcast_in_dim_p = broadcast_in_dim_p  # the interpreters' ze
 reshape_p = Primitive("reshape")
 
 
-def _reshape_abstract_eval(x: ShapedArray, *, new_sizes, dimensions):
+def _reshape_abstract_eval(x: ShapedArray, *, new_sizes, dimensions, sharding=None):
     if any(d < 0 for d in new_sizes):
         raise TypeError(f"reshape new_sizes must all be nonnegative, got {new_sizes}.")
     if dimensions is not None and sorted(dimensions) != list(range(x.ndim)):
@@ -239,27 +239,52 @@ def _reshape_abstract_eval(x: ShapedArray, *, new_sizes, dimensions):
 
 
 abstract_eval[reshape_p] = _reshape_abstract_eval
-to_jax[reshape_p] = lambda x, *, new_sizes, dimensions: jlax.reshape(x, new_sizes, dimensions)
+
+
+def _reshape_to_jax(x, *, new_sizes, dimensions, sharding=None):
+    if sharding is None:
+        return jlax.reshape(x, new_sizes, dimensions)
+    return jlax.reshape(x, new_sizes, dimensions, out_sharding=sharding)
+
+
+to_jax[reshape_p] = _reshape_to_jax
 _jvp_linear_in_first(reshape_p)
 
 
-def _reshape_transpose(ct, *, x_aval, new_sizes, dimensions):
+def _reshape_transpose(ct, *, x_aval, new_sizes, dimensions, sharding=None):
+    # over Explicit mesh axes the cotangent is laid out as the operand was (as in JAX)
+    layout = x_aval.sharding is not None or to_aval(ct).sharding is not None
     if dimensions is None:
-        return reshape(ct, x_aval.shape)
+        return reshape(ct, x_aval.shape, out_sharding=_layout_of(x_aval) if layout else None)
     # reshape with ``dimensions`` = transpose(x, dimensions), then reshape
-    read = reshape(ct, tuple(x_aval.shape[d] for d in dimensions))
+    out_sharding = None
+    if layout:
+        spec = tuple(_layout_of(x_aval)) + (None,) * x_aval.ndim
+        out_sharding = PartitionSpec(*(spec[d] for d in dimensions))
+    read = reshape(ct, tuple(x_aval.shape[d] for d in dimensions), out_sharding=out_sharding)
     return transpose(read, tuple(np.argsort(dimensions)))
 
 
-def _reshape_batch(axis_size, vals, dims, *, new_sizes, dimensions):
+def _layout_of(aval: ShapedArray) -> Any:
+    return aval.sharding.spec if aval.sharding is not None else PartitionSpec()
+
+
+def _reshape_batch(axis_size, vals, dims, *, new_sizes, dimensions, sharding=None):
     (x,), (bdim,) = vals, dims
     ndim = to_aval(x).ndim
+
+    def laid_out(at):  # with the batch axis
+        if sharding is None:
+            return None
+        return batched_sharding(sharding, len(new_sizes), at)
+
     if dimensions is not None:  # the reshape transposes anyway: read the batch axis first
         perm = (bdim,) + tuple(shift_axis(d, bdim) for d in dimensions)
-        return reshape(x, (axis_size,) + new_sizes, perm), 0
+        return reshape(x, (axis_size,) + new_sizes, perm, out_sharding=laid_out(0)), 0
     if bdim == ndim - 1 and bdim > 0:  # row-major order keeps a trailing batch axis trailing
-        return reshape(x, new_sizes + (axis_size,)), len(new_sizes)
-    return reshape(moveaxis(x, bdim, 0), (axis_size,) + new_sizes), 0
+        return (reshape(x, new_sizes + (axis_size,), out_sharding=laid_out(len(new_sizes))),
+                len(new_sizes))
+    return reshape(moveaxis(x, bdim, 0), (axis_size,) + new_sizes, out_sharding=laid_out(0)), 0
 
 
 deflinear(reshape_p, _reshape_transpose)
@@ -418,9 +443,10 @@ def broadcast_to_rank(x: Any, rank: int) -> Any:
 
 
 def reshape(operand: Any, new_sizes: Sequence[int],
-            dimensions: Sequence[int] | None = None) -> Any:
+            dimensions: Sequence[int] | None = None, *, out_sharding: Any = None) -> Any:
     """Reshape to ``new_sizes`` (same number of elements), reading the operand in the order of
-    ``dimensions`` (a permutation; default: row-major).
+    ``dimensions`` (a permutation; default: row-major). ``out_sharding`` lays the result out
+    over Explicit mesh axes, as in JAX (needed where a split dimension is merged or split).
 
     >>> reshape(jnp.arange(6), (2, 3)).shape
     (2, 3)
@@ -429,9 +455,14 @@ def reshape(operand: Any, new_sizes: Sequence[int],
     aval = to_aval(operand)
     dims = None if dimensions is None else _ints("reshape", "dimensions", dimensions)
     same_dims = dims is None or dims == tuple(range(aval.ndim))
-    if aval.shape and aval.shape == new_sizes and same_dims and _is_array(operand):
+    if (aval.shape and aval.shape == new_sizes and same_dims and _is_array(operand)
+            and out_sharding is None):
         return operand
-    return reshape_p.bind(operand, new_sizes=new_sizes, dimensions=None if same_dims else dims)
+    extra = out_sharding_param(out_sharding)
+    if extra:
+        extra = {"sharding": extra["out_sharding"]}
+    return reshape_p.bind(operand, new_sizes=new_sizes, dimensions=None if same_dims else dims,
+                          **extra)
 
 
 def squeeze(array: Any, dimensions: Sequence[int]) -> Any:
