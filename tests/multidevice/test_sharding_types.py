@@ -226,3 +226,38 @@ def test_vmap_mapped_axes_split_differently_raises(mesh):
         jax.vmap(lambda u, v: u + v)(a, c)
     with pytest.raises(ValueError, match="should be sharded the same"):
         xform.vmap(lambda u, v: u + v)(a, c)
+
+
+_IDX = np.array([1, 3, 3, 7])
+# (name, f(np, lax) -> loss of an f32[8@x,16@y] array); JAX accepts some of these layouts and
+# rejects others (ShardingTypeError, ValueError): xform must do the same, with the same type
+OPS = {
+    "dynamic_slice": lambda np_, lax: lambda a: np_.sum(lax.dynamic_slice(a, (0, 3), (8, 4)) ** 2),
+    "dynamic_update_slice": lambda np_, lax: lambda a: np_.sum(
+        lax.dynamic_update_slice(a, a[:, :4] * 2, (0, 5)) ** 2),
+    "where": lambda np_, lax: lambda a: np_.sum(np_.where(a > 1, a, 0.0) ** 2),
+    "max": lambda np_, lax: lambda a: np_.sum(np_.max(a, axis=1) ** 2),
+    "softmax": lambda np_, lax: lambda a: np_.sum(
+        np_.exp(a) / np_.sum(np_.exp(a), axis=1, keepdims=True)),
+    "concatenate": lambda np_, lax: lambda a: np_.sum(np_.concatenate([a, a * 2], axis=1) ** 2),
+    "gram": lambda np_, lax: lambda a: np_.sum(np_.dot(a.T, a, out_sharding=P()) ** 2),
+    "slice_uneven": lambda np_, lax: lambda a: np_.sum(a[:, 2:9] ** 2),
+    "take_ambiguous": lambda np_, lax: lambda a: np_.sum(np_.take(a, _IDX, axis=1) ** 2),
+    "cumsum_split_axis": lambda np_, lax: lambda a: np_.sum(np_.cumsum(a, axis=1) ** 2),
+    "scan_split_xs": lambda np_, lax: lambda a: np_.sum(
+        lax.scan(lambda c, r: (c + r, c * r), np_.zeros(16), a)[1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops_value_and_grad_agree_with_jax(mesh, name):
+    a = _put(A, P("x", "y"))
+    fj, fx = OPS[name](jnp, jax.lax), OPS[name](xnp, xform.lax)
+    for tj, tx in ((lambda g: g, lambda g: g), (jax.grad, xform.grad)):
+        try:
+            want = jax.jit(tj(fj))(a)
+        except Exception as e:  # noqa: BLE001 -- JAX rejects the layout: so must xform
+            with pytest.raises(type(e)):
+                xform.jit(tx(fx))(a)
+            continue
+        _same(xform.jit(tx(fx))(a), want)
