@@ -261,3 +261,25 @@ def test_ops_value_and_grad_agree_with_jax(mesh, name):
                 xform.jit(tx(fx))(a)
             continue
         _same(xform.jit(tx(fx))(a), want)
+
+
+def test_eval_shape_of_jit_carries_the_layout(mesh):
+    a, b = _put(A, P("x", "y")), _put(B, P("y", None))
+    got = xform.jit(lambda a, b: xnp.dot(a, b, out_sharding=P("x", None))).eval_shape(a, b)
+    want = jax.jit(lambda a, b: jnp.dot(a, b, out_sharding=P("x", None))).eval_shape(a, b)
+    assert got.shape == want.shape and got.sharding.spec == want.sharding.spec
+
+
+def test_shard_map_closing_over_split_value_raises_as_jax(mesh):
+    a, c = _put(A, P("x", "y")), _put(A, P("x", None))
+
+    def f(lib, np_):
+        def g(a, c):
+            d = c * 2
+            return lib.shard_map(lambda blk: blk + np_.sum(d), out_specs=P("x", "y"))(a)
+        return g
+
+    with pytest.raises(NotImplementedError, match="Closing over inputs to shard_map"):
+        jax.jit(f(jax, jnp))(a, c)
+    with pytest.raises(NotImplementedError, match="losing over inputs to shard_map"):
+        xform.jit(f(xform, xnp))(a, c)

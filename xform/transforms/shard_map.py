@@ -274,6 +274,14 @@ def _trace_body(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma, d
         closed, (out_tree, out_flat) = trace_to_jaxpr(
             flat_body, dyn_avals, description=f"shard_map of {name}", kind="shard_map")
     body, consts = hoist_consts(closed)
+    for c in consts:
+        aval = to_aval(c)
+        if aval.sharding is not None:  # as JAX: its blocks' types would need a reshard
+            raise NotImplementedError(
+                f"shard_map of {name}: closing over inputs to shard_map where the input is "
+                "sharded on `Explicit` axes is not implemented. As a workaround, please pass "
+                f"those inputs as an argument to shard_map. Got input with shape "
+                f"{aval.str_short()}")
     for i, (a, s) in enumerate(zip(body.out_avals, out_flat)):
         if s is None:  # a None entry of out_specs stands for results that are None
             raise ValueError(
