@@ -283,3 +283,19 @@ def test_shard_map_closing_over_split_value_raises_as_jax(mesh):
         jax.jit(f(jax, jnp))(a, c)
     with pytest.raises(NotImplementedError, match="losing over inputs to shard_map"):
         xform.jit(f(xform, xnp))(a, c)
+
+
+def test_reshard_traced_values_and_scalar_dot(mesh):
+    a = _put(A, P("x", "y"))
+
+    def f(lib, np_):
+        def g(a):
+            r = lib.sharding.reshard(np_.sin(a), P("y", None))
+            return np_.sum(r * np_.dot(2.0, a, out_sharding=P(None, "x")))
+        return g
+
+    _same(xform.jit(f(xform, xnp))(a), jax.jit(f(jax, jnp))(a))
+    _same(xform.jit(xform.grad(f(xform, xnp)))(a), jax.jit(jax.grad(f(jax, jnp)))(a))
+    _same(xform.jit(xform.vmap(lambda r: xform.reshard(r, P("y"))))(a),
+          jax.jit(jax.vmap(lambda r: jax.reshard(r, P("y"))))(a))
+    _same(xform.reshard(a, P(None, "x")), jax.reshard(a, P(None, "x")))

@@ -21,6 +21,10 @@ class Primitive:
     """A named operation. ``multiple_results`` primitives return a list."""
 
     multiple_results = False
+    # The param (if any) that asks for the result's layout over Explicit mesh axes
+    # (``out_sharding``, ``sharding``): the results' sharding types are then JAX's even when
+    # no operand carries one (see ``sharding_rule``)
+    layout_param: str | None = None
     # How the printer shows params: ``pp_params(params) -> [(name, value), ...]``. The default
     # is every param, sorted by name; a primitive sets its own where JAX prints it differently.
     pp_params: Callable[[dict], list] | None = None
@@ -156,11 +160,11 @@ class _ShardingRule:
 sharding_rule = _ShardingRule()
 
 
-def _wants_sharding(avals: tuple, params: dict) -> bool:
+def _wants_sharding(prim: Primitive, avals: tuple, params: dict) -> bool:
     for a in avals:
         if a.sharding is not None:
             return True
-    return params.get("out_sharding") is not None or params.get("sharding") is not None
+    return prim.layout_param is not None and params.get(prim.layout_param) is not None
 
 
 _avals_by_params = LRUCache("abstract eval by params")
@@ -174,7 +178,8 @@ def eval_abstract(prim: Primitive, avals, params: dict):
     out = _eval_abstract(prim, avals, params)
     if vma_state.checking or any(a.vma for a in avals):
         out = _out_vma(prim, avals, params, out)
-    if sharding_types.seen and sharding_rule.rule is not None and _wants_sharding(avals, params):
+    if (sharding_types.seen and sharding_rule.rule is not None
+            and _wants_sharding(prim, avals, params)):
         out = sharding_rule.rule(prim, avals, params, out)
     return out
 

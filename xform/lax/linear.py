@@ -141,6 +141,7 @@ def _dot_general_to_jax(lhs, rhs, *, dimension_numbers, precision=None,
 
 
 dot_general_p = Primitive("dot_general")
+dot_general_p.layout_param = "out_sharding"
 # JAX leaves None-valued precision and preferred_element_type out of the printed form, and
 # out_sharding too (the result's type shows it)
 dot_general_p.pp_params = lambda params: [

@@ -126,6 +126,7 @@ def _index_zero(indices: Sequence[Any]) -> Any:
 
 # -- broadcast_in_dim -----------------------------------------------------------------------
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
+broadcast_in_dim_p.layout_param = "sharding"
 # the target shape is the output's type, so the jaxpr does not print it (as in JAX)
 # JAX hides the shape (the output type shows it) and empty broadcast_dimensions
 broadcast_in_dim_p.pp_params = lambda params: (
@@ -221,6 +222,7 @@ shape_primitives.broadcast_in_dim_p = broadcast_in_dim_p  # the interpreters' ze
 
 # -- reshape --------------------------------------------------------------------------------
 reshape_p = Primitive("reshape")
+reshape_p.layout_param = "sharding"
 
 
 def _reshape_abstract_eval(x: ShapedArray, *, new_sizes, dimensions, sharding=None):

@@ -18,6 +18,7 @@ from xform import lax
 from xform.core.avals import result_type
 from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
+from xform.lax.sharding import reshard
 from xform.numpy._creation import _iota, array, asarray
 from xform.numpy._eager import eager_jit
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
@@ -44,10 +45,9 @@ def _dot_general(a: Any, b: Any, dims: tuple, preferred_element_type: Any = None
 
 
 def _reshard(x: Any, out_sharding: Any) -> Any:
-    raise NotImplementedError(
-        f"out_sharding={out_sharding} for a product without a contraction (a scalar operand, "
-        "or a one-operand einsum) is not supported by xform yet: multiply, then lay the "
-        "result out with xform.jit(..., out_shardings=...).")
+    # a product without a contraction (a scalar operand, a one-operand einsum): the result
+    # moved to the layout asked for
+    return reshard(x, out_sharding)
 
 
 def _permuted_sharding(out_sharding: Any, order: Sequence[int], ndim: int) -> Any:
