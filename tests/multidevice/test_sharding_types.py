@@ -299,3 +299,15 @@ def test_reshard_traced_values_and_scalar_dot(mesh):
     _same(xform.jit(xform.vmap(lambda r: xform.reshard(r, P("y"))))(a),
           jax.jit(jax.vmap(lambda r: jax.reshard(r, P("y"))))(a))
     _same(xform.reshard(a, P(None, "x")), jax.reshard(a, P(None, "x")))
+
+
+def test_creation_out_sharding_and_like(mesh):
+    a = _put(A, P("x", "y"))
+
+    def f(np_):
+        return lambda a: (np_.zeros((8, 4), out_sharding=P(None, "x")) + 1,
+                          np_.ones_like(a) * a, np_.full((4, 8), 2.0, out_sharding=P("x")),
+                          np_.where(a > 1, np_.zeros_like(a), a))
+
+    _same(xform.jit(f(xnp))(a), jax.jit(f(jnp))(a))
+    _same(f(xnp)(a), f(jnp)(a))
