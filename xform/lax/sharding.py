@@ -29,7 +29,6 @@ from xform.interpreters.transpose import deflinear
 __all__ = ["with_sharding_constraint", "sharding_constraint_p", "reshard", "reshard_p"]
 
 sharding_constraint_p = Primitive("sharding_constraint")
-sharding_constraint_p.layout_param = "sharding"
 
 
 def _spec_len(sharding: Any) -> int:
