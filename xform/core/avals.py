@@ -30,14 +30,14 @@ def short_dtype_name(dtype: Any) -> str:
 _NO_AXES: frozenset = frozenset()
 
 
-class _ShardingTypes:
+class _ShardingState:
     # set once any aval carries an explicit sharding (or a primitive is bound with an
     # ``out_sharding``): until then the equations' sharding types are never looked at, so
     # programs without Explicit mesh axes pay nothing for them
     seen = False
 
 
-sharding_types = _ShardingTypes()
+sharding_state = _ShardingState()
 
 
 def explicit_sharding(sharding: Any) -> Any:
@@ -88,7 +88,7 @@ def out_sharding_param(out_sharding: Any) -> dict:
     (programs that give none keep the params, and the printed jaxprs, they always had)."""
     if out_sharding is None:
         return {}
-    sharding_types.seen = True
+    sharding_state.seen = True
     return {"out_sharding": out_sharding}
 
 
@@ -124,7 +124,7 @@ class ShapedArray:
             if len(sharding.spec) > len(self.shape):
                 raise ValueError(f"sharding {sharding.spec} has more entries than the "
                                  f"rank of shape {self.shape}")
-            sharding_types.seen = True
+            sharding_state.seen = True
 
     @property
     def ndim(self) -> int:

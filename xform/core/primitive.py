@@ -12,7 +12,7 @@ import threading
 from typing import Any, Callable
 
 from xform.core import trace as trace_mod
-from xform.core.avals import sharding_types
+from xform.core.avals import sharding_state
 from xform.core.caches import LRUCache, WeakCache, split_jaxprs
 from xform.core.ir import ClosedJaxpr, Jaxpr
 
@@ -178,7 +178,7 @@ def eval_abstract(prim: Primitive, avals, params: dict):
     out = _eval_abstract(prim, avals, params)
     if vma_state.checking or any(a.vma for a in avals):
         out = _out_vma(prim, avals, params, out)
-    if (sharding_types.seen and sharding_rule.rule is not None
+    if (sharding_state.seen and sharding_rule.rule is not None
             and _wants_sharding(prim, avals, params)):
         out = sharding_rule.rule(prim, avals, params, out)
     return out

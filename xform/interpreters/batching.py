@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence
 import jax
 
 from xform.core.avals import (
-    ShapedArray, explicit_sharding, sharding_types, sharding_without_axis,
+    ShapedArray, explicit_sharding, sharding_state, sharding_without_axis,
 )
 from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr
@@ -417,7 +417,7 @@ def batch_fun(fun: Callable, axis_size: int, in_dims: Sequence[int | None], *, a
     """
     def batched(*vals):
         trace = BatchTrace(current_trace(), axis_size, axis_name, description, tag=tag)
-        if sharding_types.seen:
+        if sharding_state.seen:
             trace.spmd_axis = mapped_axis_spec([to_aval(v) for v in vals], in_dims)
         try:
             with set_current_trace(trace):

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from xform.core.avals import is_python_scalar, sharding_types
+from xform.core.avals import is_python_scalar, sharding_state
 from xform.lax import elementwise as lax
 from xform.numpy._creation import array, ones_like, zeros_like
 from xform.numpy._eager import eager_jit
@@ -345,7 +345,7 @@ def broadcast_for_shapes(*args: Any) -> list:
     shape = broadcast_shapes("broadcast", *[shape_of(a) for a in args])
     # over Explicit mesh axes, every operand is laid out as the broadcast of them all (JAX's)
     sharding = (broadcast_sharding([aval_of(a) for a in args], shape)
-                if sharding_types.seen else None)
+                if sharding_state.seen else None)
     return [broadcast_to_shape(convert(a, _dtype(a), aval_of(a).weak_type)
                                if is_python_scalar(a) else a, shape, sharding) for a in args]
 
