@@ -6,8 +6,10 @@ A module may import modules of its own layer or below, never above. The top-leve
 
 - with core: ``config.py`` and ``_flags.py`` (settings), ``errors.py`` (public aliases of core's
   exceptions), ``tree_util.py`` and ``tree.py`` (JAX's pytrees), ``graphviz.py`` (a renderer of
-  the IR), ``sharding.py``, ``distributed.py`` and ``_sharding_debug.py`` (JAX's sharding
-  types, distributed runtime and sharding pictures);
+  the IR), ``distributed.py`` and ``_sharding_debug.py`` (JAX's distributed runtime and
+  sharding pictures);
+- with lax: ``sharding.py`` (JAX's sharding types, and ``reshard``, which works on traced
+  values through xform/lax/sharding.py);
 - with core: ``dtypes.py`` (JAX's dtype names and rules);
 - with the libraries: ``debug.py`` (``xform.debug``) and ``experimental/`` (``io_callback``),
   built on the callback primitives of xform/lax/callback.py; ``flatten_util.py``, ``image.py``;
@@ -37,7 +39,7 @@ LAYERS = {"core": 0, "interpreters": 1, "lax": 2, "numpy": 3, "scipy": 3, "rando
 LAYER_NAMES = {0: "core", 1: "interpreters", 2: "lax", 3: "libraries (numpy, scipy, random)",
                4: "transforms", 5: "model code (nn, optim)", 6: "top-level"}
 TOP_LEVEL_MODULES = {"config": 0, "_flags": 0, "errors": 0, "tree_util": 0, "tree": 0,
-                     "graphviz": 0, "sharding": 0, "distributed": 0, "_sharding_debug": 0,
+                     "graphviz": 0, "sharding": 2, "distributed": 0, "_sharding_debug": 0,
                      "dtypes": 0, "debug": 3, "flatten_util": 3, "image": 3,
                      "custom_derivatives": 4, "custom_batching": 4, "example_libraries": 5,
                      "_api_coverage": 6, "experimental": 3, "ad_checkpoint": 4,

@@ -92,7 +92,7 @@ from xform.sharding import (
     NamedSharding as NamedSharding, P as P, make_array_from_callback as make_array_from_callback,
     make_array_from_process_local_data as make_array_from_process_local_data,
     make_array_from_single_device_arrays as make_array_from_single_device_arrays,
-    make_mesh as make_mesh, set_mesh as set_mesh,
+    make_mesh as make_mesh, reshard as reshard, set_mesh as set_mesh,
 )
 from xform.transforms.shard_map import shard_map as shard_map
 from xform.transforms.pmap import pmap as pmap

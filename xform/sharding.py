@@ -21,9 +21,11 @@ from jax.sharding import (  # noqa: F401  (re-exports)
     AbstractDevice as AbstractDevice, AbstractMesh as AbstractMesh, AxisType as AxisType,
     Mesh as Mesh, NamedSharding as NamedSharding, PartitionSpec as PartitionSpec,
     Sharding as Sharding, SingleDeviceSharding as SingleDeviceSharding,
-    get_abstract_mesh as get_abstract_mesh, get_mesh as get_mesh, reshard as reshard,
-    set_mesh as set_mesh, use_abstract_mesh as use_abstract_mesh,
+    get_abstract_mesh as get_abstract_mesh, get_mesh as get_mesh, set_mesh as set_mesh,
+    use_abstract_mesh as use_abstract_mesh,
 )
+
+from xform.lax.sharding import reshard as reshard  # JAX's, and on traced values too
 
 P = PartitionSpec
 

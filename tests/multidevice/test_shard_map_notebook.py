@@ -13,14 +13,7 @@ import pytest
 from shard_map_notebook import load_cells, run_cells
 
 # cell index -> why xform does not print JAX's output there (docs/parallelism.md lists them)
-LEFT_OUT = {
-    3: "jnp.dot(..., out_sharding=) (Explicit-axis sharding types) is not supported",
-    5: "jnp.dot(..., out_sharding=) under jit (Explicit-axis sharding types)",
-    56: "shard_map without in_specs under jit: xform's traced values carry no shardings",
-    57: "grad under Explicit mesh axes: a dot_general with sharded contracting dimensions "
-        "needs an out_sharding xform does not pass",
-    59: "shard_map without in_specs under jit (as 56)",
-}
+LEFT_OUT: dict[int, str] = {}
 # cells whose body prints its per-device values: JAX runs an un-jitted shard_map body eagerly
 # device by device, xform traces it (the prints show tracers); their results are compared
 BODY_PRINTS = {14, 15, 16, 26, 27, 28, 29, 30, 31, 32, 34, 35}

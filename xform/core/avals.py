@@ -30,23 +30,101 @@ def short_dtype_name(dtype: Any) -> str:
 _NO_AXES: frozenset = frozenset()
 
 
+class _ShardingState:
+    # set once any aval carries an explicit sharding (or a primitive is bound with an
+    # ``out_sharding``): until then the equations' sharding types are never looked at, so
+    # programs without Explicit mesh axes pay nothing for them
+    seen = False
+
+
+sharding_state = _ShardingState()
+
+
+def explicit_sharding(sharding: Any) -> Any:
+    """The sharding type of a value laid out as ``sharding`` (JAX's aval sharding: a
+    ``NamedSharding`` over an ``AbstractMesh``), or None where it says nothing: no mesh with
+    Explicit axes, or a spec that splits no dimension (replicated)."""
+    if type(sharding) is not jax.sharding.NamedSharding:
+        return None
+    mesh = sharding.mesh
+    if not mesh.explicit_axes:
+        return None
+    spec = sharding.spec
+    if (all(e is None for e in spec) and not getattr(spec, "unreduced", None)
+            and not getattr(spec, "reduced", None)):
+        return None
+    if isinstance(mesh, jax.sharding.Mesh):
+        sharding = jax.sharding.NamedSharding(mesh.abstract_mesh, spec)
+    return sharding
+
+
+def sharding_without_axis(sharding: Any, d: int) -> Any:
+    """The sharding type of a value of type ``sharding`` with its axis ``d`` taken out (one
+    example of a vmap, one step of a scan), or None."""
+    if sharding is None:
+        return None
+    spec = list(sharding.spec)
+    if d >= len(spec):
+        return sharding
+    del spec[d]
+    return explicit_sharding(jax.sharding.NamedSharding(
+        sharding.mesh, jax.sharding.PartitionSpec(*spec)))
+
+
+def sharding_with_axis(sharding: Any, d: int) -> Any:
+    """The sharding type with a new axis at ``d``, not split (a vmap's batch axis, a scan's
+    stacked results), or None."""
+    if sharding is None:
+        return None
+    spec = list(sharding.spec)
+    if d > len(spec):
+        return sharding
+    spec.insert(d, None)
+    return jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec(*spec))
+
+
+def out_sharding_param(out_sharding: Any) -> dict:
+    """``{"out_sharding": out_sharding}`` for a primitive's params, or ``{}`` when it is None
+    (programs that give none keep the params, and the printed jaxprs, they always had)."""
+    if out_sharding is None:
+        return {}
+    sharding_state.seen = True
+    return {"out_sharding": out_sharding}
+
+
+def _dim_text(d: int, entry: Any) -> str:
+    if entry is None:
+        return str(d)
+    names = entry if isinstance(entry, tuple) else (entry,)
+    return f"{d}@" + (names[0] if len(names) == 1 else "(" + ",".join(names) + ")")
+
+
 class ShapedArray:
-    """The abstract value of an array: shape, dtype, weak type and, inside the body of a
+    """The abstract value of an array: shape, dtype, weak type; inside the body of a
     ``shard_map`` with ``check_vma=True``, the manual mesh axes the value may vary over
-    (``vma``, JAX's varying manual axes; empty everywhere else).
+    (``vma``, JAX's varying manual axes; empty everywhere else); and, for a value laid out over
+    Explicit mesh axes, its sharding type (``sharding``: JAX's ``NamedSharding`` over the
+    abstract mesh; None for a replicated value and everywhere without Explicit axes).
 
     >>> ShapedArray((3, 4), np.float32)
     ShapedArray(float32[3,4])
     """
 
-    __slots__ = ("shape", "dtype", "weak_type", "vma")
+    __slots__ = ("shape", "dtype", "weak_type", "vma", "sharding")
     array_abstraction_level = 1
 
-    def __init__(self, shape, dtype, weak_type: bool = False, vma: frozenset = _NO_AXES):
+    def __init__(self, shape, dtype, weak_type: bool = False, vma: frozenset = _NO_AXES,
+                 sharding: Any = None):
         self.shape = tuple(int(d) for d in shape)
         self.dtype = np.dtype(dtype)
         self.weak_type = bool(weak_type)
         self.vma = vma if type(vma) is frozenset else frozenset(vma)
+        self.sharding = sharding
+        if sharding is not None:
+            if len(sharding.spec) > len(self.shape):
+                raise ValueError(f"sharding {sharding.spec} has more entries than the "
+                                 f"rank of shape {self.shape}")
+            sharding_state.seen = True
 
     @property
     def ndim(self) -> int:
@@ -56,12 +134,20 @@ class ShapedArray:
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
 
-    def update(self, shape=None, dtype=None, weak_type=None, vma=None) -> ShapedArray:
+    def update(self, shape=None, dtype=None, weak_type=None, vma=None,
+               sharding=_NO_AXES) -> ShapedArray:
+        """A copy with the given fields replaced (``sharding=None`` drops the sharding type;
+        a new shape of another rank drops it too, unless one is given)."""
+        if sharding is _NO_AXES:
+            sharding = self.sharding
+            if shape is not None and sharding is not None and len(shape) != len(self.shape):
+                sharding = None
         return ShapedArray(
             self.shape if shape is None else shape,
             self.dtype if dtype is None else dtype,
             self.weak_type if weak_type is None else weak_type,
             self.vma if vma is None else vma,
+            sharding,
         )
 
     def strip_weak_type(self) -> ShapedArray:
@@ -70,19 +156,26 @@ class ShapedArray:
     def __eq__(self, other):
         return (isinstance(other, ShapedArray) and self.shape == other.shape
                 and self.dtype == other.dtype and self.weak_type == other.weak_type
-                and self.vma == other.vma)
+                and self.vma == other.vma and self.sharding == other.sharding)
 
     def __hash__(self):
-        return hash((self.shape, self.dtype, self.weak_type, self.vma))
+        return hash((self.shape, self.dtype, self.weak_type, self.vma, self.sharding))
+
+    def _dims_text(self) -> str:
+        if self.sharding is None:
+            return ",".join(map(str, self.shape))
+        spec = tuple(self.sharding.spec) + (None,) * (len(self.shape) - len(self.sharding.spec))
+        return ",".join(_dim_text(d, e) for d, e in zip(self.shape, spec))
 
     def str_short(self) -> str:
-        """``f32[3,4]``, as in a jaxpr."""
-        return f"{short_dtype_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+        """``f32[3,4]``, as in a jaxpr (``f32[8@x,4]`` when dimension 0 is split over the
+        Explicit mesh axis ``x``, as JAX prints it)."""
+        return f"{short_dtype_name(self.dtype)}[{self._dims_text()}]"
 
     def __repr__(self):
         weak = ", weak_type=True" if self.weak_type else ""
         vma = f", vma={set(self.vma)}" if self.vma else ""
-        return f"ShapedArray({self.dtype.name}[{','.join(map(str, self.shape))}]{weak}{vma})"
+        return f"ShapedArray({self.dtype.name}[{self._dims_text()}]{weak}{vma})"
 
 
 def is_python_scalar(x: Any) -> bool:
@@ -104,14 +197,19 @@ def get_aval(x: Any) -> ShapedArray:
     if isinstance(aval, ShapedArray):
         return aval
     if isinstance(x, jax.Array):
-        return ShapedArray(x.shape, x.dtype, x.weak_type)
+        # (a JAX tracer is a jax.Array too: inside jax.jit, its sharding type comes along)
+        sharding = getattr(aval, "sharding", None)
+        if sharding is not None:
+            sharding = explicit_sharding(sharding) if sharding.mesh.explicit_axes else None
+        return ShapedArray(x.shape, x.dtype, getattr(x, "weak_type", False), sharding=sharding)
     if is_python_scalar(x):
         return ShapedArray((), dtype_of_scalar(x), weak_type=True)
     if isinstance(x, (np.ndarray, np.generic)):
         return ShapedArray(x.shape, canonicalize_dtype(x.dtype), False)
     if aval is not None and hasattr(aval, "shape") and hasattr(aval, "dtype"):
-        # a jax tracer, seen when xform traces inside jax.jit
-        return ShapedArray(aval.shape, aval.dtype, getattr(aval, "weak_type", False))
+        # a jax tracer, seen when xform traces inside jax.jit: its sharding type comes along
+        return ShapedArray(aval.shape, aval.dtype, getattr(aval, "weak_type", False),
+                           sharding=explicit_sharding(getattr(aval, "sharding", None)))
     raise TypeError(f"Value {x!r} of type {type(x).__name__} is not a valid xform type: "
                     "pass a jax.Array, a numpy array, or a Python bool/int/float/complex.")
 

@@ -12,6 +12,7 @@ import threading
 from typing import Any, Callable
 
 from xform.core import trace as trace_mod
+from xform.core.avals import sharding_state
 from xform.core.caches import LRUCache, WeakCache, split_jaxprs
 from xform.core.ir import ClosedJaxpr, Jaxpr
 
@@ -20,6 +21,10 @@ class Primitive:
     """A named operation. ``multiple_results`` primitives return a list."""
 
     multiple_results = False
+    # The param (if any) that asks for the result's layout over Explicit mesh axes
+    # (``out_sharding``, ``sharding``): the results' sharding types are then JAX's even when
+    # no operand carries one (see ``sharding_rule``)
+    layout_param: str | None = None
     # How the printer shows params: ``pp_params(params) -> [(name, value), ...]``. The default
     # is every param, sorted by name; a primitive sets its own where JAX prints it differently.
     pp_params: Callable[[dict], list] | None = None
@@ -145,6 +150,23 @@ def set_eager_impl(fn: Callable) -> None:
     _eager_impl = fn
 
 
+# The sharding types of a primitive's results, when an operand carries one or the primitive is
+# bound with an ``out_sharding``: ``rule(prim, avals, params, out) -> out`` with the shardings
+# set. Set where it is defined (xform/interpreters/sharding_types.py), which asks JAX.
+class _ShardingRule:
+    rule: Callable | None = None
+
+
+sharding_rule = _ShardingRule()
+
+
+def _wants_sharding(prim: Primitive, avals: tuple, params: dict) -> bool:
+    for a in avals:
+        if a.sharding is not None:
+            return True
+    return prim.layout_param is not None and params.get(prim.layout_param) is not None
+
+
 _avals_by_params = LRUCache("abstract eval by params")
 _avals_by_jaxpr = WeakCache("abstract eval by jaxpr")
 
@@ -156,6 +178,9 @@ def eval_abstract(prim: Primitive, avals, params: dict):
     out = _eval_abstract(prim, avals, params)
     if vma_state.checking or any(a.vma for a in avals):
         out = _out_vma(prim, avals, params, out)
+    if (sharding_state.seen and sharding_rule.rule is not None
+            and _wants_sharding(prim, avals, params)):
+        out = sharding_rule.rule(prim, avals, params, out)
     return out
 
 

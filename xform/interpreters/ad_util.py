@@ -40,7 +40,8 @@ def _add_any_abstract_eval(x: ShapedArray, y: ShapedArray) -> ShapedArray:
             f"add_any adds two tangents or cotangents of one type, got {x.str_short()} and "
             f"{y.str_short()}. This is a bug in xform: a rule produced a tangent whose shape or "
             "dtype differs from its primal's.")
-    return ShapedArray(x.shape, x.dtype, x.weak_type and y.weak_type)
+    return ShapedArray(x.shape, x.dtype, x.weak_type and y.weak_type,
+                       sharding=x.sharding if x.sharding == y.sharding else None)
 
 
 abstract_eval[add_any_p] = _add_any_abstract_eval
@@ -111,6 +112,8 @@ def zeros_like_aval(aval: ShapedArray) -> Any:
     if not aval.shape:
         out = jnp.asarray(zero)  # a jax.Array (eager results are), written inline by staging
     else:
+        # over Explicit mesh axes, laid out as the values they stand for
+        extra = {} if aval.sharding is None else {"sharding": aval.sharding}
         out = shape_primitives.broadcast_in_dim_p.bind(zero, shape=tuple(aval.shape),
-                                                       broadcast_dimensions=())
+                                                       broadcast_dimensions=(), **extra)
     return pvary_to(out, aval.vma) if aval.vma else out

@@ -37,7 +37,9 @@ from typing import Any, Callable, Sequence
 
 import jax
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import (
+    ShapedArray, explicit_sharding, sharding_state, sharding_without_axis,
+)
 from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, eval_abstract
@@ -74,6 +76,36 @@ def prefer_last() -> bool:
     return bool(_rule_state.traces) and _rule_state.traces[-1].prefer_last
 
 
+def batched_sharding(sharding: Any, ndim: int, at: int) -> Any:
+    """An ``out_sharding`` (``PartitionSpec`` or ``NamedSharding``) of a rank-``ndim``
+    per-example result, for the batched result with the batch axis at ``at``: that axis split
+    over the mesh axes the running vmap's batch is split over (none unless its inputs were
+    split along their mapped axes over Explicit mesh axes), as JAX's vmap does."""
+    spec = list(getattr(sharding, "spec", sharding))
+    spec = (spec + [None] * ndim)[:ndim]
+    spec.insert(at, _rule_state.traces[-1].spmd_axis if _rule_state.traces else None)
+    new = jax.sharding.PartitionSpec(*spec)
+    if isinstance(sharding, jax.sharding.NamedSharding):
+        return jax.sharding.NamedSharding(sharding.mesh, new)
+    return new
+
+
+def mapped_axis_spec(avals: Sequence[ShapedArray], dims: Sequence[Any]) -> Any:
+    """The mesh axes the mapped axes of ``avals`` (at ``dims``) are split over, as a spec
+    entry (None: not split). They must agree, as in JAX."""
+    out, seen = None, False
+    for a, d in zip(avals, dims):
+        if d is not_mapped or d is None:
+            continue
+        spec = tuple(a.sharding.spec) if a.sharding is not None else ()
+        e = spec[d] if d < len(spec) else None
+        if seen and e != out:
+            raise ValueError("Mapped away dimension of inputs passed to vmap should be sharded "
+                             f"the same. Got inconsistent axis specs: {out} vs {e}")
+        out, seen = e, True
+    return out
+
+
 def current_batch_tag() -> Any:
     """The tag of the vmap whose rule is running (see ``BatchTrace.tag``), or None."""
     return _rule_state.traces[-1].tag if _rule_state.traces else None
@@ -96,7 +128,7 @@ class BatchTracer(Tracer):
     def aval(self) -> ShapedArray:
         a = to_aval(self.val)
         return ShapedArray(a.shape[:self.bdim] + a.shape[self.bdim + 1:], a.dtype, a.weak_type,
-                           a.vma)
+                           a.vma, sharding_without_axis(a.sharding, self.bdim))
 
     def concrete_value(self, context: str):
         # A batched value has one value per example, so Python cannot branch on it.
@@ -118,6 +150,9 @@ class BatchTrace(Trace):
         # Where rules that may choose put a new batch axis: last when the vmap's out_axes are
         # all -1 (jacfwd), so the final move to out_axes is no transpose; else the front.
         self.prefer_last = prefer_last
+        # over Explicit mesh axes: the mesh axes the batch axis is split over (a spec entry),
+        # which rules give the batch axis of the layouts they request (``batched_sharding``)
+        self.spmd_axis = None
 
     def is_own(self, x: Any) -> bool:
         if isinstance(x, BatchTracer) and x._trace is not self and x._trace.tag is self.tag:
@@ -310,7 +345,8 @@ def broadcast_batcher(prim: Primitive) -> Callable:
 def _unbatched_aval(a: ShapedArray, d: int | None) -> ShapedArray:
     if d is not_mapped:
         return a
-    return ShapedArray(a.shape[:d] + a.shape[d + 1:], a.dtype, a.weak_type, a.vma)
+    return ShapedArray(a.shape[:d] + a.shape[d + 1:], a.dtype, a.weak_type, a.vma,
+                       sharding_without_axis(a.sharding, d))
 
 
 def full_broadcast_batcher(prim: Primitive, scalar_ok: Sequence[int] = ()) -> Callable:
@@ -381,6 +417,8 @@ def batch_fun(fun: Callable, axis_size: int, in_dims: Sequence[int | None], *, a
     """
     def batched(*vals):
         trace = BatchTrace(current_trace(), axis_size, axis_name, description, tag=tag)
+        if sharding_state.seen:
+            trace.spmd_axis = mapped_axis_spec([to_aval(v) for v in vals], in_dims)
         try:
             with set_current_trace(trace):
                 outs = fun(*[trace.wrap(v, d) for v, d in zip(vals, in_dims)])
@@ -423,7 +461,8 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
     """
     if not isinstance(instantiate, bool):
         instantiate = tuple(instantiate)
-    key = (axis_size, tuple(in_dims), instantiate, axis_name)
+    key = (axis_size, tuple(in_dims), instantiate, axis_name,
+           _rule_state.traces[-1].spmd_axis if _rule_state.traces else None)
     try:
         hit = _batched_jaxprs.get((closed,), key)
     except TypeError:
@@ -437,7 +476,14 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
         else:
             shape = list(a.shape)
             shape.insert(d, axis_size)
-            in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type, a.vma))
+            sharding = a.sharding
+            if sharding is not None or (_rule_state.traces and _rule_state.traces[-1].spmd_axis):
+                mesh = (sharding.mesh if sharding is not None
+                        else jax.sharding.get_abstract_mesh())
+                sharding = explicit_sharding(jax.sharding.NamedSharding(
+                    mesh, batched_sharding(sharding.spec if sharding is not None
+                                           else jax.sharding.PartitionSpec(), a.ndim, d)))
+            in_avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type, a.vma, sharding))
     fun = batch_fun(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs), axis_size,
                     in_dims, axis_name=axis_name, instantiate=instantiate)
     out = trace_to_jaxpr(fun, in_avals, description="vmap of a sub-jaxpr", kind="jit")

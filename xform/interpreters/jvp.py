@@ -40,7 +40,7 @@ class Zero:
 def tangent_aval(aval: ShapedArray) -> ShapedArray:
     """Tangents of integer and bool values are float0, as in JAX; others keep the dtype."""
     if is_inexact(aval.dtype):  # bfloat16 too, which numpy does not count as inexact
-        return ShapedArray(aval.shape, aval.dtype, aval.weak_type, aval.vma)
+        return ShapedArray(aval.shape, aval.dtype, aval.weak_type, aval.vma, aval.sharding)
     return ShapedArray(aval.shape, float0, False, aval.vma)
 
 

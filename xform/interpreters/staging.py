@@ -21,6 +21,7 @@ from xform.core.ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, literalable
 from xform.core.primitive import eval_abstract
 from xform.core.trace import Trace, Tracer, current_trace, set_current_trace
 from xform.interpreters.lowering import literal_value
+from xform.interpreters import sharding_types  # noqa: F401  (sets the sharding-type rule)
 
 
 class _CompileTimeEval(threading.local):

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
-from xform.core.avals import ShapedArray, get_aval, is_valid_value
+from xform.core.avals import ShapedArray, explicit_sharding, get_aval, is_valid_value
 from xform.core.errors import user_frame
 from xform.core.trace import Tracer
 from xform.interpreters.staging import trace_to_jaxpr
@@ -70,7 +70,8 @@ def abstractify(x: Any) -> ShapedArray:
     if isinstance(x, Tracer):
         return x.aval
     if is_shape_like(x):
-        return ShapedArray(tuple(x.shape), np.dtype(x.dtype), getattr(x, "weak_type", False))
+        return ShapedArray(tuple(x.shape), np.dtype(x.dtype), getattr(x, "weak_type", False),
+                           sharding=explicit_sharding(getattr(x, "sharding", None)))
     return get_aval(x)
 
 

@@ -80,7 +80,7 @@ class Traced:
     @property
     def out_info(self):
         return tree_unflatten(self._out_tree, [
-            jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+            jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type, sharding=a.sharding)
             for a in self.jaxpr.out_avals])
 
     def lower(self):

@@ -74,16 +74,19 @@ def _const(x: Any, value: float) -> Any:
 
 
 def _like(t: Any, ans: Any) -> Any:
-    """Broadcast a rank-0 or size-1 contribution up to the output's shape."""
+    """Broadcast a rank-0 or size-1 contribution up to the output's shape (and, over Explicit
+    mesh axes, its layout)."""
     from xform.lax.shape import broadcast_in_dim, reshape  # cycle: shape imports elementwise
-    ts, shape = to_aval(t).shape, to_aval(ans).shape
+    ans_aval = to_aval(ans)
+    ts, shape = to_aval(t).shape, ans_aval.shape
     if ts == shape:
         return t
     if not ts:
-        return broadcast_in_dim(t, shape, ())
+        return broadcast_in_dim(t, shape, (), out_sharding=ans_aval.sharding)
     squeezed = [i for i, (a, b) in enumerate(zip(ts, shape)) if a == 1 and b != 1]
     kept = [i for i in range(len(ts)) if i not in squeezed]
-    return broadcast_in_dim(reshape(t, [ts[i] for i in kept]), shape, tuple(kept))
+    return broadcast_in_dim(reshape(t, [ts[i] for i in kept]), shape, tuple(kept),
+                            out_sharding=ans_aval.sharding)
 
 
 def _unbroadcast(ct: Any, aval: ShapedArray) -> Any:

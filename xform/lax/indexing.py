@@ -122,8 +122,8 @@ def _is_float0(t: Any) -> bool:
     return to_aval(t).dtype == jax.dtypes.float0
 
 
-def _zeros(shape: Sequence[int], dtype: Any) -> Any:
-    return full(shape, 0, dtype)
+def _zeros(shape: Sequence[int], dtype: Any, sharding: Any = None) -> Any:
+    return full(shape, 0, dtype, sharding=sharding)
 
 
 def _shift_dims(dims: Sequence[int], at: int) -> tuple:
@@ -268,7 +268,7 @@ def _gather_transpose(ct, operand, indices, *, dimension_numbers, slice_sizes, u
                                   "be transposed.")
     if isinstance(ct, Zero):
         return [None, None]
-    zeros = _zeros(operand.aval.shape, operand.aval.dtype)
+    zeros = _zeros(operand.aval.shape, operand.aval.dtype, operand.aval.sharding)
     # cycle: lax/scatter.py imports indexing (gather's checks)
     from xform.lax.scatter import scatter_add
     out = scatter_add(zeros, indices, ct, _scatter_dnums_of_gather(dimension_numbers),

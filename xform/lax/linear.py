@@ -13,13 +13,18 @@ import jax
 import numpy as np
 from jax import lax as jlax
 
-from xform.core.avals import ShapedArray
+from jax.sharding import PartitionSpec
+
+from xform.core.avals import ShapedArray, out_sharding_param
 from xform.core.jax_internals import canonicalize_precision
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
-from xform.interpreters.batching import batch_rules, not_mapped, prefer_last, shift_axis
+from xform.interpreters.batching import (
+    batch_rules, batched_sharding, not_mapped, prefer_last, shift_axis,
+)
 from xform.interpreters.jvp import Zero, defjvp
 from xform.interpreters.lowering import to_jax
+from xform.interpreters.sharding_types import spec_of
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax import elementwise as _ew
 from xform.lax._helpers import shape_str
@@ -70,7 +75,9 @@ def _dtype_rank(dtype: np.dtype) -> tuple:
 
 
 def _dot_general_abstract_eval(lhs: ShapedArray, rhs: ShapedArray, *, dimension_numbers,
-                               precision=None, preferred_element_type=None):
+                               precision=None, preferred_element_type=None, out_sharding=None):
+    # the result's sharding type (out_sharding's, or the operands') is JAX's, set by
+    # xform/interpreters/sharding_types.py
     (lc, rc), (lb, rb) = dimension_numbers
     for side, aval, contract, batch in (("lhs", lhs, lc, lb), ("rhs", rhs, rc, rb)):
         if not all(0 <= d < aval.ndim for d in contract + batch):
@@ -122,17 +129,24 @@ def _dot_general_abstract_eval(lhs: ShapedArray, rhs: ShapedArray, *, dimension_
 
 
 def _dot_general_to_jax(lhs, rhs, *, dimension_numbers, precision=None,
-                        preferred_element_type=None):
+                        preferred_element_type=None, out_sharding=None):
     (lc, rc), (lb, rb) = dimension_numbers
     dims = ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
+    if out_sharding is not None:
+        return jlax.dot_general(lhs, rhs, dims, precision=precision,
+                                preferred_element_type=preferred_element_type,
+                                out_sharding=out_sharding)
     return jlax.dot_general(lhs, rhs, dims, precision=precision,
                             preferred_element_type=preferred_element_type)
 
 
 dot_general_p = Primitive("dot_general")
-# JAX leaves None-valued precision and preferred_element_type out of the printed form
+dot_general_p.layout_param = "out_sharding"
+# JAX leaves None-valued precision and preferred_element_type out of the printed form, and
+# out_sharding too (the result's type shows it)
 dot_general_p.pp_params = lambda params: [
-    (k, v) for k, v in sorted(params.items()) if v is not None or k == "dimension_numbers"]
+    (k, v) for k, v in sorted(params.items())
+    if (v is not None or k == "dimension_numbers") and k != "out_sharding"]
 abstract_eval[dot_general_p] = _dot_general_abstract_eval
 to_jax[dot_general_p] = _dot_general_to_jax
 
@@ -167,6 +181,17 @@ def _dot_copies(lhs_shape: tuple, rhs_shape: tuple, lc, rc, lb, rb) -> int:
             and list(lb) == list(range(len(lb))) and list(rb) == list(range(len(rb)))):
         return 0
     return _moved(lhs_shape, [*lb, *lf, *lc]) + _moved(rhs_shape, [*rb, *rc, *rf])
+
+
+def _layout_sharding(x_aval: ShapedArray, others, layout) -> dict:
+    """``{"out_sharding": ...}`` for the contraction giving ``x``'s cotangent with its axes in
+    ``layout`` order, where sharding types are in play (an aval involved carries one): ``x``'s
+    own sharding, permuted, as JAX's transpose passes it (a contraction over a split dimension
+    must be told its result's layout); else nothing, so plain programs keep their params."""
+    if x_aval.sharding is None and all(to_aval(o).sharding is None for o in others):
+        return {}
+    spec = tuple(spec_of(x_aval)) + (None,) * x_aval.ndim
+    return {"out_sharding": PartitionSpec(*(spec[d] for d in layout))}
 
 
 def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract, x_batch,
@@ -216,13 +241,15 @@ def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract
         dims = ((_Axes(y_free), _Axes(ct_y)), (y_batch_sorted, ct_batch))
         prec = (y_prec, x_prec) if _is_pair(precision) else precision
         out = dot_general_p.bind(y, ct, dimension_numbers=dims, precision=prec,
-                                 preferred_element_type=preferred_element_type)
+                                 preferred_element_type=preferred_element_type,
+                                 **_layout_sharding(x_aval, (ct, y), y_first))
         layout = y_first
     else:
         dims = ((_Axes(ct_y), _Axes(y_free)), (ct_batch, y_batch_sorted))
         prec = (x_prec, y_prec) if _is_pair(precision) else precision
         out = dot_general_p.bind(ct, y, dimension_numbers=dims, precision=prec,
-                                 preferred_element_type=preferred_element_type)
+                                 preferred_element_type=preferred_element_type,
+                                 **_layout_sharding(x_aval, (ct, y), ct_first))
         layout = ct_first
     if layout != identity:
         out = _transpose(out, tuple(int(i) for i in np.argsort(layout)))
@@ -232,7 +259,7 @@ def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract
 
 
 def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, precision,
-                           preferred_element_type):
+                           preferred_element_type, out_sharding=None):
     if is_undefined(lhs) and is_undefined(rhs):
         raise NotImplementedError("dot_general is linear in each operand separately, not in "
                                   "both together.")
@@ -249,8 +276,16 @@ def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, precision,
 transpose_rules[dot_general_p] = _dot_general_transpose
 
 
+def _batched_sharding(out_sharding: Any, ndim: int, at: int) -> dict:
+    """``out_sharding`` (of the rank-``ndim`` per-example result) for the batched contraction,
+    with the batch axis at ``at``."""
+    if out_sharding is None:
+        return {}
+    return {"out_sharding": batched_sharding(out_sharding, ndim, at)}
+
+
 def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,
-                       preferred_element_type):
+                       preferred_element_type, out_sharding=None):
     """Both operands batched: the batch axes pair up as one more dot_general batch dimension
     (the result's first axis). One batched: its batch axis is one more free axis, and the
     result's batch axis is reported where it lands (no transpose). When only rhs is batched
@@ -260,6 +295,9 @@ def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,
     natural order already leaves the batch axis last, where it is wanted."""
     (lhs, rhs), (lbd, rbd) = vals, dims
     (lc, rc), (lb, rb) = dimension_numbers
+    # the per-example result's rank (out_sharding describes it)
+    out_ndim = (to_aval(lhs).ndim - (lbd is not not_mapped) + to_aval(rhs).ndim
+                - (rbd is not not_mapped) - 2 * len(lc) - len(lb))
 
     def shifted(axes, bdim):
         return _Axes(shift_axis(a, bdim) for a in axes)
@@ -268,28 +306,36 @@ def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,
     params = dict(precision=precision, preferred_element_type=preferred_element_type)
     if lbd is not not_mapped and rbd is not not_mapped:
         dn = ((lc, rc), (_Axes((lbd, *lb)), _Axes((rbd, *rb))))
-        return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, **params), 0
+        return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, **params,
+                                  **_batched_sharding(out_sharding, out_ndim, 0)), 0
     lhs_free = [d for d in range(to_aval(lhs).ndim) if d not in lc and d not in lb]
     rhs_free = [d for d in range(to_aval(rhs).ndim) if d not in rc and d not in rb]
     if lbd is not_mapped and rhs_free == [rbd] and lhs_free and not prefer_last():
         swapped = dict(params, precision=precision[::-1] if _is_pair(precision) else precision)
-        out = dot_general_p.bind(rhs, lhs, dimension_numbers=((rc, lc), (rb, lb)), **swapped)
+        # (the per-example result is lhs's axes either way: rhs's only free axis is the batch)
+        out = dot_general_p.bind(rhs, lhs, dimension_numbers=((rc, lc), (rb, lb)), **swapped,
+                                 **_batched_sharding(out_sharding, out_ndim, len(rb)))
         return out, len(rb)
-    out = dot_general_p.bind(lhs, rhs, dimension_numbers=((lc, rc), (lb, rb)), **params)
     if lbd is not not_mapped:
-        return out, len(lb) + lhs_free.index(lbd)
-    return out, len(lb) + len(lhs_free) + rhs_free.index(rbd)
+        at = len(lb) + lhs_free.index(lbd)
+    else:
+        at = len(lb) + len(lhs_free) + rhs_free.index(rbd)
+    out = dot_general_p.bind(lhs, rhs, dimension_numbers=((lc, rc), (lb, rb)), **params,
+                             **_batched_sharding(out_sharding, out_ndim, at))
+    return out, at
 
 
 batch_rules[dot_general_p] = _dot_general_batch
 
 
 def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None,
-                preferred_element_type: Any = None) -> Any:
+                preferred_element_type: Any = None, out_sharding: Any = None) -> Any:
     """General contraction, as ``jax.lax.dot_general``.
 
     ``dimension_numbers`` is ``((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch))``.
     The result's axes are the batch axes, then lhs's remaining axes, then rhs's.
+    ``out_sharding`` (a ``PartitionSpec`` or ``NamedSharding`` over Explicit mesh axes) lays
+    the result out, as in JAX: needed when a contracted dimension is split over the mesh.
 
     >>> import numpy as np
     >>> dot_general(np.ones((2, 3)), np.ones((4, 3)), (((1,), (1,)), ((), ()))).shape
@@ -298,11 +344,12 @@ def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = Non
     return dot_general_p.bind(
         lhs, rhs, dimension_numbers=_dot_dimension_numbers(dimension_numbers),
         precision=canonicalize_precision(precision),
-        preferred_element_type=_user_dtype(preferred_element_type))
+        preferred_element_type=_user_dtype(preferred_element_type),
+        **out_sharding_param(out_sharding))
 
 
 def dot(lhs: Any, rhs: Any, precision: Any = None, preferred_element_type: Any = None, *,
-        dimension_numbers: Any = None) -> Any:
+        dimension_numbers: Any = None, out_sharding: Any = None) -> Any:
     """Vector/matrix product of 1-D or 2-D operands, as ``jax.lax.dot``: contracts lhs's last
     axis with rhs's first. With ``dimension_numbers`` it is ``dot_general``."""
     if dimension_numbers is None:
@@ -317,7 +364,8 @@ def dot(lhs: Any, rhs: Any, precision: Any = None, preferred_element_type: Any =
                 f"dot got incompatible shapes {shape_str(ls)} and {shape_str(rs)}: the last "
                 f"axis of lhs ({ls[-1]}) must equal the first axis of rhs ({rs[0]}).")
         dimension_numbers = (((len(ls) - 1,), (0,)), ((), ()))
-    return dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type)
+    return dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type,
+                       out_sharding)
 
 
 def batch_matmul(lhs: Any, rhs: Any, precision: Any = None) -> Any:

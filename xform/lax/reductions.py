@@ -120,7 +120,9 @@ def _reduce_sum_jvp(primals, tangents, *, axes):
 
 
 def _reduce_sum_transpose(ct, *, x_aval, axes):
-    return sh.broadcast_in_dim(ct, x_aval.shape, _kept_dims(x_aval.ndim, axes))
+    # laid out as the operand was (JAX's transpose does the same), over Explicit mesh axes
+    return sh.broadcast_in_dim(ct, x_aval.shape, _kept_dims(x_aval.ndim, axes),
+                               out_sharding=x_aval.sharding)
 
 
 jvp_rules[reduce_sum_p] = _reduce_sum_jvp
@@ -153,6 +155,8 @@ def _weighted_sum_to_jax(eqn, producer, read):
     if (mul is None or mul.primitive is not ew.mul_p or out.weak_type
             or not np.issubdtype(out.dtype, np.inexact) or out.dtype.itemsize < 4):
         return None
+    if v.aval.sharding is not None or out.sharding is not None:
+        return None  # laid out over Explicit mesh axes: the SPMD partitioner's, as in JAX
     shape = v.aval.shape
     for x, b in (mul.invars, mul.invars[::-1]):
         if isinstance(x, Literal) or x.aval.shape != shape or x.aval.dtype != out.dtype:

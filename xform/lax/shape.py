@@ -17,14 +17,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax as jlax
+from jax.sharding import PartitionSpec
 
-from xform.core.avals import ShapedArray, canonicalize_dtype, float0, is_python_scalar
+from xform.core.avals import (
+    ShapedArray, canonicalize_dtype, float0, is_python_scalar, out_sharding_param,
+)
 from xform.core.errors import ConcretizationTypeError
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
 from xform.interpreters.ad_util import shape_primitives
 from xform.interpreters.batching import (
-    batch_rules, bdim_after_removing, moveaxis, not_mapped, shift_axis,
+    batch_rules, batched_sharding, bdim_after_removing, moveaxis, not_mapped, shift_axis,
 )
 from xform.interpreters.jvp import Zero, defjvp_zero, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
@@ -123,6 +126,7 @@ def _index_zero(indices: Sequence[Any]) -> Any:
 
 # -- broadcast_in_dim -----------------------------------------------------------------------
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
+broadcast_in_dim_p.layout_param = "sharding"
 # the target shape is the output's type, so the jaxpr does not print it (as in JAX)
 # JAX hides the shape (the output type shows it) and empty broadcast_dimensions
 broadcast_in_dim_p.pp_params = lambda params: (
@@ -130,7 +134,10 @@ broadcast_in_dim_p.pp_params = lambda params: (
     if params["broadcast_dimensions"] else [])
 
 
-def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensions):
+def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensions,
+                                    sharding=None):
+    # the result's sharding type (``sharding``'s, or the operand's) is JAX's, set by
+    # xform/interpreters/sharding_types.py
     dims = broadcast_dimensions
     if any(d < 0 for d in shape):
         raise TypeError(f"broadcast_in_dim shape must have every element be nonnegative, got "
@@ -163,12 +170,19 @@ def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensio
 
 
 abstract_eval[broadcast_in_dim_p] = _broadcast_in_dim_abstract_eval
-to_jax[broadcast_in_dim_p] = lambda x, *, shape, broadcast_dimensions: jlax.broadcast_in_dim(
-    x, shape, broadcast_dimensions)
+
+
+def _broadcast_in_dim_to_jax(x, *, shape, broadcast_dimensions, sharding=None):
+    if sharding is None:
+        return jlax.broadcast_in_dim(x, shape, broadcast_dimensions)
+    return jlax.broadcast_in_dim(x, shape, broadcast_dimensions, out_sharding=sharding)
+
+
+to_jax[broadcast_in_dim_p] = _broadcast_in_dim_to_jax
 _jvp_linear_in_first(broadcast_in_dim_p)
 
 
-def _broadcast_in_dim_transpose(ct, *, x_aval, shape, broadcast_dimensions):
+def _broadcast_in_dim_transpose(ct, *, x_aval, shape, broadcast_dimensions, sharding=None):
     # Sum out the dimensions the broadcast created: the new ones, and those broadcast from size
     # 1 (which come back as size 1 by a reshape).
     from xform.lax.reductions import reduce_sum  # cycle: lax/reductions.py imports shape
@@ -182,7 +196,8 @@ def _broadcast_in_dim_transpose(ct, *, x_aval, shape, broadcast_dimensions):
     return out if to_aval(out).shape == x_aval.shape else reshape(out, x_aval.shape)
 
 
-def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimensions):
+def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimensions,
+                            sharding=None):
     # The batch axis maps to an output axis right after the one the operand axis before it maps
     # to (or first), which keeps broadcast_dimensions increasing: no transpose, and a batch
     # axis in front stays in front.
@@ -193,8 +208,11 @@ def _broadcast_in_dim_batch(axis_size, vals, dims, *, shape, broadcast_dimension
     new_dims.insert(bdim, out_bdim)
     new_shape = list(shape)
     new_shape.insert(out_bdim, axis_size)
-    return broadcast_in_dim_p.bind(x, shape=tuple(new_shape),
-                                   broadcast_dimensions=tuple(new_dims)), out_bdim
+    extra = {}
+    if sharding is not None:  # with the batch axis
+        extra["sharding"] = batched_sharding(sharding, len(shape), out_bdim)
+    return broadcast_in_dim_p.bind(x, shape=tuple(new_shape), broadcast_dimensions=tuple(new_dims),
+                                   **extra), out_bdim
 
 
 deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
@@ -204,9 +222,10 @@ shape_primitives.broadcast_in_dim_p = broadcast_in_dim_p  # the interpreters' ze
 
 # -- reshape --------------------------------------------------------------------------------
 reshape_p = Primitive("reshape")
+reshape_p.layout_param = "sharding"
 
 
-def _reshape_abstract_eval(x: ShapedArray, *, new_sizes, dimensions):
+def _reshape_abstract_eval(x: ShapedArray, *, new_sizes, dimensions, sharding=None):
     if any(d < 0 for d in new_sizes):
         raise TypeError(f"reshape new_sizes must all be nonnegative, got {new_sizes}.")
     if dimensions is not None and sorted(dimensions) != list(range(x.ndim)):
@@ -222,27 +241,52 @@ def _reshape_abstract_eval(x: ShapedArray, *, new_sizes, dimensions):
 
 
 abstract_eval[reshape_p] = _reshape_abstract_eval
-to_jax[reshape_p] = lambda x, *, new_sizes, dimensions: jlax.reshape(x, new_sizes, dimensions)
+
+
+def _reshape_to_jax(x, *, new_sizes, dimensions, sharding=None):
+    if sharding is None:
+        return jlax.reshape(x, new_sizes, dimensions)
+    return jlax.reshape(x, new_sizes, dimensions, out_sharding=sharding)
+
+
+to_jax[reshape_p] = _reshape_to_jax
 _jvp_linear_in_first(reshape_p)
 
 
-def _reshape_transpose(ct, *, x_aval, new_sizes, dimensions):
+def _reshape_transpose(ct, *, x_aval, new_sizes, dimensions, sharding=None):
+    # over Explicit mesh axes the cotangent is laid out as the operand was (as in JAX)
+    layout = x_aval.sharding is not None or to_aval(ct).sharding is not None
     if dimensions is None:
-        return reshape(ct, x_aval.shape)
+        return reshape(ct, x_aval.shape, out_sharding=_layout_of(x_aval) if layout else None)
     # reshape with ``dimensions`` = transpose(x, dimensions), then reshape
-    read = reshape(ct, tuple(x_aval.shape[d] for d in dimensions))
+    out_sharding = None
+    if layout:
+        spec = tuple(_layout_of(x_aval)) + (None,) * x_aval.ndim
+        out_sharding = PartitionSpec(*(spec[d] for d in dimensions))
+    read = reshape(ct, tuple(x_aval.shape[d] for d in dimensions), out_sharding=out_sharding)
     return transpose(read, tuple(np.argsort(dimensions)))
 
 
-def _reshape_batch(axis_size, vals, dims, *, new_sizes, dimensions):
+def _layout_of(aval: ShapedArray) -> Any:
+    return aval.sharding.spec if aval.sharding is not None else PartitionSpec()
+
+
+def _reshape_batch(axis_size, vals, dims, *, new_sizes, dimensions, sharding=None):
     (x,), (bdim,) = vals, dims
     ndim = to_aval(x).ndim
+
+    def laid_out(at):  # with the batch axis
+        if sharding is None:
+            return None
+        return batched_sharding(sharding, len(new_sizes), at)
+
     if dimensions is not None:  # the reshape transposes anyway: read the batch axis first
         perm = (bdim,) + tuple(shift_axis(d, bdim) for d in dimensions)
-        return reshape(x, (axis_size,) + new_sizes, perm), 0
+        return reshape(x, (axis_size,) + new_sizes, perm, out_sharding=laid_out(0)), 0
     if bdim == ndim - 1 and bdim > 0:  # row-major order keeps a trailing batch axis trailing
-        return reshape(x, new_sizes + (axis_size,)), len(new_sizes)
-    return reshape(moveaxis(x, bdim, 0), (axis_size,) + new_sizes), 0
+        return (reshape(x, new_sizes + (axis_size,), out_sharding=laid_out(len(new_sizes))),
+                len(new_sizes))
+    return reshape(moveaxis(x, bdim, 0), (axis_size,) + new_sizes, out_sharding=laid_out(0)), 0
 
 
 deflinear(reshape_p, _reshape_transpose)
@@ -362,9 +406,10 @@ batch_rules[iota_p] = lambda axis_size, vals, dims, **params: (iota_p.bind(**par
 
 # -- public functions with jax.lax's signatures ---------------------------------------------
 def broadcast_in_dim(operand: Any, shape: Sequence[int],
-                     broadcast_dimensions: Sequence[int]) -> Any:
+                     broadcast_dimensions: Sequence[int], *, out_sharding: Any = None) -> Any:
     """Broadcast ``operand`` to ``shape``: its dimension ``i`` becomes output dimension
-    ``broadcast_dimensions[i]`` (of the same size, or broadcast from size 1).
+    ``broadcast_dimensions[i]`` (of the same size, or broadcast from size 1). ``out_sharding``
+    lays the result out over Explicit mesh axes, as in JAX.
 
     >>> broadcast_in_dim(jnp.ones(3), (2, 3), (1,)).shape
     (2, 3)
@@ -372,19 +417,23 @@ def broadcast_in_dim(operand: Any, shape: Sequence[int],
     shape = _shape("broadcast_in_dim", shape)
     dims = _ints("broadcast_in_dim", "broadcast_dimensions", broadcast_dimensions)
     aval = to_aval(operand)
-    if _is_array(operand) and aval.shape == shape and dims == tuple(range(aval.ndim)):
+    if (_is_array(operand) and aval.shape == shape and dims == tuple(range(aval.ndim))
+            and out_sharding is None):
         return operand
-    return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=dims)
+    extra = out_sharding_param(out_sharding)
+    if extra:
+        extra = {"sharding": extra["out_sharding"]}
+    return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=dims, **extra)
 
 
-def broadcast(operand: Any, sizes: Sequence[int]) -> Any:
+def broadcast(operand: Any, sizes: Sequence[int], *, out_sharding: Any = None) -> Any:
     """Add leading dimensions of sizes ``sizes``: the result has shape ``sizes + shape``."""
     sizes = _shape("broadcast", sizes, "sizes")
     if not sizes:
         return _asarray(operand)
     aval = to_aval(operand)
     dims = tuple(range(len(sizes), len(sizes) + aval.ndim))
-    return broadcast_in_dim(operand, sizes + aval.shape, dims)
+    return broadcast_in_dim(operand, sizes + aval.shape, dims, out_sharding=out_sharding)
 
 
 def broadcast_to_rank(x: Any, rank: int) -> Any:
@@ -396,9 +445,10 @@ def broadcast_to_rank(x: Any, rank: int) -> Any:
 
 
 def reshape(operand: Any, new_sizes: Sequence[int],
-            dimensions: Sequence[int] | None = None) -> Any:
+            dimensions: Sequence[int] | None = None, *, out_sharding: Any = None) -> Any:
     """Reshape to ``new_sizes`` (same number of elements), reading the operand in the order of
-    ``dimensions`` (a permutation; default: row-major).
+    ``dimensions`` (a permutation; default: row-major). ``out_sharding`` lays the result out
+    over Explicit mesh axes, as in JAX (needed where a split dimension is merged or split).
 
     >>> reshape(jnp.arange(6), (2, 3)).shape
     (2, 3)
@@ -407,9 +457,14 @@ def reshape(operand: Any, new_sizes: Sequence[int],
     aval = to_aval(operand)
     dims = None if dimensions is None else _ints("reshape", "dimensions", dimensions)
     same_dims = dims is None or dims == tuple(range(aval.ndim))
-    if aval.shape and aval.shape == new_sizes and same_dims and _is_array(operand):
+    if (aval.shape and aval.shape == new_sizes and same_dims and _is_array(operand)
+            and out_sharding is None):
         return operand
-    return reshape_p.bind(operand, new_sizes=new_sizes, dimensions=None if same_dims else dims)
+    extra = out_sharding_param(out_sharding)
+    if extra:
+        extra = {"sharding": extra["out_sharding"]}
+    return reshape_p.bind(operand, new_sizes=new_sizes, dimensions=None if same_dims else dims,
+                          **extra)
 
 
 def squeeze(array: Any, dimensions: Sequence[int]) -> Any:
@@ -488,9 +543,11 @@ def _convert(x: Any, dtype: np.dtype, weak_type: bool) -> Any:
     return _convert_weak(x, dtype, weak_type)
 
 
-def full(shape: Sequence[int], fill_value: Any, dtype: Any = None) -> Any:
+def full(shape: Sequence[int], fill_value: Any, dtype: Any = None, *,
+         sharding: Any = None) -> Any:
     """An array of ``shape`` filled with the scalar ``fill_value`` (cast to ``dtype`` if given;
-    otherwise of its own dtype, weakly typed for Python scalars).
+    otherwise of its own dtype, weakly typed for Python scalars), laid out as ``sharding``
+    over Explicit mesh axes if given.
 
     >>> full((2,), 3)
     Array([3, 3], dtype=int32, weak_type=True)
@@ -504,18 +561,23 @@ def full(shape: Sequence[int], fill_value: Any, dtype: Any = None) -> Any:
         value = _convert(fill_value, aval.dtype, aval.weak_type)
     else:
         value = _convert(fill_value, canonicalize_dtype(dtype), False)
+    if sharding is not None and shape:
+        return broadcast(value, shape, out_sharding=sharding)
     return broadcast(value, shape)
 
 
 def full_like(x: Any, fill_value: Any, dtype: Any = None,
-              shape: Sequence[int] | None = None) -> Any:
-    """An array like ``x`` (its shape and dtype unless ``shape``/``dtype`` are given) filled with
-    ``fill_value``; weakly typed when ``x`` is and ``dtype`` is not given."""
+              shape: Sequence[int] | None = None, sharding: Any = None) -> Any:
+    """An array like ``x`` (its shape, dtype and sharding type unless ``shape``/``dtype``/
+    ``sharding`` are given) filled with ``fill_value``; weakly typed when ``x`` is and
+    ``dtype`` is not given."""
     aval = to_aval(x)
     fill_shape = aval.shape if shape is None else _shape("full_like", shape)
     weak = dtype is None and aval.weak_type
     dtype = aval.dtype if dtype is None else canonicalize_dtype(dtype)
-    return full(fill_shape, _convert(fill_value, dtype, weak))
+    if sharding is None and shape is None:
+        sharding = aval.sharding
+    return full(fill_shape, _convert(fill_value, dtype, weak), sharding=sharding)
 
 
 def zeros_like_array(x: Any) -> Any:

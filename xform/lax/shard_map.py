@@ -38,9 +38,9 @@ from typing import Any, Sequence
 
 import jax
 import numpy as np
-from jax.sharding import PartitionSpec
+from jax.sharding import NamedSharding, PartitionSpec
 
-from xform.core.avals import ShapedArray, float0
+from xform.core.avals import ShapedArray, explicit_sharding, float0
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval, vma_checking
 from xform.core.trace import to_aval
@@ -123,12 +123,18 @@ def shard_aval(mesh, spec: PartitionSpec, aval: ShapedArray,
 
 
 def unshard_aval(mesh, spec: PartitionSpec, aval: ShapedArray) -> ShapedArray:
-    """The aval of the global value whose blocks, laid out as ``spec``, have type ``aval``."""
+    """The aval of the global value whose blocks, laid out as ``spec``, have type ``aval``;
+    over Explicit mesh axes, its sharding type is ``spec`` (as JAX types it)."""
     sizes = _mesh_sizes(mesh)
     shape = list(aval.shape)
     for d, names in spec_names(spec).items():
         shape[d] *= math.prod(sizes[a] for a in names)
-    return ShapedArray(tuple(shape), aval.dtype, aval.weak_type)
+    sharding = None
+    if spec_names(spec) and mesh.explicit_axes:
+        ctx = jax.sharding.get_abstract_mesh()
+        am = ctx if not ctx.empty else getattr(mesh, "abstract_mesh", mesh)
+        sharding = explicit_sharding(NamedSharding(am, spec))
+    return ShapedArray(tuple(shape), aval.dtype, aval.weak_type, sharding=sharding)
 
 
 def unmentioned(mesh, spec: PartitionSpec, manual: frozenset) -> tuple:

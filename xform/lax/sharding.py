@@ -18,15 +18,15 @@ import jax
 from jax.sharding import NamedSharding, PartitionSpec, Sharding
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
-from xform.core.avals import ShapedArray
+from xform.core.avals import ShapedArray, out_sharding_param
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
-from xform.interpreters.batching import batch_rules
+from xform.interpreters.batching import batch_rules, batched_sharding
 from xform.interpreters.jvp import deflinear_jvp
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear
 
-__all__ = ["with_sharding_constraint", "sharding_constraint_p"]
+__all__ = ["with_sharding_constraint", "sharding_constraint_p", "reshard", "reshard_p"]
 
 sharding_constraint_p = Primitive("sharding_constraint")
 
@@ -75,6 +75,60 @@ batch_rules[sharding_constraint_p] = _batch_rule
 deflinear_jvp(sharding_constraint_p)
 deflinear(sharding_constraint_p,
           lambda ct, *, x_aval, sharding: sharding_constraint_p.bind(ct, sharding=sharding))
+
+
+# -- reshard: a value moved to another layout over Explicit mesh axes -------------------------
+reshard_p = Primitive("reshard")
+reshard_p.layout_param = "dst_sharding"
+
+
+def _reshard_abstract_eval(x: ShapedArray, *, dst_sharding) -> ShapedArray:
+    if len(getattr(dst_sharding, "spec", dst_sharding)) > x.ndim:
+        raise ValueError(f"reshard: the layout {dst_sharding} has more entries than the rank "
+                         f"of the value, {x.str_short()}.")
+    return x  # its sharding type is JAX's (xform/interpreters/sharding_types.py)
+
+
+def _reshard_batch(axis_size, vals, dims, *, dst_sharding):
+    (x,), (d,) = vals, dims
+    ndim = to_aval(x).ndim - 1
+    return reshard_p.bind(x, dst_sharding=batched_sharding(dst_sharding, ndim, d)), d
+
+
+def _reshard_transpose(ct, *, x_aval, dst_sharding):
+    # the cotangent goes back to the operand's layout, as JAX's transpose does
+    back = x_aval.sharding.spec if x_aval.sharding is not None else PartitionSpec()
+    return reshard_p.bind(ct, dst_sharding=back)
+
+
+abstract_eval[reshard_p] = _reshard_abstract_eval
+to_jax[reshard_p] = lambda x, *, dst_sharding: jax.sharding.reshard(x, dst_sharding)
+batch_rules[reshard_p] = _reshard_batch
+deflinear_jvp(reshard_p)
+deflinear(reshard_p, _reshard_transpose)
+
+
+def reshard(xs: Any, out_shardings: Any) -> Any:
+    """``xs`` (a pytree) laid out as ``out_shardings`` (a pytree prefix of ``PartitionSpec``s
+    or ``NamedSharding``s over Explicit mesh axes), as ``jax.sharding.reshard``: the values are
+    unchanged, their sharding types become the given ones. Works on traced values (under
+    ``jit``, ``grad``, ``vmap``) and on concrete arrays."""
+    leaves, tree = tree_flatten(xs)
+    is_spec = lambda s: s is None or isinstance(s, (Sharding, PartitionSpec))  # noqa: E731
+    per_leaf = tree_flatten(
+        tree_map(lambda s, sub: [s] * len(jax.tree_util.tree_leaves(sub)), out_shardings, xs,
+                 is_leaf=is_spec), is_leaf=lambda v: v is None)[0]
+    out = []
+    for leaf, s in zip(leaves, per_leaf):
+        if not isinstance(leaf, Tracer):
+            out.append(jax.sharding.reshard(leaf, s))
+            continue
+        out.append(reshard_p.bind(leaf, **_as_layout_param(s)))
+    return tree_unflatten(tree, out)
+
+
+def _as_layout_param(s: Any) -> dict:
+    return {"dst_sharding": out_sharding_param(s)["out_sharding"]}
 
 
 def context_mesh():

@@ -361,7 +361,7 @@ def _dynamic_slice_transpose(ct, x, *idx, slice_sizes):
     none = [None] * len(idx)
     if isinstance(ct, Zero):
         return [Zero(x.aval)] + none
-    zeros = full(x.aval.shape, _zero_scalar(x.aval))
+    zeros = full(x.aval.shape, _zero_scalar(x.aval), sharding=x.aval.sharding)
     return [dynamic_update_slice_p.bind(zeros, ct, *idx)] + none
 
 
@@ -450,7 +450,7 @@ def _dynamic_update_slice_transpose(ct, x, update, *idx):
                 Zero(u_aval) if is_undefined(update) else None] + none
     ct_x = ct_u = None
     if is_undefined(x):  # the operand's values under the update are overwritten
-        zeros = full(u_aval.shape, _zero_scalar(to_aval(ct)))
+        zeros = full(u_aval.shape, _zero_scalar(to_aval(ct)), sharding=u_aval.sharding)
         ct_x = dynamic_update_slice_p.bind(ct, zeros, *idx)
     if is_undefined(update):
         ct_u = dynamic_slice_p.bind(ct, *idx, slice_sizes=u_aval.shape)

@@ -37,7 +37,8 @@ def _inexact(x: Any) -> Any:
 
 
 def _zeros_like(x: Any) -> Any:
-    return lax.full(to_aval(x).shape, 0, to_aval(x).dtype)
+    aval = to_aval(x)
+    return lax.full(aval.shape, 0, aval.dtype, sharding=aval.sharding)
 
 
 @custom_jvp

@@ -102,12 +102,13 @@ def asarray(a: Any, dtype: Any = None, order: str | None = None, *,
     return array(a, dtype=dtype, copy=bool(copy), order=order)
 
 
-def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
-    """An array of ``shape`` filled with ``fill_value``, as ``jax.numpy.full``."""
+def full(shape: Any, fill_value: Any, dtype: Any = None, *, out_sharding: Any = None) -> Any:
+    """An array of ``shape`` filled with ``fill_value``, as ``jax.numpy.full``
+    (``out_sharding``: its layout over Explicit mesh axes)."""
     shape = _canonical_shape(shape)
     if is_array_like(fill_value) and to_aval(fill_value).ndim:
         fill = fill_value if dtype is None else convert(fill_value, dtype)
-        return broadcast_to_shape(fill, shape)
+        return broadcast_to_shape(fill, shape, out_sharding)
     if dtype is None:
         aval = to_aval(fill_value)
         fill = convert(fill_value, aval.dtype, aval.weak_type)
@@ -115,33 +116,39 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
         fill = convert(fill_value, dtype)
     if not shape and not isinstance(fill, Tracer) and not isinstance(fill, jax.Array):
         fill = jax.device_put(np.asarray(fill, dtype=to_aval(fill).dtype))
-    return lax.broadcast_in_dim(fill, shape, ()) if shape else fill
+    if not shape:
+        return fill
+    return lax.broadcast_in_dim(fill, shape, (), out_sharding=out_sharding)
 
 
-def zeros(shape: Any, dtype: Any = None) -> Any:
+def zeros(shape: Any, dtype: Any = None, *, out_sharding: Any = None) -> Any:
     """An array of zeros, as ``jax.numpy.zeros`` (default dtype float32)."""
-    return full(shape, 0, _default_float() if dtype is None else dtype)
+    return full(shape, 0, _default_float() if dtype is None else dtype,
+                out_sharding=out_sharding)
 
 
-def ones(shape: Any, dtype: Any = None) -> Any:
+def ones(shape: Any, dtype: Any = None, *, out_sharding: Any = None) -> Any:
     """An array of ones, as ``jax.numpy.ones`` (default dtype float32)."""
-    return full(shape, 1, _default_float() if dtype is None else dtype)
+    return full(shape, 1, _default_float() if dtype is None else dtype,
+                out_sharding=out_sharding)
 
 
-def empty(shape: Any, dtype: Any = None) -> Any:
+def empty(shape: Any, dtype: Any = None, *, out_sharding: Any = None) -> Any:
     """An array of ``shape`` (zero-filled: XLA has no uninitialized memory)."""
-    return zeros(shape, dtype)
+    return zeros(shape, dtype, out_sharding=out_sharding)
 
 
 def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> Any:
-    """An array like ``a`` (shape, dtype, weak type) filled with ``fill_value``."""
+    """An array like ``a`` (shape, dtype, weak type and, over Explicit mesh axes, layout unless
+    ``shape`` is given) filled with ``fill_value``."""
     aval = to_aval(a)
+    sharding = aval.sharding if shape is None else None
     shape = aval.shape if shape is None else _canonical_shape(shape)
     if dtype is None:
         fill = convert(fill_value, aval.dtype, aval.weak_type)
     else:
         fill = convert(fill_value, dtype)
-    return full(shape, fill)
+    return full(shape, fill, out_sharding=sharding)
 
 
 def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:

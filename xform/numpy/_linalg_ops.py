@@ -8,15 +8,17 @@ and transposes the step needs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import opt_einsum
+from jax.sharding import NamedSharding, PartitionSpec
 
 from xform import lax
 from xform.core.avals import result_type
 from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
+from xform.lax.sharding import reshard
 from xform.numpy._creation import _iota, array, asarray
 from xform.numpy._eager import eager_jit
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
@@ -31,13 +33,36 @@ def _as_array(a: Any) -> Any:
     return a if hasattr(a, "shape") else array(a)
 
 
-def _dot_general(a: Any, b: Any, dims: tuple, preferred_element_type: Any = None) -> Any:
+def _dot_general(a: Any, b: Any, dims: tuple, preferred_element_type: Any = None,
+                 out_sharding: Any = None) -> Any:
     (lc, rc), (lb, rb) = dims
     dims = ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
     pet = preferred_element_type
     if pet is None:
         pet = to_aval(a).dtype
-    return lax.dot_general(a, b, dims, preferred_element_type=np.dtype(pet))
+    return lax.dot_general(a, b, dims, preferred_element_type=np.dtype(pet),
+                           out_sharding=out_sharding)
+
+
+def _reshard(x: Any, out_sharding: Any) -> Any:
+    # a product without a contraction (a scalar operand, a one-operand einsum): the result
+    # moved to the layout asked for
+    return reshard(x, out_sharding)
+
+
+def _permuted_sharding(out_sharding: Any, order: Sequence[int], ndim: int) -> Any:
+    """The ``out_sharding`` of a contraction whose result, transposed to ``order`` (result axis
+    ``i`` is the contraction's axis ``order[i]``), is laid out as ``out_sharding``."""
+    if out_sharding is None:
+        return None
+    spec = tuple(getattr(out_sharding, "spec", out_sharding)) + (None,) * ndim
+    inv = [None] * ndim
+    for i, o in enumerate(order):
+        inv[o] = spec[i]
+    new = PartitionSpec(*inv)
+    if isinstance(out_sharding, NamedSharding):
+        return NamedSharding(out_sharding.mesh, new)
+    return new
 
 
 def _promote(name: str, a: Any, b: Any) -> tuple:
@@ -46,16 +71,20 @@ def _promote(name: str, a: Any, b: Any) -> tuple:
     return a, b
 
 
-def dot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
+def dot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None,
+        out_sharding: Any = None) -> Any:
     """numpy's ``dot``: products for scalars, inner product for vectors, matrix product, and
-    a sum over the last axis of ``a`` and the second-to-last of ``b`` in general."""
+    a sum over the last axis of ``a`` and the second-to-last of ``b`` in general.
+    ``out_sharding`` lays the result out over Explicit mesh axes, as in JAX."""
     a, b = _promote("dot", a, b)
     an, bn = to_aval(a).ndim, to_aval(b).ndim
     if an == 0 or bn == 0:
-        return lax_ew.mul(a, b)
+        out = lax_ew.mul(a, b)
+        return out if out_sharding is None else _reshard(out, out_sharding)
     rc = 0 if bn == 1 else bn - 2
     _check_contract("dot", to_aval(a).shape, an - 1, to_aval(b).shape, rc)
-    return _dot_general(a, b, (((an - 1,), (rc,)), ((), ())), preferred_element_type)
+    return _dot_general(a, b, (((an - 1,), (rc,)), ((), ())), preferred_element_type,
+                        out_sharding)
 
 
 def _check_contract(name: str, ashape: tuple, ai: int, bshape: tuple, bi: int) -> None:
@@ -73,10 +102,12 @@ def vdot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any =
     return dot(ravel(a), ravel(b), preferred_element_type=preferred_element_type)
 
 
-def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
+def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None,
+           out_sharding: Any = None) -> Any:
     """Matrix product with broadcast batch dimensions, as ``jax.numpy.matmul`` (``a @ b``).
 
-    Vectors are contracted directly (``W @ v`` is one ``dot_general``, as in JAX)."""
+    Vectors are contracted directly (``W @ v`` is one ``dot_general``, as in JAX).
+    ``out_sharding`` lays the result out over Explicit mesh axes, as in JAX."""
     a, b = _promote("matmul", a, b)
     ashape, bshape = to_aval(a).shape, to_aval(b).shape
     if not ashape or not bshape:
@@ -97,17 +128,21 @@ def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any
     if a_batch and a_batch == b_batch:
         nb = len(a_batch)
         batch = tuple(range(nb))
-        return _dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)), preferred_element_type)
-    out = _dot_general(a, b, (((a_k,), (b_k,)), ((), ())), preferred_element_type)
+        return _dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)), preferred_element_type,
+                            out_sharding)
     if b_batch and len(ashape) > 1:
         # dot_general put a's row axis first; matmul wants b's batch axes first
         nb = len(b_batch)
-        out = lax.transpose(out, tuple(range(1, nb + 1)) + (0, nb + 1))
-    return out
+        order = tuple(range(1, nb + 1)) + (0, nb + 1)
+        out = _dot_general(a, b, (((a_k,), (b_k,)), ((), ())), preferred_element_type,
+                           _permuted_sharding(out_sharding, order, nb + 2))
+        return lax.transpose(out, order)
+    return _dot_general(a, b, (((a_k,), (b_k,)), ((), ())), preferred_element_type,
+                        out_sharding)
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2, *, precision: Any = None,
-              preferred_element_type: Any = None) -> Any:
+              preferred_element_type: Any = None, out_sharding: Any = None) -> Any:
     """Sum over the last ``axes`` axes of ``a`` and the first of ``b`` (or the given pairs)."""
     a, b = _promote("tensordot", a, b)
     an, bn = to_aval(a).ndim, to_aval(b).ndim
@@ -119,7 +154,7 @@ def tensordot(a: Any, b: Any, axes: Any = 2, *, precision: Any = None,
         bc = (bc,) if isinstance(bc, int) else tuple(bc)
         ac = tuple(x % an for x in ac)
         bc = tuple(x % bn for x in bc)
-    return _dot_general(a, b, ((ac, bc), ((), ())), preferred_element_type)
+    return _dot_general(a, b, ((ac, bc), ((), ())), preferred_element_type, out_sharding)
 
 
 def inner(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
@@ -167,11 +202,13 @@ def _transpose_to(x: Any, names: str, target: str) -> Any:
     return transpose(x, [names.index(c) for c in target])
 
 
-def _einsum_step(operands: list, inputs: list, output: str, pet: Any) -> Any:
+def _einsum_step(operands: list, inputs: list, output: str, pet: Any,
+                 out_sharding: Any = None) -> Any:
     if len(operands) == 1:
         x, names = _diagonals(operands[0], inputs[0])
         x, names = _sum_axes(x, names, set(names) - set(output))
-        return _transpose_to(x, names, output)
+        x = _transpose_to(x, names, output)
+        return x if out_sharding is None else _reshard(x, out_sharding)
     (x, xn), (y, yn) = [_diagonals(o, n) for o, n in zip(operands, inputs)]
     # indices only one side needs and the output does not: sum them out first
     x, xn = _sum_axes(x, xn, set(xn) - set(yn) - set(output))
@@ -185,15 +222,18 @@ def _einsum_step(operands: list, inputs: list, output: str, pet: Any) -> Any:
     if "".join(batch) + y_free + x_free == output != "".join(batch) + x_free + y_free:
         # the operands in the other order give the output's axis order: no transpose needed
         (lc, rc), (lb, rb) = dims
-        return _dot_general(y, x, ((rc, lc), (rb, lb)), pet)
-    out = _dot_general(x, y, dims, pet)
-    return _transpose_to(out, "".join(batch) + x_free + y_free, output)
+        return _dot_general(y, x, ((rc, lc), (rb, lb)), pet, out_sharding)
+    names = "".join(batch) + x_free + y_free
+    order = [names.index(c) for c in output]
+    out = _dot_general(x, y, dims, pet, _permuted_sharding(out_sharding, order, len(names)))
+    return _transpose_to(out, names, output)
 
 
 def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any = "auto",
            precision: Any = None, preferred_element_type: Any = None,
-           _dot_general: Any = None) -> Any:
-    """Einstein summation, as ``jax.numpy.einsum``.
+           _dot_general: Any = None, out_sharding: Any = None) -> Any:
+    """Einstein summation, as ``jax.numpy.einsum``. ``out_sharding`` lays the result out over
+    Explicit mesh axes (given to the last contraction), as in JAX.
 
     >>> import xform.numpy as xnp
     >>> xnp.einsum("ij,jk->ik", xnp.ones((2, 3)), xnp.ones((3, 4))).shape
@@ -219,10 +259,12 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
         raise ValueError(f"einsum: subscripts {subscripts!r} do not fit the operand shapes "
                          f"{shapes}: {err}") from None
     operands = list(operands)
-    for contract_inds, _, einsum_str, _, _ in contractions:
+    for k, (contract_inds, _, einsum_str, _, _) in enumerate(contractions):
         ins, out_names = einsum_str.split("->")
         step_ops = [operands.pop(i) for i in contract_inds]
-        operands.append(_einsum_step(step_ops, ins.split(","), out_names, pet))
+        last = k == len(contractions) - 1
+        operands.append(_einsum_step(step_ops, ins.split(","), out_names, pet,
+                                     out_sharding if last else None))
     (result,) = operands
     if preferred_element_type is None and to_aval(result).dtype != dtype:
         result = convert(result, dtype)

@@ -10,7 +10,9 @@ import jax
 import numpy as np
 
 from xform import lax
-from xform.core.avals import ShapedArray, canonicalize_dtype, is_python_scalar, result_type
+from xform.core.avals import (
+    ShapedArray, canonicalize_dtype, explicit_sharding, is_python_scalar, result_type,
+)
 from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
 from xform.lax._helpers import weak_scalar
@@ -155,8 +157,9 @@ def broadcast_shapes(name: str, *shapes: Sequence[int]) -> tuple:
             "1; reshape or expand_dims an operand first.") from None
 
 
-def broadcast_to_shape(x: Any, shape: tuple) -> Any:
-    """broadcast_in_dim ``x`` to ``shape`` (numpy's right-aligned rule); no-op when equal."""
+def broadcast_to_shape(x: Any, shape: tuple, sharding: Any = None) -> Any:
+    """broadcast_in_dim ``x`` to ``shape`` (numpy's right-aligned rule); no-op when equal.
+    ``sharding``: the result's layout over Explicit mesh axes, if any."""
     xs = shape_of(x)
     if xs == tuple(shape):
         return x
@@ -164,7 +167,28 @@ def broadcast_to_shape(x: Any, shape: tuple) -> Any:
         x = weak_scalar(x, result_type(x))
     nd = len(shape) - len(xs)
     dims = tuple(range(nd, len(shape)))
-    return lax.broadcast_in_dim(x, tuple(shape), dims)
+    return lax.broadcast_in_dim(x, tuple(shape), dims, out_sharding=sharding)
+
+
+def broadcast_sharding(avals: list, shape: tuple) -> Any:
+    """The layout of the broadcast of values of types ``avals`` to ``shape`` over Explicit
+    mesh axes (each dimension split as the operands that have it at full size split it, as
+    JAX's broadcast of several arrays), or None when none of them is split."""
+    if all(a.sharding is None for a in avals):
+        return None
+    n = len(shape)
+    spec: list = [None] * n
+    mesh = None
+    for a in avals:
+        if a.sharding is None:
+            continue
+        mesh = a.sharding.mesh
+        entries = (list(a.sharding.spec) + [None] * a.ndim)[:a.ndim]
+        for d, e in enumerate(entries):
+            out = n - a.ndim + d
+            if e is not None and a.shape[d] == shape[out] and spec[out] is None:
+                spec[out] = e
+    return explicit_sharding(jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(*spec)))
 
 
 def _check_rank_promotion(name: str, shapes: list) -> None:

@@ -40,9 +40,9 @@ def _axes_tuple(axis: Any, ndim: int) -> tuple:
 
 
 def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None,
-            copy: bool | None = None) -> Any:
+            copy: bool | None = None, out_sharding: Any = None) -> Any:
     """Give ``a`` a new shape with the same size (one entry may be -1), as
-    ``jax.numpy.reshape``."""
+    ``jax.numpy.reshape`` (``out_sharding`` lays the result out over Explicit mesh axes)."""
     check_arraylike("reshape", a)
     if shape is None:
         shape = newshape
@@ -65,9 +65,9 @@ def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None
     if int(np.prod(shape, dtype=np.int64)) != aval.size:
         raise TypeError(f"cannot reshape array of shape {aval.shape} (size {aval.size}) into "
                         f"shape {shape} (size {int(np.prod(shape, dtype=np.int64))}).")
-    if shape == aval.shape:
+    if shape == aval.shape and out_sharding is None:
         return a
-    return lax.reshape(a, shape)
+    return lax.reshape(a, shape, out_sharding=out_sharding)
 
 
 def ravel(a: Any, order: str = "C") -> Any:

@@ -7,12 +7,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from xform.core.avals import is_python_scalar
+from xform.core.avals import is_python_scalar, sharding_state
 from xform.lax import elementwise as lax
 from xform.numpy._creation import array, ones_like, zeros_like
 from xform.numpy._eager import eager_jit
 from xform.numpy._promote import (
-    aval_of, broadcast_shapes, broadcast_to_shape, check_arraylike, convert, promote_args,
+    aval_of, broadcast_shapes, broadcast_sharding, broadcast_to_shape, check_arraylike, convert,
+    promote_args,
     promote_args_inexact, promote_dtypes, promote_to_inexact, shape_of,
 )
 
@@ -342,8 +343,11 @@ def power(x1: Any, x2: Any, /) -> Any:
 
 def broadcast_for_shapes(*args: Any) -> list:
     shape = broadcast_shapes("broadcast", *[shape_of(a) for a in args])
+    # over Explicit mesh axes, every operand is laid out as the broadcast of them all (JAX's)
+    sharding = (broadcast_sharding([aval_of(a) for a in args], shape)
+                if sharding_state.seen else None)
     return [broadcast_to_shape(convert(a, _dtype(a), aval_of(a).weak_type)
-                               if is_python_scalar(a) else a, shape) for a in args]
+                               if is_python_scalar(a) else a, shape, sharding) for a in args]
 
 
 def where(condition: Any, x: Any = None, y: Any = None, /, *, size: Any = None,

@@ -19,11 +19,15 @@ from xform.lax.parallel import manual_axis_sizes
 def typeof(x: Any) -> Any:
     """The abstract type of ``x`` (shape, dtype, weak type), as ``jax.typeof``: JAX's
     ``ShapedArray``, printed ``float32[3]``, for concrete values and xform's tracers alike.
+    A value laid out over Explicit mesh axes prints its sharding type (``float32[8@x,4]``).
     Inside a shard_map body with ``check_vma=True`` it carries the mesh axes the value varies
     over, as JAX's does (``float32[3]{V:i}``, ``.manual_axis_type.varying``)."""
     if isinstance(x, Tracer):
         a = x.aval
-        plain = jax.core.ShapedArray(a.shape, a.dtype, weak_type=a.weak_type)
+        plain = (jax.core.ShapedArray(a.shape, a.dtype, weak_type=a.weak_type)
+                 if a.sharding is None else
+                 jax.core.ShapedArray(a.shape, a.dtype, weak_type=a.weak_type,
+                                      sharding=a.sharding))
         return _with_varying_axes(plain, a.vma) if a.vma else plain
     if isinstance(x, KeyArray):  # typed keys: JAX's key dtype over the key array's shape
         return jax.core.ShapedArray(x.shape, x.dtype)

@@ -179,14 +179,12 @@ def _infer_specs(leaves, mesh, manual) -> list:
                         "let shard_map infer in_specs from the arguments).")
     out = []
     for x in leaves:
-        sharding = getattr(x, "sharding", None)
-        if isinstance(x, Tracer) or not isinstance(sharding, jax.sharding.NamedSharding):
-            raise NotImplementedError(
-                "shard_map could not infer in_specs: xform's traced values do not carry "
-                "shardings in their types. Pass in_specs= explicitly.")
+        # a traced value's sharding type (None: replicated), or a concrete array's sharding
+        sharding = to_aval(x).sharding if isinstance(x, Tracer) else getattr(x, "sharding", None)
+        spec = sharding.spec if isinstance(sharding, jax.sharding.NamedSharding) else ()
         out.append(PartitionSpec(*[n if n is None or (set(n if isinstance(n, tuple) else (n,))
                                                       <= manual) else None
-                                   for n in sharding.spec]))
+                                   for n in spec]))
     return out
 
 
@@ -276,6 +274,14 @@ def _trace_body(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma, d
         closed, (out_tree, out_flat) = trace_to_jaxpr(
             flat_body, dyn_avals, description=f"shard_map of {name}", kind="shard_map")
     body, consts = hoist_consts(closed)
+    for c in consts:
+        aval = to_aval(c)
+        if aval.sharding is not None:  # as JAX: its blocks' types would need a reshard
+            raise NotImplementedError(
+                f"shard_map of {name}: closing over inputs to shard_map where the input is "
+                "sharded on `Explicit` axes is not implemented. As a workaround, please pass "
+                f"those inputs as an argument to shard_map. Got input with shape "
+                f"{aval.str_short()}")
     for i, (a, s) in enumerate(zip(body.out_avals, out_flat)):
         if s is None:  # a None entry of out_specs stands for results that are None
             raise ValueError(

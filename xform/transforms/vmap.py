@@ -13,7 +13,10 @@ import jax
 from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_map, tree_unflatten
 
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
-from xform.interpreters.batching import BatchTrace, move_bdim, moveaxis, not_mapped
+from xform.core.avals import sharding_state
+from xform.interpreters.batching import (
+    BatchTrace, mapped_axis_spec, move_bdim, moveaxis, not_mapped,
+)
 from xform.interpreters.tracing import (
     convert_foreign_leaves, fun_description, fun_name, leaf_paths, positional_names,
 )
@@ -142,6 +145,8 @@ def _batched_call(fun, in_tree, leaves, axes, size, axis_name, out_axes, descrip
     """Run ``fun`` on batched leaves; returns (flat outs, out_tree, flat out axes)."""
     parent = current_trace()
     trace = BatchTrace(parent, size, axis_name, description, prefer_last=_all_last(out_axes))
+    if sharding_state.seen:  # over Explicit mesh axes: how the mapped axes are split
+        trace.spmd_axis = mapped_axis_spec([to_aval(x) for x in leaves], axes)
     try:
         with set_current_trace(trace):
             args, kwargs = tree_unflatten(

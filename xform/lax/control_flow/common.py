@@ -115,12 +115,12 @@ def check_same_types(what: str, left: str, left_tree, left_avals, right: str, ri
 
 
 def strong(avals: Sequence[ShapedArray]) -> list[ShapedArray]:
-    return [ShapedArray(a.shape, a.dtype, False, a.vma) for a in avals]
+    return [ShapedArray(a.shape, a.dtype, False, a.vma, a.sharding) for a in avals]
 
 
 def join_weak(*avals: ShapedArray) -> ShapedArray:
     return ShapedArray(avals[0].shape, avals[0].dtype, all(a.weak_type for a in avals),
-                       frozenset().union(*(a.vma for a in avals)))
+                       frozenset().union(*(a.vma for a in avals)), avals[0].sharding)
 
 
 # -- rearranging sub-jaxprs -----------------------------------------------------------------

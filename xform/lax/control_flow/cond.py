@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
-from xform.core.avals import ShapedArray, is_inexact
+from xform.core.avals import ShapedArray, is_inexact, sharding_without_axis
 from xform.core.caches import WeakCache
 from xform.core.jax_internals import convert_element_type as jax_convert_element_type
 from xform.core.primitive import Primitive, abstract_eval
@@ -137,7 +137,8 @@ def _cond_batch_rule(axis_size, vals, dims, *, branches):
 
 def _per_example(x: Any) -> ShapedArray:
     a = to_aval(x)
-    return ShapedArray(a.shape[1:], a.dtype, a.weak_type, a.vma)
+    return ShapedArray(a.shape[1:], a.dtype, a.weak_type, a.vma,
+                       sharding_without_axis(a.sharding, 0))
 
 
 batch_rules[cond_p] = _cond_batch_rule

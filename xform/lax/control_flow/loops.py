@@ -15,7 +15,9 @@ import jax
 import numpy as np
 from jax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-from xform.core.avals import ShapedArray, get_aval, result_type
+from xform.core.avals import (
+    ShapedArray, get_aval, result_type, sharding_with_axis, sharding_without_axis,
+)
 from xform.core.errors import ConcretizationTypeError
 from xform.core.jax_internals import convert_element_type as convert_element_type_jax
 from xform.core.ir import Literal
@@ -59,11 +61,13 @@ def _weak_as(xs, avals):
 
 
 def _unstack(a: ShapedArray) -> ShapedArray:
-    return ShapedArray(a.shape[1:], a.dtype, a.weak_type, a.vma)
+    return ShapedArray(a.shape[1:], a.dtype, a.weak_type, a.vma,
+                       sharding_without_axis(a.sharding, 0))
 
 
 def _stack(a: ShapedArray, n: int) -> ShapedArray:
-    return ShapedArray((n, *a.shape), a.dtype, a.weak_type, a.vma)
+    return ShapedArray((n, *a.shape), a.dtype, a.weak_type, a.vma,
+                       sharding_with_axis(a.sharding, 0))
 
 
 # -- scan -----------------------------------------------------------------------------------
