@@ -131,3 +131,76 @@ def test_from_jax_debug_print_prints_as_jax(how, capfd):
     got = capfd.readouterr().out
     assert sorted(got.splitlines()) == sorted(want.splitlines()) and want
     np.testing.assert_allclose(np.asarray(got_val), np.asarray(want_val), rtol=1e-6)
+
+
+# -- from_jax: scatters carry JAX's update jaxprs (scatter_apply's function among them) --------
+_IDX = np.array([[1], [1], [3]], np.int32)
+_DN = jax.lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+                                      scatter_dims_to_operand_dims=(0,))
+_XS = jnp.linspace(-1.0, 1.0, 5, dtype=jnp.float32)
+
+
+def _applies(x):
+    # .at[].apply at a unique index, lax.scatter_apply at a repeated one (applied twice), and
+    # a function of several operations
+    a = x.at[2].apply(jnp.sin)
+    b = jax.lax.scatter_apply(a, _IDX, lambda v: v * 2.0 + 1.0, _DN, update_shape=(3,))
+    return b.at[jnp.array([0, 4])].apply(lambda v: jnp.tanh(v) * 1.5 - v ** 2)
+
+
+def _applies_at(x, i):
+    return x.at[i].apply(jnp.exp) * 2.0
+
+
+def test_from_jax_scatter_apply_as_jax():
+    fx = xform.from_jax(_applies)
+    _close(fx(_XS), _applies(_XS))
+    _close(xform.jit(fx)(_XS), jax.jit(_applies)(_XS))
+    xs = jnp.stack([_XS, _XS[::-1], 2 * _XS])
+    _close(xform.vmap(fx)(xs), jax.vmap(_applies)(xs))
+    _close(xform.jit(xform.vmap(fx))(xs), jax.jit(jax.vmap(_applies))(xs))
+    # batched indices too
+    ix = np.array([0, 3, 4], np.int32)
+    gx = xform.from_jax(_applies_at)
+    _close(xform.vmap(gx)(xs, ix), jax.vmap(_applies_at)(xs, ix))
+    _close(xform.vmap(gx, (None, 0))(_XS, ix), jax.vmap(_applies_at, (None, 0))(_XS, ix))
+    # the replayed program holds xform's own update function, no JAX jaxpr
+    eqns = [e for e in xform.make_jaxpr(fx)(_XS).jaxpr.eqns if e.primitive.name == "scatter"]
+    assert len(eqns) == 3
+    assert all(not isinstance(e.params["update_jaxpr"], jax.extend.core.Jaxpr) for e in eqns)
+
+
+def test_from_jax_scatter_apply_derivatives_as_jax():
+    fx = xform.from_jax(_applies)
+    # JAX does not differentiate scatter_apply: neither does xform, with the same error type
+    with pytest.raises(NotImplementedError, match="scatter_apply JVP"):
+        jax.grad(lambda x: jnp.sum(_applies(x)))(_XS)
+    with pytest.raises(NotImplementedError, match="scatter_apply"):
+        xform.grad(lambda x: xnp.sum(fx(x)))(_XS)
+    # a gradient that does not flow through the applied function is JAX's
+    def scaled(x, s):
+        return jnp.sum(_applies(x) * s)
+    sx = xform.from_jax(scaled)
+    _close(xform.grad(sx, argnums=1)(_XS, 1.5), jax.grad(scaled, argnums=1)(_XS, 1.5))
+    _close(xform.jit(xform.grad(sx, argnums=1))(_XS, 1.5),
+           jax.jit(jax.grad(scaled, argnums=1))(_XS, 1.5))
+
+
+@pytest.mark.parametrize("method", ["add", "multiply", "min", "max", "set"])
+def test_from_jax_scatters_with_jax_update_jaxprs(method):
+    def f(x, u):
+        return jnp.sum(jnp.sin(getattr(x.at[jnp.array([1, 1, 3])], method)(u)))
+    u = np.array([0.3, -0.2, 0.7], np.float32)
+    fx = xform.from_jax(f)
+    _close(xform.jit(fx)(_XS, u), jax.jit(f)(_XS, u))
+    if method == "multiply":
+        # repeated indices: neither JAX nor xform differentiates scatter-mul in the updates
+        with pytest.raises(NotImplementedError, match="unique_indices=True"):
+            jax.grad(f, argnums=1)(_XS, u)
+        with pytest.raises(NotImplementedError, match="unique_indices=True"):
+            xform.grad(fx, argnums=1)(_XS, u)
+        _close(xform.grad(fx)(_XS, u), jax.grad(f)(_XS, u))
+    else:
+        _close(xform.grad(fx, argnums=(0, 1))(_XS, u), jax.grad(f, argnums=(0, 1))(_XS, u))
+    us = np.stack([u, 2 * u])
+    _close(xform.vmap(fx, (None, 0))(_XS, us), jax.vmap(f, (None, 0))(_XS, us))

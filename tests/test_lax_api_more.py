@@ -138,6 +138,13 @@ def test_at_apply():
     ops = np.stack([OP, -OP])
     _close(xform.vmap(lambda o: o.at[1:3].apply(xnp.exp))(ops),
            jax.vmap(lambda o: o.at[1:3].apply(jnp.exp))(ops))
+    # outside xform's transforms a concrete array's .at[].apply is JAX's, so a JAX function
+    # works (xform.numpy's too); numpy loop as the reference
+    ref = OP.copy()
+    for i in idx:
+        ref[i] = np.sin(ref[i])
+    _close(jnp.asarray(OP).at[idx].apply(jnp.sin), ref)
+    _close(jnp.asarray(OP).at[idx].apply(xnp.sin), ref)
     # as in JAX, the function may not close over a traced value
     with pytest.raises(NotImplementedError, match="closes over traced values"):
         xform.vmap(lambda s: xnp.asarray(OP).at[1:3].apply(lambda v: v * s))(

@@ -41,6 +41,9 @@ from xform.lax.control_flow import scan as _lax_scan
 from xform.lax.control_flow import switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
 from xform.lax.linear_call import linear_call
+from xform.lax.scatter import (
+    scatter, scatter_add, scatter_apply, scatter_max, scatter_min, scatter_mul, scatter_sub,
+)
 from xform.lax.reduce_general import general_reduce
 from xform.lax.windowed import reduce_window as _lax_reduce_window
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
@@ -505,6 +508,35 @@ def _reduce_general(ins, params):
     return general_reduce(list(ins[:n]), list(ins[n:]), computation, params["dimensions"])
 
 
+# JAX's scatters carry their combining function as a JAX jaxpr (``update_jaxpr``): xform's
+# functions of the same names bind xform's own (the combiners), and a ``scatter`` whose
+# update_jaxpr is set is ``scatter_apply``, its function replayed from JAX's jaxpr
+_SCATTERS: dict[str, Callable] = {
+    "scatter": scatter, "scatter-add": scatter_add, "scatter-sub": scatter_sub,
+    "scatter-mul": scatter_mul, "scatter-min": scatter_min, "scatter-max": scatter_max,
+}
+
+
+def _scatter(name):
+    def handler(ins, params):
+        operand, indices, updates = ins
+        dnums = params["dimension_numbers"]
+        opts = {"indices_are_sorted": params["indices_are_sorted"],
+                "unique_indices": params["unique_indices"], "mode": params["mode"]}
+        update_jaxpr = params.get("update_jaxpr")
+        if name == "scatter" and update_jaxpr is not None:
+            # JAX's update jaxpr takes (operand element, unused update) and applies the function
+            consts = params.get("update_consts", ())
+
+            def func(x):
+                return _replay(update_jaxpr, consts, [x, x])[0]
+
+            return scatter_apply(operand, indices, func, dnums,
+                                 update_shape=_aval(updates).shape, **opts)
+        return _SCATTERS[name](operand, indices, updates, dnums, **opts)
+    return handler
+
+
 def _debug_print(ins, params):
     # jax.debug.print: xform's debug_callback (so every xform transform handles it, printing on
     # the forward pass and once per lane under vmap) around JAX's own formatting of the values
@@ -522,6 +554,7 @@ _HANDLERS: dict[str, Callable] = {
     "debug_print": _debug_print,
     "reduce_window": _reduce_window,
     "reduce": _reduce_general,
+    **{name: _scatter(name) for name in _SCATTERS},
     "jit": _inline_call("jaxpr"),
     "pjit": _inline_call("jaxpr"),
     "closed_call": _inline_call("call_jaxpr"),
