@@ -94,16 +94,20 @@ def eigh(a: Any, b: Any = None, lower: bool = True, eigvals_only: bool = False,
 
 def qr(a: Any, overwrite_a: bool = False, lwork: Any = None, mode: str = "full",
        pivoting: bool = False, check_finite: bool = True) -> Any:
-    """The QR decomposition: ``mode`` 'full', 'economic' or 'r' (a 1-tuple, as SciPy)."""
+    """The QR decomposition: ``mode`` 'full', 'economic' or 'r' (a 1-tuple, as SciPy).
+
+    With ``pivoting`` it is the column-pivoted (rank-revealing) QR: the column permutation
+    ``p`` (int32, ``a[:, p] = q @ r``) comes last, ``(q, r, p)`` or ``(r, p)`` for 'r'."""
     if mode in ("full", "r"):
         np_mode = "complete"
     elif mode == "economic":
         np_mode = "reduced"
     else:
         raise ValueError(f"Unsupported QR decomposition mode '{mode}'")
-    if pivoting:
-        raise NotImplementedError("xform.scipy.linalg.qr: pivoting=True is not supported.")
     (a,) = promote_inexact(a)
+    if pivoting:
+        q, r, p = lax.linalg.qr(a, pivoting=True, full_matrices=np_mode == "complete")
+        return (r, p) if mode == "r" else (q, r, p)
     q, r = np_linalg.qr(a, mode=np_mode)
     return (r,) if mode == "r" else (q, r)
 
