@@ -5,6 +5,7 @@ squaring, differentiable through its operations), ``block_diag``, ``toeplitz``, 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -335,10 +336,40 @@ def helmert(n: int, full: bool = False) -> Any:
     return h
 
 
+def _polar_2d(a: Any, side: str, method: str, eps: Any) -> tuple:
+    m, n = a.shape
+    if method == "qdwh":
+        # JAX's choice: QDWH on a (or on a^H for a wide matrix's left decomposition); it asks
+        # for M >= N, so the other two combinations are not supported, as in JAX
+        if m >= n and side == "right":
+            unitary, posdef, _, _ = lax.linalg.qdwh(a, is_hermitian=False, eps=eps)
+        elif m < n and side == "left":
+            unitary, posdef, _, _ = lax.linalg.qdwh(xnp.conj(a.T), is_hermitian=False, eps=eps)
+            unitary, posdef = xnp.conj(unitary.T), xnp.conj(posdef.T)
+        else:
+            raise NotImplementedError(
+                "method='qdwh' only supports mxn matrices where m < n where side='right' and "
+                f"m >= n side='left', got {tuple(a.shape)} with side={side!r}")
+        return unitary, posdef
+    u_svd, s, vh = np_linalg.svd(a, full_matrices=False)
+    s = s.astype(u_svd.dtype)
+    unitary = xnp.matmul(u_svd, vh)
+    if side == "right":
+        posdef = xnp.matmul(xnp.conj(vh.T) * s[None, :], vh)
+    else:
+        posdef = xnp.matmul(u_svd * s[None, :], xnp.conj(u_svd.T))
+    return unitary, posdef
+
+
 def polar(a: Any, side: str = "right", *, method: str = "qdwh", eps: Any = None,
           max_iterations: Any = None) -> tuple:
-    """The polar decomposition ``a = u p`` (``side='right'``) or ``p u`` ('left'), computed
-    from the SVD for either ``method`` (JAX's 'qdwh' iterates to the same factors)."""
+    """The polar decomposition ``a = u p`` (``side='right'``) or ``p u`` ('left'), as
+    ``jax.scipy.linalg.polar``: ``method='qdwh'`` runs ``xform.lax.linalg.qdwh`` (the QR-based
+    dynamically weighted Halley iteration; for ``m >= n`` with 'right' and ``m < n`` with
+    'left', as in JAX), ``'svd'`` builds the factors from the SVD. ``max_iterations`` is not
+    used, as in JAX (QDWH picks its iteration count from ``eps``). Leading batch dimensions
+    are mapped over."""
+    del max_iterations  # JAX ignores it too
     a = xnp.asarray(a)
     if a.ndim < 2:
         raise ValueError("The input `a` must be at least a 2-D array.")
@@ -347,11 +378,6 @@ def polar(a: Any, side: str = "right", *, method: str = "qdwh", eps: Any = None,
     if method not in ("qdwh", "svd"):
         raise ValueError(f"Unknown polar decomposition method {method}.")
     (a,) = promote_inexact(a)
-    u_svd, s, vh = np_linalg.svd(a, full_matrices=False)
-    unitary = xnp.matmul(u_svd, vh)
-    if side == "right":
-        v = xnp.conj(xnp.swapaxes(vh, -1, -2))
-        posdef = xnp.matmul(v * s[..., None, :], vh)
-    else:
-        posdef = xnp.matmul(u_svd * s[..., None, :], xnp.conj(xnp.swapaxes(u_svd, -1, -2)))
-    return unitary, posdef
+    sig = "(m,n)->(m,n),(n,n)" if side == "right" else "(m,n)->(m,n),(m,m)"
+    fun = functools.partial(_polar_2d, side=side, method=method, eps=eps)
+    return xnp.vectorize(fun, signature=sig)(a)
