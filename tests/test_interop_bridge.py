@@ -131,3 +131,194 @@ def test_from_jax_debug_print_prints_as_jax(how, capfd):
     got = capfd.readouterr().out
     assert sorted(got.splitlines()) == sorted(want.splitlines()) and want
     np.testing.assert_allclose(np.asarray(got_val), np.asarray(want_val), rtol=1e-6)
+
+
+# -- from_jax: scatters carry JAX's update jaxprs (scatter_apply's function among them) --------
+_IDX = np.array([[1], [1], [3]], np.int32)
+_DN = jax.lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+                                      scatter_dims_to_operand_dims=(0,))
+_XS = jnp.linspace(-1.0, 1.0, 5, dtype=jnp.float32)
+
+
+def _applies(x):
+    # .at[].apply at a unique index, lax.scatter_apply at a repeated one (applied twice), and
+    # a function of several operations
+    a = x.at[2].apply(jnp.sin)
+    b = jax.lax.scatter_apply(a, _IDX, lambda v: v * 2.0 + 1.0, _DN, update_shape=(3,))
+    return b.at[jnp.array([0, 4])].apply(lambda v: jnp.tanh(v) * 1.5 - v ** 2)
+
+
+def _applies_at(x, i):
+    return x.at[i].apply(jnp.exp) * 2.0
+
+
+def test_from_jax_scatter_apply_as_jax():
+    fx = xform.from_jax(_applies)
+    _close(fx(_XS), _applies(_XS))
+    _close(xform.jit(fx)(_XS), jax.jit(_applies)(_XS))
+    xs = jnp.stack([_XS, _XS[::-1], 2 * _XS])
+    _close(xform.vmap(fx)(xs), jax.vmap(_applies)(xs))
+    _close(xform.jit(xform.vmap(fx))(xs), jax.jit(jax.vmap(_applies))(xs))
+    # batched indices too
+    ix = np.array([0, 3, 4], np.int32)
+    gx = xform.from_jax(_applies_at)
+    _close(xform.vmap(gx)(xs, ix), jax.vmap(_applies_at)(xs, ix))
+    _close(xform.vmap(gx, (None, 0))(_XS, ix), jax.vmap(_applies_at, (None, 0))(_XS, ix))
+    # the replayed program holds xform's own update function, no JAX jaxpr
+    eqns = [e for e in xform.make_jaxpr(fx)(_XS).jaxpr.eqns if e.primitive.name == "scatter"]
+    assert len(eqns) == 3
+    assert all(not isinstance(e.params["update_jaxpr"], jax.extend.core.Jaxpr) for e in eqns)
+
+
+def test_from_jax_scatter_apply_derivatives_as_jax():
+    fx = xform.from_jax(_applies)
+    # JAX does not differentiate scatter_apply: neither does xform, with the same error type
+    with pytest.raises(NotImplementedError, match="scatter_apply JVP"):
+        jax.grad(lambda x: jnp.sum(_applies(x)))(_XS)
+    with pytest.raises(NotImplementedError, match="scatter_apply"):
+        xform.grad(lambda x: xnp.sum(fx(x)))(_XS)
+    # a gradient that does not flow through the applied function is JAX's
+    def scaled(x, s):
+        return jnp.sum(_applies(x) * s)
+    sx = xform.from_jax(scaled)
+    _close(xform.grad(sx, argnums=1)(_XS, 1.5), jax.grad(scaled, argnums=1)(_XS, 1.5))
+    _close(xform.jit(xform.grad(sx, argnums=1))(_XS, 1.5),
+           jax.jit(jax.grad(scaled, argnums=1))(_XS, 1.5))
+
+
+@pytest.mark.parametrize("method", ["add", "multiply", "min", "max", "set"])
+def test_from_jax_scatters_with_jax_update_jaxprs(method):
+    def f(x, u):
+        return jnp.sum(jnp.sin(getattr(x.at[jnp.array([1, 1, 3])], method)(u)))
+    u = np.array([0.3, -0.2, 0.7], np.float32)
+    fx = xform.from_jax(f)
+    _close(xform.jit(fx)(_XS, u), jax.jit(f)(_XS, u))
+    if method == "multiply":
+        # repeated indices: neither JAX nor xform differentiates scatter-mul in the updates
+        with pytest.raises(NotImplementedError, match="unique_indices=True"):
+            jax.grad(f, argnums=1)(_XS, u)
+        with pytest.raises(NotImplementedError, match="unique_indices=True"):
+            xform.grad(fx, argnums=1)(_XS, u)
+        _close(xform.grad(fx)(_XS, u), jax.grad(f)(_XS, u))
+    else:
+        _close(xform.grad(fx, argnums=(0, 1))(_XS, u), jax.grad(f, argnums=(0, 1))(_XS, u))
+    us = np.stack([u, 2 * u])
+    _close(xform.vmap(fx, (None, 0))(_XS, us), jax.vmap(f, (None, 0))(_XS, us))
+
+
+# -- from_jax: one JAX trace and one translation per function and signature --------------------
+def test_from_jax_traces_once_per_signature(monkeypatch):
+    from xform.transforms import interop
+    calls = []
+
+    def f(x, y):
+        calls.append(1)
+        return jnp.sum(jnp.tanh(x * y) ** 2), jnp.cos(x)
+
+    x, y = np.linspace(-1.0, 1.0, 4).astype(np.float32), np.float32(0.7)
+    loss = lambda fn: lambda a, b: fn(a, b)[0]  # noqa: E731
+    want = jax.grad(loss(f))(x, y)
+    calls.clear()
+    # from_jax written inline each time, under several transforms: JAX traces f once
+    _close(xform.grad(loss(xform.from_jax(f)))(x, y), want)
+    _close(xform.jit(xform.grad(loss(xform.from_jax(f))))(x, y), want)
+    _close(xform.grad(loss(xform.from_jax(f)))(x, y), want)
+    assert len(calls) == 1
+    xs = np.stack([x, -x])
+    want_eager, want_vmap = f(x, y), jax.vmap(loss(f), (0, None))(xs, y)
+    calls.clear()
+    # and a later xform trace replays nothing: the translated program is reused
+    replays = []
+    replay = interop._replay
+    monkeypatch.setattr(interop, "_replay", lambda *a: replays.append(1) or replay(*a))
+    _close(xform.from_jax(f)(x, y), want_eager)
+    _close(xform.grad(loss(xform.from_jax(f)))(x, y), want)
+    _close(xform.jit(xform.vmap(loss(xform.from_jax(f)), (0, None)))(xs, y), want_vmap)
+    assert calls == [] and replays == []
+    # a new signature is a new trace, as in jax.jit
+    xform.grad(loss(xform.from_jax(f)))(x[:3], y)
+    xform.grad(loss(xform.from_jax(f)))(x[:3].astype(np.float16), y)
+    assert len(calls) == 2
+
+
+def test_from_jax_captures_globals_at_first_trace_as_jax_jit():
+    # a global read at trace time is captured at the first trace, as jax.jit captures it
+    scale = {"v": 2.0}
+
+    def fj(x):
+        return x * scale["v"]
+
+    def fx(x):
+        return x * scale["v"]
+
+    x = np.arange(3.0, dtype=np.float32)
+    got, want = [], []
+    for v, arg in [(2.0, x), (5.0, x), (5.0, x[:2]), (7.0, x)]:
+        scale["v"] = v
+        want.append(jax.jit(fj)(arg))
+        got.append(xform.jit(xform.from_jax(fx))(arg))
+    for g, w in zip(got, want):
+        _close(g, w)
+    _close(got[1], x * 2.0)   # not retraced
+    _close(got[2], x[:2] * 5.0)   # a new shape: traced again
+
+
+def test_from_jax_custom_vjp_backward_traced_once():
+    counts = {"fwd": 0, "bwd": 0}
+
+    @jax.custom_vjp
+    def h(x):
+        return jnp.sin(x)
+
+    def fwd(x):
+        counts["fwd"] += 1
+        return jnp.sin(x), jnp.cos(x)
+
+    def bwd(c, g):
+        counts["bwd"] += 1
+        return (3.0 * g * c,)
+
+    h.defvjp(fwd, bwd)
+
+    def f(x):
+        return jnp.sum(h(x) ** 2)
+
+    x = np.linspace(0.0, 1.0, 3).astype(np.float32)
+    want = jax.grad(f)(x)
+    counts.update(fwd=0, bwd=0)
+    for _ in range(3):
+        _close(xform.grad(xform.from_jax(f))(x), want)
+    _close(xform.jit(xform.grad(xform.from_jax(f)))(x), want)
+    assert counts == {"fwd": 1, "bwd": 1}
+
+
+def test_from_jax_cache_is_weak_and_keys_bound_methods():
+    import gc
+    import weakref
+
+    class Model:
+        def __init__(self, w):
+            self.w = w
+            self.calls = 0
+
+        def apply(self, x):
+            self.calls += 1
+            return jnp.sum(jnp.sin(x * self.w))
+
+    x = np.ones(3, np.float32)
+    m = Model(np.float32(2.0))
+    for _ in range(3):  # a new bound method each time, one trace
+        _close(xform.grad(xform.from_jax(m.apply))(x), jax.grad(Model(2.0).apply)(x))
+    assert m.calls == 1
+    other = Model(np.float32(3.0))  # another instance: its own trace
+    _close(xform.grad(xform.from_jax(other.apply))(x), jax.grad(Model(3.0).apply)(x))
+    assert other.calls == 1
+
+    def g(x):
+        return jnp.sum(x * 2.0)
+
+    ref, mref = weakref.ref(g), weakref.ref(m)
+    xform.grad(xform.from_jax(g))(x)
+    del g, m
+    gc.collect()
+    assert ref() is None and mref() is None  # the cache did not keep them alive

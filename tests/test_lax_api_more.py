@@ -138,6 +138,13 @@ def test_at_apply():
     ops = np.stack([OP, -OP])
     _close(xform.vmap(lambda o: o.at[1:3].apply(xnp.exp))(ops),
            jax.vmap(lambda o: o.at[1:3].apply(jnp.exp))(ops))
+    # outside xform's transforms a concrete array's .at[].apply is JAX's, so a JAX function
+    # works (xform.numpy's too); numpy loop as the reference
+    ref = OP.copy()
+    for i in idx:
+        ref[i] = np.sin(ref[i])
+    _close(jnp.asarray(OP).at[idx].apply(jnp.sin), ref)
+    _close(jnp.asarray(OP).at[idx].apply(xnp.sin), ref)
     # as in JAX, the function may not close over a traced value
     with pytest.raises(NotImplementedError, match="closes over traced values"):
         xform.vmap(lambda s: xnp.asarray(OP).at[1:3].apply(lambda v: v * s))(
@@ -244,6 +251,71 @@ def test_ragged_dot_general_contracting():
     loss_x = lambda a, b: (xl.ragged_dot_general(a, b, gs, rdn) ** 2).sum()  # noqa: E731
     _close(xform.grad(loss_x, (0, 1))(a, b),
            jax.grad(lambda a, b: (dense(a, b) ** 2).sum(), (0, 1))(a, b), 1e-4)
+
+
+# group sizes of rank > 1 ([*the lhs's axes before the ragged one, g], JAX's rule), per mode:
+# (lhs, rhs, group_sizes, dimension numbers)
+_R = lax.RaggedDotDimensionNumbers
+GS2 = np.array([[2, 3, 0], [1, 1, 2]], np.int32)
+RAGGED_RANK2 = {
+    # [b, m, k] x [b, g, k, n], ragged m, groups per batch row
+    "noncontracting_batch": (RNG.randn(2, 5, 3), RNG.randn(2, 3, 3, 4), GS2,
+                             _R((([2], [2]), ([0], [0])), [1], [1])),
+    # [p, m, k] x [g, k, n], ragged m after a free axis p
+    "noncontracting_free": (RNG.randn(2, 5, 3), RNG.randn(3, 3, 4), GS2,
+                            _R((([2], [1]), ([], [])), [1], [0])),
+    # [b, m, k] x [b, k, n], ragged k: [g, b, m, n]
+    "contracting": (RNG.randn(2, 3, 5), RNG.randn(2, 5, 4), GS2[:, :2] + [[0], [2]],
+                    _R((([2], [1]), ([0], [0])), [2], [])),
+    # [b1, b2, m, k] x [b1, b2, k, n], ragged b2
+    "batch": (RNG.randn(2, 5, 3, 2), RNG.randn(2, 5, 2, 4), GS2[:, :2] + [[0], [2]],
+              _R((([3], [2]), ([0, 1], [0, 1])), [1], [])),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(RAGGED_RANK2))
+def test_ragged_dot_general_group_sizes_of_rank_2(mode):
+    lhs, rhs, gs, rdn = RAGGED_RANK2[mode]
+    lhs, rhs = lhs.astype(np.float32), rhs.astype(np.float32)
+
+    def fx(a, b, g=gs):
+        return xl.ragged_dot_general(a, b, g, rdn)
+
+    def fj(a, b, g=gs):
+        return lax.ragged_dot_general(a, b, g, rdn)
+    want = fj(lhs, rhs)
+    _close(fx(lhs, rhs), want)
+    _close(xform.jit(fx)(lhs, rhs), want)
+    # forward mode, as JAX's
+    ta, tb = np.ones_like(lhs), np.cos(rhs)
+    _close(xform.jvp(fx, (lhs, rhs), (ta, tb)), jax.jvp(fj, (lhs, rhs), (ta, tb)), 1e-4)
+
+    def loss(f):
+        return lambda a, b: (f(a, b) ** 2).sum()
+    got = xform.grad(loss(fx), (0, 1))(lhs, rhs)
+    if mode.startswith("noncontracting"):
+        _close(got, jax.grad(loss(fj), (0, 1))(lhs, rhs), 1e-4)
+    else:  # JAX has no reverse mode here: <grad, t> against JAX's directional derivative
+        _, d = jax.jvp(loss(fj), (lhs, rhs), (ta, tb))
+        np.testing.assert_allclose((got[0] * ta).sum() + (got[1] * tb).sum(), d, rtol=1e-4)
+    # vmap over each operand and all three (JAX batches few of these): a loop of JAX's
+    lhs_b, rhs_b, gs_b = np.stack([lhs, -lhs]), np.stack([rhs, 2 * rhs]), \
+        np.stack([gs, gs[..., ::-1]])
+    for axes in [(0, None, None), (None, 0, None), (None, None, 0), (0, 0, 0)]:
+        args = [b if ax == 0 else u for b, u, ax in zip((lhs_b, rhs_b, gs_b), (lhs, rhs, gs),
+                                                        axes)]
+        loop = [fj(*[a[i] if ax == 0 else a for a, ax in zip(args, axes)]) for i in range(2)]
+        _close(xform.vmap(fx, axes)(*args), np.stack(loop))
+    # derivatives under vmap and jit, against a loop of JAX's
+    _close(xform.jit(xform.vmap(lambda a, b: xform.jvp(fx, (a, b), (ta, tb))[1]))(lhs_b, rhs_b),
+           np.stack([jax.jvp(fj, (a, b), (ta, tb))[1] for a, b in zip(lhs_b, rhs_b)]), 1e-4)
+    if mode.startswith("noncontracting"):
+        _close(xform.jit(xform.vmap(xform.grad(loss(fx))))(lhs_b, rhs_b),
+               np.stack([jax.grad(loss(fj))(a, b) for a, b in zip(lhs_b, rhs_b)]), 1e-4)
+    # a wrong group_sizes shape: JAX's TypeError
+    for f in (fx, fj):
+        with pytest.raises(TypeError, match="expected group_sizes to have shape"):
+            f(lhs, rhs, np.ones((3, gs.shape[-1]), np.int32))
 
 
 # -- scaled_dot (runs on CPU in JAX 0.10.2) -----------------------------------------------------

@@ -31,6 +31,7 @@ D = (A[1] + 4).astype(np.float32)
 DU = np.r_[A[2, :3], 0].astype(np.float32)
 H, TAUS = (np.asarray(v) for v in jll.hessenberg(A))
 AC = (A + 1j * BATCH[0]).astype(np.complex64)
+LOWRANK = (C43[:, :2] @ B3[:2] * np.array([1.0, 3.0, 0.5], np.float32)).astype(np.float32)
 
 LAX = {
     "schur": lambda m: m.schur(A),
@@ -49,6 +50,9 @@ LAX = {
     "tridiagonal_solve": lambda m: m.tridiagonal_solve(DL, D, DU, BATCH[0]),
     "qdwh": lambda m: m.qdwh(RECT),
     "qdwh_square": lambda m: m.qdwh(SPD, max_iterations=3),
+    "qr_pivoting": lambda m: m.qr(RECT, pivoting=True),
+    "qr_pivoting_thin_wide": lambda m: m.qr(RECT.T, pivoting=True, full_matrices=False),
+    "qr_pivoting_batch_complex": lambda m: m.qr(np.stack([AC, AC.T]), pivoting=True),
 }
 SCIPY = {
     "schur": lambda m: m.schur(A),
@@ -68,6 +72,16 @@ SCIPY = {
     "qr_multiply_left": lambda m: m.qr_multiply(C43, B3, "left"),
     "qr_multiply_conj": lambda m: m.qr_multiply(AC[:, :3], AC[:2], conjugate=True),
     "qr_multiply_1d": lambda m: m.qr_multiply(C43, A[0]),
+    "qr_multiply_pivoting": lambda m: m.qr_multiply(RECT, BATCH[:, 0, :3].repeat(2, 1)[:, :5],
+                                                    pivoting=True),
+    "qr_multiply_pivoting_left": lambda m: m.qr_multiply(LOWRANK, C43[:3], "left",
+                                                         pivoting=True),
+    "qr_multiply_pivoting_wide_1d": lambda m: m.qr_multiply(RECT.T, RECT[:3, 0], "right",
+                                                            pivoting=True),
+    "qr_multiply_pivoting_conj_batch": lambda m: m.qr_multiply(
+        np.stack([AC[:, :3], AC[::-1, :3]]), AC[:2], pivoting=True, conjugate=True),
+    **{f"qr_pivoting_{mode}": (lambda m, mode=mode: m.qr(LOWRANK, mode=mode, pivoting=True))
+       for mode in ("full", "economic", "r")},
     "eigh_tridiagonal": lambda m: m.eigh_tridiagonal(A[0], A[1, :3]),
     "eigh_tridiagonal_values": lambda m: m.eigh_tridiagonal(A[0], A[1, :3], eigvals_only=True),
     "eigh_tridiagonal_select": lambda m: m.eigh_tridiagonal(A[0], A[1, :3], eigvals_only=True,
@@ -123,6 +137,7 @@ VMAP = {
     "tridiagonal_solve_d": (lambda m, d: m.tridiagonal_solve(DL, d + 4, DU, BATCH[0]),
                             BATCH[:, 0]),
     "qdwh": (lambda m, x: m.qdwh(x)[0], np.stack([RECT, RECT[::-1]])),
+    "qr_pivoting": (lambda m, x: m.qr(x, pivoting=True, full_matrices=False), BATCH),
 }
 SCIPY_VMAP = {
     "sqrtm": (lambda m, x: m.sqrtm(x), np.stack([SPD, SPD.T + np.eye(4, dtype=np.float32)])),
@@ -132,6 +147,8 @@ SCIPY_VMAP = {
     "companion": (lambda m, a: m.companion(a), BATCH[:, 0]),
     "eigh_tridiagonal": (lambda m, d: m.eigh_tridiagonal(d, A[1, :3]), BATCH[:, 0]),
     "convolution_matrix": (lambda m, a: m.convolution_matrix(a, 3, "same"), BATCH[:, 0]),
+    "qr_multiply_pivoting": (lambda m, c: m.qr_multiply(C43, c, "left", pivoting=True),
+                             BATCH[:, :3]),
 }
 
 
@@ -184,6 +201,46 @@ def test_symmetric_product_jvp_against_finite_differences():
         return 2.0 * a @ a.T + 0.5 * c
     want = (ref(a64 + eps * ta, c64 + eps * tc) - ref(a64 - eps * ta, c64 - eps * tc)) / (2 * eps)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (4, 4), (3, 5)])
+def test_pivoted_qr_derivative(shape):
+    # the unpivoted derivative at the permuted columns (the permutation is piecewise constant);
+    # float64 central differences as the reference, and JAX's jvp for tall and square shapes
+    # (JAX's rule for wide ones pairs the permuted tangent with the unpermuted X2 block)
+    x = R.randn(*shape)
+    t = R.randn(*shape)
+
+    def f(m):
+        return lambda a: m.qr(a, pivoting=True, full_matrices=False)[:2]
+    with jax.enable_x64(True):
+        (q, r), (dq, dr) = xform.jvp(f(xll), (x,), (t,))
+        eps = 1e-6
+        plus, minus = f(jll)(x + eps * t), f(jll)(x - eps * t)
+        for got, a, b in zip((dq, dr), plus, minus):
+            np.testing.assert_allclose(got, (np.asarray(a) - np.asarray(b)) / (2 * eps),
+                                       rtol=1e-6, atol=1e-6)
+        if shape[0] >= shape[1]:
+            _close(xform.jvp(f(xll), (x,), (t,)), jax.jvp(f(jll), (x,), (t,)), tol=1e-8)
+        # grad under vmap: against JAX's grad per example (JAX's rule does not batch here),
+        # and for wide shapes the directional derivative <grad, t> against central differences
+        loss = lambda m: lambda a: (f(m)(a)[1] ** 2 * np.arange(shape[1])).sum()  # noqa: E731
+        xs = np.stack([x, 2 * x])
+        got = np.asarray(xform.vmap(xform.grad(loss(xll)))(xs))
+        if shape[0] >= shape[1]:
+            _close(got, np.stack([jax.grad(loss(jll))(v) for v in xs]), tol=1e-8)
+        for g, v in zip(got, xs):
+            fd = (loss(jll)(v + eps * t) - loss(jll)(v - eps * t)) / (2 * eps)
+            np.testing.assert_allclose((g * t).sum(), fd, rtol=1e-6)
+
+
+def test_pivoted_qr_from_jax():
+    # JAX's qr equation with pivoting=True replays onto xform's (three outputs)
+    def f(a):
+        q, r, p = jll.qr(a, pivoting=True, full_matrices=False)
+        return (q @ r).sum() + p.sum()
+    _close(xform.jit(xform.from_jax(f))(LOWRANK), jax.jit(f)(LOWRANK))
+    _close(xform.grad(xform.from_jax(f))(RECT), jax.grad(f)(RECT))
 
 
 def test_expm_frechet_matches_jvp_of_expm():

@@ -125,7 +125,47 @@ SCIPY_CASES = {
     "polar_u": lambda m: m.polar(M)[0],
     "polar_p": lambda m: m.polar(M)[1],
     "polar_left_wide": lambda m: m.polar(M[:2], side="left")[1],
+    "polar_left_wide_u": lambda m: m.polar(M[:2], side="left")[0],
+    "polar_tall": lambda m: m.polar(B)[0],
+    "polar_svd_left_square": lambda m: m.polar(M, side="left", method="svd")[1],
+    "polar_svd_wide_right": lambda m: m.polar(M[:2], method="svd")[1],
+    "polar_complex": lambda m: m.polar(M + 1j * M.T)[1],
 }
+
+
+def test_polar_qdwh_is_qdwh():
+    # method='qdwh' runs lax.linalg.qdwh (a Halley iteration: a while loop, no SVD), 'svd' the
+    # SVD; both give JAX's factors, eagerly, under jit and vmap, and JAX's forward derivative
+    def prims(method):
+        jaxpr = xform.make_jaxpr(lambda a: xsl.polar(a, method=method))(B)
+        return {e.primitive.name for e in jaxpr.jaxpr.eqns}
+    assert "while" in prims("qdwh") and "svd" not in prims("qdwh")
+    assert "svd" in prims("svd")
+    batch = np.stack([B, 2 * B[::-1]])
+    for side, x in (("right", batch), ("left", np.swapaxes(batch, 1, 2))):
+        want = jsl.polar(x, side)
+        for got in (xsl.polar(x, side), xform.jit(lambda a, side=side: xsl.polar(a, side))(x),
+                    xform.vmap(lambda a, side=side: xsl.polar(a, side))(x)):
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-5)
+    # eps reaches qdwh (JAX's polar cannot pass it: its jit makes eps a tracer)
+    for g, w in zip(xsl.polar(B, eps=1e-3), jax.lax.linalg.qdwh(B, eps=1e-3)[:2]):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-5)
+    t = np.ones_like(B)
+    for g, w in zip(xform.jvp(xsl.polar, (B,), (t,))[1], jax.jvp(jsl.polar, (B,), (t,))[1]):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
+    # the iteration has no reverse mode in JAX, nor here; the SVD method has
+    for m, grad in ((jsl, jax.grad), (xsl, xform.grad)):
+        with pytest.raises(ValueError, match="Reverse-mode differentiation"):
+            grad(lambda a, m=m: m.polar(a)[1].sum())(B)
+    np.testing.assert_allclose(
+        xform.grad(lambda a: xsl.polar(a, method="svd")[1].sum())(B),
+        jax.grad(lambda a: jsl.polar(a, method="svd")[1].sum())(B), rtol=1e-4, atol=1e-5)
+    # QDWH wants m >= n: the other shape for each side raises JAX's error
+    for m in (xsl, jsl):
+        for x, side in ((B, "left"), (B.T, "right"), (M, "left")):
+            with pytest.raises(NotImplementedError, match="only supports mxn matrices"):
+                m.polar(x, side)
 
 
 @pytest.mark.parametrize("name", sorted(SCIPY_CASES))

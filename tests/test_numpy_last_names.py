@@ -1,7 +1,7 @@
 """The last jax.numpy names added to xform.numpy (r_, c_, ufunc, frompyfunc, i0, kaiser, spacing,
-packbits, unpackbits, polydiv, polyfit, roots, histogram2d, histogramdd), each checked against
-JAX on the same inputs: values and dtypes eagerly and under jit, and under vmap and grad where
-the function is batched or differentiable.
+packbits, unpackbits, polydiv, polyfit, roots, histogram2d, histogramdd; and poly, of a square
+matrix too), each checked against JAX on the same inputs: values and dtypes eagerly and under
+jit, and under vmap and grad where the function is batched or differentiable.
 """
 
 import jax
@@ -74,6 +74,14 @@ CASES = [
     ("roots_keep", lambda m, p: m.roots(p, strip_zeros=False),
      (np.array([0.0, 1, -3, 2], F),), "jit"),
     ("roots_short", lambda m, p: m.roots(p), (np.array([3.0], F),), ""),
+    # poly: roots, a scalar root, no roots, and a square matrix's characteristic polynomial
+    # (complex, from its eigenvalues, as JAX); the real part carries the gradient
+    ("poly", lambda m, z: m.poly(z), (VEC,), "jit vmap grad"),
+    ("poly_scalar", lambda m, z: m.poly(z), (np.float32(2.5),), "jit"),
+    ("poly_empty", lambda m, z: m.poly(z), (np.zeros(0, F),), "jit"),
+    ("poly_matrix", lambda m, a: m.poly(a), (MAT[:, :3],), "jit vmap"),
+    ("poly_matrix_real_part", lambda m, a: m.real(m.poly(a)), (MAT[:, 1:],), "grad"),
+    ("poly_matrix_1x1", lambda m, a: m.poly(a), (MAT[:1, :1],), "jit"),
     ("histogramdd", lambda m, s: m.histogramdd(s), (SAMPLE,), "jit"),
     ("histogramdd_bins", lambda m, s: m.histogramdd(s, bins=[3, 4, 2]), (SAMPLE,), "jit"),
     ("histogramdd_range", lambda m, s: m.histogramdd(s, 4, range=[(-1, 1), None, (0, 2)]),
@@ -209,6 +217,8 @@ def _raises_like_jax(fn, *args):
     (lambda m, x: m.packbits(x, bitorder="middle"), (np.array([1], np.int32),)),
     (lambda m, x: m.unpackbits(x), (np.array([1], np.int32),)),
     (lambda m, p: m.roots(p), (np.ones((2, 2), F),)),
+    (lambda m, a: m.poly(a), (MAT,)),
+    (lambda m, a: m.poly(a), (np.ones((2, 2, 2), F),)),
     (lambda m, x, y: m.polyfit(x, y, -1), (XS, YS)),
     (lambda m, x, y: m.polyfit(x, y, 2), (XS, YS[:-1])),
     (lambda m, s: m.histogramdd(s, bins=[2, 3]), (SAMPLE,)),

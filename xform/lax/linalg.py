@@ -363,16 +363,25 @@ batch_rules[lu_p] = _front_batcher(lu_p)
 qr_p = Primitive("qr", multiple_results=True)
 
 
-def _qr_abstract_eval(x: ShapedArray, *, full_matrices: bool) -> list:
+def _qr_abstract_eval(x: ShapedArray, *, pivoting: bool, full_matrices: bool) -> list:
     _check_matrix("qr", x)
     *batch, m, n = x.shape
     batch = tuple(batch)
     k = m if full_matrices else min(m, n)
-    return [ShapedArray(batch + (m, k), x.dtype), ShapedArray(batch + (k, n), x.dtype)]
+    out = [ShapedArray(batch + (m, k), x.dtype), ShapedArray(batch + (k, n), x.dtype)]
+    if pivoting:  # the column permutation: x[..., p] = q @ r
+        out.append(ShapedArray(batch + (n,), np.dtype(np.int32)))
+    return out
 
 
 abstract_eval[qr_p] = _qr_abstract_eval
-to_jax[qr_p] = lambda x, *, full_matrices: list(_jlinalg.qr(x, full_matrices=full_matrices))
+to_jax[qr_p] = lambda x, *, pivoting, full_matrices: list(
+    _jlinalg.qr(x, pivoting=pivoting, full_matrices=full_matrices))
+
+
+def _permute_cols(x: Any, perm: Any) -> Any:
+    """``x[..., :, perm]`` with ``perm`` batched like ``x``'s leading axes."""
+    return _T(_permute_rows(_T(x), perm))
 
 
 def _thin_qr_jvp(q, r, x_dot):
@@ -393,9 +402,17 @@ def _thin_qr_jvp(q, r, x_dot):
     return q_dot, r_dot
 
 
-def _qr_jvp(primals, tangents, *, full_matrices):
+def _qr_jvp(primals, tangents, *, pivoting, full_matrices):
     (x,), (x_dot,) = primals, tangents
-    q, r = qr_p.bind(x, full_matrices=full_matrices)
+    q, r, *p = qr_p.bind(x, pivoting=pivoting, full_matrices=full_matrices)
+    if pivoting:
+        # x[..., p] = q r with p piecewise constant: the unpivoted rule on the permuted columns
+        x, x_dot = _permute_cols(x, p[0]), _permute_cols(x_dot, p[0])
+    return _qr_jvp_unpivoted(x, x_dot, q, r, full_matrices, p)
+
+
+def _qr_jvp_unpivoted(x, x_dot, q, r, full_matrices, p):
+    p_dot = [Zero(tangent_aval(to_aval(v))) for v in p]
     *_, m, n = to_aval(x).shape
     if m < n:
         # X = [X1 X2] with X1 square: X1 = Q R1 is a square QR, and R2 = Q^H X2.
@@ -403,14 +420,15 @@ def _qr_jvp(primals, tangents, *, full_matrices):
         q_dot, r1_dot = _thin_qr_jvp(q, _slice_last2(r, cols=(0, m)),
                                      _slice_last2(x_dot, cols=(0, m)))
         r2_dot = ew.add(_mm(_H(q_dot), x2), _mm(_H(q), _slice_last2(x_dot, cols=(m, n))))
-        return [q, r], [q_dot, sl.concatenate([r1_dot, r2_dot], to_aval(x).ndim - 1)]
+        return [q, r, *p], [q_dot, sl.concatenate([r1_dot, r2_dot], to_aval(x).ndim - 1),
+                            *p_dot]
     if full_matrices and m > n:
         raise NotImplementedError(
             "The derivative of qr with full_matrices=True is not implemented for tall matrices "
             f"(got shape {shape_str(to_aval(x).shape)}); pass full_matrices=False "
             "(jnp.linalg.qr(x, mode='reduced')).")
     q_dot, r_dot = _thin_qr_jvp(q, r, x_dot)
-    return [q, r], [q_dot, r_dot]
+    return [q, r, *p], [q_dot, r_dot, *p_dot]
 
 
 jvp_rules[qr_p] = _qr_jvp
@@ -575,12 +593,15 @@ def lu(x: Any) -> list:
 
 
 def qr(x: Any, *, pivoting: bool = False, full_matrices: bool = True,
-       use_magma: bool | None = None) -> tuple[Any, Any]:
+       use_magma: bool | None = None) -> tuple:
     """QR decomposition ``x = q @ r``: ``q`` with orthonormal columns, ``r`` upper triangular
-    (``full_matrices`` gives square ``q``)."""
-    if pivoting:
-        raise NotImplementedError("xform.lax.linalg.qr does not support pivoting=True yet.")
-    return tuple(qr_p.bind(sh._asarray(x), full_matrices=bool(full_matrices)))
+    (``full_matrices`` gives square ``q``). With ``pivoting`` it is LAPACK's column-pivoted,
+    rank-revealing QR (``geqp3``), returned as ``(q, r, p)`` with ``x[..., p] = q @ r`` (``p``
+    int32); its derivative is the unpivoted one at the permuted columns, as in JAX.
+    ``use_magma`` (a GPU library choice) is ignored."""
+    del use_magma
+    return tuple(qr_p.bind(sh._asarray(x), pivoting=bool(pivoting),
+                           full_matrices=bool(full_matrices)))
 
 
 def eigh(x: Any, *, lower: bool = True, symmetrize_input: bool = True,

@@ -1,6 +1,8 @@
 """``ragged_dot_general``: a ``dot_general`` whose lhs is split into groups along one axis.
 
-``group_sizes`` (``int32[g]``) cuts the lhs's ragged axis into ``g`` consecutive groups. Three
+``group_sizes`` (``int32[g]``) cuts the lhs's ragged axis into ``g`` consecutive groups; as in
+JAX it may also be ``[*sizes, g]``, one set of groups per position along the lhs axes that
+precede the ragged one (its batch axes, then the free or contracting axes before it). Three
 modes, from where that axis sits in ``dot_dimension_numbers`` (as in JAX):
 
 - ragged non-contracting (``ragged_dot``'s, ``[m, k] x [g, k, n] -> [m, n]``): the rows of group
@@ -14,8 +16,8 @@ derivative is that of its dense decomposition, ``_decompose``: the lhs (and, con
 rhs) masked per group into a new leading axis, then one ``dot_general`` that contracts or
 batches that axis with the groups. The tangent is that bilinear form of the tangents, written in
 ``dot_general``/``select``, so the backward pass transposes those. Under ``vmap``, a batched lhs
-or rhs becomes one more free or batch axis of the same primitive; batched group sizes go through
-the decomposition.
+alone becomes one more free axis of the same primitive; otherwise the vmapped axis becomes a new
+leading batch axis of both operands, and the group sizes run along it (``[B, *sizes, g]``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from jax.lax import RaggedDotDimensionNumbers
 from xform.core.avals import ShapedArray, canonicalize_dtype
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
-from xform.interpreters.batching import batch_fun, batch_rules, bdim_at_front, not_mapped
+from xform.interpreters.batching import batch_rules, bdim_at_front, not_mapped
 from xform.interpreters.jvp import Zero, add_tangents, jvp_rules, tangent_aval
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.staging import trace_to_jaxpr
@@ -37,8 +39,7 @@ from xform.lax import elementwise as ew
 from xform.core.jax_internals import canonicalize_precision
 from xform.lax.linear import dot_general
 from xform.lax.reductions import cumsum
-from xform.lax.shape import broadcast_in_dim, broadcasted_iota, full
-from xform.lax.slicing import concatenate, slice_in_dim
+from xform.lax.shape import broadcast_in_dim, broadcasted_iota, full, transpose
 
 __all__ = ["RaggedDotDimensionNumbers", "ragged_dot", "ragged_dot_general"]
 
@@ -62,40 +63,79 @@ def _mode(lhs_ndim: int, rdn: RaggedDotDimensionNumbers) -> tuple[str, int]:
                     f"an lhs of rank {lhs_ndim}")
 
 
-def _group_mask_select(x: Any, group_sizes: Any, dim: int) -> Any:
+def _prefix_dims(mode: str, rank: int, ragged: int, batch, contract) -> list[int]:
+    """The operand axes that ``group_sizes`` of rank > 1 runs along, in its order (JAX's rule:
+    ``group_sizes`` is ``[*those axes' sizes, g]``)."""
+    batch, contract = list(batch), list(contract)
+    free = [d for d in range(rank) if d not in batch and d not in contract]
+    if mode == "noncontracting":
+        return batch + free[:free.index(ragged)]
+    if mode == "contracting":
+        return batch + contract[:contract.index(ragged)]
+    return batch[:batch.index(ragged)]
+
+
+def _group_mask_select(x: Any, group_sizes: Any, dim: int, prefix: list[int]) -> Any:
     """``x`` repeated along a new leading group axis, zero outside each group's part of
-    axis ``dim``: ``[g, *x.shape]``."""
+    axis ``dim``: ``[g, *x.shape]``. ``group_sizes`` is ``[g]`` (the same groups everywhere) or
+    ``[*x.shape at prefix, g]`` (groups per position along the ``prefix`` axes of ``x``)."""
     gs = to_aval(group_sizes)
-    shape = (gs.shape[0], *to_aval(x).shape)
-    ends = cumsum(group_sizes, 0)
-    starts = concatenate([full((1,), 0, gs.dtype), slice_in_dim(ends, 0, gs.shape[0] - 1)], 0)
+    shape = (gs.shape[-1], *to_aval(x).shape)
+    ends = cumsum(group_sizes, gs.ndim - 1)
+    starts = ew.sub(ends, group_sizes)
+    if gs.ndim == 1:
+        where = (0,)
+    else:
+        # group axis first, the prefix axes in increasing order of the x axes they run along
+        order = sorted(range(len(prefix)), key=lambda i: prefix[i])
+        perm = (gs.ndim - 1, *order)
+        starts, ends = transpose(starts, perm), transpose(ends, perm)
+        where = (0, *(prefix[i] + 1 for i in order))
     iota = broadcasted_iota(gs.dtype, shape, dim + 1)
-    inside = ew.bitwise_and(ew.le(broadcast_in_dim(starts, shape, (0,)), iota),
-                            ew.lt(iota, broadcast_in_dim(ends, shape, (0,))))
+    inside = ew.bitwise_and(ew.le(broadcast_in_dim(starts, shape, where), iota),
+                            ew.lt(iota, broadcast_in_dim(ends, shape, where)))
     xb = broadcast_in_dim(x, shape, tuple(range(1, len(shape))))
     return ew.select(inside, xb, full(shape, 0, to_aval(x).dtype))
 
 
+def _check_group_sizes(lhs: ShapedArray, group_sizes: ShapedArray, rdn) -> None:
+    # JAX's rule: [g], or [*the lhs's prefix axes' sizes, g]
+    if group_sizes.ndim == 0:
+        raise TypeError("ragged_dot_general: expected rank of group_sizes to be >=1.")
+    if group_sizes.ndim == 1:
+        return
+    mode, ragged = _mode(lhs.ndim, rdn)
+    (l_contract, _), (l_batch, _) = rdn.dot_dimension_numbers
+    prefix = _prefix_dims(mode, lhs.ndim, ragged, l_batch, l_contract)
+    expected = tuple(lhs.shape[d] for d in prefix) + (group_sizes.shape[-1],)
+    if tuple(group_sizes.shape) != expected:
+        raise TypeError(f"ragged_dot_general: expected group_sizes to have shape {expected}, "
+                        f"got {tuple(group_sizes.shape)} (the sizes of the lhs axes {prefix} "
+                        "that precede the ragged one, then the number of groups).")
+
+
 def _decompose(lhs, rhs, group_sizes, *, ragged_dot_dimension_numbers, precision,
                preferred_element_type):
-    """The dense equivalent of ``ragged_dot_general`` (1-D ``group_sizes``)."""
+    """The dense equivalent of ``ragged_dot_general``: the ragged operands masked per group
+    into a new leading group axis, then one ``dot_general``."""
     rdn = ragged_dot_dimension_numbers
-    if to_aval(group_sizes).ndim != 1:
-        raise NotImplementedError("ragged_dot_general: derivatives and vmap of batched group "
-                                  "sizes (group_sizes of rank > 1) are not implemented.")
     mode, ragged = _mode(to_aval(lhs).ndim, rdn)
     (l_contract, r_contract), (l_batch, r_batch) = rdn.dot_dimension_numbers
+    l_prefix = _prefix_dims(mode, to_aval(lhs).ndim, ragged, l_batch, l_contract)
     inc = lambda dims: tuple(d + 1 for d in dims)  # noqa: E731
     kw = {"precision": precision, "preferred_element_type": preferred_element_type}
     if mode == "noncontracting":
         (group,) = rdn.rhs_group_dimensions
-        return dot_general(_group_mask_select(lhs, group_sizes, ragged), rhs,
+        return dot_general(_group_mask_select(lhs, group_sizes, ragged, l_prefix), rhs,
                            ((inc(l_contract) + (0,), tuple(r_contract) + (group,)),
                             (inc(l_batch), tuple(r_batch))), **kw)
     if mode == "contracting":
         r_ragged = r_contract[list(l_contract).index(ragged)]
-        return dot_general(_group_mask_select(lhs, group_sizes, ragged),
-                           _group_mask_select(rhs, group_sizes, r_ragged),
+        # the rhs axes paired with the lhs's prefix axes (batch, then contracting ones)
+        pair = dict(zip(l_batch, r_batch)) | dict(zip(l_contract, r_contract))
+        r_prefix = [pair[d] for d in l_prefix]
+        return dot_general(_group_mask_select(lhs, group_sizes, ragged, l_prefix),
+                           _group_mask_select(rhs, group_sizes, r_ragged, r_prefix),
                            ((inc(l_contract), inc(r_contract)),
                             ((0,) + inc(l_batch), (0,) + inc(r_batch))), **kw)
     return dot_general(lhs, rhs, rdn.dot_dimension_numbers, **kw)
@@ -119,10 +159,10 @@ def _abstract_eval(lhs: ShapedArray, rhs: ShapedArray, group_sizes: ShapedArray,
     if mode != "noncontracting" and rdn.rhs_group_dimensions:
         raise TypeError(f"ragged_dot_general: rhs_group_dimensions must be empty in ragged "
                         f"{mode} mode, got {rdn.rhs_group_dimensions}")
-    # the shape and dtype rules are those of the dense decomposition, on 1-D group sizes
-    g = group_sizes.shape[-1] if group_sizes.ndim else 0
+    _check_group_sizes(lhs, group_sizes, rdn)
+    # the shape and dtype rules are those of the dense decomposition
     closed, _ = trace_to_jaxpr(lambda a, b, c: ([_decompose(a, b, c, **params)], None),
-                               [lhs, rhs, ShapedArray((g,), group_sizes.dtype)],
+                               [lhs, rhs, group_sizes.update(weak_type=False)],
                                description="ragged_dot_general shape")
     return closed.jaxpr.outvars[0].aval
 
@@ -155,30 +195,39 @@ def _batch(axis_size, vals, dims, *, ragged_dot_dimension_numbers, **params):
     lhs, rhs, gs = vals
     ld, rd, gd = dims
     rdn = ragged_dot_dimension_numbers
-    if gd is not not_mapped:  # batched group sizes: the dense decomposition
-        fun = batch_fun(lambda a, b, c: [_decompose(a, b, c, ragged_dot_dimension_numbers=rdn,
-                                                    **params)],
-                        axis_size, dims, axis_name=None, instantiate=True)
-        return fun(lhs, rhs, gs)[0][0], 0
     (lc, rc), (lb, rb) = rdn.dot_dimension_numbers
-    if rd is not_mapped:
+    mode, ragged = _mode(to_aval(lhs).ndim - (ld is not not_mapped), rdn)
+    if rd is not_mapped and gd is not_mapped:
         # the lhs's batch axis (moved in front) is one more free axis: the output puts it
         # after the batch axes
         lhs = bdim_at_front(lhs, ld, axis_size)
         new = RaggedDotDimensionNumbers(((_shift(lc, 0), rc), (_shift(lb, 0), rb)),
                                         _shift(rdn.lhs_ragged_dimensions, 0),
                                         rdn.rhs_group_dimensions)
+        gs_aval = to_aval(gs)
+        if gs_aval.ndim > 1 and mode == "noncontracting":
+            # a free axis before the ragged one: per-axis group sizes run along it too
+            at = len(lb)
+            shape = gs_aval.shape[:at] + (axis_size,) + gs_aval.shape[at:]
+            gs = broadcast_in_dim(gs, shape, tuple(d for d in range(len(shape)) if d != at))
         out = ragged_dot_general_p.bind(lhs, rhs, gs, ragged_dot_dimension_numbers=new,
                                         **params)
-        mode, _ = _mode(to_aval(lhs).ndim, new)
         return out, len(lb) + (1 if mode == "contracting" else 0)
-    # the rhs is batched: both get the batch axis in front, as a new (first) batch dimension
+    # otherwise every operand gets the batch axis in front, as a new (first) batch dimension,
+    # and the group sizes run along it: [B, *prefix sizes, g]
+    per_example = tuple(to_aval(lhs).shape)
+    if ld is not not_mapped:
+        per_example = per_example[:ld] + per_example[ld + 1:]
+    prefix = _prefix_dims(mode, len(per_example), ragged, lb, lc)
+    gs = bdim_at_front(gs, gd, axis_size)
+    gs_shape = (axis_size, *(per_example[d] for d in prefix), to_aval(gs).shape[-1])
+    if to_aval(gs).ndim == 2 and len(gs_shape) > 2:  # [B, g]: the same groups along the prefix
+        gs = broadcast_in_dim(gs, gs_shape, (0, len(gs_shape) - 1))
     lhs, rhs = bdim_at_front(lhs, ld, axis_size), bdim_at_front(rhs, rd, axis_size)
     new = RaggedDotDimensionNumbers(
         ((_shift(lc, 0), _shift(rc, 0)), ((0,) + _shift(lb, 0), (0,) + _shift(rb, 0))),
         _shift(rdn.lhs_ragged_dimensions, 0), _shift(rdn.rhs_group_dimensions, 0))
     out = ragged_dot_general_p.bind(lhs, rhs, gs, ragged_dot_dimension_numbers=new, **params)
-    mode, _ = _mode(to_aval(lhs).ndim, new)
     return out, 1 if mode == "contracting" else 0
 
 

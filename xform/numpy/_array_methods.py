@@ -23,7 +23,7 @@ import numpy as np
 
 from xform.core.avals import is_python_scalar
 from xform.core import jax_internals
-from xform.core.trace import Tracer
+from xform.core.trace import Tracer, current_trace
 from xform.numpy import (
     _edits, _indexing, _linalg_ops, _manip, _matrices, _reductions, _setops, _shape, _sorting,
     _stats, _ufuncs,
@@ -240,8 +240,11 @@ class _ConcreteIndexUpdateRef:
             return jax_fn
 
         def update(*args, **kwargs):
-            # apply traces its function: xform's path, so that it may use xform.numpy
-            if name == "apply" or _has_tracer(self._index) or _args_have_tracer(args, kwargs):
+            # apply traces its function: under an xform transform that function may close over
+            # xform tracers, so xform's path takes it; outside one, JAX's (a JAX function such
+            # as jnp.sin needs JAX's tracer, and xform.numpy's functions take JAX's tracers too)
+            traced_apply = name == "apply" and current_trace() is not None
+            if traced_apply or _has_tracer(self._index) or _args_have_tracer(args, kwargs):
                 ref = _indexing._IndexUpdateRef(self._array, self._index)
                 return getattr(ref, name)(*args, **kwargs)
             return jax_fn(*args, **kwargs)

@@ -110,16 +110,26 @@ def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
 
 
 def poly(seq_of_zeros: Any) -> Any:
-    """Coefficients of the monic polynomial with the given roots (1-D input), as
-    ``jax.numpy.poly``."""
+    """Coefficients of the monic polynomial with the given roots, as ``jax.numpy.poly``: a
+    scalar counts as one root, and a non-empty square 2-D array gives its characteristic
+    polynomial (the roots are its eigenvalues, so the coefficients are complex, as in JAX)."""
+    check_arraylike("poly", seq_of_zeros)
     (z,) = promote_to_inexact(asarray(seq_of_zeros))
+    if to_aval(z).ndim == 0:
+        z = lax.reshape(z, (1,))
+    shape = _shape(z)
+    if len(shape) == 2 and shape[0] == shape[1] and shape[0] != 0:
+        z = linalg.eigvals(z)
     if to_aval(z).ndim != 1:
-        raise NotImplementedError("poly: only 1-D arrays of roots are implemented here")
-    out = asarray([1.0], dtype=to_aval(z).dtype)
+        raise ValueError(f"poly: input must be 1d or non-empty square 2d array, got shape "
+                         f"{tuple(shape)}.")
+    dtype = to_aval(z).dtype
+    if _shape(z)[0] == 0:
+        return asarray(1.0, dtype=dtype)
+    out = asarray([1.0], dtype=dtype)
     for i in range(_shape(z)[0]):
         root = lax.index_in_dim(z, i, 0, True)
-        out = polymul(out, sh.concatenate([asarray([1.0], dtype=to_aval(z).dtype),
-                                           uf.negative(root)], 0))
+        out = polymul(out, sh.concatenate([asarray([1.0], dtype=dtype), uf.negative(root)], 0))
     return out
 
 

@@ -5,6 +5,7 @@ squaring, differentiable through its operations), ``block_diag``, ``toeplitz``, 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -94,16 +95,20 @@ def eigh(a: Any, b: Any = None, lower: bool = True, eigvals_only: bool = False,
 
 def qr(a: Any, overwrite_a: bool = False, lwork: Any = None, mode: str = "full",
        pivoting: bool = False, check_finite: bool = True) -> Any:
-    """The QR decomposition: ``mode`` 'full', 'economic' or 'r' (a 1-tuple, as SciPy)."""
+    """The QR decomposition: ``mode`` 'full', 'economic' or 'r' (a 1-tuple, as SciPy).
+
+    With ``pivoting`` it is the column-pivoted (rank-revealing) QR: the column permutation
+    ``p`` (int32, ``a[:, p] = q @ r``) comes last, ``(q, r, p)`` or ``(r, p)`` for 'r'."""
     if mode in ("full", "r"):
         np_mode = "complete"
     elif mode == "economic":
         np_mode = "reduced"
     else:
         raise ValueError(f"Unsupported QR decomposition mode '{mode}'")
-    if pivoting:
-        raise NotImplementedError("xform.scipy.linalg.qr: pivoting=True is not supported.")
     (a,) = promote_inexact(a)
+    if pivoting:
+        q, r, p = lax.linalg.qr(a, pivoting=True, full_matrices=np_mode == "complete")
+        return (r, p) if mode == "r" else (q, r, p)
     q, r = np_linalg.qr(a, mode=np_mode)
     return (r,) if mode == "r" else (q, r)
 
@@ -331,10 +336,40 @@ def helmert(n: int, full: bool = False) -> Any:
     return h
 
 
+def _polar_2d(a: Any, side: str, method: str, eps: Any) -> tuple:
+    m, n = a.shape
+    if method == "qdwh":
+        # JAX's choice: QDWH on a (or on a^H for a wide matrix's left decomposition); it asks
+        # for M >= N, so the other two combinations are not supported, as in JAX
+        if m >= n and side == "right":
+            unitary, posdef, _, _ = lax.linalg.qdwh(a, is_hermitian=False, eps=eps)
+        elif m < n and side == "left":
+            unitary, posdef, _, _ = lax.linalg.qdwh(xnp.conj(a.T), is_hermitian=False, eps=eps)
+            unitary, posdef = xnp.conj(unitary.T), xnp.conj(posdef.T)
+        else:
+            raise NotImplementedError(
+                "method='qdwh' only supports mxn matrices where m < n where side='right' and "
+                f"m >= n side='left', got {tuple(a.shape)} with side={side!r}")
+        return unitary, posdef
+    u_svd, s, vh = np_linalg.svd(a, full_matrices=False)
+    s = s.astype(u_svd.dtype)
+    unitary = xnp.matmul(u_svd, vh)
+    if side == "right":
+        posdef = xnp.matmul(xnp.conj(vh.T) * s[None, :], vh)
+    else:
+        posdef = xnp.matmul(u_svd * s[None, :], xnp.conj(u_svd.T))
+    return unitary, posdef
+
+
 def polar(a: Any, side: str = "right", *, method: str = "qdwh", eps: Any = None,
           max_iterations: Any = None) -> tuple:
-    """The polar decomposition ``a = u p`` (``side='right'``) or ``p u`` ('left'), computed
-    from the SVD for either ``method`` (JAX's 'qdwh' iterates to the same factors)."""
+    """The polar decomposition ``a = u p`` (``side='right'``) or ``p u`` ('left'), as
+    ``jax.scipy.linalg.polar``: ``method='qdwh'`` runs ``xform.lax.linalg.qdwh`` (the QR-based
+    dynamically weighted Halley iteration; for ``m >= n`` with 'right' and ``m < n`` with
+    'left', as in JAX), ``'svd'`` builds the factors from the SVD. ``max_iterations`` is not
+    used, as in JAX (QDWH picks its iteration count from ``eps``). Leading batch dimensions
+    are mapped over."""
+    del max_iterations  # JAX ignores it too
     a = xnp.asarray(a)
     if a.ndim < 2:
         raise ValueError("The input `a` must be at least a 2-D array.")
@@ -343,11 +378,6 @@ def polar(a: Any, side: str = "right", *, method: str = "qdwh", eps: Any = None,
     if method not in ("qdwh", "svd"):
         raise ValueError(f"Unknown polar decomposition method {method}.")
     (a,) = promote_inexact(a)
-    u_svd, s, vh = np_linalg.svd(a, full_matrices=False)
-    unitary = xnp.matmul(u_svd, vh)
-    if side == "right":
-        v = xnp.conj(xnp.swapaxes(vh, -1, -2))
-        posdef = xnp.matmul(v * s[..., None, :], vh)
-    else:
-        posdef = xnp.matmul(u_svd * s[..., None, :], xnp.conj(xnp.swapaxes(u_svd, -1, -2)))
-    return unitary, posdef
+    sig = "(m,n)->(m,n),(n,n)" if side == "right" else "(m,n)->(m,n),(m,m)"
+    fun = functools.partial(_polar_2d, side=side, method=method, eps=eps)
+    return xnp.vectorize(fun, signature=sig)(a)

@@ -284,10 +284,9 @@ def qr_multiply(a: Any, c: Any, mode: str = "right", pivoting: bool = False,
                 conjugate: bool = False, overwrite_a: bool = False,
                 overwrite_c: bool = False) -> tuple:
     """``Q @ c`` (``mode='left'``) or ``c @ Q`` ('right') for the economic ``Q`` of ``a``'s QR
-    decomposition, and ``R``; ``conjugate`` uses ``conj(Q)``. Pivoting is not supported."""
-    if pivoting:
-        raise NotImplementedError("qr_multiply: pivoting=True needs a pivoted QR, which xform "
-                                  "does not have yet.")
+    decomposition, and ``R``; ``conjugate`` uses ``conj(Q)``. With ``pivoting`` the QR is
+    column-pivoted (LAPACK's ``geqp3``, ``a[..., p] = Q @ R``) and the column permutation
+    ``p`` (int32) is returned third: ``(result, R, p)``."""
     a, c = promote_inexact(a, c)
     if mode not in ("right", "left"):
         raise ValueError(f"mode must be 'right' or 'left', got {mode!r}")
@@ -307,13 +306,13 @@ def qr_multiply(a: Any, c: Any, mode: str = "right", pivoting: bool = False,
     batch = np.broadcast_shapes(a.shape[:-2], c.shape[:-2])
     a = xnp.broadcast_to(a, batch + a.shape[-2:])
     c = xnp.broadcast_to(c, batch + c.shape[-2:])
-    q, r = lax_linalg.qr(a, full_matrices=False)
+    q, r, *p = lax_linalg.qr(a, pivoting=bool(pivoting), full_matrices=False)
     if conjugate:
         q = xnp.conj(q)
     out = q @ c if mode == "left" else c @ q
     if onedim:
         out = out.ravel()
-    return out, xnp.triu(r[..., :k, :])
+    return (out, xnp.triu(r[..., :k, :]), *p)
 
 
 # -- special matrices ------------------------------------------------------------------------

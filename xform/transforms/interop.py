@@ -25,11 +25,15 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.core.avals import ShapedArray, get_aval
+from xform.core.caches import WeakCache
+from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.jax_internals import no_constant_folding
-from xform.core.trace import current_trace
+from xform.core.trace import Tracer, current_trace
 from xform.interpreters import lowering
-from xform.interpreters.staging import trace_to_jaxpr
+from xform.interpreters.batching import trace_context
+from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
+from xform.interpreters.tracing import fun_name
 from xform.lax import callback as callback_mod
 from xform.lax import custom as custom_mod
 from xform.lax import parallel as par
@@ -41,6 +45,9 @@ from xform.lax.control_flow import scan as _lax_scan
 from xform.lax.control_flow import switch as _lax_switch
 from xform.lax.control_flow import while_loop as _lax_while_loop
 from xform.lax.linear_call import linear_call
+from xform.lax.scatter import (
+    scatter, scatter_add, scatter_apply, scatter_max, scatter_min, scatter_mul, scatter_sub,
+)
 from xform.lax.reduce_general import general_reduce
 from xform.lax.windowed import reduce_window as _lax_reduce_window
 from xform.transforms.checkpoint import checkpoint as _checkpoint_fn
@@ -324,16 +331,26 @@ def _custom_vjp_call(ins, params):
                 res.append(xs[f - nc])
         return res, p_out
 
+    traced_bwd: collections.OrderedDict = collections.OrderedDict()  # per input types
+
     def flat_bwd(res, cts):
-        avals = [_sds(x) for x in [*res, *cts]]
-        zeros: list = []
+        # JAX traces the backward rule once per residual and cotangent types (this function
+        # lives in from_jax's cached translation, so later traces reuse its traces)
+        key = tuple(_jax_aval_key(x) for x in [*res, *cts])
+        hit = traced_bwd.get(key)
+        if hit is None:
+            zeros: list = []
 
-        def run(*a):
-            out = bwd.call_wrapped(*a)
-            zeros[:] = [_is_symbolic_zero(c) or c is None for c in out]
-            return [c for c, z in zip(out, zeros) if not z]
+            def run(*a):
+                out = bwd.call_wrapped(*a)
+                zeros[:] = [_is_symbolic_zero(c) or c is None for c in out]
+                return [c for c, z in zip(out, zeros) if not z]
 
-        closed = jax.make_jaxpr(run)(*avals)
+            hit = traced_bwd[key] = (jax.make_jaxpr(run)(*[_sds(x) for x in [*res, *cts]]),
+                                     zeros)
+            if len(traced_bwd) > _TRANSLATIONS_PER_PROGRAM:
+                traced_bwd.popitem(last=False)
+        closed, zeros = hit
         outs = iter(_replay_closed(closed, [*res, *cts]))
         return [None if z else next(outs) for z in zeros]
 
@@ -505,6 +522,35 @@ def _reduce_general(ins, params):
     return general_reduce(list(ins[:n]), list(ins[n:]), computation, params["dimensions"])
 
 
+# JAX's scatters carry their combining function as a JAX jaxpr (``update_jaxpr``): xform's
+# functions of the same names bind xform's own (the combiners), and a ``scatter`` whose
+# update_jaxpr is set is ``scatter_apply``, its function replayed from JAX's jaxpr
+_SCATTERS: dict[str, Callable] = {
+    "scatter": scatter, "scatter-add": scatter_add, "scatter-sub": scatter_sub,
+    "scatter-mul": scatter_mul, "scatter-min": scatter_min, "scatter-max": scatter_max,
+}
+
+
+def _scatter(name):
+    def handler(ins, params):
+        operand, indices, updates = ins
+        dnums = params["dimension_numbers"]
+        opts = {"indices_are_sorted": params["indices_are_sorted"],
+                "unique_indices": params["unique_indices"], "mode": params["mode"]}
+        update_jaxpr = params.get("update_jaxpr")
+        if name == "scatter" and update_jaxpr is not None:
+            # JAX's update jaxpr takes (operand element, unused update) and applies the function
+            consts = params.get("update_consts", ())
+
+            def func(x):
+                return _replay(update_jaxpr, consts, [x, x])[0]
+
+            return scatter_apply(operand, indices, func, dnums,
+                                 update_shape=_aval(updates).shape, **opts)
+        return _SCATTERS[name](operand, indices, updates, dnums, **opts)
+    return handler
+
+
 def _debug_print(ins, params):
     # jax.debug.print: xform's debug_callback (so every xform transform handles it, printing on
     # the forward pass and once per lane under vmap) around JAX's own formatting of the values
@@ -522,6 +568,7 @@ _HANDLERS: dict[str, Callable] = {
     "debug_print": _debug_print,
     "reduce_window": _reduce_window,
     "reduce": _reduce_general,
+    **{name: _scatter(name) for name in _SCATTERS},
     "jit": _inline_call("jaxpr"),
     "pjit": _inline_call("jaxpr"),
     "closed_call": _inline_call("call_jaxpr"),
@@ -575,23 +622,98 @@ def _jax_aval_key(x):
 
 
 # -- from_jax -----------------------------------------------------------------------------------
+class _Program:
+    """A JAX function traced at one input signature: JAX's jaxpr, the output structure, which
+    outputs are typed keys, and (made when first needed) the jaxpr compiled by JAX for eager
+    calls and the jaxpr's xform translations, one per :func:`trace_context`."""
+
+    __slots__ = ("closed", "out_tree", "out_keys", "eager", "translations")
+
+    def __init__(self, closed, out_tree, out_keys):
+        self.closed, self.out_tree, self.out_keys = closed, out_tree, out_keys
+        self.eager = None
+        self.translations: collections.OrderedDict = collections.OrderedDict()
+
+    def translated(self, leaves, description: str) -> ClosedJaxpr:
+        """JAX's jaxpr replayed once onto xform's primitives, as an xform jaxpr (a program per
+        named-axis context and promotion mode; at most a few kept)."""
+        context = trace_context()
+        program = self.translations.get(context)
+        if program is None:
+            program, _ = trace_to_jaxpr(lambda *xs: (_replay_closed(self.closed, xs), None),
+                                        [_aval(x) for x in leaves], kind="jit",
+                                        description=description)
+            if any(isinstance(c, Tracer) for c in program.consts):
+                return program  # closed over an enclosing transform's value: not kept
+            self.translations[context] = program
+            if len(self.translations) > _TRANSLATIONS_PER_PROGRAM:
+                self.translations.popitem(last=False)
+        return program
+
+
+_TRANSLATIONS_PER_PROGRAM = 8
+
+# JAX's traces of the functions given to from_jax, keyed weakly on the function (a bound
+# method on its function and instance, so that ``from_jax(model.apply)`` written inline
+# reuses them) and on the input signature. As with jax.jit, a global the function reads is
+# captured at its first trace. Bounded: a program may hold functions that refer to the owner
+# (a custom_vjp's backward rule, say), which would otherwise keep it alive.
+_programs = WeakCache("from_jax: JAX programs and their xform translations", maxsize=256)
+
+
+def _owners(fun: Callable) -> tuple:
+    func, obj = getattr(fun, "__func__", None), getattr(fun, "__self__", None)
+    if func is not None and obj is not None:
+        return (func, obj)
+    return (fun,)
+
+
+def _jax_trace_context() -> tuple:
+    # what, besides the function and its input types, changes JAX's trace of it
+    return (trace_context(), jax.config.jax_default_matmul_precision)
+
+
+def _trace_program(fun, in_tree, signature, impls) -> _Program:
+    sds = [jax.ShapeDtypeStruct(s, d, weak_type=w) for s, d, w in signature]
+    out_keys: list = []  # which outputs are typed keys
+
+    def flat(*xs):
+        xs = [jax.random.wrap_key_data(x, impl=i) if i is not None else x
+              for x, i in zip(xs, impls)]
+        a, k = tree_unflatten(in_tree, xs)
+        out_leaves, tree = tree_flatten(fun(*a, **k))
+        out_keys[:] = [_is_typed_key(o) for o in out_leaves]
+        return tree_unflatten(tree, [jax.random.key_data(o) if t else o
+                                     for o, t in zip(out_leaves, out_keys)])
+
+    # JAX traces ``fun`` without the compile-time evaluation xform.jit switches on, which
+    # would evaluate a shard_map body's axis_index outside any mesh
+    with no_constant_folding():
+        closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
+    return _Program(closed, jax.tree_util.tree_structure(out_shape), out_keys)
+
+
 def from_jax(fun: Callable) -> Callable:
     """A JAX function as an xform function that every xform transform handles.
 
     ``fun`` may be anything ``jax.make_jaxpr`` can trace (optax, flax and equinox code included).
-    On each call it is traced by JAX at the arguments' shapes and dtypes (cached per avals and
-    pytree structure) and its jaxpr is replayed onto xform's primitives; called with no xform
-    transform active, the jaxpr runs as one compiled JAX call instead. Typed PRNG keys
-    among the arguments (``jax.random.key``'s, or ``xform.random.key``'s ``KeyArray``) cross
-    as their raw data and are typed keys again inside ``fun``; typed keys ``fun`` returns come
-    back as ``xform.random.KeyArray`` (over the same data).
+    It is traced by JAX once per input signature (shapes, dtypes, pytree structure), as
+    ``jax.jit`` traces (so a global it reads is captured at that first trace), and its jaxpr is
+    replayed onto xform's primitives once per signature too: under an xform transform the
+    translated xform program is what runs; called with no xform transform active, JAX's jaxpr
+    runs as one compiled JAX call instead. Both are cached weakly on ``fun``, so
+    ``xform.from_jax(f)(x)`` written inline traces ``f`` once. Typed PRNG keys among the
+    arguments (``jax.random.key``'s, or ``xform.random.key``'s ``KeyArray``) cross as their
+    raw data and are typed keys again inside ``fun``; typed keys ``fun`` returns come back as
+    ``xform.random.KeyArray`` (over the same data).
 
     >>> import jax.numpy as jnp, xform
     >>> f = xform.from_jax(lambda x: jnp.sum(jnp.sin(x)))
     >>> float(xform.grad(f)(0.0))
     1.0
     """
-    cache: collections.OrderedDict = collections.OrderedDict()
+    owners = _owners(fun)
+    description = f"from_jax({fun_name(fun)})"
 
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
@@ -600,42 +722,28 @@ def from_jax(fun: Callable) -> Callable:
         leaves, in_tree = tree_flatten((args, kwargs), is_leaf=_is_xform_key)
         impls = tuple(_key_impl(x) for x in leaves)
         leaves = [_raw_key(x) if i is not None else x for x, i in zip(leaves, impls)]
-        key = (in_tree, tuple(_jax_aval_key(x) for x in leaves), impls)
-        entry = cache.get(key)
-        if entry is None:
-            sds = [jax.ShapeDtypeStruct(s, d, weak_type=w) for s, d, w in key[1]]
-            out_keys: list = []  # which outputs are typed keys
-
-            def flat(*xs):
-                xs = [jax.random.wrap_key_data(x, impl=i) if i is not None else x
-                      for x, i in zip(xs, impls)]
-                a, k = tree_unflatten(in_tree, xs)
-                out_leaves, tree = tree_flatten(fun(*a, **k))
-                out_keys[:] = [_is_typed_key(o) for o in out_leaves]
-                return tree_unflatten(tree, [jax.random.key_data(o) if t else o
-                                             for o, t in zip(out_leaves, out_keys)])
-
-            # JAX traces ``fun`` without the compile-time evaluation xform.jit switches on,
-            # which would evaluate a shard_map body's axis_index outside any mesh
-            with no_constant_folding():
-                closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
-            entry = (closed, jax.tree_util.tree_structure(out_shape), [], out_keys)
-            cache[key] = entry
-            if len(cache) > _CACHE_SIZE:
-                cache.popitem(last=False)
-        else:
-            cache.move_to_end(key)
-        closed, out_tree, eager, out_keys = entry
+        signature = tuple(_jax_aval_key(x) for x in leaves)
+        key = (in_tree, signature, impls, _jax_trace_context())
+        try:
+            program = _programs.get(owners, key)
+        except TypeError:  # an unhashable pytree node: traced every time
+            key, program = None, None
+        if program is None:
+            program = _trace_program(fun, in_tree, signature, impls)
+            if key is not None:
+                _programs.put(owners, key, program)
         if current_trace() is None:
             # No xform transform is active: the arguments are concrete, so the program runs as
             # one compiled JAX call instead of op by op through xform's eager dispatch.
-            if not eager:
-                eager.append(jax.jit(jex.jaxpr_as_fun(closed)))
-            outs = eager[0](*leaves)
+            if program.eager is None:
+                program.eager = jax.jit(jex.jaxpr_as_fun(program.closed))
+            outs = program.eager(*leaves)
         else:
-            outs = _replay_closed(closed, leaves)
+            translated = program.translated(leaves, description)
+            outs = eval_jaxpr(translated.jaxpr, translated.consts, *leaves)
         # keys come back typed, as xform.random's KeyArray (over the same data)
-        return tree_unflatten(out_tree, [KeyArray(o) if t else o for o, t in zip(outs, out_keys)])
+        return tree_unflatten(program.out_tree,
+                              [KeyArray(o) if t else o for o, t in zip(outs, program.out_keys)])
 
     wrapper.__wrapped_jax__ = fun
     return wrapper
