@@ -83,8 +83,15 @@ class Traced:
             jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type, sharding=a.sharding)
             for a in self.jaxpr.out_avals])
 
-    def lower(self):
-        return self._jitted.lower(*self._args, **self._kwargs)
+    def lower(self, *, lowering_platforms: tuple[str, ...] | None = None):
+        """JAX's ``Lowered``. ``lowering_platforms`` (as in JAX, e.g. ``('cuda',)``) lowers for
+        platforms other than this machine's: the rules that choose per platform
+        (``lax.platform_dependent``) then take those platforms' branches."""
+        if lowering_platforms is None:
+            return self._jitted.lower(*self._args, **self._kwargs)
+        j = self._jitted._jax
+        return type(j).trace(j, *self._args, **self._kwargs).lower(
+            lowering_platforms=tuple(lowering_platforms))
 
 
 class Jitted:

@@ -3,10 +3,17 @@
 The shape rule is written out here; ``to_jax`` is ``jax.lax.dot_general``. The rules pick operand
 orders and report batch axes where they land, so that neither a gradient nor a vmap adds a
 transpose a person would not write (see ``_dot_operand_ct`` and ``_dot_general_batch``).
+
+The operand order the transpose rule picks is the one XLA:CPU runs fastest. Where it is not the
+order JAX's rule takes, the equation carries ``swap_off_cpu=True``: the lowering then decides per
+platform (``jax.lax.platform_dependent``, resolved when the program is lowered, so one jaxpr
+serves every platform): CPU gets the equation as it is, other platforms JAX's form, the operands
+the other way round and a transpose of the result (``_dot_general_to_jax``).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -75,7 +82,8 @@ def _dtype_rank(dtype: np.dtype) -> tuple:
 
 
 def _dot_general_abstract_eval(lhs: ShapedArray, rhs: ShapedArray, *, dimension_numbers,
-                               precision=None, preferred_element_type=None, out_sharding=None):
+                               precision=None, preferred_element_type=None, out_sharding=None,
+                               swap_off_cpu=False):
     # the result's sharding type (out_sharding's, or the operands') is JAX's, set by
     # xform/interpreters/sharding_types.py
     (lc, rc), (lb, rb) = dimension_numbers
@@ -129,21 +137,47 @@ def _dot_general_abstract_eval(lhs: ShapedArray, rhs: ShapedArray, *, dimension_
 
 
 def _dot_general_to_jax(lhs, rhs, *, dimension_numbers, precision=None,
-                        preferred_element_type=None, out_sharding=None):
+                        preferred_element_type=None, out_sharding=None, swap_off_cpu=False):
     (lc, rc), (lb, rb) = dimension_numbers
     dims = ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
     if out_sharding is not None:
         return jlax.dot_general(lhs, rhs, dims, precision=precision,
                                 preferred_element_type=preferred_element_type,
                                 out_sharding=out_sharding)
-    return jlax.dot_general(lhs, rhs, dims, precision=precision,
-                            preferred_element_type=preferred_element_type)
+    as_is = functools.partial(jlax.dot_general, dimension_numbers=dims, precision=precision,
+                              preferred_element_type=preferred_element_type)
+    if not swap_off_cpu:
+        return as_is(lhs, rhs)
+    # the transpose rule's operand order is XLA:CPU's best; elsewhere (an H100 ran the
+    # per-example gradients of an MLP 1.26x slower in it) the program is JAX's
+    return jlax.platform_dependent(
+        lhs, rhs, cpu=as_is,
+        default=functools.partial(_dot_general_swapped, dimension_numbers=dims,
+                                  precision=precision,
+                                  preferred_element_type=preferred_element_type))
+
+
+def _dot_general_swapped(lhs, rhs, *, dimension_numbers, precision, preferred_element_type):
+    """``dot_general(lhs, rhs)`` computed as ``dot_general(rhs, lhs)`` (the form JAX's transpose
+    rule emits), its result transposed to lhs-then-rhs axis order (no transpose where one
+    side has no free axes)."""
+    (lc, rc), (lb, rb) = dimension_numbers
+    prec = precision[::-1] if _is_pair(precision) else precision
+    out = jlax.dot_general(rhs, lhs, ((rc, lc), (rb, lb)), precision=prec,
+                           preferred_element_type=preferred_element_type)
+    nb = len(lb)
+    nl, nr = np.ndim(lhs) - len(lc) - nb, np.ndim(rhs) - len(rc) - nb
+    if nl == 0 or nr == 0:
+        return out
+    # out: batch, rhs's free axes, lhs's free axes
+    return jlax.transpose(out, (*range(nb), *range(nb + nr, nb + nr + nl),
+                                *range(nb, nb + nr)))
 
 
 dot_general_p = Primitive("dot_general")
 dot_general_p.layout_param = "out_sharding"
 # JAX leaves None-valued precision and preferred_element_type out of the printed form, and
-# out_sharding too (the result's type shows it)
+# out_sharding too (the result's type shows it); swap_off_cpu is only ever present as True
 dot_general_p.pp_params = lambda params: [
     (k, v) for k, v in sorted(params.items())
     if (v is not None or k == "dimension_numbers") and k != "out_sharding"]
@@ -240,9 +274,12 @@ def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract
                             and y_first == identity):
         dims = ((_Axes(y_free), _Axes(ct_y)), (y_batch_sorted, ct_batch))
         prec = (y_prec, x_prec) if _is_pair(precision) else precision
+        # JAX's rule contracts (ct, y); off CPU the lowering emits that form (module doc).
+        # Not with sharding types: the out_sharding describes this operand order's layout
+        sharding = _layout_sharding(x_aval, (ct, y), y_first)
         out = dot_general_p.bind(y, ct, dimension_numbers=dims, precision=prec,
                                  preferred_element_type=preferred_element_type,
-                                 **_layout_sharding(x_aval, (ct, y), y_first))
+                                 **(sharding or _SWAP_OFF_CPU))
         layout = y_first
     else:
         dims = ((_Axes(ct_y), _Axes(y_free)), (ct_batch, y_batch_sorted))
@@ -258,8 +295,13 @@ def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract
     return out
 
 
+_SWAP_OFF_CPU = {"swap_off_cpu": True}
+
+
 def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, precision,
-                           preferred_element_type, out_sharding=None):
+                           preferred_element_type, out_sharding=None, swap_off_cpu=False):
+    # (swap_off_cpu only steers this equation's lowering: the cotangents' contractions choose
+    # their own operand order)
     if is_undefined(lhs) and is_undefined(rhs):
         raise NotImplementedError("dot_general is linear in each operand separately, not in "
                                   "both together.")
@@ -285,14 +327,17 @@ def _batched_sharding(out_sharding: Any, ndim: int, at: int) -> dict:
 
 
 def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,
-                       preferred_element_type, out_sharding=None):
+                       preferred_element_type, out_sharding=None, swap_off_cpu=False):
     """Both operands batched: the batch axes pair up as one more dot_general batch dimension
     (the result's first axis). One batched: its batch axis is one more free axis, and the
     result's batch axis is reported where it lands (no transpose). When only rhs is batched
     and that is its only free axis (``w @ x`` with a batched vector), the operands trade
     places so that the batch axis comes out in front, as a hand-batched ``x @ w.T`` would --
     unless the vmap puts its batch axes last (``out_axes=-1``, as jacfwd does): then the
-    natural order already leaves the batch axis last, where it is wanted."""
+    natural order already leaves the batch axis last, where it is wanted. ``swap_off_cpu``
+    (the transpose rule's mark) stays on the batched contraction, except where this rule swaps
+    the operands itself: swapping them off CPU is JAX's batched program too (the batch axes
+    pair up the same way either way round)."""
     (lhs, rhs), (lbd, rbd) = vals, dims
     (lc, rc), (lb, rb) = dimension_numbers
     # the per-example result's rank (out_sharding describes it)
@@ -304,13 +349,15 @@ def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,
 
     lc, lb, rc, rb = shifted(lc, lbd), shifted(lb, lbd), shifted(rc, rbd), shifted(rb, rbd)
     params = dict(precision=precision, preferred_element_type=preferred_element_type)
+    marked = dict(params, **_SWAP_OFF_CPU) if swap_off_cpu else params
     if lbd is not not_mapped and rbd is not not_mapped:
         dn = ((lc, rc), (_Axes((lbd, *lb)), _Axes((rbd, *rb))))
-        return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, **params,
+        return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, **marked,
                                   **_batched_sharding(out_sharding, out_ndim, 0)), 0
     lhs_free = [d for d in range(to_aval(lhs).ndim) if d not in lc and d not in lb]
     rhs_free = [d for d in range(to_aval(rhs).ndim) if d not in rc and d not in rb]
     if lbd is not_mapped and rhs_free == [rbd] and lhs_free and not prefer_last():
+        # (a marked equation is (y, ct): swapped here it is JAX's (ct, y), so the mark goes)
         swapped = dict(params, precision=precision[::-1] if _is_pair(precision) else precision)
         # (the per-example result is lhs's axes either way: rhs's only free axis is the batch)
         out = dot_general_p.bind(rhs, lhs, dimension_numbers=((rc, lc), (rb, lb)), **swapped,
@@ -320,7 +367,7 @@ def _dot_general_batch(axis_size, vals, dims, *, dimension_numbers, precision,
         at = len(lb) + lhs_free.index(lbd)
     else:
         at = len(lb) + len(lhs_free) + rhs_free.index(rbd)
-    out = dot_general_p.bind(lhs, rhs, dimension_numbers=((lc, rc), (lb, rb)), **params,
+    out = dot_general_p.bind(lhs, rhs, dimension_numbers=((lc, rc), (lb, rb)), **marked,
                              **_batched_sharding(out_sharding, out_ndim, at))
     return out, at
 
