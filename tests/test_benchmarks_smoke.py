@@ -52,3 +52,12 @@ def test_neuron_jaxprs_hold_the_same_ops():
     (row, _) = bench_vmap.neuron("cpu", quick=True, verbose=False)
     assert row.xform_s > 0 and math.isfinite(row.ratio)
     assert row.note.startswith("same ops: dot_general, add, tanh, reduce_sum"), row.note
+
+
+def test_gpu_check_dry_run_on_cpu():
+    # benchmarks/gpu_check.py is run by hand on a GPU; its checks run here on CPU so that it
+    # does not rot: the CPU program keeps xform's operand order, shardings agree with JAX's
+    from benchmarks import gpu_check
+    assert gpu_check.check_program("cpu", quick=True)
+    ok, rows = gpu_check.check_shardings("cpu", quick=True)
+    assert ok and len(rows) == 6
