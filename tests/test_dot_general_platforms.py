@@ -156,3 +156,17 @@ def test_swapped_form_is_the_same_contraction(lhs_shape, rhs_shape, dims):
     want = jlax.dot_general(lhs, rhs, dims, precision=prec)
     assert got.shape == want.shape
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
+
+
+def test_traced_lower_takes_lowering_platforms_and_keeps_the_function():
+    import gc
+    x = np.ones((3, 4), np.float32)
+    # written inline: the jit object, which holds the lambda weakly, is gone before lower()
+    traced = xform.jit(lambda a: xnp.sin(a) @ a.T).trace(x)
+    gc.collect()
+    for platforms in (None, ("cuda",), ("cpu", "cuda")):
+        text = traced.lower(lowering_platforms=platforms).as_text()
+        want = jax.jit(lambda a: jnp.sin(a) @ a.T).trace(x).lower(
+            lowering_platforms=platforms).as_text()
+        assert _contractions(text) == _contractions(want)
+        assert "stablehlo.sine" in text

@@ -76,6 +76,9 @@ class Traced:
         self.jaxpr = jaxpr
         self._out_tree = out_tree
         self._jitted, self._args, self._kwargs = jitted, args, kwargs
+        # ``lower`` traces again: the function must outlive ``jit(f).trace(x)`` written inline,
+        # where the jit object (which may hold it weakly) is dropped at once
+        self._fun = jitted._fun
 
     @property
     def out_info(self):
