@@ -208,7 +208,7 @@ def test_from_jax_scatters_with_jax_update_jaxprs(method):
 
 # -- from_jax: one JAX trace and one translation per function and signature --------------------
 def test_from_jax_traces_once_per_signature(monkeypatch):
-    from xform.transforms import interop
+    from xform.transforms import interop_replay as interop
     calls = []
 
     def f(x, y):
