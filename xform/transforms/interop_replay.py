@@ -30,6 +30,7 @@ from xform.lax import custom as custom_mod
 from xform.lax import elementwise as ew
 from xform.lax import parallel as par
 from xform.lax import random_bits as rb
+from xform.lax import sharding
 from xform.lax.control_flow import linear_solve_p
 from xform.lax.control_flow import scan as _lax_scan
 from xform.lax.control_flow import switch as _lax_switch
@@ -408,6 +409,24 @@ def _shard_map(ins, params):
     return list(fun(*ins))
 
 
+def _reshard(ins, params):
+    # JAX's reshard (a value moved to another layout over Explicit mesh axes, its sharding type
+    # changed): xform's primitive of the same name, with JAX's destination (a NamedSharding
+    # over the abstract mesh, which is what xform's sharding types hold too)
+    return sharding.reshard_p.bind(ins[0], dst_sharding=params["dst_sharding"])
+
+
+def _sharding_constraint(ins, params):
+    # JAX's with_sharding_constraint: xform's primitive, which hands the same request to XLA's
+    # partitioner (JAX's layout and unconstrained_dims params have no xform counterpart)
+    if params.get("layout") is not None or params.get("unconstrained_dims"):
+        raise UnmappedPrimitiveError(
+            "xform.from_jax: `sharding_constraint` with a layout or unconstrained dims "
+            f"(layout={params.get('layout')}, unconstrained_dims="
+            f"{params.get('unconstrained_dims')}) is not supported by xform.")
+    return sharding.sharding_constraint_p.bind(ins[0], sharding=params["sharding"])
+
+
 def _names(params, key="axis_name"):
     n = params[key]
     return tuple(n) if isinstance(n, (tuple, list)) else n
@@ -576,13 +595,13 @@ _HANDLERS: dict[str, Callable] = {
     "random_split": _random_split,
     "random_fold_in": _random_fold_in,
     "random_seed": _random_seed,
-    # placement and copies: xform leaves placement to jax.jit
+    # copies and device placement: xform leaves placement to jax.jit; layouts are kept
     "copy": _identity,
     "copy_p": _identity,
     "device_put": _identity,
-    "sharding_constraint": _identity,
+    "sharding_constraint": _sharding_constraint,
     "mesh_cast": _identity,
-    "reshard": _identity,
+    "reshard": _reshard,
     "shard_map": _shard_map,
     "custom_linear_solve": _custom_linear_solve,
     "random_clone": _identity,
