@@ -32,6 +32,7 @@ from xform.interpreters import lowering
 from xform.interpreters.batching import trace_context
 from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 from xform.interpreters.tracing import fun_name
+from xform.lax import parallel as par
 from xform.random import KeyArray
 from xform.transforms.interop_keys import _is_typed_key, _is_xform_key, _key_impl, _raw_key
 from xform.transforms.interop_replay import (
@@ -58,7 +59,7 @@ class _Program:
     def translated(self, leaves, description: str) -> ClosedJaxpr:
         """JAX's jaxpr replayed once onto xform's primitives, as an xform jaxpr (a program per
         named-axis context and promotion mode; at most a few kept)."""
-        context = trace_context()
+        context = _jax_trace_context()
         program = self.translations.get(context)
         if program is None:
             program, _ = trace_to_jaxpr(lambda *xs: (_replay_closed(self.closed, xs), None),
@@ -89,11 +90,13 @@ def _owners(fun: Callable) -> tuple:
 
 
 def _jax_trace_context() -> tuple:
-    # what, besides the function and its input types, changes JAX's trace of it
-    return (trace_context(), jax.config.jax_default_matmul_precision)
+    # what, besides the function and its input types, changes JAX's trace of it: the named
+    # axes in scope (of enclosing xform vmaps and shard_map bodies, with their sizes) among them
+    return (trace_context(), tuple(par.bound_axis_sizes().items()),
+            jax.config.jax_default_matmul_precision)
 
 
-def _trace_program(fun, in_tree, signature, impls) -> _Program:
+def _trace_program(fun, in_tree, signature, impls, axis_env) -> _Program:
     sds = [jax.ShapeDtypeStruct(s, d, weak_type=w) for s, d, w in signature]
     out_keys: list = []  # which outputs are typed keys
 
@@ -107,9 +110,12 @@ def _trace_program(fun, in_tree, signature, impls) -> _Program:
                                      for o, t in zip(out_leaves, out_keys)])
 
     # JAX traces ``fun`` without the compile-time evaluation xform.jit switches on, which
-    # would evaluate a shard_map body's axis_index outside any mesh
+    # would evaluate a shard_map body's axis_index outside any mesh. The named axes of the
+    # enclosing xform vmaps and shard_map bodies are bound in JAX's trace too (as
+    # ``jax.make_jaxpr(..., axis_env=...)`` binds them), so ``fun``'s collectives over them
+    # trace, and replay as xform's collectives over the same names.
     with no_constant_folding():
-        closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*sds)
+        closed, out_shape = jax.make_jaxpr(flat, return_shape=True, axis_env=axis_env)(*sds)
     return _Program(closed, jax.tree_util.tree_structure(out_shape), out_keys)
 
 
@@ -149,7 +155,8 @@ def from_jax(fun: Callable) -> Callable:
         except TypeError:  # an unhashable pytree node: traced every time
             key, program = None, None
         if program is None:
-            program = _trace_program(fun, in_tree, signature, impls)
+            program = _trace_program(fun, in_tree, signature, impls,
+                                     list(par.bound_axis_sizes().items()))
             if key is not None:
                 _programs.put(owners, key, program)
         if current_trace() is None:
