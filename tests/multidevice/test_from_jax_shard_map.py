@@ -101,3 +101,11 @@ def test_from_jax_collectives_inside_xform_shard_map(check_vma):
     _close(xform.jit(sx)(x), jax.jit(sj)(x))
     _close(xform.jit(xform.grad(lambda x: xform.numpy.sum(sx(x) ** 2)))(x),
            jax.jit(jax.grad(lambda x: jnp.sum(sj(x) ** 2)))(x))
+
+
+def test_from_jax_collectives_under_xform_pmap():
+    def f(v):
+        return jax.lax.pmean(jnp.sin(v), "i") * jax.lax.axis_index("i")
+
+    x = np.arange(16, dtype=np.float32).reshape(8, 2) / 5
+    _close(xform.pmap(xform.from_jax(f), axis_name="i")(x), jax.pmap(f, axis_name="i")(x))
