@@ -208,7 +208,7 @@ def test_from_jax_scatters_with_jax_update_jaxprs(method):
 
 # -- from_jax: one JAX trace and one translation per function and signature --------------------
 def test_from_jax_traces_once_per_signature(monkeypatch):
-    from xform.transforms import interop
+    from xform.transforms import interop_replay as interop
     calls = []
 
     def f(x, y):
@@ -322,3 +322,48 @@ def test_from_jax_cache_is_weak_and_keys_bound_methods():
     del g, m
     gc.collect()
     assert ref() is None and mref() is None  # the cache did not keep them alive
+
+
+# -- named axes of enclosing xform transforms are bound in JAX's trace ---------------------------
+_NAMED = {
+    "psum": lambda v: jax.lax.psum(v, "i") * v,
+    "pmean": lambda v: jax.lax.pmean(jnp.sin(v), "i"),
+    "pmax": lambda v: jax.lax.pmax(v, "i") - v,
+    "all_gather": lambda v: jax.lax.all_gather(v, "i"),
+    "all_gather_tiled": lambda v: jax.lax.all_gather(v, "i", tiled=True, axis=0),
+    "axis_index": lambda v: v * jax.lax.axis_index("i"),
+    "axis_size": lambda v: v * jax.lax.axis_size("i") + jax.lax.psum(1, "i"),
+    "ppermute": lambda v: jax.lax.ppermute(v, "i", [(0, 1), (1, 2), (2, 3), (3, 0)]),
+    "psum_scatter": lambda v: jax.lax.psum_scatter(v, "i", tiled=True),
+}
+_NXS = np.arange(32, dtype=np.float32).reshape(4, 8) / 7
+
+
+@pytest.mark.parametrize("name", sorted(_NAMED))
+def test_from_jax_collectives_under_named_vmap(name):
+    f = _NAMED[name]
+    _close(xform.vmap(xform.from_jax(f), axis_name="i")(_NXS), jax.vmap(f, axis_name="i")(_NXS))
+
+
+def test_from_jax_collectives_nested_named_vmaps_grad_jit():
+    def f(v):
+        return (jax.lax.psum(v, ("i", "j")) + jax.lax.axis_index("j")
+                * jax.lax.psum(1, "i") + jax.lax.pmean(jnp.sin(v) * v, "j"))
+
+    xs = _NXS.reshape(2, 4, 4)
+    _close(xform.vmap(xform.vmap(xform.from_jax(f), axis_name="j"), axis_name="i")(xs),
+           jax.vmap(jax.vmap(f, axis_name="j"), axis_name="i")(xs))
+
+    def g(v):
+        return jnp.sum(jax.lax.pmean(jnp.sin(v), "i") * v)
+
+    _close(xform.jit(xform.vmap(xform.grad(xform.from_jax(g)), axis_name="i"))(_NXS),
+           jax.jit(jax.vmap(jax.grad(g), axis_name="i"))(_NXS))
+    # the same function under a vmap of another size is traced again, at that size
+    _close(xform.vmap(xform.from_jax(_NAMED["axis_size"]), axis_name="i")(_NXS[:2]),
+           jax.vmap(_NAMED["axis_size"], axis_name="i")(_NXS[:2]))
+
+
+def test_from_jax_unbound_axis_is_still_jax_name_error():
+    with pytest.raises(NameError, match="unbound axis name: i"):
+        xform.vmap(xform.from_jax(_NAMED["psum"]), axis_name="k")(_NXS)

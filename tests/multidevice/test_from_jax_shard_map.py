@@ -84,3 +84,28 @@ def test_from_jax_shard_map_under_vmap():
 def test_from_jax_jaxpr_holds_one_shard_map():
     text = str(xform.make_jaxpr(xform.from_jax(PROGRAMS["data_parallel"](True)))(W, X))
     assert text.count("shard_map[") == 1 and "pvary" in text
+
+
+def _body(v):
+    # JAX collectives in a JAX function called inside xform's shard_map body
+    return (jax.lax.psum(jnp.sin(v), "i") * jax.lax.axis_index("j")
+            + jax.lax.pmean(v, ("i", "j")))
+
+
+@pytest.mark.parametrize("check_vma", [True, False])
+def test_from_jax_collectives_inside_xform_shard_map(check_vma):
+    x = np.arange(64, dtype=np.float32).reshape(8, 8) / 9
+    spec = dict(mesh=MESH2, in_specs=P("i", "j"), out_specs=P(None, "j"), check_vma=check_vma)
+    sx = xform.shard_map(xform.from_jax(_body), **spec)
+    sj = jax.shard_map(_body, **spec)
+    _close(xform.jit(sx)(x), jax.jit(sj)(x))
+    _close(xform.jit(xform.grad(lambda x: xform.numpy.sum(sx(x) ** 2)))(x),
+           jax.jit(jax.grad(lambda x: jnp.sum(sj(x) ** 2)))(x))
+
+
+def test_from_jax_collectives_under_xform_pmap():
+    def f(v):
+        return jax.lax.pmean(jnp.sin(v), "i") * jax.lax.axis_index("i")
+
+    x = np.arange(16, dtype=np.float32).reshape(8, 2) / 5
+    _close(xform.pmap(xform.from_jax(f), axis_name="i")(x), jax.pmap(f, axis_name="i")(x))

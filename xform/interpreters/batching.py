@@ -42,7 +42,7 @@ from xform.core.avals import (
 )
 from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr
-from xform.core.primitive import Primitive, eval_abstract
+from xform.core.primitive import Primitive, eval_abstract, vma_state
 from xform.core.trace import (
     Trace, Tracer, concretization_error, current_trace, set_current_trace, to_aval,
 )
@@ -230,10 +230,12 @@ def axis_names_in_scope() -> dict:
 
 def trace_context() -> tuple:
     """What, besides a function and its input types, can change how it traces: the named vmap
-    axes in scope, JAX's x64 flag and xform.numpy's promotion modes. Caches of traces key on
-    it, as JAX's do."""
-    return (tuple(axis_names_in_scope().items()), bool(jax.config.jax_enable_x64),
-            jax.config.jax_numpy_dtype_promotion, jax.config.jax_numpy_rank_promotion)
+    axes in scope, whether a shard_map body's varying-axes types are on (``check_vma``: the
+    collectives and the casts to varying trace differently), JAX's x64 flag and xform.numpy's
+    promotion modes. Caches of traces key on it, as JAX's do."""
+    return (tuple(axis_names_in_scope().items()), vma_state.checking,
+            bool(jax.config.jax_enable_x64), jax.config.jax_numpy_dtype_promotion,
+            jax.config.jax_numpy_rank_promotion)
 
 
 # -- helpers for rule writers -----------------------------------------------------------------

@@ -423,12 +423,30 @@ def _qr_jvp_unpivoted(x, x_dot, q, r, full_matrices, p):
         return [q, r, *p], [q_dot, sl.concatenate([r1_dot, r2_dot], to_aval(x).ndim - 1),
                             *p_dot]
     if full_matrices and m > n:
-        raise NotImplementedError(
-            "The derivative of qr with full_matrices=True is not implemented for tall matrices "
-            f"(got shape {shape_str(to_aval(x).shape)}); pass full_matrices=False "
-            "(jnp.linalg.qr(x, mode='reduced')).")
+        return [q, r, *p], [*_full_qr_jvp(q, r, x_dot, m, n), *p_dot]
     q_dot, r_dot = _thin_qr_jvp(q, r, x_dot)
     return [q, r, *p], [q_dot, r_dot, *p_dot]
+
+
+def _full_qr_jvp(q, r, x_dot, m: int, n: int):
+    # A tall X (m > n) with square Q = [Q1 Q2] (Q1: m x n) and R = [R1; 0]. X = Q1 R1 is the
+    # thin QR, which gives dQ1 and dR1; dR's bottom rows stay zero. Q2 spans the orthogonal
+    # complement, which X does not determine: its derivative is that of the Householder
+    # construction LAPACK (and so JAX) uses, in which Q's leading n x n block A = Q1[:n] and the
+    # rest B = Q1[n:] fix Q2 through Z = B (A - I)^-1 (Householder QR's structure,
+    # arXiv:2409.13374 eqs. 32-33):  dQ2 = dQ1 Z^H - (Q1 + Q2 Z) (dB - Z dA)^H.
+    nd = to_aval(q).ndim
+    q1, q2 = _slice_last2(q, cols=(0, n)), _slice_last2(q, cols=(n, m))
+    q1_dot, r1_dot = _thin_qr_jvp(q1, _slice_last2(r, rows=(0, n)), x_dot)
+    a, b = _slice_last2(q1, rows=(0, n)), _slice_last2(q1, rows=(n, m))
+    a_dot, b_dot = _slice_last2(q1_dot, rows=(0, n)), _slice_last2(q1_dot, rows=(n, m))
+    eye = _eye_like(to_aval(a).shape, to_aval(a).dtype)
+    z_h = _solve(_H(ew.sub(a, eye)), _H(b))  # Z^H = (A - I)^-H B^H
+    z = _H(z_h)
+    q2_dot = ew.sub(_mm(q1_dot, z_h),
+                    _mm(ew.add(q1, _mm(q2, z)), _H(ew.sub(b_dot, _mm(z, a_dot)))))
+    r_dot = sl.concatenate([r1_dot, _zeros(_slice_last2(r, rows=(n, m)))], nd - 2)
+    return sl.concatenate([q1_dot, q2_dot], nd - 1), r_dot
 
 
 jvp_rules[qr_p] = _qr_jvp
@@ -660,11 +678,15 @@ def _eig_jvp(primals, tangents, *, compute_left_eigenvectors, compute_right_eige
     (x,), (x_dot,) = primals, tangents
     w, v = eig_p.bind(x, compute_left_eigenvectors=False, compute_right_eigenvectors=True)
     x_dot = ew.convert_element_type(x_dot, to_aval(v).dtype)
-    lu_, _, perm = lu_p.bind(v)
-    y = triangular_solve(lu_, _permute_rows(x_dot, perm), left_side=True, lower=True,
+    return [w], [_diag(_mm(_solve(v, x_dot), v))]
+
+
+def _solve(a: Any, b: Any) -> Any:
+    """``a^-1 b`` for square ``a`` (leading axes batch), through its pivoted LU."""
+    lu_, _, perm = lu_p.bind(a)
+    y = triangular_solve(lu_, _permute_rows(b, perm), left_side=True, lower=True,
                          unit_diagonal=True)
-    v_inv_xdot = triangular_solve(lu_, y, left_side=True, lower=False)
-    return [w], [_diag(_mm(v_inv_xdot, v))]
+    return triangular_solve(lu_, y, left_side=True, lower=False)
 
 
 jvp_rules[eig_p] = _eig_jvp
