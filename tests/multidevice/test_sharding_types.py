@@ -464,3 +464,17 @@ def test_partial_manual_shard_map_blocks_keep_explicit_layout(mesh):
     lx = lambda a, c: xnp.sum(mk(xform, xnp, P())(a, c) ** 2)  # noqa: E731
     lj = lambda a, c: jnp.sum(mk(jax, jnp, P())(a, c) ** 2)  # noqa: E731
     _same(xform.jit(xform.grad(lx, (0, 1)))(a, c), jax.jit(jax.grad(lj, (0, 1)))(a, c))
+
+
+def test_repeat_out_sharding(mesh):
+    a, c = _put(A, P("x", "y")), _put(A, P("x", None))
+    cases = [lambda n: lambda a, c: n.repeat(a, 2, axis=1, out_sharding=P("x")),
+             lambda n: lambda a, c: n.repeat(a, 2, axis=1),  # split along the axis: JAX refuses
+             lambda n: lambda a, c: n.repeat(c, 2, axis=1),  # the operand's layout is kept
+             lambda n: lambda a, c: n.repeat(a, n.arange(16) % 3, axis=1,
+                                             total_repeat_length=20, out_sharding=P("y"))]
+    for f in cases:
+        _same_or_same_error(lambda f=f: xform.jit(f(xnp))(a, c), lambda f=f: jax.jit(f(jnp))(a, c))
+    f = cases[0]
+    _same(xform.jit(xform.grad(lambda a, c: xnp.sum(f(xnp)(a, c) ** 2)))(a, c),
+          jax.jit(jax.grad(lambda a, c: jnp.sum(f(jnp)(a, c) ** 2)))(a, c))
