@@ -478,3 +478,15 @@ def test_repeat_out_sharding(mesh):
     f = cases[0]
     _same(xform.jit(xform.grad(lambda a, c: xnp.sum(f(xnp)(a, c) ** 2)))(a, c),
           jax.jit(jax.grad(lambda a, c: jnp.sum(f(jnp)(a, c) ** 2)))(a, c))
+
+
+def test_broadcasted_iota_out_sharding(mesh):
+    a = _put(A, P("x", "y"))
+
+    def f(lax):
+        return lambda a: lax.broadcasted_iota(np.float32, (8, 16), 1, out_sharding=P("x", "y")) * a
+
+    _same(f(xform.lax)(a), f(jax.lax)(a))
+    _same(xform.jit(f(xform.lax))(a), jax.jit(f(jax.lax))(a))
+    _same(xform.jit(xform.grad(lambda a: xnp.sum(f(xform.lax)(a) ** 2)))(a),
+          jax.jit(jax.grad(lambda a: jnp.sum(f(jax.lax)(a) ** 2)))(a))
