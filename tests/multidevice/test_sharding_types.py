@@ -34,6 +34,9 @@ def _same(got, want):
     assert len(gl) == len(wl)
     for g, w in zip(gl, wl):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-5)
+        if not hasattr(w.sharding, "spec"):  # on one device
+            assert g.sharding == w.sharding, (g.sharding, w.sharding)
+            continue
         assert g.sharding.spec == w.sharding.spec, (g.sharding.spec, w.sharding.spec)
 
 
@@ -311,3 +314,179 @@ def test_creation_out_sharding_and_like(mesh):
 
     _same(xform.jit(f(xnp))(a), jax.jit(f(jnp))(a))
     _same(f(xnp)(a), f(jnp)(a))
+
+
+# -- creation functions, samplers, indexing, einsum chains, partial-manual shard_map --------------
+def _same_or_same_error(fx, fj):
+    """fx() and fj() agree (values and layouts), or both raise the same exception type."""
+    try:
+        want = fj()
+    except Exception as e:  # noqa: BLE001 -- JAX rejects it: so must xform
+        with pytest.raises(type(e)):
+            fx()
+        return
+    _same(fx(), want)
+
+
+def test_creation_device_and_out_sharding(mesh):
+    a = _put(A[:, :4], P("x", "y"))
+    d1 = jax.devices()[1]
+    rows = jax.sharding.NamedSharding(MESH, P("x"))
+    cases = {
+        "arange": lambda n: n.arange(8, out_sharding=P("x")),
+        "arange_dev": lambda n: n.arange(8.0, device=rows),
+        "arange_single": lambda n: n.arange(8, device=d1),
+        "linspace": lambda n: n.linspace(0, 1, 8, device=rows),
+        "eye": lambda n: n.eye(8, device=jax.sharding.NamedSharding(MESH, P("x", "y"))),
+        "zeros_dev": lambda n: n.zeros((8, 4), device=d1),
+        "full_dev": lambda n: n.full((8, 4), 2.0, device=rows),
+        "zeros_like": lambda n: n.zeros_like(a, out_sharding=P(None, "y")),
+        "full_like": lambda n: n.full_like(a, 3.0, out_sharding=P("y")),
+        "ones_like_dev": lambda n: n.ones_like(a, device=jax.sharding.NamedSharding(MESH, P("y"))),
+        "empty_like_dev": lambda n: n.empty_like(a, device=d1),
+        "array": lambda n: n.array(A[:, :4], out_sharding=P("x")),
+        "asarray_dev": lambda n: n.asarray(A[:, :4], device=jax.sharding.NamedSharding(
+            MESH, P(None, "y"))),
+    }
+    for name, f in cases.items():
+        _same(f(xnp), f(jnp))
+        if name.endswith("_single") or name == "zeros_dev" or name == "empty_like_dev":
+            continue  # under jit JAX refuses a single device other than the mesh's
+        # under jit: JAX ignores a concrete sharding given to full/zeros/*_like, and keeps it
+        # for arange/linspace/eye/array
+        _same(xform.jit(lambda a, f=f: f(xnp) * 1)(a), jax.jit(lambda a, f=f: f(jnp) * 1)(a))
+    with pytest.raises(ValueError, match="Only one of `device` or `out_sharding`"):
+        jnp.zeros((8,), device=d1, out_sharding=P("x"))
+    with pytest.raises(ValueError, match="Only one of `device` or `out_sharding`"):
+        xnp.zeros((8,), device=d1, out_sharding=P("x"))
+
+
+def test_ravel_broadcast_to_out_sharding(mesh):
+    a, r = _put(A, P("x", "y")), _put(np.arange(16, dtype=np.float32), P("y"))
+    cases = [lambda n: lambda a, r: n.ravel(a, out_sharding=P(("x", "y"))),
+             lambda n: lambda a, r: n.broadcast_to(r, (8, 16), out_sharding=P("x", "y")),
+             lambda n: lambda a, r: n.broadcast_to(r, (8, 16), out_sharding=P("x", None))]
+    for f in cases:
+        _same_or_same_error(lambda f=f: xform.jit(f(xnp))(a, r), lambda f=f: jax.jit(f(jnp))(a, r))
+        _same_or_same_error(
+            lambda f=f: xform.jit(xform.grad(lambda a, r: xnp.sum(f(xnp)(a, r) ** 2),
+                                             (0, 1)))(a, r),
+            lambda f=f: jax.jit(jax.grad(lambda a, r: jnp.sum(f(jnp)(a, r) ** 2), (0, 1)))(a, r))
+
+
+_SAMPLERS = {
+    "normal": lambda r: lambda k: r.normal(k, (8, 4), out_sharding=P("x", "y")),
+    "uniform": lambda r: lambda k: r.uniform(k, (8, 4), minval=-1.0, out_sharding=P("x")),
+    "randint": lambda r: lambda k: r.randint(k, (8, 4), 0, 9, out_sharding=P(None, "y")),
+    "bernoulli": lambda r: lambda k: r.bernoulli(k, 0.3, (8,), out_sharding=P("x")),
+    "permutation": lambda r: lambda k: r.permutation(k, 8, out_sharding=P("x")),
+}
+
+
+def test_random_samplers_out_sharding(mesh):
+    import inspect
+    for name in dir(jax.random):  # every sampler JAX gives an out_sharding takes it
+        fn = getattr(jax.random, name)
+        if callable(fn) and "out_sharding" in str(inspect.signature(fn)):
+            assert "out_sharding" in inspect.signature(getattr(xform.random, name)).parameters
+    k = jax.random.key(3)
+    f = _SAMPLERS["normal"]
+    _same(f(xform.random)(k), f(jax.random)(k))
+    for f in _SAMPLERS.values():
+        _same(xform.jit(f(xform.random))(k), jax.jit(f(jax.random))(k))
+    # vmap over split keys: the batch axis takes the keys' layout, as in JAX
+    ks = _put(jax.random.split(k, 8), P("x"))
+    _same(xform.jit(xform.vmap(lambda k: xform.random.normal(k, (4,), out_sharding=P("y"))))(ks),
+          jax.jit(jax.vmap(lambda k: jax.random.normal(k, (4,), out_sharding=P("y"))))(ks))
+
+
+_IDX3 = np.array([1, 3, 3])
+_GETS = {
+    "rows": lambda n: lambda a: a.at[n.asarray(_IDX3)].get(out_sharding=P(None, "y")),
+    "slice": lambda n: lambda a: a.at[:, 1:9].get(out_sharding=P("x")),  # static: ignored
+    "int": lambda n: lambda a: a.at[2].get(out_sharding=P()),
+    "ambiguous": lambda n: lambda a: a[n.asarray(_IDX3)],
+}
+
+
+def test_at_get_out_sharding(mesh):
+    a = _put(A, P("x", "y"))
+    for f in _GETS.values():
+        _same_or_same_error(lambda f=f: f(xnp)(a), lambda f=f: f(jnp)(a))
+        _same_or_same_error(lambda f=f: xform.jit(f(xnp))(a), lambda f=f: jax.jit(f(jnp))(a))
+    g = _GETS["rows"]
+    _same(xform.jit(xform.grad(lambda a: xnp.sum(g(xnp)(a) ** 2)))(a),
+          jax.jit(jax.grad(lambda a: jnp.sum(g(jnp)(a) ** 2)))(a))
+    xs = _put(np.arange(3 * 8 * 16, dtype=np.float32).reshape(3, 8, 16), P(None, "x", "y"))
+    _same(xform.jit(xform.vmap(g(xnp)))(xs), jax.jit(jax.vmap(g(jnp)))(xs))
+
+
+def test_einsum_several_contractions_out_sharding(mesh):
+    a, b = _put(A, P("x", "y")), _put(B, P("y", None))
+    c = _put(np.arange(24, dtype=np.float32).reshape(4, 6) / 10, P())
+    cases = [lambda n: lambda a, b, c: n.einsum("ij,jk,kl->il", a, b, c, out_sharding=P("x")),
+             lambda n: lambda a, b, c: n.einsum("ij,jk,kl->li", a, b, c,
+                                                out_sharding=P(None, "y")),
+             # without out_sharding each contraction is typed: the first one is ambiguous
+             lambda n: lambda a, b, c: n.einsum("ij,jk,kl->il", a, b, c)]
+    for f in cases:
+        _same_or_same_error(lambda f=f: f(xnp)(a, b, c), lambda f=f: f(jnp)(a, b, c))
+        _same_or_same_error(lambda f=f: xform.jit(f(xnp))(a, b, c),
+                            lambda f=f: jax.jit(f(jnp))(a, b, c))
+    f = cases[0]
+    _same(xform.jit(xform.grad(lambda *v: xnp.sum(f(xnp)(*v) ** 2), (0, 1, 2)))(a, b, c),
+          jax.jit(jax.grad(lambda *v: jnp.sum(f(jnp)(*v) ** 2), (0, 1, 2)))(a, b, c))
+    xs = _put(np.arange(3 * 8 * 16, dtype=np.float32).reshape(3, 8, 16) / 100, P(None, "x", "y"))
+    _same(xform.jit(xform.vmap(lambda a: f(xnp)(a, b, c)))(xs),
+          jax.jit(jax.vmap(lambda a: f(jnp)(a, b, c)))(xs))
+
+
+def test_partial_manual_shard_map_blocks_keep_explicit_layout(mesh):
+    a, c = _put(A, P("x", "y")), _put(A, P(None, "y"))
+    seen = {}
+
+    def mk(lib, np_, os=None, specs=True):
+        def body(blk, cb):
+            w = np_.ones((16, 4)) / 16
+            s = np_.sin(blk) + np_.sum(cb)
+            h = np_.dot(s, w, out_sharding=os) if os is not None else np_.dot(s, w)
+            seen[lib] = [str(lib.typeof(v)) for v in (blk, cb, s, np_.sum(s, axis=0), h)]
+            return np_.tanh(h)
+        kw = dict(in_specs=(P("x"), P())) if specs else {}
+        return lib.shard_map(body, mesh=MESH, out_specs=P("x"), axis_names={"x"}, **kw)
+
+    _same(xform.jit(mk(xform, xnp, P()))(a, c), jax.jit(mk(jax, jnp, P()))(a, c))
+    assert seen[xform] == seen[jax]
+    assert seen[jax][:2] == ["float32[2,16@y]{V:x}", "float32[8,16@y]"]
+    for os, specs in ((None, True), (P(), False)):  # an ambiguous contraction; in_specs inferred
+        _same_or_same_error(lambda os=os, specs=specs: xform.jit(mk(xform, xnp, os, specs))(a, c),
+                            lambda os=os, specs=specs: jax.jit(mk(jax, jnp, os, specs))(a, c))
+    lx = lambda a, c: xnp.sum(mk(xform, xnp, P())(a, c) ** 2)  # noqa: E731
+    lj = lambda a, c: jnp.sum(mk(jax, jnp, P())(a, c) ** 2)  # noqa: E731
+    _same(xform.jit(xform.grad(lx, (0, 1)))(a, c), jax.jit(jax.grad(lj, (0, 1)))(a, c))
+
+
+def test_repeat_out_sharding(mesh):
+    a, c = _put(A, P("x", "y")), _put(A, P("x", None))
+    cases = [lambda n: lambda a, c: n.repeat(a, 2, axis=1, out_sharding=P("x")),
+             lambda n: lambda a, c: n.repeat(a, 2, axis=1),  # split along the axis: JAX refuses
+             lambda n: lambda a, c: n.repeat(c, 2, axis=1),  # the operand's layout is kept
+             lambda n: lambda a, c: n.repeat(a, n.arange(16) % 3, axis=1,
+                                             total_repeat_length=20, out_sharding=P("y"))]
+    for f in cases:
+        _same_or_same_error(lambda f=f: xform.jit(f(xnp))(a, c), lambda f=f: jax.jit(f(jnp))(a, c))
+    f = cases[0]
+    _same(xform.jit(xform.grad(lambda a, c: xnp.sum(f(xnp)(a, c) ** 2)))(a, c),
+          jax.jit(jax.grad(lambda a, c: jnp.sum(f(jnp)(a, c) ** 2)))(a, c))
+
+
+def test_broadcasted_iota_out_sharding(mesh):
+    a = _put(A, P("x", "y"))
+
+    def f(lax):
+        return lambda a: lax.broadcasted_iota(np.float32, (8, 16), 1, out_sharding=P("x", "y")) * a
+
+    _same(f(xform.lax)(a), f(jax.lax)(a))
+    _same(xform.jit(f(xform.lax))(a), jax.jit(f(jax.lax))(a))
+    _same(xform.jit(xform.grad(lambda a: xnp.sum(f(xform.lax)(a) ** 2)))(a),
+          jax.jit(jax.grad(lambda a: jnp.sum(f(jax.lax)(a) ** 2)))(a))

@@ -35,12 +35,12 @@ _by_equation = LRUCache("sharding types by (primitive, avals, params, mesh)", 10
 
 
 def _mesh_of(avals) -> Any:
-    """The abstract mesh the equation runs on: the context's, else its operands'."""
+    """The abstract mesh the equation runs on: the context's, else its operands'; inside a
+    shard_map manual over some axes, the operands' (whose mesh has those axes Manual)."""
     mesh = jax.sharding.get_abstract_mesh()
-    if mesh.empty:
-        for a in avals:
-            if a.sharding is not None:
-                return a.sharding.mesh
+    for a in avals:
+        if a.sharding is not None and (mesh.empty or a.sharding.mesh.manual_axes):
+            return a.sharding.mesh
     return mesh
 
 

@@ -383,20 +383,22 @@ batch_rules[rev_p] = lambda axis_size, vals, dims, *, dimensions: (
 
 # -- iota -----------------------------------------------------------------------------------
 iota_p = Primitive("iota")
+iota_p.layout_param = "sharding"  # (JAX's name for it)
 
 
-def _iota_abstract_eval(*, dtype, shape, dimension):
+def _iota_abstract_eval(*, dtype, shape, dimension, sharding=None):
     check_dtype("iota", ShapedArray((), dtype), NUMBER)
     if any(d < 0 for d in shape):
         raise TypeError(f"iota shape must have every element be nonnegative, got {shape}.")
     if not 0 <= dimension < len(shape):
         raise ValueError(f"iota dimension must be between 0 and len(shape), got "
                          f"dimension={dimension} for shape={shape}.")
-    return ShapedArray(shape, dtype, False)
+    return ShapedArray(shape, dtype, False)  # (its sharding type: JAX's, from out_sharding)
 
 
 abstract_eval[iota_p] = _iota_abstract_eval
-to_jax[iota_p] = lambda *, dtype, shape, dimension: jlax.broadcasted_iota(dtype, shape, dimension)
+to_jax[iota_p] = lambda *, dtype, shape, dimension, sharding=None: jlax.broadcasted_iota(
+    dtype, shape, dimension, **({} if sharding is None else {"out_sharding": sharding}))
 defjvp_zero(iota_p)
 # iota has no operands, so vmap never batches it (it stays one unbatched constant); the rule
 # is here for completeness of the table
@@ -405,6 +407,13 @@ batch_rules[iota_p] = lambda axis_size, vals, dims, **params: (iota_p.bind(**par
 
 
 # -- public functions with jax.lax's signatures ---------------------------------------------
+def _layout_param(out_sharding: Any) -> dict:
+    """``{"sharding": out_sharding}`` (the param's name in JAX's broadcast_in_dim, reshape and
+    iota), or ``{}`` when it is None."""
+    extra = out_sharding_param(out_sharding)
+    return {"sharding": extra["out_sharding"]} if extra else {}
+
+
 def broadcast_in_dim(operand: Any, shape: Sequence[int],
                      broadcast_dimensions: Sequence[int], *, out_sharding: Any = None) -> Any:
     """Broadcast ``operand`` to ``shape``: its dimension ``i`` becomes output dimension
@@ -420,10 +429,8 @@ def broadcast_in_dim(operand: Any, shape: Sequence[int],
     if (_is_array(operand) and aval.shape == shape and dims == tuple(range(aval.ndim))
             and out_sharding is None):
         return operand
-    extra = out_sharding_param(out_sharding)
-    if extra:
-        extra = {"sharding": extra["out_sharding"]}
-    return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=dims, **extra)
+    return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=dims,
+                                   **_layout_param(out_sharding))
 
 
 def broadcast(operand: Any, sizes: Sequence[int], *, out_sharding: Any = None) -> Any:
@@ -460,9 +467,7 @@ def reshape(operand: Any, new_sizes: Sequence[int],
     if (aval.shape and aval.shape == new_sizes and same_dims and _is_array(operand)
             and out_sharding is None):
         return operand
-    extra = out_sharding_param(out_sharding)
-    if extra:
-        extra = {"sharding": extra["out_sharding"]}
+    extra = _layout_param(out_sharding)
     return reshape_p.bind(operand, new_sizes=new_sizes, dimensions=None if same_dims else dims,
                           **extra)
 
@@ -515,11 +520,14 @@ def rev(operand: Any, dimensions: Sequence[int]) -> Any:
     return rev_p.bind(operand, dimensions=_ints("rev", "dimensions", dimensions))
 
 
-def broadcasted_iota(dtype: Any, shape: Sequence[int], dimension: int) -> Any:
-    """An array of ``shape`` whose value is its index along ``dimension``."""
+def broadcasted_iota(dtype: Any, shape: Sequence[int], dimension: int, *,
+                     out_sharding: Any = None) -> Any:
+    """An array of ``shape`` whose value is its index along ``dimension`` (``out_sharding``:
+    its layout over Explicit mesh axes, as in JAX)."""
     return iota_p.bind(dtype=canonicalize_dtype(dtype),
                        shape=_shape("broadcasted_iota", shape),
-                       dimension=operator.index(dimension))
+                       dimension=operator.index(dimension),
+                       **_layout_param(out_sharding))
 
 
 def iota(dtype: Any, size: int) -> Any:

@@ -104,11 +104,38 @@ def _mesh_sizes(mesh) -> dict:
     return dict(mesh.shape)
 
 
+def _entry_names(entry: Any) -> tuple:
+    return () if entry is None else entry if isinstance(entry, tuple) else (entry,)
+
+
+def _entry(names: tuple) -> Any:
+    return None if not names else names[0] if len(names) == 1 else names
+
+
+def block_sharding(aval: ShapedArray, manual_axes: frozenset | None) -> Any:
+    """The sharding type of a block, inside a shard_map that is manual over ``manual_axes``,
+    of a value of type ``aval``: the layout over the mesh's other (Explicit) axes stays in the
+    block's type, over the mesh whose ``manual_axes`` are Manual (as JAX types it:
+    ``float32[2,16@y]`` in a body manual over ``x``). None when nothing is left split."""
+    s = aval.sharding
+    if s is None or not manual_axes:
+        return None
+    mesh = s.mesh
+    if not set(mesh.explicit_axes) - set(manual_axes):
+        return None
+    spec = [_entry(tuple(n for n in _entry_names(e) if n not in manual_axes)) for e in s.spec]
+    inner = mesh.update_axis_types({n: jax.sharding.AxisType.Manual for n in manual_axes
+                                    if n in mesh.axis_names})
+    return explicit_sharding(NamedSharding(inner, PartitionSpec(*spec)))
+
+
 def shard_aval(mesh, spec: PartitionSpec, aval: ShapedArray,
-               manual: frozenset | None = None) -> ShapedArray:
+               manual: frozenset | None = None,
+               manual_axes: frozenset | None = None) -> ShapedArray:
     """The aval of one device's block of a value of type ``aval`` laid out as ``spec``; given
     the ``manual`` axes (a body with varying-axes types), the block varies over the manual axes
-    ``spec`` splits along."""
+    ``spec`` splits along. Given the shard_map's ``manual_axes``, a block keeps its layout over
+    the mesh's other Explicit axes in its type (see ``block_sharding``)."""
     sizes = _mesh_sizes(mesh)
     shape = list(aval.shape)
     for d, names in spec_names(spec).items():
@@ -119,7 +146,8 @@ def shard_aval(mesh, spec: PartitionSpec, aval: ShapedArray,
                              f"total size {n}, which does not divide it evenly.")
         shape[d] //= n
     vma = frozenset() if manual is None else frozenset(spec_axes(spec)) & manual
-    return ShapedArray(tuple(shape), aval.dtype, aval.weak_type, vma)
+    return ShapedArray(tuple(shape), aval.dtype, aval.weak_type, vma,
+                       block_sharding(aval, manual_axes))
 
 
 def unshard_aval(mesh, spec: PartitionSpec, aval: ShapedArray) -> ShapedArray:
@@ -130,10 +158,16 @@ def unshard_aval(mesh, spec: PartitionSpec, aval: ShapedArray) -> ShapedArray:
     for d, names in spec_names(spec).items():
         shape[d] *= math.prod(sizes[a] for a in names)
     sharding = None
-    if spec_names(spec) and mesh.explicit_axes:
+    if (spec_names(spec) or aval.sharding is not None) and mesh.explicit_axes:
         ctx = jax.sharding.get_abstract_mesh()
         am = ctx if not ctx.empty else getattr(mesh, "abstract_mesh", mesh)
-        sharding = explicit_sharding(NamedSharding(am, spec))
+        # the manual axes the spec names, then the block's own layout over the others
+        inner = tuple(aval.sharding.spec) if aval.sharding is not None else ()
+        n = max(len(spec), len(inner))
+        entries = [_entry(_entry_names(spec[d] if d < len(spec) else None)
+                          + _entry_names(inner[d] if d < len(inner) else None))
+                   for d in range(n)]
+        sharding = explicit_sharding(NamedSharding(am, PartitionSpec(*entries)))
     return ShapedArray(tuple(shape), aval.dtype, aval.weak_type, sharding=sharding)
 
 
@@ -341,9 +375,11 @@ def _transpose_rule(cts, *args, jaxpr, mesh, in_specs, out_specs, axis_names, ch
     ct_vals = [_scale(c, math.prod(sizes[n] for n in replicated_but_varying(s, a)))
                for c, s, a, lv in zip(cts, out_specs, jaxpr.out_avals, live) if lv]
     ct_specs = [s for s, lv in zip(out_specs, live) if lv]
-    k_avals = [shard_aval(mesh, s, to_aval(x)).update(vma=a.vma)
+    k_avals = [shard_aval(mesh, s, to_aval(x), manual_axes=manual).update(
+                   vma=a.vma)
                for s, x, a in zip(in_specs, args, jaxpr.in_avals) if not is_undefined(x)]
-    ct_avals = [shard_aval(mesh, s, to_aval(c)).update(vma=a.vma)
+    ct_avals = [shard_aval(mesh, s, to_aval(c), manual_axes=manual).update(
+                    vma=a.vma)
                 for s, c, a in zip(ct_specs, ct_vals,
                                    [a for a, lv in zip(jaxpr.out_avals, live) if lv])]
     in_avals = jaxpr.in_avals

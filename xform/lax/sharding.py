@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec, Sharding
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
@@ -26,7 +27,8 @@ from xform.interpreters.jvp import deflinear_jvp
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear
 
-__all__ = ["with_sharding_constraint", "sharding_constraint_p", "reshard", "reshard_p"]
+__all__ = ["with_sharding_constraint", "sharding_constraint_p", "reshard", "reshard_p",
+           "unsplit"]
 
 sharding_constraint_p = Primitive("sharding_constraint")
 
@@ -125,6 +127,23 @@ def reshard(xs: Any, out_shardings: Any) -> Any:
             continue
         out.append(reshard_p.bind(leaf, **_as_layout_param(s)))
     return tree_unflatten(tree, out)
+
+
+def unsplit(xs: Any) -> Any:
+    """``xs`` (a pytree) with every leaf that is split over Explicit mesh axes resharded to
+    replicated (other leaves as they are). Where JAX computes a region in ``auto_axes`` (the
+    einsums with several contractions, ``.at[...].get`` with an ``out_sharding``), xform
+    computes it on unsplit operands and then reshards the result: the same values and layout,
+    and none of the ambiguous-layout errors JAX's auto region does not raise either (at the
+    cost of gathering the split operands, where XLA's partitioner may do better)."""
+    def one(x: Any) -> Any:
+        if not hasattr(x, "shape") or isinstance(x, np.ndarray):
+            return x
+        aval = to_aval(x)
+        if aval.sharding is None:
+            return x
+        return reshard(x, NamedSharding(aval.sharding.mesh, PartitionSpec()))
+    return tree_map(one, xs)
 
 
 def _as_layout_param(s: Any) -> dict:

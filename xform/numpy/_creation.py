@@ -16,8 +16,9 @@ import numpy as np
 from xform import lax
 from xform.core.avals import canonicalize_dtype, dtype_of_scalar, is_python_scalar, result_type
 from xform.core.jax_internals import convert_element_type
-from xform.core.trace import Tracer, to_aval
+from xform.core.trace import Tracer, current_trace, to_aval
 from xform.lax import elementwise as lax_ew
+from xform.lax.sharding import reshard, with_sharding_constraint
 from xform.numpy._promote import broadcast_to_shape, convert, is_array_like
 
 _weak_const_cache: dict = {}
@@ -59,13 +60,51 @@ def _has_tracer(obj: Any) -> bool:
     return False
 
 
+def _one_layout(device: Any, out_sharding: Any, name: str) -> Any:
+    """JAX's rule: ``device`` or ``out_sharding``, not both."""
+    if device is not None and out_sharding is not None:
+        raise ValueError(f"Only one of `device` or `out_sharding` can be set. Got {device=} and "
+                         f"{out_sharding=} (in {name}).")
+    return out_sharding
+
+
+def _place(x: Any, device: Any = None, out_sharding: Any = None) -> Any:
+    """``x`` placed as the creation functions' ``device=`` (a Device or a Sharding) and
+    ``out_sharding=`` (a layout over Explicit mesh axes) ask, as JAX's: concrete arrays are put
+    there; traced values get the layout as their sharding type (a ``NamedSharding`` or bare
+    ``PartitionSpec``) or a sharding constraint (another ``Sharding``); a single device leaves
+    a traced value where the program runs."""
+    if out_sharding is not None:
+        return reshard(x, out_sharding)
+    if device is None:
+        return x
+    if not isinstance(x, Tracer):
+        return jax.device_put(x, device)
+    if isinstance(device, jax.sharding.NamedSharding) and device.mesh.explicit_axes:
+        return reshard(x, device)
+    if isinstance(device, jax.sharding.Sharding) and not isinstance(
+            device, jax.sharding.SingleDeviceSharding):
+        return with_sharding_constraint(x, device)
+    return x
+
+
+def _fill_place(x: Any, device: Any) -> Any:
+    # JAX's full and full_like put their result on ``device`` eagerly and ignore it under a
+    # transform (lax.full: "sharding will currently be ignored in jitted mode")
+    return x if current_trace() is not None else jax.device_put(x, device)
+
+
 def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None = "K",  # noqa: A002
-          ndmin: int = 0) -> Any:
+          ndmin: int = 0, *, device: Any = None, out_sharding: Any = None) -> Any:
     """Create an array from an array, a scalar or nested lists, as ``jax.numpy.array``.
 
     >>> array([1, 2]).dtype
     dtype('int32')
+
+    ``device`` (a Device or Sharding) or ``out_sharding`` (a layout over Explicit mesh axes)
+    place the result, as in JAX.
     """
+    _one_layout(device, out_sharding, "array")
     if order not in (None, "K", "C", "A"):
         raise NotImplementedError(f"array: order={order!r} is not supported; only 'C'/'K'.")
     if isinstance(object, Tracer) or isinstance(object, jax.Array):
@@ -93,18 +132,25 @@ def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None =
     if ndmin > to_aval(out).ndim:
         shape = to_aval(out).shape
         out = lax.reshape(out, (1,) * (ndmin - len(shape)) + shape)
-    return out
+    return _place(out, device, out_sharding)
 
 
 def asarray(a: Any, dtype: Any = None, order: str | None = None, *,
-            copy: bool | None = None) -> Any:
-    """Convert ``a`` to an array without copying when it is one, as ``jax.numpy.asarray``."""
-    return array(a, dtype=dtype, copy=bool(copy), order=order)
+            copy: bool | None = None, device: Any = None, out_sharding: Any = None) -> Any:
+    """Convert ``a`` to an array without copying when it is one, as ``jax.numpy.asarray``
+    (``device``/``out_sharding`` as in :func:`array`)."""
+    return array(a, dtype=dtype, copy=bool(copy), order=order, device=device,
+                 out_sharding=out_sharding)
 
 
-def full(shape: Any, fill_value: Any, dtype: Any = None, *, out_sharding: Any = None) -> Any:
+def full(shape: Any, fill_value: Any, dtype: Any = None, *, device: Any = None,
+         out_sharding: Any = None) -> Any:
     """An array of ``shape`` filled with ``fill_value``, as ``jax.numpy.full``
-    (``out_sharding``: its layout over Explicit mesh axes)."""
+    (``out_sharding``: its layout over Explicit mesh axes; ``device``: a Device or Sharding to
+    put it on; not both)."""
+    _one_layout(device, out_sharding, "full")
+    if device is not None:
+        return _fill_place(full(shape, fill_value, dtype), device)
     shape = _canonical_shape(shape)
     if is_array_like(fill_value) and to_aval(fill_value).ndim:
         fill = fill_value if dtype is None else convert(fill_value, dtype)
@@ -121,28 +167,41 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, *, out_sharding: Any = 
     return lax.broadcast_in_dim(fill, shape, (), out_sharding=out_sharding)
 
 
-def zeros(shape: Any, dtype: Any = None, *, out_sharding: Any = None) -> Any:
-    """An array of zeros, as ``jax.numpy.zeros`` (default dtype float32)."""
-    return full(shape, 0, _default_float() if dtype is None else dtype,
+def zeros(shape: Any, dtype: Any = None, *, device: Any = None,
+          out_sharding: Any = None) -> Any:
+    """An array of zeros, as ``jax.numpy.zeros`` (default dtype float32);
+    ``device``/``out_sharding`` as in :func:`full`."""
+    return full(shape, 0, _default_float() if dtype is None else dtype, device=device,
                 out_sharding=out_sharding)
 
 
-def ones(shape: Any, dtype: Any = None, *, out_sharding: Any = None) -> Any:
-    """An array of ones, as ``jax.numpy.ones`` (default dtype float32)."""
-    return full(shape, 1, _default_float() if dtype is None else dtype,
+def ones(shape: Any, dtype: Any = None, *, device: Any = None,
+         out_sharding: Any = None) -> Any:
+    """An array of ones, as ``jax.numpy.ones`` (default dtype float32);
+    ``device``/``out_sharding`` as in :func:`full`."""
+    return full(shape, 1, _default_float() if dtype is None else dtype, device=device,
                 out_sharding=out_sharding)
 
 
-def empty(shape: Any, dtype: Any = None, *, out_sharding: Any = None) -> Any:
+def empty(shape: Any, dtype: Any = None, *, device: Any = None,
+          out_sharding: Any = None) -> Any:
     """An array of ``shape`` (zero-filled: XLA has no uninitialized memory)."""
-    return zeros(shape, dtype, out_sharding=out_sharding)
+    return zeros(shape, dtype, device=device, out_sharding=out_sharding)
 
 
-def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> Any:
+def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None, *,
+              device: Any = None, out_sharding: Any = None) -> Any:
     """An array like ``a`` (shape, dtype, weak type and, over Explicit mesh axes, layout unless
-    ``shape`` is given) filled with ``fill_value``."""
+    ``shape`` or ``out_sharding`` is given) filled with ``fill_value``; ``device`` puts it on
+    a Device or Sharding instead (not both)."""
+    _one_layout(device, out_sharding, "full_like")
+    if device is not None:
+        # (a layout given: the model's is not kept, as in JAX)
+        shape = to_aval(a).shape if shape is None else shape
+        return _fill_place(full_like(a, fill_value, dtype, shape), device)
     aval = to_aval(a)
-    sharding = aval.sharding if shape is None else None
+    sharding = out_sharding if out_sharding is not None else (
+        aval.sharding if shape is None else None)
     shape = aval.shape if shape is None else _canonical_shape(shape)
     if dtype is None:
         fill = convert(fill_value, aval.dtype, aval.weak_type)
@@ -151,19 +210,23 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> 
     return full(shape, fill, out_sharding=sharding)
 
 
-def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
-    """Zeros with ``a``'s shape and dtype, as ``jax.numpy.zeros_like``."""
-    return full_like(a, 0, dtype, shape)
+def zeros_like(a: Any, dtype: Any = None, shape: Any = None, *, device: Any = None,
+               out_sharding: Any = None) -> Any:
+    """Zeros with ``a``'s shape and dtype, as ``jax.numpy.zeros_like``
+    (``device``/``out_sharding`` as in :func:`full_like`)."""
+    return full_like(a, 0, dtype, shape, device=device, out_sharding=out_sharding)
 
 
-def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
-    """Ones with ``a``'s shape and dtype, as ``jax.numpy.ones_like``."""
-    return full_like(a, 1, dtype, shape)
+def ones_like(a: Any, dtype: Any = None, shape: Any = None, *, device: Any = None,
+              out_sharding: Any = None) -> Any:
+    """Ones with ``a``'s shape and dtype, as ``jax.numpy.ones_like``
+    (``device``/``out_sharding`` as in :func:`full_like`)."""
+    return full_like(a, 1, dtype, shape, device=device, out_sharding=out_sharding)
 
 
-def empty_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
-    """An array like ``a`` (zero-filled)."""
-    return zeros_like(a, dtype, shape)
+def empty_like(a: Any, dtype: Any = None, shape: Any = None, *, device: Any = None) -> Any:
+    """An array like ``a`` (zero-filled; ``device``: a Device or Sharding to put it on)."""
+    return zeros_like(a, dtype, shape, device=device)
 
 
 def _iota(dtype: Any, shape: Sequence[int], dimension: int) -> Any:
@@ -180,8 +243,15 @@ def _concrete(x: Any, name: str, arg: str) -> Any:
     return x
 
 
-def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -> Any:
-    """Evenly spaced values in ``[start, stop)``, as ``jax.numpy.arange`` (static bounds)."""
+def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None, *,
+           device: Any = None, out_sharding: Any = None) -> Any:
+    """Evenly spaced values in ``[start, stop)``, as ``jax.numpy.arange`` (static bounds;
+    ``device``/``out_sharding`` as in :func:`array`)."""
+    _one_layout(device, out_sharding, "arange")
+    return _place(_arange(start, stop, step, dtype), device, out_sharding)
+
+
+def _arange(start: Any, stop: Any, step: Any, dtype: Any) -> Any:
     start = _concrete(start, "arange", "start")
     stop = _concrete(stop, "arange", "stop")
     step = _concrete(step, "arange", "step")
@@ -199,8 +269,18 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
 
 
 def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
-             retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
-    """``num`` evenly spaced values from ``start`` to ``stop``, as ``jax.numpy.linspace``."""
+             retstep: bool = False, dtype: Any = None, axis: int = 0, *,
+             device: Any = None) -> Any:
+    """``num`` evenly spaced values from ``start`` to ``stop``, as ``jax.numpy.linspace``
+    (``device``: a Device or Sharding to put them on)."""
+    out = _linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    if retstep:
+        return _place(out[0], device), out[1]
+    return _place(out, device)
+
+
+def _linspace(start: Any, stop: Any, num: int, endpoint: bool, retstep: bool, dtype: Any,
+              axis: int) -> Any:
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
@@ -234,8 +314,14 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     return (out, step) if retstep else out
 
 
-def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:
-    """A 2-D array with ones on the ``k``-th diagonal, as ``jax.numpy.eye``."""
+def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None, *,
+        device: Any = None) -> Any:
+    """A 2-D array with ones on the ``k``-th diagonal, as ``jax.numpy.eye`` (``device``: a
+    Device or Sharding to put it on)."""
+    return _place(_eye(N, M, k, dtype), device)
+
+
+def _eye(N: int, M: int | None, k: int, dtype: Any) -> Any:  # noqa: N803 - numpy's names
     N = operator.index(N)
     M = N if M is None else operator.index(M)
     dtype = _default_float() if dtype is None else canonicalize_dtype(dtype)

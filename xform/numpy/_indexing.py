@@ -26,6 +26,7 @@ from xform import lax
 from xform.core.avals import is_python_scalar, result_type
 from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
+from xform.lax.sharding import reshard, unsplit
 from xform.numpy._creation import _iota as iota, asarray, ones_like
 from xform.numpy._promote import convert
 from xform.numpy._shape import broadcast_to, canonicalize_axis, ravel
@@ -445,6 +446,19 @@ def _scalar_update(arr: Any, values: Any, scatter_fn: Any) -> Any:
     return combine(arr, values)
 
 
+def _gathers_with_layout(arr: Any, idx: Any) -> bool:
+    """Whether JAX's ``arr.at[idx].get(out_sharding=...)`` gathers (and so lays the result out
+    as asked) rather than slicing statically: an index with arrays in it, or a concrete array
+    over several devices that a static index takes a part of."""
+    entries = _normalize_entries(to_aval(arr).shape, idx)
+    if not _is_static_index(entries):
+        return True
+    if isinstance(arr, Tracer) or not isinstance(arr, jax.Array) or \
+            arr.sharding.num_devices == 1:
+        return False
+    return _static_take(arr, entries).shape != arr.shape
+
+
 class _IndexUpdateRef:
     """``x.at[idx]``: functional updates ``set``, ``add``, ``multiply``, ... and ``get``."""
 
@@ -458,10 +472,20 @@ class _IndexUpdateRef:
         return f"_IndexUpdateRef({self.array!r}, {self.index!r})"
 
     def get(self, *, indices_are_sorted: bool = False, unique_indices: bool = False,
-            mode: Any = None, fill_value: Any = None) -> Any:
-        """``x[idx]``."""
-        return rewriting_take(self.array, self.index, indices_are_sorted=indices_are_sorted,
-                              unique_indices=unique_indices, mode=mode, fill_value=fill_value)
+            mode: Any = None, fill_value: Any = None, out_sharding: Any = None) -> Any:
+        """``x[idx]``; ``out_sharding`` lays the result out over Explicit mesh axes (JAX's
+        way to index a split array where the result's layout would be ambiguous)."""
+        if out_sharding is None or (mode is None and not _gathers_with_layout(self.array,
+                                                                             self.index)):
+            # (JAX slices statically where it can, and a slice ignores ``out_sharding``)
+            return rewriting_take(self.array, self.index, indices_are_sorted=indices_are_sorted,
+                                  unique_indices=unique_indices, mode=mode,
+                                  fill_value=fill_value)
+        # JAX gathers in an auto_axes region and lays the result out as asked
+        arr, index = unsplit((self.array, self.index))
+        out = rewriting_take(arr, index, indices_are_sorted=indices_are_sorted,
+                             unique_indices=unique_indices, mode=mode, fill_value=fill_value)
+        return reshard(out, out_sharding)
 
     def _scatter(self, values: Any, fn_name: str, **kw: Any) -> Any:
         return scatter_update(self.array, self.index, values, getattr(lax, fn_name), **kw)

@@ -18,7 +18,7 @@ from xform import lax
 from xform.core.avals import result_type
 from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
-from xform.lax.sharding import reshard
+from xform.lax.sharding import reshard, unsplit
 from xform.numpy._creation import _iota, array, asarray
 from xform.numpy._eager import eager_jit
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
@@ -233,7 +233,9 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
            precision: Any = None, preferred_element_type: Any = None,
            _dot_general: Any = None, out_sharding: Any = None) -> Any:
     """Einstein summation, as ``jax.numpy.einsum``. ``out_sharding`` lays the result out over
-    Explicit mesh axes (given to the last contraction), as in JAX.
+    Explicit mesh axes, as in JAX: given to the contraction when there is one; with several,
+    none of them is asked for a layout (JAX's ``auto_axes`` region) and the result is laid out
+    as asked.
 
     >>> import xform.numpy as xnp
     >>> xnp.einsum("ij,jk->ik", xnp.ones((2, 3)), xnp.ones((3, 4))).shape
@@ -259,13 +261,21 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
         raise ValueError(f"einsum: subscripts {subscripts!r} do not fit the operand shapes "
                          f"{shapes}: {err}") from None
     operands = list(operands)
+    step_sharding = out_sharding
+    if len(contractions) > 1 and out_sharding is not None:
+        # JAX runs a chain of contractions given an out_sharding in an auto_axes region (no
+        # layout asked of, or checked in, the intermediate contractions) and lays the result
+        # out as asked: here, on unsplit operands, then resharded
+        operands, step_sharding = unsplit(operands), None
     for k, (contract_inds, _, einsum_str, _, _) in enumerate(contractions):
         ins, out_names = einsum_str.split("->")
         step_ops = [operands.pop(i) for i in contract_inds]
         last = k == len(contractions) - 1
         operands.append(_einsum_step(step_ops, ins.split(","), out_names, pet,
-                                     out_sharding if last else None))
+                                     step_sharding if last else None))
     (result,) = operands
+    if step_sharding is None and out_sharding is not None:
+        result = reshard(result, out_sharding)
     if preferred_element_type is None and to_aval(result).dtype != dtype:
         result = convert(result, dtype)
     return result

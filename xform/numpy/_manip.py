@@ -17,6 +17,7 @@ import numpy as np
 from xform import lax
 from xform.core.errors import ConcretizationTypeError
 from xform.core.trace import Tracer, to_aval
+from xform.lax.sharding import reshard, unsplit
 from xform.numpy import _shape as sh
 from xform.numpy._creation import asarray
 from xform.numpy._eager import eager_jit
@@ -206,14 +207,33 @@ def _concrete_or_none(x: Any) -> Any:
 
 
 def repeat(a: Any, repeats: Any, axis: int | None = None, *,
-           total_repeat_length: int | None = None) -> Any:
+           total_repeat_length: int | None = None, out_sharding: Any = None) -> Any:
     """Each element repeated ``repeats`` times along ``axis`` (of the flattened array by
-    default), as ``jax.numpy.repeat``. Traced ``repeats`` need ``total_repeat_length``."""
+    default), as ``jax.numpy.repeat``. Traced ``repeats`` need ``total_repeat_length``.
+    ``out_sharding`` lays the result out over Explicit mesh axes; without it, an operand split
+    over them keeps its layout, and one split along ``axis`` needs it (as in JAX)."""
     check_arraylike("repeat", a)
     a = asarray(a)
     if axis is None:
         a, axis = sh.ravel(a), 0
     axis = sh.canonicalize_axis(axis, to_aval(a).ndim)
+    layout = out_sharding
+    sharding = to_aval(a).sharding
+    if layout is None and sharding is not None:
+        spec = tuple(sharding.spec)
+        if axis < len(spec) and spec[axis] is not None:
+            raise ValueError("Please pass sharding to `jnp.repeat` via `out_sharding` "
+                             f"parameter: the operand, of type {to_aval(a).str_short()}, is "
+                             f"split along the repeated axis {axis}.")
+        layout = sharding
+    if layout is None:
+        return _repeat(a, repeats, axis, total_repeat_length)
+    # JAX repeats in an auto_axes region laid out as asked: here on unsplit operands
+    a, repeats = unsplit((a, repeats))
+    return reshard(_repeat(a, repeats, axis, total_repeat_length), layout)
+
+
+def _repeat(a: Any, repeats: Any, axis: int, total_repeat_length: int | None) -> Any:
     n = _shape(a)[axis]
     reps = _concrete_or_none(repeats)
     if reps is not None and reps.ndim == 0:

@@ -70,10 +70,11 @@ def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None
     return lax.reshape(a, shape, out_sharding=out_sharding)
 
 
-def ravel(a: Any, order: str = "C") -> Any:
-    """The flattened array, as ``jax.numpy.ravel``."""
+def ravel(a: Any, order: str = "C", *, out_sharding: Any = None) -> Any:
+    """The flattened array, as ``jax.numpy.ravel`` (``out_sharding``: its layout over
+    Explicit mesh axes)."""
     check_arraylike("ravel", a)
-    return reshape(a, (to_aval(_as_array(a)).size,), order)
+    return reshape(a, (to_aval(_as_array(a)).size,), order, out_sharding=out_sharding)
 
 
 def transpose(a: Any, axes: Sequence[int] | None = None) -> Any:
@@ -163,8 +164,21 @@ def squeeze(a: Any, axis: Any = None) -> Any:
     return lax.squeeze(a, tuple(sorted(axes)))
 
 
-def broadcast_to(array: Any, shape: Any) -> Any:
-    """Broadcast ``array`` to ``shape`` by numpy's rules, as ``jax.numpy.broadcast_to``."""
+def _check_broadcast_layout(aval: Any, shape: tuple, out_sharding: Any) -> None:
+    # JAX's rule: a split dimension of the operand stays split the same way in the result
+    out_spec = tuple(getattr(out_sharding, "spec", out_sharding))
+    out_spec = (out_spec + (None,) * len(shape))[:len(shape)]
+    in_spec = tuple(aval.sharding.spec) if aval.sharding is not None else ()
+    tail = out_spec[len(shape) - aval.ndim:]
+    if any(e is not None and e != o for e, o in zip(in_spec, tail)):
+        raise ValueError(f"Incompatible types for broadcasting: input type={aval.str_short()} "
+                         f"and requested shape {shape} laid out as {out_spec}: a split "
+                         "dimension of the input must be split the same way in the result.")
+
+
+def broadcast_to(array: Any, shape: Any, *, out_sharding: Any = None) -> Any:
+    """Broadcast ``array`` to ``shape`` by numpy's rules, as ``jax.numpy.broadcast_to``
+    (``out_sharding``: the result's layout over Explicit mesh axes)."""
     check_arraylike("broadcast_to", array)
     array = _as_array(array)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
@@ -176,14 +190,16 @@ def broadcast_to(array: Any, shape: Any) -> Any:
     if not ok:
         raise ValueError(f"Incompatible shapes for broadcasting: {src} and requested shape "
                          f"{shape}")
-    if src == shape:
+    if out_sharding is not None:
+        _check_broadcast_layout(to_aval(array), shape, out_sharding)
+    if src == shape and out_sharding is None:
         return array
     nd = len(shape) - len(src)
     squeezed = tuple(i for i, d in enumerate(src) if d == 1 and shape[nd + i] != 1)
     if squeezed:
         array = lax.squeeze(array, squeezed)
     dims = tuple(nd + i for i in range(len(src)) if i not in squeezed)
-    return lax.broadcast_in_dim(array, shape, dims)
+    return lax.broadcast_in_dim(array, shape, dims, out_sharding=out_sharding)
 
 
 def broadcast_arrays(*args: Any) -> list:

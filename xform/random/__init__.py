@@ -18,7 +18,11 @@ show ``key<fry>[]``. The bits come from the ``threefry2x32`` primitive (see
 the samples equal jax.random's exactly.
 """
 
+import functools as _functools
+import inspect as _inspect
+
 from xform.lax.random_bits import random_gamma_p as random_gamma_p
+from xform.lax.sharding import reshard as _reshard
 from xform.random._keys import (
     KeyArray, PRNGKey, bernoulli, bits, categorical, choice, exponential, fold_in, gamma,
     gumbel, key, key_data, multivariate_normal, normal, permutation, randint, split,
@@ -30,6 +34,38 @@ from xform.random._samplers import (
     maxwell, multinomial, orthogonal, pareto, poisson, rademacher, rayleigh, t, triangular, wald,
     weibull_min,
 )
+
+
+
+def _with_out_sharding(sampler):
+    """``sampler`` with JAX's keyword ``out_sharding=``: the samples laid out over Explicit
+    mesh axes. The values do not depend on the layout (threefry's bits are a function of each
+    element's position, as JAX's partitionable threefry), so they are drawn and then moved: a
+    key that is not split makes that a local slice on each device."""
+
+    @_functools.wraps(sampler)
+    def sample(*args, out_sharding=None, **kwargs):
+        out = sampler(*args, **kwargs)
+        return out if out_sharding is None else _reshard(out, out_sharding)
+
+    sig = _inspect.signature(sampler)
+    sample.__signature__ = sig.replace(parameters=[*sig.parameters.values(), _inspect.Parameter(
+        "out_sharding", _inspect.Parameter.KEYWORD_ONLY, default=None)])
+    return sample
+
+
+# the samplers jax.random gives an ``out_sharding``
+ball, bernoulli, beta, bits, categorical, cauchy, chisquare, dirichlet = map(
+    _with_out_sharding, (ball, bernoulli, beta, bits, categorical, cauchy, chisquare, dirichlet))
+exponential, f, gamma, generalized_normal, geometric, gumbel, laplace, loggamma = map(
+    _with_out_sharding,
+    (exponential, f, gamma, generalized_normal, geometric, gumbel, laplace, loggamma))
+logistic, lognormal, maxwell, multivariate_normal, normal, orthogonal, pareto = map(
+    _with_out_sharding,
+    (logistic, lognormal, maxwell, multivariate_normal, normal, orthogonal, pareto))
+permutation, poisson, rademacher, randint, rayleigh, t, triangular = map(
+    _with_out_sharding, (permutation, poisson, rademacher, randint, rayleigh, t, triangular))
+truncated_normal, uniform, wald = map(_with_out_sharding, (truncated_normal, uniform, wald))
 
 __all__ = [
     "KeyArray", "PRNGKey", "ball", "bernoulli", "beta", "binomial", "bits", "categorical",

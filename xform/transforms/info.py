@@ -40,13 +40,17 @@ def _with_varying_axes(plain: Any, vma: frozenset) -> Any:
     sizes = manual_axis_sizes()
     names = tuple(sizes)
     try:
-        mesh = jax.sharding.AbstractMesh(tuple(sizes[n] for n in names), names,
-                                         axis_types=(jax.sharding.AxisType.Manual,) * len(names))
         mat = plain.manual_axis_type.update(varying=frozenset(vma))
-        return jax.core.ShapedArray(
-            plain.shape, plain.dtype, weak_type=plain.weak_type,
-            sharding=jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()),
-            manual_axis_type=mat)
+        if plain.sharding.mesh.manual_axes:
+            # a block in a body manual over some axes, split over the others: its own mesh
+            sharding = plain.sharding
+        else:
+            mesh = jax.sharding.AbstractMesh(
+                tuple(sizes[n] for n in names), names,
+                axis_types=(jax.sharding.AxisType.Manual,) * len(names))
+            sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+        return jax.core.ShapedArray(plain.shape, plain.dtype, weak_type=plain.weak_type,
+                                    sharding=sharding, manual_axis_type=mat)
     except (TypeError, ValueError, AttributeError, KeyError, AssertionError):
         return plain  # a JAX whose types take the varying axes otherwise: no annotation
 

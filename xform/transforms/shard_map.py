@@ -225,7 +225,7 @@ _traced: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _trace(f, mesh, manual, leaves, in_tree, specs, out_specs, check_vma):
     # with check_vma, a block's type says which manual axes it varies over: those its spec
     # splits it along (JAX's varying manual axes)
-    dyn_avals = [shard_aval(mesh, s, to_aval(x), manual if check_vma else None)
+    dyn_avals = [shard_aval(mesh, s, to_aval(x), manual if check_vma else None, manual)
                  for x, s in zip(leaves, specs) if s is not None]
     statics = tuple(x if s is None else None for x, s in zip(leaves, specs))
     out_leaves, out_specs_tree = tree_flatten(out_specs, is_leaf=_is_spec_leaf)
