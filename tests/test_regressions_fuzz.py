@@ -4,6 +4,7 @@ shrunk to a few lines and compared against JAX on the same input."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import xform
 import xform.numpy as xnp
@@ -171,3 +172,55 @@ def test_dead_debug_print_under_jit_still_prints(capfd):
     np.testing.assert_allclose(np.asarray(f(np.float32(2.0))), 3.0)
     xform.effects_barrier()
     assert "seen 2.0" in capfd.readouterr().out
+
+
+def _dead_custom_vjp_over_jit_value(lib, lnp, live, outer_jit):
+    def f(x, z):
+        c = lnp.sin(z)  # a value of the jit's trace, which the custom function closes over
+        h = lambda u: lnp.cos(u) + lnp.sum(c)  # noqa: E731
+        g = lib.custom_vjp(h)
+        g.defvjp(lambda u: (g(u), u), lambda u, ct: lib.vjp(h, u)[1](ct))
+        y = g(x)
+        return x * 2.0 + z + (y if live else 0.0)
+
+    d = lib.jacrev(lib.jit(f))
+    return lib.jit(d) if outer_jit else d
+
+
+def test_dead_custom_vjp_closing_over_a_jit_value_under_jacrev():
+    # seed 40071 of `_fuzz_programs.py --seed 40000`: linearizing the jit runs the custom
+    # function's fwd after the jit's trace has finished, and fwd meets the closed-over value as
+    # a tracer of that finished trace. JAX's traces lift such a tracer as a constant; only
+    # computing with it raises, so with the custom function's output dead (its code dropped
+    # before running) JAX returns, and with the output used both raise
+    x = np.array([0.3, -1.2], np.float32)
+    z = np.float32(0.5)
+    for outer_jit in (False, True):
+        want = _dead_custom_vjp_over_jit_value(jax, jnp, False, outer_jit)(x, z)
+        got = _dead_custom_vjp_over_jit_value(xform, xnp, False, outer_jit)(x, z)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want))
+        with pytest.raises(TypeError):  # JAX: a TypeError (no constant handler for a tracer)
+            _dead_custom_vjp_over_jit_value(jax, jnp, True, outer_jit)(x, z)
+        with pytest.raises(jax.errors.UnexpectedTracerError, match="created by jit"):
+            _dead_custom_vjp_over_jit_value(xform, xnp, True, outer_jit)(x, z)
+
+
+def test_leaked_tracer_as_a_jit_argument_is_unexpected_tracer_error():
+    # JAX raises UnexpectedTracerError for its own leaked tracer given to a jit-ted function;
+    # for xform's, JAX's argument check used to turn xform's error into a plain TypeError
+    leaks = {}
+    for lib in (jax, xform):
+        leaked = []
+        lib.jit(lambda x, leaked=leaked: leaked.append(x) or x * 2)(np.float32(1.0))
+        leaks[lib.__name__] = leaked[0]
+        with pytest.raises(jax.errors.UnexpectedTracerError):
+            lib.jit(lambda y: y + 1.0)(leaked[0])
+    with pytest.raises(jax.errors.UnexpectedTracerError,
+                       match=r"created by jit \(jit of <lambda> at .*test_regressions_fuzz"):
+        xform.jit(lambda y: y + 1.0)(leaks["xform"])
+    # nested: the inner jit's argument inside an outer jit, and an eager vmap over it
+    with pytest.raises(jax.errors.UnexpectedTracerError, match="created by jit"):
+        xform.jit(lambda z: xform.jit(lambda y: y * 2)(leaks["xform"]) + z)(1.0)
+    with pytest.raises(jax.errors.UnexpectedTracerError, match="created by jit"):
+        xform.vmap(xform.jit(lambda a, y: a * y), in_axes=(0, None))(
+            np.ones(2, np.float32), leaks["xform"])

@@ -16,7 +16,7 @@ from xform.core.caches import WeakCache
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name, not_mapped
-from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
+from xform.interpreters.lowering import eval_closed_jaxpr_jax, passes_leaked_tracers, to_jax
 from xform.core.trace import to_aval
 from xform.interpreters.jvp import Zero, jvp_rules
 from xform.interpreters.partial_eval import linearize_jaxpr
@@ -58,6 +58,7 @@ def _jit_batch_rule(axis_size, vals, dims, *, jaxpr, name):
 
 abstract_eval[jit_p] = _jit_abstract_eval
 to_jax[jit_p] = _jit_to_jax
+passes_leaked_tracers.add(jit_p)
 batch_rules[jit_p] = _jit_batch_rule
 
 

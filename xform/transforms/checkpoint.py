@@ -46,7 +46,7 @@ from xform.interpreters.batching import (
 )
 from xform.interpreters.eval import impl_rules
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules
-from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
+from xform.interpreters.lowering import eval_closed_jaxpr_jax, passes_leaked_tracers, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, replaying, trace_to_jaxpr
 from xform.interpreters.transpose import backward_pass, is_undefined, transpose_rules
@@ -338,6 +338,7 @@ def _checkpoint_transpose(cts, *args, jaxpr, prevent_cse, differentiated, policy
 abstract_eval[checkpoint_p] = _checkpoint_abstract_eval
 impl_rules[checkpoint_p] = _checkpoint_impl
 to_jax[checkpoint_p] = _checkpoint_to_jax
+passes_leaked_tracers.add(checkpoint_p)
 jvp_rules[checkpoint_p] = _checkpoint_jvp
 batch_rules[checkpoint_p] = _checkpoint_batch
 transpose_rules[checkpoint_p] = _checkpoint_transpose
