@@ -48,8 +48,6 @@ KNOWN_BUGS: dict[str, str] = {
     # - JAX answers from its staged types under jit and from re-bound values eagerly, so its
     #   own eager and jit results can differ: grad of jacrev of jvp of a vjp of a Python scalar
     #   (seed 1501 of `--seed 101`) is weak under jit in JAX, strong eagerly; xform strong.
-    # - grad through `checkpoint` of `jnp.logaddexp` with respect to a Python scalar (seed
-    #   90242 of `--seed 90000`): JAX weak, xform strong (also before these changes).
     # - grad of a jvp's tangent through a jax.nn function (a non-inlined jit in JAX, whose
     #   backward pass runs on its staged types): xform's nn functions trace inline.
     #

@@ -343,3 +343,25 @@ def test_custom_jvp_closing_over_a_differentiated_value():
                 stack(api, _custom_jvp_closing_over(api, np_mod, True))(x)
     with pytest.raises(jax.errors.UnexpectedTracerError):
         xform.grad(xform.checkpoint(_custom_jvp_closing_over(xform, xnp, True)))(x)
+
+
+def test_weak_type_of_gradient_through_checkpoint_of_a_custom_jvp():
+    # seed 90242 of `_fuzz_programs.py --seed 90000`: checkpoint's linearization re-ran the
+    # body's known equations reading each literal's raw value, so a Python-scalar literal (the
+    # 0.5 of logaddexp(b, 0.5), a custom_jvp) became strongly typed there and the gradient
+    # with respect to a Python scalar lost its weak type; a literal keeps it, as when traced
+    ones = np.ones(3, np.float32)
+
+    def build(api, np_mod, policy):
+        f = api.checkpoint(lambda a, b: np_mod.logaddexp(b, 0.5) + a, policy=policy)
+        g = api.grad(lambda a, b: np_mod.sum(np_mod.sin(f(a, b))), argnums=(0, 1))
+        return lambda b: (g(np.float32(1.0), b), api.vmap(g, in_axes=(0, None))(ones, b))
+
+    for policy in (None, "everything_saveable"):
+        def builder(api, np_mod, policy=policy):
+            pol = None if policy is None else getattr(api.checkpoint_policies, policy)
+            return build(api, np_mod, pol)
+        (want, w_vals), (got, g_vals) = _weak_types(builder, -0.3)
+        assert got == want, (policy, want, got)
+        for w, g in zip(w_vals, g_vals):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
