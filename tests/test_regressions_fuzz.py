@@ -365,3 +365,26 @@ def test_weak_type_of_gradient_through_checkpoint_of_a_custom_jvp():
         assert got == want, (policy, want, got)
         for w, g in zip(w_vals, g_vals):
             np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_custom_jvp_closing_over_a_finished_vmaps_value():
+    # seed 120058 of `_fuzz_programs.py --seed 120000`: a tracer that outlived a jit or a
+    # checkpoint is a constant to the traces that meet it (JAX never invalidates its jaxpr
+    # traces), but one that outlived a vmap, jvp or linearize is an error wherever it is met,
+    # as JAX's invalidated traces are: here the custom rule, run when grad differentiates the
+    # checkpoint, closes over the finished vmap's value, and both raise though it is dead
+    x = np.array([0.3, -1.2], np.float32)
+
+    def build(api, np_mod):
+        def f(x):
+            c = np_mod.sin(x) * 2.0
+            h = lambda u: u * u + np_mod.sum(c)  # noqa: E731
+            g = api.custom_jvp(h)
+            g.defjvp(lambda p, t: api.jvp(h, p, t))
+            g(c)  # dead
+            return np_mod.cos(x)
+        return api.grad(lambda x: np_mod.sum(api.checkpoint(api.vmap(f))(x)))
+
+    for api, np_mod in ((jax, jnp), (xform, xnp)):
+        with pytest.raises(jax.errors.UnexpectedTracerError):
+            build(api, np_mod)(x[:, None])

@@ -83,6 +83,9 @@ class Trace:
     """
 
     kind = "trace"  # what the transform is called in messages: "jit", "vmap", "jvp", ...
+    # whether a tracer of this trace, once it has finished, is a constant to other traces
+    # (staging traces) rather than an error wherever it is met (see is_own)
+    lifted_when_finished = False
 
     def __init__(self, parent: Trace | None, description: str = ""):
         self.parent = parent
@@ -91,19 +94,21 @@ class Trace:
         self.level = 0 if parent is None else parent.level + 1
 
     def is_own(self, x: Any) -> bool:
-        """True for this trace's tracers; False for constants (and tracers of finished
-        transforms); raises for tracers of transforms active elsewhere."""
+        """True for this trace's tracers; False for constants (and tracers of finished staging
+        traces); raises for other foreign tracers."""
         if not isinstance(x, Tracer):
             return False
         t = x._trace
         if t is self:
             return True
-        if not t.alive:
-            # a tracer that outlived its transform is a constant here, as in JAX: each trace
-            # lifts it, and only evaluating it raises (check_no_tracers, lowering). Code that
-            # never uses it (a dead equation, a rule re-traced later) must still work
+        if not t.alive and t.lifted_when_finished:
+            # a tracer that outlived a staging trace (jit, checkpoint) is a constant here, as
+            # in JAX (whose jaxpr traces are never invalidated): each trace lifts it, and only
+            # evaluating it raises (check_no_tracers, lowering). Code that never uses it (a
+            # dead equation, a custom rule traced later) still works. A finished jvp, vmap or
+            # linearize raises at once, as JAX's invalidated traces do
             return False
-        if t.level < self.level:
+        if t.alive and t.level < self.level:
             anc = self.parent
             while anc is not None and anc.level > t.level:
                 anc = anc.parent

@@ -120,7 +120,8 @@ class BatchTrace(Trace):
         self.prefer_last = prefer_last
 
     def is_own(self, x: Any) -> bool:
-        if isinstance(x, BatchTracer) and x._trace is not self and x._trace.tag is self.tag:
+        if (isinstance(x, BatchTracer) and x._trace is not self and x._trace.tag is self.tag
+                and x._trace.alive):  # a finished vmap's tracer is an error, as in JAX
             return True
         return super().is_own(x)
 

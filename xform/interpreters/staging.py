@@ -72,6 +72,8 @@ class StagingTracer(Tracer):
 
 
 class StagingTrace(Trace):
+    lifted_when_finished = True  # see Trace.is_own
+
     def __init__(self, parent: Trace | None, description: str = "", kind: str = "jit"):
         super().__init__(parent, description)
         self.kind = kind
