@@ -388,3 +388,20 @@ def test_custom_jvp_closing_over_a_finished_vmaps_value():
     for api, np_mod in ((jax, jnp), (xform, xnp)):
         with pytest.raises(jax.errors.UnexpectedTracerError):
             build(api, np_mod)(x[:, None])
+
+
+def test_eager_checkpoint_returns_arrays_for_literal_outputs():
+    # seed 140134 of `_fuzz_programs.py --seed 140000`: the eager checkpoint (and custom-rule
+    # call) runs its body op by op; an output the body wrote as a literal (the zero gradient
+    # with respect to an unused Python scalar) came back as a Python float. JAX gives a weakly
+    # typed array there
+    x = np.ones(3, np.float32)
+
+    def build(api, np_mod):
+        return api.checkpoint(api.grad(lambda a, b: np_mod.sum(b * 2.0), argnums=0))
+
+    want = build(jax, jnp)(0.53, x)
+    got = build(xform, xnp)(0.53, x)
+    assert isinstance(got, jax.Array) and got.weak_type == want.weak_type
+    assert got.dtype == want.dtype and got.shape == np.shape(want)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))

@@ -132,6 +132,13 @@ def _eval_with_leaked_tracers(prim: Primitive, args, params):
     return list(out) if prim.multiple_results else out
 
 
+def arrays_out(outs: list) -> list:
+    """Eager results of a body run op by op (an impl rule): an output the body wrote as a
+    literal comes back as a Python scalar, which becomes a (weakly typed) array, as every
+    eager result is."""
+    return [jnp.asarray(o) if isinstance(o, (bool, int, float, complex)) else o for o in outs]
+
+
 def check_nans(where: str, out) -> None:
     """Raise FloatingPointError if any inexact leaf of ``out`` holds a NaN."""
     for leaf in jax.tree_util.tree_leaves(out):

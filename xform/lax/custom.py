@@ -31,7 +31,7 @@ from xform.core.avals import float0
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
-from xform.interpreters.eval import impl_rules
+from xform.interpreters.eval import arrays_out, impl_rules
 from xform.interpreters.batching import (
     BatchTrace, batch_fun, batch_jaxpr, batch_rules, current_axis_name, current_batch_tag, moveaxis,
     not_mapped,
@@ -158,7 +158,7 @@ def _call_abstract_eval(*avals, call_jaxpr, **_):
 def _call_impl(*args, call_jaxpr, **_):
     # Eagerly, the body runs op by op (as JAX's impl does) instead of compiling one program per
     # (primitive, params): the params hold rules made fresh on every call.
-    return eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
+    return arrays_out(eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args))
 
 
 def _call_transpose(cts, *args, call_jaxpr, **_):

@@ -44,7 +44,7 @@ from xform.core.trace import to_aval
 from xform.interpreters.batching import (
     batch_jaxpr, batch_rules, current_axis_name, not_mapped,
 )
-from xform.interpreters.eval import impl_rules
+from xform.interpreters.eval import arrays_out, impl_rules
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules
 from xform.interpreters.lowering import (
     eval_closed_jaxpr_jax, literal_value, passes_leaked_tracers, to_jax,
@@ -216,7 +216,7 @@ def _checkpoint_abstract_eval(*avals, jaxpr, **_):
 
 def _checkpoint_impl(*args, jaxpr, **_):
     # eager: just the body, op by op (the params hold a fresh jaxpr on every call)
-    return eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *args)
+    return arrays_out(eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *args))
 
 
 def _checkpoint_to_jax(*args, jaxpr, **_):
