@@ -40,21 +40,27 @@ KNOWN_BUGS: dict[str, str] = {
     # has a regression test in tests/test_correctness_regressions.py,
     # tests/test_everyday_patterns.py or tests/test_regressions_fuzz.py.
     #
-    # Not matched, by design: JAX's jax.numpy functions are jits, and under jvp a jit types each
-    # tangent like its primal, while a lax function called directly does not
-    # (`jax.jvp(jax.lax.sin, (0.5,), (np.float32(1),))` gives a strong tangent, `jnp.sin` a
-    # weak one). xform types a jvp's tangents like their primals at the jvp, which agrees with
-    # JAX for jax.numpy code, the pool's; jit over grad over jvp of a vjp of a Python scalar
-    # can still differ in the weak type alone (not the value).
+    # Weak types of jvp tangents (seeds 1501, 70417, 90140 of long runs) follow JAX's rule:
+    # JAX's jvp keeps a tangent's type, a jax.lax function called directly computes with it,
+    # and a jit (every jax.numpy function is one) types its tangents like its primals, a type
+    # that lives on the staged equation only (xform's `tangent_type`, see
+    # xform/interpreters/ad_util.py). Still open, in the weak type alone (not the value):
+    # - JAX answers from its staged types under jit and from re-bound values eagerly, so its
+    #   own eager and jit results can differ: grad of jacrev of jvp of a vjp of a Python scalar
+    #   (seed 1501 of `--seed 101`) is weak under jit in JAX, strong eagerly; xform strong.
+    # - grad of a jvp's tangent through a jax.nn function (a non-inlined jit in JAX, whose
+    #   backward pass runs on its staged types): xform's nn functions trace inline.
     #
-    # Open (a long run finds it rarely; not keyed here, which would drop custom_vjp from the
-    # pool): a custom_vjp function closing over a value traced by a jit, whose output is dead
-    # code, under jacrev of that jit (seed 40071 of `python tests/_fuzz_programs.py --seed
-    # 40000`): JAX returns, xform's linearization of the jit runs the custom function's fwd,
-    # which re-traces the function and meets the finished jit's tracer (UnexpectedTracerError).
-    # With the output used, both raise. Dropping dead equations before linearizing fixes it but
-    # is not JAX's behaviour either: JAX differentiates dead equations (a dead non-unique
-    # scatter_mul under jacfwd raises NotImplementedError in JAX, seed 50326 of --seed 50000).
+    # The leaked-tracer find (seed 40071 of --seed 40000, a dead custom_vjp closing over a
+    # jit's value under jacrev) is fixed: traces lift a finished jit's tracer as a constant,
+    # as JAX's do, and only computing with it raises (seed 50326 of --seed 50000 agrees too).
+    #
+    # Open: a custom_jvp closing over a value of the jacfwd it runs under, inside checkpoint,
+    # under jacrev (seed 120012 of --seed 120000): JAX returns, xform raises
+    # UnexpectedTracerError. The rule runs below jacfwd's trace and the closed-over value
+    # becomes a constant of the checkpoint's jaxpr, which jacrev then meets after jacfwd has
+    # finished; JAX's traces treat every foreign tracer as a constant, xform's raise for a live
+    # trace that is not an ancestor (and making them constants alone does not fix this case).
 }
 
 EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "25"))

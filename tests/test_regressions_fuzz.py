@@ -4,6 +4,7 @@ shrunk to a few lines and compared against JAX on the same input."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import xform
 import xform.numpy as xnp
@@ -171,3 +172,236 @@ def test_dead_debug_print_under_jit_still_prints(capfd):
     np.testing.assert_allclose(np.asarray(f(np.float32(2.0))), 3.0)
     xform.effects_barrier()
     assert "seen 2.0" in capfd.readouterr().out
+
+
+def _dead_custom_vjp_over_jit_value(lib, lnp, live, outer_jit):
+    def f(x, z):
+        c = lnp.sin(z)  # a value of the jit's trace, which the custom function closes over
+        h = lambda u: lnp.cos(u) + lnp.sum(c)  # noqa: E731
+        g = lib.custom_vjp(h)
+        g.defvjp(lambda u: (g(u), u), lambda u, ct: lib.vjp(h, u)[1](ct))
+        y = g(x)
+        return x * 2.0 + z + (y if live else 0.0)
+
+    d = lib.jacrev(lib.jit(f))
+    return lib.jit(d) if outer_jit else d
+
+
+def test_dead_custom_vjp_closing_over_a_jit_value_under_jacrev():
+    # seed 40071 of `_fuzz_programs.py --seed 40000`: linearizing the jit runs the custom
+    # function's fwd after the jit's trace has finished, and fwd meets the closed-over value as
+    # a tracer of that finished trace. JAX's traces lift such a tracer as a constant; only
+    # computing with it raises, so with the custom function's output dead (its code dropped
+    # before running) JAX returns, and with the output used both raise
+    x = np.array([0.3, -1.2], np.float32)
+    z = np.float32(0.5)
+    for outer_jit in (False, True):
+        want = _dead_custom_vjp_over_jit_value(jax, jnp, False, outer_jit)(x, z)
+        got = _dead_custom_vjp_over_jit_value(xform, xnp, False, outer_jit)(x, z)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want))
+        with pytest.raises(TypeError):  # JAX: a TypeError (no constant handler for a tracer)
+            _dead_custom_vjp_over_jit_value(jax, jnp, True, outer_jit)(x, z)
+        with pytest.raises(jax.errors.UnexpectedTracerError, match="created by jit"):
+            _dead_custom_vjp_over_jit_value(xform, xnp, True, outer_jit)(x, z)
+
+
+def test_leaked_tracer_as_a_jit_argument_is_unexpected_tracer_error():
+    # JAX raises UnexpectedTracerError for its own leaked tracer given to a jit-ted function;
+    # for xform's, JAX's argument check used to turn xform's error into a plain TypeError
+    leaks = {}
+    for lib in (jax, xform):
+        leaked = []
+        lib.jit(lambda x, leaked=leaked: leaked.append(x) or x * 2)(np.float32(1.0))
+        leaks[lib.__name__] = leaked[0]
+        with pytest.raises(jax.errors.UnexpectedTracerError):
+            lib.jit(lambda y: y + 1.0)(leaked[0])
+    with pytest.raises(jax.errors.UnexpectedTracerError,
+                       match=r"created by jit \(jit of <lambda> at .*test_regressions_fuzz"):
+        xform.jit(lambda y: y + 1.0)(leaks["xform"])
+    # nested: the inner jit's argument inside an outer jit, and an eager vmap over it
+    with pytest.raises(jax.errors.UnexpectedTracerError, match="created by jit"):
+        xform.jit(lambda z: xform.jit(lambda y: y * 2)(leaks["xform"]) + z)(1.0)
+    with pytest.raises(jax.errors.UnexpectedTracerError, match="created by jit"):
+        xform.vmap(xform.jit(lambda a, y: a * y), in_axes=(0, None))(
+            np.ones(2, np.float32), leaks["xform"])
+
+
+def test_weak_type_of_jvp_tangents_lax_direct_and_through_jits():
+    # seeds 1501 (of --seed 101) and 70417 / 90140 (of --seed 70000 / 90000): a strongly typed
+    # tangent of a Python-scalar primal. JAX's jvp keeps the tangent's type; a jax.lax function
+    # called directly computes with it (a strong output tangent), while a jit, and every
+    # jax.numpy function is one, types its tangents like its primals (weak). That declared type
+    # lives on the staged equation only: batching a jit's body re-binds it and recomputes the
+    # type (vmap of jit of jvp gives a strong tangent), and a backward pass keeps the
+    # cotangent's own type (grad of a jvp's tangent is strong)
+    t = np.float32(0.64)
+    a = np.ones(2, np.float32)
+
+    def cases(api, np_mod):
+        lax = api.lax
+        inner = lambda y: api.jvp(np_mod.sin, (y,), (t,))[1]  # noqa: E731
+        return {
+            "lax_sin": lambda x: api.jvp(lax.sin, (x,), (t,)),
+            "lax_erf_mul": lambda x: api.jvp(lambda y: lax.mul(lax.erf(y), y), (x,), (t,)),
+            "jnp_sin": lambda x: api.jvp(np_mod.sin, (x,), (t,)),
+            "jnp_then_lax": lambda x: api.jvp(lambda y: lax.sin(np_mod.tanh(y)), (x,), (t,)),
+            "lax_then_jnp": lambda x: api.jvp(lambda y: np_mod.tanh(lax.sin(y)), (x,), (t,)),
+            "operator": lambda x: api.jvp(lambda y: y * 2 + 1.5, (x,), (t,)),
+            "jit_of_jvp_lax": lambda x: api.jit(lambda y: api.jvp(lax.sin, (y,), (t,)))(x),
+            "jvp_of_jit_lax": lambda x: api.jvp(api.jit(lax.sin), (x,), (t,)),
+            "jvp_jvp_jit_lax": lambda x: api.jvp(
+                lambda y: api.jvp(api.jit(lax.sin), (y,), (t,))[1], (x,), (t,)),
+            "value_and_grad_of_jvp": lambda x: api.value_and_grad(inner)(x),
+            "vmap_jit_jvp": lambda x: api.vmap(api.jit(
+                lambda _, y: api.jvp(np_mod.sin, (y,), (t,))), in_axes=(0, None))(a, x),
+            "vmap_jvp": lambda x: api.vmap(
+                lambda _, y: api.jvp(np_mod.sin, (y,), (t,)), in_axes=(0, None))(a, x),
+            "jvp_vmap": lambda x: api.jvp(api.vmap(lambda _, y: lax.sin(y), in_axes=(0, None)),
+                                          (a, x), (a, t)),
+            "nn_softplus": lambda x: api.jvp(api.nn.softplus, (x,), (t,)),
+            "nn_hard_tanh": lambda x: api.jvp(api.nn.hard_tanh, (x,), (t,)),
+            "cond": lambda x: api.jvp(lambda y: lax.cond(True, lax.sin, lax.cos, y), (x,), (t,)),
+            "fori": lambda x: api.jvp(
+                lambda y: lax.fori_loop(0, 2, lambda i, c: lax.sin(c), y), (x,), (t,)),
+        }
+
+    want_cases, got_cases = cases(jax, jnp), cases(xform, xnp)
+    for name in want_cases:
+        (want, w_vals), (got, g_vals) = _weak_types(
+            lambda api, np_mod, name=name: (want_cases if api is jax else got_cases)[name], 0.57)
+        assert got == want, (name, want, got)
+        for w, g in zip(w_vals, g_vals):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def _custom_jvp_with_control_flow(api, np_mod):
+    @api.custom_jvp
+    def f(x):
+        return np_mod.sin(x)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        if x > 0:  # Python control flow on the concrete primal, as in JAX's notebook
+            return f(x), np_mod.cos(x) * t
+        return f(x), -t
+
+    return f
+
+
+def test_nested_forward_derivatives_of_custom_jvp_with_python_control_flow():
+    # jacfwd(jacfwd(f)) and deeper, where f's rule branches on its concrete primal: JAX runs the
+    # rule on concrete values at every level; under jit or vmap the primal is abstract and both
+    # raise TracerBoolConversionError
+    fx, fj = _custom_jvp_with_control_flow(xform, xnp), _custom_jvp_with_control_flow(jax, jnp)
+    stacks = {
+        "jacfwd2": lambda api, f: api.jacfwd(api.jacfwd(f)),
+        "jacfwd3": lambda api, f: api.jacfwd(api.jacfwd(api.jacfwd(f))),
+        "jacfwd_jacrev": lambda api, f: api.jacfwd(api.jacrev(f)),
+        "jacrev_jacfwd": lambda api, f: api.jacrev(api.jacfwd(f)),
+        "hessian": lambda api, f: api.hessian(f),
+    }
+    for x in (1.0, -1.0, np.array([0.5], np.float32)):
+        for name, stack in stacks.items():
+            np.testing.assert_allclose(np.asarray(stack(xform, fx)(x)),
+                                       np.asarray(stack(jax, fj)(x)), rtol=1e-6, err_msg=name)
+    for lib, f in ((jax, fj), (xform, fx)):
+        with pytest.raises(jax.errors.TracerBoolConversionError):
+            lib.jit(lib.jacfwd(lib.jacfwd(f)))(1.0)
+        with pytest.raises(jax.errors.TracerBoolConversionError):
+            lib.jacfwd(lib.jacfwd(lib.vmap(f)))(np.array([0.5, -1.0], np.float32))
+
+
+def _custom_jvp_closing_over(api, np_mod, live):
+    def f(x):
+        c = np_mod.sin(x)  # differentiated, and closed over by the custom function
+        h = lambda u: u * u + np_mod.sum(c)  # noqa: E731
+        g = api.custom_jvp(h)
+        g.defjvp(lambda p, t: api.jvp(h, p, t))
+        y = g(x)
+        return np_mod.sum(c * 2.0) + (np_mod.sum(y) if live else 0.0)
+    return f
+
+
+def test_custom_jvp_closing_over_a_differentiated_value():
+    # seed 110024 of `_fuzz_programs.py --seed 110000`: as JAX's custom_jvp_call, the rule sees
+    # the explicit arguments' tangents only (a closed-over value's tangent takes no part; xform
+    # raised CustomVJPException, which JAX raises for custom_vjp alone). Dead under grad of a
+    # checkpoint or a jit, JAX returns; used, the rule meets the function's finished tracer
+    # and both raise UnexpectedTracerError (JAX's jit: a TypeError about the tracer constant)
+    x = np.array([0.3, 1.2], np.float32)
+    stacks = {"grad_checkpoint": lambda api, f: api.grad(api.checkpoint(f)),
+              "grad_jit": lambda api, f: api.grad(api.jit(f)),
+              "grad_vmap_checkpoint": lambda api, f: api.grad(
+                  lambda x: api.numpy.sum(api.vmap(api.checkpoint(f))(x[None])))}
+    for name, stack in stacks.items():
+        want = stack(jax, _custom_jvp_closing_over(jax, jnp, False))(x)
+        got = stack(xform, _custom_jvp_closing_over(xform, xnp, False))(x)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, err_msg=name)
+        for api, np_mod in ((jax, jnp), (xform, xnp)):
+            with pytest.raises(TypeError):  # UnexpectedTracerError is one
+                stack(api, _custom_jvp_closing_over(api, np_mod, True))(x)
+    with pytest.raises(jax.errors.UnexpectedTracerError):
+        xform.grad(xform.checkpoint(_custom_jvp_closing_over(xform, xnp, True)))(x)
+
+
+def test_weak_type_of_gradient_through_checkpoint_of_a_custom_jvp():
+    # seed 90242 of `_fuzz_programs.py --seed 90000`: checkpoint's linearization re-ran the
+    # body's known equations reading each literal's raw value, so a Python-scalar literal (the
+    # 0.5 of logaddexp(b, 0.5), a custom_jvp) became strongly typed there and the gradient
+    # with respect to a Python scalar lost its weak type; a literal keeps it, as when traced
+    ones = np.ones(3, np.float32)
+
+    def build(api, np_mod, policy):
+        f = api.checkpoint(lambda a, b: np_mod.logaddexp(b, 0.5) + a, policy=policy)
+        g = api.grad(lambda a, b: np_mod.sum(np_mod.sin(f(a, b))), argnums=(0, 1))
+        return lambda b: (g(np.float32(1.0), b), api.vmap(g, in_axes=(0, None))(ones, b))
+
+    for policy in (None, "everything_saveable"):
+        def builder(api, np_mod, policy=policy):
+            pol = None if policy is None else getattr(api.checkpoint_policies, policy)
+            return build(api, np_mod, pol)
+        (want, w_vals), (got, g_vals) = _weak_types(builder, -0.3)
+        assert got == want, (policy, want, got)
+        for w, g in zip(w_vals, g_vals):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_custom_jvp_closing_over_a_finished_vmaps_value():
+    # seed 120058 of `_fuzz_programs.py --seed 120000`: a tracer that outlived a jit or a
+    # checkpoint is a constant to the traces that meet it (JAX never invalidates its jaxpr
+    # traces), but one that outlived a vmap, jvp or linearize is an error wherever it is met,
+    # as JAX's invalidated traces are: here the custom rule, run when grad differentiates the
+    # checkpoint, closes over the finished vmap's value, and both raise though it is dead
+    x = np.array([0.3, -1.2], np.float32)
+
+    def build(api, np_mod):
+        def f(x):
+            c = np_mod.sin(x) * 2.0
+            h = lambda u: u * u + np_mod.sum(c)  # noqa: E731
+            g = api.custom_jvp(h)
+            g.defjvp(lambda p, t: api.jvp(h, p, t))
+            g(c)  # dead
+            return np_mod.cos(x)
+        return api.grad(lambda x: np_mod.sum(api.checkpoint(api.vmap(f))(x)))
+
+    for api, np_mod in ((jax, jnp), (xform, xnp)):
+        with pytest.raises(jax.errors.UnexpectedTracerError):
+            build(api, np_mod)(x[:, None])
+
+
+def test_eager_checkpoint_returns_arrays_for_literal_outputs():
+    # seed 140134 of `_fuzz_programs.py --seed 140000`: the eager checkpoint (and custom-rule
+    # call) runs its body op by op; an output the body wrote as a literal (the zero gradient
+    # with respect to an unused Python scalar) came back as a Python float. JAX gives a weakly
+    # typed array there
+    x = np.ones(3, np.float32)
+
+    def build(api, np_mod):
+        return api.checkpoint(api.grad(lambda a, b: np_mod.sum(b * 2.0), argnums=0))
+
+    want = build(jax, jnp)(0.53, x)
+    got = build(xform, xnp)(0.53, x)
+    assert isinstance(got, jax.Array) and got.weak_type == want.weak_type
+    assert got.dtype == want.dtype and got.shape == np.shape(want)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))

@@ -83,6 +83,9 @@ class Trace:
     """
 
     kind = "trace"  # what the transform is called in messages: "jit", "vmap", "jvp", ...
+    # whether a tracer of this trace, once it has finished, is a constant to other traces
+    # (staging traces) rather than an error wherever it is met (see is_own)
+    lifted_when_finished = False
 
     def __init__(self, parent: Trace | None, description: str = ""):
         self.parent = parent
@@ -91,12 +94,20 @@ class Trace:
         self.level = 0 if parent is None else parent.level + 1
 
     def is_own(self, x: Any) -> bool:
-        """True for this trace's tracers; False for constants; raises for foreign tracers."""
+        """True for this trace's tracers; False for constants (and tracers of finished staging
+        traces); raises for other foreign tracers."""
         if not isinstance(x, Tracer):
             return False
         t = x._trace
         if t is self:
             return True
+        if not t.alive and t.lifted_when_finished:
+            # a tracer that outlived a staging trace (jit, checkpoint) is a constant here, as
+            # in JAX (whose jaxpr traces are never invalidated): each trace lifts it, and only
+            # evaluating it raises (check_no_tracers, lowering). Code that never uses it (a
+            # dead equation, a custom rule traced later) still works. A finished jvp, vmap or
+            # linearize raises at once, as JAX's invalidated traces do
+            return False
         if t.alive and t.level < self.level:
             anc = self.parent
             while anc is not None and anc.level > t.level:
@@ -134,12 +145,35 @@ def escaped_tracer_error(x: Tracer) -> UnexpectedTracerError:
         + (f" The leaked value was used at {user_frame()}." if user_frame() else ""))
 
 
+class _LeakedTracerAval:
+    """What JAX's abstraction step gets for a leaked xform tracer: an aval that raises the leak
+    error as soon as JAX uses it. Raising in the abstraction step itself would not reach the
+    user: ``jax.jit`` turns every TypeError raised there (UnexpectedTracerError is one) into its
+    own TypeError about an argument it cannot interpret. JAX's jit hashes the avals next (its
+    trace cache's key), outside that conversion, so the user sees JAX's error type, naming where
+    the tracer was created, as for JAX's own leaked tracers."""
+
+    __slots__ = ("_tracer",)
+
+    def __init__(self, tracer: Tracer):
+        object.__setattr__(self, "_tracer", tracer)
+
+    def _leak(self, *args, **kwargs):
+        raise escaped_tracer_error(object.__getattribute__(self, "_tracer"))
+
+    __hash__ = __eq__ = __ne__ = __getattribute__ = __setattr__ = __len__ = __iter__ = _leak
+
+    def __repr__(self):
+        tracer = object.__getattribute__(self, "_tracer")
+        return f"<leaked xform tracer of type {tracer.aval.str_short()}>"
+
+
 def _jax_aval_of_tracer(x: Tracer):
     """What JAX gets when it meets an xform tracer (a jit-ted call's argument, an eager op's
     operand): outside every xform transform that can only be a leaked tracer, and JAX would
     otherwise say only that the type is not valid."""
     if not x._trace.alive or _state.trace is None:
-        raise escaped_tracer_error(x)
+        return _LeakedTracerAval(x)
     raise TypeError(
         f"A traced value of xform ({x.aval.str_short()}, traced by {x._trace.kind}) was passed "
         "to a JAX function. Inside xform's transforms use xform's functions (xform.numpy, "

@@ -54,6 +54,29 @@ def add_any(x: Any, y: Any) -> Any:
     return add_any_p.bind(x, y)
 
 
+# -- tangent_type -----------------------------------------------------------------------------
+# ``tangent_type[weak_type=w]`` gives a tangent the weak type JAX's jit declares for it: the
+# tangents of a jit (every jax.numpy function is one) are typed like their primals, a strongly
+# typed tangent of a weakly typed Python scalar coming out weak, while a jax.lax function called
+# directly gives the type it computes (see ``array_function_calls`` in jvp.py). JAX keeps such a
+# declared type only on the staged equation: re-interpreting a staged jaxpr (batching a jit's
+# body, differentiating it, evaluating it op by op, its backward pass) re-binds each equation on
+# the values it has and recomputes the types. So this equation lowers to the conversion, but
+# ``eval_jaxpr`` passes its operand through, and its transpose is the identity.
+tangent_type_p = Primitive("tangent_type")
+
+
+def _tangent_type_abstract_eval(x: ShapedArray, *, weak_type: bool) -> ShapedArray:
+    return ShapedArray(x.shape, x.dtype, weak_type, x.vma)
+
+
+abstract_eval[tangent_type_p] = _tangent_type_abstract_eval
+to_jax[tangent_type_p] = lambda x, *, weak_type: convert_element_type(
+    x, x.dtype, weak_type=weak_type)
+vma_rules[tangent_type_p] = lambda vmas, **_: vmas[0]
+# jvp_rules: jvp.py; transpose_rules: transpose.py; batch_rules: batching.py
+
+
 # -- pvary ------------------------------------------------------------------------------------
 # Inside a shard_map body with varying-axes types, ``pvary[axes]`` marks a value replicated over
 # ``axes`` as varying over them: no value changes on any device (it lowers to nothing); its

@@ -46,7 +46,7 @@ from xform.core.primitive import Primitive, eval_abstract, vma_state
 from xform.core.trace import (
     Trace, Tracer, concretization_error, current_trace, set_current_trace, to_aval,
 )
-from xform.interpreters.ad_util import add_any_p, shape_primitives
+from xform.interpreters.ad_util import add_any_p, shape_primitives, tangent_type_p
 from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 
 not_mapped = None
@@ -155,7 +155,8 @@ class BatchTrace(Trace):
         self.spmd_axis = None
 
     def is_own(self, x: Any) -> bool:
-        if isinstance(x, BatchTracer) and x._trace is not self and x._trace.tag is self.tag:
+        if (isinstance(x, BatchTracer) and x._trace is not self and x._trace.tag is self.tag
+                and x._trace.alive):  # a finished vmap's tracer is an error, as in JAX
             return True
         return super().is_own(x)
 
@@ -401,6 +402,8 @@ def _add_any_batch(axis_size, vals, dims):
 
 
 batch_rules[add_any_p] = _add_any_batch
+batch_rules[tangent_type_p] = lambda axis_size, vals, dims, **params: (
+    tangent_type_p.bind(vals[0], **params), dims[0])
 
 
 # -- sub-jaxprs and callables ----------------------------------------------------------------

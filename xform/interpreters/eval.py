@@ -24,8 +24,8 @@ import jax.numpy as jnp
 from xform.core.avals import get_aval
 from xform.core.caches import LRUCache, WeakCache, join_jaxprs, split_jaxprs
 from xform.core.primitive import Primitive, eval_abstract, set_eager_impl
-from xform.core.trace import check_no_tracers
-from xform.interpreters.lowering import to_jax
+from xform.core.trace import Tracer, check_no_tracers
+from xform.interpreters.lowering import passes_leaked_tracers, to_jax
 from xform import config
 
 _compiled = LRUCache("eval: compiled primitives by params")
@@ -103,12 +103,40 @@ def eval_primitive(prim: Primitive, args, params):
         out = fn(*args)
     except Exception:
         # Off the fast path: explain with xform's own shape/dtype rule where it has an opinion
+        if prim in passes_leaked_tracers and any(isinstance(a, Tracer) for a in args):
+            return _eval_with_leaked_tracers(prim, args, params)
         check_no_tracers(args)
         eval_abstract(prim, [get_aval(a) for a in args], params)
         raise
     if config.debug_nans_enabled:
         check_nans(prim.name, out)
     return list(out) if prim.multiple_results else out
+
+
+def _eval_with_leaked_tracers(prim: Primitive, args, params):
+    """A call given tracers that outlived their transform (the traces lift them as constants,
+    as JAX's do: a custom rule traced late closes over its function's old values). They cannot
+    be arguments of a compiled program; compiled in place instead, they raise only where the
+    body computes with them (xform/interpreters/lowering.py), and not where only its dead
+    code reads them, which JAX's jit drops. Uncached: this is never the common path."""
+    leaked = {i: a for i, a in enumerate(args) if isinstance(a, Tracer)}
+    rule = _rule(prim)
+
+    def call(*vals):
+        it = iter(vals)
+        return rule(*[leaked[i] if i in leaked else next(it) for i in range(len(args))],
+                    **params)
+
+    call.__name__ = prim.name
+    out = jax.jit(call)(*[a for a in args if not isinstance(a, Tracer)])
+    return list(out) if prim.multiple_results else out
+
+
+def arrays_out(outs: list) -> list:
+    """Eager results of a body run op by op (an impl rule): an output the body wrote as a
+    literal comes back as a Python scalar, which becomes a (weakly typed) array, as every
+    eager result is."""
+    return [jnp.asarray(o) if isinstance(o, (bool, int, float, complex)) else o for o in outs]
 
 
 def check_nans(where: str, out) -> None:

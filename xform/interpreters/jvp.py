@@ -12,6 +12,7 @@ differentiable (higher order) and batchable.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Sequence
 
 
@@ -20,9 +21,27 @@ from xform.core.errors import ConcretizationTypeError
 from xform.core.trace import (
     Trace, Tracer, current_trace, escaped_tracer_error, set_current_trace, to_aval,
 )
-from xform.interpreters.ad_util import add_any_p, zeros_like_aval
+from xform.interpreters.ad_util import add_any_p, tangent_type_p, zeros_like_aval
 
 jvp_rules: dict[Any, Callable[..., Any]] = {}
+
+
+class _ArrayFunctionCalls(threading.local):
+    """How many ``xform.numpy`` functions are running on this thread under a transform.
+
+    JAX's ``jax.numpy`` functions are jits, and the JVP of a jit has the types its jaxpr
+    declares: tangents typed like their primals (a strongly typed tangent of a weakly typed
+    Python scalar comes out weak), while a ``jax.lax`` function called directly gives the
+    tangent the type it computes. xform's numpy functions trace inline, so while one runs, the
+    JVP trace gives each output tangent its primal's weak type with a ``tangent_type``
+    equation: a declared type, which re-interpreting the staged jaxpr recomputes and the
+    backward pass leaves to the cotangent, as JAX's re-binding does (xform/interpreters/
+    ad_util.py)."""
+
+    depth = 0
+
+
+array_function_calls = _ArrayFunctionCalls()
 
 
 class Zero:
@@ -92,7 +111,12 @@ class JVPTrace(Trace):
         return x, Zero(tangent_aval(to_aval(x)))
 
     def wrap(self, primal: Any, tangent: Any) -> Any:
-        return primal if isinstance(tangent, Zero) else JVPTracer(self, primal, tangent)
+        if isinstance(tangent, Zero):
+            return primal
+        if array_function_calls.depth:
+            with set_current_trace(self.parent):
+                tangent = typed_like_primal(primal, tangent)
+        return JVPTracer(self, primal, tangent)
 
     def process_primitive(self, prim, args, params):
         primals, tangents = zip(*map(self.unpack, args)) if args else ((), ())
@@ -108,6 +132,18 @@ class JVPTrace(Trace):
         if prim.multiple_results:
             return [self.wrap(p, t) for p, t in zip(p_out, t_out)]
         return self.wrap(p_out, t_out)
+
+
+def typed_like_primal(primal: Any, tangent: Any) -> Any:
+    """``tangent`` with its primal's weak type, as JAX's jit types the tangents of its
+    arguments (bound under the trace below the tangent's JVP trace)."""
+    if isinstance(tangent, Zero):
+        return tangent
+    weak = to_aval(primal).weak_type
+    t = to_aval(tangent)
+    if t.weak_type == weak or t.dtype == float0:
+        return tangent
+    return tangent_type_p.bind(tangent, weak_type=weak)
 
 
 def jvp_flat(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
@@ -143,6 +179,15 @@ def _add_any_jvp(primals, tangents):
 
 
 jvp_rules[add_any_p] = _add_any_jvp
+
+
+def _tangent_type_jvp(primals, tangents, *, weak_type):
+    (x,), (t,) = primals, tangents
+    out = tangent_type_p.bind(x, weak_type=weak_type)
+    return out, typed_like_primal(out, t)
+
+
+jvp_rules[tangent_type_p] = _tangent_type_jvp
 
 
 def defjvp(prim, *partials: Callable | None) -> None:

@@ -15,6 +15,7 @@ from xform.core.avals import dtype_of_scalar
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal
 from xform.core.name_stack import lowering_scope
 from xform.core.jax_internals import convert_element_type
+from xform.core.trace import Tracer, escaped_tracer_error
 
 to_jax: dict[Any, Callable[..., Any]] = {}
 
@@ -31,6 +32,10 @@ to_jax_peephole: dict[Any, Callable[..., Any]] = {}
 # code before lowering; a dead equation may have no lowering at all (the ``custom_lin`` a
 # ``custom_vjp`` leaves for a forward tangent nobody asked for).
 effectful_primitives: set = set()
+
+# Call primitives whose ``to_jax`` rule lowers the body with ``eval_jaxpr_jax`` on the operands
+# as given: a leaked tracer among them is checked where the body uses it (see eval_jaxpr_jax).
+passes_leaked_tracers: set = set()
 
 
 def _sub_jaxprs(params: dict):
@@ -90,8 +95,16 @@ def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
         env[v] = x
     for v, x in zip(jaxpr.invars, args):
         env[v] = x
+    # An xform tracer among the values outlived its transform (the traces lift such a tracer as
+    # a constant, as JAX's do): an error only where a live equation computes with it. A call
+    # that lowers its body here passes it on (its own dead code may be all that reads it), as
+    # JAX's jit prunes a nested jit's unused inputs with its dead code.
+    leaked = {v: x for v, x in zip((*jaxpr.constvars, *jaxpr.invars), (*consts, *args))
+              if isinstance(x, Tracer)}
     producers = None
     for eqn in live_equations(jaxpr):
+        if leaked and eqn.primitive not in passes_leaked_tracers:
+            _check_not_leaked(eqn.invars, leaked)
         outs = None
         peephole = to_jax_peephole.get(eqn.primitive)
         if peephole is not None:
@@ -111,7 +124,15 @@ def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
             outs = (outs,)
         for v, x in zip(eqn.outvars, outs):
             env[v] = x
+    if leaked:
+        _check_not_leaked(jaxpr.outvars, leaked)
     return [read(v) for v in jaxpr.outvars]
+
+
+def _check_not_leaked(atoms, leaked: dict) -> None:
+    for a in atoms:
+        if not isinstance(a, Literal) and a in leaked:
+            raise escaped_tracer_error(leaked[a])
 
 
 def eval_closed_jaxpr_jax(closed: ClosedJaxpr, args) -> list:

@@ -24,6 +24,7 @@ from xform.interpreters.staging import StagingTrace, eval_jaxpr, hoist_consts, t
 
 class PartialEvalTrace(StagingTrace):
     kind = "linearize"
+    lifted_when_finished = False  # a finished linearize is an error wherever met, as in JAX
 
     def process_primitive(self, prim, args, params):
         if any(self.is_own(x) for x in args):

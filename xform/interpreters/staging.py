@@ -20,6 +20,7 @@ from xform.core.errors import user_frame
 from xform.core.ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, literalable
 from xform.core.primitive import eval_abstract
 from xform.core.trace import Trace, Tracer, current_trace, set_current_trace
+from xform.interpreters.ad_util import tangent_type_p
 from xform.interpreters.lowering import literal_value
 from xform.interpreters import sharding_types  # noqa: F401  (sets the sharding-type rule)
 
@@ -72,6 +73,8 @@ class StagingTracer(Tracer):
 
 
 class StagingTrace(Trace):
+    lifted_when_finished = True  # see Trace.is_own
+
     def __init__(self, parent: Trace | None, description: str = "", kind: str = "jit"):
         super().__init__(parent, description)
         self.kind = kind
@@ -179,6 +182,9 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
     for v, x in zip(jaxpr.invars, args):
         env[v] = x
     for eqn in jaxpr.eqns:
+        if eqn.primitive is tangent_type_p:  # a declared type, recomputed on re-binding
+            env[eqn.outvars[0]] = read(eqn.invars[0])
+            continue
         if frame_log.log is not None:
             with replaying(eqn), name_stack.reentered(eqn.source_info):
                 outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 from xform.core import name_stack
 from xform.core.avals import ShapedArray, float0
 from xform.core.ir import Jaxpr, Literal, Var
-from xform.interpreters.ad_util import add_any_p, pvary_to
+from xform.interpreters.ad_util import add_any_p, pvary_to, tangent_type_p
 from xform.interpreters.jvp import Zero, add_tangents
 from xform.interpreters.lowering import literal_value
 
@@ -124,3 +124,6 @@ def _add_any_transpose(ct, x, y):
 
 
 transpose_rules[add_any_p] = _add_any_transpose
+# a declared type only (ad_util.py): the backward pass keeps the cotangent's own type, as JAX's
+# re-binding of the equations does
+transpose_rules[tangent_type_p] = lambda ct, x, **_: [ct]

@@ -16,9 +16,9 @@ from xform.core.caches import WeakCache
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name, not_mapped
-from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
+from xform.interpreters.lowering import eval_closed_jaxpr_jax, passes_leaked_tracers, to_jax
 from xform.core.trace import to_aval
-from xform.interpreters.jvp import Zero, jvp_rules
+from xform.interpreters.jvp import Zero, jvp_rules, typed_like_primal
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.staging import hoist_consts, trace_to_jaxpr
 from xform.interpreters.transpose import (
@@ -58,6 +58,7 @@ def _jit_batch_rule(axis_size, vals, dims, *, jaxpr, name):
 
 abstract_eval[jit_p] = _jit_abstract_eval
 to_jax[jit_p] = _jit_to_jax
+passes_leaked_tracers.add(jit_p)
 batch_rules[jit_p] = _jit_batch_rule
 
 
@@ -83,7 +84,10 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
     primal_out, residuals = outs[:n_out], outs[n_out:]
     tangent_out = jit_p.bind(*residuals, *[t for t in tangents if not isinstance(t, Zero)],
                              jaxpr=linear, name=f"jvp({name})")
-    return primal_out, tangent_out
+    # JAX's jit gives the output tangents the types its jvp jaxpr declares, those of tangents
+    # typed like their primals: a strong tangent of a weak Python scalar comes out weak (see
+    # array_function_calls in xform/interpreters/jvp.py for why the outputs are retyped)
+    return primal_out, [typed_like_primal(p, t) for p, t in zip(primal_out, tangent_out)]
 
 
 _transposed = WeakCache("jit: transposed bodies")

@@ -31,7 +31,7 @@ from xform.core.avals import float0
 from xform.core.ir import ClosedJaxpr
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, current_trace, set_current_trace, to_aval
-from xform.interpreters.eval import impl_rules
+from xform.interpreters.eval import arrays_out, impl_rules
 from xform.interpreters.batching import (
     BatchTrace, batch_fun, batch_jaxpr, batch_rules, current_axis_name, current_batch_tag, moveaxis,
     not_mapped,
@@ -158,7 +158,7 @@ def _call_abstract_eval(*avals, call_jaxpr, **_):
 def _call_impl(*args, call_jaxpr, **_):
     # Eagerly, the body runs op by op (as JAX's impl does) instead of compiling one program per
     # (primitive, params): the params hold rules made fresh on every call.
-    return eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
+    return arrays_out(eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args))
 
 
 def _call_transpose(cts, *args, call_jaxpr, **_):
@@ -292,7 +292,8 @@ custom_jvp_call_p.pp_params = _pp_call
 
 
 def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, name):
-    _check_closed_over(tangents, num_consts, "custom_jvp")
+    # As JAX's custom_jvp_call: the rule sees the explicit arguments' tangents; those of the
+    # values the function closes over take no part (a custom_vjp raises there instead)
     args, ts = primals[num_consts:], tangents[num_consts:]
     outs = jvp(*args, *ts)  # zero tangents stay symbolic: the rule decides how to see them
     n = len(call_jaxpr.out_avals)

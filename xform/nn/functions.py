@@ -22,6 +22,7 @@ from xform import lax
 from xform.core.avals import is_inexact, result_type
 from xform.core.trace import to_aval
 from xform.lax.custom import custom_jvp
+from xform.numpy._eager import eager_jit
 from xform.scipy.special import _masked_max, _masked_sum, logsumexp as logsumexp
 
 __all__ = ["celu", "elu", "gelu", "glu", "hard_sigmoid", "leaky_relu", "log_sigmoid",
@@ -59,11 +60,13 @@ def relu6(x: Any) -> Any:
 relu6.defjvps(lambda g, ans, x: lax.select((x > 0) & (x < 6), g, _zeros_like(g)))
 
 
+@eager_jit()
 def sigmoid(x: Any) -> Any:
     """The logistic sigmoid ``1 / (1 + exp(-x))``."""
     return lax.logistic(_inexact(x))
 
 
+@eager_jit()
 def hard_sigmoid(x: Any) -> Any:
     """``relu6(x + 3) / 6``."""
     return relu6(x + 3.0) / 6.0
@@ -78,16 +81,19 @@ def _softplus(x: Any) -> Any:
 _softplus.defjvps(lambda g, ans, x: g * lax.logistic(x))
 
 
+@eager_jit()
 def softplus(x: Any) -> Any:
     """``log(1 + exp(x))``, computed stably (``logaddexp(x, 0)``)."""
     return _softplus(_inexact(x))
 
 
+@eager_jit()
 def log_sigmoid(x: Any) -> Any:
     """``log(sigmoid(x)) = -softplus(-x)``."""
     return -softplus(-_inexact(x))
 
 
+@eager_jit()
 def silu(x: Any) -> Any:
     """``x * sigmoid(x)`` (also called swish)."""
     x = _inexact(x)
@@ -97,9 +103,7 @@ def silu(x: Any) -> Any:
 swish = silu
 
 
-def tanh(x: Any) -> Any:
-    """The hyperbolic tangent."""
-    return lax.tanh(_inexact(x))
+tanh = xnp.tanh  # jax.nn.tanh is jax.numpy.tanh
 
 
 def gelu(x: Any, approximate: bool = True) -> Any:
@@ -113,17 +117,20 @@ def gelu(x: Any, approximate: bool = True) -> Any:
     return (0.5 * x * lax.erfc(-x * sqrt_half)).astype(x.dtype)
 
 
+@eager_jit()
 def elu(x: Any, alpha: Any = 1.0) -> Any:
     """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)`` (no NaN gradients for large x)."""
     x = xnp.asarray(x)
     return xnp.where(x > 0, x, alpha * xnp.expm1(xnp.where(x > 0, 0.0, x)))
 
 
+@eager_jit()
 def celu(x: Any, alpha: Any = 1.0) -> Any:
     """``max(x, 0) + alpha * expm1(min(x, 0) / alpha)``."""
     return xnp.maximum(x, 0.0) + alpha * xnp.expm1(xnp.minimum(x, 0.0) / alpha)
 
 
+@eager_jit()
 def selu(x: Any) -> Any:
     """The scaled exponential linear unit."""
     alpha = 1.6732632423543772848170429916717
@@ -131,12 +138,14 @@ def selu(x: Any) -> Any:
     return scale * elu(x, alpha)
 
 
+@eager_jit()
 def leaky_relu(x: Any, negative_slope: Any = 1e-2) -> Any:
     """``x`` for ``x >= 0``, else ``negative_slope * x``."""
     x = xnp.asarray(x)
     return xnp.where(x >= 0, x, negative_slope * x)
 
 
+@eager_jit(static_argnames=("axis",))
 def glu(x: Any, axis: int = -1) -> Any:
     """The gated linear unit: the first half of ``x`` along ``axis`` times the sigmoid of the
     second half."""

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 from xform import config
 from xform.core.trace import _state
 from xform.interpreters.eval import check_nans
+from xform.interpreters.jvp import array_function_calls as calls
 from xform.lax.compiled import Jitted
 
 
@@ -25,7 +26,12 @@ def eager_jit(static_argnames: Sequence[str] = ()) -> Callable[[Callable], Calla
         @functools.wraps(fun)
         def dispatch(*args: Any, **kwargs: Any) -> Any:
             if _state.trace is not None:
-                return fun(*args, **kwargs)
+                # a jit in JAX: the JVP trace types tangents like primals meanwhile (jvp.py)
+                calls.depth += 1
+                try:
+                    return fun(*args, **kwargs)
+                finally:
+                    calls.depth -= 1
             if not compiled:
                 jitted = Jitted(fun, static_argnames=tuple(static_argnames))
                 compiled[:] = [jitted, jitted._jax]

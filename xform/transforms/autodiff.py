@@ -13,11 +13,11 @@ from jax.tree_util import Partial, tree_flatten, tree_map, tree_unflatten
 
 from xform import numpy as xnp
 from xform.core.avals import ShapedArray, float0, is_complex, is_float, is_inexact
-from xform.core.trace import Tracer, current_trace, to_aval
+from xform.core.trace import to_aval
 from xform.interpreters.jvp import (
     JVPTracer, Zero, instantiate, jvp_flat, tangent_aval, zeros_like_aval,
 )
-from xform.interpreters.partial_eval import PartialEvalTrace, linearize_flat
+from xform.interpreters.partial_eval import linearize_flat
 from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 from xform.interpreters.tracing import abstractify, fun_description, fun_name, positional_names
 from xform.interpreters.transpose import UndefinedPrimal, backward_pass
@@ -56,30 +56,6 @@ def _check_tangent(path: str, primal: Any, tangent: Any) -> None:
             f"{p.str_short()}; the tangent must have shape {p.shape} and dtype "
             f"{want.dtype.name if want.dtype != float0 else 'float0'} (tangents of integer and "
             "bool primals are float0).")
-
-
-def _reverse_mode_active() -> bool:
-    """Whether a partial-evaluation trace (``grad``, ``vjp``, ``linearize``) is on the stack."""
-    trace = current_trace()
-    while trace is not None:
-        if isinstance(trace, PartialEvalTrace):
-            return True
-        trace = trace.parent
-    return False
-
-
-def _weak_like_primal(primal: Any, tangent: Any) -> Any:
-    """The tangent weakly typed as its primal is, as JAX's jvp computes it: a Python-float
-    primal with a float32 tangent gives weakly typed output tangents. (JAX's jax.numpy
-    functions are jits, whose JVP types each tangent like its primal.) The exception is
-    JAX's too: a constant tangent of a primal that an enclosing ``grad``/``vjp`` traces keeps
-    its own type, since JAX's backward pass computes with the constant as it was given."""
-    if isinstance(primal, Tracer) and not isinstance(tangent, Tracer) and _reverse_mode_active():
-        return tangent
-    p, t = to_aval(primal), to_aval(tangent)
-    if p.weak_type == t.weak_type or t.dtype == float0 or t.dtype != p.dtype:
-        return tangent
-    return convert(tangent, t.dtype, p.weak_type)
 
 
 def _check_tangent_dtype(path: str, primal: Any, tangent: Any) -> None:
@@ -136,7 +112,6 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
     for path, p, t in zip(leaf_paths, flat_p, flat_t):
         _check_tangent_dtype(path, p, t)
         _check_tangent(path, p, t)
-    flat_t = [_weak_like_primal(p, t) for p, t in zip(flat_p, flat_t)]
     p_out, t_out, (out_tree, aux) = jvp_flat(_flat_fun(fun, in_tree, has_aux), flat_p, flat_t,
                                              f"jvp of {fun_description(fun)}")
     p_res = tree_unflatten(out_tree, p_out)

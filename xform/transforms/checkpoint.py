@@ -44,9 +44,11 @@ from xform.core.trace import to_aval
 from xform.interpreters.batching import (
     batch_jaxpr, batch_rules, current_axis_name, not_mapped,
 )
-from xform.interpreters.eval import impl_rules
+from xform.interpreters.eval import arrays_out, impl_rules
 from xform.interpreters.jvp import Zero, instantiate, jvp_rules
-from xform.interpreters.lowering import eval_closed_jaxpr_jax, to_jax
+from xform.interpreters.lowering import (
+    eval_closed_jaxpr_jax, literal_value, passes_leaked_tracers, to_jax,
+)
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, replaying, trace_to_jaxpr
 from xform.interpreters.transpose import backward_pass, is_undefined, transpose_rules
@@ -214,7 +216,7 @@ def _checkpoint_abstract_eval(*avals, jaxpr, **_):
 
 def _checkpoint_impl(*args, jaxpr, **_):
     # eager: just the body, op by op (the params hold a fresh jaxpr on every call)
-    return eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *args)
+    return arrays_out(eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *args))
 
 
 def _checkpoint_to_jax(*args, jaxpr, **_):
@@ -245,7 +247,8 @@ def _needed_eqns(eqns, wanted, available) -> list:
 def _eval_eqns(eqns, env: dict) -> None:
     """Bind ``eqns`` under the current trace, reading and writing ``env``."""
     def read(a):
-        return a.val if isinstance(a, Literal) else env[a]
+        # a literal keeps its weak type (a Python scalar), as when it was traced
+        return literal_value(a) if isinstance(a, Literal) else env[a]
     for eqn in eqns:
         with replaying(eqn):  # saved_residuals: keep the line the equation came from
             outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
@@ -298,7 +301,7 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
         env.update(zip(used_vars, args[:n_in]))
         env.update(zip(saved, args[n_in:n_in + len(saved)]))
         _eval_eqns(recompute, env)
-        res = [r.val if isinstance(r, Literal) else env[r] for r in residuals]
+        res = [literal_value(r) if isinstance(r, Literal) else env[r] for r in residuals]
         ts = args[n_in + len(saved):]
         return eval_jaxpr(linear.jaxpr, linear.consts, *res, *ts), None
 
@@ -318,7 +321,8 @@ def _checkpoint_jvp(primals, tangents, *, jaxpr, prevent_cse, differentiated, po
     env.update(zip(k.invars, primals))
     wanted = list(k.outvars[:n_out]) + saved
     _eval_eqns(_needed_eqns(k.eqns, wanted, set(env)), env)
-    primal_out = [v.val if isinstance(v, Literal) else env[v] for v in k.outvars[:n_out]]
+    primal_out = [literal_value(v) if isinstance(v, Literal) else env[v]
+                  for v in k.outvars[:n_out]]
     body, consts = hoist_consts(tangent)
     t_out = checkpoint_p.bind(*consts, *[primals[i] for i in used], *[env[v] for v in saved],
                               *[t for t in tangents if not isinstance(t, Zero)], jaxpr=body,
@@ -338,6 +342,7 @@ def _checkpoint_transpose(cts, *args, jaxpr, prevent_cse, differentiated, policy
 abstract_eval[checkpoint_p] = _checkpoint_abstract_eval
 impl_rules[checkpoint_p] = _checkpoint_impl
 to_jax[checkpoint_p] = _checkpoint_to_jax
+passes_leaked_tracers.add(checkpoint_p)
 jvp_rules[checkpoint_p] = _checkpoint_jvp
 batch_rules[checkpoint_p] = _checkpoint_batch
 transpose_rules[checkpoint_p] = _checkpoint_transpose

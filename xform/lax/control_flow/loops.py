@@ -30,7 +30,7 @@ from xform.interpreters.ad_util import pvary_to
 from xform.interpreters.jvp import (
     Zero, add_tangents, instantiate, jvp_rules, tangent_aval, zeros_like_aval,
 )
-from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
+from xform.interpreters.lowering import eval_jaxpr_jax, literal_value, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
@@ -199,7 +199,7 @@ def _scan_jvp(primals, tangents, *, jaxpr, length, num_consts, num_carry, revers
     res_const_vals, res_const_pos, stacked_pos = [], [], []
     for k, v in enumerate(res_vars):
         if isinstance(v, Literal):
-            res_const_vals.append(v.val)
+            res_const_vals.append(literal_value(v))  # keeps a Python scalar's weak type
         elif v in const_in:
             res_const_vals.append(consts[const_in[v]])
         elif v in constvar:
