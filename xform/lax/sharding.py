@@ -19,6 +19,7 @@ from jax.sharding import NamedSharding, PartitionSpec, Sharding
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
 from xform.core.avals import ShapedArray, out_sharding_param
+from xform.core.jax_internals import get_concrete_mesh
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
 from xform.interpreters.batching import batch_rules, batched_sharding
@@ -128,6 +129,13 @@ def reshard(xs: Any, out_shardings: Any) -> Any:
 
 
 def _as_layout_param(s: Any) -> dict:
+    if isinstance(s, PartitionSpec):
+        # under ``use_abstract_mesh`` the spec names that mesh's axes (not the concrete mesh's,
+        # if one is set); bound to it now, as JAX binds it, since the context is gone by the
+        # time the program is lowered
+        mesh, concrete = jax.sharding.get_abstract_mesh(), get_concrete_mesh()
+        if not mesh.empty and (concrete.empty or concrete.abstract_mesh != mesh):
+            s = NamedSharding(mesh, s)
     return {"dst_sharding": out_sharding_param(s)["out_sharding"]}
 
 
