@@ -81,15 +81,28 @@ def literal_value(lit: Literal):
     return convert_element_type(np.asarray(val, lit.aval.dtype), lit.aval.dtype, weak_type=True)
 
 
-def _other_mesh(eqn) -> Any:
-    """The abstract mesh of the sharding types of ``eqn``'s values when it is not the one in
-    context, else None."""
+def _other_mesh(eqn, args) -> Any:
+    """The abstract mesh ``eqn`` was traced under when it is not the one in context, else
+    None: that of its results' sharding types, else that of its operands' JAX types (an Auto
+    mesh, which xform's types leave out, inside ``auto_axes``)."""
+    mesh = None
+    layout = getattr(eqn.primitive, "layout_param", None)
+    if layout is not None:  # a reshard: to the mesh of its target, else the context's
+        mesh = getattr(eqn.params.get(layout), "mesh", None)
+        mesh = getattr(mesh, "abstract_mesh", mesh)
+        return None if mesh is None or mesh == jax.sharding.get_abstract_mesh() else mesh
     for v in eqn.outvars:
         sharding = getattr(getattr(v, "aval", None), "sharding", None)
         if sharding is not None:
             mesh = sharding.mesh
-            return None if mesh == jax.sharding.get_abstract_mesh() else mesh
-    return None
+            break
+    else:
+        for x in args:
+            sharding = getattr(getattr(x, "aval", None), "sharding", None)
+            if sharding is not None and not sharding.mesh.empty:
+                mesh = sharding.mesh
+                break
+    return None if mesh is None or mesh == jax.sharding.get_abstract_mesh() else mesh
 
 
 def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
@@ -115,7 +128,8 @@ def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
             rule = to_jax.get(eqn.primitive)
             if rule is None:
                 raise NotImplementedError(f"primitive {eqn.primitive.name} has no to_jax rule")
-            mesh = _other_mesh(eqn) if sharding_state.seen else None
+            args = list(map(read, eqn.invars))
+            mesh = _other_mesh(eqn, args) if sharding_state.seen else None
             if eqn.source_info or mesh is not None:
                 # a named scope: JAX's, around the jax.lax call; a value typed over another
                 # mesh than the one in context (``use_abstract_mesh`` was on where it was
@@ -125,9 +139,9 @@ def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
                         stack.enter_context(lowering_scope(eqn.source_info))
                     if mesh is not None:
                         stack.enter_context(jax.sharding.use_abstract_mesh(mesh))
-                    outs = rule(*map(read, eqn.invars), **eqn.params)
+                    outs = rule(*args, **eqn.params)
             else:
-                outs = rule(*map(read, eqn.invars), **eqn.params)
+                outs = rule(*args, **eqn.params)
         if not eqn.primitive.multiple_results:
             outs = (outs,)
         for v, x in zip(eqn.outvars, outs):

@@ -12,10 +12,11 @@ primitive is bound, as JAX does.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
-from jax.sharding import NamedSharding, PartitionSpec, Sharding
+from jax.sharding import AxisType, NamedSharding, PartitionSpec, Sharding
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
 from xform.core.avals import ShapedArray, out_sharding_param
@@ -27,7 +28,8 @@ from xform.interpreters.jvp import deflinear_jvp
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear
 
-__all__ = ["with_sharding_constraint", "sharding_constraint_p", "reshard", "reshard_p"]
+__all__ = ["with_sharding_constraint", "sharding_constraint_p", "reshard", "reshard_p",
+           "auto_axes", "explicit_axes"]
 
 sharding_constraint_p = Primitive("sharding_constraint")
 
@@ -126,6 +128,104 @@ def reshard(xs: Any, out_shardings: Any) -> Any:
             continue
         out.append(reshard_p.bind(leaf, **_as_layout_param(s)))
     return tree_unflatten(tree, out)
+
+
+# -- auto_axes / explicit_axes: a function run with some mesh axes switched to another type ----
+
+def _spec_of(x: Any) -> PartitionSpec:
+    aval = x.aval if isinstance(x, Tracer) else jax.typeof(x)
+    sharding = getattr(aval, "sharding", None)
+    return sharding.spec if sharding is not None else PartitionSpec()
+
+
+def _explicit_only(spec: PartitionSpec, mesh: Any) -> PartitionSpec:
+    """``spec`` with the mesh axes that are not Explicit in ``mesh`` dropped (a sharding type
+    names Explicit axes only)."""
+    explicit = lambda a: mesh._name_to_type[a] == AxisType.Explicit  # noqa: E731
+    parts = [p if p is None else
+             tuple(a for a in p if explicit(a)) if isinstance(p, tuple) else
+             (p if explicit(p) else None) for p in spec]
+    return PartitionSpec(*parts)
+
+
+def _switched_mesh(axes: Any, axis_type: Any, name: str, shardings: Any = None) -> Any:
+    """(mesh in use, that mesh with ``axes`` (default: all) switched to ``axis_type``, the
+    axes), or None without any mesh; the mesh is the context's or the shardings' own."""
+    current = jax.sharding.get_abstract_mesh()
+    given = None
+    for s in jax.tree_util.tree_leaves(shardings):
+        if isinstance(s, NamedSharding):
+            m = s.mesh.abstract_mesh
+            if given is not None and given != m:
+                raise ValueError(f"Shardings passed to {name} should have the same mesh. Got "
+                                 f"one mesh {given} and another {s.mesh}")
+            given = m
+    if given is not None and not current.empty and given != current:
+        raise ValueError(f"Context mesh {current} must match the mesh passed to shardings "
+                         f"{given}. Recommended approach is to use `xform.set_mesh` context "
+                         "manager.")
+    mesh = current if not current.empty else given
+    if mesh is None:
+        return None
+    axes = mesh.axis_names if axes is None else axes
+    axes = axes if isinstance(axes, tuple) else (axes,)
+    for a in axes:
+        if mesh._name_to_type[a] == AxisType.Manual:
+            raise NotImplementedError(
+                f"{name}: going from a Manual mesh axis ({a!r}) to an Auto or Explicit one "
+                "is not allowed (as in JAX).")
+    return mesh, mesh.update_axis_types({a: axis_type for a in axes}), axes
+
+
+def auto_axes(f: Any = None, /, *, axes: Any = None, out_sharding: Any = None) -> Any:
+    """``f`` run with the mesh axes ``axes`` (default: all) of the mesh in context switched to
+    Auto (the compiler picks the layout there), its results resharded to ``out_sharding``
+    (here or as a keyword of the call), as ``jax.sharding.auto_axes``; works on xform's
+    traced values."""
+    if f is None:
+        return lambda g: auto_axes(g, axes=axes, out_sharding=out_sharding)
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        out_s = out_sharding
+        if out_s is None:
+            if "out_sharding" not in kwargs:
+                raise TypeError("Missing required keyword argument: 'out_sharding'")
+            out_s = kwargs.pop("out_sharding")
+        info = _switched_mesh(axes, AxisType.Auto, "auto_axes", out_s)
+        if info is None or set(info[0].auto_axes) == set(info[2]):
+            return f(*args, **kwargs)
+        with jax.sharding.use_abstract_mesh(info[1]):
+            args = reshard(args, tree_map(lambda a: _explicit_only(_spec_of(a), info[1]), args))
+            out = f(*args, **kwargs)
+        return reshard(out, out_s)
+    return wrapper
+
+
+def explicit_axes(f: Any = None, /, *, axes: Any = None, in_sharding: Any = None) -> Any:
+    """``f`` run with the mesh axes ``axes`` (default: all) of the mesh in context switched to
+    Explicit, its arguments resharded to ``in_sharding`` (here or as a keyword of the call),
+    as ``jax.sharding.explicit_axes``; works on xform's traced values."""
+    if f is None:
+        return lambda g: explicit_axes(g, axes=axes, in_sharding=in_sharding)
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        in_s = in_sharding
+        if in_s is None:
+            if "in_sharding" not in kwargs:
+                raise TypeError("Missing required keyword argument: 'in_sharding'")
+            in_s = kwargs.pop("in_sharding")
+        info = _switched_mesh(axes, AxisType.Explicit, "explicit_axes")
+        if info is None:
+            raise ValueError("Context mesh cannot be empty. Please use `xform.set_mesh` to "
+                             "enter into a mesh context when using `explicit_axes`.")
+        with jax.sharding.use_abstract_mesh(info[1]):
+            args = reshard(args, in_s)
+            out = f(*args, **kwargs)
+        mesh = jax.sharding.get_abstract_mesh()
+        return reshard(out, tree_map(lambda o: _explicit_only(_spec_of(o), mesh), out))
+    return wrapper
 
 
 def _as_layout_param(s: Any) -> dict:
