@@ -50,7 +50,7 @@ def explicit_sharding(sharding: Any) -> Any:
     if not mesh.explicit_axes:
         return None
     spec = sharding.spec
-    if (all(e is None for e in spec) and not getattr(spec, "unreduced", None)
+    if (all(e is None for e in spec.partitions) and not getattr(spec, "unreduced", None)
             and not getattr(spec, "reduced", None)):
         return None
     if isinstance(mesh, jax.sharding.Mesh):
@@ -63,12 +63,12 @@ def sharding_without_axis(sharding: Any, d: int) -> Any:
     example of a vmap, one step of a scan), or None."""
     if sharding is None:
         return None
-    spec = list(sharding.spec)
+    spec = list(sharding.spec.partitions)  # (its unreduced / reduced axes are kept)
     if d >= len(spec):
         return sharding
     del spec[d]
     return explicit_sharding(jax.sharding.NamedSharding(
-        sharding.mesh, jax.sharding.PartitionSpec(*spec)))
+        sharding.mesh, sharding.spec.update(partitions=tuple(spec))))
 
 
 def sharding_with_axis(sharding: Any, d: int) -> Any:
@@ -76,11 +76,12 @@ def sharding_with_axis(sharding: Any, d: int) -> Any:
     stacked results), or None."""
     if sharding is None:
         return None
-    spec = list(sharding.spec)
+    spec = list(sharding.spec.partitions)
     if d > len(spec):
         return sharding
     spec.insert(d, None)
-    return jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec(*spec))
+    return jax.sharding.NamedSharding(sharding.mesh,
+                                      sharding.spec.update(partitions=tuple(spec)))
 
 
 def out_sharding_param(out_sharding: Any) -> dict:

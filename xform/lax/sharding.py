@@ -58,11 +58,11 @@ def insert_unsharded(sharding: Any, ndim: int, dim: int) -> Any:
     ``dim``: how batching keeps a sharding request."""
     if not isinstance(sharding, NamedSharding):
         return sharding  # a rank-free sharding (one device, say) holds for any rank
-    spec = list(sharding.spec)
+    spec = list(sharding.spec.partitions)
     if dim >= len(spec):
         return sharding  # axes past the spec's end are unsharded already
     spec.insert(dim, None)
-    return NamedSharding(sharding.mesh, PartitionSpec(*spec),
+    return NamedSharding(sharding.mesh, sharding.spec.update(partitions=tuple(spec)),
                          memory_kind=sharding.memory_kind)
 
 
@@ -144,8 +144,9 @@ def _explicit_only(spec: PartitionSpec, mesh: Any) -> PartitionSpec:
     explicit = lambda a: mesh._name_to_type[a] == AxisType.Explicit  # noqa: E731
     parts = [p if p is None else
              tuple(a for a in p if explicit(a)) if isinstance(p, tuple) else
-             (p if explicit(p) else None) for p in spec]
-    return PartitionSpec(*parts)
+             (p if explicit(p) else None) for p in spec.partitions]
+    return PartitionSpec(*parts, unreduced={a for a in spec.unreduced if explicit(a)},
+                         reduced={a for a in spec.reduced if explicit(a)})
 
 
 def _switched_mesh(axes: Any, axis_type: Any, name: str, shardings: Any = None) -> Any:
