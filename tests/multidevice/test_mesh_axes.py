@@ -50,15 +50,17 @@ def test_explicit_axes_inside_jit_on_auto_mesh():
         def f(a):
             return g(xp.sin(a), in_sharding=P("X", "Y")) + 1
 
-        return f(jax.device_put(A, P("X", "Y")))
+        a = jax.device_put(A, P("X", "Y"))
+        return f(a), lib.jit(lib.grad(lambda a: (f(a) ** 2).sum()))(a)
 
     with jax.set_mesh(AUTO):
         (want, want_seen), (got, got_seen) = _both(build)
-    assert got_seen == want_seen and "4@X,4@Y" in want_seen[1]
+    # (what the first trace printed: JAX's grad reuses that trace of ``f``, xform traces again)
+    assert got_seen[:3] == want_seen[:3] and "4@X,4@Y" in want_seen[1], (got_seen, want_seen)
     _same(got, want)
 
 
-def test_auto_axes_inside_jit_on_explicit_mesh():
+def test_auto_axes_inside_jit_and_grad_on_explicit_mesh():
     def build(lib, xp, sh, seen):
         @sh.auto_axes
         def g(y):
@@ -70,7 +72,8 @@ def test_auto_axes_inside_jit_on_explicit_mesh():
             return (g(a * 3, out_sharding=P("X", None)) ** 2).sum()
 
         a = jax.device_put(B, P("X", "Y"))
-        return lib.jit(loss)(a), g(a, out_sharding=P(None, "Y"))
+        # (the cotangent leaves the Auto region the way the value came in)
+        return lib.jit(loss)(a), lib.jit(lib.grad(loss))(a), g(a, out_sharding=P(None, "Y"))
 
     with jax.set_mesh(EXPLICIT):
         (want, want_seen), (got, got_seen) = _both(build)
@@ -105,4 +108,27 @@ def test_reshard_under_use_abstract_mesh_inside_jit():
     with jax.set_mesh(EXPLICIT):
         (want, want_seen), (got, got_seen) = _both(build)
     assert got_seen == want_seen == ["float32[8@A,4]"] * 2
+    _same(got, want)
+
+
+def test_reduced_weight_gets_unreduced_gradient():
+    # a weight resharded to reduced over X (full copies, X-summed cotangent left unreduced):
+    # its gradient's type, value and the jaxpr's types print as JAX's
+    mesh = jax.make_mesh((2,), ("X",), axis_types=(AxisType.Explicit,))
+    x = np.arange(32, dtype=np.float32).reshape(8, 4) / 5
+    w = np.arange(8, dtype=np.float32).reshape(4, 2) / 10
+
+    def build(lib, xp, sh, seen):
+        def loss(w, x):
+            w = lib.reshard(w, P(None, None, reduced={"X"}))
+            seen.append(str(lib.typeof(w)))
+            return xp.sum((x @ w) ** 2)
+
+        xs, ws = jax.device_put(x, P("X", None)), jax.device_put(w, P())
+        inner = lib.jit(lib.grad(lambda w, x: loss(w, x) * 1.0))
+        return lib.grad(loss)(ws, xs), inner(ws, xs)
+
+    with jax.set_mesh(mesh):
+        (want, want_seen), (got, got_seen) = _both(build)
+    assert got_seen == want_seen and want_seen[0] == "float32[4,2]{R:X}"
     _same(got, want)

@@ -85,33 +85,41 @@ reshard_p = Primitive("reshard")
 reshard_p.layout_param = "dst_sharding"
 
 
-def _reshard_abstract_eval(x: ShapedArray, *, dst_sharding) -> ShapedArray:
+def _reshard_abstract_eval(x: ShapedArray, *, dst_sharding, src_sharding=None) -> ShapedArray:
     if len(getattr(dst_sharding, "spec", dst_sharding)) > x.ndim:
         raise ValueError(f"reshard: the layout {dst_sharding} has more entries than the rank "
                          f"of the value, {x.str_short()}.")
     return x  # its sharding type is JAX's (xform/interpreters/sharding_types.py)
 
 
-def _reshard_batch(axis_size, vals, dims, *, dst_sharding):
+def _reshard_batch(axis_size, vals, dims, *, dst_sharding, src_sharding=None):
     (x,), (d,) = vals, dims
     ndim = to_aval(x).ndim - 1
-    return reshard_p.bind(x, dst_sharding=batched_sharding(dst_sharding, ndim, d)), d
+    src = {} if src_sharding is None else {
+        "src_sharding": batched_sharding(src_sharding, ndim, d)}
+    return reshard_p.bind(x, dst_sharding=batched_sharding(dst_sharding, ndim, d), **src), d
 
 
-def _reshard_transpose(ct, *, x_aval, dst_sharding):
-    # the cotangent goes back to the operand's layout, as JAX's transpose does
-    back = x_aval.sharding.spec if x_aval.sharding is not None else PartitionSpec()
+def _reshard_transpose(ct, *, x_aval, dst_sharding, src_sharding=None):
+    # the cotangent goes back to the operand's layout, as JAX's transpose does: the one
+    # recorded where the operand's type does not say it (a value of an Auto mesh, leaving
+    # ``auto_axes``), else the operand's sharding type (replicated when it has none)
+    if src_sharding is not None:
+        back = src_sharding
+    else:
+        back = x_aval.sharding.spec if x_aval.sharding is not None else PartitionSpec()
     return reshard_p.bind(ct, dst_sharding=back)
 
 
 abstract_eval[reshard_p] = _reshard_abstract_eval
-to_jax[reshard_p] = lambda x, *, dst_sharding: jax.sharding.reshard(x, dst_sharding)
+to_jax[reshard_p] = (lambda x, *, dst_sharding, src_sharding=None:
+                     jax.sharding.reshard(x, dst_sharding))
 batch_rules[reshard_p] = _reshard_batch
 deflinear_jvp(reshard_p)
 deflinear(reshard_p, _reshard_transpose)
 
 
-def reshard(xs: Any, out_shardings: Any) -> Any:
+def reshard(xs: Any, out_shardings: Any, _src: Any = None) -> Any:
     """``xs`` (a pytree) laid out as ``out_shardings`` (a pytree prefix of ``PartitionSpec``s
     or ``NamedSharding``s over Explicit mesh axes), as ``jax.sharding.reshard``: the values are
     unchanged, their sharding types become the given ones. Works on traced values (under
@@ -121,12 +129,14 @@ def reshard(xs: Any, out_shardings: Any) -> Any:
     per_leaf = tree_flatten(
         tree_map(lambda s, sub: [s] * len(jax.tree_util.tree_leaves(sub)), out_shardings, xs,
                  is_leaf=is_spec), is_leaf=lambda v: v is None)[0]
+    srcs = [None] * len(leaves) if _src is None else tree_flatten(_src)[0]
     out = []
-    for leaf, s in zip(leaves, per_leaf):
+    for leaf, s, src in zip(leaves, per_leaf, srcs):
         if not isinstance(leaf, Tracer):
             out.append(jax.sharding.reshard(leaf, s))
             continue
-        out.append(reshard_p.bind(leaf, **_as_layout_param(s)))
+        extra = {} if src is None else {"src_sharding": src}
+        out.append(reshard_p.bind(leaf, **_as_layout_param(s), **extra))
     return tree_unflatten(tree, out)
 
 
@@ -199,7 +209,11 @@ def auto_axes(f: Any = None, /, *, axes: Any = None, out_sharding: Any = None) -
         with jax.sharding.use_abstract_mesh(info[1]):
             args = reshard(args, tree_map(lambda a: _explicit_only(_spec_of(a), info[1]), args))
             out = f(*args, **kwargs)
-        return reshard(out, out_s)
+            # where the results come from (their types name no Auto mesh): the way back for
+            # their cotangents
+            src = tree_map(lambda o: NamedSharding(info[1], _explicit_only(_spec_of(o), info[1])),
+                           out)
+        return reshard(out, out_s, _src=src)
     return wrapper
 
 
