@@ -20,7 +20,6 @@ import jax
 import numpy as np
 from jax import lax as jlax
 
-from jax.sharding import PartitionSpec
 
 from xform.core.avals import ShapedArray, out_sharding_param
 from xform.core.jax_internals import canonicalize_precision
