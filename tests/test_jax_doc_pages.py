@@ -6,7 +6,8 @@ pointed at xform (tests/jax_docs/run_cells.py). What each cell printed (and the 
 exception it raised) must agree: numbers to float tolerance, the rest of the text exactly
 after whitespace is collapsed, except for what ``_normalize`` masks (object addresses,
 tracer reprs, timings). The cells that are not run, or whose text is not compared, are listed
-below with the reason.
+below with the reason, as are the cells xform does not reproduce yet (KNOWN_GAPS). JAX's
+sharding pages run on 8 CPU devices (DEVICE_COUNT), the others on 2 (for their pmap cells).
 """
 
 from __future__ import annotations
@@ -62,11 +63,31 @@ TEXT_NOT_COMPARED: dict[tuple[str, int], str] = {
     ("key_concepts", 4): "a jaxpr: JAX's nests jnp.where as a jit[name=_where] call and prints "
                          "f32 literals widened to float64 (1.6699999570846558); xform's jnp.where "
                          "is inline and its literals print as float32 (1.67)",
+    **{("301_sharding_ad", cell): "a gradient's jaxpr: the same types and computation, "
+       "printed differently: JAX prints reduce_sum's `out_sharding=None`, stages the seed "
+       "cotangent as `reshard 1.0` and contracts dot_general's cotangent as (ct, x) followed by "
+       "a transpose, where xform prints reshard's dst_sharding and contracts (x, ct) directly "
+       "(tests/multidevice/test_mesh_axes.py checks the types and values against JAX)"
+       for cell in (2, 12, 13)},
     **{(page, cell): "JAX prints a stale answer here: its checkpoint trace cache is keyed on "
                      "`loss` alone and hands back the jaxpr traced cells earlier, before "
                      "`predict` was redefined with checkpoint_name (run on its own, this cell "
                      "prints under JAX what xform prints: the layer0_output residual)"
        for page, cell in _STALE_IN_JAX},
+}
+
+# (page, cell) -> what xform lacks, so that the cell does not print JAX's output yet; the test
+# checks that each still differs (an entry that starts agreeing must be removed)
+KNOWN_GAPS: dict[tuple[str, int], str] = {
+    ("201_sharding", 23): "jax.random.normal(..., out_sharding=) (the random samplers' "
+                          "out_sharding= is being added on its own branch)",
+    ("301_sharding_ad", 16): "the op names in the compiled HLO: JAX's name stack records "
+                             "`transpose(jvp())` around the gradient's operations, xform's "
+                             "does not",
+    **{("301_sharding_ad", cell): "shard_map with unreduced / reduced specs: "
+       "`jax.lax.pcast(x, 'X', to='unreduced')`, out_specs=P(..., unreduced={'X'}), "
+       "in_specs=P(..., reduced={'X'}) and their transposes (JAX's reduced_vary_cast) "
+       "are not implemented in xform's shard_map" for cell in (17, 18, 19)},
 }
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|-?inf")
@@ -150,6 +171,10 @@ def test_page_prints_jax_numbers(page):
     for n, (w, g) in enumerate(zip(want, got)):
         if w.get("skipped"):
             continue
+        if (page, n) in KNOWN_GAPS:
+            if w["exc"] == g["exc"] and outputs_agree(w["out"], g["out"]) is None:
+                problems.append(f"cell {n}: now prints JAX's output; remove it from KNOWN_GAPS")
+            continue
         tagged = _cell_source(page, n).startswith("# tags: [raises-exception]")
         if w["exc"] and not tagged and (page, n) not in JAX_RAISES:
             problems.append(f"cell {n}: raises {w['exc']} under JAX, which the page does not "
@@ -179,7 +204,7 @@ def test_stale_jax_cells_print_xform_output_when_jax_runs_them_fresh(page, cell)
 
 
 def test_skips_name_existing_cells():
-    for table in (SKIP, TEXT_NOT_COMPARED, ANY_ORDER, JAX_RAISES):
+    for table in (SKIP, TEXT_NOT_COMPARED, ANY_ORDER, JAX_RAISES, KNOWN_GAPS):
         for page, cell in table:
             text = (DOCS / f"{page}.cells").read_text(encoding="utf-8")
             assert f"# %% cell {cell}\n" in text, (page, cell)
