@@ -132,3 +132,21 @@ def test_reduced_weight_gets_unreduced_gradient():
         (want, want_seen), (got, got_seen) = _both(build)
     assert got_seen == want_seen and want_seen[0] == "float32[4,2]{R:X}"
     _same(got, want)
+
+
+def test_from_jax_auto_axes_value_and_grad():
+    # JAX's own auto_axes inside a JAX function replayed by from_jax: the reshard out of the
+    # Auto region keeps the layout its operand had there, so the gradient goes back through it
+    @jax.sharding.auto_axes
+    def g(y):
+        return jnp.cos(y) * y
+
+    def f(a):
+        return g(a * 3, out_sharding=P("X", None)).sum(0)
+
+    with jax.set_mesh(EXPLICIT):
+        a = jax.device_put(B, P("X", "Y"))
+        xf = xform.from_jax(f)
+        _same(xform.jit(xf)(a), jax.jit(f)(a))
+        _same(xform.jit(xform.grad(lambda a: xf(a).sum()))(a),
+              jax.jit(jax.grad(lambda a: f(a).sum()))(a))
