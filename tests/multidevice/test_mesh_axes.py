@@ -1,6 +1,7 @@
-"""``auto_axes`` / ``explicit_axes`` on xform's traced values, and ``reshard`` inside
-``use_abstract_mesh``, on 8 CPU devices: each program runs under JAX and under xform on the same
-inputs; values, the results' ``.sharding.spec`` and the types seen inside agree."""
+"""``auto_axes`` / ``explicit_axes`` on xform's traced values, ``device_put`` under ``jit``,
+reduced weights' gradients, and ``reshard`` inside ``use_abstract_mesh``, on 8 CPU devices: each
+program runs under JAX and under xform on the same inputs; values, the results'
+``.sharding.spec`` and the types seen inside agree."""
 
 import jax
 import jax.numpy as jnp
@@ -150,3 +151,21 @@ def test_from_jax_auto_axes_value_and_grad():
         _same(xform.jit(xf)(a), jax.jit(f)(a))
         _same(xform.jit(xform.grad(lambda a: xf(a).sum()))(a),
               jax.jit(jax.grad(lambda a: f(a).sum()))(a))
+
+
+def test_device_put_inside_jit_over_explicit_axes_changes_the_type():
+    # JAX types the result of a device_put under jit with the target sharding (a reshard),
+    # where a sharding constraint would assert the old layout
+    def build(lib, xp, sh, seen):
+        def f(a):
+            y = lib.device_put(a * 2, P("X", None))
+            seen.append(str(lib.typeof(y)))
+            return xp.sin(y)
+
+        a = jax.device_put(B, P("X", "Y"))
+        return lib.jit(f)(a), lib.jit(lib.grad(lambda a: f(a).sum()))(a)
+
+    with jax.set_mesh(EXPLICIT):
+        (want, want_seen), (got, got_seen) = _both(build)
+    assert got_seen[0] == want_seen[0] == "float32[8@X,4]"
+    _same(got, want)
