@@ -6,7 +6,8 @@ pointed at xform (tests/jax_docs/run_cells.py). What each cell printed (and the 
 exception it raised) must agree: numbers to float tolerance, the rest of the text exactly
 after whitespace is collapsed, except for what ``_normalize`` masks (object addresses,
 tracer reprs, timings). The cells that are not run, or whose text is not compared, are listed
-below with the reason.
+below with the reason, as are the cells xform does not reproduce yet (KNOWN_GAPS). JAX's
+sharding pages run on 8 CPU devices (DEVICE_COUNT), the others on 2 (for their pmap cells).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ SKIP: dict[tuple[str, int], str] = {
 
 # (page, cell) -> why JAX itself raises in a cell the page does not tag raises-exception
 JAX_RAISES: dict[tuple[str, int], str] = {
+    **{("201_sharding", cell): "the page sketches the AbstractMesh / Mesh classes with a "
+       "forward-referenced annotation (`AxisType`, `jax.Device`) as prose, not code to run "
+       "(NameError)" for cell in (5, 6)},
     ("print_breakpoint", 12): "the page's code calls `lax.cond` without importing `lax` "
                               "(NameError); debugging.md cells 7-8 run the same code with "
                               "jax.lax.cond",
@@ -44,6 +48,9 @@ ANY_ORDER: dict[tuple[str, int], str] = {
     ("print_breakpoint", 3): "pmap's two devices print in either order",
     ("print_breakpoint", 7): "unordered jax.debug.print calls may print in either order",
 }
+
+# pages written for a mesh of 8 devices: run on 8 fake CPU devices (the rest on 2, for pmap)
+DEVICE_COUNT = {"201_sharding": 8, "301_sharding_ad": 8}
 
 # what a debugger that a page reaches is told: show the locals the pages name, then continue
 DEBUGGER_INPUT = "p x\np y\np z\nc\n" * 20
@@ -56,11 +63,29 @@ TEXT_NOT_COMPARED: dict[tuple[str, int], str] = {
     ("key_concepts", 4): "a jaxpr: JAX's nests jnp.where as a jit[name=_where] call and prints "
                          "f32 literals widened to float64 (1.6699999570846558); xform's jnp.where "
                          "is inline and its literals print as float32 (1.67)",
+    **{("301_sharding_ad", cell): "a gradient's jaxpr: the same types and computation, "
+       "printed differently: JAX prints reduce_sum's `out_sharding=None`, stages the seed "
+       "cotangent as `reshard 1.0` and contracts dot_general's cotangent as (ct, x) followed by "
+       "a transpose, where xform prints reshard's dst_sharding and contracts (x, ct) directly "
+       "(tests/multidevice/test_mesh_axes.py checks the types and values against JAX)"
+       for cell in (2, 12, 13)},
     **{(page, cell): "JAX prints a stale answer here: its checkpoint trace cache is keyed on "
                      "`loss` alone and hands back the jaxpr traced cells earlier, before "
                      "`predict` was redefined with checkpoint_name (run on its own, this cell "
                      "prints under JAX what xform prints: the layer0_output residual)"
        for page, cell in _STALE_IN_JAX},
+}
+
+# (page, cell) -> what xform lacks, so that the cell does not print JAX's output yet; the test
+# checks that each still differs (an entry that starts agreeing must be removed)
+KNOWN_GAPS: dict[tuple[str, int], str] = {
+    ("301_sharding_ad", 16): "the op names in the compiled HLO: JAX's name stack records "
+                             "`transpose(jvp())` around the gradient's operations, xform's "
+                             "does not",
+    **{("301_sharding_ad", cell): "shard_map with unreduced / reduced specs: "
+       "`jax.lax.pcast(x, 'X', to='unreduced')`, out_specs=P(..., unreduced={'X'}), "
+       "in_specs=P(..., reduced={'X'}) and their transposes (JAX's reduced_vary_cast) "
+       "are not implemented in xform's shard_map" for cell in (17, 18, 19)},
 }
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|-?inf")
@@ -104,7 +129,7 @@ def _run(page: str, variant: str, skip_more: tuple = ()) -> list[dict]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
         JAX_PLATFORMS="cpu", PYTHONIOENCODING="utf-8",
-        XLA_FLAGS="--xla_force_host_platform_device_count=2")  # for the pages' pmap cells
+        XLA_FLAGS=f"--xla_force_host_platform_device_count={DEVICE_COUNT.get(page, 2)}")
     proc = subprocess.run(
         [sys.executable, str(DOCS / "run_cells.py"), str(DOCS / f"{page}.cells"), variant,
          *skip], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
@@ -144,6 +169,10 @@ def test_page_prints_jax_numbers(page):
     for n, (w, g) in enumerate(zip(want, got)):
         if w.get("skipped"):
             continue
+        if (page, n) in KNOWN_GAPS:
+            if w["exc"] == g["exc"] and outputs_agree(w["out"], g["out"]) is None:
+                problems.append(f"cell {n}: now prints JAX's output; remove it from KNOWN_GAPS")
+            continue
         tagged = _cell_source(page, n).startswith("# tags: [raises-exception]")
         if w["exc"] and not tagged and (page, n) not in JAX_RAISES:
             problems.append(f"cell {n}: raises {w['exc']} under JAX, which the page does not "
@@ -173,7 +202,7 @@ def test_stale_jax_cells_print_xform_output_when_jax_runs_them_fresh(page, cell)
 
 
 def test_skips_name_existing_cells():
-    for table in (SKIP, TEXT_NOT_COMPARED, ANY_ORDER, JAX_RAISES):
+    for table in (SKIP, TEXT_NOT_COMPARED, ANY_ORDER, JAX_RAISES, KNOWN_GAPS):
         for page, cell in table:
             text = (DOCS / f"{page}.cells").read_text(encoding="utf-8")
             assert f"# %% cell {cell}\n" in text, (page, cell)

@@ -25,12 +25,15 @@ from jax.sharding import (  # noqa: F401  (re-exports)
     use_abstract_mesh as use_abstract_mesh,
 )
 
-from xform.lax.sharding import reshard as reshard  # JAX's, and on traced values too
+# JAX's, and on xform's traced values too
+from xform.lax.sharding import (
+    auto_axes as auto_axes, explicit_axes as explicit_axes, reshard as reshard,
+)
 
 P = PartitionSpec
 
 # names this JAX may or may not have (they moved between releases)
-for _name in ("ManualAxisType", "auto_axes", "explicit_axes", "make_single_device_sharding",
+for _name in ("ManualAxisType", "make_single_device_sharding",
               "use_mesh", "PositionalSharding", "GSPMDSharding"):
     if hasattr(_js, _name):
         globals()[_name] = getattr(_js, _name)

@@ -29,6 +29,8 @@ PAGES = {
     "autodiff_remat": "docs/notebooks/autodiff_remat.md",
     "random_numbers": "docs/random-numbers.md",
     "101_random": "docs/new_docs/101/random.md",
+    "201_sharding": "docs/new_docs/201/sharding.md",
+    "301_sharding_ad": "docs/new_docs/301/sharding-ad.md",
 }
 
 _FENCE = re.compile(r"^(`{3,})\s*(\{code-cell\}\s*\w*|python)\s*$")

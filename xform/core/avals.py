@@ -50,7 +50,7 @@ def explicit_sharding(sharding: Any) -> Any:
     if not mesh.explicit_axes:
         return None
     spec = sharding.spec
-    if (all(e is None for e in spec) and not getattr(spec, "unreduced", None)
+    if (all(e is None for e in spec.partitions) and not getattr(spec, "unreduced", None)
             and not getattr(spec, "reduced", None)):
         return None
     if isinstance(mesh, jax.sharding.Mesh):
@@ -63,12 +63,12 @@ def sharding_without_axis(sharding: Any, d: int) -> Any:
     example of a vmap, one step of a scan), or None."""
     if sharding is None:
         return None
-    spec = list(sharding.spec)
+    spec = list(sharding.spec.partitions)  # (its unreduced / reduced axes are kept)
     if d >= len(spec):
         return sharding
     del spec[d]
     return explicit_sharding(jax.sharding.NamedSharding(
-        sharding.mesh, jax.sharding.PartitionSpec(*spec)))
+        sharding.mesh, sharding.spec.update(partitions=tuple(spec))))
 
 
 def sharding_with_axis(sharding: Any, d: int) -> Any:
@@ -76,11 +76,12 @@ def sharding_with_axis(sharding: Any, d: int) -> Any:
     stacked results), or None."""
     if sharding is None:
         return None
-    spec = list(sharding.spec)
+    spec = list(sharding.spec.partitions)
     if d > len(spec):
         return sharding
     spec.insert(d, None)
-    return jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec(*spec))
+    return jax.sharding.NamedSharding(sharding.mesh,
+                                      sharding.spec.update(partitions=tuple(spec)))
 
 
 def out_sharding_param(out_sharding: Any) -> dict:
@@ -164,18 +165,37 @@ class ShapedArray:
     def _dims_text(self) -> str:
         if self.sharding is None:
             return ",".join(map(str, self.shape))
-        spec = tuple(self.sharding.spec) + (None,) * (len(self.shape) - len(self.sharding.spec))
+        parts = self.sharding.spec.partitions
+        spec = tuple(parts) + (None,) * (len(self.shape) - len(parts))
         return ",".join(_dim_text(d, e) for d, e in zip(self.shape, spec))
+
+    def _reduction_text(self) -> str:
+        """``{U:x}`` / ``{R:x}``: the mesh axes the value is unreduced (a partial sum) or
+        reduced (a full copy that may stay one) over, as JAX prints them."""
+        spec = self.sharding.spec if self.sharding is not None else None
+        if spec is None or not (spec.unreduced or spec.reduced):
+            return ""
+        names = self.sharding.mesh.axis_names
+
+        def one(prefix, axes):
+            axes = [a for a in names if a in axes]
+            return f"{prefix}:{axes[0] if len(axes) == 1 else '(' + ','.join(axes) + ')'}"
+        parts = ([one("U", spec.unreduced)] if spec.unreduced else []) + (
+            [one("R", spec.reduced)] if spec.reduced else [])
+        return "{" + ", ".join(parts) + "}"
 
     def str_short(self) -> str:
         """``f32[3,4]``, as in a jaxpr (``f32[8@x,4]`` when dimension 0 is split over the
-        Explicit mesh axis ``x``, as JAX prints it)."""
-        return f"{short_dtype_name(self.dtype)}[{self._dims_text()}]"
+        Explicit mesh axis ``x``, ``f32[3,4]{U:x}`` when it is unreduced over ``x``, as JAX
+        prints it)."""
+        return (f"{short_dtype_name(self.dtype)}[{self._dims_text()}]"
+                f"{self._reduction_text()}")
 
     def __repr__(self):
         weak = ", weak_type=True" if self.weak_type else ""
         vma = f", vma={set(self.vma)}" if self.vma else ""
-        return f"ShapedArray({self.dtype.name}[{self._dims_text()}]{weak}{vma})"
+        return (f"ShapedArray({self.dtype.name}[{self._dims_text()}]{self._reduction_text()}"
+                f"{weak}{vma})")
 
 
 def is_python_scalar(x: Any) -> bool:

@@ -27,6 +27,8 @@ a JAX release that moves one fails here, at ``import xform``, with a message nam
   ``xform.jit`` traces, constant folding is on; ``from_jax`` traces a JAX function with it off
   so that JAX's ``shard_map`` stages its collectives instead of evaluating them outside any
   mesh (``axis_index`` has no operands).
+- ``get_concrete_mesh()``: the mesh of ``jax.set_mesh`` (empty under ``use_abstract_mesh``
+  alone, where xform's constants are computed outside the abstract mesh).
 - ``ArrayImpl``: the class of concrete ``jax.Array``s, whose indexing, ``.at`` and methods
   xform.numpy extends to take xform tracers; named without creating an array, which would start
   XLA's backend at import (before ``jax.distributed.initialize`` may run).
@@ -130,6 +132,11 @@ try:  # JAX's table from Python types to avals: an xform tracer registered there
 except ImportError:  # pragma: no cover - a JAX without the table: its own TypeError stays
     pytype_aval_mappings = None
 
+try:  # the mesh set with jax.set_mesh (jax.sharding.get_mesh raises inside jax.jit, where
+    # xform computes its constants)
+    from jax._src.mesh import get_concrete_mesh as get_concrete_mesh
+except ImportError as e:  # pragma: no cover
+    raise _missing("jax._src.mesh.get_concrete_mesh", e) from e
 try:  # the class of every concrete jax.Array, named without creating an array (which would
     # start XLA's backend at `import xform`, before a multi-process run may initialize)
     from jax._src.array import ArrayImpl as ArrayImpl

@@ -81,10 +81,11 @@ def batched_sharding(sharding: Any, ndim: int, at: int) -> Any:
     per-example result, for the batched result with the batch axis at ``at``: that axis split
     over the mesh axes the running vmap's batch is split over (none unless its inputs were
     split along their mapped axes over Explicit mesh axes), as JAX's vmap does."""
-    spec = list(getattr(sharding, "spec", sharding))
+    old = getattr(sharding, "spec", sharding)
+    spec = list(old.partitions)  # (its unreduced / reduced axes are kept)
     spec = (spec + [None] * ndim)[:ndim]
     spec.insert(at, _rule_state.traces[-1].spmd_axis if _rule_state.traces else None)
-    new = jax.sharding.PartitionSpec(*spec)
+    new = old.update(partitions=tuple(spec))
     if isinstance(sharding, jax.sharding.NamedSharding):
         return jax.sharding.NamedSharding(sharding.mesh, new)
     return new

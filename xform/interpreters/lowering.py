@@ -7,11 +7,13 @@ JAX's tracers inside the function handed to ``jax.jit``), so eager and compiled 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable
 
+import jax
 import numpy as np
 
-from xform.core.avals import dtype_of_scalar
+from xform.core.avals import dtype_of_scalar, sharding_state
 from xform.core.ir import ClosedJaxpr, Jaxpr, Literal
 from xform.core.name_stack import lowering_scope
 from xform.core.jax_internals import convert_element_type
@@ -84,6 +86,30 @@ def literal_value(lit: Literal):
     return convert_element_type(np.asarray(val, lit.aval.dtype), lit.aval.dtype, weak_type=True)
 
 
+def _other_mesh(eqn, args) -> Any:
+    """The abstract mesh ``eqn`` was traced under when it is not the one in context, else
+    None: that of its results' sharding types, else that of its operands' JAX types (an Auto
+    mesh, which xform's types leave out, inside ``auto_axes``)."""
+    mesh = None
+    layout = getattr(eqn.primitive, "layout_param", None)
+    if layout is not None:  # a reshard: to the mesh of its target, else the context's
+        mesh = getattr(eqn.params.get(layout), "mesh", None)
+        mesh = getattr(mesh, "abstract_mesh", mesh)
+        return None if mesh is None or mesh == jax.sharding.get_abstract_mesh() else mesh
+    for v in eqn.outvars:
+        sharding = getattr(getattr(v, "aval", None), "sharding", None)
+        if sharding is not None:
+            mesh = sharding.mesh
+            break
+    else:
+        for x in args:
+            sharding = getattr(getattr(x, "aval", None), "sharding", None)
+            if sharding is not None and not sharding.mesh.empty:
+                mesh = sharding.mesh
+                break
+    return None if mesh is None or mesh == jax.sharding.get_abstract_mesh() else mesh
+
+
 def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
     """Run ``jaxpr`` on JAX values (concrete arrays, or JAX tracers inside ``jax.jit``)."""
     env: dict = {}
@@ -115,11 +141,20 @@ def eval_jaxpr_jax(jaxpr: Jaxpr, consts, args) -> list:
             rule = to_jax.get(eqn.primitive)
             if rule is None:
                 raise NotImplementedError(f"primitive {eqn.primitive.name} has no to_jax rule")
-            if eqn.source_info:  # a named scope: JAX's, around the jax.lax call
-                with lowering_scope(eqn.source_info):
-                    outs = rule(*map(read, eqn.invars), **eqn.params)
+            args = list(map(read, eqn.invars))
+            mesh = _other_mesh(eqn, args) if sharding_state.seen else None
+            if eqn.source_info or mesh is not None:
+                # a named scope: JAX's, around the jax.lax call; a value typed over another
+                # mesh than the one in context (``use_abstract_mesh`` was on where it was
+                # traced, and is gone now): that mesh, which JAX checks its operands against
+                with contextlib.ExitStack() as stack:
+                    if eqn.source_info:
+                        stack.enter_context(lowering_scope(eqn.source_info))
+                    if mesh is not None:
+                        stack.enter_context(jax.sharding.use_abstract_mesh(mesh))
+                    outs = rule(*args, **eqn.params)
             else:
-                outs = rule(*map(read, eqn.invars), **eqn.params)
+                outs = rule(*args, **eqn.params)
         if not eqn.primitive.multiple_results:
             outs = (outs,)
         for v, x in zip(eqn.outvars, outs):

@@ -3,13 +3,15 @@ public ``xform.lax`` functions."""
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
 
 from xform.core.avals import ShapedArray, dtype_of_scalar
-from xform.core.jax_internals import convert_element_type
+from xform.core.jax_internals import convert_element_type, get_concrete_mesh
 from xform.core.primitive import Primitive, abstract_eval
 from xform.interpreters.batching import batch_rules, broadcast_batcher, vectorized_batcher
 from xform.interpreters.lowering import to_jax
@@ -127,5 +129,15 @@ def weak_scalar(val: Any, dtype) -> Any:
     if fn is None:
         fn = _weak_convert_cache[dtype] = jax.jit(
             lambda v: convert_element_type(v, dtype, weak_type=True))
-    with jax.ensure_compile_time_eval():  # concrete even while jax.jit traces xform's program
+    # concrete even while jax.jit traces xform's program
+    with jax.ensure_compile_time_eval(), outside_abstract_mesh():
         return fn(val)
+
+
+def outside_abstract_mesh():
+    """A context in which JAX computes concrete values (xform's constants, made while it traces)
+    even inside ``jax.sharding.use_abstract_mesh`` with no concrete mesh set, where JAX refuses
+    to compile anything: the mesh in context is set aside (a constant has no sharding)."""
+    if jax.sharding.get_abstract_mesh().empty or not get_concrete_mesh().empty:
+        return contextlib.nullcontext()
+    return jax.sharding.use_abstract_mesh(jax.sharding.AbstractMesh((), ()))

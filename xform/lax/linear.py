@@ -20,7 +20,6 @@ import jax
 import numpy as np
 from jax import lax as jlax
 
-from jax.sharding import PartitionSpec
 
 from xform.core.avals import ShapedArray, out_sharding_param
 from xform.core.jax_internals import canonicalize_precision
@@ -224,8 +223,10 @@ def _layout_sharding(x_aval: ShapedArray, others, layout) -> dict:
     must be told its result's layout); else nothing, so plain programs keep their params."""
     if x_aval.sharding is None and all(to_aval(o).sharding is None for o in others):
         return {}
-    spec = tuple(spec_of(x_aval)) + (None,) * x_aval.ndim
-    return {"out_sharding": PartitionSpec(*(spec[d] for d in layout))}
+    # a reduced operand's cotangent is unreduced (and the other way round), as in JAX
+    ct_spec = spec_of(x_aval).to_ct_spec()
+    spec = tuple(ct_spec.partitions) + (None,) * x_aval.ndim
+    return {"out_sharding": ct_spec.update(partitions=tuple(spec[d] for d in layout))}
 
 
 def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract, x_batch,

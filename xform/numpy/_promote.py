@@ -183,7 +183,7 @@ def broadcast_sharding(avals: list, shape: tuple) -> Any:
         if a.sharding is None:
             continue
         mesh = a.sharding.mesh
-        entries = (list(a.sharding.spec) + [None] * a.ndim)[:a.ndim]
+        entries = (list(a.sharding.spec.partitions) + [None] * a.ndim)[:a.ndim]
         for d, e in enumerate(entries):
             out = n - a.ndim + d
             if e is not None and a.shape[d] == shape[out] and spec[out] is None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-from jax.sharding import PartitionSpec, Sharding
+from jax.sharding import NamedSharding, PartitionSpec, Sharding
 
 from xform.core.trace import Tracer
-from xform.lax.sharding import with_sharding_constraint
+from xform.lax.sharding import reshard, resolve_sharding, with_sharding_constraint
 
 ShapeDtypeStruct = jax.ShapeDtypeStruct
 
@@ -23,7 +23,9 @@ def device_put(x: Any, device: Any = None, *, src: Any = None, donate: bool = Fa
     """Place a pytree of arrays on ``device``: a device, a ``Sharding``, or (under a mesh set
     with ``xform.set_mesh``) a bare ``PartitionSpec`` (``jax.device_put``). Under an xform
     transform a sharding becomes a ``with_sharding_constraint`` on the traced values, as JAX's
-    ``device_put`` does under ``jit``; a device placement leaves traced values as they are."""
+    ``device_put`` does under ``jit`` (over a mesh with Explicit axes a ``reshard``: the
+    sharding becomes the values' type, as in JAX); a device placement leaves traced values as
+    they are."""
     leaves = jax.tree_util.tree_leaves(x)
     if not any(isinstance(v, Tracer) for v in leaves):
         return jax.device_put(x, device, src=src, donate=donate, may_alias=may_alias)
@@ -31,8 +33,17 @@ def device_put(x: Any, device: Any = None, *, src: Any = None, donate: bool = Fa
             device is not None and not isinstance(device, jax.Device)
             and all(isinstance(s, (Sharding, PartitionSpec, type(None)))
                     for s in jax.tree_util.tree_leaves(device, is_leaf=lambda s: s is None))):
+        targets = jax.tree_util.tree_leaves(device)
+        if targets and all(_explicit(t) for t in targets):
+            return reshard(x, device)
         return with_sharding_constraint(x, device)
     return x
+
+
+def _explicit(s: Any) -> bool:
+    """Whether ``s`` lays a value out over a mesh with Explicit axes (its type then says so)."""
+    s = resolve_sharding(s, "device_put")
+    return isinstance(s, NamedSharding) and bool(s.mesh.explicit_axes)
 
 
 def local_devices(process_index: int | None = None, backend: str | None = None) -> list:

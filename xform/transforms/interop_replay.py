@@ -122,6 +122,8 @@ def _replay(jaxpr, consts, args) -> list:
         if name in _KEY_OPS and any(_is_typed_key(v.aval) for v in eqn.invars):
             name, params, ins = _KEY_OPS[name](params, ins,
                                                [_is_typed_key(v.aval) for v in eqn.invars])
+        if name == "reshard":  # the layout its operand has in JAX's types (see _reshard)
+            params["_src_sharding"] = getattr(eqn.invars[0].aval, "sharding", None)
         outs = _apply(name, ins, params)
         if not eqn.primitive.multiple_results:
             outs = [outs]
@@ -412,8 +414,15 @@ def _shard_map(ins, params):
 def _reshard(ins, params):
     # JAX's reshard (a value moved to another layout over Explicit mesh axes, its sharding type
     # changed): xform's primitive of the same name, with JAX's destination (a NamedSharding
-    # over the abstract mesh, which is what xform's sharding types hold too)
-    return sharding.reshard_p.bind(ins[0], dst_sharding=params["dst_sharding"])
+    # over the abstract mesh, which is what xform's sharding types hold too). An operand of
+    # another mesh than the destination's (a result leaving JAX's auto_axes, of its Auto mesh,
+    # which xform's types do not name) keeps that layout as the way back for its cotangent
+    dst, src = params["dst_sharding"], params.get("_src_sharding")
+    src_mesh = getattr(src, "mesh", None)
+    extra = ({"src_sharding": src} if src_mesh is not None and not src_mesh.empty
+             and src_mesh != getattr(dst, "mesh", None)
+             and getattr(_aval(ins[0]), "sharding", None) is None else {})
+    return sharding.reshard_p.bind(ins[0], dst_sharding=dst, **extra)
 
 
 def _sharding_constraint(ins, params):

@@ -181,7 +181,8 @@ def _infer_specs(leaves, mesh, manual) -> list:
     for x in leaves:
         # a traced value's sharding type (None: replicated), or a concrete array's sharding
         sharding = to_aval(x).sharding if isinstance(x, Tracer) else getattr(x, "sharding", None)
-        spec = sharding.spec if isinstance(sharding, jax.sharding.NamedSharding) else ()
+        spec = (sharding.spec.partitions if isinstance(sharding, jax.sharding.NamedSharding)
+                else ())
         out.append(PartitionSpec(*[n if n is None or (set(n if isinstance(n, tuple) else (n,))
                                                       <= manual) else None
                                    for n in spec]))
