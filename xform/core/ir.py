@@ -59,6 +59,7 @@ class Eqn(NamedTuple):
     params: dict[str, Any]
     outvars: list[Var]
     source_info: str | None = None
+    mesh: Any = None  # the abstract mesh of the auto_axes/explicit_axes region it was traced in
 
 
 class Jaxpr:

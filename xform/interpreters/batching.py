@@ -84,7 +84,14 @@ def batched_sharding(sharding: Any, ndim: int, at: int) -> Any:
     old = getattr(sharding, "spec", sharding)
     spec = list(old.partitions)  # (its unreduced / reduced axes are kept)
     spec = (spec + [None] * ndim)[:ndim]
-    spec.insert(at, _rule_state.traces[-1].spmd_axis if _rule_state.traces else None)
+    entry = _rule_state.traces[-1].spmd_axis if _rule_state.traces else None
+    mesh = getattr(sharding, "mesh", None) or jax.sharding.get_abstract_mesh()
+    if entry is not None and not mesh.empty:
+        # only Explicit axes name a layout (inside auto_axes the batch's axes may be Auto)
+        kept = tuple(a for a in (entry if isinstance(entry, tuple) else (entry,))
+                     if mesh._name_to_type.get(a) == jax.sharding.AxisType.Explicit)
+        entry = None if not kept else kept if isinstance(entry, tuple) else kept[0]
+    spec.insert(at, entry)
     new = old.update(partitions=tuple(spec))
     if isinstance(sharding, jax.sharding.NamedSharding):
         return jax.sharding.NamedSharding(sharding.mesh, new)

@@ -88,14 +88,18 @@ def literal_value(lit: Literal):
 
 def _other_mesh(eqn, args) -> Any:
     """The abstract mesh ``eqn`` was traced under when it is not the one in context, else
-    None: that of its results' sharding types, else that of its operands' JAX types (an Auto
+    None: that of the layout it asks for, else that of the region it was traced in, else that
+    of its results' sharding types, else that of its operands' JAX types (an Auto
     mesh, which xform's types leave out, inside ``auto_axes``)."""
     mesh = None
     layout = getattr(eqn.primitive, "layout_param", None)
-    if layout is not None:  # a reshard: to the mesh of its target, else the context's
-        mesh = getattr(eqn.params.get(layout), "mesh", None)
+    if layout is not None and eqn.params.get(layout) is not None:
+        # a layout asked for (a reshard's target, say): its mesh, else the context's
+        mesh = getattr(eqn.params[layout], "mesh", None)
         mesh = getattr(mesh, "abstract_mesh", mesh)
         return None if mesh is None or mesh == jax.sharding.get_abstract_mesh() else mesh
+    if eqn.mesh is not None:  # the mesh of the auto_axes/explicit_axes region it was traced in
+        return None if eqn.mesh == jax.sharding.get_abstract_mesh() else eqn.mesh
     for v in eqn.outvars:
         sharding = getattr(getattr(v, "aval", None), "sharding", None)
         if sharding is not None:

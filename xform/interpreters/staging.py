@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
-from xform.core import name_stack
+from xform.core import name_stack, region_mesh
 from xform.core.avals import ShapedArray, get_aval
 from xform.core.errors import user_frame
 from xform.core.ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, literalable
@@ -119,7 +119,7 @@ class StagingTrace(Trace):
         out_avals = out if prim.multiple_results else [out]
         outvars = [Var(a) for a in out_avals]
         self.eqns.append(Eqn(prim, invars, params, outvars,
-                             name_stack.relative(self.name_base)))
+                             name_stack.relative(self.name_base), region_mesh.current()))
         if frame_log.log is not None:
             frame_log.log[outvars[0]] = frame_log.replay or user_frame(column=True)
         tracers = [StagingTracer(self, v.aval, v) for v in outvars]
@@ -186,10 +186,11 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
             env[eqn.outvars[0]] = read(eqn.invars[0])
             continue
         if frame_log.log is not None:
-            with replaying(eqn), name_stack.reentered(eqn.source_info):
+            with replaying(eqn), name_stack.reentered(eqn.source_info), \
+                    region_mesh.reentered(eqn.mesh):
                 outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
-        elif eqn.source_info:
-            with name_stack.reentered(eqn.source_info):
+        elif eqn.source_info or eqn.mesh is not None:
+            with name_stack.reentered(eqn.source_info), region_mesh.reentered(eqn.mesh):
                 outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
         else:
             outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from xform.core import name_stack
+from xform.core import name_stack, region_mesh
 from xform.core.avals import ShapedArray, float0
 from xform.core.ir import Jaxpr, Literal, Var
 from xform.interpreters.ad_util import add_any_p, pvary_to, tangent_type_p
@@ -89,7 +89,8 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any],
                 "differentiated input; see docs/primitives.md.")
         invals = [UndefinedPrimal(a.aval) if isinstance(a, Var) and a in linear else read(a)
                   for a in eqn.invars]
-        with name_stack.reentered(eqn.source_info):  # the backward ops keep the scope
+        # the backward ops keep the scope, and the region's mesh
+        with name_stack.reentered(eqn.source_info), region_mesh.reentered(eqn.mesh):
             ct_in = rule(ct_outs if eqn.primitive.multiple_results else ct_outs[0], *invals,
                          **eqn.params)
         for a, ct in zip(eqn.invars, ct_in):

@@ -16,10 +16,10 @@ import functools
 from typing import Any
 
 import jax
-import numpy as np
 from jax.sharding import AxisType, NamedSharding, PartitionSpec, Sharding
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
+from xform.core import region_mesh
 from xform.core.avals import ShapedArray, out_sharding_param
 from xform.core.jax_internals import get_concrete_mesh
 from xform.core.primitive import Primitive, abstract_eval
@@ -30,7 +30,7 @@ from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear
 
 __all__ = ["with_sharding_constraint", "sharding_constraint_p", "reshard", "reshard_p",
-           "unsplit", "auto_axes", "explicit_axes"]
+           "auto_axes", "explicit_axes", "auto_region"]
 
 sharding_constraint_p = Primitive("sharding_constraint")
 
@@ -108,7 +108,8 @@ def _reshard_transpose(ct, *, x_aval, dst_sharding, src_sharding=None):
     if src_sharding is not None:
         back = src_sharding
     else:
-        back = x_aval.sharding.spec if x_aval.sharding is not None else PartitionSpec()
+        # (over its own mesh: the cotangent may be computed in an auto_axes region)
+        back = x_aval.sharding if x_aval.sharding is not None else PartitionSpec()
     return reshard_p.bind(ct, dst_sharding=back)
 
 
@@ -141,21 +142,6 @@ def reshard(xs: Any, out_shardings: Any, _src: Any = None) -> Any:
     return tree_unflatten(tree, out)
 
 
-def unsplit(xs: Any) -> Any:
-    """``xs`` (a pytree) with every leaf that is split over Explicit mesh axes resharded to
-    replicated (other leaves as they are). Where JAX computes a region in ``auto_axes`` (the
-    einsums with several contractions, ``.at[...].get`` with an ``out_sharding``), xform
-    computes it on unsplit operands and then reshards the result: the same values and layout,
-    and none of the ambiguous-layout errors JAX's auto region does not raise either (at the
-    cost of gathering the split operands, where XLA's partitioner may do better)."""
-    def one(x: Any) -> Any:
-        if not hasattr(x, "shape") or isinstance(x, np.ndarray):
-            return x
-        aval = to_aval(x)
-        if aval.sharding is None:
-            return x
-        return reshard(x, NamedSharding(aval.sharding.mesh, PartitionSpec()))
-    return tree_map(one, xs)
 # -- auto_axes / explicit_axes: a function run with some mesh axes switched to another type ----
 
 def _spec_of(x: Any) -> PartitionSpec:
@@ -222,7 +208,7 @@ def auto_axes(f: Any = None, /, *, axes: Any = None, out_sharding: Any = None) -
         info = _switched_mesh(axes, AxisType.Auto, "auto_axes", out_s)
         if info is None or set(info[0].auto_axes) == set(info[2]):
             return f(*args, **kwargs)
-        with jax.sharding.use_abstract_mesh(info[1]):
+        with region_mesh.region(info[1]):
             args = reshard(args, tree_map(lambda a: _explicit_only(_spec_of(a), info[1]), args))
             out = f(*args, **kwargs)
             # where the results come from (their types name no Auto mesh): the way back for
@@ -231,6 +217,19 @@ def auto_axes(f: Any = None, /, *, axes: Any = None, out_sharding: Any = None) -
                            out)
         return reshard(out, out_s, _src=src)
     return wrapper
+
+
+def auto_region(f: Any, out_sharding: Any, what: str, *args: Any) -> Any:
+    """``f(*args)`` computed as JAX computes a region whose result layout it cannot derive
+    (einsum chains, gathers, ``repeat``, samplers, given an ``out_sharding``): in
+    ``auto_axes`` over the Explicit axes of ``out_sharding``'s mesh (the compiler lays out
+    the insides, no operand is gathered first), the result laid out as ``out_sharding``.
+    ``what`` names the caller in errors."""
+    s = resolve_sharding(out_sharding, what)
+    if not isinstance(s, NamedSharding):
+        raise NotImplementedError(f"`out_sharding` argument of `{what}` only supports "
+                                  f"NamedSharding instances, got {s!r}.")
+    return auto_axes(f, axes=s.mesh.explicit_axes, out_sharding=s)(*args)
 
 
 def explicit_axes(f: Any = None, /, *, axes: Any = None, in_sharding: Any = None) -> Any:
@@ -251,7 +250,7 @@ def explicit_axes(f: Any = None, /, *, axes: Any = None, in_sharding: Any = None
         if info is None:
             raise ValueError("Context mesh cannot be empty. Please use `xform.set_mesh` to "
                              "enter into a mesh context when using `explicit_axes`.")
-        with jax.sharding.use_abstract_mesh(info[1]):
+        with region_mesh.region(info[1]):
             args = reshard(args, in_s)
             out = f(*args, **kwargs)
         mesh = jax.sharding.get_abstract_mesh()

@@ -26,7 +26,7 @@ from xform import lax
 from xform.core.avals import is_python_scalar, result_type
 from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
-from xform.lax.sharding import reshard, unsplit
+from xform.lax.sharding import auto_region
 from xform.numpy._creation import _iota as iota, asarray, ones_like
 from xform.numpy._promote import convert
 from xform.numpy._shape import broadcast_to, canonicalize_axis, ravel
@@ -481,11 +481,22 @@ class _IndexUpdateRef:
             return rewriting_take(self.array, self.index, indices_are_sorted=indices_are_sorted,
                                   unique_indices=unique_indices, mode=mode,
                                   fill_value=fill_value)
-        # JAX gathers in an auto_axes region and lays the result out as asked
-        arr, index = unsplit((self.array, self.index))
-        out = rewriting_take(arr, index, indices_are_sorted=indices_are_sorted,
-                             unique_indices=unique_indices, mode=mode, fill_value=fill_value)
-        return reshard(out, out_sharding)
+        # as JAX: gathered in an auto_axes region, the result laid out as asked
+        # (only the index's arrays are operands of the region; slices, ints, None and
+        # Ellipsis stay static, closed over)
+        parts = list(self.index) if isinstance(self.index, tuple) else [self.index]
+        where = [i for i, p in enumerate(parts) if isinstance(p, (Tracer, jax.Array))]
+
+        def take(arr: Any, *arrays: Any) -> Any:
+            idx = list(parts)
+            for i, a in zip(where, arrays):
+                idx[i] = a
+            idx = tuple(idx) if isinstance(self.index, tuple) else idx[0]
+            return rewriting_take(arr, idx, indices_are_sorted=indices_are_sorted,
+                                  unique_indices=unique_indices, mode=mode,
+                                  fill_value=fill_value)
+        return auto_region(take, out_sharding, "take", self.array,
+                           *(parts[i] for i in where))
 
     def _scatter(self, values: Any, fn_name: str, **kw: Any) -> Any:
         return scatter_update(self.array, self.index, values, getattr(lax, fn_name), **kw)

@@ -18,7 +18,7 @@ from xform import lax
 from xform.core.avals import result_type
 from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
-from xform.lax.sharding import reshard, unsplit
+from xform.lax.sharding import auto_region, reshard
 from xform.numpy._creation import _iota, array, asarray
 from xform.numpy._eager import eager_jit
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
@@ -260,24 +260,29 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
     except ValueError as err:
         raise ValueError(f"einsum: subscripts {subscripts!r} do not fit the operand shapes "
                          f"{shapes}: {err}") from None
-    operands = list(operands)
-    step_sharding = out_sharding
     if len(contractions) > 1 and out_sharding is not None:
-        # JAX runs a chain of contractions given an out_sharding in an auto_axes region (no
-        # layout asked of, or checked in, the intermediate contractions) and lays the result
-        # out as asked: here, on unsplit operands, then resharded
-        operands, step_sharding = unsplit(operands), None
+        # as JAX: a chain of contractions given an out_sharding runs in an auto_axes region
+        # (no layout asked of, or checked in, the intermediate contractions), the result
+        # laid out as asked
+        result = auto_region(lambda *ops: _contract(list(ops), contractions, pet, None),
+                             out_sharding, "einsum", *operands)
+    else:
+        result = _contract(list(operands), contractions, pet, out_sharding)
+    if preferred_element_type is None and to_aval(result).dtype != dtype:
+        result = convert(result, dtype)
+    return result
+
+
+def _contract(operands: list, contractions: Any, pet: Any, out_sharding: Any) -> Any:
+    """The einsum ``contractions`` (opt_einsum's path) applied in turn to ``operands``; the
+    last one is laid out as ``out_sharding``."""
     for k, (contract_inds, _, einsum_str, _, _) in enumerate(contractions):
         ins, out_names = einsum_str.split("->")
         step_ops = [operands.pop(i) for i in contract_inds]
         last = k == len(contractions) - 1
         operands.append(_einsum_step(step_ops, ins.split(","), out_names, pet,
-                                     step_sharding if last else None))
+                                     out_sharding if last else None))
     (result,) = operands
-    if step_sharding is None and out_sharding is not None:
-        result = reshard(result, out_sharding)
-    if preferred_element_type is None and to_aval(result).dtype != dtype:
-        result = convert(result, dtype)
     return result
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from xform import lax
 from xform.core.errors import ConcretizationTypeError
 from xform.core.trace import Tracer, to_aval
-from xform.lax.sharding import reshard, unsplit
+from xform.lax.sharding import auto_region
 from xform.numpy import _shape as sh
 from xform.numpy._creation import asarray
 from xform.numpy._eager import eager_jit
@@ -228,9 +228,12 @@ def repeat(a: Any, repeats: Any, axis: int | None = None, *,
         layout = sharding
     if layout is None:
         return _repeat(a, repeats, axis, total_repeat_length)
-    # JAX repeats in an auto_axes region laid out as asked: here on unsplit operands
-    a, repeats = unsplit((a, repeats))
-    return reshard(_repeat(a, repeats, axis, total_repeat_length), layout)
+    # as JAX: repeated in an auto_axes region, the result laid out as asked; the repeats are
+    # an operand of the region only with a total_repeat_length (else they are closed over)
+    if total_repeat_length is None:
+        return auto_region(lambda x: _repeat(x, repeats, axis, None), layout, "repeat", a)
+    return auto_region(lambda r, x: _repeat(x, r, axis, total_repeat_length), layout,
+                       "repeat", repeats, a)
 
 
 def _repeat(a: Any, repeats: Any, axis: int, total_repeat_length: int | None) -> Any:

@@ -22,7 +22,10 @@ import functools as _functools
 import inspect as _inspect
 
 from xform.lax.random_bits import random_gamma_p as random_gamma_p
-from xform.lax.sharding import reshard as _reshard
+import jax as _jax
+
+from xform.core.trace import Tracer as _Tracer
+from xform.lax.sharding import auto_region as _auto_region
 from xform.random._keys import (
     KeyArray, PRNGKey, bernoulli, bits, categorical, choice, exponential, fold_in, gamma,
     gumbel, key, key_data, multivariate_normal, normal, permutation, randint, split,
@@ -39,16 +42,25 @@ from xform.random._samplers import (
 
 def _with_out_sharding(sampler):
     """``sampler`` with JAX's keyword ``out_sharding=``: the samples laid out over Explicit
-    mesh axes. The values do not depend on the layout (threefry's bits are a function of each
-    element's position, as JAX's partitionable threefry), so they are drawn and then moved: a
-    key that is not split makes that a local slice on each device."""
+    mesh axes. As in JAX, the samples are drawn in an ``auto_axes`` region over the Explicit
+    axes (its array arguments, the key and the parameters, are the region's operands; shapes
+    and dtypes stay static) and laid out as asked."""
+    sig = _inspect.signature(sampler)
 
     @_functools.wraps(sampler)
     def sample(*args, out_sharding=None, **kwargs):
-        out = sampler(*args, **kwargs)
-        return out if out_sharding is None else _reshard(out, out_sharding)
+        if out_sharding is None:
+            return sampler(*args, **kwargs)
+        bound = sig.bind(*args, **kwargs)
+        names = [n for n, v in bound.arguments.items()
+                 if isinstance(v, (_Tracer, _jax.Array, KeyArray))]
 
-    sig = _inspect.signature(sampler)
+        def draw(*operands):
+            bound.arguments.update(zip(names, operands))
+            return sampler(*bound.args, **bound.kwargs)
+        return _auto_region(draw, out_sharding, sampler.__name__,
+                            *(bound.arguments[n] for n in names))
+
     sample.__signature__ = sig.replace(parameters=[*sig.parameters.values(), _inspect.Parameter(
         "out_sharding", _inspect.Parameter.KEYWORD_ONLY, default=None)])
     return sample
