@@ -441,6 +441,37 @@ def test_einsum_several_contractions_out_sharding(mesh):
           jax.jit(jax.vmap(lambda a: f(jnp)(a, b, c)))(xs))
 
 
+def _collectives(compiled_text):
+    """The collectives of a compiled program, with their result shapes."""
+    ops = ("all-gather", "all-reduce", "reduce-scatter", "all-to-all", "collective-permute")
+    return sorted(line.split("=", 1)[1].split("(")[0].strip() for line in
+                  compiled_text.splitlines()
+                  if any(f" {op}(" in line or f" {op}-start(" in line for op in ops))
+
+
+def test_auto_region_compiles_to_jax_collectives(mesh):
+    # an einsum chain, a gather and a repeat given an out_sharding run in an auto_axes region,
+    # as JAX's: the partitioner lays out the insides, no operand is gathered whole first
+    a = _put(np.ones((64, 32), np.float32), P("x", "y"))
+    b = _put(np.ones((32, 48), np.float32), P("y", None))
+    c = _put(np.ones((48, 16), np.float32), P(None, "y"))
+    idx = _put(np.arange(16, dtype=np.int32) % 5, P("x"))
+    cases = [
+        (lambda n: lambda a, b, c, i: n.einsum("ij,jk,kl->il", a, b, c, out_sharding=P("x"))),
+        (lambda n: lambda a, b, c, i: a.at[i].get(out_sharding=P("x", "y"))),
+        (lambda n: lambda a, b, c, i: n.repeat(a, 3, axis=1, out_sharding=P("x", "y"))),
+    ]
+    for f in cases:
+        fx, fj = xform.jit(f(xnp)), jax.jit(f(jnp))
+        want = _collectives(fj.lower(a, b, c, idx).compile().as_text())
+        assert _collectives(fx.lower(a, b, c, idx).compile().as_text()) == want
+        _same(fx(a, b, c, idx), fj(a, b, c, idx))
+    assert "all-gather" in " ".join(_collectives(
+        jax.jit(lambda a, b, c: jnp.einsum("ij,jk,kl->il", jax.sharding.reshard(a, P()), b, c,
+                                           out_sharding=P("x"))).lower(a, b, c)
+        .compile().as_text()))  # (the gather the previous way inserted shows up here)
+
+
 def test_partial_manual_shard_map_blocks_keep_explicit_layout(mesh):
     a, c = _put(A, P("x", "y")), _put(A, P(None, "y"))
     seen = {}
