@@ -63,7 +63,8 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any],
             linear.update(eqn.outvars)
             linear_eqns.append(eqn)
             continue
-        outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+        with region_mesh.reentered(eqn.mesh):
+            outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
         for v, x in zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]):
             env[v] = x
 

@@ -37,6 +37,7 @@ from jax.ad_checkpoint import Offloadable, Recompute, Saveable
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from xform.interpreters.tracing import fun_name
+from xform.core import region_mesh
 from xform.core.caches import WeakCache
 from xform.core.ir import ClosedJaxpr, Literal, Var
 from xform.core.primitive import Primitive, abstract_eval
@@ -250,7 +251,8 @@ def _eval_eqns(eqns, env: dict) -> None:
         # a literal keeps its weak type (a Python scalar), as when it was traced
         return literal_value(a) if isinstance(a, Literal) else env[a]
     for eqn in eqns:
-        with replaying(eqn):  # saved_residuals: keep the line the equation came from
+        # saved_residuals: keep the line the equation came from; and the auto_axes region's mesh
+        with replaying(eqn), region_mesh.reentered(eqn.mesh):
             outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
         env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
 
