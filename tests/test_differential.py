@@ -55,19 +55,12 @@ KNOWN_BUGS: dict[str, str] = {
     # jit's value under jacrev) is fixed: traces lift a finished jit's tracer as a constant,
     # as JAX's do, and only computing with it raises (seed 50326 of --seed 50000 agrees too).
     #
-    # The custom_jvp closing over a value of the jacfwd it runs under, inside checkpoint, under
-    # jacrev (seed 120012 of --seed 120000) is fixed: as JAX's, xform's jvp and vmap traces
-    # take a live foreign tracer as a constant, a finished jvp's tracer is a constant (JAX never
-    # invalidates a jvp's trace), and lowering prunes the dead operands of an
-    # optimization_barrier (seeds 40071, 50326, 110024, 120058 still agree).
-    #
-    # Open since then, no wrong value: seed 120097 of --seed 120000, jit of jvp of a program
-    # with a dead custom_vjp closing over a jvp value. JAX raises UnexpectedTracerError (its
-    # jit keeps the dead equation and passes the tracer constant as an argument, which its eval
-    # trace rejects); xform lifts the tracer and drops the dead equation, so it returns. JAX
-    # drops such code in other places (checkpoint's partial evaluation, seed 120012 under jit),
-    # so raising for every tracer constant of the outermost jit breaks seed 120012: matching
-    # JAX needs xform's checkpoint linearization to drop dead code where JAX's does.
+    # Open: a custom_jvp closing over a value of the jacfwd it runs under, inside checkpoint,
+    # under jacrev (seed 120012 of --seed 120000): JAX returns, xform raises
+    # UnexpectedTracerError. The rule runs below jacfwd's trace and the closed-over value
+    # becomes a constant of the checkpoint's jaxpr, which jacrev then meets after jacfwd has
+    # finished; JAX's traces treat every foreign tracer as a constant, xform's raise for a live
+    # trace that is not an ancestor (and making them constants alone does not fix this case).
 }
 
 EXAMPLES = int(os.environ.get("XFORM_FUZZ_EXAMPLES", "25"))

@@ -369,11 +369,10 @@ def test_weak_type_of_gradient_through_checkpoint_of_a_custom_jvp():
 
 def test_custom_jvp_closing_over_a_finished_vmaps_value():
     # seed 120058 of `_fuzz_programs.py --seed 120000`: a tracer that outlived a jit or a
-    # checkpoint (or a jvp) is a constant to the traces that meet it (JAX never invalidates its
-    # jaxpr and jvp traces), but one that outlived a vmap or linearize is an error wherever it
-    # is met, as JAX's invalidated traces are: here the custom rule, run when grad
-    # differentiates the checkpoint, closes over the finished vmap's value, and both raise
-    # though it is dead
+    # checkpoint is a constant to the traces that meet it (JAX never invalidates its jaxpr
+    # traces), but one that outlived a vmap, jvp or linearize is an error wherever it is met,
+    # as JAX's invalidated traces are: here the custom rule, run when grad differentiates the
+    # checkpoint, closes over the finished vmap's value, and both raise though it is dead
     x = np.array([0.3, -1.2], np.float32)
 
     def build(api, np_mod):
@@ -406,32 +405,3 @@ def test_eager_checkpoint_returns_arrays_for_literal_outputs():
     assert isinstance(got, jax.Array) and got.weak_type == want.weak_type
     assert got.dtype == want.dtype and got.shape == np.shape(want)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
-
-
-def _custom_jvp_over_jacfwd_value(api, np_mod):
-    def f(x):
-        v = np_mod.sin(x)  # a value of jacfwd's jvp, closed over by the custom function
-        h = lambda u: u + np_mod.sum(v)  # noqa: E731
-        g = api.custom_jvp(h)
-        g.defjvp(lambda p, t: api.jvp(h, p, t))
-        return g(v)
-    return f
-
-
-def test_custom_jvp_closing_over_a_jacfwd_value_inside_checkpoint_under_jacrev():
-    # seed 120012 of `_fuzz_programs.py --seed 120000`: the rule runs below jacfwd's trace and
-    # its function meets jacfwd's tracer there. JAX's jvp and batching traces take a tracer of a
-    # live trace that is not theirs as a constant (xform raised), and JAX never invalidates a
-    # jvp's trace, so the checkpoint's jaxpr keeps it as a constant that only a dead equation
-    # reads (the primal output; jacfwd returns tangents). Without the checkpoint, the constant
-    # reaches eager evaluation and both raise
-    x = np.array([0.5, 1.0], np.float32)
-    for outer in (lambda api, f: f, lambda api, f: api.jit(f)):
-        want = outer(jax, jax.jacrev(jax.checkpoint(jax.jacfwd(
-            _custom_jvp_over_jacfwd_value(jax, jnp)))))(x)
-        got = outer(xform, xform.jacrev(xform.checkpoint(xform.jacfwd(
-            _custom_jvp_over_jacfwd_value(xform, xnp)))))(x)
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
-    for api, np_mod in ((jax, jnp), (xform, xnp)):
-        with pytest.raises(jax.errors.UnexpectedTracerError):
-            api.jacfwd(_custom_jvp_over_jacfwd_value(api, np_mod))(x)
