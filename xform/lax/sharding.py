@@ -190,6 +190,16 @@ def _switched_mesh(axes: Any, axis_type: Any, name: str, shardings: Any = None) 
     return mesh, mesh.update_axis_types({a: axis_type for a in axes}), axes
 
 
+def _given_or_keyword(given: Any, kwargs: dict, name: str) -> Any:
+    """The sharding given to ``auto_axes``/``explicit_axes`` itself, else the one passed as the
+    keyword ``name`` of the call (taken out of ``kwargs``), as JAX's take it."""
+    if given is not None:
+        return given
+    if name not in kwargs:
+        raise TypeError(f"Missing required keyword argument: '{name}'")
+    return kwargs.pop(name)
+
+
 def auto_axes(f: Any = None, /, *, axes: Any = None, out_sharding: Any = None) -> Any:
     """``f`` run with the mesh axes ``axes`` (default: all) of the mesh in context switched to
     Auto (the compiler picks the layout there), its results resharded to ``out_sharding``
@@ -200,11 +210,7 @@ def auto_axes(f: Any = None, /, *, axes: Any = None, out_sharding: Any = None) -
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        out_s = out_sharding
-        if out_s is None:
-            if "out_sharding" not in kwargs:
-                raise TypeError("Missing required keyword argument: 'out_sharding'")
-            out_s = kwargs.pop("out_sharding")
+        out_s = _given_or_keyword(out_sharding, kwargs, "out_sharding")
         info = _switched_mesh(axes, AxisType.Auto, "auto_axes", out_s)
         if info is None or set(info[0].auto_axes) == set(info[2]):
             return f(*args, **kwargs)
@@ -241,11 +247,7 @@ def explicit_axes(f: Any = None, /, *, axes: Any = None, in_sharding: Any = None
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        in_s = in_sharding
-        if in_s is None:
-            if "in_sharding" not in kwargs:
-                raise TypeError("Missing required keyword argument: 'in_sharding'")
-            in_s = kwargs.pop("in_sharding")
+        in_s = _given_or_keyword(in_sharding, kwargs, "in_sharding")
         info = _switched_mesh(axes, AxisType.Explicit, "explicit_axes")
         if info is None:
             raise ValueError("Context mesh cannot be empty. Please use `xform.set_mesh` to "
