@@ -22,3 +22,11 @@ def pytest_collection_modifyitems(config, items):
                             "(run this directory in its own process)")
     for item in items:
         item.add_marker(skip)
+
+
+@pytest.fixture
+def mesh():
+    """The Explicit (4, 2) mesh of explicit_mesh.py, set for the test."""
+    from explicit_mesh import MESH
+    with jax.set_mesh(MESH):
+        yield MESH

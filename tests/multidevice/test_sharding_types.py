@@ -9,35 +9,20 @@ import numpy as np
 import pytest
 from jax.sharding import AxisType, PartitionSpec as P
 
+from explicit_mesh import MESH, A, B
+from explicit_mesh import same_values_and_layouts as _same
 import xform
 import xform.numpy as xnp
 from xform.core.avals import get_aval
 
-MESH = jax.make_mesh((4, 2), ("x", "y"), axis_types=(AxisType.Explicit,) * 2)
-A = np.arange(8 * 16, dtype=np.float32).reshape(8, 16) / 50
-B = np.arange(16 * 4, dtype=np.float32).reshape(16, 4) / 30
 
 
-@pytest.fixture
-def mesh():
-    with jax.set_mesh(MESH):
-        yield MESH
 
 
 def _put(x, spec):
     return jax.device_put(x, spec)
 
 
-def _same(got, want):
-    """Values and layouts (specs) agree, leaf by leaf."""
-    gl, wl = jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)
-    assert len(gl) == len(wl)
-    for g, w in zip(gl, wl):
-        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-5)
-        if not hasattr(w.sharding, "spec"):  # on one device
-            assert g.sharding == w.sharding, (g.sharding, w.sharding)
-            continue
-        assert g.sharding.spec == w.sharding.spec, (g.sharding.spec, w.sharding.spec)
 
 
 def test_dot_out_sharding_eager_and_jit(mesh):
