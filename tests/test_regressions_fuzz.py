@@ -405,3 +405,71 @@ def test_eager_checkpoint_returns_arrays_for_literal_outputs():
     assert isinstance(got, jax.Array) and got.weak_type == want.weak_type
     assert got.dtype == want.dtype and got.shape == np.shape(want)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def _outcome(fn):
+    try:
+        return "ok", fn()
+    except Exception as e:  # noqa: BLE001  (the exception type is what is compared)
+        return "raise", type(e).__name__
+
+
+def test_dead_custom_vjp_closing_over_a_value_in_a_jit_under_grad():
+    # Seed 180126: a custom_vjp whose result nothing uses closes over a value that an outer jvp
+    # differentiates. JAX drops dead equations from the forward program of a jit it linearizes
+    # (grad), so the outer jvp never meets the custom_vjp; under a forward jvp of the jit it
+    # keeps them and raises. xform kept them under grad too and raised CustomVJPException.
+    x0, x1 = np.ones(3, np.float32), np.full(3, 0.5, np.float32)
+
+    def build(jax_mod, np_mod, used, outer):
+        def cvjp(f):
+            g = jax_mod.custom_vjp(f)
+            g.defvjp(lambda x: (g(x), x), lambda x, ct: jax_mod.vjp(f, x)[1](ct))
+            return g
+
+        def f0(a, b):
+            v1 = np_mod.sin(b)
+            v2 = cvjp(lambda u: np_mod.cos(u) + np_mod.sum(v1))(v1)
+            return a * b + (v2 if used else 0.0)
+
+        if outer == "grad":
+            inner = lambda b: jax_mod.grad(lambda a: jax_mod.jit(f0)(a, b).sum())(x0)  # noqa: E731
+        else:
+            inner = lambda b: jax_mod.jvp(lambda a: jax_mod.jit(f0)(a, b), (x0,), (x0,))  # noqa: E731,E501
+        return lambda: jax_mod.jvp(inner, (x1,), (x1,))
+
+    for used in (False, True):
+        for outer in ("grad", "jvp"):
+            want = _outcome(build(jax, jnp, used, outer))
+            got = _outcome(build(xform, xnp, used, outer))
+            assert want[0] == got[0], (used, outer, want, got)
+            if want[0] == "ok":
+                for w, g in zip(jax.tree_util.tree_leaves(want[1]),
+                                jax.tree_util.tree_leaves(got[1])):
+                    np.testing.assert_allclose(g, w, rtol=1e-6)
+            else:
+                assert want[1] == got[1], (used, outer, want, got)
+
+
+def test_gradient_through_a_jits_constant_output_stays_a_symbolic_zero():
+    # Seed 180549: `.at[].multiply` by a constant inside grad-of-jit, differentiated again.
+    # A jit's jvp gave every output tangent as an array, so the constant updates of the
+    # scatter's derivative came back from the jit with a (zero) tangent and the scatter_mul
+    # rule refused to differentiate them (NotImplementedError). As in JAX, an output tangent
+    # the body gives a symbolic zero stays one.
+    x = np.array([[-0.91], [0.41]], np.float32)
+    t = np.array([[-0.98], [1.82]], np.float32)
+
+    def build(jax_mod, np_mod):
+        def f0(x0):
+            v6 = np_mod.std(x0.T, axis=1)
+            v7 = v6.at[np.array([0], np.int32)].mul(np.float32(-0.52))
+            return np_mod.sin(v7).sum() + np_mod.sum(x0 ** 2)
+
+        f2 = jax_mod.jit(jax_mod.value_and_grad(f0))
+        f3 = lambda x0: jax_mod.jvp(f2, (x0,), (t,))  # noqa: E731
+        return jax_mod.jit(jax_mod.jacrev(f3))
+
+    for w, g in zip(jax.tree_util.tree_leaves(build(jax, jnp)(x)),
+                    jax.tree_util.tree_leaves(build(xform, xnp)(x))):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)

@@ -16,9 +16,10 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from xform.core.avals import ShapedArray
-from xform.core.ir import ClosedJaxpr
+from xform.core.ir import ClosedJaxpr, Jaxpr
 from xform.core.trace import current_trace, set_current_trace, to_aval
 from xform.interpreters.jvp import JVPTrace, Zero, instantiate, tangent_aval
+from xform.interpreters.lowering import live_equations
 from xform.interpreters.staging import StagingTrace, eval_jaxpr, hoist_consts, trace_to_jaxpr
 
 
@@ -34,12 +35,14 @@ class PartialEvalTrace(StagingTrace):
 
 
 def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequence[ShapedArray],
-                   description: str = ""):
+                   description: str = "", out_nonzero: list | None = None):
     """Linearize ``fun(*xs) -> (flat_outs, aux)`` at ``primals``.
 
     ``tangent_avals[i]`` is None for a primal that is not differentiated. Returns
     ``(primal_outs, linear, aux)`` where ``linear`` is a ClosedJaxpr from the tangents of the
-    differentiated inputs to the output tangents (consts: the residuals).
+    differentiated inputs to the output tangents (consts: the residuals). Given a list
+    ``out_nonzero``, it is filled with whether each output tangent is nonzero, and ``linear``
+    computes only those (a symbolic zero stays one for the caller).
     """
     pe = PartialEvalTrace(current_trace(), description, kind="linearize")
     jvp = JVPTrace(pe, description)
@@ -52,6 +55,9 @@ def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequenc
         unpacked = [jvp.unpack(o) for o in outs]
         jvp.finish()
         primal_outs = [p for p, _ in unpacked]
+        if out_nonzero is not None:
+            out_nonzero[:] = [not isinstance(t, Zero) for _, t in unpacked]
+            unpacked = [u for u, nz in zip(unpacked, out_nonzero) if nz]
         with set_current_trace(pe):
             tangent_outs = [instantiate(t) for _, t in unpacked]
         linear = pe.to_closed_jaxpr(tangent_outs)
@@ -61,18 +67,27 @@ def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequenc
     return primal_outs, linear, aux
 
 
+def under_linearize(tangents) -> bool:
+    """Whether these tangents are those of a running linearize (``grad``, ``vjp``,
+    ``linearize``), whose tangent computation is staged, rather than of a forward ``jvp``."""
+    return any(isinstance(getattr(t, "_trace", None), PartialEvalTrace) for t in tangents)
+
+
 def _aval(x):
     return to_aval(x)
 
 
 def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool],
-                    tangent_avals: Sequence[ShapedArray | None] | None = None):
+                    tangent_avals: Sequence[ShapedArray | None] | None = None,
+                    dce: bool = False, out_nonzero: list | None = None):
     """Split a const-free closed jaxpr into its known part and its linear part.
 
     ``tangent_avals`` (one per input, None where ``nonzero`` is False) are the types of the
     tangents the linear part will be called with, when they differ from the primals' (a
     strongly typed tangent of a weakly typed primal): the linear jaxpr's types then match what
-    it computes.
+    it computes. ``dce`` drops the known part's dead equations (see dce_closed_jaxpr).
+``out_nonzero``, a list, is filled as linearize_flat's (the linear part then computes only the
+nonzero output tangents).
 
     Returns ``(known, linear, n_res)``: ``known`` (a closed jaxpr, possibly with consts) maps
     the primal inputs to the primal outputs followed by ``n_res`` residuals; ``linear`` (const
@@ -89,11 +104,25 @@ def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool],
         t_avals = ([tangent_aval(v.aval) if nz else None
                     for v, nz in zip(jaxpr.jaxpr.invars, nonzero)]
                    if tangent_avals is None else list(tangent_avals))
-        outs, linear, _ = linearize_flat(f, primals, t_avals)
+        outs, linear, _ = linearize_flat(f, primals, t_avals, out_nonzero=out_nonzero)
         lin, residuals = hoist_consts(linear)
         holder["linear"] = lin
         return list(outs) + list(residuals), len(residuals)
 
     known, n_res = trace_to_jaxpr(known_fun, [v.aval for v in jaxpr.jaxpr.invars],
                                   description="linearize of a call", kind="linearize")
-    return known, holder["linear"], n_res
+    return (dce_closed_jaxpr(known) if dce else known), holder["linear"], n_res
+
+
+def dce_closed_jaxpr(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """``closed`` without the equations whose results nothing uses (side effects kept).
+
+    JAX drops them from the forward program of a jit it linearizes (not from one it only
+    differentiates forward), so a later transform of that program never meets them:
+    differentiating it again with respect to a value a dead ``custom_vjp`` closes over is then
+    no error, as in JAX."""
+    j = closed.jaxpr
+    eqns = live_equations(j)
+    if len(eqns) == len(j.eqns):
+        return closed
+    return ClosedJaxpr(Jaxpr(j.constvars, j.invars, eqns, j.outvars), closed.consts)

@@ -18,8 +18,8 @@ from xform.core.trace import Tracer
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name, not_mapped
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, passes_leaked_tracers, to_jax
 from xform.core.trace import to_aval
-from xform.interpreters.jvp import Zero, jvp_rules, typed_like_primal
-from xform.interpreters.partial_eval import linearize_jaxpr
+from xform.interpreters.jvp import Zero, jvp_rules, tangent_aval, typed_like_primal
+from xform.interpreters.partial_eval import linearize_jaxpr, under_linearize
 from xform.interpreters.staging import hoist_consts, trace_to_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
@@ -74,20 +74,31 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
     # the tangents' own types (a strongly typed tangent of a weakly typed primal, say), so that
     # the linear call's output types are those of what it computes
     t_avals = tuple(None if isinstance(t, Zero) else to_aval(t) for t in tangents)
-    hit = _linearized.get((jaxpr,), t_avals)
+    # Under grad, JAX's forward program of the call has no dead equations; under a forward
+    # jvp it keeps them (a dead custom_vjp differentiated through a closure raises there).
+    dce = under_linearize(tangents)
+    hit = _linearized.get((jaxpr,), (t_avals, dce))
     if hit is None:
-        known, linear, _ = linearize_jaxpr(jaxpr, nonzero, t_avals)
-        hit = _linearized.put((jaxpr,), t_avals, (*hoist_consts(known), linear))
-    known, known_consts, linear = hit
+        # an output tangent the body gives a symbolic zero (a constant output, one that does
+        # not depend on the differentiated inputs) stays a symbolic zero, as in JAX: a rule
+        # downstream then knows it need not differentiate there
+        out_nonzero: list = []
+        known, linear, _ = linearize_jaxpr(jaxpr, nonzero, t_avals, dce=dce,
+                                           out_nonzero=out_nonzero)
+        hit = _linearized.put((jaxpr,), (t_avals, dce),
+                              (*hoist_consts(known), linear, tuple(out_nonzero)))
+    known, known_consts, linear, out_nonzero = hit
     outs = jit_p.bind(*known_consts, *primals, jaxpr=known, name=name)
     n_out = len(jaxpr.out_avals)
     primal_out, residuals = outs[:n_out], outs[n_out:]
-    tangent_out = jit_p.bind(*residuals, *[t for t in tangents if not isinstance(t, Zero)],
-                             jaxpr=linear, name=f"jvp({name})")
+    tangent_nz = iter(jit_p.bind(*residuals, *[t for t in tangents if not isinstance(t, Zero)],
+                                 jaxpr=linear, name=f"jvp({name})") if any(out_nonzero) else ())
     # JAX's jit gives the output tangents the types its jvp jaxpr declares, those of tangents
     # typed like their primals: a strong tangent of a weak Python scalar comes out weak (see
     # array_function_calls in xform/interpreters/jvp.py for why the outputs are retyped)
-    return primal_out, [typed_like_primal(p, t) for p, t in zip(primal_out, tangent_out)]
+    return primal_out, [typed_like_primal(p, next(tangent_nz)) if nz
+                        else Zero(tangent_aval(to_aval(p)))
+                        for p, nz in zip(primal_out, out_nonzero)]
 
 
 _transposed = WeakCache("jit: transposed bodies")
