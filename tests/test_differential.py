@@ -55,15 +55,11 @@ KNOWN_BUGS: dict[str, str] = {
     # jit's value under jacrev) is fixed: traces lift a finished jit's tracer as a constant,
     # as JAX's do, and only computing with it raises (seed 50326 of --seed 50000 agrees too).
     #
-    # Open: a custom_jvp closing over a value of the jacfwd it runs under, inside checkpoint,
-    # under jacrev (seed 120012 of --seed 120000): JAX returns, xform raises
-    # UnexpectedTracerError. The rule runs below jacfwd's trace and the closed-over value
-    # becomes a constant of the checkpoint's jaxpr, which jacrev then meets after jacfwd has
-    # finished; JAX's traces treat every foreign tracer as a constant, xform's raise for a live
-    # trace that is not an ancestor (and making them constants alone does not fix this case).
-    # Treating the tracers of running traces and of finished jvp traces as constants fixed
-    # 120012, but then 10 of 1,500 cases (seeds 180000-181499, e.g. 180119, 180306, 181494)
-    # returned values where JAX raises UnexpectedTracerError; that change was reverted.
+    # Fixed: a custom_jvp closing over a value of the jacfwd it runs under, inside checkpoint,
+    # under jacrev (seed 120012 of --seed 120000), with the leaked-tracer finds of seeds
+    # 120097, 180119, 180306 and 181494: foreign tracers are constants as in JAX, the
+    # outermost jit raises for a tracer constant, grad's linearized programs drop dead code
+    # and its constants (tests/test_regressions_fuzz.py).
     #
     # From the run of seeds 180000-181499 (each a crash or a weak type, no wrong value):
     # - 180126 (fixed: dead equations of a jit's forward program under grad, as in JAX) and

@@ -473,3 +473,72 @@ def test_gradient_through_a_jits_constant_output_stays_a_symbolic_zero():
     for w, g in zip(jax.tree_util.tree_leaves(build(jax, jnp)(x)),
                     jax.tree_util.tree_leaves(build(xform, xnp)(x))):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def _custom_jvp_over_jacfwd_value(api, np_mod):
+    def f(x):
+        v = np_mod.sin(x)  # a value of jacfwd's jvp, closed over by the custom function
+        h = lambda u: u + np_mod.sum(v)  # noqa: E731
+        g = api.custom_jvp(h)
+        g.defjvp(lambda p, t: api.jvp(h, p, t))
+        return g(v)
+    return f
+
+
+def test_custom_jvp_closing_over_a_jacfwd_value_inside_checkpoint_under_jacrev():
+    # Seed 120012 of `_fuzz_programs.py --seed 120000`: the rule runs below jacfwd's trace and
+    # its function meets jacfwd's tracer there. As in JAX, a trace takes a tracer of a live
+    # trace that is not its own as a constant, and a finished jvp's tracer is one too; the
+    # checkpoint's jaxpr keeps it as a constant that only a dead equation reads (the primal
+    # output: jacfwd returns tangents), and jacrev drops that dead code with its constants.
+    # Without the checkpoint, the constant reaches eager evaluation and both raise.
+    x = np.array([0.5, 1.0], np.float32)
+    for outer in (lambda api, f: f, lambda api, f: api.jit(f)):
+        want = outer(jax, jax.jacrev(jax.checkpoint(jax.jacfwd(
+            _custom_jvp_over_jacfwd_value(jax, jnp)))))(x)
+        got = outer(xform, xform.jacrev(xform.checkpoint(xform.jacfwd(
+            _custom_jvp_over_jacfwd_value(xform, xnp)))))(x)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
+    for api, np_mod in ((jax, jnp), (xform, xnp)):
+        with pytest.raises(jax.errors.UnexpectedTracerError):
+            api.jacfwd(_custom_jvp_over_jacfwd_value(api, np_mod))(x)
+
+
+def test_leaked_tracer_constants_raise_at_the_outermost_jit_as_in_jax():
+    # Seeds 120097, 180119, 180306, 181494: a dead custom_vjp/custom_jvp closing over a value
+    # of a jvp inside a jit. JAX's outermost jit gets the leaked tracer as an argument and
+    # raises though nothing uses it; under grad of a jit, and under vmap, the dead code (and its
+    # constant) is dropped first and both return. Each combination raises in xform exactly
+    # where it raises in JAX.
+    x = np.ones(3, np.float32)
+
+    def build(api, np_mod, kind, stack):
+        def wrap(f):
+            if kind == "vjp":
+                g = api.custom_vjp(f)
+                g.defvjp(lambda u: (g(u), u), lambda u, ct: api.vjp(f, u)[1](ct))
+            else:
+                g = api.custom_jvp(f)
+                g.defjvp(lambda p, t: api.jvp(f, p, t))
+            return g
+
+        def f(x):
+            v = np_mod.sin(x)
+            wrap(lambda u: u + np_mod.sum(v))(x)  # dead
+            return x * 2
+
+        return {
+            "jit(jvp)": lambda: api.jit(lambda x: api.jvp(f, (x,), (x,)))(x),
+            "jvp": lambda: api.jvp(f, (x,), (x,)),
+            "jit(grad)": lambda: api.jit(api.grad(lambda x: f(x).sum()))(x),
+            "jit(vmap)": lambda: api.jit(api.vmap(f))(x),
+            "jvp(jit)": lambda: api.jvp(api.jit(f), (x,), (x,)),
+        }[stack]
+
+    for kind in ("vjp", "jvp"):
+        for stack in ("jit(jvp)", "jvp", "jit(grad)", "jit(vmap)", "jvp(jit)"):
+            want = _outcome(build(jax, jnp, kind, stack))
+            got = _outcome(build(xform, xnp, kind, stack))
+            assert want[0] == got[0], (kind, stack, want, got)
+            if want[0] == "raise":
+                assert want[1] == got[1], (kind, stack, want, got)

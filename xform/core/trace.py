@@ -94,26 +94,26 @@ class Trace:
         self.level = 0 if parent is None else parent.level + 1
 
     def is_own(self, x: Any) -> bool:
-        """True for this trace's tracers; False for constants (and tracers of finished staging
-        traces); raises for other foreign tracers."""
+        """True for this trace's tracers; False for constants, tracers of live traces (an
+        ancestor's, or a trace a custom rule runs below) and of finished traces that lift them
+        (staging, jvp); raises for a tracer of a finished vmap or linearize."""
         if not isinstance(x, Tracer):
             return False
         t = x._trace
         if t is self:
             return True
-        if not t.alive and t.lifted_when_finished:
-            # a tracer that outlived a staging trace (jit, checkpoint) is a constant here, as
-            # in JAX (whose jaxpr traces are never invalidated): each trace lifts it, and only
-            # evaluating it raises (check_no_tracers, lowering). Code that never uses it (a
-            # dead equation, a custom rule traced later) still works. A finished jvp, vmap or
-            # linearize raises at once, as JAX's invalidated traces do
+        if t.alive:
+            # an ancestor's tracer, or one of a live trace that is not an ancestor (a custom
+            # rule run below the trace whose value its function closes over): a constant here,
+            # as for JAX's jvp and batching traces; evaluating it outside every trace raises
             return False
-        if t.alive and t.level < self.level:
-            anc = self.parent
-            while anc is not None and anc.level > t.level:
-                anc = anc.parent
-            if anc is t:
-                return False
+        if t.lifted_when_finished:
+            # a tracer that outlived a staging trace (jit, checkpoint) or a jvp is a constant
+            # here, as in JAX (which never invalidates its jaxpr and jvp traces): each trace
+            # lifts it, and only evaluating it raises (check_no_tracers, lowering). Code that
+            # never uses it (a dead equation, a custom rule traced later) still works. A
+            # finished vmap or linearize raises at once, as JAX's invalidated traces do
+            return False
         tag = getattr(t, "tag", None)
         if tag is not None:  # a trace standing in for ``t`` (same tag) is an ancestor
             anc = self.parent

@@ -104,6 +104,9 @@ _DROPS_DERIVATIVE = {"float": "float()", "complex": "complex()",
 
 class JVPTrace(Trace):
     kind = "jvp"
+    # JAX never invalidates a jvp's trace: its finished tracer is a constant to other traces,
+    # and only computing with it outside every trace raises (see Trace.is_own)
+    lifted_when_finished = True
 
     def unpack(self, x: Any) -> tuple[Any, Any]:
         if self.is_own(x):

@@ -39,6 +39,11 @@ effectful_primitives: set = set()
 # as given: a leaked tracer among them is checked where the body uses it (see eval_jaxpr_jax).
 passes_leaked_tracers: set = set()
 
+# Multi-result primitives whose i-th output is their i-th operand (``optimization_barrier``):
+# lowering keeps only the operands whose outputs are live, as JAX's DCE rule for the barrier
+# does, so a dead value (a leaked tracer a custom rule closed over) is not computed through it.
+per_operand_outputs: set = set()
+
 
 def _sub_jaxprs(params: dict):
     for v in params.values():
@@ -69,6 +74,13 @@ def live_equations(jaxpr: Jaxpr) -> list:
     memo: dict = {}
     kept = []
     for eqn in reversed(jaxpr.eqns):
+        if eqn.primitive in per_operand_outputs:
+            pairs = [(i, o) for i, o in zip(eqn.invars, eqn.outvars) if o in live]
+            if pairs:
+                eqn = eqn._replace(invars=[i for i, _ in pairs], outvars=[o for _, o in pairs])
+                kept.append(eqn)
+                live.update(v for v in eqn.invars if not isinstance(v, Literal))
+            continue
         if any(v in live for v in eqn.outvars) or _has_effects(eqn, memo):
             kept.append(eqn)
             live.update(v for v in eqn.invars if not isinstance(v, Literal))

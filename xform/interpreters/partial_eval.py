@@ -60,7 +60,8 @@ def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequenc
             unpacked = [u for u, nz in zip(unpacked, out_nonzero) if nz]
         with set_current_trace(pe):
             tangent_outs = [instantiate(t) for _, t in unpacked]
-        linear = pe.to_closed_jaxpr(tangent_outs)
+        # JAX's tangent trace drops dead code and the residuals only it read
+        linear = dce_closed_jaxpr(pe.to_closed_jaxpr(tangent_outs))
     finally:
         jvp.finish()
         pe.finish()
@@ -120,9 +121,13 @@ def dce_closed_jaxpr(closed: ClosedJaxpr) -> ClosedJaxpr:
     JAX drops them from the forward program of a jit it linearizes (not from one it only
     differentiates forward), so a later transform of that program never meets them:
     differentiating it again with respect to a value a dead ``custom_vjp`` closes over is then
-    no error, as in JAX."""
+    no error, as in JAX. The consts nothing reads then go too (a tracer that outlived its
+    transform, which only dead code read, is then no constant of the program)."""
     j = closed.jaxpr
     eqns = live_equations(j)
-    if len(eqns) == len(j.eqns):
+    read = {v for e in eqns for v in e.invars} | set(j.outvars)
+    kept = [(v, c) for v, c in zip(j.constvars, closed.consts) if v in read]
+    if len(eqns) == len(j.eqns) and len(kept) == len(j.constvars):
         return closed
-    return ClosedJaxpr(Jaxpr(j.constvars, j.invars, eqns, j.outvars), closed.consts)
+    constvars, consts = [v for v, _ in kept], [c for _, c in kept]
+    return ClosedJaxpr(Jaxpr(constvars, j.invars, eqns, j.outvars), consts)

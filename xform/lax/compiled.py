@@ -208,6 +208,9 @@ class Jitted:
         # a nested jit caches them), where a JAX tracer would leak out of its trace
         with jax.ensure_compile_time_eval():
             closed, out_tree, leaves = self._stage(dyn_args, dyn_kwargs, statics)
+        # A tracer among the program's constants outlived its transform: JAX's outermost jit
+        # gets it as an argument and raises, whether or not the program uses it
+        check_no_tracers(closed.consts)
         outs = eval_closed_jaxpr_jax(closed, leaves)
         return tree_unflatten(out_tree, outs)
 

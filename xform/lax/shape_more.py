@@ -26,7 +26,7 @@ from xform.interpreters.batching import (
     batch_rules, bdim_at_front, shift_axis, vectorized_batcher,
 )
 from xform.interpreters.jvp import Zero, deflinear_jvp, instantiate, jvp_rules, tangent_aval
-from xform.interpreters.lowering import to_jax
+from xform.interpreters.lowering import per_operand_outputs, to_jax
 from xform.interpreters.transpose import deflinear, is_undefined, transpose_rules
 from xform.lax._helpers import shape_str
 from xform.lax.reductions import reduce_sum
@@ -81,6 +81,7 @@ def tile(operand: Any, reps: Sequence[int]) -> Any:
 
 # -- optimization_barrier -----------------------------------------------------------------------
 optimization_barrier_p = Primitive("optimization_barrier", multiple_results=True)
+per_operand_outputs.add(optimization_barrier_p)
 
 
 def _barrier_jvp(primals, tangents):
