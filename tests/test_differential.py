@@ -136,3 +136,21 @@ def test_compare_catches_differences():
     nan = ("ok", (jnp.array([1.0, np.nan]), {"a": jnp.float32(1.0)}))
     assert fz.compare(case, nan, nan) is None
     assert fz.compare(case, nan, ok).kind == "value"
+
+
+def test_float64_arbiter_settles_only_what_float32_cannot_judge():
+    # The value check's arbiter (JAX's answer in float64) excuses xform only where it agrees
+    # with float64, or where JAX's float32 answer is as far off: a wrong xform value on a
+    # well-conditioned program is still reported
+    import jax.numpy as jnp
+    import numpy as np
+
+    x = np.array([0.5, -1.25], np.float32)
+    case = fz.Case(False, [x], ["    v0 = jnp.sin(x0) * 3.0"], ["x0"], "v0")
+    exact = np.sin(x.astype(np.float64)) * 3.0
+    right = ("ok", jnp.asarray(exact, jnp.float32))
+    wrong = ("ok", jnp.asarray(exact + 0.5, jnp.float32))
+    assert fz.compare(case, right, wrong).kind == "value"
+    # JAX's float32 answer off (as rounding makes it on an ill-conditioned program), xform's
+    # right: settled by float64
+    assert fz.compare(case, wrong, right) is None
