@@ -67,8 +67,17 @@ KNOWN_BUGS: dict[str, str] = {
     #   regression tests in tests/test_regressions_fuzz.py;
     # - 120259 (fixed in the check: JAX's float32 rounding of a zero third derivative; the
     #   value check takes JAX's float64 answer as arbiter);
-    # - open: 180425, 181118: the weak type of a derivative through cond / a power of a Python
-    #   scalar.
+    # - 180425 and 181118 (fixed: the weak type of a gradient with respect to a Python scalar;
+    #   neither was about cond or pow, whose values were dead or fine): xform's products cast
+    #   their operands where JAX's hand them to dot_general as they are (`x @ M`), and its
+    #   indexed updates did not promote the array with the values and cast back as JAX's do
+    #   (`.at[0].max(np.float32(c))`); the casts' transposes set a cotangent's weak type.
+    #   Siblings fixed with them: the pow, igamma, reduce_max/min and scatter-min/max rules,
+    #   dot_general's transpose, lax.reduce's monoid path. Regression tests in
+    #   tests/test_regressions_fuzz.py. Left as JAX has them: JAX's own eager and jit answers
+    #   differ for the weak type of the operand's gradient through `.at[].min/max` with weak
+    #   values (eager strong, jit weak; xform strong in both), and of the jvp tangent of
+    #   lax.rem / lax.clamp with mixed weak and strong operands (eager strong, jit weak).
     # Replay one: `fz.check(fz.generate(fz.RandomDraw(SEED), frozenset()))` from tests/.
 }
 

@@ -542,3 +542,78 @@ def test_leaked_tracer_constants_raise_at_the_outermost_jit_as_in_jax():
             assert want[0] == got[0], (kind, stack, want, got)
             if want[0] == "raise":
                 assert want[1] == got[1], (kind, stack, want, got)
+def _check_weak_types(cases: dict, args: dict) -> None:
+    for name, build in cases.items():
+        (want, w_vals), (got, g_vals) = _weak_types(build, *args.get(name, (0.57,)))
+        assert got == want, (name, want, got)
+        for w, g in zip(w_vals, g_vals):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_weak_type_of_gradients_through_products():
+    # Seed 180425: grad of `reshape(x, (1,)) @ M` for a Python scalar x was weak in xform,
+    # strong in JAX. JAX's products do not promote their operands: dot_general takes them as
+    # they are and only its result is cast, so nothing casts the weak operand's cotangent back
+    # to a weak type (xform cast the operands, and the casts' transposes made it weak). When
+    # the dtypes differ, dot_general's transpose casts to the operand's dtype and weak type.
+    m = np.array([[0.67, -0.84]], np.float32)
+    v = np.array([0.5, -1.5, 2.0], np.float32)
+
+    def grad_of(f, argnums=0):
+        return lambda api, np_mod: api.grad(
+            lambda *a: np_mod.sum(np_mod.sin(f(np_mod, *a))), argnums=argnums)
+
+    weak3 = lambda np_mod, x: np_mod.broadcast_to(x, (3,))  # noqa: E731
+    cases = {
+        "matmul": grad_of(lambda np_mod, x: np_mod.reshape(x, (1,)) @ m),
+        "jit_matmul": lambda api, np_mod: api.jit(grad_of(
+            lambda np_mod, x: np_mod.reshape(x, (1,)) @ m)(api, np_mod)),
+        "dot_scalar": grad_of(lambda np_mod, x: np_mod.dot(x, v)),
+        "dot_scalar_f16": grad_of(lambda np_mod, x: np_mod.dot(x, v.astype(np.float16))),
+        "tensordot": grad_of(lambda np_mod, x: np_mod.tensordot(weak3(np_mod, x), v, 1)),
+        "inner": grad_of(lambda np_mod, x: np_mod.inner(weak3(np_mod, x), v)),
+        "vdot": grad_of(lambda np_mod, x: np_mod.vdot(weak3(np_mod, x), v)),
+        "vecdot": grad_of(lambda np_mod, x: np_mod.vecdot(weak3(np_mod, x), v)),
+        "einsum": grad_of(lambda np_mod, x: np_mod.einsum("i,i->", weak3(np_mod, x), v)),
+        "einsum_sum": grad_of(lambda np_mod, x: np_mod.einsum(
+            "ij,j->", np_mod.broadcast_to(x, (3, 3)), v)),
+        "lax_reduce_typed_init": lambda api, np_mod: lambda x: api.lax.reduce(
+            weak3(np_mod, x), np.float32(0), api.lax.add, (0,)),
+    }
+    _check_weak_types(cases, {})
+
+
+def test_weak_type_of_gradients_through_scatter_and_pow():
+    # Seed 181118: grad of `reshape(x, (1,)).at[0].max(np.float32(-1.7))` for a Python scalar x
+    # was strong in xform, weak in JAX. JAX's indexed updates promote the array with the
+    # values (a weak array next to strong values is cast to a strong type), scatter, and cast
+    # the result back to the array's type; the casts' transposes make the cotangent weak.
+    # Rules JAX writes with casts or numpy operators give these types too: pow's (strong
+    # copies of base and exponent), the reductions' location indicator, igamma's, and
+    # scatter-min/max's coefficients (typed by the operands).
+    def grad_of(f, argnums=0):
+        return lambda api, np_mod: api.grad(
+            lambda *a: np_mod.sum(np_mod.sin(f(api, np_mod, *a))), argnums=argnums)
+
+    weak3 = lambda np_mod, x: np_mod.broadcast_to(x, (3,))  # noqa: E731
+    cases = {
+        "at_max": grad_of(lambda api, np_mod, x: np_mod.reshape(x, (1,)).at[0].max(
+            np.float32(-1.7))),
+        "jit_at_max": lambda api, np_mod: api.jit(grad_of(
+            lambda api, np_mod, x: np_mod.reshape(x, (1,)).at[0].max(np.float32(-1.7)))(
+                api, np_mod)),
+        "at_min": grad_of(lambda api, np_mod, x: weak3(np_mod, x).at[1:].min(np.float32(0.3))),
+        "at_min_weak_updates": grad_of(lambda api, np_mod, x, y: weak3(np_mod, x).at[1:].min(
+            np_mod.broadcast_to(y, (2,))), argnums=1),
+        "at_power": grad_of(lambda api, np_mod, x: weak3(np_mod, x).at[1:].power(
+            np.float32(0.3))),
+        "lax_pow": grad_of(lambda api, np_mod, x, y: api.lax.pow(x, y), argnums=(0, 1)),
+        "jvp_lax_pow": lambda api, np_mod: lambda x, y: api.jvp(
+            api.lax.pow, (x, y), (1.0, 1.0)),
+        "reduce_max": grad_of(lambda api, np_mod, x: api.lax.reduce_max(
+            weak3(np_mod, x), (0,))),
+        "igamma": grad_of(lambda api, np_mod, a, x: api.lax.igamma(a, x), argnums=(0, 1)),
+    }
+    args = {"at_min_weak_updates": (0.5, 0.3), "lax_pow": (0.5, 0.3),
+            "jvp_lax_pow": (0.5, 0.3), "igamma": (0.5, np.float32(0.3))}
+    _check_weak_types(cases, args)

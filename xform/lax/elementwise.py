@@ -73,6 +73,18 @@ def _const(x: Any, value: float) -> Any:
     return weak_scalar(float(value), to_aval(x).dtype)
 
 
+def _np_promoted(op: Any, x: Any, y: Any) -> Any:
+    """``op(x, y)`` as JAX's rules written with Python's ``*`` and ``+`` compute it: numpy's
+    promotion first, so a weakly typed operand next to a strongly typed one is cast to a strong
+    type (a cast whose transpose gives its cotangent the weak type back)."""
+    xw, yw = to_aval(x).weak_type, to_aval(y).weak_type
+    if xw and not yw:
+        x = convert_element_type(x, to_aval(x).dtype)
+    elif yw and not xw:
+        y = convert_element_type(y, to_aval(y).dtype)
+    return op(x, y)
+
+
 def _like(t: Any, ans: Any) -> Any:
     """Broadcast a rank-0 or size-1 contribution up to the output's shape (and, over Explicit
     mesh axes, its layout)."""
@@ -507,7 +519,12 @@ def _replace_zero(x: Any) -> Any:
 
 def _pow_jvp_base(t, ans, x, y):
     # JAX's rule: y * x ** (y - 1); for an integer exponent 0 where y == 0 (so 0 ** 0
-    # differentiates to 0), for a floating one no guard (0 ** 0 with x = 0 gives nan there)
+    # differentiates to 0), for a floating one no guard (0 ** 0 with x = 0 gives nan there).
+    # As JAX's, it computes from strongly typed copies of x and y (JAX casts them to the
+    # result dtype), so the derivative of a weakly typed base is strong
+    x = convert_element_type(x, to_aval(x).dtype)
+    if is_inexact(to_aval(y).dtype):
+        y = convert_element_type(y, to_aval(y).dtype)
     if not is_inexact(to_aval(y).dtype):
         yf = convert_element_type(y, to_aval(x).dtype)
         # every select_n operand at the output's shape: under vmap an unbatched exponent
@@ -521,8 +538,10 @@ def _pow_jvp_base(t, ans, x, y):
 
 
 def _pow_jvp_exponent(t, ans, x, y):
-    # log(x) * x ** y, with log(1) = 0 where x == 0 (JAX's guard)
-    return mul(_like(t, ans), _like(mul(log(_replace_zero(x)), ans), ans))
+    # log(x) * x ** y, with log(1) = 0 where x == 0 (JAX's guard), cast to a strong type as
+    # JAX's rule casts it (the cast's transpose gives a weak exponent a weak cotangent)
+    out = mul(_like(t, ans), _like(mul(log(_replace_zero(x)), ans), ans))
+    return convert_element_type(out, to_aval(y).dtype)
 
 
 abstract_eval[pow_p] = _pow_abstract_eval

@@ -30,7 +30,7 @@ from xform.lax._helpers import (
     ANY, FLOAT, INTEGER, REAL_FLOAT, bool_result, naryop, shape_str, unop,
 )
 from xform.lax.elementwise import (
-    _const, _like, _unbroadcast, abs, add, exp, gt, imag,
+    _const, _like, _np_promoted, _unbroadcast, abs, add, exp, gt, imag,
     integer_pow, lgamma, log, log1p, mul, neg, real, select, sign, sub,
 )
 
@@ -81,11 +81,11 @@ def bessel_i1e(x: Any) -> Any:
 
 def _igamma_dx(t, ans, a, x):
     # x^(a-1) e^-x / Gamma(a)
-    return mul(t, exp(sub(mul(sub(a, _const(a, 1.0)), log(x)), add(x, lgamma(a)))))
+    return _np_promoted(mul, t, exp(sub(mul(sub(a, _const(a, 1.0)), log(x)), add(x, lgamma(a)))))
 
 
 igamma_p = naryop("igamma", REAL_FLOAT, jlax.igamma)
-defjvp(igamma_p, lambda t, ans, a, x: mul(t, igamma_grad_a(a, x)), _igamma_dx)
+defjvp(igamma_p, lambda t, ans, a, x: _np_promoted(mul, t, igamma_grad_a(a, x)), _igamma_dx)
 
 
 def igamma(a: Any, x: Any) -> Any:
@@ -94,7 +94,7 @@ def igamma(a: Any, x: Any) -> Any:
 
 
 igammac_p = naryop("igammac", REAL_FLOAT, jlax.igammac)
-defjvp(igammac_p, lambda t, ans, a, x: neg(mul(t, igamma_grad_a(a, x))),
+defjvp(igammac_p, lambda t, ans, a, x: neg(_np_promoted(mul, t, igamma_grad_a(a, x))),
        lambda t, ans, a, x: neg(_igamma_dx(t, ans, a, x)))
 
 

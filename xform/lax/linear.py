@@ -291,8 +291,11 @@ def _dot_operand_ct(ct: Any, x_aval: ShapedArray, y: Any, x_contract, y_contract
         layout = ct_first
     if layout != identity:
         out = _transpose(out, tuple(int(i) for i in np.argsort(layout)))
-    if to_aval(out).dtype != x_aval.dtype:
-        out = _ew.convert_element_type(out, x_aval.dtype)
+    if to_aval(out).dtype != x_aval.dtype:  # as JAX: cast to the operand's dtype and weak type
+        if (np.issubdtype(to_aval(out).dtype, np.complexfloating)
+                and not np.issubdtype(x_aval.dtype, np.complexfloating)):
+            out = _ew.real(out)
+        out = _ew._convert_weak(out, x_aval.dtype, x_aval.weak_type)
     return out
 
 

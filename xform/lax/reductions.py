@@ -223,13 +223,14 @@ defjvp(reduce_prod_p, _reduce_prod_jvp)
 
 def _chooser_jvp(t, ans, x, *, axes):
     # The tangent of the chosen element; on ties, the mean of the tied elements' tangents (the
-    # location-indicator rule), which is what JAX computes.
+    # location-indicator rule), which is what JAX computes. The indicator is strongly typed
+    # (JAX casts it to the tangent's dtype), and so is the tangent
     if _no_tangent(t):
         return _zero_like(ans)
     t_aval = to_aval(t)
     x_aval = to_aval(x)
     chosen = ew.eq(x, sh.broadcast_in_dim(ans, x_aval.shape, _kept_dims(x_aval.ndim, axes)))
-    indicator = ew._convert_weak(chosen, t_aval.dtype, t_aval.weak_type)
+    indicator = ew._convert_weak(chosen, t_aval.dtype, False)
     return ew.div(reduce_sum(ew.mul(t, indicator), axes), reduce_sum(indicator, axes))
 
 
@@ -541,4 +542,9 @@ def reduce(operands: Any, init_values: Any, computation: Callable[[Any, Any], An
     init_arr = np.asarray(init)
     if init_arr.shape != () or init_arr.item() != identity(dtype):
         return general_reduce(operands, init_values, computation, dimensions)
-    return reducer(operand, dimensions)
+    out = reducer(operand, dimensions)
+    # as JAX: the result is weak only where the operand and the init value both are (a
+    # reduction primitive alone keeps the operand's weak type)
+    if to_aval(out).weak_type and not to_aval(init).weak_type:
+        out = ew._convert_weak(out, dtype, False)
+    return out

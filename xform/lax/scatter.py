@@ -25,7 +25,7 @@ from xform.interpreters.staging import trace_to_jaxpr
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax._helpers import shape_str
 from xform.lax.elementwise import (
-    add, add_p, div, eq, max_p, min_p, mul, mul_p, neg, select, sub, sub_p,
+    _np_promoted, add, add_p, div, eq, max_p, min_p, mul, mul_p, neg, select, sub, sub_p,
 )
 from xform.lax.indexing import (  # noqa: F401  (shared checks and helpers)
     _as_tuple, _bind_checked, _check_batching, _check_dims, _check_disjoint, _check_index_map,
@@ -222,8 +222,7 @@ def _scatter_extremal_jvp(prim):
             return gather(x, indices, gdn, sizes, mode=mode, fill_value=0)
 
         def count(x):  # how many of the updates ``x`` (0/1) land at each update's window
-            return read(scatter_add(_zeros(op_aval.shape, op_aval.dtype), indices, x, dn,
-                                    mode=mode))
+            return read(scatter_add(_full_like(operand, 0), indices, x, dn, mode=mode))
 
         target = read(ans)
         won = eq(updates, target)          # this update is (one of) the result
@@ -236,14 +235,15 @@ def _scatter_extremal_jvp(prim):
         # spread over the n_refs updates reading this position: each removes its part of the
         # operand's tangent, so that the operand keeps 1/(n_won + 1) of it (or nothing)
         operand_coef = div(sub(select(kept, div(one, add(n_won, one)), zero), one), n_refs)
-        terms = []
-        if not isinstance(t_operand, Zero):
-            terms.append(mul(read(t_operand), operand_coef))
-        if not isinstance(t_updates, Zero):
-            terms.append(mul(t_updates, updates_coef))
-        t_scattered = terms[0] if len(terms) == 1 else add(*terms)
+        # the weak types as JAX's rule gives them: zero tangents as zeros of the operands'
+        # types, the coefficients typed by the operands, the tangents combined with numpy's
+        # promotion (JAX's rule writes ``*`` and ``+``)
         if isinstance(t_operand, Zero):
-            t_operand = _zeros(op_aval.shape, to_aval(t_scattered).dtype)
+            t_operand = _full_like(operand, 0)
+        if isinstance(t_updates, Zero):
+            t_updates = _full_like(updates, 0)
+        t_scattered = _np_promoted(add, _np_promoted(mul, read(t_operand), operand_coef),
+                                   _np_promoted(mul, t_updates, updates_coef))
         return ans, scatter_add(t_operand, indices, t_scattered, dn, **opts)
     return rule
 

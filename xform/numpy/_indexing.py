@@ -28,7 +28,7 @@ from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
 from xform.lax.sharding import auto_region
 from xform.numpy._creation import _iota as iota, asarray, ones_like
-from xform.numpy._promote import convert
+from xform.numpy._promote import convert, promote_dtypes
 from xform.numpy._shape import broadcast_to, canonicalize_axis, ravel
 from xform.numpy._ufuncs import divide, negative, power
 
@@ -421,22 +421,31 @@ def scatter_update(arr: Any, idx: Any, values: Any, scatter_fn: Any, *,
                 f"dtype={to_aval(values).dtype} to dtype={aval.dtype}. In future releases this "
                 "will be an error; convert the values with .astype first.", FutureWarning,
                 stacklevel=3)
-    values = convert(asarray(values) if not _is_array(values) and not is_python_scalar(values)
-                     else values, aval.dtype, False)
-    if is_python_scalar(values):
+    # As JAX: a Python int fitting an integer ``arr`` takes its dtype (strongly typed), other
+    # values are arrays; the scatter runs on ``arr`` and the values promoted together, and its
+    # result is cast back to ``arr``'s dtype and weak type. The casts are part of the program:
+    # a weakly typed ``arr`` updated with strongly typed values is strong inside the scatter,
+    # so its cotangent comes back weak through the cast's transpose (fuzz seed 181118).
+    if (_is_int_scalar(values) and np.issubdtype(aval.dtype, np.integer)
+            and np.iinfo(aval.dtype).min <= values <= np.iinfo(aval.dtype).max):
         values = asarray(values, dtype=aval.dtype)
+    else:
+        values = asarray(values)
+    arr, values = promote_dtypes(arr, values)
     values = broadcast_to(values, out_shape)
     real_axes = [a for a in plan.axes if a.kind != "new"]
     if len(real_axes) != len(plan.axes):
         values = lax.reshape(values, tuple(a.size for a in real_axes))
     if not shape:
-        return _scalar_update(arr, values, scatter_fn)
-    indices, index_map, inserted, windows = _plan_indices(plan, real_axes, True)
-    dnums = ScatterDimensionNumbers(update_window_dims=windows, inserted_window_dims=inserted,
-                                    scatter_dims_to_operand_dims=index_map)
-    out = scatter_fn(arr, indices, values, dnums, indices_are_sorted=indices_are_sorted,
-                     unique_indices=unique_indices, mode=mode)
-    return out
+        out = _scalar_update(arr, values, scatter_fn)
+    else:
+        indices, index_map, inserted, windows = _plan_indices(plan, real_axes, True)
+        dnums = ScatterDimensionNumbers(update_window_dims=windows,
+                                        inserted_window_dims=inserted,
+                                        scatter_dims_to_operand_dims=index_map)
+        out = scatter_fn(arr, indices, values, dnums, indices_are_sorted=indices_are_sorted,
+                         unique_indices=unique_indices, mode=mode)
+    return convert(out, aval.dtype, aval.weak_type)
 
 
 def _scalar_update(arr: Any, values: Any, scatter_fn: Any) -> Any:

@@ -15,14 +15,13 @@ import opt_einsum
 from jax.sharding import NamedSharding, PartitionSpec
 
 from xform import lax
-from xform.core.avals import result_type
+from xform.core.avals import canonicalize_dtype, result_type
 from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
 from xform.lax.sharding import auto_region, reshard
 from xform.numpy._creation import _iota, array, asarray
 from xform.numpy._eager import eager_jit
-from xform.numpy._promote import check_arraylike, convert, promote_dtypes
-from xform.numpy._reductions import sum as sum_
+from xform.numpy._promote import check_arraylike, convert
 from xform.numpy._shape import (
     broadcast_to, expand_dims, moveaxis, ravel, squeeze, transpose,
 )
@@ -33,14 +32,11 @@ def _as_array(a: Any) -> Any:
     return a if hasattr(a, "shape") else array(a)
 
 
-def _dot_general(a: Any, b: Any, dims: tuple, preferred_element_type: Any = None,
+def _dot_general(a: Any, b: Any, dims: tuple, preferred_element_type: Any,
                  out_sharding: Any = None) -> Any:
     (lc, rc), (lb, rb) = dims
     dims = ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
-    pet = preferred_element_type
-    if pet is None:
-        pet = to_aval(a).dtype
-    return lax.dot_general(a, b, dims, preferred_element_type=np.dtype(pet),
+    return lax.dot_general(a, b, dims, preferred_element_type=preferred_element_type,
                            out_sharding=out_sharding)
 
 
@@ -65,10 +61,22 @@ def _permuted_sharding(out_sharding: Any, order: Sequence[int], ndim: int) -> An
     return new
 
 
-def _promote(name: str, a: Any, b: Any) -> tuple:
+def _product_type(preferred_element_type: Any, *operands: Any) -> tuple:
+    """The ``(dtype, weak_type)`` of a product of ``operands``, as JAX's contractions take it.
+
+    As in JAX, the operands are not promoted to it: ``dot_general`` takes mixed dtypes and
+    computes in ``dtype`` (its ``preferred_element_type``), and the result is then cast to
+    ``weak_type``. Casting the operands instead would put casts in the program that JAX's has
+    not, and these decide the weak types of derivatives: the cotangent of a weakly typed
+    operand of ``x @ w`` comes back strong in JAX (fuzz seed 180425)."""
+    if preferred_element_type is None:
+        return result_type(*operands, return_weak_type_flag=True)
+    return canonicalize_dtype(preferred_element_type), False
+
+
+def _operands(name: str, a: Any, b: Any) -> tuple:
     check_arraylike(name, a, b)
-    a, b = promote_dtypes(_as_array(a), _as_array(b))
-    return a, b
+    return _as_array(a), _as_array(b)
 
 
 def dot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None,
@@ -76,15 +84,17 @@ def dot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = 
     """numpy's ``dot``: products for scalars, inner product for vectors, matrix product, and
     a sum over the last axis of ``a`` and the second-to-last of ``b`` in general.
     ``out_sharding`` lays the result out over Explicit mesh axes, as in JAX."""
-    a, b = _promote("dot", a, b)
+    a, b = _operands("dot", a, b)
+    dtype, weak = _product_type(preferred_element_type, a, b)
     an, bn = to_aval(a).ndim, to_aval(b).ndim
-    if an == 0 or bn == 0:
-        out = lax_ew.mul(a, b)
-        return out if out_sharding is None else _reshard(out, out_sharding)
-    rc = 0 if bn == 1 else bn - 2
-    _check_contract("dot", to_aval(a).shape, an - 1, to_aval(b).shape, rc)
-    return _dot_general(a, b, (((an - 1,), (rc,)), ((), ())), preferred_element_type,
-                        out_sharding)
+    if an == 0 or bn == 0:  # a product without a contraction, a dot_general as in JAX
+        contract = ((), ())
+    else:
+        rc = 0 if bn == 1 else bn - 2
+        _check_contract("dot", to_aval(a).shape, an - 1, to_aval(b).shape, rc)
+        contract = ((an - 1,), (rc,))
+    out = _dot_general(a, b, (contract, ((), ())), dtype, out_sharding)
+    return convert(out, dtype, weak)
 
 
 def _check_contract(name: str, ashape: tuple, ai: int, bshape: tuple, bi: int) -> None:
@@ -96,7 +106,7 @@ def _check_contract(name: str, ashape: tuple, ai: int, bshape: tuple, bi: int) -
 
 def vdot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
     """Inner product of the flattened arrays, conjugating ``a``, as ``jax.numpy.vdot``."""
-    a, b = _promote("vdot", a, b)
+    a, b = _operands("vdot", a, b)
     if np.issubdtype(to_aval(a).dtype, np.complexfloating):
         a = conj(a)
     return dot(ravel(a), ravel(b), preferred_element_type=preferred_element_type)
@@ -108,7 +118,8 @@ def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any
 
     Vectors are contracted directly (``W @ v`` is one ``dot_general``, as in JAX).
     ``out_sharding`` lays the result out over Explicit mesh axes, as in JAX."""
-    a, b = _promote("matmul", a, b)
+    a, b = _operands("matmul", a, b)
+    dtype, weak = _product_type(preferred_element_type, a, b)
     ashape, bshape = to_aval(a).shape, to_aval(b).shape
     if not ashape or not bshape:
         raise ValueError(f"matmul: operands must be at least 1-dimensional, got shapes "
@@ -128,23 +139,24 @@ def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any
     if a_batch and a_batch == b_batch:
         nb = len(a_batch)
         batch = tuple(range(nb))
-        return _dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)), preferred_element_type,
-                            out_sharding)
+        return convert(_dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)), dtype,
+                                    out_sharding), dtype, weak)
     if b_batch and len(ashape) > 1:
         # dot_general put a's row axis first; matmul wants b's batch axes first
         nb = len(b_batch)
         order = tuple(range(1, nb + 1)) + (0, nb + 1)
-        out = _dot_general(a, b, (((a_k,), (b_k,)), ((), ())), preferred_element_type,
+        out = _dot_general(a, b, (((a_k,), (b_k,)), ((), ())), dtype,
                            _permuted_sharding(out_sharding, order, nb + 2))
-        return lax.transpose(out, order)
-    return _dot_general(a, b, (((a_k,), (b_k,)), ((), ())), preferred_element_type,
-                        out_sharding)
+        return convert(lax.transpose(out, order), dtype, weak)
+    return convert(_dot_general(a, b, (((a_k,), (b_k,)), ((), ())), dtype, out_sharding),
+                   dtype, weak)
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2, *, precision: Any = None,
               preferred_element_type: Any = None, out_sharding: Any = None) -> Any:
     """Sum over the last ``axes`` axes of ``a`` and the first of ``b`` (or the given pairs)."""
-    a, b = _promote("tensordot", a, b)
+    a, b = _operands("tensordot", a, b)
+    dtype, weak = _product_type(preferred_element_type, a, b)
     an, bn = to_aval(a).ndim, to_aval(b).ndim
     if isinstance(axes, int):
         ac, bc = tuple(range(an - axes, an)), tuple(range(axes))
@@ -154,16 +166,19 @@ def tensordot(a: Any, b: Any, axes: Any = 2, *, precision: Any = None,
         bc = (bc,) if isinstance(bc, int) else tuple(bc)
         ac = tuple(x % an for x in ac)
         bc = tuple(x % bn for x in bc)
-    return _dot_general(a, b, ((ac, bc), ((), ())), preferred_element_type, out_sharding)
+    return convert(_dot_general(a, b, ((ac, bc), ((), ())), dtype, out_sharding), dtype, weak)
 
 
 def inner(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
     """Sum over the last axes of ``a`` and ``b``, as ``jax.numpy.inner``."""
-    a, b = _promote("inner", a, b)
+    a, b = _operands("inner", a, b)
     an, bn = to_aval(a).ndim, to_aval(b).ndim
-    if an == 0 or bn == 0:
-        return lax_ew.mul(a, b)
-    return _dot_general(a, b, (((an - 1,), (bn - 1,)), ((), ())), preferred_element_type)
+    if an == 0 or bn == 0:  # as JAX: numpy's product of the operands
+        if preferred_element_type is not None:
+            a = convert(a, canonicalize_dtype(preferred_element_type))
+            b = convert(b, canonicalize_dtype(preferred_element_type))
+        return multiply(a, b)
+    return tensordot(a, b, (an - 1, bn - 1), preferred_element_type=preferred_element_type)
 
 
 def outer(a: Any, b: Any, out: None = None) -> Any:
@@ -174,15 +189,24 @@ def outer(a: Any, b: Any, out: None = None) -> Any:
 
 
 # -- einsum ---------------------------------------------------------------------------------
-def _sum_axes(x: Any, names: str, drop: set) -> tuple:
+def _einsum_sum(x: Any, axes: tuple, pet: Any) -> Any:
+    """A sum inside einsum, as JAX's: in the result's dtype ``pet`` where ``x``'s would promote
+    to it, and strongly typed (JAX reduces with a typed zero as the init value)."""
+    if result_type(x, pet) != to_aval(x).dtype:
+        x = convert(x, pet)
+    x = lax.reduce_sum(x, axes)
+    return convert(x, to_aval(x).dtype, False)
+
+
+def _sum_axes(x: Any, names: str, drop: set, pet: Any) -> tuple:
     axes = tuple(i for i, c in enumerate(names) if c in drop)
     if not axes:
         return x, names
-    x = lax.reduce_sum(x, axes)
+    x = _einsum_sum(x, axes, pet)
     return x, "".join(c for c in names if c not in drop)
 
 
-def _diagonals(x: Any, names: str) -> tuple:
+def _diagonals(x: Any, names: str, pet: Any) -> tuple:
     """Collapse repeated subscripts of one operand (``ii -> i``) to their diagonal."""
     while len(set(names)) != len(names):
         c = next(ch for ch in names if names.count(ch) > 1)
@@ -191,7 +215,7 @@ def _diagonals(x: Any, names: str) -> tuple:
         shape = to_aval(x).shape
         mask = lax_ew.eq(_iota(np.int32, shape, p), _iota(np.int32, shape, q))
         x = where(mask, x, convert(0, to_aval(x).dtype, True))
-        x = lax.reduce_sum(x, (q,))
+        x = _einsum_sum(x, (q,), pet)
         names = names[:q] + names[q + 1:]
     return x, names
 
@@ -205,14 +229,14 @@ def _transpose_to(x: Any, names: str, target: str) -> Any:
 def _einsum_step(operands: list, inputs: list, output: str, pet: Any,
                  out_sharding: Any = None) -> Any:
     if len(operands) == 1:
-        x, names = _diagonals(operands[0], inputs[0])
-        x, names = _sum_axes(x, names, set(names) - set(output))
+        x, names = _diagonals(operands[0], inputs[0], pet)
+        x, names = _sum_axes(x, names, set(names) - set(output), pet)
         x = _transpose_to(x, names, output)
         return x if out_sharding is None else _reshard(x, out_sharding)
-    (x, xn), (y, yn) = [_diagonals(o, n) for o, n in zip(operands, inputs)]
+    (x, xn), (y, yn) = [_diagonals(o, n, pet) for o, n in zip(operands, inputs)]
     # indices only one side needs and the output does not: sum them out first
-    x, xn = _sum_axes(x, xn, set(xn) - set(yn) - set(output))
-    y, yn = _sum_axes(y, yn, set(yn) - set(xn) - set(output))
+    x, xn = _sum_axes(x, xn, set(xn) - set(yn) - set(output), pet)
+    y, yn = _sum_axes(y, yn, set(yn) - set(xn) - set(output), pet)
     batch = [c for c in xn if c in yn and c in output]
     contract = [c for c in xn if c in yn and c not in output]
     dims = ((tuple(xn.index(c) for c in contract), tuple(yn.index(c) for c in contract)),
@@ -245,9 +269,9 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
         raise NotImplementedError("einsum: only the string form of subscripts is supported")
     check_arraylike("einsum", *operands)
     operands = [_as_array(o) for o in operands]
-    operands = promote_dtypes(*operands) if len(operands) > 1 else operands
-    dtype = result_type(*operands) if operands else None
-    pet = dtype if preferred_element_type is None else preferred_element_type
+    # as JAX: the operands keep their types (each contraction computes in the result's dtype)
+    # and the result is cast to the product's dtype and weak type
+    pet, weak = _product_type(preferred_element_type, *operands)
     shapes = [to_aval(o).shape for o in operands]
     if optimize is True:
         optimize = "optimal"
@@ -268,9 +292,7 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
                              out_sharding, "einsum", *operands)
     else:
         result = _contract(list(operands), contractions, pet, out_sharding)
-    if preferred_element_type is None and to_aval(result).dtype != dtype:
-        result = convert(result, dtype)
-    return result
+    return convert(result, pet, weak)
 
 
 def _contract(operands: list, contractions: Any, pet: Any, out_sharding: Any) -> Any:
@@ -291,11 +313,23 @@ def _contract(operands: list, contractions: Any, pet: Any, out_sharding: Any) ->
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, precision: Any = None,
            preferred_element_type: Any = None) -> Any:
     """Vector dot product along ``axis`` (conjugating ``x1``), broadcasting the rest."""
-    x1, x2 = promote_dtypes(asarray(x1), asarray(x2))
+    x1, x2 = asarray(x1), asarray(x2)
+    s1, s2 = to_aval(x1).shape, to_aval(x2).shape
+    if s1[axis] != s2[axis]:
+        raise ValueError(f"vecdot: axes must match; got shapes {s1} and {s2} with axis={axis}")
+    # as JAX (a vectorized vdot): one dot_general of the operands as they are, batched over
+    # the broadcast leading axes, cast to the product's dtype and weak type
+    dtype, weak = _product_type(preferred_element_type, x1, x2)
     if np.issubdtype(to_aval(x1).dtype, np.complexfloating):
         x1 = conj(x1)
-    prod = multiply(moveaxis(x1, axis, -1), moveaxis(x2, axis, -1))
-    return sum_(prod, axis=-1, dtype=preferred_element_type)
+    x1, x2 = moveaxis(x1, axis, -1), moveaxis(x2, axis, -1)
+    batch = tuple(np.broadcast_shapes(to_aval(x1).shape[:-1],
+                                      to_aval(x2).shape[:-1]))
+    x1 = broadcast_to(x1, batch + to_aval(x1).shape[-1:])
+    x2 = broadcast_to(x2, batch + to_aval(x2).shape[-1:])
+    nb = len(batch)
+    out = _dot_general(x1, x2, (((nb,), (nb,)), (tuple(range(nb)), tuple(range(nb)))), dtype)
+    return convert(out, dtype, weak)
 
 
 def matvec(x1: Any, x2: Any, /) -> Any:
