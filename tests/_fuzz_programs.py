@@ -423,7 +423,7 @@ def compare(case: Case, ref, got) -> Failure | None:
             return Failure("shape", f"{where}: JAX {rshape}, xform {gshape}", case)
         if rdt != gdt:
             return Failure("dtype", f"{where}: JAX {rdt}, xform {gdt}", case)
-        if rweak != gweak:
+        if rweak != gweak and not _jax_eager_agrees_on_weak_type(case, i, gweak):
             return Failure("weak_type", f"{where}: JAX weak_type={rweak}, xform {gweak}", case)
         if rdt.kind not in "fciub":
             continue  # float0
@@ -438,6 +438,37 @@ def compare(case: Case, ref, got) -> Failure | None:
             return Failure("value", f"{where} (tol {tol:g}): JAX {np.asarray(r).tolist()}, "
                                     f"xform {np.asarray(g).tolist()}", case)
     return None
+
+
+# Seeds whose weak type JAX itself leaves undetermined: its answer without the case's jits
+# differs from its answer as written, and xform's is the former (the driver reports them).
+JAX_WEAK_TYPE_SPLIT: list = []
+
+
+def _jax_eager_agrees_on_weak_type(case: Case, leaf: int, gweak: bool) -> bool:
+    """Whether JAX, run without the program's and the stack's ``jit``s, gives this leaf
+    xform's weak type. JAX types an output from its staged jaxpr under jit and from re-bound values
+    eagerly, and the two can differ (the gradient with respect to a Python scalar through a
+    jvp under value_and_grad: weak under jit, strong eagerly); there JAX's own semantics leave
+    the weak type open, and xform answering as one of them is no difference."""
+    import dataclasses
+
+    import jax
+
+    def unjitted(lines):
+        return [ln.replace("jax.jit(", "(lambda f, **kw: f)(") for ln in lines]
+
+    eager = dataclasses.replace(case, body=unjitted(case.body), stack=unjitted(case.stack))
+    if eager.body == case.body and eager.stack == case.stack:
+        return False  # no jit to leave out
+    status, out = run(eager, "jax")
+    if status != "ok":
+        return False
+    leaves = jax.tree_util.tree_leaves(out)
+    if leaf >= len(leaves) or _leaf_info(leaves[leaf])[2] != gweak:
+        return False
+    JAX_WEAK_TYPE_SPLIT.append(case)
+    return True
 
 
 def _differ(ra: np.ndarray, ga: np.ndarray, tol: float) -> bool:
@@ -631,10 +662,13 @@ def main(argv=None):
             seed = args.seed + i
             try:
                 case = generate(RandomDraw(seed), exclude)
-                n_ill = len(ILL_CONDITIONED)
+                n_ill, n_split = len(ILL_CONDITIONED), len(JAX_WEAK_TYPE_SPLIT)
                 fail = check(case)
                 if len(ILL_CONDITIONED) > n_ill:
                     print(f"[{seed}] ill-conditioned in float32 (not judged)", flush=True)
+                if len(JAX_WEAK_TYPE_SPLIT) > n_split:
+                    print(f"[{seed}] JAX's eager and jit weak types differ; xform's is the "
+                          "eager one", flush=True)
             except Exception as e:  # a generator problem: record it too
                 fh.write(json.dumps({"seed": seed, "kind": "generator",
                                      "detail": traceback.format_exc()[-2000:]}) + "\n")
@@ -655,7 +689,8 @@ def main(argv=None):
                 print(f"{i + 1} cases, {fails} failures, {time.time() - t0:.0f}s", flush=True)
     print(f"done: {args.n} cases, {fails} failures, {time.time() - t0:.0f}s; "
           f"{len(ILL_CONDITIONED)} value disagreements too ill-conditioned to judge in float32 "
-          f"(JAX's float32 answer as far from its float64 one)", flush=True)
+          f"(JAX's float32 answer as far from its float64 one); {len(JAX_WEAK_TYPE_SPLIT)} "
+          f"weak types where JAX's eager and jit answers differ", flush=True)
 
 
 if __name__ == "__main__":
