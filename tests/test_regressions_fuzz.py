@@ -617,3 +617,66 @@ def test_weak_type_of_gradients_through_scatter_and_pow():
     args = {"at_min_weak_updates": (0.5, 0.3), "lax_pow": (0.5, 0.3),
             "jvp_lax_pow": (0.5, 0.3), "igamma": (0.5, np.float32(0.3))}
     _check_weak_types(cases, args)
+
+
+def test_forward_jvp_of_a_jit_keeps_its_dead_custom_vjp():
+    # Seeds 211571, 220204: a dead custom_vjp inside a jit, under jacfwd and then jvp (or
+    # jacrev). JAX's forward jvp of a jit keeps the body's dead code, so the second forward
+    # derivative meets the custom_vjp's linear rule and raises; only its linearize (grad)
+    # drops dead code. xform dropped it under every derivative and returned.
+    x = np.array([0.3, -0.7], np.float32)
+
+    def build(api, np_mod, outer):
+        def f(x):
+            g = api.custom_vjp(lambda u: np_mod.maximum(u, 0.1))
+            g.defvjp(lambda u: (np_mod.maximum(u, 0.1), u), lambda u, ct: (ct,))
+            g(x)  # dead
+            return np_mod.sin(x)
+
+        j = api.jacfwd(api.jit(f))
+        return {"jvp": lambda: api.jvp(j, (x,), (x,)),
+                "jit(jvp)": lambda: api.jit(lambda x: api.jvp(j, (x,), (x,)))(x),
+                "jacrev": lambda: api.jacrev(j)(x),
+                "grad": lambda: api.grad(lambda x: np_mod.sum(api.jit(f)(x)))(x)}[outer]
+
+    for outer in ("jvp", "jit(jvp)", "jacrev", "grad"):
+        want = _outcome(build(jax, jnp, outer))
+        got = _outcome(build(xform, xnp, outer))
+        assert want[0] == got[0], (outer, want, got)
+        if want[0] == "ok":
+            np.testing.assert_allclose(np.asarray(got[1]), np.asarray(want[1]), rtol=1e-6)
+
+
+def test_stale_constant_of_a_derived_program_raises_only_where_it_is_computed():
+    # Seed 220313: a custom_jvp closes over an argument of the jit it is traced in; its rule,
+    # run when the jit is differentiated, meets that finished jit's tracer. JAX keeps it as a
+    # constant inside the jit's derived program: an error only where lowering computes with it
+    # (a jvp's primal), none where the derivative is all that is used (a gather's zero
+    # gradient). xform handed it up as an operand, and the outer jit refused it.
+    c = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    x, z = np.ones(3, np.float32), np.float32(0.5)
+
+    def build(api, np_mod, stack):
+        def f0(x, z):
+            g = api.custom_jvp(lambda u: u + np_mod.sum(z))
+            g.defjvp(lambda p, t: api.jvp(lambda u: u + np_mod.sum(z), p, t))
+            return np_mod.asarray(c)[np_mod.argmax(g(x * 2)) % 2] * 1.0
+
+        jf = api.jacfwd(api.jit(f0), argnums=(0, 1))
+        return {
+            "jit(jacfwd(jit))": lambda: api.jit(jf)(x, z),
+            "jit(grad(jit))": lambda: api.jit(api.grad(
+                lambda x, z: np_mod.sum(api.jit(f0)(x, z))))(x, z),
+            "jit(jvp(jit))": lambda: api.jit(
+                lambda x, z: api.jvp(api.jit(f0), (x, z), (x, z)))(x, z),
+            "jacfwd(jit)": lambda: jf(x, z),
+        }[stack]
+
+    for stack in ("jit(jacfwd(jit))", "jit(grad(jit))", "jit(jvp(jit))", "jacfwd(jit)"):
+        want = _outcome(build(jax, jnp, stack))
+        got = _outcome(build(xform, xnp, stack))
+        assert want[0] == got[0], (stack, want, got)
+        if want[0] == "ok":
+            for w, g in zip(jax.tree_util.tree_leaves(want[1]),
+                            jax.tree_util.tree_leaves(got[1])):
+                np.testing.assert_allclose(np.asarray(g), np.asarray(w))

@@ -35,14 +35,17 @@ class PartialEvalTrace(StagingTrace):
 
 
 def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequence[ShapedArray],
-                   description: str = "", out_nonzero: list | None = None):
+                   description: str = "", out_nonzero: list | None = None,
+                   dce: bool = True):
     """Linearize ``fun(*xs) -> (flat_outs, aux)`` at ``primals``.
 
     ``tangent_avals[i]`` is None for a primal that is not differentiated. Returns
     ``(primal_outs, linear, aux)`` where ``linear`` is a ClosedJaxpr from the tangents of the
     differentiated inputs to the output tangents (consts: the residuals). Given a list
     ``out_nonzero``, it is filled with whether each output tangent is nonzero, and ``linear``
-    computes only those (a symbolic zero stays one for the caller).
+    computes only those (a symbolic zero stays one for the caller). ``dce`` drops the dead
+    code of ``linear`` and the residuals only it read, as JAX's linearize does (not its
+    forward jvp of a call, which keeps them: see linearize_jaxpr).
     """
     pe = PartialEvalTrace(current_trace(), description, kind="linearize")
     jvp = JVPTrace(pe, description)
@@ -61,7 +64,9 @@ def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequenc
         with set_current_trace(pe):
             tangent_outs = [instantiate(t) for _, t in unpacked]
         # JAX's tangent trace drops dead code and the residuals only it read
-        linear = dce_closed_jaxpr(pe.to_closed_jaxpr(tangent_outs))
+        linear = pe.to_closed_jaxpr(tangent_outs)
+        if dce:
+            linear = dce_closed_jaxpr(linear)
     finally:
         jvp.finish()
         pe.finish()
@@ -86,9 +91,10 @@ def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool],
     ``tangent_avals`` (one per input, None where ``nonzero`` is False) are the types of the
     tangents the linear part will be called with, when they differ from the primals' (a
     strongly typed tangent of a weakly typed primal): the linear jaxpr's types then match what
-    it computes. ``dce`` drops the known part's dead equations (see dce_closed_jaxpr).
-``out_nonzero``, a list, is filled as linearize_flat's (the linear part then computes only the
-nonzero output tangents).
+    it computes. ``dce`` drops the dead equations of both parts (see dce_closed_jaxpr), as
+    JAX's linearize of a call does; its forward jvp keeps them. ``out_nonzero``, a list, is
+    filled as linearize_flat's (the linear part then computes only the nonzero output
+    tangents).
 
     Returns ``(known, linear, n_res)``: ``known`` (a closed jaxpr, possibly with consts) maps
     the primal inputs to the primal outputs followed by ``n_res`` residuals; ``linear`` (const
@@ -105,7 +111,8 @@ nonzero output tangents).
         t_avals = ([tangent_aval(v.aval) if nz else None
                     for v, nz in zip(jaxpr.jaxpr.invars, nonzero)]
                    if tangent_avals is None else list(tangent_avals))
-        outs, linear, _ = linearize_flat(f, primals, t_avals, out_nonzero=out_nonzero)
+        outs, linear, _ = linearize_flat(f, primals, t_avals, out_nonzero=out_nonzero,
+                                         dce=dce)
         lin, residuals = hoist_consts(linear)
         holder["linear"] = lin
         return list(outs) + list(residuals), len(residuals)

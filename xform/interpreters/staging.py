@@ -170,6 +170,25 @@ def hoist_consts(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list]:
     return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), []), closed.consts
 
 
+def hoist_consts_but_leaked(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list]:
+    """hoist_consts, except that tracers of finished traces stay consts of the jaxpr.
+
+    A call's body a transform derives (a jit's linearized forward program, say) can capture a
+    tracer that outlived its trace: a custom rule run late closes over its function's old
+    values. JAX keeps such a constant inside the derived program, where it is an error only
+    if lowering reaches it (dead code is dropped first); as an operand of the call it would
+    become a constant of the enclosing jit, which JAX's outermost jit refuses outright."""
+    j = closed.jaxpr
+    if not any(isinstance(c, Tracer) and not c._trace.alive for c in closed.consts):
+        return hoist_consts(closed)
+    stale = [isinstance(c, Tracer) and not c._trace.alive for c in closed.consts]
+    kept = [v for v, s in zip(j.constvars, stale) if s]
+    moved = [v for v, s in zip(j.constvars, stale) if not s]
+    body = ClosedJaxpr(Jaxpr(kept, moved + j.invars, j.eqns, j.outvars),
+                       [c for c, s in zip(closed.consts, stale) if s])
+    return body, [c for c, s in zip(closed.consts, stale) if not s]
+
+
 def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
     """Re-bind each equation of ``jaxpr`` under the current trace (the generic interpreter)."""
     env: dict = {}

@@ -20,7 +20,7 @@ from xform.interpreters.lowering import eval_closed_jaxpr_jax, passes_leaked_tra
 from xform.core.trace import to_aval
 from xform.interpreters.jvp import Zero, jvp_rules, tangent_aval, typed_like_primal
 from xform.interpreters.partial_eval import linearize_jaxpr, under_linearize
-from xform.interpreters.staging import hoist_consts, trace_to_jaxpr
+from xform.interpreters.staging import hoist_consts, hoist_consts_but_leaked, trace_to_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
 )
@@ -86,7 +86,7 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
         known, linear, _ = linearize_jaxpr(jaxpr, nonzero, t_avals, dce=dce,
                                            out_nonzero=out_nonzero)
         hit = _linearized.put((jaxpr,), (t_avals, dce),
-                              (*hoist_consts(known), linear, tuple(out_nonzero)))
+                              (*hoist_consts_but_leaked(known), linear, tuple(out_nonzero)))
     known, known_consts, linear, out_nonzero = hit
     outs = jit_p.bind(*known_consts, *primals, jaxpr=known, name=name)
     n_out = len(jaxpr.out_avals)

@@ -50,7 +50,7 @@ from xform.interpreters.jvp import Zero, instantiate, jvp_rules
 from xform.interpreters.lowering import (
     eval_closed_jaxpr_jax, literal_value, passes_leaked_tracers, to_jax,
 )
-from xform.interpreters.partial_eval import linearize_jaxpr
+from xform.interpreters.partial_eval import linearize_jaxpr, under_linearize
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, replaying, trace_to_jaxpr
 from xform.interpreters.transpose import backward_pass, is_undefined, transpose_rules
 from xform.lax.shape_more import optimization_barrier_p
@@ -257,7 +257,7 @@ def _eval_eqns(eqns, env: dict) -> None:
         env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
 
 
-def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
+def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy, dce: bool = False):
     """The linearization of the body, split by ``policy``: see the module docstring.
 
     Partial evaluation (the machinery of ``linearize``, whose rules split control flow into a
@@ -267,12 +267,13 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
     residuals need is recomputed inside the tangent call.
 
     Returns ``(known, saved_vars, tangent_jaxpr)`` where ``tangent_jaxpr`` maps (primal
-    inputs, saved values, nonzero tangents) to the output tangents."""
-    key = (nonzero, policy)
+    inputs, saved values, nonzero tangents) to the output tangents. ``dce``: see
+    linearize_jaxpr (JAX's partial evaluation of a checkpoint under grad drops dead code)."""
+    key = (nonzero, policy, dce)
     hit = _splits.get((jaxpr,), key)
     if hit is not None:
         return hit
-    known, linear, _ = linearize_jaxpr(jaxpr, nonzero)
+    known, linear, _ = linearize_jaxpr(jaxpr, nonzero, dce=dce)
     k = known.jaxpr
     n_out = len(jaxpr.out_avals)
     residuals = k.outvars[n_out:]
@@ -315,7 +316,7 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy):
 
 def _checkpoint_jvp(primals, tangents, *, jaxpr, prevent_cse, differentiated, policy):
     nonzero = tuple(not isinstance(t, Zero) for t in tangents)
-    known, saved, tangent, used = _split(jaxpr, nonzero, policy)
+    known, saved, tangent, used = _split(jaxpr, nonzero, policy, under_linearize(tangents))
     # the primal computation now: the outputs and the values the policy saves
     k = known.jaxpr
     n_out = len(jaxpr.out_avals)
