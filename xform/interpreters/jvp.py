@@ -157,7 +157,10 @@ def jvp_flat(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
     """
     trace = JVPTrace(current_trace(), description)
     try:
-        ins = [trace.wrap(p, t) for p, t in zip(primals, tangents)]
+        # a float0 tangent (of an integer or bool primal) is a zero, as JAX's jvp takes it
+        ins = [trace.wrap(p, Zero(tangent_aval(to_aval(p)))
+                          if not isinstance(t, Zero) and to_aval(t).dtype == float0 else t)
+               for p, t in zip(primals, tangents)]
         with set_current_trace(trace):
             outs, aux = fun(*ins)
         unpacked = [trace.unpack(o) for o in outs]

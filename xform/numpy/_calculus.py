@@ -11,7 +11,7 @@ from xform.core.trace import to_aval
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import asarray
-from xform.numpy._eager import eager_jit
+from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._indexing import take
 from xform.numpy._manip import diff
 from xform.numpy._promote import convert, promote_to_inexact
@@ -39,6 +39,7 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
     return uf.multiply(0.5, sum_(uf.multiply(d, mid), axis=-1))
 
 
+@jit_typed
 def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int | None = None) -> Any:
     """Central differences inside, one-sided at the edges, as ``jax.numpy.gradient``
     (scalar spacings)."""

@@ -20,6 +20,7 @@ from xform.core.trace import Tracer, current_trace, to_aval
 from xform.lax import elementwise as lax_ew
 from xform.lax.sharding import reshard, with_sharding_constraint
 from xform.numpy._promote import broadcast_to_shape, convert, is_array_like
+from xform.numpy._eager import jit_typed
 
 _weak_const_cache: dict = {}
 
@@ -94,6 +95,7 @@ def _fill_place(x: Any, device: Any) -> Any:
     return x if current_trace() is not None else jax.device_put(x, device)
 
 
+@jit_typed(inline=True)
 def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None = "K",  # noqa: A002
           ndmin: int = 0, *, device: Any = None, out_sharding: Any = None) -> Any:
     """Create an array from an array, a scalar or nested lists, as ``jax.numpy.array``.
@@ -135,12 +137,14 @@ def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None =
     return _place(out, device, out_sharding)
 
 
+@jit_typed(inline=True, jit=False)
 def asarray(a: Any, dtype: Any = None, order: str | None = None, *,
             copy: bool | None = None, device: Any = None, out_sharding: Any = None) -> Any:
     """Convert ``a`` to an array without copying when it is one, as ``jax.numpy.asarray``
     (``device``/``out_sharding`` as in :func:`array`)."""
-    return array(a, dtype=dtype, copy=bool(copy), order=order, device=device,
-                 out_sharding=out_sharding)
+    # array's own body: a vmap of asarray returns its argument, of array a jax Array (JAX's)
+    return array.__jit_typed__(a, dtype=dtype, copy=bool(copy), order=order, device=device,
+                               out_sharding=out_sharding)
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None, *, device: Any = None,
@@ -337,6 +341,7 @@ def identity(n: int, dtype: Any = None) -> Any:
     return eye(n, dtype=dtype)
 
 
+@jit_typed(inline=True)
 def copy(a: Any, order: str | None = None) -> Any:
     """``a`` itself as an array (arrays are immutable, so sharing is a copy)."""
     return asarray(a)

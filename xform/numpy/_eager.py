@@ -5,6 +5,12 @@ eagerly, it runs as one cached compiled call, as jax.numpy's functions do: ``eag
 call made outside any transform through ``xform.jit``'s compiled dispatch (xform/lax/compiled.py,
 static arguments by name), and a call made under a transform straight to the function, so it is
 traced inline like any other code.
+
+Under a transform both ``eager_jit`` and the lighter ``jit_typed`` (for functions that need no
+compiled eager dispatch) make the function's derivatives typed as a jit's are in JAX: the JVP
+trace types the tangents of what it computes like their primals (``array_function_calls`` in
+xform/interpreters/jvp.py), and outputs returned unchanged from the arguments become a jit's
+outputs (``as_jit_output``).
 """
 
 from __future__ import annotations
@@ -12,11 +18,99 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Sequence
 
+import jax
+from jax.tree_util import tree_map
+
 from xform import config
-from xform.core.trace import _state
+from xform.core.avals import float0
+from xform.core.trace import Tracer, _state, set_current_trace, to_aval
+from xform.interpreters.batching import BatchTracer
 from xform.interpreters.eval import check_nans
+from xform.interpreters.jvp import JVPTracer, Zero, typed_like_primal
 from xform.interpreters.jvp import array_function_calls as calls
 from xform.lax.compiled import Jitted
+
+
+def _bottom(x: Any) -> tuple[Any, bool]:
+    """The value under the JVP and vmap tracers ``x`` is made of, and whether a vmap is among
+    them."""
+    batched = False
+    while isinstance(x, (JVPTracer, BatchTracer)) and x._trace.alive:
+        batched |= isinstance(x, BatchTracer)
+        x = x.primal if isinstance(x, JVPTracer) else x.val
+    return x, batched
+
+
+def _retyped(x: Any, eager: bool) -> Any:
+    """``x`` with each JVP tangent typed like its primal and, run ``eager``, every value a jax
+    Array (a Python scalar stays weakly typed): the outputs of a jit."""
+    if isinstance(x, JVPTracer) and x._trace.alive:
+        primal, tangent = _retyped(x.primal, eager), x.tangent
+        if not isinstance(tangent, Zero):
+            with set_current_trace(x._trace.parent):
+                tangent = typed_like_primal(primal, _retyped(tangent, eager))
+        if primal is x.primal and tangent is x.tangent:
+            return x
+        return JVPTracer(x._trace, primal, tangent)
+    if isinstance(x, BatchTracer) and x._trace.alive:
+        val = _retyped(x.val, eager)
+        return x if val is x.val else BatchTracer(x._trace, val, x.bdim)
+    if eager and not isinstance(x, (Tracer, jax.Array)) and to_aval(x).dtype != float0:
+        return jax.device_put(x)  # a float0 tangent stays numpy, as in JAX
+    return x
+
+
+def _as_jit_output(x: Any, inline: bool, jit: bool) -> Any:
+    """``x`` as the output of a jit it is returned from, under JVP and vmap. A numpy function
+    that returns its argument (``asarray``, ``squeeze`` of a scalar ...) hands back the
+    argument's tracer unchanged, where JAX's JVP of a jit gives that output the types its jaxpr
+    declares (the tangent typed like its primal, see ``array_function_calls`` in jvp.py), and
+    JAX run eagerly computes a jit's outputs as jax Arrays, never a Python scalar or a numpy
+    array. Under a staging trace, a jit with ``inline=True`` is inlined into the outer jaxpr,
+    which forwards the argument as it is, and another jit retypes it. ``jit=False``: no jit in
+    JAX, but a conversion of a concrete argument (``asarray`` of a JVP tracer)."""
+    if not isinstance(x, (JVPTracer, BatchTracer)):
+        return x
+    bottom, batched = _bottom(x)
+    staged = isinstance(bottom, Tracer)
+    if (staged and inline) or (batched and not jit):
+        return x
+    return _retyped(x, eager=not staged)
+
+
+def _run_as_jit(fun: Callable, args: tuple, kwargs: dict, inline: bool = True,
+                jit: bool = True) -> Any:
+    """``fun(*args, **kwargs)`` under a transform, typed as the JVP of a jit is in JAX (of
+    one with ``inline=True`` or not: see ``as_jit_output``)."""
+    calls.depth += 1  # the JVP trace types tangents like primals meanwhile (jvp.py)
+    try:
+        out = fun(*args, **kwargs)
+    finally:
+        calls.depth -= 1
+    if isinstance(out, (tuple, list, dict)):
+        return tree_map(lambda o: _as_jit_output(o, inline, jit), out)
+    return _as_jit_output(out, inline, jit)
+
+
+def jit_typed(fun: Callable | None = None, *, inline: bool = False, jit: bool = True) -> Any:
+    """Mark ``fun``, a numpy function whose JAX counterpart is a jit (``inline`` as that jit's:
+    ``jax.jit(..., inline=True)``), so that under a transform its derivatives are typed as that
+    jit's (see the module docstring). ``jit=False`` marks a function that is no jit in JAX but
+    converts a concrete traced argument with a primitive (``asarray``): its eager JVP gives
+    arrays typed so too, while under vmap it returns its argument as it is. Eager calls go
+    straight to ``fun``: it binds its primitives one by one (for functions that are a single
+    primitive or return their argument, where a compiled dispatch would buy nothing)."""
+    if fun is None:
+        return functools.partial(jit_typed, inline=inline, jit=jit)
+
+    @functools.wraps(fun)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if _state.trace is None:
+            return fun(*args, **kwargs)
+        return _run_as_jit(fun, args, kwargs, inline, jit)
+
+    run.__jit_typed__ = fun  # type: ignore[attr-defined]
+    return run
 
 
 def eager_jit(static_argnames: Sequence[str] = ()) -> Callable[[Callable], Callable]:
@@ -26,12 +120,7 @@ def eager_jit(static_argnames: Sequence[str] = ()) -> Callable[[Callable], Calla
         @functools.wraps(fun)
         def dispatch(*args: Any, **kwargs: Any) -> Any:
             if _state.trace is not None:
-                # a jit in JAX: the JVP trace types tangents like primals meanwhile (jvp.py)
-                calls.depth += 1
-                try:
-                    return fun(*args, **kwargs)
-                finally:
-                    calls.depth -= 1
+                return _run_as_jit(fun, args, kwargs)
             if not compiled:
                 jitted = Jitted(fun, static_argnames=tuple(static_argnames))
                 compiled[:] = [jitted, jitted._jax]

@@ -16,7 +16,7 @@ from xform.core.avals import canonicalize_dtype, is_python_scalar
 from xform.lax.custom import custom_jvp
 from xform.numpy import _ufuncs as uf
 from xform.numpy._dtypes import finfo
-from xform.numpy._eager import eager_jit
+from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._predicates import (
     _as_array, _const, _dtype, _is_complex, _is_inexact, isinf, isnan, isneginf, isposinf,
     signbit,
@@ -142,6 +142,7 @@ def fmod(x1: Any, x2: Any, /) -> Any:
     return lax.rem(x1, x2)
 
 
+@jit_typed
 def divmod(x1: Any, x2: Any, /) -> tuple:  # noqa: A001 - jax.numpy's name
     """``(floor_divide(x1, x2), remainder(x1, x2))``, as ``jax.numpy.divmod``."""
     return uf.floor_divide(x1, x2), uf.remainder(x1, x2)

@@ -28,6 +28,7 @@ from xform.core.trace import Tracer, to_aval
 from xform.lax import elementwise as lax_ew
 from xform.lax.sharding import auto_region
 from xform.numpy._creation import _iota as iota, asarray, ones_like
+from xform.numpy._eager import jit_typed
 from xform.numpy._promote import convert, promote_dtypes
 from xform.numpy._shape import broadcast_to, canonicalize_axis, ravel
 from xform.numpy._ufuncs import divide, negative, power
@@ -625,6 +626,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: None = None, mode: 
                          mode="fill" if mode is None else mode, fill_value=fill_value)
 
 
+@jit_typed
 def take_along_axis(arr: Any, indices: Any, axis: int | None, mode: Any = None,
                     fill_value: Any = None) -> Any:
     """``arr`` indexed by ``indices`` along ``axis``, matching positions elsewhere, as

@@ -13,7 +13,7 @@ from xform.core.trace import to_aval
 from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import asarray
-from xform.numpy._eager import eager_jit
+from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._predicates import _const, _dtype
 from xform.numpy._promote import check_arraylike, promote_args
 
@@ -54,6 +54,7 @@ def lcm(x1: Any, x2: Any, /) -> Any:
                       uf.absolute(lax.mul(x1, uf.floor_divide(x2, safe))))
 
 
+@jit_typed
 def bitwise_count(x: Any, /) -> Any:
     """The number of set bits of ``|x|`` per element (uint8), as ``jax.numpy.bitwise_count``."""
     x = asarray(x)

@@ -20,7 +20,7 @@ from xform.core.trace import to_aval
 from xform.lax import elementwise as lax_ew
 from xform.lax.sharding import auto_region, reshard
 from xform.numpy._creation import _iota, array, asarray
-from xform.numpy._eager import eager_jit
+from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._promote import check_arraylike, convert
 from xform.numpy._shape import (
     broadcast_to, expand_dims, moveaxis, ravel, squeeze, transpose,
@@ -79,6 +79,7 @@ def _operands(name: str, a: Any, b: Any) -> tuple:
     return _as_array(a), _as_array(b)
 
 
+@jit_typed
 def dot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None,
         out_sharding: Any = None) -> Any:
     """numpy's ``dot``: products for scalars, inner product for vectors, matrix product, and
@@ -104,6 +105,7 @@ def _check_contract(name: str, ashape: tuple, ai: int, bshape: tuple, bi: int) -
                         f"second has size {bshape[bi]}).")
 
 
+@jit_typed(inline=True)
 def vdot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
     """Inner product of the flattened arrays, conjugating ``a``, as ``jax.numpy.vdot``."""
     a, b = _operands("vdot", a, b)
@@ -112,6 +114,7 @@ def vdot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any =
     return dot(ravel(a), ravel(b), preferred_element_type=preferred_element_type)
 
 
+@jit_typed
 def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None,
            out_sharding: Any = None) -> Any:
     """Matrix product with broadcast batch dimensions, as ``jax.numpy.matmul`` (``a @ b``).
@@ -169,6 +172,7 @@ def tensordot(a: Any, b: Any, axes: Any = 2, *, precision: Any = None,
     return convert(_dot_general(a, b, ((ac, bc), ((), ())), dtype, out_sharding), dtype, weak)
 
 
+@jit_typed(inline=True)
 def inner(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
     """Sum over the last axes of ``a`` and ``b``, as ``jax.numpy.inner``."""
     a, b = _operands("inner", a, b)
@@ -181,6 +185,7 @@ def inner(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any 
     return tensordot(a, b, (an - 1, bn - 1), preferred_element_type=preferred_element_type)
 
 
+@jit_typed(inline=True)
 def outer(a: Any, b: Any, out: None = None) -> Any:
     """Outer product of the flattened arrays, as ``jax.numpy.outer``."""
     a, b = ravel(_as_array(a)), ravel(_as_array(b))
@@ -332,12 +337,14 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, precision: Any = None,
     return convert(out, dtype, weak)
 
 
+@jit_typed
 def matvec(x1: Any, x2: Any, /) -> Any:
     """Matrix-vector products over broadcast batch axes: ``x1 @ x2[..., None]``."""
     x2 = asarray(x2)
     return squeeze(matmul(x1, expand_dims(x2, -1)), -1)
 
 
+@jit_typed
 def vecmat(x1: Any, x2: Any, /) -> Any:
     """Vector-matrix products over broadcast batch axes: ``conj(x1)[..., None, :] @ x2``."""
     x1 = asarray(x1)

@@ -20,7 +20,7 @@ from xform.core.trace import Tracer, to_aval
 from xform.lax.sharding import auto_region
 from xform.numpy import _shape as sh
 from xform.numpy._creation import asarray
-from xform.numpy._eager import eager_jit
+from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._indexing import take
 from xform.numpy._promote import broadcast_shapes as bs, check_arraylike, convert
 from xform.numpy._reductions import cumsum
@@ -50,17 +50,20 @@ def _atleast(name: str, nd: int, arys: tuple) -> Any:
     return out[0] if len(out) == 1 else out
 
 
+@jit_typed
 def atleast_1d(*arys: Any) -> Any:
     """Each input as an array of at least one dimension, as ``jax.numpy.atleast_1d`` (a list
     when given several)."""
     return _atleast("atleast_1d", 1, arys)
 
 
+@jit_typed
 def atleast_2d(*arys: Any) -> Any:
     """Each input with at least two dimensions (1-D ``(n,)`` becomes ``(1, n)``)."""
     return _atleast("atleast_2d", 2, arys)
 
 
+@jit_typed
 def atleast_3d(*arys: Any) -> Any:
     """Each input with at least three dimensions (``(n,)`` -> ``(1, n, 1)``, ``(m, n)`` ->
     ``(m, n, 1)``)."""
@@ -267,6 +270,7 @@ def _repeat(a: Any, repeats: Any, axis: int, total_repeat_length: int | None) ->
     return take(a, idx, axis=axis)
 
 
+@jit_typed
 def flip(m: Any, axis: Any = None) -> Any:
     """Reverse the order of elements along ``axis`` (all axes by default), as
     ``jax.numpy.flip``."""
@@ -480,6 +484,7 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     return a
 
 
+@jit_typed
 def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
     """Differences of the flattened array, with optional values before and after."""
     out = diff(sh.ravel(asarray(ary)))
@@ -497,6 +502,7 @@ def broadcast_shapes(*shapes: Sequence[int]) -> tuple:
     return bs("broadcast_shapes", *[(s,) if isinstance(s, int) else tuple(s) for s in shapes])
 
 
+@jit_typed
 def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
     """Move ``axis`` to before position ``start``, as ``jax.numpy.rollaxis``."""
     nd = to_aval(a).ndim
@@ -509,6 +515,7 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
     return sh.moveaxis(a, axis, start)
 
 
+@jit_typed
 def resize(a: Any, new_shape: Any) -> Any:
     """``a`` flattened, repeated as needed and reshaped to ``new_shape``."""
     a = sh.ravel(asarray(a))
@@ -521,6 +528,7 @@ def resize(a: Any, new_shape: Any) -> Any:
     return sh.reshape(lax.slice(tile(a, reps), (0,), (total,)), new_shape)
 
 
+@jit_typed
 def block(arrays: Any) -> Any:
     """Assemble an array from nested lists of blocks, as ``jax.numpy.block``."""
 

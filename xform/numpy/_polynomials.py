@@ -17,7 +17,7 @@ from xform.numpy import _shape as sh
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import asarray
 from xform.numpy import linalg
-from xform.numpy._eager import eager_jit
+from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._linalg_ops import dot, outer
 from xform.numpy._promote import check_arraylike, promote_dtypes, promote_to_inexact
 from xform.numpy._signal import convolve
@@ -55,6 +55,7 @@ def _pad_front(p: Any, n: int) -> Any:
     return lax.pad(p, zero, [(n - k, 0, 0)]) if k < n else p
 
 
+@jit_typed
 def polyadd(a1: Any, a2: Any) -> Any:
     """Sum of two polynomials, as ``jax.numpy.polyadd``."""
     a1, a2 = promote_dtypes(sh.ravel(asarray(a1)), sh.ravel(asarray(a2)))
@@ -62,6 +63,7 @@ def polyadd(a1: Any, a2: Any) -> Any:
     return uf.add(_pad_front(a1, n), _pad_front(a2, n))
 
 
+@jit_typed
 def polysub(a1: Any, a2: Any) -> Any:
     """Difference of two polynomials, as ``jax.numpy.polysub``."""
     return polyadd(a1, uf.negative(asarray(a2)))
@@ -79,6 +81,7 @@ def polymul(a1: Any, a2: Any, *, trim_leading_zeros: bool = False) -> Any:
     return convolve(a1, a2, mode="full")
 
 
+@jit_typed
 def polyder(p: Any, m: int = 1) -> Any:
     """The ``m``-th derivative of the polynomial ``p``, as ``jax.numpy.polyder``."""
     (p,) = promote_to_inexact(sh.ravel(asarray(p)))
@@ -94,6 +97,7 @@ def polyder(p: Any, m: int = 1) -> Any:
     return p
 
 
+@jit_typed
 def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
     """The ``m``-th antiderivative with integration constants ``k``, as
     ``jax.numpy.polyint``."""
@@ -109,6 +113,7 @@ def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
     return p
 
 
+@jit_typed
 def poly(seq_of_zeros: Any) -> Any:
     """Coefficients of the monic polynomial with the given roots, as ``jax.numpy.poly``: a
     scalar counts as one root, and a non-empty square 2-D array gives its characteristic

@@ -14,7 +14,7 @@ from xform.core.avals import is_python_scalar
 from xform.core.trace import to_aval
 from xform.numpy import _ufuncs as uf
 from xform.numpy._creation import array, asarray
-from xform.numpy._eager import eager_jit
+from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._promote import check_arraylike, convert, promote_args
 from xform.numpy._reductions import all as all_
 
@@ -31,9 +31,10 @@ def _is_complex(x: Any) -> bool:
     return bool(np.issubdtype(_dtype(x), np.complexfloating))
 
 
-def _const(x: Any, value: Any) -> Any:
-    """``value`` as a weak scalar of ``x``'s dtype (a literal when staged)."""
-    return convert(value, _dtype(x), True)
+def _const(x: Any, value: Any, weak: bool = True) -> Any:
+    """``value`` as a scalar of ``x``'s dtype (a literal when staged), weakly typed unless
+    ``weak`` is False (JAX's ``_constant_like``: a comparison with it is strongly typed)."""
+    return convert(value, _dtype(x), weak)
 
 
 def _as_array(x: Any) -> Any:
@@ -50,25 +51,27 @@ def signbit(x: Any, /) -> Any:
     if d == np.bool_ or np.issubdtype(d, np.unsignedinteger):
         return lax.full_like(x, False, np.bool_)
     if np.issubdtype(d, np.integer):
-        return lax.lt(x, _const(x, 0))
+        return lax.lt(x, _const(x, 0, False))
     if _is_complex(x):
         raise ValueError("signbit does not support complex-valued inputs.")
     x = lax.stop_gradient(x)
     # -0.0 compares equal to 0.0; its reciprocal -inf tells the sign
-    neg_zero = lax.bitwise_and(lax.eq(x, _const(x, 0)),
-                               lax.lt(lax.div(_const(x, 1), x), _const(x, 0)))
-    return lax.bitwise_or(lax.lt(x, _const(x, 0)), neg_zero)
+    neg_zero = lax.bitwise_and(lax.eq(x, _const(x, 0, False)),
+                               lax.lt(lax.div(_const(x, 1), x), _const(x, 0, False)))
+    return lax.bitwise_or(lax.lt(x, _const(x, 0, False)), neg_zero)
 
 
+@jit_typed(inline=True)
 def isnan(x: Any, /) -> Any:
     """True where ``x`` is NaN, as ``jax.numpy.isnan``."""
     check_arraylike("isnan", x)
     x = _as_array(x)
-    if not _is_inexact(x):
+    if _dtype(x) == np.bool_:  # never weakly typed in JAX
         return lax.full_like(x, False, np.bool_)
-    return lax.ne(x, x)
+    return lax.ne(x, x)  # False for integers too, weakly typed as theirs (JAX's)
 
 
+@jit_typed
 def isinf(x: Any, /) -> Any:
     """True where ``x`` is positive or negative infinity, as ``jax.numpy.isinf``."""
     check_arraylike("isinf", x)
@@ -77,9 +80,10 @@ def isinf(x: Any, /) -> Any:
         return lax.full_like(x, False, np.bool_)
     if _is_complex(x):
         return lax.bitwise_or(isinf(lax.real(x)), isinf(lax.imag(x)))
-    return lax.eq(lax.abs(x), _const(x, np.inf))
+    return lax.eq(lax.abs(x), _const(x, np.inf, False))
 
 
+@jit_typed(inline=True)
 def isfinite(x: Any, /) -> Any:
     """True where ``x`` is neither infinite nor NaN, as ``jax.numpy.isfinite``."""
     check_arraylike("isfinite", x)
@@ -96,7 +100,7 @@ def isposinf(x: Any, /) -> Any:
     x = _as_array(x)
     if not _is_inexact(x):
         return lax.full_like(x, False, np.bool_)
-    return lax.eq(x, _const(x, np.inf))
+    return lax.eq(x, _const(x, np.inf, False))
 
 
 def isneginf(x: Any, /) -> Any:
@@ -104,7 +108,7 @@ def isneginf(x: Any, /) -> Any:
     x = _as_array(x)
     if not _is_inexact(x):
         return lax.full_like(x, False, np.bool_)
-    return lax.eq(x, _const(x, -np.inf))
+    return lax.eq(x, _const(x, -np.inf, False))
 
 
 # -- closeness and equality --------------------------------------------------------------------
@@ -116,8 +120,8 @@ def isclose(a: Any, b: Any, rtol: Any = 1e-05, atol: Any = 1e-08,
     if not _is_inexact(a):
         return lax.eq(a, b)
     real_dt = to_aval(lax.abs(a)).dtype
-    rtol = convert(rtol, real_dt, True)
-    atol = convert(atol, real_dt, True)
+    rtol = convert(rtol, real_dt, False)  # JAX's convert_element_type: strongly typed
+    atol = convert(atol, real_dt, False)
     out = lax.le(lax.abs(lax.sub(a, b)), lax.add(atol, lax.mul(rtol, lax.abs(b))))
     # infinities are close only to themselves
     inf = lax.bitwise_or(isinf(a), isinf(b))
@@ -166,12 +170,14 @@ def isrealobj(x: Any) -> bool:
     return not iscomplexobj(x)
 
 
+@jit_typed
 def iscomplex(x: Any) -> Any:
     """True where the imaginary part is nonzero, as ``jax.numpy.iscomplex``."""
     im = uf.imag(_as_array(x))
     return lax.ne(im, _const(im, 0))
 
 
+@jit_typed
 def isreal(x: Any) -> Any:
     """True where the imaginary part is zero, as ``jax.numpy.isreal``."""
     im = uf.imag(_as_array(x))

@@ -12,6 +12,7 @@ from xform import lax
 from xform.core.avals import is_python_scalar
 from xform.core.trace import to_aval
 from xform.numpy._creation import array
+from xform.numpy._eager import jit_typed
 from xform.numpy._promote import broadcast_shapes, check_arraylike, convert, promote_dtypes
 
 
@@ -70,6 +71,7 @@ def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None
     return lax.reshape(a, shape, out_sharding=out_sharding)
 
 
+@jit_typed(inline=True)
 def ravel(a: Any, order: str = "C", *, out_sharding: Any = None) -> Any:
     """The flattened array, as ``jax.numpy.ravel`` (``out_sharding``: its layout over
     Explicit mesh axes)."""
@@ -104,6 +106,7 @@ def matrix_transpose(x: Any, /) -> Any:
     return transpose(x, perm)
 
 
+@jit_typed(inline=True)
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     """Exchange two axes, as ``jax.numpy.swapaxes``."""
     check_arraylike("swapaxes", a)
@@ -145,6 +148,7 @@ def expand_dims(a: Any, axis: Any) -> Any:
     return lax.broadcast_in_dim(a, tuple(new_shape), dims)
 
 
+@jit_typed(inline=True)
 def squeeze(a: Any, axis: Any = None) -> Any:
     """Remove size-1 axes (all of them, or those in ``axis``), as ``jax.numpy.squeeze``."""
     check_arraylike("squeeze", a)
@@ -202,6 +206,7 @@ def broadcast_to(array: Any, shape: Any, *, out_sharding: Any = None) -> Any:
     return lax.broadcast_in_dim(array, shape, dims, out_sharding=out_sharding)
 
 
+@jit_typed(inline=True)
 def broadcast_arrays(*args: Any) -> list:
     """Broadcast every argument to the common shape, as ``jax.numpy.broadcast_arrays``."""
     shape = broadcast_shapes("broadcast_arrays", *[to_aval(a).shape for a in args])

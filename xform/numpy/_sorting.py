@@ -17,7 +17,7 @@ from xform.core.avals import is_inexact, result_type
 from xform.core.trace import to_aval
 from xform.numpy import _shape as sh
 from xform.numpy._creation import _iota, asarray
-from xform.numpy._eager import eager_jit
+from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._indexing import take
 from xform.numpy._promote import check_arraylike, convert, promote_dtypes
 from xform.numpy._ufuncs import imag, real
@@ -194,6 +194,7 @@ def digitize(x: Any, bins: Any, right: bool = False, *, method: str | None = Non
     return lax.select(lax.broadcast_in_dim(increasing, to_aval(up).shape, ()), up, down)
 
 
+@jit_typed
 def sort_complex(a: Any) -> Any:
     """``a`` flattened along its last axis sorted by real then imaginary part, as complex."""
     a = asarray(a)

@@ -10,7 +10,7 @@ import numpy as np
 from xform.core.avals import is_python_scalar, sharding_state
 from xform.lax import elementwise as lax
 from xform.numpy._creation import array, ones_like, zeros_like
-from xform.numpy._eager import eager_jit
+from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._promote import (
     aval_of, broadcast_shapes, broadcast_sharding, broadcast_to_shape, check_arraylike, convert,
     promote_args,
@@ -68,6 +68,7 @@ sqrt = _unary_inexact("sqrt", lax.sqrt, "square root")
 cbrt = _unary_inexact("cbrt", lax.cbrt, "cube root")
 
 
+@jit_typed(inline=True)
 def log2(x: Any, /) -> Any:
     """Elementwise base-2 logarithm, as ``jax.numpy.log2``."""
     check_arraylike("log2", x)
@@ -75,6 +76,7 @@ def log2(x: Any, /) -> Any:
     return lax.div(lax.log(x), lax.log(convert(2, _dtype(x))))
 
 
+@jit_typed(inline=True)
 def log10(x: Any, /) -> Any:
     """Elementwise base-10 logarithm, as ``jax.numpy.log10``."""
     check_arraylike("log10", x)
@@ -89,18 +91,21 @@ def _as_array(x: Any) -> Any:
     return x
 
 
+@jit_typed(inline=True)
 def negative(x: Any, /) -> Any:
     """Elementwise ``-x``, as ``jax.numpy.negative``."""
     check_arraylike("negative", x)
     return lax.neg(x)
 
 
+@jit_typed(inline=True)
 def positive(x: Any, /) -> Any:
     """Elementwise ``+x`` (the input itself), as ``jax.numpy.positive``."""
     check_arraylike("positive", x)
     return _as_array(x)
 
 
+@jit_typed(inline=True)
 def absolute(x: Any, /) -> Any:
     """Elementwise absolute value, as ``jax.numpy.abs`` (unsigned and bool unchanged)."""
     check_arraylike("abs", x)
@@ -113,6 +118,7 @@ def absolute(x: Any, /) -> Any:
 abs = absolute  # noqa: A001 - jax.numpy's name
 
 
+@jit_typed(inline=True)
 def square(x: Any, /) -> Any:
     """Elementwise ``x * x``, as ``jax.numpy.square``."""
     check_arraylike("square", x)
@@ -121,24 +127,28 @@ def square(x: Any, /) -> Any:
     return lax.square(x)
 
 
+@jit_typed(inline=True)
 def sign(x: Any, /) -> Any:
     """Elementwise sign (-1, 0, 1), as ``jax.numpy.sign``."""
     check_arraylike("sign", x)
     return lax.sign(x)
 
 
+@jit_typed(inline=True)
 def floor(x: Any, /) -> Any:
     """Elementwise floor, as ``jax.numpy.floor`` (integer and bool inputs unchanged)."""
     check_arraylike("floor", x)
     return _as_array(x) if _is_int_or_bool(x) else lax.floor(x)
 
 
+@jit_typed(inline=True)
 def ceil(x: Any, /) -> Any:
     """Elementwise ceiling, as ``jax.numpy.ceil`` (integer and bool inputs unchanged)."""
     check_arraylike("ceil", x)
     return _as_array(x) if _is_int_or_bool(x) else lax.ceil(x)
 
 
+@jit_typed
 def round(a: Any, decimals: int = 0, out: None = None) -> Any:  # noqa: A001
     """Round half to even to ``decimals`` places, as ``jax.numpy.round``."""
     check_arraylike("round", a)
@@ -159,6 +169,7 @@ def round(a: Any, decimals: int = 0, out: None = None) -> Any:  # noqa: A001
 around = round
 
 
+@jit_typed(inline=True)
 def conjugate(x: Any, /) -> Any:
     """Complex conjugate (real inputs unchanged), as ``jax.numpy.conjugate``."""
     check_arraylike("conjugate", x)
@@ -168,12 +179,14 @@ def conjugate(x: Any, /) -> Any:
 conj = conjugate
 
 
+@jit_typed(inline=True)
 def real(val: Any, /) -> Any:
     """The real part (real inputs unchanged), as ``jax.numpy.real``."""
     check_arraylike("real", val)
     return lax.real(val) if np.issubdtype(_dtype(val), np.complexfloating) else _as_array(val)
 
 
+@jit_typed(inline=True)
 def imag(val: Any, /) -> Any:
     """The imaginary part (zeros for real inputs), as ``jax.numpy.imag``."""
     check_arraylike("imag", val)
@@ -220,6 +233,7 @@ right_shift = _binary("right_shift", lambda x, y: (
     else lax.shift_right_arithmetic(x, y)), "right shift")
 
 
+@jit_typed(inline=True)
 def bitwise_not(x: Any, /) -> Any:
     """Elementwise bitwise (for bool: logical) not, as ``jax.numpy.bitwise_not``."""
     check_arraylike("bitwise_not", x)
@@ -241,7 +255,7 @@ def _logical(name: str, lax_fn: Callable) -> Callable:
         return lax_fn(_to_bool(x), _to_bool(y))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise {name.replace('_', ' ')} of truth values, as ``jax.numpy.{name}``."
-    return f
+    return jit_typed(f, inline=True)
 
 
 logical_and = _logical("logical_and", lax.bitwise_and)
@@ -249,6 +263,7 @@ logical_or = _logical("logical_or", lax.bitwise_or)
 logical_xor = _logical("logical_xor", lax.bitwise_xor)
 
 
+@jit_typed(inline=True)
 def logical_not(x: Any, /) -> Any:
     """Elementwise logical not, as ``jax.numpy.logical_not``."""
     check_arraylike("logical_not", x)
@@ -266,6 +281,7 @@ def _floor_divmod_float(x: Any, y: Any) -> tuple:
     return lax.round(div, 1), mod
 
 
+@jit_typed
 def floor_divide(x1: Any, x2: Any, /) -> Any:
     """Elementwise floored division ``x1 // x2``, as ``jax.numpy.floor_divide``."""
     x1, x2 = promote_args("floor_divide", x1, x2)
@@ -285,6 +301,7 @@ def floor_divide(x1: Any, x2: Any, /) -> Any:
     return _floor_divmod_float(x1, x2)[0]
 
 
+@jit_typed
 def remainder(x1: Any, x2: Any, /) -> Any:
     """Elementwise remainder with the divisor's sign (``x1 % x2``), as ``jax.numpy.remainder``."""
     x1, x2 = promote_args("remainder", x1, x2)
@@ -350,6 +367,7 @@ def broadcast_for_shapes(*args: Any) -> list:
                                if is_python_scalar(a) else a, shape, sharding) for a in args]
 
 
+@jit_typed
 def where(condition: Any, x: Any = None, y: Any = None, /, *, size: Any = None,
           fill_value: Any = None) -> Any:
     """``x`` where ``condition`` else ``y``, as ``jax.numpy.where``; with ``condition`` alone,
@@ -371,6 +389,7 @@ def where(condition: Any, x: Any = None, y: Any = None, /, *, size: Any = None,
     return lax.select_n(condition, y, x)
 
 
+@jit_typed
 def clip(arr: Any = None, /, min: Any = None, max: Any = None) -> Any:  # noqa: A002
     """Clamp ``arr`` to ``[min, max]``, as ``jax.numpy.clip``."""
     check_arraylike("clip", arr)
