@@ -10,7 +10,7 @@ Under a transform both ``eager_jit`` and the lighter ``jit_typed`` (for function
 compiled eager dispatch) make the function's derivatives typed as a jit's are in JAX: the JVP
 trace types the tangents of what it computes like their primals (``array_function_calls`` in
 xform/interpreters/jvp.py), and outputs returned unchanged from the arguments become a jit's
-outputs (``as_jit_output``).
+outputs (``_as_jit_output``).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def _as_jit_output(x: Any, inline: bool, jit: bool) -> Any:
 def _run_as_jit(fun: Callable, args: tuple, kwargs: dict, inline: bool = True,
                 jit: bool = True) -> Any:
     """``fun(*args, **kwargs)`` under a transform, typed as the JVP of a jit is in JAX (of
-    one with ``inline=True`` or not: see ``as_jit_output``)."""
+    one with ``inline=True`` or not: see ``_as_jit_output``)."""
     calls.depth += 1  # the JVP trace types tangents like primals meanwhile (jvp.py)
     try:
         out = fun(*args, **kwargs)
