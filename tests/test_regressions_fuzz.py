@@ -680,3 +680,56 @@ def test_stale_constant_of_a_derived_program_raises_only_where_it_is_computed():
             for w, g in zip(jax.tree_util.tree_leaves(want[1]),
                             jax.tree_util.tree_leaves(got[1])):
                 np.testing.assert_allclose(np.asarray(g), np.asarray(w))
+
+
+def _leaf_types(tree):
+    return [(str(x.dtype), bool(x.weak_type)) for x in jax.tree_util.tree_leaves(tree)]
+
+
+def test_weak_types_of_derivatives_through_reductions_slices_and_rule_constants():
+    # Seeds 232969 and 241628: the cotangent of a Python scalar through jnp.max came back
+    # strongly typed. jax.numpy's reductions cast their input to a strong type (so the cast's
+    # transpose types a weak input's cotangent weak again), where xform cast the output. Its
+    # siblings, checked here against JAX on a weakly typed array: the transposes of slicing
+    # pad and update strongly typed zeros (a weak cotangent of a slice comes back strong), and
+    # the constants JAX's rules write with ``_const`` (sqrt, square, erf, tan ...) are weak only
+    # beside a weakly typed scalar.
+    def weak_array(lax_mod):
+        return lax_mod.broadcast_in_dim(0.3, (2,), ())
+
+    reductions = {
+        "max": lambda m, x: m.max(x), "min_axis": lambda m, x: m.min(m.expand_dims(x, 0), 0),
+        "max_keepdims": lambda m, x: m.max(m.expand_dims(x, 0), axis=0, keepdims=True),
+        "ptp": lambda m, x: m.ptp(x), "nanmax": lambda m, x: m.nanmax(x),
+        "prod": lambda m, x: m.prod(x), "cumprod": lambda m, x: m.cumprod(m.stack([x, x])),
+    }
+    for name, fn in reductions.items():
+        want = _leaf_types(jax.grad(lambda x: jnp.sum(fn(jnp, x)))(0.09))
+        got = _leaf_types(xform.grad(lambda x: xnp.sum(fn(xnp, x)))(0.09))
+        assert got == want, (name, want, got)
+
+    lax_fns = {
+        "slice": lambda lx, a: lx.slice(a, (0,), (1,)),
+        "strided_slice": lambda lx, a: lx.slice(a, (0,), (2,), (2,)),
+        "pad": lambda lx, a: lx.pad(a, 0.0, ((1, -1, 1),)),
+        "dynamic_slice": lambda lx, a: lx.dynamic_slice(a, (1,), (1,)),
+        "getitem": lambda lx, a: a[1:],
+        "sqrt": lambda lx, a: lx.sqrt(a), "square": lambda lx, a: lx.square(a),
+        "integer_pow": lambda lx, a: lx.integer_pow(a, 3), "rsqrt": lambda lx, a: lx.rsqrt(a),
+        "erf": lambda lx, a: lx.erf(a), "tan": lambda lx, a: lx.tan(a),
+        "atan": lambda lx, a: lx.atan(a), "exp2": lambda lx, a: lx.exp2(a),
+        "tanh": lambda lx, a: lx.tanh(a), "logistic": lambda lx, a: lx.logistic(a),
+    }
+    for name, fn in lax_fns.items():
+        for arg in ("array", "scalar"):
+            def types(api, lax_mod):
+                x = weak_array(lax_mod) if arg == "array" else 0.3
+                f = lambda a: fn(lax_mod, a)  # noqa: E731
+                out, pullback = api.vjp(f, x)
+                ct = lax_mod.broadcast_in_dim(1.0, out.shape, ())  # weakly typed
+                tangent = api.jvp(f, (x,), (lax_mod.broadcast_in_dim(1.0, np.shape(x), ()),))[1]
+                return _leaf_types((out, tangent, pullback(ct)))
+            if name in ("pad", "strided_slice", "slice", "dynamic_slice", "getitem") \
+                    and arg == "scalar":
+                continue
+            assert types(xform, xform.lax) == types(jax, jax.lax), (name, arg)

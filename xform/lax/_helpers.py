@@ -13,6 +13,7 @@ import numpy as np
 from xform.core.avals import ShapedArray, dtype_of_scalar
 from xform.core.jax_internals import convert_element_type, get_concrete_mesh
 from xform.core.primitive import Primitive, abstract_eval
+from xform.core.trace import to_aval
 from xform.interpreters.batching import batch_rules, broadcast_batcher, vectorized_batcher
 from xform.interpreters.lowering import to_jax
 
@@ -132,6 +133,17 @@ def weak_scalar(val: Any, dtype) -> Any:
     # concrete even while jax.jit traces xform's program
     with jax.ensure_compile_time_eval(), outside_abstract_mesh():
         return fn(val)
+
+
+def const_like(x: Any, value: Any) -> Any:
+    """``value`` as a constant of ``x``'s dtype in a formula, typed as JAX types its constants:
+    weakly beside a weakly typed scalar (a Python number, or a 0-d weak array), strongly
+    beside anything else -- so a weakly typed array's derivative through ``sqrt``, ``square``,
+    ``erf``... is strongly typed, as JAX's."""
+    aval = to_aval(x)
+    if aval.weak_type and not aval.shape:
+        return weak_scalar(value.item() if isinstance(value, np.generic) else value, aval.dtype)
+    return np.array(value, aval.dtype)
 
 
 def outside_abstract_mesh():

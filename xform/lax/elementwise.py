@@ -36,7 +36,7 @@ from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import is_undefined, transpose_rules
 from xform.lax._helpers import (
     ANY, FLOAT, INT_OR_BOOL, INTEGER, NUMBER, REAL_FLOAT, bool_result, broadcast_shapes_lax,
-    check_dtype, naryop, real_result, shape_str, unop, weak_scalar,
+    check_dtype, const_like, naryop, real_result, shape_str, unop, weak_scalar,
 )
 
 
@@ -69,7 +69,9 @@ def _binary(p: Primitive, public: str):
 
 
 def _const(x: Any, value: float) -> Any:
-    """A scalar of ``x``'s dtype (weak, so it never promotes)."""
+    """A scalar of ``x``'s dtype, weak (JAX's ``_one``/``full_like`` in a rule: it keeps the
+    weak type of what it is combined with). Where JAX's rule writes ``_const``, strongly typed
+    beside a weakly typed array, the rule here writes ``const_like``."""
     return weak_scalar(float(value), to_aval(x).dtype)
 
 
@@ -157,7 +159,7 @@ defjvp(exp_p, lambda t, ans, x: mul(t, ans))
 exp = _unary(exp_p, "exponential")
 
 exp2_p = unop("exp2", FLOAT, jlax.exp2)
-defjvp(exp2_p, lambda t, ans, x: mul(t, mul(ans, _const(x, np.log(2.0)))))
+defjvp(exp2_p, lambda t, ans, x: mul(t, mul(ans, const_like(x, np.log(2.0)))))
 exp2 = _unary(exp2_p, "base-2 exponential")
 
 log_p = unop("log", FLOAT, jlax.log)
@@ -192,19 +194,19 @@ defjvp(cos_p, lambda t, ans, x: neg(mul(t, sin(x))))
 cos = _unary(cos_p, "cosine")
 
 tan_p = unop("tan", FLOAT, jlax.tan)
-defjvp(tan_p, lambda t, ans, x: mul(t, add(_const(x, 1.0), square(ans))))
+defjvp(tan_p, lambda t, ans, x: mul(t, add(const_like(x, 1.0), square(ans))))
 tan = _unary(tan_p, "tangent")
 
 asin_p = unop("asin", FLOAT, jlax.asin)
-defjvp(asin_p, lambda t, ans, x: mul(t, rsqrt(sub(_const(x, 1.0), square(x)))))
+defjvp(asin_p, lambda t, ans, x: mul(t, rsqrt(sub(const_like(x, 1.0), square(x)))))
 asin = _unary(asin_p, "arcsine")
 
 acos_p = unop("acos", FLOAT, jlax.acos)
-defjvp(acos_p, lambda t, ans, x: mul(t, neg(rsqrt(sub(_const(x, 1.0), square(x))))))
+defjvp(acos_p, lambda t, ans, x: mul(t, neg(rsqrt(sub(const_like(x, 1.0), square(x))))))
 acos = _unary(acos_p, "arccosine")
 
 atan_p = unop("atan", FLOAT, jlax.atan)
-defjvp(atan_p, lambda t, ans, x: div(t, add(_const(x, 1.0), square(x))))
+defjvp(atan_p, lambda t, ans, x: div(t, add(const_like(x, 1.0), square(x))))
 atan = _unary(atan_p, "arctangent")
 
 sinh_p = unop("sinh", FLOAT, jlax.sinh)
@@ -235,19 +237,19 @@ atanh = _unary(atanh_p, "inverse hyperbolic tangent")
 sqrt_p = unop("sqrt", FLOAT, jlax.sqrt)
 # t * (0.5 / ans), JAX's form: at a complex 0 the quotient is nan (complex division by 0),
 # where t / (2 ans) would give inf
-defjvp(sqrt_p, lambda t, ans, x: mul(t, div(_const(x, 0.5), ans)))
+defjvp(sqrt_p, lambda t, ans, x: mul(t, div(const_like(x, 0.5), ans)))
 sqrt = _unary(sqrt_p, "square root")
 
 rsqrt_p = unop("rsqrt", FLOAT, jlax.rsqrt)
-defjvp(rsqrt_p, lambda t, ans, x: mul(t, mul(_const(x, -0.5), div(ans, x))))
+defjvp(rsqrt_p, lambda t, ans, x: mul(t, mul(const_like(x, -0.5), div(ans, x))))
 rsqrt = _unary(rsqrt_p, "reciprocal square root")
 
 cbrt_p = unop("cbrt", REAL_FLOAT, jlax.cbrt)
-defjvp(cbrt_p, lambda t, ans, x: mul(t, mul(_const(x, 1.0 / 3.0), integer_pow(ans, -2))))
+defjvp(cbrt_p, lambda t, ans, x: mul(t, mul(const_like(x, 1.0 / 3.0), integer_pow(ans, -2))))
 cbrt = _unary(cbrt_p, "cube root")
 
 square_p = unop("square", NUMBER, jlax.square)
-defjvp(square_p, lambda t, ans, x: mul(t, mul(x, _const(x, 2.0))))
+defjvp(square_p, lambda t, ans, x: mul(t, mul(x, const_like(x, 2.0))))
 square = _unary(square_p, "square")
 
 # integer_pow: x ** y for a static Python int y
@@ -257,7 +259,7 @@ integer_pow_p = unop("integer_pow", NUMBER, lambda x, *, y: jlax.integer_pow(x, 
 def _integer_pow_jvp(t, ans, x, *, y):
     if y == 0:
         return mul(t, _const(x, 0.0))
-    return mul(t, mul(_const(x, y), x if y == 2 else integer_pow(x, y - 1)))
+    return mul(t, mul(const_like(x, y), x if y == 2 else integer_pow(x, y - 1)))
 
 
 defjvp(integer_pow_p, _integer_pow_jvp)
@@ -350,16 +352,17 @@ def conj(x: Any) -> Any:
 
 # -- special functions ----------------------------------------------------------------------
 erf_p = unop("erf", REAL_FLOAT, jlax.erf)
-defjvp(erf_p, lambda t, ans, x: mul(t, mul(_const(x, 2.0 / np.sqrt(np.pi)), exp(neg(square(x))))))
+defjvp(erf_p, lambda t, ans, x: mul(t, mul(const_like(x, 2.0 / np.sqrt(np.pi)),
+                                           exp(neg(square(x))))))
 erf = _unary(erf_p, "error function")
 
 erfc_p = unop("erfc", REAL_FLOAT, jlax.erfc)
-defjvp(erfc_p, lambda t, ans, x: mul(t, mul(_const(x, -2.0 / np.sqrt(np.pi)),
+defjvp(erfc_p, lambda t, ans, x: mul(t, mul(const_like(x, -2.0 / np.sqrt(np.pi)),
                                             exp(neg(square(x))))))
 erfc = _unary(erfc_p, "complementary error function")
 
 erf_inv_p = unop("erf_inv", REAL_FLOAT, jlax.erf_inv)
-defjvp(erf_inv_p, lambda t, ans, x: mul(t, mul(_const(x, np.sqrt(np.pi) / 2.0),
+defjvp(erf_inv_p, lambda t, ans, x: mul(t, mul(const_like(x, np.sqrt(np.pi) / 2.0),
                                                exp(square(ans)))))
 erf_inv = _unary(erf_inv_p, "inverse error function")
 
@@ -368,12 +371,12 @@ defjvp(lgamma_p, lambda t, ans, x: mul(t, digamma(x)))
 lgamma = _unary(lgamma_p, "log-gamma")
 
 digamma_p = unop("digamma", REAL_FLOAT, jlax.digamma)
-defjvp(digamma_p, lambda t, ans, x: mul(t, polygamma(_const(x, 1.0), x)))
+defjvp(digamma_p, lambda t, ans, x: mul(t, polygamma(const_like(x, 1.0), x)))
 digamma = _unary(digamma_p, "digamma")
 
 # polygamma(m, x): needed for the derivative of digamma (and of itself)
 polygamma_p = naryop("polygamma", REAL_FLOAT, jlax.polygamma)
-defjvp(polygamma_p, None, lambda t, ans, m, x: mul(t, polygamma(add(m, _const(m, 1.0)), x)))
+defjvp(polygamma_p, None, lambda t, ans, m, x: mul(t, polygamma(add(m, const_like(m, 1.0)), x)))
 
 
 def polygamma(m: Any, x: Any) -> Any:

@@ -69,6 +69,12 @@ to_jax[pad_p] = lambda x, padding_value, *, padding_config: jlax.pad(
     x, padding_value, padding_config)
 
 
+def _strong_zero(aval: Any) -> Any:
+    """The zero that the transposes of slicing fill with: strongly typed, so a weak cotangent
+    of a slice comes back strong, as JAX's (its pad and update take the zeros' weak type)."""
+    return np.zeros((), aval.dtype)
+
+
 def _pad_jvp(primals, tangents, *, padding_config):
     # linear in (operand, padding_value) together
     ans = pad_p.bind(*primals, padding_config=padding_config)
@@ -88,7 +94,7 @@ def _pad_transpose(ct, x, padding_value, *, padding_config):
     # back zeros for what a negative padding cut off), then step over the interior padding.
     unpadded = ct
     if any(lo or hi for lo, hi, _ in padding_config):
-        unpadded = pad(ct, _zero_scalar(to_aval(ct)),
+        unpadded = pad(ct, _strong_zero(to_aval(ct)),
                        [(-lo, -hi, 0) for lo, hi, _ in padding_config])
     ct_x = unpadded
     if any(interior for _, _, interior in padding_config):
@@ -297,7 +303,7 @@ def _slice_transpose(ct, *, x_aval, start_indices, limit_indices, strides):
                                       to_aval(ct).shape):
         end = start + (size - 1) * stride + 1 if size else start
         config.append((start, n - end, stride - 1))
-    return pad(ct, _zero_scalar(to_aval(ct)), config)
+    return pad(ct, _strong_zero(to_aval(ct)), config)
 
 
 def _slice_batch(axis_size, vals, dims, *, start_indices, limit_indices, strides):
@@ -361,7 +367,7 @@ def _dynamic_slice_transpose(ct, x, *idx, slice_sizes):
     none = [None] * len(idx)
     if isinstance(ct, Zero):
         return [Zero(x.aval)] + none
-    zeros = full(x.aval.shape, _zero_scalar(x.aval), sharding=x.aval.sharding)
+    zeros = full(x.aval.shape, _strong_zero(x.aval), sharding=x.aval.sharding)
     return [dynamic_update_slice_p.bind(zeros, ct, *idx)] + none
 
 

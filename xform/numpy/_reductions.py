@@ -71,6 +71,7 @@ def _reduction(name: str, lax_reducer: Callable, a: Any, axis: Any, dtype: Any, 
             a = convert(a, target)
     elif not bool_ok and aval.dtype == np.bool_:
         a = convert(a, canonicalize_dtype(np.int64))
+    a = _strong(a)  # JAX casts the input, so a weak input's cotangent comes back weak
     adt = to_aval(a).dtype
     axes = _reduction_axes(axis, aval.ndim, name)
     if where is not None:
@@ -84,11 +85,13 @@ def _reduction(name: str, lax_reducer: Callable, a: Any, axis: Any, dtype: Any, 
         out = combine(out, convert(initial, adt, True))
     if keepdims:
         out = _keep(out, aval.shape, axes)
-    return _strong(out)
+    return out
 
 
 def _strong(out: Any) -> Any:
-    """jax.numpy's reductions return strongly typed arrays, even of a weakly typed input."""
+    """jax.numpy's reductions return strongly typed arrays, even of a weakly typed input: they
+    cast the input (whose transpose types a weak input's cotangent weak again, whatever the
+    reduction's rule multiplies it with)."""
     out_aval = to_aval(out)
     return convert(out, out_aval.dtype) if out_aval.weak_type else out
 
@@ -282,7 +285,7 @@ def _cumulative(name: str, lax_fn: Callable, a: Any, axis: Any, dtype: Any) -> A
         a = convert(a, dtype)
     elif aval.dtype == np.bool_:
         a = convert(a, canonicalize_dtype(np.int64))
-    return _strong(lax_fn(a, axis, reverse=False))
+    return lax_fn(_strong(a), axis, reverse=False)
 
 
 @eager_jit(static_argnames=('axis', 'dtype'))
