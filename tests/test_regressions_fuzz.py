@@ -704,8 +704,8 @@ def test_weak_types_of_derivatives_through_reductions_slices_and_rule_constants(
         "prod": lambda m, x: m.prod(x), "cumprod": lambda m, x: m.cumprod(m.stack([x, x])),
     }
     for name, fn in reductions.items():
-        want = _leaf_types(jax.grad(lambda x: jnp.sum(fn(jnp, x)))(0.09))
-        got = _leaf_types(xform.grad(lambda x: xnp.sum(fn(xnp, x)))(0.09))
+        want = _leaf_types(jax.grad(lambda x, fn=fn: jnp.sum(fn(jnp, x)))(0.09))
+        got = _leaf_types(xform.grad(lambda x, fn=fn: xnp.sum(fn(xnp, x)))(0.09))
         assert got == want, (name, want, got)
 
     lax_fns = {
@@ -722,7 +722,7 @@ def test_weak_types_of_derivatives_through_reductions_slices_and_rule_constants(
     }
     for name, fn in lax_fns.items():
         for arg in ("array", "scalar"):
-            def types(api, lax_mod):
+            def types(api, lax_mod, fn=fn, arg=arg):
                 x = weak_array(lax_mod) if arg == "array" else 0.3
                 f = lambda a: fn(lax_mod, a)  # noqa: E731
                 out, pullback = api.vjp(f, x)
@@ -733,3 +733,33 @@ def test_weak_types_of_derivatives_through_reductions_slices_and_rule_constants(
                     and arg == "scalar":
                 continue
             assert types(xform, xform.lax) == types(jax, jax.lax), (name, arg)
+
+
+def test_weak_types_of_numpy_and_scipy_functions_of_weak_values():
+    # The constants of jax.numpy's and jax.scipy's formulas are weak only beside a weakly typed
+    # scalar, so these functions of a weakly typed array are strongly typed in JAX; nan_to_num's
+    # replacements are strong; float_power of Python scalars, full_like of one, and the
+    # entropies of Python scalars stay weak. Each against JAX on the same input.
+    import jax.scipy.special as jsp
+
+    import xform.scipy.special as xsp
+
+    cases = {
+        "deg2rad": lambda m, s, x: m.deg2rad(x), "rad2deg": lambda m, s, x: m.rad2deg(x),
+        "hypot": lambda m, s, x: m.hypot(x, 0.7), "sinc": lambda m, s, x: m.sinc(x),
+        "logaddexp": lambda m, s, x: m.logaddexp(x, 0.7),
+        "logaddexp2": lambda m, s, x: m.logaddexp2(x, 0.7),
+        "heaviside": lambda m, s, x: m.heaviside(x, 0.5),
+        "nan_to_num": lambda m, s, x: m.nan_to_num(x),
+        "float_power": lambda m, s, x: m.float_power(x, 0.7),
+        "full_like": lambda m, s, x: m.full_like(x, 0.7),
+        "logit": lambda m, s, x: s.logit(x), "rel_entr": lambda m, s, x: s.rel_entr(x, 0.7),
+        "kl_div": lambda m, s, x: s.kl_div(x, 0.7),
+    }
+    for name, fn in cases.items():
+        for x_of in (lambda lx: 0.3, lambda lx: lx.broadcast_in_dim(0.3, (2,), ()),
+                     lambda lx: np.full(2, 0.3, np.float32)):
+            want = fn(jnp, jsp, x_of(jax.lax))
+            got = fn(xnp, xsp, x_of(xform.lax))
+            assert _leaf_types(got) == _leaf_types(want), (name, want, got)
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)

@@ -165,7 +165,10 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, *, device: Any = None,
     else:
         fill = convert(fill_value, dtype)
     if not shape and not isinstance(fill, Tracer) and not isinstance(fill, jax.Array):
-        fill = jax.device_put(np.asarray(fill, dtype=to_aval(fill).dtype))
+        f_aval = to_aval(fill)
+        fill = jax.device_put(np.asarray(fill, dtype=f_aval.dtype))
+        if f_aval.weak_type:  # full_like(0.3, 0.7) is weakly typed, as JAX's
+            fill = convert_element_type(fill, f_aval.dtype, weak_type=True)
     if not shape:
         return fill
     return lax.broadcast_in_dim(fill, shape, (), out_sharding=out_sharding)

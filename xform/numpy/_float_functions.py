@@ -12,7 +12,6 @@ from typing import Any, Callable
 import numpy as np
 
 from xform import lax
-from xform.core.avals import canonicalize_dtype, is_python_scalar
 from xform.lax.custom import custom_jvp
 from xform.numpy import _ufuncs as uf
 from xform.numpy._dtypes import finfo
@@ -49,14 +48,16 @@ def _log_add_pow(base: float):
         amax = lax.max(x1, x2)
         if _is_complex(x1):
             delta = lax.sub(lax.add(x1, x2), lax.mul(amax, _const(amax, 2)))
-            out = lax.add(amax, lax.mul(_const(amax, scale), lax.log1p(power(delta))))
+            log1p = lax.log1p(power(delta))
+            out = lax.add(amax, log1p if scale == 1.0 else lax.mul(_const(amax, scale), log1p))
             im = lax.imag(out)  # the imaginary part on the principal branch, as JAX
             shift = lax.sub(_wrap_between(im, np.pi * scale), im)
             return lax.add(out, lax.mul(lax.convert_element_type(shift, _dtype(out)),
                                         _const(out, 1j)))
         delta = lax.sub(x1, x2)
-        out = lax.add(amax, lax.mul(_const(amax, scale),
-                                    lax.log1p(power(lax.neg(lax.abs(delta))))))
+        log1p = lax.log1p(power(lax.neg(lax.abs(delta))))
+        # base e: no scale at all, as JAX (a constant would make a weak array's result strong)
+        out = lax.add(amax, log1p if scale == 1.0 else lax.mul(_const(amax, scale), log1p))
         # delta is NaN for NaN inputs and for two equal infinities: x1 + x2 is right for both
         return lax.select(lax.ne(delta, delta), lax.add(x1, x2), out)
 
@@ -169,10 +170,9 @@ def fabs(x: Any, /) -> Any:
 def heaviside(x1: Any, x2: Any, /) -> Any:
     """0 for ``x1 < 0``, ``x2`` at ``x1 == 0``, 1 for ``x1 > 0``, as ``jax.numpy.heaviside``."""
     x1, x2 = _inexact_pair("heaviside", x1, x2)
-    zero = _const(x1, 0)
-    out = lax.select(lax.lt(x1, zero), lax.full_like(x1, 0),
-                     lax.select(lax.gt(x1, zero), lax.full_like(x1, 1), x2))
-    return lax.select(isnan(x1), x1, out)
+    zero = _const(x1, 0)  # typed as JAX's constants: strong beside a weakly typed array
+    out = uf.where(lax.lt(x1, zero), zero, uf.where(lax.gt(x1, zero), _const(x1, 1), x2))
+    return uf.where(isnan(x1), x1, out)
 
 
 # -- sinc, angles ------------------------------------------------------------------------------
@@ -258,9 +258,10 @@ def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
     info = np.finfo(_dtype(x))
     posinf = float(info.max) if posinf is None else posinf
     neginf = float(info.min) if neginf is None else neginf
-    x = uf.where(isnan(x), convert(nan, _dtype(x), True), x)
-    x = uf.where(isposinf(x), convert(posinf, _dtype(x), True), x)
-    return uf.where(isneginf(x), convert(neginf, _dtype(x), True), x)
+    # strongly typed replacements, as JAX's asarray(nan, dtype=...): a weak input comes out strong
+    x = uf.where(isnan(x), convert(nan, _dtype(x), False), x)
+    x = uf.where(isposinf(x), convert(posinf, _dtype(x), False), x)
+    return uf.where(isneginf(x), convert(neginf, _dtype(x), False), x)
 
 
 # -- rounding family ---------------------------------------------------------------------------
@@ -310,15 +311,10 @@ def fmin(x1: Any, x2: Any) -> Any:
 
 @eager_jit()
 def float_power(x1: Any, x2: Any, /) -> Any:
-    """``x1 ** x2`` in the widest float type, as ``jax.numpy.float_power``."""
+    """``x1 ** x2`` of the arguments promoted to an inexact type, as ``jax.numpy.float_power``
+    (which, unlike numpy's, does not widen to float64: two Python scalars stay weakly typed)."""
     check_arraylike("float_power", x1, x2)
-    wide = canonicalize_dtype(np.float64)
-    d = np.result_type(*[np.dtype(type(v)) if is_python_scalar(v) else _dtype(v)
-                         for v in (x1, x2)])
-    if np.issubdtype(d, np.complexfloating):
-        wide = canonicalize_dtype(np.complex128)
-    x1, x2 = promote_args("float_power", convert(x1, wide), convert(x2, wide))
-    return lax.pow(x1, x2)
+    return lax.pow(*promote_args_inexact("float_power", x1, x2))
 
 
 @eager_jit()

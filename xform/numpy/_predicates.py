@@ -32,9 +32,12 @@ def _is_complex(x: Any) -> bool:
 
 
 def _const(x: Any, value: Any, weak: bool = True) -> Any:
-    """``value`` as a scalar of ``x``'s dtype (a literal when staged), weakly typed unless
-    ``weak`` is False (JAX's ``_constant_like``: a comparison with it is strongly typed)."""
-    return convert(value, _dtype(x), weak)
+    """``value`` as a scalar of ``x``'s dtype (a literal when staged), typed as JAX's
+    ``_lax_const``: weakly beside a weakly typed scalar only (``const_like``), so a weakly typed
+    array's ``deg2rad``, ``sinc``, ``hypot``... is strongly typed; strongly if ``weak`` is False
+    (JAX's ``_constant_like``: a comparison with it is strongly typed)."""
+    aval = to_aval(x)
+    return convert(value, aval.dtype, weak and aval.weak_type and not aval.shape)
 
 
 def _as_array(x: Any) -> Any:

@@ -14,6 +14,7 @@ import xform.numpy as xnp
 from xform import lax
 from xform.core.avals import is_complex
 from xform.core.trace import Tracer
+from xform.lax._helpers import const_like
 from xform.lax.custom import custom_jvp
 from xform.scipy._special_dist import betaln
 from xform.scipy._special_dist import promote_inexact as _inexact
@@ -169,7 +170,7 @@ def rel_entr(p: Any, q: Any) -> Any:
     the positive quadrant)."""
     p, q = _inexact(p, q)
     _real("rel_entr", p)
-    zero = np.array(0.0, p.dtype)
+    zero = const_like(p, 0.0)  # JAX's _lax_const: weak beside a weak scalar
     both_pos = (p > zero) & (q > zero)
     one_zero = (p == zero) & (q >= zero)
     safe_p, safe_q = xnp.where(both_pos, p, 1), xnp.where(both_pos, q, 1)

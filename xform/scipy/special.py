@@ -18,9 +18,8 @@ import numpy as np
 
 import xform.numpy as xnp
 from xform import lax
-from xform.lax._helpers import weak_scalar
+from xform.lax._helpers import const_like
 from xform.core.avals import is_complex
-from xform.core.trace import to_aval
 from xform.lax.custom import custom_jvp
 from xform.scipy._special_dist import (
     betainc as betainc, betaln as betaln, gammainc as gammainc, gammaincc as gammaincc,
@@ -42,8 +41,9 @@ __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "expit", "gammaln", "logi
 
 
 def _const(x: Any, value: float) -> Any:
-    # weak, as JAX's constants in these formulas: a weakly typed argument stays weak
-    return weak_scalar(float(value), to_aval(x).dtype)
+    # typed as JAX's constants in these formulas (``_lax_const``): weak beside a weak scalar
+    # only, so a weakly typed array's ``logit`` is strongly typed
+    return const_like(x, value)
 
 
 def _full_like(x: Any, value: float) -> Any:
