@@ -763,3 +763,14 @@ def test_weak_types_of_numpy_and_scipy_functions_of_weak_values():
             got = fn(xnp, xsp, x_of(xform.lax))
             assert _leaf_types(got) == _leaf_types(want), (name, want, got)
             np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
+
+
+def test_relu_tangent_keeps_its_weak_type():
+    # relu's and relu6's rules select between the tangent and zeros typed like it (JAX's
+    # full_like); xform's zeros were strongly typed, so a weak tangent came out strong
+    for name in ("relu", "relu6"):
+        for x, t in ((0.3, 1.0), (-0.3, 1.0), (0.3, np.float32(1.0))):
+            want = jax.jvp(getattr(jax.nn, name), (x,), (t,))
+            got = xform.jvp(getattr(xform.nn, name), (x,), (t,))
+            assert _leaf_types(got) == _leaf_types(want), (name, x, t)
+            np.testing.assert_allclose(np.asarray(got[1]), np.asarray(want[1]))

@@ -20,7 +20,6 @@ import numpy as np
 import xform.numpy as xnp
 from xform import lax
 from xform.core.avals import is_inexact, result_type
-from xform.core.trace import to_aval
 from xform.lax.custom import custom_jvp
 from xform.numpy._eager import eager_jit
 from xform.scipy.special import _masked_max, _masked_sum, logsumexp as logsumexp
@@ -38,8 +37,8 @@ def _inexact(x: Any) -> Any:
 
 
 def _zeros_like(x: Any) -> Any:
-    aval = to_aval(x)
-    return lax.full(aval.shape, 0, aval.dtype, sharding=aval.sharding)
+    # JAX's full_like: the tangent's shape, dtype, weak type and layout
+    return lax.full_like(x, 0)
 
 
 @custom_jvp
