@@ -59,6 +59,7 @@ GRADS = {
     "rel_entr": lambda m, v: m.rel_entr(v, 0.7),
     "kl_div": lambda m, v: m.kl_div(0.3, v),
     "zeta_q": lambda m, v: m.zeta(3.0, v),
+    "zeta_x": lambda m, v: m.zeta(v + 1.5, 0.7),  # JAX differentiates its series in x too
     "beta": lambda m, v: m.beta(v, 2.0),
     "softmax": lambda m, v: m.softmax(v * np.arange(3.0))[1],
 }
@@ -68,10 +69,27 @@ GRADS = {
 def test_jit_and_vmapped_grad(name):
     f = GRADS[name]
     v = np.array([0.5, 1.2, 2.5], np.float32)
-    np.testing.assert_allclose(xform.vmap(xform.grad(lambda t: f(xs, t)))(v),
-                               jax.vmap(jax.grad(lambda t: f(js, t)))(v), rtol=1e-5)
-    np.testing.assert_allclose(xform.jit(lambda t: f(xs, t))(v[0]),
-                               jax.jit(lambda t: f(js, t))(v[0]), rtol=1e-6)
+    np.testing.assert_allclose(xform.vmap(xform.grad(lambda t, f=f: f(xs, t)))(v),
+                               jax.vmap(jax.grad(lambda t, f=f: f(js, t)))(v), rtol=1e-5)
+    np.testing.assert_allclose(xform.jit(lambda t, f=f: f(xs, t))(v[0]),
+                               jax.jit(lambda t, f=f: f(js, t))(v[0]), rtol=1e-6)
+
+
+def test_zeta_derivatives_through_the_series_as_jax():
+    # jax.scipy.special.zeta is a custom_jvp whose rule is the jvp of an Euler-Maclaurin
+    # expansion (its value is the primal under jvp, continuing zeta below x = 1)
+    for f, x in ((lambda m, s: m.zeta(s, 0.7), 0.3), (lambda m, s: m.zeta(s, 0.7), 2.3),
+                 (lambda m, q: m.zeta(2.5, q), 1.3)):
+        want = jax.jvp(lambda t, f=f: f(js, t), (x,), (1.0,))
+        got = xform.jvp(lambda t, f=f: f(xs, t), (x,), (1.0,))
+        for a, b in zip(got, want):
+            assert a.weak_type == b.weak_type
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-6)
+        want, got = jax.grad(lambda t, f=f: f(js, t))(x), xform.grad(lambda t, f=f: f(xs, t))(x)
+        assert got.weak_type == want.weak_type
+        np.testing.assert_allclose(got, want, rtol=2e-6)
+    np.testing.assert_allclose(xform.hessian(lambda s: xs.zeta(s, 0.7))(2.3),
+                               jax.hessian(lambda s: js.zeta(s, 0.7))(2.3), rtol=1e-5)
 
 
 def test_errors_as_jax():

@@ -12,6 +12,7 @@ function. Where JAX has no derivative for an argument the JVP raises JAX's error
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,8 @@ from xform.lax.elementwise import (
     _const, _like, _np_promoted, _unbroadcast, abs, add, exp, gt, imag,
     integer_pow, lgamma, log, log1p, mul, neg, real, select, sign, sub,
 )
+from xform.lax.elementwise import convert_element_type
+from xform.lax.elementwise import div as div_, min as min_, pow as pow_
 
 __all__ = [
     "bessel_i0e", "bessel_i1e", "igamma", "igammac", "igamma_grad_a", "random_gamma_grad",
@@ -147,8 +150,61 @@ def betainc(a: Any, b: Any, x: Any) -> Any:
 
 
 zeta_p = naryop("zeta", REAL_FLOAT, jlax.zeta)
-# d/dq zeta(x, q) = -x zeta(x + 1, q); JAX has no derivative in x (nor does xform)
-defjvp(zeta_p, _not_supported("zeta gradient with respect to x is not supported."),
+
+# Bernoulli numbers B_2, B_4, ..., B_32 as fractions (numerator, denominator)
+_BERNOULLI_EVEN = [(1, 6), (-1, 30), (1, 42), (-1, 30), (5, 66), (-691, 2730), (7, 6),
+                   (-3617, 510), (43867, 798), (-174611, 330), (854513, 138),
+                   (-236364091, 2730), (8553103, 6), (-23749461029, 870),
+                   (8615841276005, 14322), (-7709321041217, 510)]
+
+
+def _strong(x: Any, value: float) -> Any:
+    return np.array(value, to_aval(x).dtype)
+
+
+def _zeta_series(s: Any, a: Any) -> Any:
+    """The Hurwitz zeta function by Euler-Maclaurin summation with ``n`` terms summed and
+    ``n`` Bernoulli corrections (8 in float32, 16 in float64), differentiable in both
+    arguments: ``sum_{k<n} (a+k)^-s + (a+n)^(1-s)/(s-1) + (a+n)^-s (1/2 + sum_j B_2j/(2j)!
+    prod_{i<2j-1} (s+i) / (a+n)^(2j-1))``. JAX differentiates ``jax.scipy.special.zeta``
+    through the same expansion; its value is the primitive's."""
+    dtype = to_aval(a).dtype
+    # strongly typed from here on, as JAX's expansion promotes its arguments against strongly
+    # typed arrays (the casts' transposes give a weak argument's cotangent its weak type)
+    s, a = convert_element_type(s, dtype), convert_element_type(a, dtype)
+    n = 8 if np.finfo(dtype).bits <= 32 else 16
+    total = None
+    for k in range(n):
+        term = pow_(add(a, _strong(a, float(k))), neg(s))
+        total = term if total is None else add(total, term)
+    a_n = add(a, _strong(a, float(n)))
+    one = _strong(s, 1.0)
+    tail = div_(pow_(a_n, sub(one, s)), sub(s, one))
+    big = _strong(s, float(np.finfo(dtype).max))
+    ratio_prod, corrections = None, None
+    for m in range(2 * n - 1):
+        ratio = div_(add(s, _strong(s, float(m))), a_n)
+        ratio_prod = ratio if ratio_prod is None else mul(ratio_prod, ratio)
+        if m % 2 == 0:  # m = 2j - 2: the j-th correction
+            num, den = _BERNOULLI_EVEN[m // 2]
+            coef = float(num) / (float(den) * math.factorial(m + 2))
+            term = mul(min_(ratio_prod, big), _strong(s, coef))
+            corrections = term if corrections is None else add(corrections, term)
+    last = mul(pow_(a_n, neg(s)), add(_strong(s, 0.5), corrections))
+    return add(add(total, tail), last)
+
+
+def _zeta_dx(t, ans, x, q):
+    # no closed form: the derivative of the Euler-Maclaurin expansion in its first argument
+    from xform.interpreters.jvp import instantiate, jvp_flat
+    ones = _like(_const(x, 1.0), x)
+    _, (slope,), _ = jvp_flat(lambda s: ([_zeta_series(s, q)], None), [x], [ones])
+    return mul(t, instantiate(slope))
+
+
+# d/dq zeta(x, q) = -x zeta(x + 1, q); in x, the derivative of the series (JAX's lax.zeta has
+# no derivative; jax.scipy.special.zeta differentiates the same series in both arguments)
+defjvp(zeta_p, _zeta_dx,
        lambda t, ans, x, q: mul(t, neg(mul(x, zeta(add(x, _const(x, 1.0)), q)))))
 
 

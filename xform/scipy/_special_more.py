@@ -138,7 +138,21 @@ def zeta(x: Any, q: Any = None) -> Any:
                                   "compute the Hurwitz Zeta function.")
     x, q = _inexact(x, q)
     x, q = xnp.broadcast_arrays(x, q)
+    return _zeta(x, q)
+
+
+@custom_jvp
+def _zeta(x: Any, q: Any) -> Any:
     return lax.zeta(x, q)
+
+
+@_zeta.defjvp
+def _zeta_jvp(primals: Any, tangents: Any) -> Any:
+    # as JAX's: the Euler-Maclaurin expansion differentiated in both arguments (its value is
+    # the primal here, which also continues the function below x = 1)
+    from xform.lax.elementwise_more import _zeta_series
+    from xform.transforms.autodiff import jvp  # cycle: the transforms import xform.scipy
+    return jvp(_zeta_series, primals, tangents)
 
 
 def i0e(x: Any) -> Any:
