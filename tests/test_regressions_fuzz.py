@@ -774,3 +774,20 @@ def test_relu_tangent_keeps_its_weak_type():
             got = xform.jvp(getattr(xform.nn, name), (x,), (t,))
             assert _leaf_types(got) == _leaf_types(want), (name, x, t)
             np.testing.assert_allclose(np.asarray(got[1]), np.asarray(want[1]))
+
+
+def test_norm_of_a_weak_value_is_strongly_typed():
+    # Seed 270674: jit(jacfwd(lambda x: jnp.linalg.norm(x * x)))(-0.71) was weakly typed. JAX's
+    # norms reduce with jax.numpy's reductions, which cast their input to a strong type
+    def cases(api):
+        m = api.numpy
+        w = api.lax.broadcast_in_dim(0.3, (2,), ())
+        return [m.linalg.norm(0.3), m.linalg.norm(w), m.linalg.norm(w, 1),
+                m.linalg.norm(w, np.inf), m.linalg.norm(w, 3), api.grad(m.linalg.norm)(0.3),
+                api.jit(api.jacfwd(lambda x: m.linalg.norm(x * x)))(-0.71),
+                api.grad(lambda x: m.linalg.norm(w * x, 3))(0.3)]
+
+    want, got = cases(jax), cases(xform)
+    assert _leaf_types(got) == _leaf_types(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)

@@ -487,6 +487,9 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     norms along it, a pair for matrix norms over those two axes.
     """
     (x,) = _inexact("jnp.linalg.norm", x)
+    # strongly typed, as JAX's norms reduce with jax.numpy's reductions (which cast their
+    # input): a weakly typed x has a strong norm and a weak cotangent
+    x = _reductions._strong(x)
     nd = to_aval(x).ndim
     if axis is None:
         if ord is None:
