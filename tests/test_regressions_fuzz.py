@@ -791,3 +791,27 @@ def test_norm_of_a_weak_value_is_strongly_typed():
     assert _leaf_types(got) == _leaf_types(want)
     for g, w in zip(got, want):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+
+
+def test_cumulative_scans_of_weak_arrays_under_jvp_are_strongly_typed():
+    # JAX differentiates cummax/cummin/cumprod/cumlogsumexp through an associative scan that
+    # interleaves with strongly typed zero padding, so under jvp a weakly typed array's scan
+    # (longer than 1) and its tangent are strongly typed; pad's jvp instantiates the padding
+    # value's zero tangent with that value's type. Against JAX, lengths 1 to 3.
+    def types(api):
+        lx, out = api.lax, []
+        for n in (1, 2, 3):
+            w = lx.broadcast_in_dim(0.3, (n,), ())
+            for f in (lx.cummax, lx.cumprod, lx.cumlogsumexp, lx.cummin, lx.cumsum,
+                      lambda v: lx.pad(v, np.float32(0), ((1, 1, 1),))):
+                p, t = api.jvp(f, (w,), (lx.broadcast_in_dim(1.0, (n,), ()),))
+                g = api.grad(lambda v, f=f: api.numpy.sum(f(v)))(w)
+                out.append((bool(p.weak_type), bool(t.weak_type), bool(g.weak_type)))
+        return out
+
+    assert types(xform) == types(jax)
+    x = np.array([[0.3, 2.0, -1.0, 4.0, 0.5]], np.float32)
+    for name in ("cummax", "cumprod", "cumlogsumexp"):
+        want = jax.jacrev(lambda w, n=name: getattr(jax.lax, n)(w, axis=1))(x)
+        got = xform.jacrev(lambda w, n=name: getattr(xform.lax, n)(w, axis=1))(x)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)

@@ -302,16 +302,19 @@ def _cumulative(name: str, accepted: Sequence[str], jax_fn: Callable) -> Primiti
 # again made of differentiable, batchable primitives: cumprod stays exact at zeros, and
 # cummax/cummin split a tie the way max and min do.
 def _interleave(a: Any, b: Any, axis: int) -> Any:
-    """``a[0], b[0], a[1], b[1], ...`` along ``axis``; ``a`` is as long as ``b`` or one longer."""
-    na, nb = to_aval(a).shape[axis], to_aval(b).shape[axis]
-    pairs = sl.concatenate([sh.expand_dims(sl.slice_in_dim(a, 0, nb, axis=axis), (axis + 1,)),
-                            sh.expand_dims(b, (axis + 1,))], axis + 1)
-    shape = list(to_aval(b).shape)
-    shape[axis] = 2 * nb
-    out = sh.reshape(pairs, shape)
-    if na > nb:
-        out = sl.concatenate([out, sl.slice_in_dim(a, nb, na, axis=axis)], axis)
-    return out
+    """``a[0], b[0], a[1], b[1], ...`` along ``axis``; ``a`` is as long as ``b`` or one longer.
+    Each is spread out with interior zeros and the two are added, as JAX's associative scan
+    does: its zeros are strongly typed, so a scan's derivative of a weakly typed array comes
+    out strong, as JAX's (``cummax``, ``cumprod``... under jvp)."""
+    a_aval, b_aval = to_aval(a), to_aval(b)
+    same = a_aval.shape[axis] == b_aval.shape[axis]
+    a_cfg = [(0, 0, 0)] * a_aval.ndim
+    b_cfg = [(0, 0, 0)] * b_aval.ndim
+    a_cfg[axis] = (0, 1 if same else 0, 1)
+    b_cfg[axis] = (1, 0 if same else 1, 1)
+    a_pad = sl.pad(a, np.zeros((), a_aval.dtype), a_cfg)
+    b_pad = sl.pad(b, np.zeros((), b_aval.dtype), b_cfg)
+    return ew.bitwise_or(a_pad, b_pad) if a_aval.dtype == np.bool_ else ew.add(a_pad, b_pad)
 
 
 def _prefix_scan(combine: Callable, x: Any, axis: int) -> Any:

@@ -78,11 +78,13 @@ def _strong_zero(aval: Any) -> Any:
 def _pad_jvp(primals, tangents, *, padding_config):
     # linear in (operand, padding_value) together
     ans = pad_p.bind(*primals, padding_config=padding_config)
-    (t_x, t_v), (x, _) = tangents, primals
+    (t_x, t_v), (x, v) = tangents, primals
     if _is_zero(t_x) and _is_zero(t_v):
         return ans, _zero_tangent(ans)
     t_x = instantiate(Zero(tangent_aval(to_aval(x)))) if _is_zero(t_x) else t_x
-    t_v = t_v if not _is_zero(t_v) else _zero_scalar(to_aval(t_x))
+    # a zero typed like the padding value's tangent (JAX instantiates it so): padding with a
+    # strongly typed value gives a strongly typed tangent
+    t_v = t_v if not _is_zero(t_v) else _zero_scalar(tangent_aval(to_aval(v)))
     return ans, pad_p.bind(t_x, t_v, padding_config=padding_config)
 
 
