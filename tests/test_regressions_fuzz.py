@@ -755,6 +755,8 @@ def test_weak_types_of_numpy_and_scipy_functions_of_weak_values():
         "full_like": lambda m, s, x: m.full_like(x, 0.7),
         "logit": lambda m, s, x: s.logit(x), "rel_entr": lambda m, s, x: s.rel_entr(x, 0.7),
         "kl_div": lambda m, s, x: s.kl_div(x, 0.7),
+        "angle": lambda m, s, x: m.angle(x),  # a real scalar: default float, strong
+        "angle_f16": lambda m, s, x: m.angle(np.asarray(x, np.float16)),
     }
     for name, fn in cases.items():
         for x_of in (lambda lx: 0.3, lambda lx: lx.broadcast_in_dim(0.3, (2,), ()),

@@ -12,6 +12,8 @@ from typing import Any, Callable
 import numpy as np
 
 from xform import lax
+from xform.core.avals import canonicalize_dtype
+from xform.core.trace import to_aval
 from xform.lax.custom import custom_jvp
 from xform.numpy import _ufuncs as uf
 from xform.numpy._dtypes import finfo
@@ -238,7 +240,11 @@ def angle(z: Any, deg: bool = False) -> Any:
     check_arraylike("angle", z)
     z = _as_array(z)
     re, im = uf.real(z), uf.imag(z)
-    re, im = promote_to_inexact(re, im)
+    if not _is_inexact(re) or (not _is_complex(z) and not to_aval(z).shape):
+        # as JAX's: integers, and any real scalar, are computed in the default float type,
+        # strongly typed (angle(0.3) and angle(np.float16(0.3)) are float32 and strong)
+        dt = canonicalize_dtype(np.float64)
+        re, im = convert(re, dt, False), convert(im, dt, False)
     out = lax.atan2(im, re)
     return lax.mul(out, _const(out, 180 / np.pi)) if deg else out
 
