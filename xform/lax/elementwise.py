@@ -376,7 +376,13 @@ digamma = _unary(digamma_p, "digamma")
 
 # polygamma(m, x): needed for the derivative of digamma (and of itself)
 polygamma_p = naryop("polygamma", REAL_FLOAT, jlax.polygamma)
-defjvp(polygamma_p, None, lambda t, ans, m, x: mul(t, polygamma(add(m, const_like(m, 1.0)), x)))
+def _polygamma_dm(t, ans, m, x):
+    # the order is an integer: no derivative, and JAX raises rather than give a zero
+    raise ValueError("polygamma gradient with respect to m is not supported")
+
+
+defjvp(polygamma_p, _polygamma_dm,
+       lambda t, ans, m, x: mul(t, polygamma(add(m, const_like(m, 1.0)), x)))
 
 
 def polygamma(m: Any, x: Any) -> Any:

@@ -44,9 +44,9 @@ __all__ = [
 ]
 
 
-def _not_supported(message: str):
+def _not_supported(message: str, error: type = ValueError):
     def partial(t, ans, *primals, **params):
-        raise ValueError(message)
+        raise error(message)
     return partial
 
 
@@ -109,7 +109,7 @@ def igammac(a: Any, x: Any) -> Any:
 igamma_grad_a_p = naryop("igamma_grad_a", REAL_FLOAT, jlax.igamma_grad_a)
 defjvp(igamma_grad_a_p, *[_not_supported(
     "Differentiation rule for 'igamma_grad_a' not implemented (as in JAX): the second "
-    "derivative of igamma in `a` is not available.")] * 2)
+    "derivative of igamma in `a` is not available.", NotImplementedError)] * 2)
 
 
 def igamma_grad_a(a: Any, x: Any) -> Any:
