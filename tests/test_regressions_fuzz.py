@@ -817,3 +817,21 @@ def test_cumulative_scans_of_weak_arrays_under_jvp_are_strongly_typed():
         want = jax.jacrev(lambda w, n=name: getattr(jax.lax, n)(w, axis=1))(x)
         got = xform.jacrev(lambda w, n=name: getattr(xform.lax, n)(w, axis=1))(x)
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
+
+
+def test_stack_and_concatenate_of_one_array_reshape_it_as_jax():
+    # jnp.stack(arr) and jnp.concatenate(arr) of a single array take its rows by a reshape in
+    # JAX; xform indexed the rows one by one, whose transposes pad strongly typed zeros, so a
+    # weak array's cotangent came back strong
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    for name, kw in (("stack", {}), ("stack", {"axis": -1}), ("concatenate", {}),
+                     ("concatenate", {"axis": 1}), ("concatenate", {"axis": None})):
+        want = getattr(jnp, name)(a, **kw)
+        got = getattr(xnp, name)(a, **kw)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+        def types(api, name=name, kw=kw):
+            w = api.lax.broadcast_in_dim(0.3, (2, 2), ())
+            out, pullback = api.vjp(lambda v: getattr(api.numpy, name)(v, **kw), w)
+            return _leaf_types((out, pullback(api.lax.broadcast_in_dim(1.0, out.shape, ()))))
+        assert types(xform) == types(jax), (name, kw)

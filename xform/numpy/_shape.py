@@ -6,11 +6,12 @@ from __future__ import annotations
 import operator
 from typing import Any, Sequence
 
+import jax
 import numpy as np
 
 from xform import lax
 from xform.core.avals import is_python_scalar
-from xform.core.trace import to_aval
+from xform.core.trace import Tracer, to_aval
 from xform.numpy._creation import array
 from xform.numpy._eager import jit_typed
 from xform.numpy._promote import broadcast_shapes, check_arraylike, convert, promote_dtypes
@@ -216,6 +217,8 @@ def broadcast_arrays(*args: Any) -> list:
 def concatenate(arrays: Sequence[Any], axis: int | None = 0, dtype: Any = None) -> Any:
     """Join arrays along an existing axis (flattened first when ``axis`` is None), as
     ``jax.numpy.concatenate``."""
+    if _is_array(arrays):
+        return _concatenate_array(arrays, axis, dtype)
     arrays = list(arrays)
     if not arrays:
         raise ValueError("Need at least one array to concatenate.")
@@ -241,8 +244,33 @@ def concatenate(arrays: Sequence[Any], axis: int | None = 0, dtype: Any = None) 
     return lax.concatenate(arrays, axis)
 
 
+def _is_array(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, jax.Array, Tracer))
+
+
+def _concatenate_array(arr: Any, axis: int | None, dtype: Any) -> Any:
+    """``concatenate`` of the rows of one array: a reshape (JAX's fast path)."""
+    arr = _as_array(arr) if dtype is None else convert(_as_array(arr), dtype)
+    shape = tuple(to_aval(arr).shape)
+    if not shape or not shape[0]:
+        raise ValueError("Need at least one array to concatenate.")
+    if axis is None:
+        return lax.reshape(arr, (int(np.prod(shape)),))
+    if len(shape) == 1:
+        raise ValueError("Zero-dimensional arrays cannot be concatenated.")
+    axis = canonicalize_axis(axis, len(shape) - 1)
+    new_shape = shape[1:axis + 1] + (shape[0] * shape[axis + 1],) + shape[axis + 2:]
+    dimensions = (*range(1, axis + 1), 0, *range(axis + 1, len(shape)))
+    return lax.reshape(arr, new_shape, dimensions)
+
+
 def stack(arrays: Sequence[Any], axis: int = 0, out: None = None, dtype: Any = None) -> Any:
     """Join arrays of one shape along a new axis, as ``jax.numpy.stack``."""
+    if _is_array(arrays):  # one array: its rows, by a reshape rather than row by row, as JAX
+        if not to_aval(arrays).shape or not to_aval(arrays).shape[0]:
+            raise ValueError("Need at least one array to stack.")
+        axis = canonicalize_axis(axis, to_aval(arrays).ndim)
+        return concatenate(expand_dims(arrays, axis + 1), axis=axis, dtype=dtype)
     arrays = list(arrays)
     if not arrays:
         raise ValueError("Need at least one array to stack.")
