@@ -831,7 +831,7 @@ def test_stack_and_concatenate_of_one_array_reshape_it_as_jax():
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
         def types(api, name=name, kw=kw):
-            w = api.lax.broadcast_in_dim(0.3, (2, 2), ())
+            w = api.lax.broadcast_in_dim(0.3, (2, 2, 2), ())
             out, pullback = api.vjp(lambda v: getattr(api.numpy, name)(v, **kw), w)
             return _leaf_types((out, pullback(api.lax.broadcast_in_dim(1.0, out.shape, ()))))
         assert types(xform) == types(jax), (name, kw)
