@@ -835,3 +835,28 @@ def test_stack_and_concatenate_of_one_array_reshape_it_as_jax():
             out, pullback = api.vjp(lambda v: getattr(api.numpy, name)(v, **kw), w)
             return _leaf_types((out, pullback(api.lax.broadcast_in_dim(1.0, out.shape, ()))))
         assert types(xform) == types(jax), (name, kw)
+
+
+def test_jacobian_blocks_cut_by_split_keep_weak_cotangents():
+    # Seed 281657: grad with respect to a Python scalar of sin of the blocks of a jacfwd (or
+    # hessian) taken over several arguments came back strongly typed. JAX cuts the Jacobian
+    # into per-argument blocks with lax.split (transposed by a concatenation), xform sliced it
+    # (transposed by padding strongly typed zeros). Likewise jax.nn.glu's halves.
+    x0 = np.array([1.2, -0.9], np.float32)
+
+    def cases(api):
+        m = api.numpy
+        scal = lambda out: sum(m.sum(m.sin(v)) for v in jax.tree_util.tree_leaves(out))  # noqa: E731
+        f = lambda a, b: m.cos(b) * m.sum(a * a)  # noqa: E731
+        out = []
+        for jac in (api.jacfwd, api.jacrev, api.hessian):
+            out.append(api.grad(lambda a, b, jac=jac: scal(jac(f, argnums=(0, 1))(a, b)),
+                                argnums=1)(x0, -1.9))
+        w = api.lax.broadcast_in_dim(0.3, (4,), ())
+        p, pullback = api.vjp(api.nn.glu, w)
+        return out + [p, pullback(api.lax.broadcast_in_dim(1.0, (2,), ()))]
+
+    want, got = cases(jax), cases(xform)
+    assert _leaf_types(got) == _leaf_types(want)
+    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5)

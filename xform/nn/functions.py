@@ -153,8 +153,7 @@ def glu(x: Any, axis: int = -1) -> Any:
     size = x.shape[axis]
     if size % 2:
         raise ValueError(f"glu: axis {axis} of size {size} must be divisible by 2")
-    x1 = lax.slice_in_dim(x, 0, size // 2, axis=axis)
-    x2 = lax.slice_in_dim(x, size // 2, size, axis=axis)
+    x1, x2 = lax.split(x, (size // 2, size // 2), axis)  # as JAX's (jnp.split)
     return x1 * sigmoid(x2)
 
 

@@ -21,6 +21,7 @@ from xform.interpreters.partial_eval import linearize_flat
 from xform.interpreters.staging import eval_jaxpr, trace_to_jaxpr
 from xform.interpreters.tracing import abstractify, fun_description, fun_name, positional_names
 from xform.interpreters.transpose import UndefinedPrimal, backward_pass
+from xform.lax.slicing import split as lax_split
 from xform.lax.shape import full_like
 from xform.numpy._promote import convert
 from xform.transforms.jit import jit
@@ -469,18 +470,25 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         # split the trailing basis axis into one block per input leaf
         per_out = []
         for yo, to in zip(y_flat, t_flat):
-            blocks, off = [], 0
-            for x, n in zip(flat, sizes):
-                blk = to[..., off:off + n]
+            blocks = []
+            for x, blk in zip(flat, _split_blocks(to, sizes, to_aval(to).ndim - 1)):
                 blocks.append(_weak_like(xnp.reshape(blk, to_aval(yo).shape + to_aval(x).shape),
                                          yo))
-                off += n
             per_out.append(tree_unflatten(in_tree, blocks))
         res = [p if not isinstance(argnums, int) else p[0] for p in per_out]
         out = tree_unflatten(y_tree, res)
         return (out, aux) if has_aux else out
 
     return jac
+
+
+def _split_blocks(x: Any, sizes: list, axis: int) -> list:
+    """``x`` cut along ``axis`` into consecutive blocks of ``sizes``, by ``lax.split`` as JAX
+    cuts its Jacobians (its transpose concatenates, keeping a weak cotangent weak, where the
+    transposes of slices pad strongly typed zeros)."""
+    if len(sizes) == 1:
+        return [x]
+    return lax_split(x, sizes, axis)
 
 
 def _weak_like(block: Any, example: Any) -> Any:
@@ -539,13 +547,12 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         in_flat, in_tree = tree_flatten(cts)
         d_flat = tree_flatten(dargs)[0]
         per_out = []
-        off = 0
-        for yo, n in zip(y_flat, sizes):
-            blocks = [_weak_like(xnp.reshape(c[off:off + n], to_aval(yo).shape + to_aval(d).shape),
-                                 d) for c, d in zip(in_flat, d_flat)]
+        pieces = [_split_blocks(c, sizes, 0) for c in in_flat]
+        for i, yo in enumerate(y_flat):
+            blocks = [_weak_like(xnp.reshape(p[i], to_aval(yo).shape + to_aval(d).shape), d)
+                      for p, d in zip(pieces, d_flat)]
             tree = tree_unflatten(in_tree, blocks)
             per_out.append(tree[0] if isinstance(argnums, int) else tree)
-            off += n
         out = tree_unflatten(y_tree, per_out)
         return (out, aux) if has_aux else out
 
