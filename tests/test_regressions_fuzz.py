@@ -860,3 +860,22 @@ def test_jacobian_blocks_cut_by_split_keep_weak_cotangents():
     assert _leaf_types(got) == _leaf_types(want)
     for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5)
+
+
+def test_xlogy_tangent_is_cast_to_the_result_dtype():
+    # JAX's xlogy/xlog1py rules cast the tangent to the result's dtype (`.astype`), so the
+    # tangent of a Python scalar is strongly typed; xform's stayed weak
+    import jax.scipy.special as jsp
+
+    import xform.scipy.special as xsp
+
+    for name in ("xlogy", "xlog1py"):
+        def cases(api, sp, name=name):
+            f = getattr(sp, name)
+            return [api.jvp(lambda x: f(x, 0.7), (0.3,), (1.0,)),
+                    api.jvp(lambda y: f(0.3, y), (0.7,), (1.0,)),
+                    api.grad(lambda x: f(x, 0.7))(0.3), api.grad(lambda y: f(0.0, y))(0.7)]
+        want, got = cases(jax, jsp), cases(xform, xsp)
+        assert _leaf_types(got) == _leaf_types(want), name
+        for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)

@@ -111,7 +111,9 @@ def _x_times_log(log: Callable, den: Callable, name: str) -> tuple[Callable, Cal
     @core.defjvp
     def core_jvp(primals, tangents):
         (x, y), (x_dot, y_dot) = primals, tangents
-        return core(x, y), x_dot * log(y) + y_dot * x / den(y)
+        out = core(x, y)
+        # cast to the result's dtype, strongly typed, as JAX's rule does (``.astype``)
+        return out, xnp.asarray(x_dot * log(y) + y_dot * x / den(y)).astype(out.dtype)
 
     def public(x: Any, y: Any) -> Any:
         x, y = _inexact(x, y)
