@@ -825,7 +825,8 @@ def test_stack_and_concatenate_of_one_array_reshape_it_as_jax():
     # weak array's cotangent came back strong
     a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
     for name, kw in (("stack", {}), ("stack", {"axis": -1}), ("concatenate", {}),
-                     ("concatenate", {"axis": 1}), ("concatenate", {"axis": None})):
+                     ("concatenate", {"axis": 1}), ("concatenate", {"axis": None}),
+                     ("hstack", {}), ("vstack", {}), ("dstack", {})):
         want = getattr(jnp, name)(a, **kw)
         got = getattr(xnp, name)(a, **kw)
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))

@@ -79,10 +79,31 @@ def _as_list(name: str, tup: Any) -> list:
     return tup
 
 
+def _rows_at_least(arr: Any, n: int) -> Any:
+    """The rows of one array each made ``atleast_{n}d`` at once (JAX's ``vmap`` of it): the
+    stacking functions then concatenate that array by a reshape, as JAX's fast path."""
+    shape = tuple(to_aval(arr).shape)
+    rows = shape[1:]
+    if len(rows) >= n:
+        return arr
+    if n == 3:  # atleast_3d: (k,) -> (1, k, 1), (a, b) -> (a, b, 1)
+        rows = {0: (1, 1, 1), 1: (1,) + rows + (1,), 2: rows + (1,)}[len(rows)]
+    else:
+        rows = (1,) * (n - len(rows)) + rows
+    return sh.reshape(arr, shape[:1] + rows)
+
+
+def _is_one_array(tup: Any) -> bool:
+    return isinstance(tup, (np.ndarray, jax.Array, Tracer))
+
+
 @eager_jit(static_argnames=("dtype",))
 def hstack(tup: Sequence[Any], dtype: Any = None) -> Any:
     """Concatenate along the second axis (the first for 1-D inputs), as
     ``jax.numpy.hstack``."""
+    if _is_one_array(tup):
+        arrs = _rows_at_least(asarray(tup), 1)
+        return sh.concatenate(arrs, axis=0 if to_aval(arrs).ndim == 2 else 1, dtype=dtype)
     arrs = [atleast_1d(a) for a in _as_list("hstack", tup)]
     axis = 0 if to_aval(arrs[0]).ndim == 1 else 1
     return sh.concatenate(arrs, axis=axis, dtype=dtype)
@@ -91,12 +112,16 @@ def hstack(tup: Sequence[Any], dtype: Any = None) -> Any:
 @eager_jit(static_argnames=("dtype",))
 def vstack(tup: Sequence[Any], dtype: Any = None) -> Any:
     """Concatenate along the first axis after ``atleast_2d``, as ``jax.numpy.vstack``."""
+    if _is_one_array(tup):
+        return sh.concatenate(_rows_at_least(asarray(tup), 2), axis=0, dtype=dtype)
     return sh.concatenate([atleast_2d(a) for a in _as_list("vstack", tup)], axis=0, dtype=dtype)
 
 
 @eager_jit(static_argnames=("dtype",))
 def dstack(tup: Sequence[Any], dtype: Any = None) -> Any:
     """Concatenate along the third axis after ``atleast_3d``, as ``jax.numpy.dstack``."""
+    if _is_one_array(tup):
+        return sh.concatenate(_rows_at_least(asarray(tup), 3), axis=2, dtype=dtype)
     return sh.concatenate([atleast_3d(a) for a in _as_list("dstack", tup)], axis=2, dtype=dtype)
 
 
