@@ -22,7 +22,9 @@ from xform.core.avals import ShapedArray, canonicalize_dtype
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import batch_rules, moveaxis
-from xform.interpreters.jvp import Zero, defjvp, defjvp_zero, deflinear_jvp
+from xform.interpreters.jvp import (
+    Zero, defjvp, defjvp_zero, deflinear_jvp, instantiate, jvp_flat,
+)
 from xform.interpreters.lowering import to_jax
 from xform.interpreters.transpose import deflinear, is_undefined, transpose_rules
 import jax
@@ -196,7 +198,6 @@ def _zeta_series(s: Any, a: Any) -> Any:
 
 def _zeta_dx(t, ans, x, q):
     # no closed form: the derivative of the Euler-Maclaurin expansion in its first argument
-    from xform.interpreters.jvp import instantiate, jvp_flat
     ones = _like(_const(x, 1.0), x)
     _, (slope,), _ = jvp_flat(lambda s: ([_zeta_series(s, q)], None), [x], [ones])
     return mul(t, instantiate(slope))

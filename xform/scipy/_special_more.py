@@ -14,7 +14,9 @@ import xform.numpy as xnp
 from xform import lax
 from xform.core.avals import is_complex
 from xform.core.trace import Tracer
+from xform.interpreters.jvp import instantiate, jvp_flat
 from xform.lax._helpers import const_like
+from xform.lax.elementwise_more import _zeta_series
 from xform.lax.custom import custom_jvp
 from xform.scipy._special_dist import betaln
 from xform.scipy._special_dist import promote_inexact as _inexact
@@ -150,9 +152,9 @@ def _zeta(x: Any, q: Any) -> Any:
 def _zeta_jvp(primals: Any, tangents: Any) -> Any:
     # as JAX's: the Euler-Maclaurin expansion differentiated in both arguments (its value is
     # the primal here, which also continues the function below x = 1)
-    from xform.lax.elementwise_more import _zeta_series
-    from xform.transforms.autodiff import jvp  # cycle: the transforms import xform.scipy
-    return jvp(_zeta_series, primals, tangents)
+    outs, tangents_out, _ = jvp_flat(lambda s, q: ([_zeta_series(s, q)], None),
+                                     list(primals), list(tangents))
+    return outs[0], instantiate(tangents_out[0])
 
 
 def i0e(x: Any) -> Any:
