@@ -198,9 +198,8 @@ def _zeta_series(s: Any, a: Any) -> Any:
 
 def _zeta_dx(t, ans, x, q):
     # no closed form: the derivative of the Euler-Maclaurin expansion in its first argument
-    ones = _like(_const(x, 1.0), x)
-    _, (slope,), _ = jvp_flat(lambda s: ([_zeta_series(s, q)], None), [x], [ones])
-    return mul(t, instantiate(slope))
+    _, (tangent,), _ = jvp_flat(lambda s: ([_zeta_series(s, q)], None), [x], [t])
+    return instantiate(tangent)
 
 
 # d/dq zeta(x, q) = -x zeta(x + 1, q); in x, the derivative of the series (JAX's lax.zeta has
