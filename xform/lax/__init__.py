@@ -12,16 +12,16 @@ from xform.lax.elementwise import (
     bitwise_not as bitwise_not, bitwise_or as bitwise_or, bitwise_xor as bitwise_xor,
     cbrt as cbrt, ceil as ceil, clamp as clamp, conj as conj,
     convert_element_type as convert_element_type, cos as cos, cosh as cosh,
-    digamma as digamma, div as div, eq as eq, erf as erf, erf_inv as erf_inv, erfc as erfc,
+    div as div, eq as eq,
     exp as exp, exp2 as exp2, expm1 as expm1, floor as floor, ge as ge, gt as gt, imag as imag,
-    integer_pow as integer_pow, is_finite as is_finite, le as le, lgamma as lgamma, log as log,
+    integer_pow as integer_pow, is_finite as is_finite, le as le, log as log,
     log1p as log1p, logistic as logistic, lt as lt, max as max, min as min, mul as mul,
     ne as ne, neg as neg, nextafter as nextafter, pow as pow, real as real, rem as rem,
     round as round, rsqrt as rsqrt, select as select, select_n as select_n,
     shift_left as shift_left, shift_right_arithmetic as shift_right_arithmetic,
     shift_right_logical as shift_right_logical, sign as sign, sin as sin, sinh as sinh,
     sqrt as sqrt, square as square, stop_gradient as stop_gradient, sub as sub, tan as tan,
-    tanh as tanh, polygamma as polygamma,
+    tanh as tanh,
 )
 from xform.lax.indexing import *  # noqa: F401,F403
 from xform.lax.scatter import *  # noqa: F401,F403

@@ -1,5 +1,5 @@
 """Elementwise primitives: unary math, binary arithmetic, comparisons and bitwise operations,
-special functions, and select, clamp, dtype conversion.
+and select, clamp, dtype conversion (the special functions are in ``elementwise_more.py``).
 
 Each primitive is one block, its whole story in consecutive lines:
 
@@ -348,46 +348,6 @@ transpose_rules[conj_p] = _conj_transpose
 def conj(x: Any) -> Any:
     """Complex conjugate (real inputs become complex), as ``jax.lax.conj``."""
     return conj_p.bind(x, input_dtype=to_aval(x).dtype)
-
-
-# -- special functions ----------------------------------------------------------------------
-erf_p = unop("erf", REAL_FLOAT, jlax.erf)
-defjvp(erf_p, lambda t, ans, x: mul(t, mul(const_like(x, 2.0 / np.sqrt(np.pi)),
-                                           exp(neg(square(x))))))
-erf = _unary(erf_p, "error function")
-
-erfc_p = unop("erfc", REAL_FLOAT, jlax.erfc)
-defjvp(erfc_p, lambda t, ans, x: mul(t, mul(const_like(x, -2.0 / np.sqrt(np.pi)),
-                                            exp(neg(square(x))))))
-erfc = _unary(erfc_p, "complementary error function")
-
-erf_inv_p = unop("erf_inv", REAL_FLOAT, jlax.erf_inv)
-defjvp(erf_inv_p, lambda t, ans, x: mul(t, mul(const_like(x, np.sqrt(np.pi) / 2.0),
-                                               exp(square(ans)))))
-erf_inv = _unary(erf_inv_p, "inverse error function")
-
-lgamma_p = unop("lgamma", REAL_FLOAT, jlax.lgamma)
-defjvp(lgamma_p, lambda t, ans, x: mul(t, digamma(x)))
-lgamma = _unary(lgamma_p, "log-gamma")
-
-digamma_p = unop("digamma", REAL_FLOAT, jlax.digamma)
-defjvp(digamma_p, lambda t, ans, x: mul(t, polygamma(const_like(x, 1.0), x)))
-digamma = _unary(digamma_p, "digamma")
-
-# polygamma(m, x): needed for the derivative of digamma (and of itself)
-polygamma_p = naryop("polygamma", REAL_FLOAT, jlax.polygamma)
-def _polygamma_dm(t, ans, m, x):
-    # the order is an integer: no derivative, and JAX raises rather than give a zero
-    raise ValueError("polygamma gradient with respect to m is not supported")
-
-
-defjvp(polygamma_p, _polygamma_dm,
-       lambda t, ans, m, x: mul(t, polygamma(add(m, const_like(m, 1.0)), x)))
-
-
-def polygamma(m: Any, x: Any) -> Any:
-    """The polygamma function of order ``m``, as ``jax.lax.polygamma``."""
-    return polygamma_p.bind(m, x)
 
 
 # -- binary arithmetic ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""More elementwise primitives: special functions (``bessel_i0e``, ``bessel_i1e``, ``igamma``,
+"""More elementwise primitives: special functions (``erf``, ``erfc``, ``erf_inv``, ``lgamma``,
+``digamma``, ``polygamma``, ``bessel_i0e``, ``bessel_i1e``, ``igamma``,
 ``igammac``, ``igamma_grad_a``, ``random_gamma_grad``, ``regularized_incomplete_beta``,
 ``zeta``), bit operations (``clz``, ``population_count``, ``mulhi``,
 ``bitcast_convert_type``), ``complex``, ``reduce_precision``, and the total-order comparisons
@@ -30,16 +31,17 @@ from xform.interpreters.transpose import deflinear, is_undefined, transpose_rule
 import jax
 
 from xform.lax._helpers import (
-    ANY, FLOAT, INTEGER, REAL_FLOAT, bool_result, naryop, shape_str, unop,
+    ANY, FLOAT, INTEGER, REAL_FLOAT, bool_result, const_like, naryop, shape_str, unop,
 )
 from xform.lax.elementwise import (
-    _const, _like, _np_promoted, _unbroadcast, abs, add, exp, gt, imag,
-    integer_pow, lgamma, log, log1p, mul, neg, real, select, sign, sub,
+    _const, _like, _np_promoted, _unary, _unbroadcast, abs, add, exp, gt, imag,
+    integer_pow, log, log1p, mul, neg, real, select, sign, square, sub,
 )
 from xform.lax.elementwise import convert_element_type
 from xform.lax.elementwise import div as div_, min as min_, pow as pow_
 
 __all__ = [
+    "erf", "erfc", "erf_inv", "lgamma", "digamma", "polygamma",
     "bessel_i0e", "bessel_i1e", "igamma", "igammac", "igamma_grad_a", "random_gamma_grad",
     "betainc", "zeta", "clz", "population_count", "mulhi", "bitcast_convert_type", "complex",
     "reciprocal", "reduce_precision",
@@ -53,6 +55,45 @@ def _not_supported(message: str, error: type = ValueError):
 
 
 # -- special functions --------------------------------------------------------------------------
+erf_p = unop("erf", REAL_FLOAT, jlax.erf)
+defjvp(erf_p, lambda t, ans, x: mul(t, mul(const_like(x, 2.0 / np.sqrt(np.pi)),
+                                           exp(neg(square(x))))))
+erf = _unary(erf_p, "error function")
+
+erfc_p = unop("erfc", REAL_FLOAT, jlax.erfc)
+defjvp(erfc_p, lambda t, ans, x: mul(t, mul(const_like(x, -2.0 / np.sqrt(np.pi)),
+                                            exp(neg(square(x))))))
+erfc = _unary(erfc_p, "complementary error function")
+
+erf_inv_p = unop("erf_inv", REAL_FLOAT, jlax.erf_inv)
+defjvp(erf_inv_p, lambda t, ans, x: mul(t, mul(const_like(x, np.sqrt(np.pi) / 2.0),
+                                               exp(square(ans)))))
+erf_inv = _unary(erf_inv_p, "inverse error function")
+
+lgamma_p = unop("lgamma", REAL_FLOAT, jlax.lgamma)
+defjvp(lgamma_p, lambda t, ans, x: mul(t, digamma(x)))
+lgamma = _unary(lgamma_p, "log-gamma")
+
+digamma_p = unop("digamma", REAL_FLOAT, jlax.digamma)
+defjvp(digamma_p, lambda t, ans, x: mul(t, polygamma(const_like(x, 1.0), x)))
+digamma = _unary(digamma_p, "digamma")
+
+# polygamma(m, x): needed for the derivative of digamma (and of itself)
+polygamma_p = naryop("polygamma", REAL_FLOAT, jlax.polygamma)
+def _polygamma_dm(t, ans, m, x):
+    # the order is an integer: no derivative, and JAX raises rather than give a zero
+    raise ValueError("polygamma gradient with respect to m is not supported")
+
+
+defjvp(polygamma_p, _polygamma_dm,
+       lambda t, ans, m, x: mul(t, polygamma(add(m, const_like(m, 1.0)), x)))
+
+
+def polygamma(m: Any, x: Any) -> Any:
+    """The polygamma function of order ``m``, as ``jax.lax.polygamma``."""
+    return polygamma_p.bind(m, x)
+
+
 bessel_i0e_p = unop("bessel_i0e", REAL_FLOAT, jlax.bessel_i0e)
 # d/dx e^-|x| I0(x) = e^-|x| I1(x) - sign(x) e^-|x| I0(x)
 defjvp(bessel_i0e_p, lambda t, ans, x: mul(t, sub(bessel_i1e(x), mul(sign(x), ans))))
