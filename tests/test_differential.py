@@ -100,13 +100,11 @@ KNOWN_BUGS: dict[str, str] = {
     #   checkpoint it is traced in (a leaked tracer), under a forward jvp. JAX computes with the
     #   leaked tracer and raises (UnexpectedTracerError; TypeError for a jit); xform drops the
     #   dead equation and returns the live outputs, which are right. Used, both raise.
-    # - 312692, open, weak type only: grad of a jvp, with a strongly typed tangent of a Python
+    # - 312692, fixed, weak type only: grad of a jvp, with a strongly typed tangent of a Python
     #   scalar, through a jit whose body computes a residual from that tangent
     #   (`jit(lambda x: sin(x * 1.71))`). JAX traces a jit's jvp with the tangent typed like its
     #   primal, returns a jit's outputs with the jaxpr's declared types and forwards residuals
-    #   that are inputs as they are; xform recomputes types from the values, so the gradient is
-    #   strong where JAX's is weak (and the other way round for `jit(sin)` if only the input
-    #   typing is changed). Emulating it needs all three parts in the jit rule.
+    #   that are inputs as they are; the jit rule now does all three (xform/lax/call.py).
     # - 331378, open: the reverse of 300490 (vmap of checkpoint of jvp of jit, a custom_jvp
     #   closing over a jit intermediate whose result feeds only dead code): JAX returns, xform
     #   raises UnexpectedTracerError. Both come from where each drops dead equations that

@@ -880,3 +880,72 @@ def test_xlogy_tangent_is_cast_to_the_result_dtype():
         assert _leaf_types(got) == _leaf_types(want), name
         for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
             np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+
+
+def test_weak_types_of_a_jits_tangents_and_forwarded_residuals():
+    # Seed 312692: the gradient of a jvp (a strongly typed tangent of a Python scalar) through
+    # jit(lambda x: sin(x * 1.71)) came back strong, JAX's weak. JAX's jit traces its jvp with
+    # each tangent typed like its primal, gives its outputs the types its jaxpr declares, and
+    # passes a residual that is one of its inputs on with the caller's own type. The same
+    # three together decide: jit(lax.sqrt) of a weakly typed array (its rule's strong 0.5
+    # makes the tangent strong), grad of jvp of jit(sin) (the forwarded strong tangent makes
+    # the gradient strong), and the jax.numpy functions, which are jits in JAX.
+    t, ones = np.float32(1.0), np.ones(2, np.float32)
+
+    def cases(api, jnp):
+        def weak():
+            return api.lax.broadcast(0.3, (2,))
+        out = []
+        bodies = [api.lax.sin, jnp.sin, lambda x: jnp.sin(x * 1.71), jnp.sqrt, api.lax.sqrt,
+                  lambda x: x, lambda x: x * x, jnp.exp2]
+        for body in bodies:
+            f = api.jit(body)
+            out += [api.jvp(f, (0.3,), (t,)), api.jvp(f, (weak(),), (ones,)),
+                    api.jit(lambda x, f=f: api.jvp(f, (x,), (t,)))(0.3),
+                    api.grad(lambda x, f=f: api.jvp(f, (x,), (t,))[1].sum())(0.3),
+                    api.grad(lambda x, f=f: api.jvp(f, (x,), (ones,))[1].sum())(weak()),
+                    api.jvp(api.grad(lambda x, f=f: f(x).sum()), (0.3,), (t,)),
+                    api.vmap(lambda x, f=f: api.jvp(f, (x,), (t,)))(weak()),
+                    api.jvp(api.vmap(f), (weak(),), (ones,))]
+        for name in ("sqrt", "square", "arctan", "cbrt", "arcsin", "reciprocal", "exp2", "sin",
+                     "squeeze", "asarray", "ravel"):
+            f = getattr(jnp, name)
+            out += [api.jvp(f, (weak(),), (ones,)), api.jvp(f, (0.3,), (t,)),
+                    api.jit(lambda f=f: api.jvp(f, (weak(),), (ones,)))(),
+                    api.jit(lambda x, f=f: api.jvp(f, (x,), (t,)))(0.3),
+                    api.grad(lambda x, f=f: api.jvp(f, (x,), (t,))[1].sum())(0.3)]
+        return out
+
+    want, got = cases(jax, jax.numpy), cases(xform, xform.numpy)
+    assert _leaf_types(got) == _leaf_types(want)
+    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+
+
+def test_dead_custom_vjp_in_a_checkpoint_under_a_forward_jvp_of_a_jit():
+    # Seed 344411: jacfwd of jit(checkpoint(f)), where f applies a custom_vjp function whose
+    # result nothing uses. JAX's forward jvp of the jit differentiates the whole body forward,
+    # the checkpoint's dead code too, and raises TypeError (no forward-mode autodiff of a
+    # custom_vjp). xform's forward jvp of a jit splits the body with a linearize, under which
+    # the checkpoint dropped its dead code as under grad and returned. Under grad both return.
+    def build(api, np_mod):
+        @api.custom_vjp
+        def g(u):
+            return np_mod.exp(-u * u)
+        g.defvjp(lambda u: (g(u), u), lambda u, ct: (-2.0 * u * g(u) * ct,))
+
+        def f(x):
+            v = -x
+            g(v) @ np.ones((1, 3), np.float32)  # dead
+            return api.checkpoint(lambda u: -u)(v)
+        return api.jit(api.checkpoint(f))
+
+    x = np.full((2, 1), 0.5, np.float32)
+    for name in ("jacfwd", "jacrev"):
+        want = _outcome(lambda name=name: getattr(jax, name)(build(jax, jnp))(x))
+        got = _outcome(lambda name=name: getattr(xform, name)(build(xform, xnp))(x))
+        assert got[0] == want[0], (name, got, want)
+        if want[0] == "raise":
+            assert got[1] == want[1] == "TypeError"
+        else:
+            np.testing.assert_allclose(np.asarray(got[1]), np.asarray(want[1]))

@@ -36,9 +36,15 @@ class _ArrayFunctionCalls(threading.local):
     JVP trace gives each output tangent its primal's weak type with a ``tangent_type``
     equation: a declared type, which re-interpreting the staged jaxpr recomputes and the
     backward pass leaves to the cotangent, as JAX's re-binding does (xform/interpreters/
-    ad_util.py)."""
+    ad_util.py).
+
+    A rule that writes a strongly typed constant beside a weakly typed array (``const_like``:
+    ``sqrt``'s 0.5, ``square``'s 2) makes the tangent strong inside JAX's jit too, whatever the
+    tangents' types: ``strong_constant`` records that while the rule runs, and the tangent
+    keeps the type it computes."""
 
     depth = 0
+    strong_constant = False
 
 
 array_function_calls = _ArrayFunctionCalls()
@@ -113,10 +119,10 @@ class JVPTrace(Trace):
             return x.primal, x.tangent
         return x, Zero(tangent_aval(to_aval(x)))
 
-    def wrap(self, primal: Any, tangent: Any) -> Any:
+    def wrap(self, primal: Any, tangent: Any, retype: bool = True) -> Any:
         if isinstance(tangent, Zero):
             return primal
-        if array_function_calls.depth:
+        if retype and array_function_calls.depth:
             with set_current_trace(self.parent):
                 tangent = typed_like_primal(primal, tangent)
         return JVPTracer(self, primal, tangent)
@@ -131,10 +137,20 @@ class JVPTrace(Trace):
                 raise NotImplementedError(
                     f"Differentiation rule for '{prim.name}' not implemented. This is a bug in "
                     "xform (every primitive should have one; see docs/primitives.md).")
-            p_out, t_out = rule(list(primals), list(tangents), **params)
+            calls = array_function_calls
+            if not calls.depth:
+                p_out, t_out = rule(list(primals), list(tangents), **params)
+                retype = False
+            else:
+                outer, calls.strong_constant = calls.strong_constant, False
+                try:
+                    p_out, t_out = rule(list(primals), list(tangents), **params)
+                    retype = not calls.strong_constant
+                finally:
+                    calls.strong_constant = outer
         if prim.multiple_results:
-            return [self.wrap(p, t) for p, t in zip(p_out, t_out)]
-        return self.wrap(p_out, t_out)
+            return [self.wrap(p, t, retype) for p, t in zip(p_out, t_out)]
+        return self.wrap(p_out, t_out, retype)
 
 
 def typed_like_primal(primal: Any, tangent: Any) -> Any:

@@ -26,6 +26,10 @@ from xform.interpreters.staging import StagingTrace, eval_jaxpr, hoist_consts, t
 class PartialEvalTrace(StagingTrace):
     kind = "linearize"
     lifted_when_finished = False  # a finished linearize is an error wherever met, as in JAX
+    # True for the linearize with which a forward jvp splits a call's body (see
+    # linearize_jaxpr): the rules it meets then act as under a forward jvp, as in JAX, where
+    # that jvp differentiates the whole body forward
+    forward = False
 
     def process_primitive(self, prim, args, params):
         if any(self.is_own(x) for x in args):
@@ -36,7 +40,7 @@ class PartialEvalTrace(StagingTrace):
 
 def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequence[ShapedArray],
                    description: str = "", out_nonzero: list | None = None,
-                   dce: bool = True):
+                   dce: bool = True, forward: bool = False):
     """Linearize ``fun(*xs) -> (flat_outs, aux)`` at ``primals``.
 
     ``tangent_avals[i]`` is None for a primal that is not differentiated. Returns
@@ -45,9 +49,11 @@ def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequenc
     ``out_nonzero``, it is filled with whether each output tangent is nonzero, and ``linear``
     computes only those (a symbolic zero stays one for the caller). ``dce`` drops the dead
     code of ``linear`` and the residuals only it read, as JAX's linearize does (not its
-    forward jvp of a call, which keeps them: see linearize_jaxpr).
+    forward jvp of a call, which keeps them: see linearize_jaxpr). ``forward``: this
+    linearize is a forward jvp's (see PartialEvalTrace.forward).
     """
     pe = PartialEvalTrace(current_trace(), description, kind="linearize")
+    pe.forward = forward
     jvp = JVPTrace(pe, description)
     try:
         tangents = [Zero(tangent_aval(a)) if ta is None else pe.new_arg(ta)
@@ -76,25 +82,24 @@ def linearize_flat(fun: Callable, primals: Sequence[Any], tangent_avals: Sequenc
 def under_linearize(tangents) -> bool:
     """Whether these tangents are those of a running linearize (``grad``, ``vjp``,
     ``linearize``), whose tangent computation is staged, rather than of a forward ``jvp``."""
-    return any(isinstance(getattr(t, "_trace", None), PartialEvalTrace) for t in tangents)
+    return any(isinstance(tr := getattr(t, "_trace", None), PartialEvalTrace) and not tr.forward
+               for t in tangents)
 
 
 def _aval(x):
     return to_aval(x)
 
 
-def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool],
-                    tangent_avals: Sequence[ShapedArray | None] | None = None,
-                    dce: bool = False, out_nonzero: list | None = None):
+def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool], dce: bool = False,
+                    out_nonzero: list | None = None, forward: bool = False):
     """Split a const-free closed jaxpr into its known part and its linear part.
 
-    ``tangent_avals`` (one per input, None where ``nonzero`` is False) are the types of the
-    tangents the linear part will be called with, when they differ from the primals' (a
-    strongly typed tangent of a weakly typed primal): the linear jaxpr's types then match what
-    it computes. ``dce`` drops the dead equations of both parts (see dce_closed_jaxpr), as
-    JAX's linearize of a call does; its forward jvp keeps them. ``out_nonzero``, a list, is
-    filled as linearize_flat's (the linear part then computes only the nonzero output
-    tangents).
+    The tangents are typed like their primals (a weakly typed primal's tangent is weak inside,
+    as in the jvp of JAX's jit). ``dce`` drops the dead equations of both parts (see
+    dce_closed_jaxpr), as JAX's linearize of a call does; its forward jvp keeps them, and
+    ``forward`` says that this split is a forward jvp's (see PartialEvalTrace.forward).
+    ``out_nonzero``, a list, is filled as linearize_flat's (the linear part then computes only
+    the nonzero output tangents).
 
     Returns ``(known, linear, n_res)``: ``known`` (a closed jaxpr, possibly with consts) maps
     the primal inputs to the primal outputs followed by ``n_res`` residuals; ``linear`` (const
@@ -108,11 +113,10 @@ def linearize_jaxpr(jaxpr: ClosedJaxpr, nonzero: Sequence[bool],
         def f(*xs):
             return eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *xs), None
 
-        t_avals = ([tangent_aval(v.aval) if nz else None
-                    for v, nz in zip(jaxpr.jaxpr.invars, nonzero)]
-                   if tangent_avals is None else list(tangent_avals))
+        t_avals = [tangent_aval(v.aval) if nz else None
+                   for v, nz in zip(jaxpr.jaxpr.invars, nonzero)]
         outs, linear, _ = linearize_flat(f, primals, t_avals, out_nonzero=out_nonzero,
-                                         dce=dce)
+                                         dce=dce, forward=forward)
         lin, residuals = hoist_consts(linear)
         holder["linear"] = lin
         return list(outs) + list(residuals), len(residuals)

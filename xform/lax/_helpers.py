@@ -15,6 +15,7 @@ from xform.core.jax_internals import convert_element_type, get_concrete_mesh
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import to_aval
 from xform.interpreters.batching import batch_rules, broadcast_batcher, vectorized_batcher
+from xform.interpreters.jvp import array_function_calls
 from xform.interpreters.lowering import to_jax
 
 # dtype classes a primitive accepts, named as JAX's messages name them
@@ -141,8 +142,11 @@ def const_like(x: Any, value: Any) -> Any:
     beside anything else -- so a weakly typed array's derivative through ``sqrt``, ``square``,
     ``erf``... is strongly typed, as JAX's."""
     aval = to_aval(x)
-    if aval.weak_type and not aval.shape:
-        return weak_scalar(value.item() if isinstance(value, np.generic) else value, aval.dtype)
+    if aval.weak_type:
+        if not aval.shape:
+            return weak_scalar(value.item() if isinstance(value, np.generic) else value,
+                               aval.dtype)
+        array_function_calls.strong_constant = True  # (see there)
     return np.array(value, aval.dtype)
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from xform.core.avals import float0
 from xform.core.caches import WeakCache
+from xform.core.ir import ClosedJaxpr, Jaxpr, Var
+from xform.core.jax_internals import convert_element_type
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name, not_mapped
 from xform.interpreters.lowering import eval_closed_jaxpr_jax, passes_leaked_tracers, to_jax
 from xform.core.trace import to_aval
-from xform.interpreters.jvp import Zero, jvp_rules, tangent_aval, typed_like_primal
+from xform.interpreters.jvp import Zero, jvp_rules, tangent_aval
 from xform.interpreters.partial_eval import linearize_jaxpr, under_linearize
 from xform.interpreters.staging import hoist_consts, hoist_consts_but_leaked, trace_to_jaxpr
 from xform.interpreters.transpose import (
@@ -37,7 +39,18 @@ def _jit_abstract_eval(*avals, jaxpr, name):
 def _jit_to_jax(*args, jaxpr, name):
     # Inlined into the enclosing program under jax.jit; when run eagerly, the eval interpreter
     # wraps this in one cached jax.jit per jaxpr, so the whole body is one compiled call.
-    return eval_closed_jaxpr_jax(jaxpr, args)
+    outs = eval_closed_jaxpr_jax(jaxpr, args)
+    # The outputs have the types the body declares, as a JAX jit's do: a body traced with a
+    # weakly typed tangent input (see _jit_jvp_rule) and called with a strong one still gives
+    # the weak results its jaxpr says.
+    return [_declared(o, a) for o, a in zip(outs, jaxpr.out_avals)]
+
+
+def _declared(x, aval):
+    have = to_aval(x)
+    if have.weak_type == aval.weak_type or have.dtype != aval.dtype:
+        return x
+    return convert_element_type(x, aval.dtype, weak_type=aval.weak_type)
 
 
 _hoisted = WeakCache("jit: batched bodies, consts hoisted")
@@ -71,34 +84,50 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
     # tangents. Under linearize, the first runs now and only the second is staged; transposing
     # it is transposing a call.
     nonzero = tuple(not isinstance(t, Zero) for t in tangents)
-    # the tangents' own types (a strongly typed tangent of a weakly typed primal, say), so that
-    # the linear call's output types are those of what it computes
-    t_avals = tuple(None if isinstance(t, Zero) else to_aval(t) for t in tangents)
+    # As JAX's, the linear body is traced with each tangent typed like its primal (a strongly
+    # typed tangent of a weakly typed Python scalar is weak inside) and its outputs have the
+    # types it computes from there (_jit_to_jax), whatever the tangents it is called with.
     # Under grad, JAX's forward program of the call has no dead equations; under a forward
-    # jvp it keeps them (a dead custom_vjp differentiated through a closure raises there).
+    # jvp it keeps them (a dead custom_vjp differentiated through a closure raises there), and
+    # the rules in the body act as under a forward jvp.
     dce = under_linearize(tangents)
-    hit = _linearized.get((jaxpr,), (t_avals, dce))
+    hit = _linearized.get((jaxpr,), (nonzero, dce))
     if hit is None:
         # an output tangent the body gives a symbolic zero (a constant output, one that does
         # not depend on the differentiated inputs) stays a symbolic zero, as in JAX: a rule
         # downstream then knows it need not differentiate there
         out_nonzero: list = []
-        known, linear, _ = linearize_jaxpr(jaxpr, nonzero, t_avals, dce=dce,
-                                           out_nonzero=out_nonzero)
-        hit = _linearized.put((jaxpr,), (t_avals, dce),
-                              (*hoist_consts_but_leaked(known), linear, tuple(out_nonzero)))
-    known, known_consts, linear, out_nonzero = hit
-    outs = jit_p.bind(*known_consts, *primals, jaxpr=known, name=name)
+        known, linear, _ = linearize_jaxpr(jaxpr, nonzero, dce=dce, out_nonzero=out_nonzero,
+                                           forward=not dce)
+        known, known_consts = hoist_consts_but_leaked(known)
+        hit = _linearized.put((jaxpr,), (nonzero, dce),
+                              (*_forward_residuals(known, len(jaxpr.out_avals)), known_consts,
+                               linear, tuple(out_nonzero)))
+    known, forwarded, known_consts, linear, out_nonzero = hit
+    ins = (*known_consts, *primals)
+    outs = jit_p.bind(*ins, jaxpr=known, name=name)
     n_out = len(jaxpr.out_avals)
-    primal_out, residuals = outs[:n_out], outs[n_out:]
+    primal_out, computed = outs[:n_out], iter(outs[n_out:])
+    residuals = [next(computed) if i is None else ins[i] for i in forwarded]
     tangent_nz = iter(jit_p.bind(*residuals, *[t for t in tangents if not isinstance(t, Zero)],
                                  jaxpr=linear, name=f"jvp({name})") if any(out_nonzero) else ())
-    # JAX's jit gives the output tangents the types its jvp jaxpr declares, those of tangents
-    # typed like their primals: a strong tangent of a weak Python scalar comes out weak (see
-    # array_function_calls in xform/interpreters/jvp.py for why the outputs are retyped)
-    return primal_out, [typed_like_primal(p, next(tangent_nz)) if nz
+    return primal_out, [next(tangent_nz) if nz
                         else Zero(tangent_aval(to_aval(p)))
                         for p, nz in zip(primal_out, out_nonzero)]
+
+
+def _forward_residuals(known: ClosedJaxpr, n_out: int) -> tuple[ClosedJaxpr, tuple]:
+    """``known`` without the residuals that are its own inputs, and for each residual the
+    index of the input it is (None for one it computes). As JAX's partial evaluation of a
+    jit, the caller passes such a residual on as it has it: with its own type, where the body
+    declares the type it was traced with (a tangent typed like its primal, say)."""
+    j = known.jaxpr
+    where = {v: i for i, v in enumerate(j.invars)}
+    forwarded = tuple(where.get(v) if isinstance(v, Var) else None for v in j.outvars[n_out:])
+    if all(i is None for i in forwarded):
+        return known, forwarded
+    outvars = j.outvars[:n_out] + [v for v, i in zip(j.outvars[n_out:], forwarded) if i is None]
+    return ClosedJaxpr(Jaxpr(j.constvars, j.invars, j.eqns, outvars), known.consts), forwarded
 
 
 _transposed = WeakCache("jit: transposed bodies")

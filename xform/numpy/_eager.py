@@ -41,26 +41,28 @@ def _bottom(x: Any) -> tuple[Any, bool]:
     return x, batched
 
 
-def _retyped(x: Any, eager: bool) -> Any:
-    """``x`` with each JVP tangent typed like its primal and, run ``eager``, every value a jax
-    Array (a Python scalar stays weakly typed): the outputs of a jit."""
+def _retyped(x: Any, eager: bool, retype: bool) -> Any:
+    """``x`` with, if ``retype``, each JVP tangent typed like its primal and, run ``eager``,
+    every value a jax Array (a Python scalar stays weakly typed): the outputs of a jit."""
     if isinstance(x, JVPTracer) and x._trace.alive:
-        primal, tangent = _retyped(x.primal, eager), x.tangent
+        primal, tangent = _retyped(x.primal, eager, retype), x.tangent
         if not isinstance(tangent, Zero):
-            with set_current_trace(x._trace.parent):
-                tangent = typed_like_primal(primal, _retyped(tangent, eager))
+            tangent = _retyped(tangent, eager, retype)
+            if retype:
+                with set_current_trace(x._trace.parent):
+                    tangent = typed_like_primal(primal, tangent)
         if primal is x.primal and tangent is x.tangent:
             return x
         return JVPTracer(x._trace, primal, tangent)
     if isinstance(x, BatchTracer) and x._trace.alive:
-        val = _retyped(x.val, eager)
+        val = _retyped(x.val, eager, retype)
         return x if val is x.val else BatchTracer(x._trace, val, x.bdim)
     if eager and not isinstance(x, (Tracer, jax.Array)) and to_aval(x).dtype != float0:
         return jax.device_put(x)  # a float0 tangent stays numpy, as in JAX
     return x
 
 
-def _as_jit_output(x: Any, inline: bool, jit: bool) -> Any:
+def _as_jit_output(x: Any, inline: bool, jit: bool, arguments: set) -> Any:
     """``x`` as the output of a jit it is returned from, under JVP and vmap. A numpy function
     that returns its argument (``asarray``, ``squeeze`` of a scalar ...) hands back the
     argument's tracer unchanged, where JAX's JVP of a jit gives that output the types its jaxpr
@@ -75,7 +77,9 @@ def _as_jit_output(x: Any, inline: bool, jit: bool) -> Any:
     staged = isinstance(bottom, Tracer)
     if (staged and inline) or (batched and not jit):
         return x
-    return _retyped(x, eager=not staged)
+    # an argument's tangents are retyped here; the tangents the function computed have their
+    # types already (JVPTrace.wrap)
+    return _retyped(x, eager=not staged, retype=id(x) in arguments)
 
 
 def _run_as_jit(fun: Callable, args: tuple, kwargs: dict, inline: bool = True,
@@ -87,9 +91,11 @@ def _run_as_jit(fun: Callable, args: tuple, kwargs: dict, inline: bool = True,
         out = fun(*args, **kwargs)
     finally:
         calls.depth -= 1
+    arguments = {id(a) for a in jax.tree_util.tree_leaves((args, kwargs))
+                 if isinstance(a, (JVPTracer, BatchTracer))}
     if isinstance(out, (tuple, list, dict)):
-        return tree_map(lambda o: _as_jit_output(o, inline, jit), out)
-    return _as_jit_output(out, inline, jit)
+        return tree_map(lambda o: _as_jit_output(o, inline, jit, arguments), out)
+    return _as_jit_output(out, inline, jit, arguments)
 
 
 def jit_typed(fun: Callable | None = None, *, inline: bool = False, jit: bool = True) -> Any:
