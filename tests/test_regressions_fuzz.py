@@ -925,9 +925,11 @@ def test_weak_types_of_a_jits_tangents_and_forwarded_residuals():
 def test_dead_custom_vjp_in_a_checkpoint_under_a_forward_jvp_of_a_jit():
     # Seed 344411: jacfwd of jit(checkpoint(f)), where f applies a custom_vjp function whose
     # result nothing uses. JAX's forward jvp of the jit differentiates the whole body forward,
-    # the checkpoint's dead code too, and raises TypeError (no forward-mode autodiff of a
-    # custom_vjp). xform's forward jvp of a jit splits the body with a linearize, under which
-    # the checkpoint dropped its dead code as under grad and returned. Under grad both return.
+    # the checkpoint's dead code too, and jacfwd's vmap of that dead custom_vjp tangent raises
+    # TypeError. xform's forward jvp of a jit splits the body with a linearize, under which the
+    # checkpoint dropped its dead code as under grad, and returned. The siblings: where JAX
+    # compiles the dead code away (jvp of a jit) it returns, where it runs it op by op or
+    # batches it, it raises.
     def build(api, np_mod):
         @api.custom_vjp
         def g(u):
@@ -938,14 +940,31 @@ def test_dead_custom_vjp_in_a_checkpoint_under_a_forward_jvp_of_a_jit():
             v = -x
             g(v) @ np.ones((1, 3), np.float32)  # dead
             return api.checkpoint(lambda u: -u)(v)
-        return api.jit(api.checkpoint(f))
+        return f
 
     x = np.full((2, 1), 0.5, np.float32)
-    for name in ("jacfwd", "jacrev"):
-        want = _outcome(lambda name=name: getattr(jax, name)(build(jax, jnp))(x))
-        got = _outcome(lambda name=name: getattr(xform, name)(build(xform, xnp))(x))
+    eye = np.eye(2, dtype=np.float32).reshape(2, 2, 1)
+    cases = {
+        "jacfwd_jit_ckpt": lambda api, f: api.jacfwd(api.jit(api.checkpoint(f)))(x),
+        "jacrev_jit_ckpt": lambda api, f: api.jacrev(api.jit(api.checkpoint(f)))(x),
+        "jvp_jit": lambda api, f: api.jvp(api.jit(f), (x,), (x,)),
+        "jvp_jit_ckpt": lambda api, f: api.jvp(api.jit(api.checkpoint(f)), (x,), (x,)),
+        "jacfwd_jit": lambda api, f: api.jacfwd(api.jit(f))(x),
+        "vmap_jvp_jit": lambda api, f: api.vmap(
+            lambda t: api.jvp(api.jit(f), (x,), (t,)))(eye),
+        "jvp_vmap_jit": lambda api, f: api.jvp(api.vmap(api.jit(f)), (x,), (x,)),
+        "jvp_ckpt": lambda api, f: api.jvp(api.checkpoint(f), (x,), (x,)),
+        "jvp": lambda api, f: api.jvp(f, (x,), (x,)),
+        "jit_jvp": lambda api, f: api.jit(lambda x: api.jvp(f, (x,), (x,)))(x),
+        "jvp_jit_jit": lambda api, f: api.jvp(api.jit(api.jit(f)), (x,), (x,)),
+        "grad_jit": lambda api, f: api.grad(lambda x: api.jit(f)(x).sum())(x),
+    }
+    for name, case in cases.items():
+        want = _outcome(lambda case=case: case(jax, build(jax, jnp)))
+        got = _outcome(lambda case=case: case(xform, build(xform, xnp)))
         assert got[0] == want[0], (name, got, want)
         if want[0] == "raise":
-            assert got[1] == want[1] == "TypeError"
+            assert got[1] == want[1] == "TypeError", name
         else:
-            np.testing.assert_allclose(np.asarray(got[1]), np.asarray(want[1]))
+            for g, w in zip(jax.tree_util.tree_leaves(got[1]), jax.tree_util.tree_leaves(want[1])):
+                np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)

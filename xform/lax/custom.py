@@ -489,7 +489,7 @@ custom_lin_p = Primitive("custom_lin", multiple_results=True)
 custom_lin_p.pp_params = lambda params: [("bwd", fun_name(params["bwd"])),
                                          ("num_res", params["num_res"])]
 
-FWD_ERROR = "can't apply forward-mode autodiff (jvp) to a custom_vjp function."
+_FWD_ERROR = "can't apply forward-mode autodiff (jvp) to a custom_vjp function."
 
 
 def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts, name):
@@ -548,7 +548,7 @@ def _custom_lin_abstract_eval(*avals, out_avals, **_):
 
 
 def _custom_lin_forward(*args, **params):
-    raise TypeError(FWD_ERROR)
+    raise TypeError(_FWD_ERROR)
 
 
 def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals, in_zeros, arg_avals):

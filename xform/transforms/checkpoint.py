@@ -53,7 +53,6 @@ from xform.interpreters.lowering import (
 from xform.interpreters.partial_eval import linearize_jaxpr, under_linearize
 from xform.interpreters.staging import eval_jaxpr, hoist_consts, replaying, trace_to_jaxpr
 from xform.interpreters.transpose import backward_pass, is_undefined, transpose_rules
-from xform.lax.custom import FWD_ERROR, custom_lin_p
 from xform.lax.shape_more import optimization_barrier_p
 
 __all__ = ["checkpoint", "remat", "checkpoint_name", "checkpoint_policies"]
@@ -275,11 +274,6 @@ def _split(jaxpr: ClosedJaxpr, nonzero: tuple, policy, dce: bool = False):
     if hit is not None:
         return hit
     known, linear, _ = linearize_jaxpr(jaxpr, nonzero, dce=dce, forward=not dce)
-    if not dce and any(e.primitive is custom_lin_p for e in linear.jaxpr.eqns):
-        # JAX's forward jvp of a checkpoint differentiates its whole body, dead code too: a
-        # custom_vjp there raises, even when nothing reads its result (the tangent call below
-        # keeps only the live equations)
-        raise TypeError(FWD_ERROR)
     k = known.jaxpr
     n_out = len(jaxpr.out_avals)
     residuals = k.outvars[n_out:]
