@@ -404,6 +404,11 @@ def compare(case: Case, ref, got) -> Failure | None:
     if rs == "ok" and gs == "raise":
         tb = "".join(traceback.format_exception(gv)[-6:])
         return Failure("crash", f"JAX returns, xform raises {_short(gv)}\n{tb}", case)
+    if rs == "raise" and type(rv) is AssertionError:
+        # an assertion inside JAX itself (seed 360731: "non-canonical constant" from a numpy
+        # tangent under jit) is JAX's own bug and leaves no reference to compare with; that
+        # case's xform value matched JAX run without the outer jit
+        return None
     if rs == "raise":
         return Failure("accepts", f"JAX raises {_short(rv)}, xform returns", case)
     rl, rt = jax.tree_util.tree_flatten(rv)
