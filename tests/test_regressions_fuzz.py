@@ -968,3 +968,36 @@ def test_dead_custom_vjp_in_a_checkpoint_under_a_forward_jvp_of_a_jit():
         else:
             for g, w in zip(jax.tree_util.tree_leaves(got[1]), jax.tree_util.tree_leaves(want[1])):
                 np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+
+
+def test_leaked_tracer_read_only_by_dead_code_under_a_forward_jvp_of_a_jit():
+    # Seed 331378: a custom_jvp function closes over an intermediate of the jit it is called in
+    # and its result feeds only dead code (a cond whose output nothing uses). Its rule runs
+    # when the jit is differentiated, after the jit's trace has finished: the intermediate is a
+    # leaked tracer there. JAX's forward jvp of the jit keeps that dead code and its compiled
+    # program drops it unrun, so JAX returns; xform's forward jvp computed the residuals of
+    # the dead tangent code with the leaked tracer and raised UnexpectedTracerError.
+    def build(api, np_mod):
+        def cjvp(f):
+            g = api.custom_jvp(f)
+            g.defjvp(lambda p, t: api.jvp(f, p, t))
+            return g
+
+        def f0(x0, x2):
+            v0 = np_mod.sum(x2, axis=-2)
+            v1 = cjvp(lambda u: (u * u * 0.5) + np_mod.sum(v0) * 0.25)(v0)
+            api.lax.cond(np_mod.sum(v1) > 0, np_mod.sin, lambda u: u + 1.0, x0)  # dead
+            return np_mod.sin(x0) * np_mod.sum(x2)
+        f1 = api.jit(f0)
+        return lambda x0, x2: api.jvp(f1, (x0, x2), (x0, x2))
+
+    x0 = np.linspace(0.1, 0.4, 2, dtype=np.float32)
+    x2 = np.linspace(-1.0, 1.0, 18, dtype=np.float32).reshape(3, 3, 2)
+    for name, wrap in [("jvp", lambda api, f: f), ("checkpoint", lambda api, f: api.checkpoint(f)),
+                       ("vmap", lambda api, f: api.vmap(f)),
+                       ("vmap_checkpoint", lambda api, f: api.vmap(api.checkpoint(f)))]:
+        args = (np.stack([x0, x0 * 2]), np.stack([x2, -x2])) if "vmap" in name else (x0, x2)
+        want = wrap(jax, build(jax, jnp))(*args)
+        got = wrap(xform, build(xform, xnp))(*args)
+        for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6, err_msg=name)

@@ -18,7 +18,10 @@ from xform.core.jax_internals import convert_element_type
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer
 from xform.interpreters.batching import batch_jaxpr, batch_rules, current_axis_name, not_mapped
-from xform.interpreters.lowering import eval_closed_jaxpr_jax, passes_leaked_tracers, to_jax
+from xform.interpreters.ad_util import zeros_like_aval
+from xform.interpreters.lowering import (
+    eval_closed_jaxpr_jax, live_equations, passes_leaked_tracers, to_jax,
+)
 from xform.core.trace import to_aval
 from xform.interpreters.jvp import Zero, jvp_rules, tangent_aval
 from xform.interpreters.partial_eval import linearize_jaxpr, under_linearize
@@ -101,14 +104,15 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
                                            forward=not dce)
         known, known_consts = hoist_consts_but_leaked(known)
         hit = _linearized.put((jaxpr,), (nonzero, dce),
-                              (*_forward_residuals(known, len(jaxpr.out_avals)), known_consts,
-                               linear, tuple(out_nonzero)))
-    known, forwarded, known_consts, linear, out_nonzero = hit
+                              (*_residual_sources(known, len(jaxpr.out_avals), linear),
+                               known_consts, linear, tuple(out_nonzero)))
+    known, sources, known_consts, linear, out_nonzero = hit
     ins = (*known_consts, *primals)
     outs = jit_p.bind(*ins, jaxpr=known, name=name)
     n_out = len(jaxpr.out_avals)
     primal_out, computed = outs[:n_out], iter(outs[n_out:])
-    residuals = [next(computed) if i is None else ins[i] for i in forwarded]
+    residuals = [next(computed) if s is None else ins[s] if isinstance(s, int)
+                 else zeros_like_aval(s) for s in sources]
     tangent_nz = iter(jit_p.bind(*residuals, *[t for t in tangents if not isinstance(t, Zero)],
                                  jaxpr=linear, name=f"jvp({name})") if any(out_nonzero) else ())
     return primal_out, [next(tangent_nz) if nz
@@ -116,18 +120,26 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
                         for p, nz in zip(primal_out, out_nonzero)]
 
 
-def _forward_residuals(known: ClosedJaxpr, n_out: int) -> tuple[ClosedJaxpr, tuple]:
-    """``known`` without the residuals that are its own inputs, and for each residual the
-    index of the input it is (None for one it computes). As JAX's partial evaluation of a
-    jit, the caller passes such a residual on as it has it: with its own type, where the body
-    declares the type it was traced with (a tangent typed like its primal, say)."""
+def _residual_sources(known: ClosedJaxpr, n_out: int,
+                      linear: ClosedJaxpr) -> tuple[ClosedJaxpr, tuple]:
+    """``known`` computing only the residuals the caller cannot have otherwise, and where each
+    residual comes from: an int, the input of ``known`` it is, passed on as the caller has it
+    (as JAX's partial evaluation of a jit does: with the caller's type, where the body declares
+    the type it was traced with, a tangent typed like its primal, say); an aval, a residual
+    only the linear body's dead code reads (a forward jvp keeps dead code, which JAX's compiled
+    jit then drops unrun: zeros stand in, and the dead code computing it, say with a tracer
+    that leaked from the body's trace, is not run either); None, an output of ``known``."""
     j = known.jaxpr
     where = {v: i for i, v in enumerate(j.invars)}
-    forwarded = tuple(where.get(v) if isinstance(v, Var) else None for v in j.outvars[n_out:])
-    if all(i is None for i in forwarded):
-        return known, forwarded
-    outvars = j.outvars[:n_out] + [v for v, i in zip(j.outvars[n_out:], forwarded) if i is None]
-    return ClosedJaxpr(Jaxpr(j.constvars, j.invars, j.eqns, outvars), known.consts), forwarded
+    lj = linear.jaxpr
+    read = {v for e in live_equations(lj) for v in e.invars} | set(lj.outvars)
+    sources = tuple(where[v] if isinstance(v, Var) and v in where
+                    else None if r in read else r.aval
+                    for v, r in zip(j.outvars[n_out:], lj.invars))
+    if all(s is None for s in sources):
+        return known, sources
+    outvars = j.outvars[:n_out] + [v for v, s in zip(j.outvars[n_out:], sources) if s is None]
+    return ClosedJaxpr(Jaxpr(j.constvars, j.invars, j.eqns, outvars), known.consts), sources
 
 
 _transposed = WeakCache("jit: transposed bodies")
