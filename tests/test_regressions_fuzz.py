@@ -1001,3 +1001,32 @@ def test_leaked_tracer_read_only_by_dead_code_under_a_forward_jvp_of_a_jit():
         got = wrap(xform, build(xform, xnp))(*args)
         for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
             np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6, err_msg=name)
+
+
+def test_weak_types_of_power_with_a_static_int_exponent_and_array():
+    # Seed 380404: jvp of `x ** 2` at a Python scalar with a strongly typed tangent gave a
+    # strong tangent, JAX's is weak. jnp.power of a concrete int exponent is no jit in JAX: it
+    # promotes its base (a conversion JAX binds only on a concrete tracer, an eagerly
+    # differentiated value, whose rule types the tangent like the primal) and calls
+    # integer_pow, whose rule returns the tangent itself for y == 1. Staged, batched or
+    # under grad, nothing is retyped. jnp.array is no jit either (a copy and that conversion).
+    t = np.float32(-0.08)
+
+    def cases(api, np_mod):
+        w = api.lax.broadcast(0.3, (2,))
+        fs = [lambda a: a ** 2, lambda a: a ** 1, lambda a: a ** 0, lambda a: a ** -1,
+              lambda a: a ** 2.0, lambda a: np_mod.power(a, 3), lambda a: 2 ** a,
+              np_mod.asarray, np_mod.array, np_mod.squeeze,
+              lambda a: np_mod.full_like(a, 2.0) * a]
+        out = []
+        for f in fs:
+            for x, tt in ((0.3, t), (w, np.ones(2, np.float32)), (np.float32(0.3), t)):
+                out += [api.jvp(f, (x,), (tt,)), api.grad(lambda x, f=f: f(x).sum())(x),
+                        api.jit(lambda x, f=f, tt=tt: api.jvp(f, (x,), (tt,)))(x),
+                        api.vmap(lambda x, f=f: api.jvp(f, (x,), (t,)))(w)]
+        return out
+
+    want, got = cases(jax, jnp), cases(xform, xnp)
+    assert _leaf_types(got) == _leaf_types(want)
+    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)

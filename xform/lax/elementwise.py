@@ -259,6 +259,8 @@ integer_pow_p = unop("integer_pow", NUMBER, lambda x, *, y: jlax.integer_pow(x, 
 def _integer_pow_jvp(t, ans, x, *, y):
     if y == 0:
         return mul(t, _const(x, 0.0))
+    if y == 1:
+        return t  # as JAX's rule: the tangent itself, with its own type
     return mul(t, mul(const_like(x, y), x if y == 2 else integer_pow(x, y - 1)))
 
 

@@ -95,7 +95,7 @@ def _fill_place(x: Any, device: Any) -> Any:
     return x if current_trace() is not None else jax.device_put(x, device)
 
 
-@jit_typed(inline=True)
+@jit_typed(inline=True, jit=False, copy=True)
 def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None = "K",  # noqa: A002
           ndmin: int = 0, *, device: Any = None, out_sharding: Any = None) -> Any:
     """Create an array from an array, a scalar or nested lists, as ``jax.numpy.array``.

@@ -62,7 +62,7 @@ def _retyped(x: Any, eager: bool, retype: bool) -> Any:
     return x
 
 
-def _as_jit_output(x: Any, inline: bool, jit: bool, arguments: set) -> Any:
+def _as_jit_output(x: Any, inline: bool, jit: bool, arguments: set, copy: bool) -> Any:
     """``x`` as the output of a jit it is returned from, under JVP and vmap. A numpy function
     that returns its argument (``asarray``, ``squeeze`` of a scalar ...) hands back the
     argument's tracer unchanged, where JAX's JVP of a jit gives that output the types its jaxpr
@@ -70,20 +70,23 @@ def _as_jit_output(x: Any, inline: bool, jit: bool, arguments: set) -> Any:
     JAX run eagerly computes a jit's outputs as jax Arrays, never a Python scalar or a numpy
     array. Under a staging trace, a jit with ``inline=True`` is inlined into the outer jaxpr,
     which forwards the argument as it is, and another jit retypes it. ``jit=False``: no jit in
-    JAX, but a conversion of a concrete argument (``asarray`` of a JVP tracer)."""
+    JAX, but a conversion of a concrete argument (``asarray`` of a JVP tracer); ``copy``: and
+    the result a new array even where the value is batched (``array``)."""
     if not isinstance(x, (JVPTracer, BatchTracer)):
         return x
     bottom, batched = _bottom(x)
     staged = isinstance(bottom, Tracer)
-    if (staged and inline) or (batched and not jit):
+    if staged and inline:
         return x
+    if batched and not jit:
+        return _retyped(x, eager=not staged, retype=False) if copy else x
     # an argument's tangents are retyped here; the tangents the function computed have their
     # types already (JVPTrace.wrap)
     return _retyped(x, eager=not staged, retype=id(x) in arguments)
 
 
 def _run_as_jit(fun: Callable, args: tuple, kwargs: dict, inline: bool = True,
-                jit: bool = True) -> Any:
+                jit: bool = True, copy: bool = False) -> Any:
     """``fun(*args, **kwargs)`` under a transform, typed as the JVP of a jit is in JAX (of
     one with ``inline=True`` or not: see ``_as_jit_output``)."""
     calls.depth += 1  # the JVP trace types tangents like primals meanwhile (jvp.py)
@@ -94,26 +97,28 @@ def _run_as_jit(fun: Callable, args: tuple, kwargs: dict, inline: bool = True,
     arguments = {id(a) for a in jax.tree_util.tree_leaves((args, kwargs))
                  if isinstance(a, (JVPTracer, BatchTracer))}
     if isinstance(out, (tuple, list, dict)):
-        return tree_map(lambda o: _as_jit_output(o, inline, jit, arguments), out)
-    return _as_jit_output(out, inline, jit, arguments)
+        return tree_map(lambda o: _as_jit_output(o, inline, jit, arguments, copy), out)
+    return _as_jit_output(out, inline, jit, arguments, copy)
 
 
-def jit_typed(fun: Callable | None = None, *, inline: bool = False, jit: bool = True) -> Any:
+def jit_typed(fun: Callable | None = None, *, inline: bool = False, jit: bool = True,
+              copy: bool = False) -> Any:
     """Mark ``fun``, a numpy function whose JAX counterpart is a jit (``inline`` as that jit's:
     ``jax.jit(..., inline=True)``), so that under a transform its derivatives are typed as that
     jit's (see the module docstring). ``jit=False`` marks a function that is no jit in JAX but
     converts a concrete traced argument with a primitive (``asarray``): its eager JVP gives
-    arrays typed so too, while under vmap it returns its argument as it is. Eager calls go
+    arrays typed so too, while under vmap it returns its argument as it is (``copy``: as a new
+    jax Array, for a function that copies, ``array``). Eager calls go
     straight to ``fun``: it binds its primitives one by one (for functions that are a single
     primitive or return their argument, where a compiled dispatch would buy nothing)."""
     if fun is None:
-        return functools.partial(jit_typed, inline=inline, jit=jit)
+        return functools.partial(jit_typed, inline=inline, jit=jit, copy=copy)
 
     @functools.wraps(fun)
     def run(*args: Any, **kwargs: Any) -> Any:
         if _state.trace is None:
             return fun(*args, **kwargs)
-        return _run_as_jit(fun, args, kwargs, inline, jit)
+        return _run_as_jit(fun, args, kwargs, inline, jit, copy)
 
     run.__jit_typed__ = fun  # type: ignore[attr-defined]
     return run

@@ -13,7 +13,7 @@ from xform.numpy._creation import array, ones_like, zeros_like
 from xform.numpy._eager import eager_jit, jit_typed
 from xform.numpy._promote import (
     aval_of, broadcast_shapes, broadcast_sharding, broadcast_to_shape, check_arraylike, convert,
-    promote_args,
+    promote_args, promote_one,
     promote_args_inexact, promote_dtypes, promote_to_inexact, shape_of,
 )
 
@@ -346,7 +346,7 @@ def power(x1: Any, x2: Any, /) -> Any:
     check_arraylike("power", x1, x2)
     if type(x2) is int and not is_python_scalar(x1):
         if x2 >= 0 or not _is_int_or_bool(x1):
-            return lax.integer_pow(x1, x2)
+            return lax.integer_pow(promote_one(x1), x2)
         return power(x1, convert(x2, _dtype(x1), True))
     x1, x2 = promote_args("power", x1, x2)
     d = _dtype(x1)
