@@ -117,6 +117,11 @@ KNOWN_BUGS: dict[str, str] = {
     #   TypeError (vmap of the forward jvp's dead custom_vjp tangent); xform's checkpoint
     #   dropped its dead code as under grad. The rules in a jit's body now know they are under
     #   a forward jvp (PartialEvalTrace.forward).
+    # - 371237, fixed: jacfwd of a jit none of whose outputs depends on the differentiated
+    #   input, with a dead custom_vjp call that does; xform made no tangent call, JAX's vmap of
+    #   the dead tangent code raises. 380404, fixed: eager jvp of `x ** 2` at a Python scalar
+    #   (JAX's promotion binds a conversion on a concrete tracer). 382078, fixed: an eager
+    #   checkpoint returned a constant zero tangent as numpy.
     # - 360731: JAX raises an AssertionError of its own ("non-canonical constant"); xform's
     #   value matched JAX's run without the outer jit. _fuzz_programs.compare skips JAX's
     #   internal assertions.

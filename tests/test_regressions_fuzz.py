@@ -1030,3 +1030,53 @@ def test_weak_types_of_power_with_a_static_int_exponent_and_array():
     assert _leaf_types(got) == _leaf_types(want)
     for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+
+
+def test_dead_custom_vjp_when_no_output_depends_on_the_differentiated_input():
+    # Seed 371237: jacfwd of a jit whose outputs do not depend on the differentiated input,
+    # with a dead custom_vjp call that does. JAX's forward jvp of the jit keeps the dead
+    # tangent code, and jacfwd's vmap of the custom_vjp tangent raises TypeError; xform made no
+    # linear call at all when no output tangent was nonzero, so nothing raised.
+    def build(api, np_mod):
+        def cvjp(f):
+            g = api.custom_vjp(f)
+            g.defvjp(lambda x: (g(x), x), lambda x, ct: api.vjp(f, x)[1](ct))
+            return g
+
+        def f0(x0, x1):
+            cvjp(lambda u: (np_mod.cos(u) + u) + np_mod.sum(x1) * 0.25)(x0)  # dead
+            return api.nn.softmax(x1, axis=1)
+        return f0
+
+    x0, x1 = np.ones((2,), np.float32), np.linspace(0, 1, 4, dtype=np.float32).reshape(2, 2)
+    cases = {"jacfwd_jit": lambda api, f: api.jacfwd(api.jit(f), argnums=(0,))(x0, x1),
+             "jit_jacfwd_jit": lambda api, f: api.jit(api.jacfwd(api.jit(f)))(x0, x1),
+             "jvp_jit": lambda api, f: api.jvp(lambda a: api.jit(f)(a, x1), (x0,), (x0,)),
+             "jacrev_jit": lambda api, f: api.jacrev(api.jit(f))(x0, x1)}
+    for name, case in cases.items():
+        want = _outcome(lambda case=case: case(jax, build(jax, jnp)))
+        got = _outcome(lambda case=case: case(xform, build(xform, xnp)))
+        assert got[0] == want[0], (name, got, want)
+        if want[0] == "raise":
+            assert got[1] == want[1] == "TypeError", name
+        else:
+            for g, w in zip(jax.tree_util.tree_leaves(got[1]), jax.tree_util.tree_leaves(want[1])):
+                np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+
+
+def test_eager_checkpoint_gives_jax_arrays_for_a_constant_zero_tangent():
+    # Seed 382078: jvp of checkpoint(f) where f's scalar output does not depend on the
+    # differentiated input: the zero tangent the body writes as a constant came back a numpy
+    # array from the eager checkpoint, where JAX gives a jax Array
+    def run(api):
+        def f(x0, x1):
+            return api.numpy.linalg.norm(api.lax.cumsum(x1 * x1 * 0.5, axis=0, reverse=True))
+        g = api.checkpoint(f, policy=api.checkpoint_policies.dots_saveable)
+        x0, x1 = np.ones((1,), np.float32), np.ones((3, 1), np.float32)
+        return api.jvp(lambda a: g(a, x1), (x0,), (x0,))
+
+    want, got = run(jax), run(xform)
+    assert [type(t).__name__ for t in got] == [type(t).__name__ for t in want]
+    assert _leaf_types(got) == _leaf_types(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)

@@ -20,8 +20,9 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from xform.core.avals import get_aval
+from xform.core.avals import float0, get_aval
 from xform.core.caches import LRUCache, WeakCache, join_jaxprs, split_jaxprs
 from xform.core.primitive import Primitive, eval_abstract, set_eager_impl
 from xform.core.trace import Tracer, check_no_tracers
@@ -134,9 +135,12 @@ def _eval_with_leaked_tracers(prim: Primitive, args, params):
 
 def arrays_out(outs: list) -> list:
     """Eager results of a body run op by op (an impl rule): an output the body wrote as a
-    literal comes back as a Python scalar, which becomes a (weakly typed) array, as every
-    eager result is."""
-    return [jnp.asarray(o) if isinstance(o, (bool, int, float, complex)) else o for o in outs]
+    literal comes back as a Python scalar, which becomes a (weakly typed) array, and one it
+    wrote as a constant (an instantiated zero tangent) as a numpy array, which becomes a jax
+    Array, as every eager result is. float0 zeros stay numpy, as JAX's."""
+    return [jnp.asarray(o) if isinstance(o, (bool, int, float, complex))
+            else jax.device_put(o) if isinstance(o, (np.ndarray, np.generic))
+            and o.dtype != float0 else o for o in outs]
 
 
 def check_nans(where: str, out) -> None:

@@ -113,8 +113,12 @@ def _jit_jvp_rule(primals, tangents, *, jaxpr, name):
     primal_out, computed = outs[:n_out], iter(outs[n_out:])
     residuals = [next(computed) if s is None else ins[s] if isinstance(s, int)
                  else zeros_like_aval(s) for s in sources]
+    # (a forward jvp binds the linear call even when no output tangent is nonzero, if its body
+    # has dead code: JAX's keeps it, and a transform of the call meets it, vmap of a custom_vjp
+    # function's tangent raising)
     tangent_nz = iter(jit_p.bind(*residuals, *[t for t in tangents if not isinstance(t, Zero)],
-                                 jaxpr=linear, name=f"jvp({name})") if any(out_nonzero) else ())
+                                 jaxpr=linear, name=f"jvp({name})")
+                      if any(out_nonzero) or (not dce and linear.jaxpr.eqns) else ())
     return primal_out, [next(tangent_nz) if nz
                         else Zero(tangent_aval(to_aval(p)))
                         for p, nz in zip(primal_out, out_nonzero)]
