@@ -922,6 +922,20 @@ def test_weak_types_of_a_jits_tangents_and_forwarded_residuals():
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
 
 
+def _same_outcomes(cases: dict, build) -> None:
+    """Each case, run on ``build(api, numpy module)`` with JAX and with xform, raises the
+    same TypeError in both or returns the same values."""
+    for name, case in cases.items():
+        want = _outcome(lambda case=case: case(jax, build(jax, jnp)))
+        got = _outcome(lambda case=case: case(xform, build(xform, xnp)))
+        assert got[0] == want[0], (name, got, want)
+        if want[0] == "raise":
+            assert got[1] == want[1] == "TypeError", name
+        else:
+            for g, w in zip(jax.tree_util.tree_leaves(got[1]), jax.tree_util.tree_leaves(want[1])):
+                np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+
+
 def test_dead_custom_vjp_in_a_checkpoint_under_a_forward_jvp_of_a_jit():
     # Seed 344411: jacfwd of jit(checkpoint(f)), where f applies a custom_vjp function whose
     # result nothing uses. JAX's forward jvp of the jit differentiates the whole body forward,
@@ -959,15 +973,7 @@ def test_dead_custom_vjp_in_a_checkpoint_under_a_forward_jvp_of_a_jit():
         "jvp_jit_jit": lambda api, f: api.jvp(api.jit(api.jit(f)), (x,), (x,)),
         "grad_jit": lambda api, f: api.grad(lambda x: api.jit(f)(x).sum())(x),
     }
-    for name, case in cases.items():
-        want = _outcome(lambda case=case: case(jax, build(jax, jnp)))
-        got = _outcome(lambda case=case: case(xform, build(xform, xnp)))
-        assert got[0] == want[0], (name, got, want)
-        if want[0] == "raise":
-            assert got[1] == want[1] == "TypeError", name
-        else:
-            for g, w in zip(jax.tree_util.tree_leaves(got[1]), jax.tree_util.tree_leaves(want[1])):
-                np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+    _same_outcomes(cases, build)
 
 
 def test_leaked_tracer_read_only_by_dead_code_under_a_forward_jvp_of_a_jit():
@@ -1053,15 +1059,7 @@ def test_dead_custom_vjp_when_no_output_depends_on_the_differentiated_input():
              "jit_jacfwd_jit": lambda api, f: api.jit(api.jacfwd(api.jit(f)))(x0, x1),
              "jvp_jit": lambda api, f: api.jvp(lambda a: api.jit(f)(a, x1), (x0,), (x0,)),
              "jacrev_jit": lambda api, f: api.jacrev(api.jit(f))(x0, x1)}
-    for name, case in cases.items():
-        want = _outcome(lambda case=case: case(jax, build(jax, jnp)))
-        got = _outcome(lambda case=case: case(xform, build(xform, xnp)))
-        assert got[0] == want[0], (name, got, want)
-        if want[0] == "raise":
-            assert got[1] == want[1] == "TypeError", name
-        else:
-            for g, w in zip(jax.tree_util.tree_leaves(got[1]), jax.tree_util.tree_leaves(want[1])):
-                np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+    _same_outcomes(cases, build)
 
 
 def test_eager_checkpoint_gives_jax_arrays_for_a_constant_zero_tangent():
