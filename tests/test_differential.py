@@ -38,7 +38,7 @@ KNOWN_BUGS: dict[str, str] = {
     # under vmap, weak gradients of Python scalars, the weak types of derivatives with respect
     # to Python scalars through cond residuals, Jacobian bases and jvp tangents) is fixed and
     # has a regression test in tests/test_correctness_regressions.py,
-    # tests/test_everyday_patterns.py or tests/test_regressions_fuzz.py.
+    # tests/test_everyday_patterns.py or tests/test_regressions_fuzz*.py.
     #
     # Weak types of jvp tangents (seeds 1501, 70417, 90140 of long runs) follow JAX's rule:
     # JAX's jvp keeps a tangent's type, a jax.lax function called directly computes with it,
