@@ -122,6 +122,15 @@ KNOWN_BUGS: dict[str, str] = {
     #   the dead tangent code raises. 380404, fixed: eager jvp of `x ** 2` at a Python scalar
     #   (JAX's promotion binds a conversion on a concrete tracer). 382078, fixed: an eager
     #   checkpoint returned a constant zero tangent as numpy.
+    # - 392316, 402144, open (family of 300490 and 343372): a dead custom_jvp closing over a
+    #   value of the jit it is traced in, under an outer jit; JAX raises TypeError ("No
+    #   constant handler"), xform returns the live outputs, which are right.
+    # - 401483, open: `jnp.reshape` of a numpy value returns numpy in JAX (it forwards to the
+    #   argument's own `.reshape`), so a later out-of-bounds static index raises numpy's
+    #   IndexError there; xform returns a jax Array, whose index clamps.
+    # - 401871, open, weak type only: the fourth-order gradient (grad of grad of grad of grad,
+    #   jit outside) of a fori_loop body with a dead custom_vjp, at a Python scalar: JAX
+    #   strong, xform weak. Not shrunk yet.
     # - 360731: JAX raises an AssertionError of its own ("non-canonical constant"); xform's
     #   value matched JAX's run without the outer jit. _fuzz_programs.compare skips JAX's
     #   internal assertions.
