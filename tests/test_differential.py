@@ -128,9 +128,10 @@ KNOWN_BUGS: dict[str, str] = {
     # - 401483, open: `jnp.reshape` of a numpy value returns numpy in JAX (it forwards to the
     #   argument's own `.reshape`), so a later out-of-bounds static index raises numpy's
     #   IndexError there; xform returns a jax Array, whose index clamps.
-    # - 401871, open, weak type only: the fourth-order gradient (grad of grad of grad of grad,
-    #   jit outside) of a fori_loop body with a dead custom_vjp, at a Python scalar: JAX
-    #   strong, xform weak. Not shrunk yet.
+    # - 401871, open, weak type only, shrunk: grad(grad(grad(f)))(0.7) with f(x) =
+    #   fori_loop(0, 2, lambda i, c: c * c + jnp.sum(x / 3) * 0.25, x / 3): JAX strong from
+    #   the third order on, xform weak (the values agree). The body turns the weak carry strong
+    #   (jnp.sum's input cast), which the loop's weak-carry promotion answers at each order.
     # - 360731: JAX raises an AssertionError of its own ("non-canonical constant"); xform's
     #   value matched JAX's run without the outer jit. _fuzz_programs.compare skips JAX's
     #   internal assertions.
