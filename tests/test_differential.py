@@ -125,9 +125,9 @@ KNOWN_BUGS: dict[str, str] = {
     # - 392316, 402144, open (family of 300490 and 343372): a dead custom_jvp closing over a
     #   value of the jit it is traced in, under an outer jit; JAX raises TypeError ("No
     #   constant handler"), xform returns the live outputs, which are right.
-    # - 401483, open: `jnp.reshape` of a numpy value returns numpy in JAX (it forwards to the
+    # - 401483, fixed: `jnp.reshape` of a numpy value returns numpy in JAX (it forwards to the
     #   argument's own `.reshape`), so a later out-of-bounds static index raises numpy's
-    #   IndexError there; xform returns a jax Array, whose index clamps.
+    #   IndexError there; xform returned a jax Array, whose index clamps.
     # - 401871, open, weak type only, shrunk: grad(grad(grad(f)))(0.7) with f(x) =
     #   fori_loop(0, 2, lambda i, c: c * c + jnp.sum(x / 3) * 0.25, x / 3): JAX strong from
     #   the third order on, xform weak (the values agree). The body turns the weak carry strong

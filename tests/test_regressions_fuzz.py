@@ -792,3 +792,30 @@ def test_dead_custom_vjp_when_no_output_depends_on_the_differentiated_input():
              "jvp_jit": lambda api, f: api.jvp(lambda a: api.jit(f)(a, x1), (x0,), (x0,)),
              "jacrev_jit": lambda api, f: api.jacrev(api.jit(f))(x0, x1)}
     _same_outcomes(cases, build)
+
+
+def test_reshape_of_a_numpy_value_stays_numpy_as_in_jax():
+    # Seed 401483: jnp.reshape of a numpy value (a value computed only from arguments that are
+    # not differentiated) forwards to numpy's own reshape in JAX, so an out-of-bounds static
+    # index after it raises numpy's IndexError; xform made a jax Array, whose index clamps
+    def cases(api, np_mod):
+        x2 = np.float32(1.59)
+        return {
+            "type": lambda: type(np_mod.reshape(np.float32(-1.23) * x2, (1,))).__name__,
+            "type_array": lambda: type(np_mod.reshape(np.ones(6, np.float32), (2, 3))).__name__,
+            "value": lambda: np.asarray(np_mod.reshape(np.arange(6.0), (3, -1))),
+            "oob": lambda: np_mod.reshape(np.float32(-1.23) * x2, (1,))[1],
+            "jacrev": lambda: api.jacrev(
+                lambda x1: np_mod.reshape(np.float32(-1.23) * x2, (1,))[1] + x1)(
+                np.ones(3, np.float32)),
+            "traced": lambda: api.grad(lambda x: np_mod.reshape(x * x, (1, 1)).sum())(0.5),
+        }
+
+    want, got = cases(jax, jnp), cases(xform, xnp)
+    for name in want:
+        w, g = _outcome(want[name]), _outcome(got[name])
+        assert g[0] == w[0], (name, g, w)
+        if w[0] == "raise" or name.startswith("type"):
+            assert g[1] == w[1], name
+        else:
+            np.testing.assert_allclose(np.asarray(g[1]), np.asarray(w[1]), err_msg=name)

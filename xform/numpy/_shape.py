@@ -44,10 +44,19 @@ def _axes_tuple(axis: Any, ndim: int) -> tuple:
 def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None,
             copy: bool | None = None, out_sharding: Any = None) -> Any:
     """Give ``a`` a new shape with the same size (one entry may be -1), as
-    ``jax.numpy.reshape`` (``out_sharding`` lays the result out over Explicit mesh axes)."""
+    ``jax.numpy.reshape`` (``out_sharding`` lays the result out over Explicit mesh axes).
+
+    As JAX's, a numpy array or scalar is reshaped by its own method and stays a numpy
+    array (so numpy's own indexing rules follow it)."""
     check_arraylike("reshape", a)
     if shape is None:
         shape = newshape
+    if out_sharding is None and isinstance(a, (np.ndarray, np.generic)):
+        return a.reshape(shape, order=order)
+    return _reshape(a, shape, order, out_sharding)
+
+
+def _reshape(a: Any, shape: Any, order: str = "C", out_sharding: Any = None) -> Any:
     if order != "C":
         raise NotImplementedError("reshape: only order='C' is supported")
     a = _as_array(a)
@@ -77,7 +86,7 @@ def ravel(a: Any, order: str = "C", *, out_sharding: Any = None) -> Any:
     """The flattened array, as ``jax.numpy.ravel`` (``out_sharding``: its layout over
     Explicit mesh axes)."""
     check_arraylike("ravel", a)
-    return reshape(a, (to_aval(_as_array(a)).size,), order, out_sharding=out_sharding)
+    return _reshape(a, (to_aval(_as_array(a)).size,), order, out_sharding)
 
 
 def transpose(a: Any, axes: Sequence[int] | None = None) -> Any:
