@@ -28,7 +28,9 @@ from xform.interpreters.batching import BatchTracer
 from xform.interpreters.eval import check_nans
 from xform.interpreters.jvp import JVPTracer, Zero, typed_like_primal
 from xform.interpreters.jvp import array_function_calls as calls
+from xform.interpreters.partial_eval import under_linearize
 from xform.lax.compiled import Jitted
+from xform.lax.elementwise import _convert_weak
 
 
 def _bottom(x: Any) -> tuple[Any, bool]:
@@ -39,6 +41,21 @@ def _bottom(x: Any) -> tuple[Any, bool]:
         batched |= isinstance(x, BatchTracer)
         x = x.primal if isinstance(x, JVPTracer) else x.val
     return x, batched
+
+
+def promote_one(x: Any) -> Any:
+    """``x`` as jax.numpy's dtype promotion of a single argument leaves it: unchanged, except
+    that JAX binds the (no-op) conversion on a concrete tracer, an eagerly differentiated
+    value, whose rule types the tangent like the primal. Staged, batched or linearized
+    (grad), it binds nothing, so a strong tangent of a weakly typed value stays strong there."""
+    if not isinstance(x, JVPTracer) or calls.depth:
+        return x
+    bottom, batched = _bottom(x)
+    if batched or isinstance(bottom, Tracer) or isinstance(x.tangent, Zero) \
+            or under_linearize([x.tangent]):
+        return x  # (JAX's linearize tracers are not concrete either)
+    aval = to_aval(x)
+    return _convert_weak(x, aval.dtype, aval.weak_type)
 
 
 def _retyped(x: Any, eager: bool, retype: bool) -> Any:

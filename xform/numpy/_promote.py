@@ -14,9 +14,6 @@ from xform.core.avals import (
     ShapedArray, canonicalize_dtype, explicit_sharding, is_python_scalar, result_type,
 )
 from xform.core.trace import Tracer, to_aval
-from xform.interpreters.jvp import JVPTracer, Zero
-from xform.interpreters.jvp import array_function_calls as calls
-from xform.interpreters.partial_eval import under_linearize
 from xform.lax import elementwise as lax_ew
 from xform.lax._helpers import weak_scalar
 
@@ -118,22 +115,6 @@ def promote_dtypes(*args: Any) -> list:
             a = lax_ew._convert_weak(a, dtype, weak)
         out.append(a)
     return out
-
-
-def promote_one(x: Any) -> Any:
-    """``x`` as jax.numpy's dtype promotion of a single argument leaves it: unchanged, except
-    that JAX binds the (no-op) conversion on a concrete tracer, an eagerly differentiated
-    value, whose rule types the tangent like the primal. Staged, batched or linearized
-    (grad), it binds nothing, so a strong tangent of a weakly typed value stays strong there."""
-    if not isinstance(x, JVPTracer) or calls.depth:
-        return x
-    primal = x
-    while isinstance(primal, JVPTracer) and primal._trace.alive:
-        primal = primal.primal
-    if isinstance(primal, Tracer) or isinstance(x.tangent, Zero) or under_linearize([x.tangent]):
-        return x  # (JAX's linearize tracers are not concrete either)
-    aval = to_aval(x)
-    return lax_ew._convert_weak(x, aval.dtype, aval.weak_type)
 
 
 def _to_inexact_dtype(dtype: np.dtype) -> np.dtype:

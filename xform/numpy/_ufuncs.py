@@ -10,10 +10,10 @@ import numpy as np
 from xform.core.avals import is_python_scalar, sharding_state
 from xform.lax import elementwise as lax
 from xform.numpy._creation import array, ones_like, zeros_like
-from xform.numpy._eager import eager_jit, jit_typed
+from xform.numpy._eager import eager_jit, jit_typed, promote_one
 from xform.numpy._promote import (
     aval_of, broadcast_shapes, broadcast_sharding, broadcast_to_shape, check_arraylike, convert,
-    promote_args, promote_one,
+    promote_args,
     promote_args_inexact, promote_dtypes, promote_to_inexact, shape_of,
 )
 
