@@ -150,3 +150,57 @@ def test_batched_contraction_weight_matches_jax_and_leaves_the_loop():
     _close(xform.jit(xform.grad(make(lax, xnp)))(w, xs), want)
     scan = _backward_scan(xform.make_jaxpr(xform.grad(make(lax, xnp)))(w, xs))
     assert (2, 8, 8) not in _carry_shapes(scan)
+
+
+def _scans(closed):
+    out = []
+
+    def walk(eqns):
+        for e in eqns:
+            if e.primitive.name == "scan":
+                out.append(e)
+            for v in e.params.values():
+                if hasattr(v, "jaxpr") and hasattr(v.jaxpr, "eqns"):
+                    walk(v.jaxpr.eqns)
+    walk(closed.jaxpr.eqns)
+    return out
+
+
+def _invariant_loss(L, N, callback=None):
+    def loss(w, xs):
+        def body(c, x):
+            if callback is not None:
+                callback(w[0])
+            # cos(w) and sum(tanh(w)) read only the const w; the residual c is also a ys, and
+            # x (the residual of x * s) is an xs
+            return c * N.cos(w) + x * N.sum(N.tanh(w)), c
+        c, ys = L.scan(body, N.ones(3), xs)
+        return (c ** 2).sum() + ys.sum()
+    return loss
+
+
+def test_loop_invariant_residuals_are_computed_once_before_the_loop():
+    # as JAX's partial evaluation of a scan: what the body computes from its consts alone runs
+    # once, and no residual is stacked that the loop has stacked already (an xs or a ys)
+    w = np.array([0.5, -1.0, 2.0], np.float32)
+    xs = RNG.standard_normal((T, 3), dtype=np.float32)
+    f, g = _invariant_loss(lax, xnp), _invariant_loss(jax.lax, jnp)
+    want = jax.grad(g)(w, xs)
+    _close(xform.grad(f)(w, xs), want)
+    _close(xform.jit(xform.grad(f))(w, xs), want)
+    _close(xform.jacfwd(xform.grad(f))(w, xs), jax.jacfwd(jax.grad(g))(w, xs), tol=1e-4)
+    _close(xform.jacrev(xform.grad(f))(w, xs), jax.jacrev(jax.grad(g))(w, xs), tol=1e-4)
+    forward = _scans(xform.make_jaxpr(xform.grad(f))(w, xs))[0]
+    names = {e.primitive.name for e in forward.params["jaxpr"].jaxpr.eqns}
+    assert not names & {"cos", "sin", "tanh", "reduce_sum"}, names
+    # the loop gives its carry and its ys, and stacks nothing more
+    assert len(forward.outvars) == 2, forward.outvars
+
+
+def test_a_side_effect_in_a_differentiated_loop_runs_at_every_iteration():
+    calls = []
+    f = _invariant_loss(lax, xnp, lambda v: xform.debug.callback(lambda a: calls.append(a), v))
+    w = np.array([0.5, -1.0, 2.0], np.float32)
+    xs = RNG.standard_normal((T, 3), dtype=np.float32)
+    _close(xform.grad(f)(w, xs), jax.grad(_invariant_loss(jax.lax, jnp))(w, xs))
+    assert len(calls) == T

@@ -67,6 +67,11 @@ def _has_effects(eqn, memo: dict) -> bool:
     return False
 
 
+def has_effects(eqn) -> bool:
+    """Whether ``eqn`` has a side effect, itself or in a sub-jaxpr."""
+    return _has_effects(eqn, {})
+
+
 def live_equations(jaxpr: Jaxpr) -> list:
     """The equations of ``jaxpr`` that lowering must run: those whose outputs reach the jaxpr's
     outputs, and those with side effects (checked through sub-jaxprs)."""

@@ -1,4 +1,15 @@
-"""Sums over iterations taken out of the backward loop of a scan.
+"""What a scan computes the same at every iteration, taken out of its loops.
+
+**Loop-invariant values of the known loop** (:func:`split_invariant`). Differentiating a scan
+under ``grad`` splits it into a known loop (the primal computation, which also stacks the
+residuals the tangent loop reads) and a linear loop. Whatever the known loop's body computes
+from its consts alone is the same at every iteration. It is computed once, before the loop, as
+JAX's partial evaluation of a scan does. A residual computed that way is passed to the linear
+loop as a const rather than stacked ``length`` times, and a later derivative sees the same
+program as JAX's. A residual that is one of the loop's ``xs`` or ``ys`` is read from there
+rather than stacked again, and one that two residuals name is stacked once.
+
+**Sums over iterations taken out of the backward loop** (:func:`hoist_sums`).
 
 The transpose of a scan (xform/lax/control_flow/loops.py) runs the body's backward pass in a
 reverse loop and adds each iteration's cotangent of a loop-invariant operand (a weight matrix,
@@ -25,13 +36,16 @@ differ in the last bits, as between any two matrix-product libraries).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from xform.core.ir import ClosedJaxpr, Jaxpr, Var
-from xform.core.trace import to_aval
+from xform.core.ir import ClosedJaxpr, Jaxpr, Literal, Var
+from xform.core.trace import current_trace, set_current_trace, to_aval
 from xform.interpreters.ad_util import add_any_p
+from xform.interpreters.lowering import has_effects, literal_value
+from xform.interpreters.partial_eval import PartialEvalTrace
+from xform.interpreters.staging import eval_jaxpr, hoist_consts
 from xform.lax.elementwise import convert_element_type_p
 from xform.lax.linear import dot_general_p
 from xform.lax.reductions import reduce_sum_p
@@ -55,6 +69,72 @@ class _Plan:
     @property
     def roots(self) -> list:
         return [e for e in self.eqns if e.primitive in (dot_general_p, reduce_sum_p)]
+
+
+def split_invariant(body: ClosedJaxpr, consts: list, n_consts: int, n_carry: int,
+                    n_loop_outs: int):
+    """Compute what ``body`` computes from its first ``n_consts`` invars alone, now.
+
+    ``body`` is a scan body (invars ``[consts, carries, xs]``) whose outputs from
+    ``n_loop_outs`` on are residuals; ``consts`` are the values of its const invars. Returns
+    ``(new_body, new_consts, residuals)``: ``new_body`` takes ``new_consts`` (the values it
+    reads from outside the loop, the loop-invariant ones computed just now among them) in place
+    of ``consts``, and gives the first ``n_loop_outs`` outputs followed by the residuals that
+    must be stacked. ``residuals[k]`` says where residual ``k`` is: ``("const", value)`` when
+    it is loop invariant, ``("xs", i)`` when it is the loop's ``i``-th ``xs`` input and
+    ``("ys", i)`` when it is its ``i``-th ``ys`` output (stacked already: not stacked again),
+    ``("out", j)`` when it is the ``j``-th stacked residual
+    of ``new_body`` (a residual that two outputs name is stacked once).
+
+    A body with side effects keeps every equation in the loop, where each iteration runs them
+    (JAX's partial evaluation moves a callback that reads only consts out of the loop, so it
+    runs once per gradient there)."""
+    j = body.jaxpr
+    if any(has_effects(e) for e in j.eqns):
+        known = dict(zip(j.invars[:n_consts], consts))
+        known.update(zip(j.constvars, body.consts))
+        res_outs = [literal_value(v) if isinstance(v, Literal) else known.get(v, v)
+                    for v in j.outvars[n_loop_outs:]]  # a literal keeps a Python scalar's type
+        res, stacked = _place_residuals(
+            res_outs, lambda x: isinstance(x, Var) and x not in known, j.invars[n_consts:],
+            j.outvars[:n_loop_outs], n_carry)
+        body = ClosedJaxpr(Jaxpr(j.constvars, j.invars, j.eqns,
+                                 j.outvars[:n_loop_outs] + stacked), body.consts)
+        new_body, lifted = hoist_consts(body)
+        return new_body, list(lifted) + list(consts), res
+    pe = PartialEvalTrace(current_trace(), "the loop-invariant part of a scan", kind="scan")
+    try:
+        loop_args = [pe.new_arg(v.aval) for v in j.invars[n_consts:]]
+        with set_current_trace(pe):
+            outs = eval_jaxpr(j, body.consts, *consts, *loop_args)
+        res, stacked = _place_residuals(outs[n_loop_outs:], pe.is_own, loop_args,
+                                        outs[:n_loop_outs], n_carry)
+        new_body = pe.to_closed_jaxpr(outs[:n_loop_outs] + stacked)
+    finally:
+        pe.finish()
+    new_body, new_consts = hoist_consts(new_body)
+    return new_body, list(new_consts), res
+
+
+def _place_residuals(outs: list, in_loop: Callable, loop_args: list, loop_outs: list,
+                     n_carry: int):
+    """Where each residual of split_invariant is, and the residuals the loop must stack."""
+    xs_pos = {id(x): i for i, x in enumerate(loop_args[n_carry:])}
+    ys_pos = {id(y): i for i, y in enumerate(loop_outs[n_carry:]) if in_loop(y)}
+    res, stacked, stacked_pos = [], [], {}
+    for o in outs:
+        if not in_loop(o):
+            res.append(("const", o))
+        elif id(o) in xs_pos:
+            res.append(("xs", xs_pos[id(o)]))
+        elif id(o) in ys_pos:
+            res.append(("ys", ys_pos[id(o)]))
+        else:
+            if id(o) not in stacked_pos:
+                stacked_pos[id(o)] = len(stacked)
+                stacked.append(o)
+            res.append(("out", stacked_pos[id(o)]))
+    return res, stacked
 
 
 def _nbytes(aval) -> int:
@@ -200,4 +280,4 @@ def _plan(i, acc, out, producer, uses, invariant) -> _Plan | None:
     return None if tree is None else _Plan(i, tree, eqns)
 
 
-__all__ = ["hoist_sums"]
+__all__ = ["hoist_sums", "split_invariant"]

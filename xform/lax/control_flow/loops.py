@@ -20,7 +20,6 @@ from xform.core.avals import (
 )
 from xform.core.errors import ConcretizationTypeError
 from xform.core.jax_internals import convert_element_type as convert_element_type_jax
-from xform.core.ir import Literal
 from xform.core.primitive import Primitive, abstract_eval
 from xform.core.trace import Tracer, to_aval
 from xform.interpreters.batching import (
@@ -30,7 +29,7 @@ from xform.interpreters.ad_util import pvary_to
 from xform.interpreters.jvp import (
     Zero, add_tangents, instantiate, jvp_rules, tangent_aval, zeros_like_aval,
 )
-from xform.interpreters.lowering import eval_jaxpr_jax, literal_value, to_jax
+from xform.interpreters.lowering import eval_jaxpr_jax, to_jax
 from xform.interpreters.partial_eval import linearize_jaxpr
 from xform.interpreters.transpose import (
     UndefinedPrimal, backward_pass, is_undefined, transpose_rules,
@@ -42,7 +41,7 @@ from xform.lax.control_flow.common import (
     trace_flat, trace_fun, under_linearize, wrapper_for,
 )
 from xform.lax.control_flow.cond import cond
-from xform.lax.control_flow.hoist import hoist_sums
+from xform.lax.control_flow.hoist import hoist_sums, split_invariant
 from xform.lax.elementwise import add, convert_element_type, lt, select_n
 from xform.lax.reductions import reduce_or
 from xform.lax.shape import broadcast_in_dim, reshape
@@ -192,26 +191,18 @@ def _scan_jvp(primals, tangents, *, jaxpr, length, num_consts, num_carry, revers
     # under linearize: a known scan (primal outputs, residuals stacked as extra ys) and a
     # linear scan that reads the residuals as xs
     known, linear, n_res = linearize_jaxpr(jaxpr, consts_nz + carry_nz + xs_nz)
-    kj = known.jaxpr
-    const_in = {v: i for i, v in enumerate(kj.invars[:num_consts])}
-    constvar = {v: i for i, v in enumerate(kj.constvars)}
-    res_vars = kj.outvars[n_out:]
-    res_const_vals, res_const_pos, stacked_pos = [], [], []
-    for k, v in enumerate(res_vars):
-        if isinstance(v, Literal):
-            res_const_vals.append(literal_value(v))  # keeps a Python scalar's weak type
-        elif v in const_in:
-            res_const_vals.append(consts[const_in[v]])
-        elif v in constvar:
-            res_const_vals.append(known.consts[constvar[v]])
-        else:
-            stacked_pos.append(k)
-            continue
-        res_const_pos.append(k)
-    known_body = rearrange(known, out_order=list(range(n_out)) + [n_out + k for k in stacked_pos])
-    outs = scan_p.bind(*consts, *init, *xs, jaxpr=known_body, num_consts=num_consts,
+    # what the known body computes from its consts alone is computed once, now, and reaches
+    # the linear loop as a const; a residual that is an xs or ys is read from it (hoist.py)
+    known_body, loop_consts, res = split_invariant(known, consts, num_consts, num_carry, n_out)
+    outs = scan_p.bind(*loop_consts, *init, *xs, jaxpr=known_body, num_consts=len(loop_consts),
                        num_carry=num_carry, **params)
     primal_out, stacked = outs[:n_out], outs[n_out:]
+    where = {"const": None, "xs": xs, "ys": primal_out[num_carry:], "out": stacked}
+    res_vals = [v if where[kind] is None else where[kind][v] for kind, v in res]
+    res_const_pos = [k for k, (kind, _) in enumerate(res) if kind == "const"]
+    stacked_pos = [k for k, (kind, _) in enumerate(res) if kind != "const"]
+    res_const_vals = [res_vals[k] for k in res_const_pos]
+    stacked = [res_vals[k] for k in stacked_pos]
     # linear takes (residuals, t_consts, t_carry, t_xs) and gives every output tangent
     lin_in = ([k for k in res_const_pos] + list(range(n_res, n_res + nc))
               + list(range(n_res + nc, n_res + nc + nt)) + [k for k in stacked_pos]
