@@ -296,3 +296,34 @@ def test_eager_checkpoint_gives_jax_arrays_for_a_constant_zero_tangent():
     assert _leaf_types(got) == _leaf_types(want)
     for g, w in zip(got, want):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+
+
+def test_add_any_is_typed_like_its_first_operand_when_staged():
+    # Seed 420848: JAX's add_any (the sum of two tangents or cotangents) is typed like its
+    # first operand, weak type included, wherever it is traced; run eagerly it gives the type
+    # of x + y. xform typed it weak only where both operands were, so the jvp of
+    # `.at[0].mul(jnp.maximum(...))` of a weak value gave a strong tangent under jit. Its
+    # sibling: eager add_any keeps the promotion (grad of a jvp of a grad, with a strongly
+    # typed tangent of a weak value, runs the last backward pass op by op).
+    t = np.float32(-1.49)
+
+    def at_mul(api, N):
+        def f(x):
+            v = N.reshape(2.0 - x, (-1,))
+            return v.at[0].mul(N.maximum(v[0], 0.1))
+        return api.jit(lambda x: api.jvp(api.jit(f), (x,), (t,)))
+
+    def grad_jvp_grad(api, N):
+        f = lambda x: N.logaddexp(x, 1.62) * np.float32(2)  # noqa: E731
+        return api.grad(lambda x: api.jvp(api.grad(f), (x,), (np.float32(0.64),))[1])
+
+    def vjp_jvp(api, N):  # the same through a vjp pullback
+        f = lambda x: N.logaddexp(x, 1.62) * np.float32(2)  # noqa: E731
+        g = lambda x: api.vjp(f, x)[1](1.55)[0]  # noqa: E731
+        return api.grad(lambda x: api.jvp(g, (x,), (np.float32(0.64),))[1])
+
+    for build in (at_mul, grad_jvp_grad, vjp_jvp):
+        want, got = build(jax, jnp)(-1.9), build(xform, xnp)(-1.9)
+        assert _leaf_types(got) == _leaf_types(want), (build.__name__, want, got)
+        for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)

@@ -74,6 +74,10 @@ except ImportError as e:  # pragma: no cover
     raise _missing("jax._src.numpy.linalg's EigResult, EighResult, QRResult, SlogdetResult, "
                    "SVDResult", e) from e
 try:
+    from jax._src.ad_util import add_jaxvals as _add_jaxvals
+except ImportError as e:  # pragma: no cover
+    raise _missing("jax._src.ad_util.add_jaxvals", e) from e
+try:
     from jax._src.random.core import random_gamma_p as random_gamma_p
 except ImportError as e:  # pragma: no cover
     raise _missing("jax._src.random.core.random_gamma_p", e) from e
@@ -82,6 +86,12 @@ except ImportError as e:  # pragma: no cover
 def convert_element_type(x: Any, dtype: Any, weak_type: bool) -> Any:
     """``x`` converted to ``dtype``, weakly typed if ``weak_type``."""
     return _convert_element_type(x, np.dtype(dtype), weak_type=weak_type)
+
+
+def add_any(x: Any, y: Any) -> Any:
+    """JAX's ``add_any`` of two tangents: typed like ``x`` when traced (its weak type
+    included), like ``x + y`` when run eagerly."""
+    return _add_jaxvals(x, y)
 
 
 def canonicalize_precision(precision: Any) -> Any:

@@ -5,9 +5,10 @@ the backward pass sums cotangents, and both need zeros where a symbolic ``Zero``
 array. As in JAX's ``ad_util``:
 
 - ``add_any_p`` (named ``add_any``, as in JAX's jaxprs) adds two tangents or cotangents of the
-  same type. It is defined here with its shape rule and lowering; each interpreter registers its
-  own rule for it next to its table (``jvp.py``, ``transpose.py``, ``batching.py``), as JAX's
-  ``ad.py`` and ``batching.py`` do.
+  same shape and dtype. As JAX's, it is typed like its first operand (weak type included)
+  where it is staged, and like ``x + y`` where it runs eagerly. It is defined here with its
+  shape rule and lowering; each interpreter registers its own rule for it next to its table
+  (``jvp.py``, ``transpose.py``, ``batching.py``), as JAX's ``ad.py`` and ``batching.py`` do.
 - ``zeros_like_aval`` binds ``broadcast_in_dim`` of a scalar zero, so under staging it is an
   equation (as JAX prints it), not a constant. ``broadcast_in_dim`` and ``transpose`` are lax
   primitives (``xform/lax/shape.py``); that module hands them to ``shape_primitives`` here when it
@@ -23,10 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from xform.core.avals import ShapedArray, dtype_of_scalar, float0
-from xform.core.jax_internals import convert_element_type
+from xform.core.jax_internals import add_any as add_any_jax, convert_element_type
 from xform.core import primitive as primitive_mod
 from xform.core.primitive import Primitive, abstract_eval, vma_rules
 from xform.core.trace import to_aval
+from xform.interpreters.eval import impl_rules
 from xform.interpreters.lowering import to_jax
 
 
@@ -40,12 +42,15 @@ def _add_any_abstract_eval(x: ShapedArray, y: ShapedArray) -> ShapedArray:
             f"add_any adds two tangents or cotangents of one type, got {x.str_short()} and "
             f"{y.str_short()}. This is a bug in xform: a rule produced a tangent whose shape or "
             "dtype differs from its primal's.")
-    return ShapedArray(x.shape, x.dtype, x.weak_type and y.weak_type,
+    # typed like its first operand, weak type included, as JAX's add_any is when staged
+    return ShapedArray(x.shape, x.dtype, x.weak_type,
                        sharding=x.sharding if x.sharding == y.sharding else None)
 
 
 abstract_eval[add_any_p] = _add_any_abstract_eval
-to_jax[add_any_p] = jax.lax.add
+to_jax[add_any_p] = add_any_jax
+# run eagerly, it gives the type of ``x + y`` (weak only where both are), as JAX's eager add_any
+impl_rules[add_any_p] = jax.jit(jax.lax.add)
 # jvp_rules: jvp.py; transpose_rules: transpose.py; batch_rules: batching.py
 
 
