@@ -114,6 +114,7 @@ class Ops:
 
     def body(self, u: str, allow_closure=True) -> str:
         b = self.d.choice(BODIES_INT if self.int_mode else BODIES_FLOAT).format(u=u)
+        self.plain_body = b  # the body without the closure drawn next
         if allow_closure and self.d.chance(0.4):
             c = self.pick(lambda v: self.main(v))
             if c is not None:
@@ -556,8 +557,13 @@ class Ops:
             opts.append(("map", f"lax.map(lambda u: {b}, {a.name})"))
         if not self.int_mode:
             opts.append(("grad", f"jax.grad(lambda u: jnp.sum({b}))({a.name})"))
-            opts.append(("custom_jvp", f"_cjvp(lambda u: {b})({a.name})"))
-            opts.append(("custom_vjp", f"_cvjp(lambda u: {b})({a.name})"))
+            # a custom rule differentiates its function in its explicit arguments only: JAX
+            # documents differentiating one with respect to a value it closes over as
+            # unsupported (and raises, or not, depending on where the value was traced), so
+            # custom functions close over nothing (the draws stay those of the other variants)
+            plain = self.plain_body
+            opts.append(("custom_jvp", f"_cjvp(lambda u: {plain})({a.name})"))
+            opts.append(("custom_vjp", f"_cvjp(lambda u: {plain})({a.name})"))
         got = self.variant("inner", opts)
         if got and got[0] == "grad":
             self.order += 1

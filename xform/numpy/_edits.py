@@ -61,7 +61,8 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     scalar_obj = where.ndim == 0
     where = np.atleast_1d(where)
     where = np.where(where < 0, where + n, where)
-    values = convert(asarray(values), to_aval(arr).dtype)
+    # the result is typed like arr, weak type included (JAX's fills zeros_like(arr))
+    values = convert(asarray(values), to_aval(arr).dtype, to_aval(arr).weak_type)
     shape = list(_shape(arr))
     vshape = _shape(values)
     if scalar_obj and len(vshape) == len(shape):

@@ -381,7 +381,8 @@ def spacing(x: Any, /) -> Any:
     if _dtype(arr) == np.float16:  # numpy steps float16 toward +inf whatever the sign
         return lax.sub(lax.nextafter(arr, inf), arr)
     step = lax.sub(lax.nextafter(arr, copysign(inf, arr)), arr)
-    tiny = copysign(_const(arr, finfo(_dtype(arr)).smallest_subnormal), arr)
+    # a numpy scalar in JAX's, so strongly typed even beside a Python scalar
+    tiny = copysign(np.asarray(finfo(_dtype(arr)).smallest_subnormal, _dtype(arr)), arr)
     return lax.select(lax.eq(step, _const(arr, 0)), tiny, step)
 
 

@@ -426,18 +426,19 @@ def _pad_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
 @eager_jit(static_argnames=("pad_width", "mode"))
 def _pad_static(array: Any, pad_width: tuple, mode: str, constant_values: Any) -> Any:
     nd = to_aval(array).ndim
-    dtype = to_aval(array).dtype
+    dtype, weak = to_aval(array).dtype, to_aval(array).weak_type
     if mode == "constant":
-        cv = asarray(constant_values)
+        # the padding value takes the array's type, weak type included (as JAX's)
+        cv = convert(asarray(constant_values), dtype, weak)
         if to_aval(cv).ndim == 0:
-            return lax.pad(array, convert(cv, dtype), [(b, e, 0) for b, e in pad_width])
+            return lax.pad(array, cv, [(b, e, 0) for b, e in pad_width])
         cv = sh.broadcast_to(cv, (nd, 2))
         for ax, (b, e) in enumerate(pad_width):
             for side, width in ((0, b), (1, e)):
                 if width:
                     cfg = [(0, 0, 0)] * nd
                     cfg[ax] = (width, 0, 0) if side == 0 else (0, width, 0)
-                    array = lax.pad(array, convert(cv[ax, side], dtype), cfg)
+                    array = lax.pad(array, cv[ax, side], cfg)
         return array
     for ax, (b, e) in enumerate(pad_width):
         n = _shape(array)[ax]

@@ -159,7 +159,9 @@ def _diag_mask(n: int, m: int, k: int) -> Any:
 @eager_jit(static_argnames=("k",))
 def diagflat(v: Any, k: int = 0) -> Any:
     """A matrix with the flattened ``v`` on the ``k``-th diagonal, as ``jax.numpy.diagflat``."""
-    return diag(sh.ravel(asarray(v)), k)
+    v = asarray(v)
+    # JAX's sets v into (strongly typed) zeros of its dtype
+    return convert(diag(sh.ravel(v), k), to_aval(v).dtype)
 
 
 @eager_jit(static_argnames=("offset", "axis1", "axis2", "dtype"))

@@ -34,16 +34,20 @@ def vander(x: Any, N: int | None = None, increasing: bool = False) -> Any:
     if to_aval(x).ndim != 1:
         raise ValueError("x must be a one-dimensional array")
     n = _shape(x)[0] if N is None else operator.index(N)
-    powers = np.arange(n) if increasing else np.arange(n - 1, -1, -1)
-    cols = [uf.power(x, int(p)) if p else lax.full_like(x, 1) for p in powers]
-    return sh.stack(cols, axis=1) if cols else lax.full((_shape(x)[0], 0), 0, to_aval(x).dtype)
+    if n < 0:
+        raise ValueError("N must be nonnegative")
+    dtype = to_aval(x).dtype
+    powers = np.arange(n, dtype=dtype) if increasing else np.arange(n - 1, -1, -1, dtype=dtype)
+    # as JAX's: x to the power of a (strongly typed) array of float exponents, lax.pow's values
+    return uf.power(sh.expand_dims(x, 1), sh.expand_dims(asarray(powers), 0))
 
 
 @eager_jit(static_argnames=("unroll",))
 def polyval(p: Any, x: Any, *, unroll: int = 16) -> Any:
     """The polynomial with coefficients ``p`` (highest power first) at ``x`` (Horner)."""
     p, x = promote_dtypes(asarray(p), asarray(x))
-    out = lax.full_like(x, 0)
+    shape = sh.broadcast_shapes(_shape(p)[1:], _shape(x))
+    out = lax.full(shape, 0, to_aval(x).dtype)  # strongly typed, as JAX's
     for k in range(_shape(p)[0]):
         out = uf.add(uf.multiply(out, x), lax.index_in_dim(p, k, 0, False))
     return out
@@ -138,18 +142,32 @@ def poly(seq_of_zeros: Any) -> Any:
     return out
 
 
-def trim_zeros(filt: Any, trim: str = "fb") -> Any:
-    """``filt`` without leading (``'f'``) and/or trailing (``'b'``) zeros; the values must be
-    concrete (the output size depends on them), as in JAX."""
+def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
+    """``filt`` without its leading (``'f'``) and/or trailing (``'b'``) zeros along each axis
+    of ``axis`` (every axis when None), as ``jax.numpy.trim_zeros``: along an axis, the slices
+    all of whose entries are zero are trimmed. The values must be concrete (the output shape
+    depends on them), as in JAX."""
+    check_arraylike("trim_zeros", filt)
     filt = asarray(filt)
-    value = filt.concrete_value("trim_zeros") if isinstance(filt, Tracer) else filt
-    nz = np.flatnonzero(np.asarray(value))
-    n = _shape(filt)[0]
-    if not nz.size:
-        return lax.slice(filt, (0,), (0,))
-    start = int(nz[0]) if "f" in trim.lower() else 0
-    stop = int(nz[-1]) + 1 if "b" in trim.lower() else n
-    return lax.slice(filt, (start,), (stop,))
+    value = np.asarray(filt.concrete_value("trim_zeros") if isinstance(filt, Tracer) else filt)
+    nd = value.ndim
+    axes = range(nd) if axis is None else [sh.canonicalize_axis(a, nd) for a in (
+        axis if isinstance(axis, (tuple, list)) else (axis,))]
+    trim = trim.lower()
+    if not axes or ("f" not in trim and "b" not in trim):
+        return filt
+    start, stop = [0] * nd, list(value.shape)
+    for ax in sorted(set(axes)):
+        mask = value.any(axis=tuple(i for i in range(nd) if i != ax))
+        nz = np.flatnonzero(mask)
+        if not nz.size:
+            start[ax] = stop[ax] = 0
+            continue
+        if "f" in trim:
+            start[ax] = int(nz[0])
+        if "b" in trim:
+            stop[ax] = int(nz[-1]) + 1
+    return lax.slice(filt, tuple(start), tuple(stop))
 
 
 # -- division, roots and least-squares fits ----------------------------------------------------

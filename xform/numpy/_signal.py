@@ -69,7 +69,7 @@ def correlate(a: Any, v: Any, mode: str = "valid", *, precision: Any = None,
 
 # -- window functions --------------------------------------------------------------------------
 def _window(M: int, fn: Callable[[Any, int], Any]) -> Any:
-    M = operator.index(M)
+    M = int(M)  # as JAX's: any number int() takes (a float is truncated)
     if M <= 1:
         return ones((max(M, 0),))
     return fn(_iota(default_float(), (M,), 0), M)

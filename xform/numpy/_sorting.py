@@ -127,8 +127,8 @@ def argpartition(a: Any, kth: int, axis: int = -1) -> Any:
         raise ValueError(f"kth={kth} out of bounds for an axis of size {n}")
     bottom = lax.top_k(_neg(arr), kth + 1)[1]
     # the rest by a proxy (zeros where bottom took its entries): duplicates are not picked twice
-    proxy = put_along_axis(lax.full(shape, 1, np.int32), bottom, np.int32(0), axis=-1,
-                           inplace=False)
+    # (a weakly typed float array, as JAX's, whose top_k indices are then weakly typed too)
+    proxy = put_along_axis(lax.full(shape, 1.0), bottom, 0.0, axis=-1, inplace=False)
     top = lax.top_k(proxy, n - kth - 1)[1]
     out = lax.concatenate([bottom, top], len(shape) - 1)
     return sh.moveaxis(out, -1, axis)

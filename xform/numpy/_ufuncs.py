@@ -9,6 +9,7 @@ import numpy as np
 
 from xform.core.avals import is_python_scalar, sharding_state
 from xform.lax import elementwise as lax
+from xform.lax._helpers import const_like
 from xform.numpy._creation import array, ones_like, zeros_like
 from xform.numpy._eager import eager_jit, jit_typed, promote_one
 from xform.numpy._promote import (
@@ -246,7 +247,8 @@ invert = bitwise_not
 def _to_bool(x: Any) -> Any:
     if _dtype(x) == np.bool_:
         return x
-    return lax.ne(x, convert(0, _dtype(x), aval_of(x).weak_type))
+    # JAX's rule constant: weak beside a weakly typed scalar, strong beside an array
+    return lax.ne(x, const_like(x, 0))
 
 
 def _logical(name: str, lax_fn: Callable) -> Callable:
