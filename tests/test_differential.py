@@ -135,6 +135,20 @@ KNOWN_BUGS: dict[str, str] = {
     # - 360731: JAX raises an AssertionError of its own ("non-canonical constant"); xform's
     #   value matched JAX's run without the outer jit. _fuzz_programs.compare skips JAX's
     #   internal assertions.
+    #
+    # From the runs of seeds 410000-413069 and 420000-422739:
+    # - 420848, fixed: add_any is typed like its first operand where it is staged and like
+    #   x + y where it runs eagerly, as JAX's (the jvp of `.at[0].mul(jnp.maximum(...))`).
+    # - 410201, fixed: jnp.pad of a weak array is weak; a sweep of jax.numpy functions of one
+    #   array found its siblings (tests/test_weak_type_sweep.py).
+    # - 412454 and 420580, the family of 300490: a custom_jvp whose function closes over an
+    #   intermediate that is differentiated. JAX documents differentiating a custom rule with
+    #   respect to a closed-over value as unsupported, and raises or not depending on where the
+    #   value was traced (both raise in every plain composition of such a function). The
+    #   generator's custom_jvp/custom_vjp functions now close over nothing, so the family
+    #   (300490, 343372, 392316, 402144, 412454, 420580) is no longer drawn; the draws of every
+    #   other construct are unchanged.
+    # - 401871 (above) is still open.
     # Replay one: `fz.check(fz.generate(fz.RandomDraw(SEED), frozenset()))` from tests/.
 }
 
