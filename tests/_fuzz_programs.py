@@ -503,23 +503,33 @@ sys.stdout.buffer.write(pickle.dumps([__import__("numpy").asarray(x) for x in ou
 ILL_CONDITIONED: list = []
 
 
-def _float64_excuses(case: Case, leaf: int, ra: np.ndarray, ga: np.ndarray, tol: float) -> bool:
-    """Whether JAX's answer computed in float64 (inputs and constants of the program widened)
-    settles a float32 disagreement between xform and JAX: xform agrees with it (JAX's own
-    rounding error on an ill-conditioned program, a third derivative whose true value is 0,
-    say), or JAX's float32 answer is as far from it as xform's (the program is too
-    ill-conditioned for float32 to judge: the sine of a fourth derivative of 1e7, say; recorded
-    in ILL_CONDITIONED). Runs JAX in a subprocess (x64 is process-wide)."""
+def _run_x64(case: Case, api: str) -> list | None:
+    """The leaves of the case run by ``api`` in float64 (inputs and constants widened), in a
+    subprocess (x64 is process-wide); None where it fails."""
     import pickle
     import subprocess
 
-    script = case.script("jax").replace("float32", "float64").replace("print(out)\n", "")
+    script = case.script(api).replace("float32", "float64").replace("print(out)\n", "")
     try:
         proc = subprocess.run([sys.executable, "-c", _X64_RUNNER], input=script.encode(),
                               capture_output=True, timeout=300)
-        leaves = pickle.loads(proc.stdout) if proc.returncode == 0 else None
+        return pickle.loads(proc.stdout) if proc.returncode == 0 else None
     except (subprocess.TimeoutExpired, pickle.UnpicklingError, EOFError):
-        leaves = None
+        return None
+
+
+def _float64_excuses(case: Case, leaf: int, ra: np.ndarray, ga: np.ndarray, tol: float) -> bool:
+    """Whether the program computed in float64 (inputs and constants of the program widened)
+    settles a float32 disagreement between xform and JAX:
+    - xform's float32 answer agrees with JAX's float64 one (JAX's own rounding error on an
+      ill-conditioned program, a third derivative whose true value is 0, say);
+    - or JAX's float32 answer is as far from it as xform's (the program is too
+      ill-conditioned for float32 to judge: the sine of a fourth derivative of 1e7, say);
+    - or xform's float64 answer agrees with JAX's float64 one on every leaf: the float32
+      answers differ by rounding alone, which the program amplifies (a derivative through a
+      near-tie of a softmax, say), since a wrong rule is as wrong in float64.
+    The last two are recorded in ILL_CONDITIONED."""
+    leaves = _run_x64(case, "jax")
     if leaves is None or leaf >= len(leaves):
         return False
     ref = np.asarray(leaves[leaf]).astype(np.float64)
@@ -530,7 +540,18 @@ def _float64_excuses(case: Case, leaf: int, ra: np.ndarray, ga: np.ndarray, tol:
     if _differ(ref, ra, tol):
         ILL_CONDITIONED.append(case)
         return True
-    return False
+    mine = _run_x64(case, "xform")
+    if mine is None or len(mine) != len(leaves):
+        return False
+    for a, b in zip(leaves, mine):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape or (np.issubdtype(a.dtype, np.inexact) and not np.allclose(
+                a.astype(np.float64), b.astype(np.float64), rtol=1e-7, atol=1e-9,
+                equal_nan=True)) or (not np.issubdtype(a.dtype, np.inexact)
+                                     and not np.array_equal(a, b)):
+            return False
+    ILL_CONDITIONED.append(case)
+    return True
 
 
 def check(case: Case) -> Failure | None:

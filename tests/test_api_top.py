@@ -260,6 +260,15 @@ def test_enable_x64_end_to_end():
         np.testing.assert_allclose(xform.grad(f)(x), jax.grad(lambda x: jnp.sum(jnp.sin(x) * 2.0))(
             jnp.arange(3.0)), rtol=1e-15)
         print(str(xform.make_jaxpr(lambda x: x * 2.0)(1.0)))
+        # int32 indices and loop counters (a Python 0 or 1 beside them is int64 here)
+        for api, N in ((jax, jnp), (xform, xnp)):
+            y = N.arange(4.0)
+            i0, i3 = np.int32(0), np.int32(3)
+            got = [api.jit(lambda y: y[N.argmax(y) % 2])(y),
+                   api.jit(lambda y, i: y[i])(y, np.int32(-1)),
+                   api.jit(lambda n: api.lax.fori_loop(i0, n, lambda i, c: c + i, 0))(i3),
+                   api.grad(lambda y: api.lax.fori_loop(i0, i3, lambda i, c: c * y, y))(2.0)]
+            print([float(g) for g in got])
     """)
     env = dict(os.environ, PYTHONPATH=os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
@@ -268,3 +277,4 @@ def test_enable_x64_end_to_end():
     lines = out.stdout.strip().splitlines()
     assert lines[0] == str(["float64", "int64", "float64", "float64", "float64", "float64"])
     assert "f64[]" in lines[1]
+    assert lines[2] == lines[3]  # JAX's and xform's int32 indices and loops

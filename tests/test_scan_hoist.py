@@ -204,3 +204,16 @@ def test_a_side_effect_in_a_differentiated_loop_runs_at_every_iteration():
     xs = RNG.standard_normal((T, 3), dtype=np.float32)
     _close(xform.grad(f)(w, xs), jax.grad(_invariant_loss(jax.lax, jnp))(w, xs))
     assert len(calls) == T
+
+
+def test_weight_sum_of_operands_the_loop_already_stacks_matches_jax():
+    # Seeds 431127 and 441021: the weight's cotangent of `u @ W` over a lax.map is a sum of
+    # contractions of two values the backward loop reads stacked already (each u, each
+    # output's cotangent), so the loop stacks nothing new for it; that case raised NameError
+    xs = RNG.standard_normal((T, 2, 3), dtype=np.float32)
+    w = RNG.standard_normal((3, 4), dtype=np.float32)
+
+    def make(L, N):
+        return lambda w: N.sum(L.map(lambda u: u @ w, xs) ** 2)
+    _close(xform.grad(make(lax, xnp))(w), jax.grad(make(jax.lax, jnp))(w), tol=1e-4)
+    _close(xform.jit(xform.grad(make(lax, xnp)))(w), jax.grad(make(jax.lax, jnp))(w), tol=1e-4)

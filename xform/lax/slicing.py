@@ -582,7 +582,7 @@ def _start_index(i: Any, size: int, allow_negative: bool) -> Any:
     dtype = to_aval(i).dtype
     if not allow_negative or not np.issubdtype(dtype, np.signedinteger):
         return i  # unsigned can't be negative; other dtypes get the primitive's dtype error
-    negative = lt(i, 0)
+    negative = lt(i, np.zeros((), dtype))  # typed: a Python 0 is int64 under x64
     shifted = add(convert_element_type(i, dtype), np.asarray(size, dtype))
     return select(negative, shifted, i)
 

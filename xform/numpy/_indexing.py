@@ -184,8 +184,8 @@ def _normalize_index_array(i: Any, n: int) -> Any:
         i = convert(i, _INDEX_DTYPE)
     if np.issubdtype(aval.dtype, np.unsignedinteger):
         return i
-    neg = lax_ew.lt(i, 0)
-    return lax_ew.select_n(neg, i, lax_ew.add(i, n))
+    neg = lax_ew.lt(i, np.zeros((), _INDEX_DTYPE))  # typed: a Python 0 is int64 under x64
+    return lax_ew.select_n(neg, i, lax_ew.add(i, np.asarray(n, _INDEX_DTYPE)))
 
 
 def _as_index_dtype(i: Any) -> Any:

@@ -271,6 +271,7 @@ def _scan_transpose(cts, *args, jaxpr, length, num_consts, num_carry, reverse, u
     outs = scan_p.bind(*k_consts, *acc0, *ct_carry, *stacked_in, jaxpr=bwd, length=length,
                        num_consts=n_kc, num_carry=n_acc + num_carry, reverse=not reverse,
                        unroll=unroll)
+    extra = []  # the per-iteration operands stacked for the sums taken out of the loop
     if n_new:
         outs, extra = outs[:len(outs) - n_new], outs[len(outs) - n_new:]
     looped = iter(outs[:n_acc])
@@ -570,14 +571,14 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any,
 def _fori_scan_step(body_ref):
     def step(carry, _):
         i, val = carry
-        return (add(i, 1), body_ref()(i, val)), None
+        return (add(i, np.ones((), to_aval(i).dtype)), body_ref()(i, val)), None
     return step
 
 
 def _fori_while_body(body_ref):
     def body(c):
         i, u, val = c
-        return add(i, np.int32(1)), u, body_ref()(i, val)
+        return add(i, np.ones((), to_aval(i).dtype)), u, body_ref()(i, val)
     return body
 
 
