@@ -41,6 +41,7 @@ from xform.lax.control_flow.common import (
     trace_flat, trace_fun, under_linearize, wrapper_for,
 )
 from xform.lax.control_flow.cond import cond
+from xform.lax._helpers import const_like
 from xform.lax.control_flow.hoist import hoist_sums, split_invariant
 from xform.lax.elementwise import add, convert_element_type, lt, select_n
 from xform.lax.reductions import reduce_or
@@ -571,14 +572,15 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any,
 def _fori_scan_step(body_ref):
     def step(carry, _):
         i, val = carry
-        return (add(i, np.ones((), to_aval(i).dtype)), body_ref()(i, val)), None
+        # JAX's `_const(i, 1)`: weak beside a weak counter, of the counter's dtype always
+        return (add(i, const_like(i, 1)), body_ref()(i, val)), None
     return step
 
 
 def _fori_while_body(body_ref):
     def body(c):
         i, u, val = c
-        return add(i, np.ones((), to_aval(i).dtype)), u, body_ref()(i, val)
+        return add(i, const_like(i, 1)), u, body_ref()(i, val)
     return body
 
 
