@@ -83,8 +83,8 @@ def split_invariant(body: ClosedJaxpr, consts: list, n_consts: int, n_carry: int
     must be stacked. ``residuals[k]`` says where residual ``k`` is: ``("const", value)`` when
     it is loop invariant, ``("xs", i)`` when it is the loop's ``i``-th ``xs`` input and
     ``("ys", i)`` when it is its ``i``-th ``ys`` output (stacked already: not stacked again),
-    ``("out", j)`` when it is the ``j``-th stacked residual
-    of ``new_body`` (a residual that two outputs name is stacked once).
+    ``("out", j)`` when it is the ``j``-th stacked residual of ``new_body`` (a residual that
+    two outputs name is stacked once).
 
     A body with side effects keeps every equation in the loop, where each iteration runs them
     (JAX's partial evaluation moves a callback that reads only consts out of the loop, so it
