@@ -145,3 +145,44 @@ def test_weak_types_of_numpy_functions_as_jax(kind):
             if got != want:
                 diffs.append((name, want, got))
     assert not diffs, diffs
+
+
+def test_weak_types_of_two_argument_numpy_functions_as_jax():
+    # found by a sweep of jax.numpy functions of two arguments (a Python scalar, a weakly typed
+    # array, a strongly typed array): heaviside did not broadcast x1 before typing its
+    # constants in JAX; round's factor, and a full_like array fill, are strongly typed there
+    s = np.array([1.0, 2.0], np.float32)
+    cases = {
+        "heaviside_py_weak": lambda api: api.numpy.heaviside(0.3, api.lax.broadcast_in_dim(
+            0.3, (2,), ())),
+        "heaviside_nan": lambda api: api.numpy.heaviside(np.array([-1, 0, 1, np.nan], np.float32),
+                                                         0.5),
+        "round_weak": lambda api: api.numpy.round(api.lax.broadcast_in_dim(0.37, (2,), ()), 1),
+        "round_py": lambda api: api.numpy.round(0.37, 1),
+        "full_like_array_fill": lambda api: api.numpy.full_like(
+            api.lax.broadcast_in_dim(0.3, (2,), ()), s),
+        "kaiser_float_m": lambda api: api.numpy.kaiser(4.5, 2.0),
+    }
+    for name, build in cases.items():
+        want, got = build(jax), build(xform)
+        assert (str(got.dtype), bool(got.weak_type)) == (str(want.dtype), bool(want.weak_type)), (
+            name, want, got)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want), err_msg=name)
+
+
+def test_gradient_with_coordinate_arrays_matches_jax():
+    # jnp.gradient(f, x) with the coordinates along an axis (non-uniform spacing), JAX's
+    # formula; it raised NotImplementedError
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((5, 4)).astype(np.float32)
+    x = np.cumsum(rng.random(5) + 0.1).astype(np.float32)
+    y = np.cumsum(rng.random(4) + 0.1).astype(np.float32)
+    for args, kw in [((f, x), {"axis": 0}), ((f, x, y), {}), ((f, 2.0, y), {}),
+                     ((f[:, 0], x), {}), ((f,), {"axis": ()})]:
+        want, got = jax.numpy.gradient(*args, **kw), xform.numpy.gradient(*args, **kw)
+        assert len(jax.tree_util.tree_leaves(want)) == len(jax.tree_util.tree_leaves(got))
+        for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        xform.grad(lambda c: (xform.numpy.gradient(f[:, 0], c) ** 2).sum())(x),
+        jax.grad(lambda c: (jax.numpy.gradient(f[:, 0], c) ** 2).sum())(x), rtol=1e-5)

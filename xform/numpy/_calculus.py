@@ -41,43 +41,62 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
 
 @jit_typed
 def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int | None = None) -> Any:
-    """Central differences inside, one-sided at the edges, as ``jax.numpy.gradient``
-    (scalar spacings)."""
-    if edge_order is not None and edge_order != 1:
-        raise NotImplementedError("The 'edge_order' argument to gradient is not supported.")
-    (f,) = promote_to_inexact(asarray(f))
-    nd = to_aval(f).ndim
+    """Central differences inside, one-sided at the edges, as ``jax.numpy.gradient``: each
+    spacing is a scalar or the 1-D coordinates along its axis (non-uniform spacing)."""
+    if edge_order is not None:
+        raise NotImplementedError("The 'edge_order' argument to jnp.gradient is not supported.")
+    a, *spacing = promote_to_inexact(*[asarray(v) for v in (f, *varargs)])
+    nd = to_aval(a).ndim
     axes = tuple(range(nd)) if axis is None else tuple(
-        sh.canonicalize_axis(a, nd) for a in (axis if isinstance(axis, (tuple, list))
-                                              else (axis,)))
-    if len(varargs) == 0:
-        spacing = [1.0] * len(axes)
-    elif len(varargs) == 1:
-        spacing = list(varargs) * len(axes)
-    elif len(varargs) == len(axes):
-        spacing = list(varargs)
+        sh.canonicalize_axis(ax, nd) for ax in (axis if isinstance(axis, (tuple, list))
+                                                else (axis,)))
+    if not axes:
+        return []
+    if min(_shape(a)[ax] for ax in axes) < 2:
+        raise ValueError("Shape of array too small to calculate a numerical gradient, at "
+                         "least 2 elements are required.")
+    if len(spacing) == 0:
+        dx = [1.0] * len(axes)
+    elif len(spacing) == 1:
+        dx = list(spacing) * len(axes)
+    elif len(spacing) == len(axes):
+        dx = list(spacing)
     else:
-        raise TypeError("Invalid number of spacing arguments")
-    out = []
-    for ax, h in zip(axes, spacing):
-        if to_aval(asarray(h)).ndim:
-            raise NotImplementedError("gradient: only scalar spacings are implemented")
-        n = _shape(f)[ax]
-        if n < 2:
-            raise ValueError("Shape of array too small to calculate a numerical gradient, at "
-                             "least (edge_order + 1) elements are required.")
-
-        def sl(lo: int, hi: int) -> Any:
-            return lax.slice_in_dim(f, lo, hi, axis=ax)  # noqa: B023
-
-        first = uf.divide(uf.subtract(sl(1, 2), sl(0, 1)), h)
-        last = uf.divide(uf.subtract(sl(n - 1, n), sl(n - 2, n - 1)), h)
-        parts = [first]
-        if n > 2:
-            parts.append(uf.divide(uf.subtract(sl(2, n), sl(0, n - 2)), uf.multiply(2.0, h)))
-        parts.append(last)
-        out.append(sh.concatenate(parts, axis=ax))
+        raise TypeError(f"Invalid number of spacing arguments {len(spacing)} for axis={axis}")
+    out = [_gradient_along(a, h, ax) for ax, h in zip(axes, dx)]
     return out[0] if len(out) == 1 else out
+
+
+def _gradient_along(a: Any, h: Any, axis: int) -> Any:
+    # JAX's formulas, in its order of operations (so the values match to the bit)
+    n = _shape(a)[axis]
+
+    def sl(x: Any, lo: int, hi: int) -> Any:
+        return lax.slice_in_dim(x, lo, hi, axis=axis)
+    upper = uf.subtract(sl(a, 1, 2), sl(a, 0, 1))
+    lower = uf.subtract(sl(a, n - 1, n), sl(a, n - 2, n - 1))
+    hd = np.ndim(h) if not hasattr(h, "aval") and not hasattr(h, "ndim") else to_aval(h).ndim
+    if hd == 0:
+        inner = uf.divide(uf.multiply(uf.subtract(sl(a, 2, n), sl(a, 0, n - 2)), 0.5), h)
+        return sh.concatenate([uf.divide(upper, h), inner, uf.divide(lower, h)], axis=axis)
+    if hd != 1:
+        raise ValueError("Spacing arrays must be 1D arrays or scalars.")
+    if _shape(h)[0] != n:
+        raise ValueError("Spacing arrays must have the same length as the dimension along "
+                         "which the gradient is calculated.")
+    shape = [1] * to_aval(a).ndim
+    shape[axis] = n
+    h = sh.reshape(h, tuple(shape))
+    upper = uf.divide(upper, uf.subtract(sl(h, 1, 2), sl(h, 0, 1)))
+    lower = uf.divide(lower, uf.subtract(sl(h, n - 1, n), sl(h, n - 2, n - 1)))
+    dx1 = uf.subtract(sl(h, 1, n - 1), sl(h, 0, n - 2))
+    dx2 = uf.subtract(sl(h, 2, n), sl(h, 1, n - 1))
+    ca = uf.divide(uf.negative(dx2), uf.multiply(dx1, uf.add(dx1, dx2)))
+    cb = uf.divide(uf.subtract(dx2, dx1), uf.multiply(dx1, dx2))
+    cc = uf.divide(dx1, uf.multiply(dx2, uf.add(dx1, dx2)))
+    inner = uf.add(uf.add(uf.multiply(ca, sl(a, 0, n - 2)), uf.multiply(cb, sl(a, 1, n - 1))),
+                   uf.multiply(cc, sl(a, 2, n)))
+    return sh.concatenate([upper, inner, lower], axis=axis)
 
 
 @eager_jit()

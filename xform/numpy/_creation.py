@@ -210,6 +210,10 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None, *,
     sharding = out_sharding if out_sharding is not None else (
         aval.sharding if shape is None else None)
     shape = aval.shape if shape is None else _canonical_shape(shape)
+    if np.ndim(fill_value) if not hasattr(fill_value, "aval") else to_aval(fill_value).ndim:
+        # an array fill is broadcast as it is, typed by itself (or dtype), as JAX's
+        fill = asarray(fill_value, dtype=dtype)
+        return broadcast_to_shape(fill, tuple(shape))
     if dtype is None:
         fill = convert(fill_value, aval.dtype, aval.weak_type)
     else:

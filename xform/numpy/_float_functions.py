@@ -171,10 +171,13 @@ def fabs(x: Any, /) -> Any:
 @eager_jit()
 def heaviside(x1: Any, x2: Any, /) -> Any:
     """0 for ``x1 < 0``, ``x2`` at ``x1 == 0``, 1 for ``x1 > 0``, as ``jax.numpy.heaviside``."""
-    x1, x2 = _inexact_pair("heaviside", x1, x2)
-    zero = _const(x1, 0)  # typed as JAX's constants: strong beside a weakly typed array
-    out = uf.where(lax.lt(x1, zero), zero, uf.where(lax.gt(x1, zero), _const(x1, 1), x2))
-    return uf.where(isnan(x1), x1, out)
+    # as JAX's: x1 is not broadcast, so its constants are weak beside a weakly typed scalar
+    # (strong beside an array), and where broadcasts
+    check_arraylike("heaviside", x1, x2)
+    x1, x2 = promote_to_inexact(x1, x2)
+    zero = _const(x1, 0)
+    return uf.where(lax.lt(x1, zero), zero, uf.where(lax.gt(x1, zero), _const(x1, 1),
+                                                     uf.where(isnan(x1), x1, x2)))
 
 
 # -- sinc, angles ------------------------------------------------------------------------------

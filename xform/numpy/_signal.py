@@ -4,7 +4,6 @@ hamming, blackman, bartlett).
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable
 
 import numpy as np
@@ -110,7 +109,7 @@ def bartlett(M: int) -> Any:
 def kaiser(M: int, beta: Any) -> Any:
     """The Kaiser window of ``M`` points with shape parameter ``beta``, as ``jax.numpy.kaiser``
     (``beta`` may be traced)."""
-    M = operator.index(M)
+    M = int(M)  # as JAX's: any number int() takes
     dt = default_float()
     if M <= 1:
         return ones((max(M, 0),), dt)

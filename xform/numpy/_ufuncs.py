@@ -163,7 +163,7 @@ def round(a: Any, decimals: int = 0, out: None = None) -> Any:  # noqa: A001
         raise NotImplementedError("xform.numpy.round of complex values is not implemented")
     if decimals == 0:
         return lax.round(a, 1)
-    factor = convert(10.0 ** decimals, _dtype(a), True)
+    factor = const_like(a, 10.0 ** decimals)  # JAX's `_lax_const`: strong beside an array
     return lax.div(lax.round(lax.mul(a, factor), 1), factor)
 
 
