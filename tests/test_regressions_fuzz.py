@@ -819,3 +819,15 @@ def test_reshape_of_a_numpy_value_stays_numpy_as_in_jax():
             assert g[1] == w[1], name
         else:
             np.testing.assert_allclose(np.asarray(g[1]), np.asarray(w[1]), err_msg=name)
+
+
+def test_eager_jvp_of_a_no_op_reshaping_function_gives_jax_arrays():
+    # Seed 491344: jnp.moveaxis(x, -3, 0) of a 3-d x moves nothing; JAX's is a jit, so its
+    # eager jvp gives jax Arrays for a numpy primal and tangent, where xform handed the
+    # tangent back as numpy (and jnp.expand_dims(x, ()) likewise)
+    x = np.ones((3, 1, 1), np.float32)
+    for name, f in {"moveaxis": lambda N, v: N.moveaxis(v, -3, 0),
+                    "expand_dims": lambda N, v: N.expand_dims(v, ())}.items():
+        want = jax.jvp(lambda v, f=f: f(jnp, v), (x,), (x,))
+        got = xform.jvp(lambda v, f=f: f(xnp, v), (x,), (x,))
+        assert [type(v).__name__ for v in got] == [type(v).__name__ for v in want], name

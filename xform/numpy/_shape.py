@@ -128,6 +128,7 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     return transpose(a, perm)
 
 
+@jit_typed(inline=True)
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     """Move axes to new positions, the others keeping their order, as ``jax.numpy.moveaxis``."""
     check_arraylike("moveaxis", a)
@@ -144,6 +145,7 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     return transpose(a, rest)
 
 
+@jit_typed(inline=True)
 def expand_dims(a: Any, axis: Any) -> Any:
     """Insert size-1 axes at ``axis`` (an int or tuple), as ``jax.numpy.expand_dims``."""
     check_arraylike("expand_dims", a)
