@@ -149,7 +149,7 @@ KNOWN_BUGS: dict[str, str] = {
     #   (300490, 343372, 392316, 402144, 412454, 420580) is no longer drawn; the draws of every
     #   other construct are unchanged.
     # - 401871 (above) is still open.
-    # From the runs of seeds 430000-432000 and 440000-442000 (on 6dce091):
+    # From the runs of seeds 430000-431929 and 440000-442059 (on 6dce091):
     # - 431127 and 441021, fixed: the scan transpose's hoisted weight sum raised NameError when
     #   all its operands were stacked inputs already (tests/test_scan_hoist.py).
     # - 430587 and 430833: float32 noise of ill-conditioned third derivatives (a near-tie in
@@ -158,6 +158,9 @@ KNOWN_BUGS: dict[str, str] = {
     #   the arbiter now runs xform in float64 too and takes that agreement as rounding. Running
     #   xform in float64 found that an int32 traced index and fori_loop counter raised under
     #   x64 (fixed; tests/test_api_top.py).
+    # From the runs of seeds 470000-470919, 480000-481539 (c5d7aec) and 490000-492129
+    # (12d33a2): 491344, fixed: an eager jvp of a jnp.moveaxis that moves nothing handed the
+    # numpy tangent back (JAX's moveaxis is a jit, whose outputs are jax Arrays).
     # Replay one: `fz.check(fz.generate(fz.RandomDraw(SEED), frozenset()))` from tests/.
 }
 
