@@ -45,8 +45,8 @@ def _pair(**kw):
     return rnn(lax, xnp, **kw), rnn(jax.lax, jnp, **kw)
 
 
-def _backward_scan(closed):
-    """The transposed loop of a jaxpr of a gradient of one scan: the last scan it runs."""
+def _scans(closed):
+    """Every scan equation of a jaxpr, nested ones included, in program order."""
     out = []
 
     def walk(eqns):
@@ -57,6 +57,12 @@ def _backward_scan(closed):
                 if hasattr(v, "jaxpr") and hasattr(v.jaxpr, "eqns"):
                     walk(v.jaxpr.eqns)
     walk(closed.jaxpr.eqns)
+    return out
+
+
+def _backward_scan(closed):
+    """The transposed loop of a jaxpr of a gradient of one scan: the last scan it runs."""
+    out = _scans(closed)
     assert len(out) == 2, out  # the forward loop and its transpose
     return out[-1]
 
@@ -151,19 +157,6 @@ def test_batched_contraction_weight_matches_jax_and_leaves_the_loop():
     scan = _backward_scan(xform.make_jaxpr(xform.grad(make(lax, xnp)))(w, xs))
     assert (2, 8, 8) not in _carry_shapes(scan)
 
-
-def _scans(closed):
-    out = []
-
-    def walk(eqns):
-        for e in eqns:
-            if e.primitive.name == "scan":
-                out.append(e)
-            for v in e.params.values():
-                if hasattr(v, "jaxpr") and hasattr(v.jaxpr, "eqns"):
-                    walk(v.jaxpr.eqns)
-    walk(closed.jaxpr.eqns)
-    return out
 
 
 def _invariant_loss(L, N, callback=None):
